@@ -1,0 +1,2 @@
+/* cfg: being written. */
+typedef int mdf_cfg_placeholder_t;

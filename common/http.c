@@ -1,0 +1,2 @@
+/* http: being written. */
+typedef int mdf_http_placeholder_t;

@@ -1,0 +1,57 @@
+/*
+ * http: the services' small HTTP server (libmicrohttpd, one internal thread).
+ *
+ * Serves GET /metrics (the registry, text format 0.0.4), GET /health (JSON from
+ * the service's health callback; 200 when healthy, 503 otherwise) and any routes
+ * the service adds (the pipeline's POST /control/...).  Other paths get 404;
+ * a known path with another method gets 405 with an Allow header.
+ *
+ * Handlers run on the server's thread: they must only read atomics or talk to
+ * the service through thread-safe calls, never touch another thread's sockets.
+ */
+#ifndef MDF_HTTP_H
+#define MDF_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/metrics.h"
+
+typedef struct _mdf_http_t mdf_http_t;
+
+/* What a handler answers.  `body` is malloc'd by the handler (or NULL) and
+ * freed by the server; content_type is a static string (default
+ * "application/json"). */
+typedef struct {
+    int status;
+    const char *content_type;
+    char *body;
+} mdf_http_reply_t;
+
+/* Health callback: fill reply (status 200/503, JSON body). */
+typedef void (*mdf_http_health_fn) (void *arg, mdf_http_reply_t *reply);
+
+/* Route handler; `body` holds the request body (bounded, may be empty). */
+typedef void (*mdf_http_handler_fn) (void *arg, const char *body, size_t body_len,
+                                     mdf_http_reply_t *reply);
+
+/* New server for `listen` ("127.0.0.1:9101", "[::1]:9101", port 0 = any free
+ * port).  `metrics` is borrowed.  Nothing listens until mdf_http_start. */
+mdf_http_t *mdf_http_new (const char *listen, mdf_metrics_t *metrics,
+                          mdf_http_health_fn health, void *health_arg);
+
+/* Add a route before start.  Returns 0 or -1 (table full / started). */
+int mdf_http_route (mdf_http_t *self, const char *method, const char *path,
+                    mdf_http_handler_fn fn, void *arg);
+
+/* Bind and start serving.  Returns 0, or -1 with err ("127.0.0.1:9101: Address
+ * already in use"). */
+int mdf_http_start (mdf_http_t *self, char *err, size_t errlen);
+
+/* The bound port (useful with port 0), or -1 before start. */
+int mdf_http_port (const mdf_http_t *self);
+
+/* Stop and free; *self_p becomes NULL. */
+void mdf_http_destroy (mdf_http_t **self_p);
+
+#endif

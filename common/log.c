@@ -1,0 +1,2 @@
+/* log: being written. */
+typedef int mdf_log_placeholder_t;

@@ -1,0 +1,2 @@
+/* metrics: being written. */
+typedef int mdf_metrics_placeholder_t;

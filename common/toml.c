@@ -1,0 +1,2 @@
+/* toml: being written. */
+typedef int mdf_toml_placeholder_t;

@@ -1,0 +1,2 @@
+/* batch: being written. */
+typedef int mdf_batch_placeholder_t;

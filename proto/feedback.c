@@ -1,0 +1,2 @@
+/* feedback: being written. */
+typedef int mdf_feedback_placeholder_t;

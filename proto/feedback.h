@@ -1,0 +1,38 @@
+/*
+ * feedback: the store's backpressure event (wire contract v1, DESIGN.md).
+ *
+ * Two frames on the wire: topic "feedback.<coordinator_id>", then the msgpack
+ * body encoded here.
+ */
+#ifndef MDF_FEEDBACK_H
+#define MDF_FEEDBACK_H
+
+#include "proto/proto.h"
+
+#define MDF_FEEDBACK_TOPIC_PREFIX "feedback."
+
+typedef struct {
+    int64_t v;                                /* 1 */
+    char coordinator_id[MDF_ID_MAX + 1];
+    int64_t epoch;                            /* new per store start */
+    uint64_t seq;                             /* 1, 2, 3 ... per incarnation */
+    mdf_level_t level;
+    int64_t queue_size;
+    int64_t capacity;
+    char reason[MDF_REASON_MAX + 1];          /* "" encodes/decodes as nil */
+    char source[MDF_ID_MAX + 1];              /* "store" */
+    double ts;                                /* wall seconds when sent */
+} mdf_feedback_t;
+
+/* Encode `ev` into `out` (replacing its content).  0, or -1 on allocation failure. */
+int mdf_feedback_encode (const mdf_feedback_t *ev, mdf_buf_t *out);
+
+/* Decode a body.  0, or -1 with err naming the problem ("key 'level': expected
+ * string", "key 'seq' missing", "level 'purple' unknown"). */
+int mdf_feedback_decode (const void *data, size_t size, mdf_feedback_t *ev, char *err,
+                         size_t errlen);
+
+/* Write "feedback.<coordinator_id>" into buf; returns buf. */
+const char *mdf_feedback_topic (const char *coordinator_id, char *buf, size_t size);
+
+#endif

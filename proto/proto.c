@@ -1,0 +1,2 @@
+/* proto: being written. */
+typedef int mdf_proto_placeholder_t;
