@@ -1,0 +1,2 @@
+/* being written */
+typedef int h_placeholder_t;

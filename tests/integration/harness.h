@@ -1,0 +1,92 @@
+/*
+ * harness: what integration tests need to drive the real binaries.
+ *
+ * Tests spawn md-store / md-pipeline / mdctl as child processes on free loopback
+ * ports, wait on observable events (a port answering, a metric reaching a value,
+ * a process exiting) with deadlines rather than sleeps, and always stop what they
+ * started by PID.  Binaries are found under $MDF_BUILD_ROOT (set by meson test),
+ * source files (example configs, samples) under $MDF_SOURCE_ROOT.
+ */
+#ifndef MDF_HARNESS_H
+#define MDF_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* "$MDF_BUILD_ROOT/rel" / "$MDF_SOURCE_ROOT/rel" (static buffer per call site is
+ * not needed: returns a malloc'd string the caller frees). */
+char *h_build_path (const char *rel);
+char *h_source_path (const char *rel);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read, close). */
+int h_free_port (void);
+
+/* A fresh temporary directory (malloc'd path), removed with h_rmtree. */
+char *h_tmpdir (void);
+void h_rmtree (const char *dir);
+
+/* Write `content` to dir/name; returns the malloc'd path. */
+char *h_write_file (const char *dir, const char *name, const char *content);
+
+/* printf into a malloc'd string. */
+char *h_strf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+typedef struct {
+    pid_t pid;
+    char log_path[512]; /* stdout+stderr of the child */
+} h_proc_t;
+
+/* Start argv[0] (a path) with argv; `env` is a NULL-terminated list of extra
+ * "KEY=VALUE" strings added to the test's environment (may be NULL).  Output goes
+ * to `log_path` (NULL: /dev/null).  Returns 0 or -1. */
+int h_spawn (h_proc_t *proc, char *const argv[], char *const env[], const char *log_path);
+
+/* Wait up to timeout_ms for the child to exit; returns its exit code (0-255),
+ * 128+signal if killed, or -1 on timeout (child still running). */
+int h_wait (h_proc_t *proc, int timeout_ms);
+
+/* Send a signal; no-op when the process is gone. */
+void h_signal (h_proc_t *proc, int sig);
+
+/* SIGTERM, wait up to timeout_ms, then SIGKILL; returns the exit code as h_wait. */
+int h_stop (h_proc_t *proc, int timeout_ms);
+
+/* Print the child's log to stderr (for failing tests). */
+void h_dump_log (const h_proc_t *proc);
+
+/* True when the log file contains `needle`. */
+bool h_log_contains (const h_proc_t *proc, const char *needle);
+
+/* Run argv to completion (timeout_ms), capturing stdout+stderr into *output
+ * (malloc'd, may be NULL).  Returns the exit code as h_wait, -1 on timeout. */
+int h_run (char *const argv[], char *const env[], int timeout_ms, char **output);
+
+/* HTTP on 127.0.0.1:port.  Returns the malloc'd body (NULL on connection
+ * failure), *status gets the HTTP status (0 on failure). */
+char *h_http (const char *method, int port, const char *path, const char *body, int *status,
+              int timeout_ms);
+
+/* Wait until GET /health on port answers at all (any status); 0 or -1. */
+int h_wait_http (int port, int timeout_ms);
+
+/* Value of one series in a Prometheus exposition, e.g.
+ * h_metric (text, "mds_batches_total{status=\"ok\"}") or a bare name.  NAN when
+ * absent. */
+double h_metric (const char *exposition, const char *series);
+
+/* GET /metrics and read one series; NAN when absent or unreachable. */
+double h_scrape (int port, const char *series);
+
+/* Poll the series until it is >= min (or timeout); returns the last value read
+ * (NAN if never seen). */
+double h_wait_metric_ge (int port, const char *series, double min, int timeout_ms);
+
+/* Poll until `cond(arg)` is true or the deadline passes; 0 or -1.
+ * Polls every 20 ms. */
+int h_wait_until (bool (*cond) (void *arg), void *arg, int timeout_ms);
+
+/* Milliseconds on the monotonic clock. */
+long long h_now_ms (void);
+
+#endif
