@@ -1,2 +1,466 @@
-/* being written */
-typedef int h_placeholder_t;
+/*
+ * harness: spawning and observing the real binaries in integration tests.
+ *
+ * Everything here waits on something observable with a deadline (a port that
+ * answers, a metric that reaches a value, a child that exits); nothing sleeps
+ * "to let things settle".  Children are started with fork/exec in their own
+ * process group so a test can stop one and everything it spawned by PID.
+ * HTTP goes through libcurl, the same client a user's tooling would use.
+ */
+#include "tests/integration/harness.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+long long
+h_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000LL + ts.tv_nsec / 1000000LL;
+}
+
+static void
+s_sleep_ms (int ms)
+{
+    struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+    while (nanosleep (&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+char *
+h_strf (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    char *out = NULL;
+    if (vasprintf (&out, fmt, ap) < 0)
+        out = NULL;
+    va_end (ap);
+    return out;
+}
+
+static char *
+s_root_path (const char *var, const char *fallback, const char *rel)
+{
+    const char *root = getenv (var);
+    if (!root || !*root)
+        root = fallback;
+    return h_strf ("%s/%s", root, rel);
+}
+
+char *
+h_build_path (const char *rel)
+{
+    return s_root_path ("MDF_BUILD_ROOT", ".", rel);
+}
+
+char *
+h_source_path (const char *rel)
+{
+    return s_root_path ("MDF_SOURCE_ROOT", "..", rel);
+}
+
+int
+h_free_port (void)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in addr = { 0 };
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    int port = -1;
+    if (bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0
+        && getsockname (fd, (struct sockaddr *) &addr, &len) == 0)
+        port = ntohs (addr.sin_port);
+    close (fd);
+    return port;
+}
+
+char *
+h_tmpdir (void)
+{
+    const char *base = getenv ("TMPDIR");
+    char *tmpl = h_strf ("%s/mdflow-test-XXXXXX", base && *base ? base : "/tmp");
+    if (tmpl && !mkdtemp (tmpl)) {
+        free (tmpl);
+        return NULL;
+    }
+    return tmpl;
+}
+
+static int
+s_rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) flag;
+    (void) ftw;
+    return remove (path);
+}
+
+void
+h_rmtree (const char *dir)
+{
+    if (dir && *dir)
+        nftw (dir, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *
+h_write_file (const char *dir, const char *name, const char *content)
+{
+    char *path = h_strf ("%s/%s", dir, name);
+    FILE *f = path ? fopen (path, "w") : NULL;
+    if (!f) {
+        free (path);
+        return NULL;
+    }
+    fputs (content, f);
+    fclose (f);
+    return path;
+}
+
+/* Build envp = environ + extra (extra entries win by being found first by
+ * getenv in the child: we put them before the inherited ones). */
+static char **
+s_make_env (char *const extra[])
+{
+    size_t n_env = 0, n_extra = 0;
+    while (environ[n_env])
+        n_env++;
+    while (extra && extra[n_extra])
+        n_extra++;
+    char **envp = calloc (n_env + n_extra + 1, sizeof *envp);
+    if (!envp)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n_extra; i++)
+        envp[k++] = extra[i];
+    for (size_t i = 0; i < n_env; i++) {
+        const char *eq = strchr (environ[i], '=');
+        size_t keylen = eq ? (size_t) (eq - environ[i]) : strlen (environ[i]);
+        int overridden = 0;
+        for (size_t j = 0; j < n_extra; j++)
+            if (strncmp (extra[j], environ[i], keylen) == 0 && extra[j][keylen] == '=')
+                overridden = 1;
+        if (!overridden)
+            envp[k++] = environ[i];
+    }
+    return envp;
+}
+
+int
+h_spawn (h_proc_t *proc, char *const argv[], char *const env[], const char *log_path)
+{
+    memset (proc, 0, sizeof *proc);
+    snprintf (proc->log_path, sizeof proc->log_path, "%s", log_path ? log_path : "/dev/null");
+    char **envp = s_make_env (env);
+    if (!envp)
+        return -1;
+    pid_t pid = fork ();
+    if (pid < 0) {
+        free (envp);
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid (0, 0);
+        int fd = open (proc->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2 (fd, 1);
+            dup2 (fd, 2);
+            close (fd);
+        }
+        int devnull = open ("/dev/null", O_RDONLY);
+        if (devnull >= 0) {
+            dup2 (devnull, 0);
+            close (devnull);
+        }
+        execve (argv[0], argv, envp);
+        fprintf (stderr, "harness: exec %s: %s\n", argv[0], strerror (errno));
+        _exit (127);
+    }
+    free (envp);
+    proc->pid = pid;
+    return 0;
+}
+
+static int
+s_decode_status (int status)
+{
+    if (WIFEXITED (status))
+        return WEXITSTATUS (status);
+    if (WIFSIGNALED (status))
+        return 128 + WTERMSIG (status);
+    return -1;
+}
+
+int
+h_wait (h_proc_t *proc, int timeout_ms)
+{
+    if (proc->pid <= 0)
+        return -1;
+    long long deadline = h_now_ms () + timeout_ms;
+    for (;;) {
+        int status = 0;
+        pid_t r = waitpid (proc->pid, &status, WNOHANG);
+        if (r == proc->pid) {
+            proc->pid = 0;
+            return s_decode_status (status);
+        }
+        if (r < 0 && errno != EINTR) {
+            proc->pid = 0;
+            return -1;
+        }
+        if (h_now_ms () >= deadline)
+            return -1;
+        s_sleep_ms (10);
+    }
+}
+
+void
+h_signal (h_proc_t *proc, int sig)
+{
+    if (proc->pid > 0)
+        kill (proc->pid, sig);
+}
+
+int
+h_stop (h_proc_t *proc, int timeout_ms)
+{
+    if (proc->pid <= 0)
+        return -1;
+    kill (proc->pid, SIGTERM);
+    int rc = h_wait (proc, timeout_ms);
+    if (rc == -1 && proc->pid > 0) {
+        kill (-proc->pid, SIGKILL);
+        kill (proc->pid, SIGKILL);
+        rc = h_wait (proc, 5000);
+    }
+    return rc;
+}
+
+static char *
+s_slurp (const char *path)
+{
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc (cap);
+    size_t n;
+    while (buf && (n = fread (buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 2) {
+            char *bigger = realloc (buf, cap * 2);
+            if (!bigger) {
+                free (buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    fclose (f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+void
+h_dump_log (const h_proc_t *proc)
+{
+    char *text = s_slurp (proc->log_path);
+    fprintf (stderr, "----- %s -----\n%s\n-----\n", proc->log_path, text ? text : "(unreadable)");
+    free (text);
+}
+
+bool
+h_log_contains (const h_proc_t *proc, const char *needle)
+{
+    char *text = s_slurp (proc->log_path);
+    bool found = text && strstr (text, needle);
+    free (text);
+    return found;
+}
+
+int
+h_run (char *const argv[], char *const env[], int timeout_ms, char **output)
+{
+    char path[] = "/tmp/mdflow-run-XXXXXX";
+    int fd = mkstemp (path);
+    if (fd < 0)
+        return -1;
+    close (fd);
+    h_proc_t proc;
+    int rc = -1;
+    if (h_spawn (&proc, argv, env, path) == 0) {
+        rc = h_wait (&proc, timeout_ms);
+        if (rc == -1)
+            h_stop (&proc, 2000);
+    }
+    if (output)
+        *output = s_slurp (path);
+    unlink (path);
+    return rc;
+}
+
+typedef struct {
+    char *data;
+    size_t len;
+} s_body_t;
+
+static size_t
+s_collect (char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    s_body_t *b = arg;
+    size_t n = size * nmemb;
+    char *grown = realloc (b->data, b->len + n + 1);
+    if (!grown)
+        return 0;
+    b->data = grown;
+    memcpy (b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+char *
+h_http (const char *method, int port, const char *path, const char *body, int *status,
+        int timeout_ms)
+{
+    if (status)
+        *status = 0;
+    CURL *curl = curl_easy_init ();
+    if (!curl)
+        return NULL;
+    char url[512];
+    snprintf (url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    s_body_t resp = { NULL, 0 };
+    curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+    curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt (curl, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_collect);
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, &resp);
+    if (body) {
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, (long) strlen (body));
+    } else if (strcmp (method, "POST") == 0) {
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+    CURLcode rc = curl_easy_perform (curl);
+    if (rc == CURLE_OK) {
+        long code = 0;
+        curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &code);
+        if (status)
+            *status = (int) code;
+        if (!resp.data)
+            resp.data = strdup ("");
+    } else {
+        free (resp.data);
+        resp.data = NULL;
+    }
+    curl_easy_cleanup (curl);
+    return resp.data;
+}
+
+int
+h_wait_http (int port, int timeout_ms)
+{
+    long long deadline = h_now_ms () + timeout_ms;
+    while (h_now_ms () < deadline) {
+        int status = 0;
+        char *body = h_http ("GET", port, "/health", NULL, &status, 1000);
+        free (body);
+        if (status > 0)
+            return 0;
+        s_sleep_ms (20);
+    }
+    return -1;
+}
+
+double
+h_metric (const char *exposition, const char *series)
+{
+    if (!exposition || !series)
+        return NAN;
+    /* A series with labels must match the line's name and labels exactly; a
+     * bare name matches its unlabelled series, or the first labelled one. */
+    bool bare = strchr (series, '{') == NULL;
+    size_t n = strlen (series);
+    for (const char *line = exposition; line && *line;) {
+        const char *next = strchr (line, '\n');
+        if (line[0] != '#' && strncmp (line, series, n) == 0) {
+            const char *val = line + n;
+            if (bare && *val == '{') {
+                const char *close = strchr (val, '}');
+                val = (close && (!next || close < next)) ? close + 1 : NULL;
+            }
+            if (val && *val == ' ')
+                return strtod (val, NULL);
+        }
+        line = next ? next + 1 : NULL;
+    }
+    return NAN;
+}
+
+double
+h_scrape (int port, const char *series)
+{
+    int status = 0;
+    char *body = h_http ("GET", port, "/metrics", NULL, &status, 2000);
+    double v = status == 200 ? h_metric (body, series) : NAN;
+    free (body);
+    return v;
+}
+
+double
+h_wait_metric_ge (int port, const char *series, double min, int timeout_ms)
+{
+    long long deadline = h_now_ms () + timeout_ms;
+    double v = NAN;
+    for (;;) {
+        double now = h_scrape (port, series);
+        if (!isnan (now))
+            v = now;
+        if (!isnan (v) && v >= min)
+            return v;
+        if (h_now_ms () >= deadline)
+            return v;
+        s_sleep_ms (20);
+    }
+}
+
+int
+h_wait_until (bool (*cond) (void *arg), void *arg, int timeout_ms)
+{
+    long long deadline = h_now_ms () + timeout_ms;
+    for (;;) {
+        if (cond (arg))
+            return 0;
+        if (h_now_ms () >= deadline)
+            return -1;
+        s_sleep_ms (20);
+    }
+}
