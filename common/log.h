@@ -59,22 +59,42 @@ void mdf_logv (mdf_log_level_t level, const char *msg, const char *kv_fmt, va_li
  * Always NUL-terminates (truncating). Returns buf, for use in an argument list. */
 const char *mdf_log_quote (char *buf, size_t size, const char *text);
 
-/* At most `burst` events per `interval_ms`; thread-safe (atomics). */
+/* Read MDF_LOG_LEVEL from the environment and, when set, make it the level.
+ * Returns 0 when the variable is unset, empty or valid; -1 with err
+ * ("MDF_LOG_LEVEL: unknown level \"loud\" (debug, info, warn, error)") when
+ * it holds something else (the level is then left unchanged).  Services call
+ * it at start, after applying `[log] level`, so the environment wins. */
+int mdf_log_init_from_env (char *err, size_t errlen);
+
+/* At most `burst` events per `interval_ms`; thread-safe (C11 atomics: a tiny
+ * spin lock guards the window, the counters are atomics so readers never
+ * block).  Initialise with MDF_RATELIMIT_INIT or mdf_ratelimit_init. */
 typedef struct {
     int64_t interval_ms;
     uint32_t burst;
     /* private */
-    int64_t window_start_ms;
-    uint32_t in_window;
-    uint64_t suppressed;
-    int lock;
+    _Atomic int64_t window_start_ms;
+    _Atomic uint32_t in_window;
+    _Atomic uint64_t suppressed;
+    _Atomic int lock;
+    _Atomic int started;
 } mdf_ratelimit_t;
 
-#define MDF_RATELIMIT_INIT(interval_ms_, burst_) { (interval_ms_), (burst_), 0, 0, 0, 0 }
+#define MDF_RATELIMIT_INIT(interval_ms_, burst_)                                                   \
+    {                                                                                              \
+        (interval_ms_), (burst_), 0, 0, 0, 0, 0                                                    \
+    }
+
+/* Same as MDF_RATELIMIT_INIT, for limiters made at run time. */
+void mdf_ratelimit_init (mdf_ratelimit_t *rl, int64_t interval_ms, uint32_t burst);
 
 /* True when this event may be logged. *suppressed_out (may be NULL) receives
  * how many were held back since the last allowed one, so the caller can add
- * "suppressed=N" to its line. */
+ * "suppressed=N" to its line (0 when refused). Uses the monotonic clock. */
 bool mdf_ratelimit_allow (mdf_ratelimit_t *rl, uint64_t *suppressed_out);
+
+/* mdf_ratelimit_allow at an explicit time `now_ms` (any monotonic
+ * milliseconds), so tests and callers with their own clock need not sleep. */
+bool mdf_ratelimit_allow_at (mdf_ratelimit_t *rl, int64_t now_ms, uint64_t *suppressed_out);
 
 #endif

@@ -1,2 +1,385 @@
-/* being written */
-int main (void) { return 77; }
+/*
+ * test_http: the HTTP server answered through libcurl on 127.0.0.1, port 0
+ * (a free port chosen by the kernel): /metrics, /health, registered POST
+ * routes, 404, 405, 413 and listen-address errors.
+ */
+#include "common/http.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static mdf_metrics_t *reg;
+static mdf_http_t *srv;
+static _Atomic int healthy;
+
+typedef struct {
+    char *body;
+    size_t len;
+    long status;
+    char content_type[128];
+    char allow[128];
+} s_resp_t;
+
+static size_t
+s_on_body (char *data, size_t size, size_t n, void *arg)
+{
+    s_resp_t *r = arg;
+    size_t add = size * n;
+    char *grown = realloc (r->body, r->len + add + 1);
+    ck_assert_ptr_nonnull (grown);
+    r->body = grown;
+    memcpy (r->body + r->len, data, add);
+    r->len += add;
+    r->body[r->len] = '\0';
+    return add;
+}
+
+static size_t
+s_on_header (char *data, size_t size, size_t n, void *arg)
+{
+    s_resp_t *r = arg;
+    size_t len = size * n;
+    if (len > 6 && strncasecmp (data, "Allow:", 6) == 0) {
+        snprintf (r->allow, sizeof r->allow, "%.*s", (int)(len - 6), data + 6);
+        r->allow[strcspn (r->allow, "\r\n")] = '\0';
+    }
+    return len;
+}
+
+/* One request to 127.0.0.1:PORT/path; `body` (may be NULL) sent as POST data. */
+static s_resp_t
+s_request (int port, const char *method, const char *path, const char *body, size_t body_len)
+{
+    s_resp_t r = { 0 };
+    char url[256];
+    snprintf (url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    CURL *c = curl_easy_init ();
+    ck_assert_ptr_nonnull (c);
+    curl_easy_setopt (c, CURLOPT_URL, url);
+    curl_easy_setopt (c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, s_on_body);
+    curl_easy_setopt (c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt (c, CURLOPT_HEADERFUNCTION, s_on_header);
+    curl_easy_setopt (c, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
+    if (body) {
+        curl_easy_setopt (c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt (c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    }
+    CURLcode rc = curl_easy_perform (c);
+    ck_assert_msg (rc == CURLE_OK, "%s %s: %s", method, url, curl_easy_strerror (rc));
+    curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &r.status);
+    char *ct = NULL;
+    curl_easy_getinfo (c, CURLINFO_CONTENT_TYPE, &ct);
+    snprintf (r.content_type, sizeof r.content_type, "%s", ct ? ct : "");
+    curl_easy_cleanup (c);
+    if (!r.body)
+        r.body = strdup ("");
+    return r;
+}
+
+static void
+s_health (void *arg, mdf_http_reply_t *reply)
+{
+    ck_assert_ptr_eq (arg, &healthy);
+    int ok = atomic_load (&healthy);
+    reply->status = ok ? 200 : 503;
+    char text[128];
+    snprintf (text, sizeof text, "{\"service\":\"test\",\"state\":\"%s\"}", ok ? "ok" : "down");
+    reply->body = strdup (text);
+}
+
+typedef struct {
+    char *body;
+    size_t len;
+    int calls;
+} s_seen_t;
+
+static void
+s_control (void *arg, const char *body, size_t len, mdf_http_reply_t *reply)
+{
+    s_seen_t *seen = arg;
+    seen->calls++;
+    free (seen->body);
+    seen->body = malloc (len + 1);
+    memcpy (seen->body, body, len);
+    seen->body[len] = '\0';
+    seen->len = len;
+    reply->status = 202;
+    reply->body = strdup ("{\"accepted\":true}");
+}
+
+static s_seen_t seen;
+
+static int
+s_start (void)
+{
+    char err[256];
+    ck_assert_int_eq (mdf_http_port (srv), -1);
+    int rc = mdf_http_start (srv, err, sizeof err);
+    ck_assert_msg (rc == 0, "start: %s", err);
+    int port = mdf_http_port (srv);
+    ck_assert_int_gt (port, 0);
+    return port;
+}
+
+static void
+s_setup (void)
+{
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+    reg = mdf_metrics_new ();
+    atomic_store (&healthy, 1);
+    memset (&seen, 0, sizeof seen);
+    srv = mdf_http_new ("127.0.0.1:0", reg, s_health, (void *)&healthy);
+    ck_assert_ptr_nonnull (srv);
+    ck_assert_int_eq (mdf_http_route (srv, "POST", "/control/pause", s_control, &seen), 0);
+}
+
+static void
+s_teardown (void)
+{
+    mdf_http_destroy (&srv);
+    ck_assert_ptr_null (srv);
+    mdf_metrics_destroy (&reg);
+    free (seen.body);
+    curl_global_cleanup ();
+}
+
+START_TEST (metrics_served_as_prometheus_text)
+{
+    mdf_counter_add (
+        mdf_metrics_counter (reg, "mds_batches_total", "Batches", "status", "ok", NULL), 5);
+    int port = s_start ();
+    s_resp_t r = s_request (port, "GET", "/metrics", NULL, 0);
+    ck_assert_int_eq (r.status, 200);
+    ck_assert_str_eq (r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    ck_assert_ptr_nonnull (strstr (r.body, "# TYPE mds_batches_total counter\n"));
+    ck_assert_ptr_nonnull (strstr (r.body, "mds_batches_total{status=\"ok\"} 5\n"));
+    free (r.body);
+}
+END_TEST
+
+START_TEST (health_reports_200_then_503_as_json)
+{
+    int port = s_start ();
+    s_resp_t r = s_request (port, "GET", "/health", NULL, 0);
+    ck_assert_int_eq (r.status, 200);
+    ck_assert_str_eq (r.content_type, "application/json");
+    ck_assert_str_eq (r.body, "{\"service\":\"test\",\"state\":\"ok\"}");
+    free (r.body);
+    atomic_store (&healthy, 0);
+    r = s_request (port, "GET", "/health", NULL, 0);
+    ck_assert_int_eq (r.status, 503);
+    ck_assert_str_eq (r.body, "{\"service\":\"test\",\"state\":\"down\"}");
+    free (r.body);
+}
+END_TEST
+
+START_TEST (health_without_callback_is_ok)
+{
+    mdf_http_destroy (&srv);
+    srv = mdf_http_new ("127.0.0.1:0", NULL, NULL, NULL);
+    int port = s_start ();
+    s_resp_t r = s_request (port, "GET", "/health", NULL, 0);
+    ck_assert_int_eq (r.status, 200);
+    ck_assert_ptr_nonnull (strstr (r.body, "\"ok\""));
+    free (r.body);
+    r = s_request (port, "GET", "/metrics", NULL, 0);
+    ck_assert_int_eq (r.status, 200);
+    ck_assert_str_eq (r.body, "");
+    free (r.body);
+}
+END_TEST
+
+START_TEST (post_route_gets_its_body)
+{
+    int port = s_start ();
+    const char body[] = "{\"reason\":\"maintenance\"}";
+    s_resp_t r = s_request (port, "POST", "/control/pause", body, strlen (body));
+    ck_assert_int_eq (r.status, 202);
+    ck_assert_str_eq (r.body, "{\"accepted\":true}");
+    ck_assert_int_eq (seen.calls, 1);
+    ck_assert_uint_eq (seen.len, strlen (body));
+    ck_assert_str_eq (seen.body, body);
+    free (r.body);
+    /* Empty body too. */
+    r = s_request (port, "POST", "/control/pause", "", 0);
+    ck_assert_int_eq (r.status, 202);
+    ck_assert_int_eq (seen.calls, 2);
+    ck_assert_uint_eq (seen.len, 0);
+    free (r.body);
+}
+END_TEST
+
+START_TEST (post_body_over_64k_is_413_and_handler_not_called)
+{
+    int port = s_start ();
+    size_t n = 64 * 1024 + 1;
+    char *big = malloc (n);
+    memset (big, 'x', n);
+    s_resp_t r = s_request (port, "POST", "/control/pause", big, n);
+    ck_assert_int_eq (r.status, 413);
+    ck_assert_int_eq (seen.calls, 0);
+    free (r.body);
+    /* Exactly the limit is fine. */
+    r = s_request (port, "POST", "/control/pause", big, n - 1);
+    ck_assert_int_eq (r.status, 202);
+    ck_assert_uint_eq (seen.len, n - 1);
+    free (r.body);
+    free (big);
+}
+END_TEST
+
+START_TEST (unknown_path_is_404)
+{
+    int port = s_start ();
+    s_resp_t r = s_request (port, "GET", "/nope", NULL, 0);
+    ck_assert_int_eq (r.status, 404);
+    free (r.body);
+    r = s_request (port, "POST", "/control/unknown", "x", 1);
+    ck_assert_int_eq (r.status, 404);
+    ck_assert_int_eq (seen.calls, 0);
+    free (r.body);
+}
+END_TEST
+
+START_TEST (wrong_method_is_405_with_allow)
+{
+    int port = s_start ();
+    s_resp_t r = s_request (port, "GET", "/control/pause", NULL, 0);
+    ck_assert_int_eq (r.status, 405);
+    ck_assert_str_eq (r.allow, " POST");
+    ck_assert_int_eq (seen.calls, 0);
+    free (r.body);
+    r = s_request (port, "POST", "/metrics", "x", 1);
+    ck_assert_int_eq (r.status, 405);
+    ck_assert_str_eq (r.allow, " GET, HEAD");
+    free (r.body);
+}
+END_TEST
+
+START_TEST (routes_only_before_start)
+{
+    ck_assert_int_eq (mdf_http_route (srv, "POST", NULL, s_control, &seen), -1);
+    s_start ();
+    ck_assert_int_eq (mdf_http_route (srv, "POST", "/control/resume", s_control, &seen), -1);
+    char err[128];
+    ck_assert_int_eq (mdf_http_start (srv, err, sizeof err), -1);
+}
+END_TEST
+
+START_TEST (address_in_use_error_names_the_address)
+{
+    int port = s_start ();
+    char listen[64], err[256] = "", want[128];
+    snprintf (listen, sizeof listen, "127.0.0.1:%d", port);
+    mdf_http_t *second = mdf_http_new (listen, reg, NULL, NULL);
+    ck_assert_int_eq (mdf_http_start (second, err, sizeof err), -1);
+    snprintf (want, sizeof want, "%s: Address already in use", listen);
+    ck_assert_str_eq (err, want);
+    ck_assert_int_eq (mdf_http_port (second), -1);
+    mdf_http_destroy (&second);
+}
+END_TEST
+
+START_TEST (bad_listen_addresses_are_reported)
+{
+    const char *bad[] = { "nonsense",     "127.0.0.1", "127.0.0.1:", ":9101",    "127.0.0.1:99999",
+                          "127.0.0.1:9x", "[::1",      "[::1]9101",  "::1:9101", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mdf_http_t *h = mdf_http_new (bad[i], NULL, NULL, NULL);
+        char err[256] = "";
+        ck_assert_int_eq (mdf_http_start (h, err, sizeof err), -1);
+        ck_assert_msg (strncmp (err, bad[i], strlen (bad[i])) == 0
+                           && strstr (err, "listen address"),
+                       "%s -> %s", bad[i], err);
+        mdf_http_destroy (&h);
+    }
+}
+END_TEST
+
+START_TEST (ipv6_loopback_in_brackets)
+{
+    mdf_http_t *h = mdf_http_new ("[::1]:0", NULL, NULL, NULL);
+    char err[256] = "";
+    if (mdf_http_start (h, err, sizeof err) != 0) {
+        /* A host without IPv6 must still name the address in the error. */
+        ck_assert_msg (strncmp (err, "[::1]:0: ", 9) == 0, "%s", err);
+        mdf_http_destroy (&h);
+        return;
+    }
+    ck_assert_int_gt (mdf_http_port (h), 0);
+    char url[64];
+    snprintf (url, sizeof url, "http://[::1]:%d/health", mdf_http_port (h));
+    CURL *c = curl_easy_init ();
+    curl_easy_setopt (c, CURLOPT_URL, url);
+    curl_easy_setopt (c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, 5000L);
+    ck_assert_int_eq (curl_easy_perform (c), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
+    ck_assert_int_eq (status, 200);
+    curl_easy_cleanup (c);
+    mdf_http_destroy (&h);
+}
+END_TEST
+
+START_TEST (idle_client_does_not_block_others)
+{
+    int port = s_start ();
+    /* A client that connects and sends half a request, then stalls. */
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons ((uint16_t)port) };
+    sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    ck_assert_int_eq (connect (fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    const char partial[]
+        = "POST /control/pause HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab";
+    ck_assert_int_eq (write (fd, partial, strlen (partial)), (ssize_t)strlen (partial));
+    s_resp_t r = s_request (port, "GET", "/health", NULL, 0);
+    ck_assert_int_eq (r.status, 200);
+    free (r.body);
+    close (fd);
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *s = suite_create ("http");
+    TCase *tc = tcase_create ("http");
+    tcase_set_timeout (tc, 30);
+    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_test (tc, metrics_served_as_prometheus_text);
+    tcase_add_test (tc, health_reports_200_then_503_as_json);
+    tcase_add_test (tc, health_without_callback_is_ok);
+    tcase_add_test (tc, post_route_gets_its_body);
+    tcase_add_test (tc, post_body_over_64k_is_413_and_handler_not_called);
+    tcase_add_test (tc, unknown_path_is_404);
+    tcase_add_test (tc, wrong_method_is_405_with_allow);
+    tcase_add_test (tc, routes_only_before_start);
+    tcase_add_test (tc, address_in_use_error_names_the_address);
+    tcase_add_test (tc, bad_listen_addresses_are_reported);
+    tcase_add_test (tc, ipv6_loopback_in_brackets);
+    tcase_add_test (tc, idle_client_does_not_block_others);
+    suite_add_tcase (s, tc);
+    return s;
+}
+
+int
+main (void)
+{
+    SRunner *sr = srunner_create (s_suite ());
+    srunner_run_all (sr, CK_NORMAL);
+    int failed = srunner_ntests_failed (sr);
+    srunner_free (sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
