@@ -45,13 +45,13 @@ typedef struct {
 } mdf_strlist_t;
 
 typedef struct {
-    const char *key;     /* "section.key", or just "key" inside an array element */
+    const char *key; /* "section.key", or just "key" inside an array element */
     mdf_cfg_type_t type;
-    const char *def;     /* default as text, parsed like an env value ("" = empty) */
-    double min, max;     /* inclusive bounds for INT and DOUBLE; ignored when min > max */
+    const char *def;            /* default as text, parsed like an env value ("" = empty) */
+    double min, max;            /* inclusive bounds for INT and DOUBLE; ignored when min > max */
     const char *const *choices; /* NULL-terminated allowed values for STRING, or NULL */
-    size_t offset;       /* offsetof (settings struct, field) */
-    const char *help;    /* one line for --help, --check-config and the README */
+    size_t offset;              /* offsetof (settings struct, field) */
+    const char *help;           /* one line for --help, --check-config and the README */
 } mdf_cfg_entry_t;
 
 /* A loader: the parsed file plus where every value came from. */
@@ -67,38 +67,41 @@ void mdf_cfg_destroy (mdf_cfg_t **self_p);
  * environment.  Tables named in `array_keys` (NULL-terminated, e.g. {"providers",
  * NULL}) are left for mdf_cfg_load_array(); any other key not in the table is an
  * error.  Returns 0, or -1 with `err` set.  On error the struct may be partly
- * filled: call mdf_cfg_free() either way. */
-int mdf_cfg_load (mdf_cfg_t *self, const char *path, const char *const *array_keys,
-                  void *settings, char *err, size_t errlen);
+ * filled: call mdf_cfg_free() either way.  Every field of an entry is first
+ * overwritten (not freed) with its default, so pass a zeroed struct or one
+ * already given to mdf_cfg_free().  TOML integers are accepted for DOUBLE, not
+ * floats for INT; a STRLIST takes an array of strings or a single string. */
+int mdf_cfg_load (mdf_cfg_t *self, const char *path, const char *const *array_keys, void *settings,
+                  char *err, size_t errlen);
 
 /* Load array-of-tables `key` ([[key]]) of the file loaded above: allocate
  * `*count` elements of `elem_size` bytes into *items (owned by the caller, free
  * with mdf_cfg_free_array), each filled from `entries` (keys without section)
  * with defaults and checks.  Errors say "FILE:LINE: providers[1].refill_rate ...".
- * A missing array gives *count = 0 and returns 0. */
-int mdf_cfg_load_array (mdf_cfg_t *self, const char *key, const mdf_cfg_entry_t *entries,
-                        size_t n, size_t elem_size, void **items, size_t *count, char *err,
-                        size_t errlen);
+ * A missing array gives *count = 0 and returns 0.  Elements have no environment
+ * overrides.  On error *items and *count stay set: call mdf_cfg_free_array either way. */
+int mdf_cfg_load_array (mdf_cfg_t *self, const char *key, const mdf_cfg_entry_t *entries, size_t n,
+                        size_t elem_size, void **items, size_t *count, char *err, size_t errlen);
 
 /* Where a key's value came from: "FILE:LINE", "$ENVVAR" or "default".
  * Valid until the loader is destroyed. For array elements use "providers[1].name". */
 const char *mdf_cfg_where (const mdf_cfg_t *self, const char *key);
 
 /* Write "WHERE: " + formatted message into err; returns -1 for `return mdf_cfg_fail (...)`. */
-int mdf_cfg_fail (const mdf_cfg_t *self, const char *key, char *err, size_t errlen,
-                  const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+int mdf_cfg_fail (const mdf_cfg_t *self, const char *key, char *err, size_t errlen, const char *fmt,
+                  ...) __attribute__ ((format (printf, 5, 6)));
 
 /* Free the owned fields (strings, lists) of `settings` and zero them. */
 void mdf_cfg_free (const mdf_cfg_entry_t *entries, size_t n, void *settings);
-void mdf_cfg_free_array (const mdf_cfg_entry_t *entries, size_t n, size_t elem_size,
-                         void **items, size_t *count);
+void mdf_cfg_free_array (const mdf_cfg_entry_t *entries, size_t n, size_t elem_size, void **items,
+                         size_t *count);
 
 /* Print the effective settings as TOML-ish "key = value  # where" lines. */
 void mdf_cfg_dump (const mdf_cfg_t *self, const void *settings, FILE *out);
 
 /* Print the reference table (Markdown: key | type | default | range | env | help). */
-void mdf_cfg_print_reference (const mdf_cfg_entry_t *entries, size_t n,
-                              const char *env_prefix, FILE *out);
+void mdf_cfg_print_reference (const mdf_cfg_entry_t *entries, size_t n, const char *env_prefix,
+                              FILE *out);
 
 /* Duplicate / free a string list (helpers for services that copy settings). */
 int mdf_strlist_copy (mdf_strlist_t *dst, const mdf_strlist_t *src);

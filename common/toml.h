@@ -34,7 +34,8 @@ typedef struct _mdf_toml_t mdf_toml_t;
 
 /* Parse `len` bytes of TOML.  `name` (e.g. the file name) prefixes errors.
  * Returns the root table (owned by the caller) or NULL with `err` set to
- * "NAME:LINE:COL: what is wrong". */
+ * "NAME:LINE:COL: what is wrong".  Values may nest at most 128 levels deep
+ * (arrays, inline tables, dotted keys); deeper input is an error, not a crash. */
 mdf_toml_t *mdf_toml_parse (const char *text, size_t len, const char *name, char *err,
                             size_t errlen);
 
@@ -60,6 +61,8 @@ size_t mdf_toml_len (const mdf_toml_t *node);
 /* Table entry i (document order): its key, and its value.  NULL when out of range
  * or not a table. */
 const char *mdf_toml_key_at (const mdf_toml_t *table, size_t i);
+/* Byte length of key i (keys may hold NUL bytes when written as "\u0000"). */
+size_t mdf_toml_key_len_at (const mdf_toml_t *table, size_t i);
 const mdf_toml_t *mdf_toml_value_at (const mdf_toml_t *table, size_t i);
 
 /* Array element i, NULL when out of range or not an array. */
