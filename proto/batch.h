@@ -9,6 +9,9 @@
  * MDF_DECODE_INVALID with an error naming the bar index, and the store answers
  * "rejected" with that error.  When the body was malformed but `batch_seq` could
  * still be read, has_batch_seq is set so the store can still answer.
+ * Malformed bars (not an array of 7, symbol not a string, ts not an integer, a
+ * price not a number) also give errors "bar N: ...".  Problems are reported in
+ * bar order, the first one wins.  The ack codec is in ack.c.
  */
 #ifndef MDF_BATCH_H
 #define MDF_BATCH_H
@@ -39,13 +42,18 @@ typedef enum {
 /* Encode a batch (does not validate the bars).  0 or -1. */
 int mdf_batch_encode (const mdf_batch_t *batch, mdf_buf_t *out);
 
-/* Decode and validate a body into `batch` (its previous bars are freed).
- * At most `max_bars` bars are accepted (0 = MDF_BATCH_MAX_BARS). */
+/* Decode and validate a body into `batch` (its previous bars are freed, so it
+ * must be zeroed or hold an earlier decode).  At most `max_bars` bars are
+ * accepted (0, or anything above MDF_BATCH_MAX_BARS, means MDF_BATCH_MAX_BARS).
+ * On anything but MDF_DECODE_OK the bars are freed (nbars 0); batch_seq,
+ * has_batch_seq, producer_id and provider keep what could be read.  An empty
+ * bars array is valid. */
 mdf_decode_t mdf_batch_decode (const void *data, size_t size, mdf_batch_t *batch,
                                size_t max_bars, char *err, size_t errlen);
 
-/* Check one bar against the rules of DESIGN.md.  0, or -1 with err
- * "bar 3: low (10.5) > high (10.2)". */
+/* Check one bar against the rules of DESIGN.md (empty or over-64-byte symbol,
+ * ts <= 0, a non-finite open/high/low/close -- or volume --, low > high, negative
+ * volume).  0, or -1 with err "bar 3: low (10.5) > high (10.2)". */
 int mdf_bar_validate (const mdf_bar_t *bar, size_t index, char *err, size_t errlen);
 
 /* Free the bars and zero the batch. */
@@ -69,7 +77,12 @@ typedef struct {
     bool has_level;            /* false if the ack carried no level (decoding) */
 } mdf_ack_t;
 
+/* Encode an ack: `error` only when rejected, `level` always (has_level is not
+ * read).  0 or -1. */
 int mdf_ack_encode (const mdf_ack_t *ack, mdf_buf_t *out);
+/* Decode an ack.  v, type "ack", batch_seq, status, count are required; error is
+ * required when rejected (ignored otherwise); level is optional (nil = absent).
+ * 0, or -1 with err naming the key. */
 int mdf_ack_decode (const void *data, size_t size, mdf_ack_t *ack, char *err, size_t errlen);
 
 #endif

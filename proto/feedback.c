@@ -1,2 +1,83 @@
-/* feedback: being written. */
-typedef int mdf_feedback_placeholder_t;
+/*
+ * feedback: codec of the store's backpressure event (wire contract v1).
+ *
+ * Keys are written in the order of DESIGN.md's table (v, coordinator_id, epoch,
+ * seq, level, queue_size, capacity, reason, source, ts), so an event always
+ * encodes to the same bytes.  Every key of the table is required on decoding;
+ * `reason` may be nil, which decodes to "" (and "" encodes as nil).  `ts` must
+ * be a finite number (an integer is accepted); `seq` a non-negative integer.
+ */
+#include "proto/feedback.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/wire.h"
+
+int
+mdf_feedback_encode (const mdf_feedback_t *ev, mdf_buf_t *out)
+{
+    wire_enc_t enc;
+    wire_enc_begin (&enc, 10);
+    wire_enc_int_kv (&enc, "v", ev->v ? ev->v : MDF_PROTO_VERSION);
+    wire_enc_str_kv (&enc, "coordinator_id", ev->coordinator_id, sizeof ev->coordinator_id);
+    wire_enc_int_kv (&enc, "epoch", ev->epoch);
+    wire_enc_uint_kv (&enc, "seq", ev->seq);
+    wire_enc_str_kv (&enc, "level", mdf_level_name (ev->level), 16);
+    wire_enc_int_kv (&enc, "queue_size", ev->queue_size);
+    wire_enc_int_kv (&enc, "capacity", ev->capacity);
+    wire_enc_key (&enc, "reason");
+    if (ev->reason[0] == '\0') {
+        if (msgpack_pack_nil (&enc.pk))
+            enc.rc = -1;
+    }
+    else
+        wire_enc_strn (&enc, ev->reason, sizeof ev->reason);
+    wire_enc_str_kv (&enc, "source", ev->source, sizeof ev->source);
+    wire_enc_double_kv (&enc, "ts", ev->ts);
+    return wire_enc_finish (&enc, out);
+}
+
+static int
+s_decode_fields (const wire_body_t *body, mdf_feedback_t *ev, char *err, size_t errlen)
+{
+    if (wire_check_version (body, err, errlen)
+        || wire_get_str (body, "coordinator_id", ev->coordinator_id, MDF_ID_MAX, false, err,
+                         errlen)
+        || wire_get_int (body, "epoch", &ev->epoch, err, errlen)
+        || wire_get_uint (body, "seq", &ev->seq, err, errlen)
+        || wire_get_level (body, "level", &ev->level, err, errlen)
+        || wire_get_int (body, "queue_size", &ev->queue_size, err, errlen)
+        || wire_get_int (body, "capacity", &ev->capacity, err, errlen)
+        || wire_get_str (body, "reason", ev->reason, MDF_REASON_MAX, true, err, errlen)
+        || wire_get_str (body, "source", ev->source, MDF_ID_MAX, false, err, errlen)
+        || wire_get_double (body, "ts", &ev->ts, err, errlen))
+        return -1;
+    if (!isfinite (ev->ts))
+        return wire_fail (err, errlen, "key 'ts': not a finite number");
+    ev->v = MDF_PROTO_VERSION;
+    return 0;
+}
+
+int
+mdf_feedback_decode (const void *data, size_t size, mdf_feedback_t *ev, char *err,
+                     size_t errlen)
+{
+    memset (ev, 0, sizeof *ev);
+    wire_body_t body;
+    if (wire_body_open (&body, data, size, err, errlen))
+        return -1;
+    int rc = s_decode_fields (&body, ev, err, errlen);
+    wire_body_close (&body);
+    return rc;
+}
+
+const char *
+mdf_feedback_topic (const char *coordinator_id, char *buf, size_t size)
+{
+    if (buf && size > 0)
+        snprintf (buf, size, "%s%s", MDF_FEEDBACK_TOPIC_PREFIX,
+                  coordinator_id ? coordinator_id : "");
+    return buf;
+}

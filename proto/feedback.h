@@ -12,7 +12,7 @@
 #define MDF_FEEDBACK_TOPIC_PREFIX "feedback."
 
 typedef struct {
-    int64_t v;                                /* 1 */
+    int64_t v;                                /* 1 (0 encodes as 1) */
     char coordinator_id[MDF_ID_MAX + 1];
     int64_t epoch;                            /* new per store start */
     uint64_t seq;                             /* 1, 2, 3 ... per incarnation */
@@ -24,11 +24,15 @@ typedef struct {
     double ts;                                /* wall seconds when sent */
 } mdf_feedback_t;
 
-/* Encode `ev` into `out` (replacing its content).  0, or -1 on allocation failure. */
+/* Encode `ev` into `out` (replacing its content).  0, or -1 on allocation failure.
+ * Writes v as given (0 means MDF_PROTO_VERSION), an empty reason as nil. */
 int mdf_feedback_encode (const mdf_feedback_t *ev, mdf_buf_t *out);
 
 /* Decode a body.  0, or -1 with err naming the problem ("key 'level': expected
- * string", "key 'seq' missing", "level 'purple' unknown"). */
+ * string, got integer", "key 'seq' missing", "key 'level': unknown level 'purple'
+ * (ok, soft, hard)", "key 'v': unsupported version 2 ...").  Every key is
+ * required; reason may be nil (gives ""); seq must not be negative; ts must be a
+ * finite number.  `ev` is zeroed first, and partly filled on failure. */
 int mdf_feedback_decode (const void *data, size_t size, mdf_feedback_t *ev, char *err,
                          size_t errlen);
 

@@ -9,7 +9,15 @@
  * key, a value of the wrong type, an oversized string or array, or trailing
  * bytes gives -1 and an error message naming the key (or bar index); never a
  * crash or an out-of-bounds read.  Unknown keys are ignored; integers are
- * accepted where a float is expected.
+ * accepted where a float is expected.  Before msgpack-c sees a body, a
+ * pre-scan (wire.c) checks that it is one complete object whose containers
+ * declare no more elements than there are bytes, so a decoder allocates at most
+ * a small multiple of the body's size whatever the body claims.
+ *
+ * Encoders write keys in a fixed order (the order of the tables in
+ * proto/README.md), so a message always encodes to the same bytes.
+ * Error buffers: err may be NULL (errlen 0); MDF_ERROR_MAX + 1 bytes are enough
+ * for every message.  Private helpers live in proto/wire.h.
  */
 #ifndef MDF_PROTO_H
 #define MDF_PROTO_H
@@ -38,7 +46,9 @@ const char *mdf_level_name (mdf_level_t level);
 /* Parse a level name (exact, lower case); 0 or -1. */
 int mdf_level_parse (const char *text, mdf_level_t *out);
 
-/* An encoded message: malloc'd bytes owned by the holder. */
+/* An encoded message: malloc'd bytes owned by the holder.  Encoders replace
+ * (free) what the buffer held, so pass a zeroed buffer ({0}) or one holding an
+ * earlier encoding, never an uninitialised one; on failure it is untouched. */
 typedef struct {
     char *data;
     size_t size;

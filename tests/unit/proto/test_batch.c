@@ -1,0 +1,375 @@
+/*
+ * Bars request: round trips, each bar rule of DESIGN.md (invalid -> "rejected"),
+ * each shape error (malformed), limits, and has_batch_seq.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mp.h"
+#include "proto/batch.h"
+#include "suites.h"
+
+static mdf_bar_t
+s_bar (const char *symbol, int64_t ts)
+{
+    mdf_bar_t bar = { .ts = ts, .open = 10, .high = 11, .low = 9, .close = 10.5,
+                      .volume = 100 };
+    strcpy (bar.symbol, symbol);
+    return bar;
+}
+
+/* Encode three good bars with bar 2 replaced by `bad`, decode, return the rc. */
+static mdf_decode_t
+s_decode_with_bar (const mdf_bar_t *bad, mdf_batch_t *out, char *err, size_t errlen)
+{
+    mdf_bar_t bars[3] = { s_bar ("AAPL", 1), s_bar ("MSFT", 2), *bad };
+    mdf_batch_t in = { .batch_seq = 5, .bars = bars, .nbars = 3 };
+    strcpy (in.producer_id, "p");
+    strcpy (in.provider, "synthetic");
+    mdf_buf_t buf = { 0 };
+    ck_assert_int_eq (mdf_batch_encode (&in, &buf), 0);
+    err[0] = '\0';
+    mdf_decode_t rc = mdf_batch_decode (buf.data, buf.size, out, 0, err, errlen);
+    mdf_buf_free (&buf);
+    return rc;
+}
+
+static void
+s_expect_invalid (mdf_bar_t bad, const char *want)
+{
+    mdf_batch_t out = { 0 };
+    char err[256];
+    ck_assert_int_eq (s_decode_with_bar (&bad, &out, err, sizeof err), MDF_DECODE_INVALID);
+    ck_assert_str_eq (err, want);
+    ck_assert (out.has_batch_seq);
+    ck_assert_uint_eq (out.batch_seq, 5);
+    ck_assert_uint_eq (out.nbars, 0);
+    ck_assert_ptr_null (out.bars);
+    /* the same rule, checked on the struct, says the same */
+    if (strnlen (bad.symbol, sizeof bad.symbol) <= MDF_SYMBOL_MAX) {
+        char err2[256];
+        ck_assert_int_eq (mdf_bar_validate (&bad, 2, err2, sizeof err2), -1);
+        ck_assert_str_eq (err2, want);
+    }
+    mdf_batch_clear (&out);
+}
+
+/* Decode a body whose "bars" value is the packed `bars`; expect rc and err. */
+static void
+s_expect_raw (const mdf_buf_t *bars, mdf_decode_t want_rc, const char *want)
+{
+    mp_kv_t kvs[8];
+    size_t n = mp_batch_kvs (kvs, bars);
+    mdf_buf_t buf = { 0 };
+    mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
+    mdf_batch_t out = { 0 };
+    char err[256] = "";
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
+                      want_rc);
+    ck_assert_str_eq (err, want);
+    mdf_batch_clear (&out);
+    mdf_buf_free (&buf);
+}
+
+/* Pack [[sym, ts, o, h, l, c, v]] with the given symbol bytes and ts. */
+static void
+s_one_bar_raw (mdf_buf_t *out, const char *sym, size_t symlen, int64_t ts)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    mp_begin (&sb, &pk);
+    msgpack_pack_array (&pk, 1);
+    msgpack_pack_array (&pk, 7);
+    mp_str (&pk, sym, symlen);
+    msgpack_pack_int64 (&pk, ts);
+    for (int i = 0; i < 5; i++)
+        msgpack_pack_int (&pk, 10);
+    mp_end (&sb, out);
+}
+
+START_TEST (batch_round_trip_keeps_every_bar)
+{
+    mdf_bar_t bars[4] = { s_bar ("AAPL", 1700000000000000000), s_bar ("X", 1),
+                          s_bar ("", INT64_MAX), s_bar ("MSFT", 2) };
+    memset (bars[2].symbol, 'S', MDF_SYMBOL_MAX);
+    bars[2].symbol[MDF_SYMBOL_MAX] = '\0';
+    bars[1] = (mdf_bar_t) { .symbol = "X", .ts = 1, .open = -DBL_MAX, .high = DBL_MAX,
+                            .low = -DBL_MAX, .close = DBL_MIN, .volume = 0.0 };
+    bars[3].open = -0.0;
+    bars[3].volume = 1e300;
+    mdf_batch_t in = { .batch_seq = UINT64_MAX, .bars = bars, .nbars = 4 };
+    memset (in.producer_id, 'p', MDF_ID_MAX);
+    memset (in.provider, 'q', MDF_ID_MAX);
+    mdf_buf_t buf = { 0 };
+    ck_assert_int_eq (mdf_batch_encode (&in, &buf), 0);
+    mdf_batch_t out = { 0 };
+    char err[256];
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_OK);
+    ck_assert_uint_eq (out.batch_seq, UINT64_MAX);
+    ck_assert (out.has_batch_seq);
+    ck_assert_str_eq (out.producer_id, in.producer_id);
+    ck_assert_str_eq (out.provider, in.provider);
+    ck_assert_uint_eq (out.nbars, 4);
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_str_eq (out.bars[i].symbol, bars[i].symbol);
+        ck_assert_int_eq (out.bars[i].ts, bars[i].ts);
+        ck_assert (memcmp (&out.bars[i].open, &bars[i].open, 5 * sizeof (double)) == 0);
+    }
+    /* decoding into a used batch frees its old bars first (no leak) */
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_OK);
+    mdf_batch_clear (&out);
+    ck_assert_ptr_null (out.bars);
+    mdf_buf_free (&buf);
+}
+END_TEST
+
+START_TEST (batch_with_no_bars_is_valid)
+{
+    mdf_batch_t in = { .batch_seq = 0 };
+    mdf_buf_t buf = { 0 };
+    ck_assert_int_eq (mdf_batch_encode (&in, &buf), 0);
+    mdf_batch_t out = { 0 };
+    char err[256];
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_OK);
+    ck_assert_uint_eq (out.nbars, 0);
+    ck_assert (out.has_batch_seq);
+    mdf_buf_free (&buf);
+}
+END_TEST
+
+START_TEST (batch_rejects_each_bar_rule_naming_the_bar)
+{
+    mdf_bar_t b = s_bar ("", 3);
+    s_expect_invalid (b, "bar 2: empty symbol");
+    b = s_bar ("IBM", 3);
+    memset (b.symbol, 'S', MDF_SYMBOL_MAX + 1); /* 65 bytes, no terminator */
+    s_expect_invalid (b, "bar 2: symbol longer than 64 bytes (65)");
+    b = s_bar ("IBM", 0);
+    s_expect_invalid (b, "bar 2: ts (0) must be > 0");
+    b = s_bar ("IBM", -5);
+    s_expect_invalid (b, "bar 2: ts (-5) must be > 0");
+    b = s_bar ("IBM", 3);
+    b.open = NAN;
+    s_expect_invalid (b, "bar 2: open is not finite (nan)");
+    b = s_bar ("IBM", 3);
+    b.high = INFINITY;
+    s_expect_invalid (b, "bar 2: high is not finite (inf)");
+    b = s_bar ("IBM", 3);
+    b.low = -INFINITY;
+    s_expect_invalid (b, "bar 2: low is not finite (-inf)");
+    b = s_bar ("IBM", 3);
+    b.close = NAN;
+    s_expect_invalid (b, "bar 2: close is not finite (nan)");
+    b = s_bar ("IBM", 3);
+    b.volume = INFINITY;
+    s_expect_invalid (b, "bar 2: volume is not finite (inf)");
+    b = s_bar ("IBM", 3);
+    b.low = 10.5;
+    b.high = 10.2;
+    s_expect_invalid (b, "bar 2: low (10.5) > high (10.2)");
+    b = s_bar ("IBM", 3);
+    b.volume = -1;
+    s_expect_invalid (b, "bar 2: volume (-1) is negative");
+}
+END_TEST
+
+START_TEST (batch_applies_no_rule_beyond_design)
+{
+    /* open/close outside [low, high] and low == high are not DESIGN rules */
+    mdf_bar_t b = { .symbol = "IBM", .ts = 1, .open = 50, .high = 10, .low = 10,
+                    .close = -3, .volume = 0 };
+    mdf_batch_t out = { 0 };
+    char err[256];
+    ck_assert_int_eq (s_decode_with_bar (&b, &out, err, sizeof err), MDF_DECODE_OK);
+    ck_assert_uint_eq (out.nbars, 3);
+    ck_assert (out.bars[2].open == 50);
+    mdf_batch_clear (&out);
+}
+END_TEST
+
+START_TEST (batch_rejects_raw_symbols_breaking_rules)
+{
+    mdf_buf_t bars = { 0 };
+    s_one_bar_raw (&bars, "A\0PL", 4, 1);
+    s_expect_raw (&bars, MDF_DECODE_INVALID, "bar 0: symbol contains a NUL byte");
+    char big[300];
+    memset (big, 'Z', sizeof big);
+    s_one_bar_raw (&bars, big, sizeof big, 1);
+    s_expect_raw (&bars, MDF_DECODE_INVALID, "bar 0: symbol longer than 64 bytes (300)");
+    s_one_bar_raw (&bars, big, MDF_SYMBOL_MAX, 1);
+    s_expect_raw (&bars, MDF_DECODE_OK, "");
+    mdf_buf_free (&bars);
+}
+END_TEST
+
+START_TEST (batch_accepts_ints_for_prices)
+{
+    mdf_buf_t bars = { 0 };
+    s_one_bar_raw (&bars, "AAPL", 4, 1);
+    mp_kv_t kvs[8];
+    size_t n = mp_batch_kvs (kvs, &bars);
+    const mp_kv_t extra[] = { { .key = "compression", .kind = MP_STR, .s = "none" } };
+    mdf_buf_t buf = { 0 };
+    mp_map (&buf, kvs, n, NULL, NULL, extra, 1);
+    mdf_batch_t out = { 0 };
+    char err[256];
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_OK);
+    ck_assert (out.bars[0].open == 10.0 && out.bars[0].volume == 10.0);
+    mdf_batch_clear (&out);
+    mdf_buf_free (&buf);
+    mdf_buf_free (&bars);
+}
+END_TEST
+
+START_TEST (batch_rejects_bars_of_the_wrong_shape)
+{
+    mdf_buf_t bars = { .data = "\x92\x97\xa1X\x01\x01\x01\x01\x01\x01\x81\xa1X\x01",
+                       .size = 14 };
+    s_expect_raw (&bars, MDF_DECODE_MALFORMED,
+                  "bar 1: expected an array of 7 values, got map");
+    bars = (mdf_buf_t) { .data = "\x91\x96\xa1X\x01\x01\x01\x01\x01", .size = 9 };
+    s_expect_raw (&bars, MDF_DECODE_MALFORMED,
+                  "bar 0: expected an array of 7 values, got 6");
+    bars = (mdf_buf_t) { .data = "\x91\x97\x05\x01\x01\x01\x01\x01\x01", .size = 9 };
+    s_expect_raw (&bars, MDF_DECODE_MALFORMED, "bar 0: symbol: expected string, got integer");
+    bars = (mdf_buf_t) { .data = "\x91\x97\xa1X\xca\x3f\x80\x00\x00\x01\x01\x01\x01\x01",
+                         .size = 14 };
+    s_expect_raw (&bars, MDF_DECODE_MALFORMED, "bar 0: ts: expected integer, got float");
+    bars = (mdf_buf_t) { .data = "\x91\x97\xa1X\xcf\xff\xff\xff\xff\xff\xff\xff\xff"
+                                 "\x01\x01\x01\x01\x01",
+                         .size = 18 };
+    s_expect_raw (&bars, MDF_DECODE_MALFORMED, "bar 0: ts: integer out of range");
+    bars = (mdf_buf_t) { .data = "\x91\x97\xa1X\x01\x01\x01\xa1" "1\x01\x01", .size = 11 };
+    s_expect_raw (&bars, MDF_DECODE_MALFORMED, "bar 0: low: expected number, got string");
+    bars = (mdf_buf_t) { .data = "\x91\x97\xa1X\x01\x01\x01\x01\x01\xc0", .size = 10 };
+    s_expect_raw (&bars, MDF_DECODE_MALFORMED, "bar 0: volume: expected number, got nil");
+    /* a malformed bar after an invalid one: the first problem wins */
+    bars = (mdf_buf_t) { .data = "\x92\x97\xa0\x01\x01\x01\x01\x01\x01\x05", .size = 10 };
+    s_expect_raw (&bars, MDF_DECODE_INVALID, "bar 0: empty symbol");
+    bars = (mdf_buf_t) { .data = "\x81\xa1X\x01", .size = 4 };
+    s_expect_raw (&bars, MDF_DECODE_MALFORMED, "key 'bars': expected array, got map");
+}
+END_TEST
+
+START_TEST (batch_names_missing_and_mistyped_keys)
+{
+    mdf_buf_t bars = { .data = "\x90", .size = 1 };
+    mp_kv_t kvs[8];
+    size_t n = mp_batch_kvs (kvs, &bars);
+    for (size_t i = 0; i < n; i++) {
+        for (int wrong = 0; wrong < 2; wrong++) {
+            mdf_buf_t buf = { 0 };
+            mp_map (&buf, kvs, n, wrong ? NULL : kvs[i].key, wrong ? kvs[i].key : NULL,
+                    NULL, 0);
+            mdf_batch_t out = { 0 };
+            char err[256], want[64];
+            ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
+                              MDF_DECODE_MALFORMED);
+            if (wrong)
+                snprintf (want, sizeof want, "key '%s': expected ", kvs[i].key);
+            else
+                snprintf (want, sizeof want, "key '%s' missing", kvs[i].key);
+            ck_assert_msg (strncmp (err, want, strlen (want)) == 0, "%s", err);
+            /* the store can still answer whenever batch_seq was readable */
+            ck_assert (out.has_batch_seq == (strcmp (kvs[i].key, "batch_seq") != 0));
+            mdf_buf_free (&buf);
+        }
+    }
+}
+END_TEST
+
+START_TEST (batch_rejects_other_versions_and_types)
+{
+    mdf_buf_t bars = { .data = "\x90", .size = 1 };
+    mp_kv_t kvs[8];
+    size_t n = mp_batch_kvs (kvs, &bars);
+    kvs[0].i = 2;
+    kvs[3] = (mp_kv_t) { .key = "batch_seq", .kind = MP_STR, .s = "v2-style" };
+    mdf_buf_t buf = { 0 };
+    mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
+    mdf_batch_t out = { 0 };
+    char err[256];
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_MALFORMED);
+    ck_assert_str_eq (err, "key 'v': unsupported version 2 (this decoder speaks 1)");
+    ck_assert (!out.has_batch_seq);
+
+    n = mp_batch_kvs (kvs, &bars);
+    kvs[1].s = "ack";
+    mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_MALFORMED);
+    ck_assert_str_eq (err, "key 'type': expected \"bars\", got \"ack\"");
+    ck_assert (out.has_batch_seq);
+    ck_assert_uint_eq (out.batch_seq, 77);
+
+    n = mp_batch_kvs (kvs, &bars);
+    kvs[3] = (mp_kv_t) { .key = "batch_seq", .kind = MP_INT, .i = -4 };
+    mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_MALFORMED);
+    ck_assert_str_eq (err, "key 'batch_seq': must not be negative (-4)");
+    mdf_buf_free (&buf);
+}
+END_TEST
+
+START_TEST (batch_over_the_bar_limit_is_malformed)
+{
+    size_t n = MDF_BATCH_MAX_BARS + 1;
+    mdf_bar_t *bars = malloc (n * sizeof *bars);
+    ck_assert_ptr_nonnull (bars);
+    for (size_t i = 0; i < n; i++)
+        bars[i] = s_bar ("S", (int64_t) i + 1);
+    mdf_batch_t in = { .batch_seq = 1, .bars = bars, .nbars = n };
+    mdf_buf_t buf = { 0 };
+    ck_assert_int_eq (mdf_batch_encode (&in, &buf), 0);
+    mdf_batch_t out = { 0 };
+    char err[256];
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_MALFORMED);
+    ck_assert_str_eq (err, "key 'bars': 100001 bars, more than the limit of 100000");
+    ck_assert (out.has_batch_seq);
+    ck_assert_uint_eq (out.nbars, 0);
+    /* a caller's max_bars above the limit does not lift it */
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, n, err, sizeof err),
+                      MDF_DECODE_MALFORMED);
+    in.nbars = MDF_BATCH_MAX_BARS;
+    ck_assert_int_eq (mdf_batch_encode (&in, &buf), 0);
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_OK);
+    ck_assert_uint_eq (out.nbars, MDF_BATCH_MAX_BARS);
+    /* a smaller max_bars from the caller */
+    in.nbars = 11;
+    ck_assert_int_eq (mdf_batch_encode (&in, &buf), 0);
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 10, err, sizeof err),
+                      MDF_DECODE_MALFORMED);
+    ck_assert_str_eq (err, "key 'bars': 11 bars, more than the limit of 10");
+    mdf_batch_clear (&out);
+    mdf_buf_free (&buf);
+    free (bars);
+}
+END_TEST
+
+TCase *
+batch_tcase (void)
+{
+    TCase *tc = tcase_create ("batch");
+    tcase_set_timeout (tc, 60);
+    tcase_add_test (tc, batch_round_trip_keeps_every_bar);
+    tcase_add_test (tc, batch_with_no_bars_is_valid);
+    tcase_add_test (tc, batch_rejects_each_bar_rule_naming_the_bar);
+    tcase_add_test (tc, batch_applies_no_rule_beyond_design);
+    tcase_add_test (tc, batch_rejects_raw_symbols_breaking_rules);
+    tcase_add_test (tc, batch_accepts_ints_for_prices);
+    tcase_add_test (tc, batch_rejects_bars_of_the_wrong_shape);
+    tcase_add_test (tc, batch_names_missing_and_mistyped_keys);
+    tcase_add_test (tc, batch_rejects_other_versions_and_types);
+    tcase_add_test (tc, batch_over_the_bar_limit_is_malformed);
+    return tc;
+}
