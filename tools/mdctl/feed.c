@@ -1,0 +1,183 @@
+/*
+ * feed: SUB sockets that yield decoded feedback events (see feed.h).
+ *
+ * Each event is two frames, topic then body (DESIGN.md); a message with a
+ * different shape is drained whole and reported, so one bad publisher cannot
+ * desynchronise the frames of the next event.  Sockets are polled together;
+ * the scan starts after the socket served last so a busy store cannot starve
+ * a quiet one.
+ */
+#include "tools/mdctl/feed.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+struct _feed_t {
+    void *ctx;
+    void **subs;
+    zmq_pollitem_t *items;
+    char *const *endpoints;
+    size_t n;
+    size_t next; /* where the next scan starts */
+    unsigned long bad;
+};
+
+feed_t *
+feed_new (char *const *endpoints, size_t n, char *err, size_t errlen)
+{
+    feed_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->ctx = zmq_ctx_new ();
+    self->subs = calloc (n, sizeof *self->subs);
+    self->items = calloc (n, sizeof *self->items);
+    self->endpoints = endpoints;
+    if (!self->ctx || !self->subs || !self->items) {
+        snprintf (err, errlen, "out of memory");
+        feed_destroy (&self);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        void *sub = zmq_socket (self->ctx, ZMQ_SUB);
+        int linger = 0;
+        if (!sub) {
+            snprintf (err, errlen, "zmq_socket: %s", zmq_strerror (zmq_errno ()));
+            feed_destroy (&self);
+            return NULL;
+        }
+        self->subs[i] = sub;
+        self->n = i + 1;
+        zmq_setsockopt (sub, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_setsockopt (sub, ZMQ_SUBSCRIBE, MDF_FEEDBACK_TOPIC_PREFIX,
+                        strlen (MDF_FEEDBACK_TOPIC_PREFIX));
+        if (zmq_connect (sub, endpoints[i]) != 0) {
+            snprintf (err, errlen, "cannot connect to '%s': %s", endpoints[i],
+                      zmq_strerror (zmq_errno ()));
+            feed_destroy (&self);
+            return NULL;
+        }
+        self->items[i].socket = sub;
+        self->items[i].events = ZMQ_POLLIN;
+    }
+    return self;
+}
+
+void
+feed_destroy (feed_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    feed_t *self = *self_p;
+    for (size_t i = 0; i < self->n; i++)
+        if (self->subs[i])
+            zmq_close (self->subs[i]);
+    if (self->ctx)
+        zmq_ctx_term (self->ctx);
+    free (self->subs);
+    free (self->items);
+    free (self);
+    *self_p = NULL;
+}
+
+/* Read one whole message from sock: the topic frame into topic, the body into
+ * a malloc'd buffer.  Returns the number of frames (0 on error). */
+static int
+s_recv_message (void *sock, char *topic, size_t topic_size, zmq_msg_t *body)
+{
+    int frames = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init (&part);
+        if (zmq_msg_recv (&part, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&part);
+            return frames;
+        }
+        frames++;
+        more = zmq_msg_more (&part);
+        if (frames == 1) {
+            size_t len = zmq_msg_size (&part);
+            if (len >= topic_size)
+                len = topic_size - 1;
+            memcpy (topic, zmq_msg_data (&part), len);
+            topic[len] = '\0';
+            zmq_msg_close (&part);
+        } else if (frames == 2) {
+            zmq_msg_move (body, &part);
+            zmq_msg_close (&part);
+        } else {
+            zmq_msg_close (&part);
+        }
+    }
+    return frames;
+}
+
+static int
+s_read (feed_t *self, size_t i, mdf_feedback_t *ev, char *err, size_t errlen)
+{
+    char topic[MDF_ID_MAX + 32];
+    zmq_msg_t body;
+    zmq_msg_init (&body);
+    int frames = s_recv_message (self->subs[i], topic, sizeof topic, &body);
+    int rc = -1;
+    if (frames == 0)
+        rc = 0;
+    else if (frames != 2)
+        snprintf (err, errlen, "%s: message with %d frame(s), expected 2 (topic, body)",
+                  self->endpoints[i], frames);
+    else {
+        char derr[256] = "";
+        if (mdf_feedback_decode (zmq_msg_data (&body), zmq_msg_size (&body), ev, derr, sizeof derr)
+            == 0)
+            rc = 1;
+        else
+            snprintf (err, errlen, "%s: bad event on topic '%s': %s", self->endpoints[i], topic,
+                      derr);
+    }
+    zmq_msg_close (&body);
+    if (rc < 0)
+        self->bad++;
+    return rc;
+}
+
+int
+feed_recv (feed_t *self, int timeout_ms, mdf_feedback_t *ev, size_t *source, char *err,
+           size_t errlen)
+{
+    if (self->n == 0)
+        return 0;
+    for (size_t i = 0; i < self->n; i++)
+        self->items[i].revents = 0;
+    int ready = zmq_poll (self->items, (int)self->n, timeout_ms);
+    if (ready <= 0)
+        return 0;
+    for (size_t k = 0; k < self->n; k++) {
+        size_t i = (self->next + k) % self->n;
+        if (!(self->items[i].revents & ZMQ_POLLIN))
+            continue;
+        self->next = (i + 1) % self->n;
+        *source = i;
+        return s_read (self, i, ev, err, errlen);
+    }
+    return 0;
+}
+
+size_t
+feed_size (const feed_t *self)
+{
+    return self->n;
+}
+
+const char *
+feed_endpoint (const feed_t *self, size_t i)
+{
+    return i < self->n ? self->endpoints[i] : "";
+}
+
+unsigned long
+feed_bad_events (const feed_t *self)
+{
+    return self->bad;
+}

@@ -1,0 +1,38 @@
+/*
+ * feed: feedback events from one or more stores, decoded.
+ *
+ * One SUB socket per endpoint (subscribed to "feedback."), all owned by the
+ * calling thread, so a view can tell which endpoint an event came from and
+ * which endpoints have never answered.  Bodies are decoded by proto/; a body
+ * that does not decode is counted and reported, never fatal.
+ */
+#ifndef MDCTL_FEED_H
+#define MDCTL_FEED_H
+
+#include "proto/feedback.h"
+
+#include <stddef.h>
+
+typedef struct _feed_t feed_t;
+
+/* Connect a SUB to each of the n endpoints.  NULL with err on failure (bad
+ * endpoint).  The endpoint strings are borrowed: they must outlive the feed. */
+feed_t *feed_new (char *const *endpoints, size_t n, char *err, size_t errlen);
+
+/* Close the sockets and the context; nulls *self_p. */
+void feed_destroy (feed_t **self_p);
+
+/* Wait up to timeout_ms for one event.  1: *ev is filled and *source gets the
+ * endpoint's index; 0: nothing arrived (timeout or a signal); -1: a message
+ * arrived that is not a valid event (err says why; keep going). */
+int feed_recv (feed_t *self, int timeout_ms, mdf_feedback_t *ev, size_t *source, char *err,
+               size_t errlen);
+
+/* Number of endpoints and the i-th one. */
+size_t feed_size (const feed_t *self);
+const char *feed_endpoint (const feed_t *self, size_t i);
+
+/* Events that failed to decode so far. */
+unsigned long feed_bad_events (const feed_t *self);
+
+#endif
