@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""The deploy checks catch breakage (meson suite 'deploy').
+
+A check that passes on anything is worse than none.  This copies docker/ and
+deploy/ into a scratch root, confirms the untouched copy passes every check,
+then applies one realistic mistake at a time (a typo'd key, a wrong port, a
+dropped fallback, broken YAML, ...) and asserts the check meant to catch it
+fails on it.  Every mutation's `old` text must still be in the file, so this
+list stays in step with the files it breaks.
+
+Checks: check_deploy.py (consistency), `docker-compose config -q`, yamllint
+(tests/deploy/yamllint.yml), `promtool check config`.  A tool that is not
+installed is skipped with a note; if none of them can run, exit 77.
+Env: MDF_SOURCE_ROOT (required), MDF_DESIGN_MD (optional).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# (description, file, old, new, check that must fail)
+MUTATIONS = [
+    ("compose: YAML broken", "docker/docker-compose.yml",
+     "services:\n  postgres:", "services:\n postgres:", "yamllint"),
+    ("compose: unknown service key", "docker/docker-compose.yml",
+     "    stop_grace_period: 30s", "    stop_grace_periods: 30s", "compose"),
+    ("compose: depends_on without service_healthy", "docker/docker-compose.yml",
+     "      store:\n        condition: service_healthy\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-fsS\", "
+     "\"-o\", \"/dev/null\", \"http://127.0.0.1:9102/health\"]",
+     "      store:\n        condition: service_started\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-fsS\", "
+     "\"-o\", \"/dev/null\", \"http://127.0.0.1:9102/health\"]", "check"),
+    ("compose: store healthcheck on a wrong port", "docker/docker-compose.yml",
+     "http://127.0.0.1:9101/health", "http://127.0.0.1:9111/health", "check"),
+    ("compose: config mount of a missing file", "docker/docker-compose.yml",
+     "./config/pipeline.toml:", "./config/pipelines.toml:", "check"),
+    ("store.toml: typo'd key", "docker/config/store.toml",
+     "capacity = 10000", "capcity = 10000", "check"),
+    ("store.toml: conninfo to localhost", "docker/config/store.toml",
+     "@postgres:5432", "@localhost:5432", "check"),
+    ("store.toml: binds loopback only", "docker/config/store.toml",
+     "tcp://0.0.0.0:5556", "tcp://127.0.0.1:5556", "check"),
+    ("pipeline.toml: wrong store port", "docker/config/pipeline.toml",
+     "ingest = [\"tcp://store:5555\"]", "ingest = [\"tcp://store:5557\"]", "check"),
+    ("pipeline.toml: key not in DESIGN.md", "docker/config/pipeline.toml",
+     "linger_ms = 5", "linger_ms = 5\nlinger_us = 5000", "check"),
+    ("prometheus.yml: wrong scrape port", "docker/config/prometheus.yml",
+     "store:9101", "store:9111", "check"),
+    ("prometheus.yml: bad config", "docker/config/prometheus.yml",
+     "scrape_interval: 5s", "scrape_interval: fast", "promtool"),
+    ("dashboard: unknown metric", "docker/grafana/dashboards/mdflow.json",
+     "\"pipeline_rate_scale_factor\"", "\"pipeline_rate_scale\"", "check"),
+    ("dashboard: watermark line moved", "docker/grafana/dashboards/mdflow.json",
+     "\"value\": 8000", "\"value\": 9000", "check"),
+    ("Dockerfile: runs as root", "docker/Dockerfile",
+     "USER 10001:10001\n# 9102", "USER root\n# 9102", "check"),
+    ("Dockerfile: HEALTHCHECK dropped", "docker/Dockerfile",
+     "HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \\\n"
+     "  CMD [\"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:9101/health\"]\n", "", "check"),
+    ("ConfigMap: key not in DESIGN.md", "deploy/k8s/configmap.yaml",
+     "    hysteresis = 200", "    hysteresis = 200\n    hysteresis_ms = 200", "check"),
+    ("ConfigMap: invalid TOML", "deploy/k8s/configmap.yaml",
+     "    policy = \"step\"", "    policy = step", "check"),
+    ("k8s: YAML duplicate key", "deploy/k8s/store.yaml",
+     "  replicas: 1 ", "  replicas: 1\n  replicas: 2 ", "yamllint"),
+    ("k8s: Service without metadata.name", "deploy/k8s/pipeline.yaml",
+     "kind: Service\nmetadata:\n  name: md-pipeline\n", "kind: Service\nmetadata:\n", "check"),
+    ("k8s: namespace hard-coded", "deploy/k8s/pipeline.yaml",
+     "kind: Deployment\nmetadata:\n  name: md-pipeline\n",
+     "kind: Deployment\nmetadata:\n  name: md-pipeline\n  namespace: prod\n", "check"),
+    ("k8s: headless Service not headless", "deploy/k8s/store.yaml",
+     "  clusterIP: None", "  clusterIP: \"\"", "check"),
+    ("k8s: Service targets an unknown port", "deploy/k8s/store.yaml",
+     "      port: 9101\n      targetPort: http", "      port: 9101\n      targetPort: metrics", "check"),
+    ("k8s: containerPort differs from the config", "deploy/k8s/store.yaml",
+     "containerPort: 9101", "containerPort: 9100", "check"),
+    ("KEDA: targets another Deployment", "deploy/k8s/keda-scaledobject.yaml",
+     "    name: md-store\n  pollingInterval", "    name: md-stores\n  pollingInterval", "check"),
+    ("KEDA: fallback dropped", "deploy/k8s/keda-scaledobject.yaml",
+     "  fallback:\n    failureThreshold: 3\n    replicas: 2\n", "", "check"),
+    ("KEDA: queue metric renamed", "deploy/k8s/keda-scaledobject.yaml",
+     "sum(coordinator_queue_depth{", "sum(coordinator_queue_size{", "check"),
+    ("KEDA: Value metric type (no fallback)", "deploy/k8s/keda-scaledobject.yaml",
+     "      name: queue-depth\n      metricType: AverageValue", "      name: queue-depth\n      metricType: Value",
+     "check"),
+    ("KEDA: no scaleDown stabilization", "deploy/k8s/keda-scaledobject.yaml",
+     "          stabilizationWindowSeconds: 600\n", "", "check"),
+    ("k8s: trailing spaces", "deploy/k8s/configmap.yaml",
+     "  name: md-store-config\n", "  name: md-store-config   \n", "yamllint"),
+]
+
+
+def runners(root):
+    env = dict(os.environ, MDF_SOURCE_ROOT=root)
+    env.pop("MDF_BUILD_ROOT", None)
+    cmds = {"check": [sys.executable, os.path.join(HERE, "check_deploy.py")]}
+    if shutil.which("docker-compose"):
+        cmds["compose"] = ["docker-compose", "-f", os.path.join(root, "docker", "docker-compose.yml"), "config", "-q"]
+    if shutil.which("yamllint"):
+        cmds["yamllint"] = ["yamllint", "-s", "-c", os.path.join(HERE, "yamllint.yml"),
+                            os.path.join(root, "deploy", "k8s"), os.path.join(root, "docker")]
+    if shutil.which("promtool"):
+        cmds["promtool"] = ["promtool", "check", "config", os.path.join(root, "docker", "config", "prometheus.yml")]
+
+    def run(name):
+        r = subprocess.run(cmds[name], env=env, capture_output=True, text=True, timeout=60)
+        return r.returncode, (r.stdout + r.stderr).strip()
+    return cmds, run
+
+
+def main():
+    src = os.environ.get("MDF_SOURCE_ROOT")
+    if not src:
+        print("MDF_SOURCE_ROOT is not set")
+        return 2
+    failures = 0
+    with tempfile.TemporaryDirectory() as root:
+        for d in ("docker", "deploy"):
+            shutil.copytree(os.path.join(src, d), os.path.join(root, d))
+        cmds, run = runners(root)
+        for tool in ("compose", "yamllint", "promtool"):
+            if tool not in cmds:
+                print(f"note: {tool} not installed, its mutations are skipped")
+        for name in cmds:
+            rc, out = run(name)
+            if rc != 0:
+                print(f"FAIL: the untouched files fail {name}:\n{out}")
+                return 1
+        tested = 0
+        for desc, rel, old, new, tool in MUTATIONS:
+            path = os.path.join(root, rel)
+            text = open(path, encoding="utf-8").read()
+            if text.count(old) != 1:
+                print(f"FAIL: mutation '{desc}': text to change found {text.count(old)} times in {rel}")
+                failures += 1
+                continue
+            if tool not in cmds:
+                continue
+            open(path, "w", encoding="utf-8").write(text.replace(old, new))
+            try:
+                rc, out = run(tool)
+            finally:
+                open(path, "w", encoding="utf-8").write(text)
+            tested += 1
+            first = out.splitlines()[0] if out else ""
+            if rc == 0:
+                print(f"FAIL: {tool} accepts: {desc}")
+                failures += 1
+            else:
+                print(f"ok   {tool} rejects: {desc}  ({first[:110]})")
+        if tested == 0:
+            print("SKIP: no check could run")
+            return 77
+    print(f"{tested} mutations, {failures} not caught")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
