@@ -1,0 +1,423 @@
+/*
+ * app: wiring, HTTP handlers, reload.  See app.h.
+ *
+ * HTTP handlers run on the server's thread and only call thread-safe
+ * functions (coordinator, policy, feedback_set_failsafe, snapshots).
+ * `reload_lock` serialises reloads from SIGHUP and HTTP.
+ */
+#include "pipeline/app.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/http.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "pipeline/coordinator.h"
+#include "pipeline/feedback.h"
+#include "pipeline/policy.h"
+#include "pipeline/provider.h"
+#include "pipeline/sender.h"
+
+#ifndef MDF_VERSION
+#define MDF_VERSION "0.0.0"
+#endif
+
+struct _app_t {
+    settings_t s;
+    char *config_path;
+    mdf_metrics_t *metrics;
+    coordinator_t *coord;
+    policy_t *policy;
+    sender_t *sender;
+    feedback_t *feedback;
+    provider_t **providers;
+    mdf_http_t *http;
+    pthread_mutex_t reload_lock;
+    atomic_int stopping;
+    mdf_gauge_t *paused_g;
+};
+
+static mdf_level_t
+s_level (const char *name)
+{
+    mdf_level_t l = MDF_LEVEL_SOFT;
+    mdf_level_parse (name, &l);
+    return l;
+}
+
+static void
+s_policy_params (const settings_t *s, policy_params_t *p)
+{
+    p->scale_ok = s->scale_ok;
+    p->scale_soft = s->scale_soft;
+    p->scale_hard = s->scale_hard;
+    p->failsafe = s_level (s->failsafe);
+}
+
+static void
+s_apply_log_level (const settings_t *s)
+{
+    mdf_log_level_t l;
+    if (mdf_log_level_parse (s->log_level, &l) == 0)
+        mdf_log_set_level (l);
+}
+
+/* ---- HTTP ------------------------------------------------------------- */
+
+static void
+s_reply (mdf_http_reply_t *r, int status, const char *fmt, const char *arg)
+{
+    char *body = NULL;
+    if (asprintf (&body, fmt, arg) < 0)
+        body = NULL;
+    r->status = status;
+    r->content_type = "application/json";
+    r->body = body;
+}
+
+static void
+s_pause (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
+{
+    (void)body;
+    (void)len;
+    app_t *self = arg;
+    /* Wait (bounded) for bars already paid for to reach the sender, so that
+     * once this returns nothing more is taken in. */
+    if (coordinator_pause (self->coord, true, 2000) < 0)
+        mdf_warn ("paused, but a provider is still blocked on a full send window", NULL);
+    if (self->paused_g)
+        mdf_gauge_set (self->paused_g, 1);
+    mdf_info ("paused", NULL);
+    s_reply (r, 200, "{\"paused\":true%s}", "");
+}
+
+static void
+s_resume (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
+{
+    (void)body;
+    (void)len;
+    app_t *self = arg;
+    coordinator_pause (self->coord, false, 0);
+    if (self->paused_g)
+        mdf_gauge_set (self->paused_g, 0);
+    mdf_info ("resumed", NULL);
+    s_reply (r, 200, "{\"paused\":false%s}", "");
+}
+
+/* JSON-escape a short message into buf. */
+static const char *
+s_json_str (char *buf, size_t size, const char *text)
+{
+    size_t o = 0;
+    for (const char *p = text; *p && o + 7 < size; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\')
+            o += (size_t)snprintf (buf + o, size - o, "\\%c", c);
+        else if (c < 0x20)
+            o += (size_t)snprintf (buf + o, size - o, "\\u%04x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static void
+s_reload_http (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
+{
+    (void)body;
+    (void)len;
+    char err[512], esc[1100];
+    if (app_reload (arg, err, sizeof err) == 0)
+        s_reply (r, 200, "{\"reloaded\":true%s}", "");
+    else
+        s_reply (r, 400, "{\"reloaded\":false,\"error\":\"%s\"}",
+                 s_json_str (esc, sizeof esc, err));
+}
+
+static void
+s_health (void *arg, mdf_http_reply_t *r)
+{
+    app_t *self = arg;
+    char prov[4096] = "";
+    size_t o = 0;
+    bool prov_ok = true;
+    for (size_t i = 0; i < self->s.nproviders; i++) {
+        const char *st = self->providers[i] ? provider_state (self->providers[i]) : "starting";
+        prov_ok = prov_ok && (strcmp (st, "running") == 0 || strcmp (st, "done") == 0);
+        o += (size_t)snprintf (prov + o, o < sizeof prov ? sizeof prov - o : 0, ",\"%s\":\"%s\"",
+                               self->s.providers[i].name, st);
+        if (o >= sizeof prov)
+            o = sizeof prov - 1;
+    }
+    char fb[256];
+    bool fb_ok = true;
+    if (self->feedback) {
+        feedback_status_t f;
+        feedback_status (self->feedback, &f);
+        fb_ok = !f.failsafe;
+        snprintf (fb, sizeof fb,
+                  "{\"state\":\"%s\",\"level\":\"%s\",\"stale\":%d,\"unheard\":%d,\"events\":%llu}",
+                  f.failsafe ? "failsafe" : "ok", mdf_level_name ((mdf_level_t)f.level), f.stale,
+                  f.unheard, (unsigned long long)f.events);
+    } else {
+        snprintf (fb, sizeof fb, "{\"state\":\"disabled\"}");
+    }
+    size_t inflight = sender_inflight (self->sender);
+    int64_t oldest = sender_oldest_ms (self->sender);
+    bool snd_ok = oldest <= self->s.ack_timeout_ms;
+    bool stopping = atomic_load (&self->stopping) != 0;
+    const char *state = stopping ? "stopping" : (prov_ok && fb_ok && snd_ok) ? "ok" : "degraded";
+    char *body = NULL;
+    if (asprintf (&body,
+                  "{\"service\":\"md-pipeline\",\"state\":\"%s\",\"version\":\"%s\","
+                  "\"paused\":%s,\"components\":{"
+                  "\"providers\":{\"state\":\"%s\"%s},\"feedback\":%s,"
+                  "\"sender\":{\"state\":\"%s\",\"inflight\":%zu,\"oldest_ms\":%lld}}}",
+                  state, MDF_VERSION, coordinator_paused (self->coord) ? "true" : "false",
+                  prov_ok ? "ok" : "degraded", prov, fb, snd_ok ? "ok" : "stalled", inflight,
+                  (long long)oldest)
+        < 0)
+        body = NULL;
+    r->status = stopping ? 503 : 200;
+    r->content_type = "application/json";
+    r->body = body;
+}
+
+/* ---- construction ----------------------------------------------------- */
+
+static int
+s_start_sender (app_t *self, const char **names, char *err, size_t errlen)
+{
+    const settings_t *s = &self->s;
+    sender_config_t sc = {
+        .producer_id = s->id,
+        .endpoints = s->ingest.items,
+        .nendpoints = s->ingest.count,
+        .providers = names,
+        .nproviders = s->nproviders,
+        .batch_max = (size_t)s->batch_max,
+        .linger_ms = s->linger_ms,
+        .max_inflight = (size_t)s->max_inflight,
+        .ack_timeout_ms = s->ack_timeout_ms,
+        .retry_backoff_ms = s->retry_backoff_ms,
+        .retry_backoff_max_ms = s->retry_backoff_max_ms,
+        .metrics = self->metrics,
+    };
+    self->sender = sender_new (&sc, err, errlen);
+    return self->sender ? 0 : -1;
+}
+
+static int
+s_start_feedback (app_t *self, const char **names, char *err, size_t errlen)
+{
+    const settings_t *s = &self->s;
+    size_t driven[64], nd = 0;
+    for (size_t i = 0; i < s->nproviders; i++) {
+        bool drive = s->fb_providers.count == 0;
+        for (size_t k = 0; k < s->fb_providers.count; k++)
+            drive = drive || strcmp (s->fb_providers.items[k], s->providers[i].name) == 0;
+        if (drive)
+            driven[nd++] = i;
+    }
+    if (!s->fb_enabled)
+        return 0;
+    feedback_config_t fc = {
+        .endpoints = s->feedback.items,
+        .nendpoints = s->feedback.count,
+        .stale_after_ms = s->stale_after_ms,
+        .failsafe = s_level (s->failsafe),
+        .driven = driven,
+        .ndriven = nd,
+        .providers = names,
+        .nproviders = s->nproviders,
+        .coord = self->coord,
+        .policy = self->policy,
+        .metrics = self->metrics,
+    };
+    self->feedback = feedback_new (&fc, err, errlen);
+    return self->feedback ? 0 : -1;
+}
+
+static int
+s_start_core (app_t *self, char *err, size_t errlen)
+{
+    settings_t *s = &self->s;
+    self->metrics = mdf_metrics_new ();
+    self->coord = coordinator_new (NULL);
+    policy_params_t pp;
+    s_policy_params (s, &pp);
+    self->policy = policy_new (s->policy, &pp, err, errlen);
+    self->providers = calloc (s->nproviders, sizeof *self->providers);
+    if (!self->metrics || !self->coord || !self->policy || !self->providers)
+        return -1;
+    self->paused_g = mdf_metrics_gauge (self->metrics, "mdp_paused",
+                                        "1 while POST /control/pause holds the providers", NULL);
+    for (size_t i = 0; i < s->nproviders; i++) {
+        const provider_settings_t *p = &s->providers[i];
+        coordinator_provider_t cp = { p->name,        (double)p->capacity,  p->refill_rate,
+                                      p->cooldown_ms, p->breaker_threshold, p->breaker_timeout_ms };
+        if (coordinator_add (self->coord, &cp) < 0) {
+            snprintf (err, errlen, "provider %s: bad bucket settings", p->name);
+            return -1;
+        }
+        mdf_gauge_t *g
+            = mdf_metrics_gauge (self->metrics, "pipeline_rate_scale_factor",
+                                 "Token bucket scale in [0, 1]", "provider", p->name, NULL);
+        if (g)
+            mdf_gauge_set (g, 1.0);
+        g = mdf_metrics_gauge (self->metrics, "pipeline_backpressure_state",
+                               "Level driving the provider: 0 ok, 1 soft, 2 hard", "provider",
+                               p->name, NULL);
+        if (g)
+            mdf_gauge_set (g, 0);
+    }
+    return 0;
+}
+
+static int
+s_start (app_t *self, char *err, size_t errlen)
+{
+    settings_t *s = &self->s;
+    if (s_start_core (self, err, errlen) < 0)
+        return -1;
+    const char *names[64];
+    for (size_t i = 0; i < s->nproviders; i++)
+        names[i] = s->providers[i].name;
+    if (s_start_sender (self, names, err, errlen) < 0
+        || s_start_feedback (self, names, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < s->nproviders; i++) {
+        self->providers[i] = provider_new (&s->providers[i], i, self->coord, self->sender,
+                                           self->metrics, err, errlen);
+        if (!self->providers[i])
+            return -1;
+    }
+    /* Last, so handlers only ever see a complete app. */
+    self->http = mdf_http_new (s->http_listen, self->metrics, s_health, self);
+    if (!self->http || mdf_http_route (self->http, "POST", "/control/pause", s_pause, self) < 0
+        || mdf_http_route (self->http, "POST", "/control/resume", s_resume, self) < 0
+        || mdf_http_route (self->http, "POST", "/control/reload", s_reload_http, self) < 0
+        || mdf_http_start (self->http, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+app_t *
+app_new (settings_t *settings, const char *config_path, char *err, size_t errlen)
+{
+    app_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        settings_free (settings);
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    self->s = *settings;
+    memset (settings, 0, sizeof *settings);
+    self->config_path = config_path ? strdup (config_path) : NULL;
+    pthread_mutex_init (&self->reload_lock, NULL);
+    s_apply_log_level (&self->s);
+    snprintf (err, errlen, "out of memory");
+    if (s_start (self, err, errlen) < 0) {
+        app_stop (self);
+        app_destroy (&self);
+        return NULL;
+    }
+    mdf_info ("md-pipeline started", "id=%s providers=%zu http=%s", self->s.id, self->s.nproviders,
+              self->s.http_listen);
+    return self;
+}
+
+/* ---- reload and stop -------------------------------------------------- */
+
+static void
+s_apply_reload (app_t *self, const settings_t *n)
+{
+    s_apply_log_level (n);
+    if (self->feedback)
+        feedback_set_failsafe (self->feedback, s_level (n->failsafe), n->stale_after_ms);
+    for (size_t i = 0; i < n->nproviders; i++) {
+        int idx = settings_provider_index (&self->s, n->providers[i].name);
+        if (idx < 0) {
+            mdf_warn ("reload: new provider needs a restart", "provider=%s", n->providers[i].name);
+            continue;
+        }
+        coordinator_set_refill_rate (self->coord, (size_t)idx, n->providers[i].refill_rate);
+        self->s.providers[idx].refill_rate = n->providers[i].refill_rate;
+    }
+    self->s.scale_ok = n->scale_ok;
+    self->s.scale_soft = n->scale_soft;
+    self->s.scale_hard = n->scale_hard;
+}
+
+int
+app_reload (app_t *self, char *err, size_t errlen)
+{
+    pthread_mutex_lock (&self->reload_lock);
+    settings_t n;
+    int rc = settings_load (&n, self->config_path, NULL, err, errlen);
+    if (rc == 0) {
+        policy_params_t pp;
+        s_policy_params (&n, &pp);
+        rc = policy_update (self->policy, n.policy, &pp, err, errlen);
+    }
+    if (rc == 0) {
+        s_apply_reload (self, &n);
+        mdf_info ("config reloaded", "path=%s policy=%s scale_ok=%g scale_soft=%g scale_hard=%g",
+                  self->config_path ? self->config_path : "-", n.policy, n.scale_ok, n.scale_soft,
+                  n.scale_hard);
+    } else {
+        char q[600];
+        mdf_warn ("reload failed, keeping the running config", "error=%s",
+                  mdf_log_quote (q, sizeof q, err));
+    }
+    settings_free (&n);
+    pthread_mutex_unlock (&self->reload_lock);
+    return rc;
+}
+
+int
+app_stop (app_t *self)
+{
+    atomic_store (&self->stopping, 1);
+    if (self->coord)
+        coordinator_shutdown (self->coord);
+    if (self->sender)
+        sender_close_input (self->sender);
+    for (size_t i = 0; self->providers && i < self->s.nproviders; i++)
+        provider_join (self->providers[i]);
+    int rc = 0;
+    if (self->sender) {
+        rc = sender_drain (self->sender, self->s.drain_timeout_ms);
+        if (rc < 0)
+            mdf_warn ("stopping with unacked batches", "inflight=%zu",
+                      sender_inflight (self->sender));
+    }
+    return rc;
+}
+
+void
+app_destroy (app_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    app_t *self = *self_p;
+    mdf_http_destroy (&self->http);
+    for (size_t i = 0; self->providers && i < self->s.nproviders; i++)
+        provider_destroy (&self->providers[i]);
+    feedback_destroy (&self->feedback);
+    sender_destroy (&self->sender);
+    policy_destroy (&self->policy);
+    coordinator_destroy (&self->coord);
+    mdf_metrics_destroy (&self->metrics);
+    free (self->providers);
+    free (self->config_path);
+    settings_free (&self->s);
+    pthread_mutex_destroy (&self->reload_lock);
+    free (self);
+    *self_p = NULL;
+}

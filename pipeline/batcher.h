@@ -1,0 +1,92 @@
+/*
+ * batcher: the providers' open batches and the bounded window of sealed ones.
+ *
+ * Providers call batcher_push from their own threads.  Each provider has an
+ * open batch; it is sealed when it holds batch_max bars (by the pushing
+ * thread) or, by the sender thread in batcher_take, once its first bar is
+ * linger old (or at once while draining).  Sealing gives the batch the next
+ * batch_seq and counts it in the window until batcher_release.  At most
+ * max_inflight batches are sealed and unreleased; a provider whose open batch
+ * is full blocks in batcher_push until the window has room.  So at most
+ * (max_inflight + providers) * batch_max bars are held, however long the
+ * store stalls.
+ *
+ * `pending` counts the batches that hold bars not yet acked: the sealed ones
+ * plus the non-empty open ones.  It is kept under the lock and mirrored into
+ * the mdp_batches_inflight gauge at every change, so once it reads 0 every
+ * bar taken in so far has been acked (or rejected).
+ *
+ * Sealing, and the first bar of an empty open batch, signal an eventfd
+ * (batcher_fd) that the sender thread polls beside its sockets, so nothing
+ * waits for a timer tick.  Thread-safe: one mutex, one condition variable
+ * (broadcast when the window shrinks or input closes).
+ */
+#ifndef PIPELINE_BATCHER_H
+#define PIPELINE_BATCHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/metrics.h"
+#include "proto/batch.h"
+
+/* A sealed batch; owned by the batcher until batcher_release. */
+typedef struct _batch_t {
+    uint64_t seq;
+    size_t prov;
+    mdf_bar_t *bars; /* owned; the taker may free it early and set NULL */
+    size_t n;
+    int64_t sealed_ns; /* monotonic */
+    /* private: the batcher's lists */
+    struct _batch_t *next, *prev, *ready_next;
+} batch_t;
+
+typedef struct _batcher_t batcher_t;
+
+/* `ingested` (may be NULL, else one counter per provider, borrowed) counts the
+ * bars taken in; `pending_gauge` (may be NULL, borrowed) mirrors
+ * batcher_pending.  first_seq: the first batch_seq.  NULL when out of memory. */
+batcher_t *batcher_new (size_t nproviders, size_t batch_max, size_t max_inflight, int64_t linger_ns,
+                        uint64_t first_seq, mdf_counter_t *const *ingested,
+                        mdf_gauge_t *pending_gauge);
+void batcher_destroy (batcher_t **self_p);
+
+/* Take n bars (copied) of provider idx.  Blocks while that provider's open
+ * batch is full and the window is full.  0, or -1 once closed (the bars not
+ * yet taken are dropped and not counted). */
+int batcher_push (batcher_t *self, size_t idx, const mdf_bar_t *bars, size_t n);
+
+/* Make batcher_push fail from now on and wake providers blocked in it. */
+void batcher_close (batcher_t *self);
+
+/* Sender thread: seal lingering open batches (all of them while draining) as
+ * far as the window allows, and hand over every sealed batch not yet taken:
+ * up to `max` into out[].  Returns how many. */
+size_t batcher_take (batcher_t *self, batch_t **out, size_t max);
+
+/* The store answered ok or rejected: free the batch and shrink the window. */
+void batcher_release (batcher_t *self, batch_t *batch);
+
+/* Monotonic ns when the next open batch lingers out (INT64_MAX: none, or the
+ * window is full). */
+int64_t batcher_next_linger (batcher_t *self);
+
+/* Seal everything from now on and wait until every batch is released or
+ * timeout_ms passes.  0 when nothing is left, -1 on timeout. */
+int batcher_drain (batcher_t *self, int64_t timeout_ms);
+
+/* Sealed, unreleased batches now. */
+size_t batcher_window (batcher_t *self);
+
+/* Batches holding bars not yet acked: sealed + non-empty open ones. */
+size_t batcher_pending (batcher_t *self);
+
+/* Nanoseconds the oldest unreleased batch has waited (0 when none). */
+int64_t batcher_oldest_ns (batcher_t *self);
+
+/* The eventfd to poll, and clearing it once woken. */
+int batcher_fd (const batcher_t *self);
+void batcher_clear_wake (batcher_t *self);
+
+#endif

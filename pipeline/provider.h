@@ -1,0 +1,43 @@
+/*
+ * provider: one thread per [[providers]] entry, pulling bars from its source
+ * at the pace its token bucket allows and handing them to the sender.
+ *
+ * Loop: coordinator_acquire (n tokens; blocks while paused, cooling down,
+ * behind an open breaker or out of tokens) -> source_next -> sender_push
+ * (blocks while the send window is full) -> coordinator_done, so a pause can
+ * wait until the bars already paid for have reached the sender.  A source error is reported to the
+ * coordinator (cooldown, then breaker) and logged; a finite source that ends
+ * (csv without loop) ends the thread with state "done".  The thread exits when
+ * the coordinator shuts down or the sender closes its input.
+ *
+ * Metrics: mdp_provider_errors_total{provider}, mdp_provider_state{provider}
+ * (0 running, 1 cooldown, 2 breaker open, 3 done), mdp_csv_bad_rows_total{provider}.
+ */
+#ifndef PIPELINE_PROVIDER_H
+#define PIPELINE_PROVIDER_H
+
+#include <stddef.h>
+
+#include "common/metrics.h"
+#include "pipeline/coordinator.h"
+#include "pipeline/sender.h"
+#include "pipeline/settings.h"
+
+typedef struct _provider_t provider_t;
+
+/* Start the thread for provider `idx` described by `ps` (copied as needed).
+ * coord and sender are borrowed and must outlive the provider.  NULL with err. */
+provider_t *provider_new (const provider_settings_t *ps, size_t idx, coordinator_t *coord,
+                          sender_t *sender, mdf_metrics_t *metrics, char *err, size_t errlen);
+
+/* Wait for the thread to end (call coordinator_shutdown / sender_close_input
+ * first).  The provider stays readable (provider_state) until destroyed. */
+void provider_join (provider_t *self);
+
+/* Join the thread if still running, and free. */
+void provider_destroy (provider_t **self_p);
+
+/* "running", "cooldown", "breaker_open", "done" or "stopped". */
+const char *provider_state (provider_t *self);
+
+#endif

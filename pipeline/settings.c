@@ -1,0 +1,230 @@
+/*
+ * settings: the pipeline's config table and cross-key rules.  See settings.h.
+ */
+#include "pipeline/settings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/policy.h"
+
+#define S_OFF(f) offsetof (settings_t, f)
+#define P_OFF(f) offsetof (provider_settings_t, f)
+
+static const char *const s_policies[] = { "step", NULL };
+static const char *const s_levels[] = { "ok", "soft", "hard", NULL };
+static const char *const s_log_levels[] = { "debug", "info", "warn", "error", NULL };
+static const char *const s_types[] = { "synthetic", "csv", NULL };
+
+/* clang-format off */
+const mdf_cfg_entry_t pipeline_entries[] = {
+    { "pipeline.id", MDF_CFG_STRING, "pipeline-1", 0, -1, NULL, S_OFF (id),
+      "producer_id in every batch sent to the store" },
+    { "store.ingest", MDF_CFG_STRLIST, "tcp://127.0.0.1:5555", 0, -1, NULL, S_OFF (ingest),
+      "store ingest endpoints (ROUTER); the DEALER connects to each" },
+    { "store.feedback", MDF_CFG_STRLIST, "tcp://127.0.0.1:5556", 0, -1, NULL, S_OFF (feedback),
+      "store feedback endpoints (XPUB); the SUB connects to each" },
+    { "store.batch_max", MDF_CFG_INT, "500", 1, 100000, NULL, S_OFF (batch_max),
+      "bars per batch, at most" },
+    { "store.linger_ms", MDF_CFG_INT, "5", 0, 60000, NULL, S_OFF (linger_ms),
+      "send a partial batch once its first bar is this old" },
+    { "store.max_inflight", MDF_CFG_INT, "8", 1, 10000, NULL, S_OFF (max_inflight),
+      "unacked batches at most; providers block when the window is full" },
+    { "store.ack_timeout_ms", MDF_CFG_INT, "2000", 10, 600000, NULL, S_OFF (ack_timeout_ms),
+      "resend a batch whose ack has not come within this time" },
+    { "store.retry_backoff_ms", MDF_CFG_INT, "50", 1, 60000, NULL, S_OFF (retry_backoff_ms),
+      "first wait before resending a batch answered \"retry\" (doubles per attempt)" },
+    { "store.retry_backoff_max_ms", MDF_CFG_INT, "2000", 1, 600000, NULL,
+      S_OFF (retry_backoff_max_ms), "longest wait between resends of a \"retry\" batch" },
+    { "store.drain_timeout_ms", MDF_CFG_INT, "5000", 0, 600000, NULL, S_OFF (drain_timeout_ms),
+      "on SIGTERM, how long to wait for the last acks" },
+    { "feedback.enabled", MDF_CFG_BOOL, "true", 0, -1, NULL, S_OFF (fb_enabled),
+      "follow the store's backpressure; false keeps every provider at its base rate" },
+    { "feedback.policy", MDF_CFG_STRING, "step", 0, -1, s_policies, S_OFF (policy),
+      "how a level becomes a rate scale (reloadable)" },
+    { "feedback.scale_ok", MDF_CFG_DOUBLE, "1.0", 0, 1, NULL, S_OFF (scale_ok),
+      "step policy: scale at level ok (reloadable)" },
+    { "feedback.scale_soft", MDF_CFG_DOUBLE, "0.5", 0, 1, NULL, S_OFF (scale_soft),
+      "step policy: scale at level soft (reloadable)" },
+    { "feedback.scale_hard", MDF_CFG_DOUBLE, "0.0", 0, 1, NULL, S_OFF (scale_hard),
+      "step policy: scale at level hard (reloadable)" },
+    { "feedback.stale_after_ms", MDF_CFG_INT, "3000", 1, 3600000, NULL, S_OFF (stale_after_ms),
+      "a store silent this long counts as the failsafe level" },
+    { "feedback.failsafe", MDF_CFG_STRING, "soft", 0, -1, s_levels, S_OFF (failsafe),
+      "level assumed for a silent or not yet heard store" },
+    { "feedback.providers", MDF_CFG_STRLIST, "", 0, -1, NULL, S_OFF (fb_providers),
+      "providers feedback drives (empty: all)" },
+    { "http.listen", MDF_CFG_STRING, "127.0.0.1:9102", 0, -1, NULL, S_OFF (http_listen),
+      "HTTP address for /metrics, /health and /control/* (port 0: any)" },
+    { "log.level", MDF_CFG_STRING, "info", 0, -1, s_log_levels, S_OFF (log_level),
+      "debug, info, warn or error (reloadable)" },
+};
+const size_t pipeline_entries_n = sizeof pipeline_entries / sizeof pipeline_entries[0];
+
+const mdf_cfg_entry_t provider_entries[] = {
+    { "name", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (name),
+      "provider name (label `provider` in metrics, `provider` in batches)" },
+    { "type", MDF_CFG_STRING, "synthetic", 0, -1, s_types, P_OFF (type),
+      "synthetic (random walk) or csv (replay a file)" },
+    { "capacity", MDF_CFG_INT, "1000", 1, 10000000, NULL, P_OFF (capacity),
+      "token bucket burst, in bars" },
+    { "refill_rate", MDF_CFG_DOUBLE, "1000", 0, 1e9, NULL, P_OFF (refill_rate),
+      "bars per second at scale 1.0 (reloadable)" },
+    { "symbols", MDF_CFG_STRLIST, "", 0, -1, NULL, P_OFF (symbols),
+      "synthetic: the symbols to generate" },
+    { "path", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (path),
+      "csv: file with header symbol,ts,open,high,low,close,volume" },
+    { "loop", MDF_CFG_BOOL, "false", 0, -1, NULL, P_OFF (loop),
+      "csv: replay forever, timestamps shifted past the previous pass" },
+    { "seed", MDF_CFG_INT, "0", 0, 9e18, NULL, P_OFF (seed),
+      "synthetic: random seed (0: from the clock)" },
+    { "start_price", MDF_CFG_DOUBLE, "100", 0.000001, 1e12, NULL, P_OFF (start_price),
+      "synthetic: first price of every symbol" },
+    { "cooldown_ms", MDF_CFG_INT, "1000", 0, 3600000, NULL, P_OFF (cooldown_ms),
+      "pause after a provider error" },
+    { "breaker_threshold", MDF_CFG_INT, "5", 0, 1000000, NULL, P_OFF (breaker_threshold),
+      "consecutive errors that open the circuit breaker (0: never)" },
+    { "breaker_timeout_ms", MDF_CFG_INT, "30000", 0, 86400000, NULL, P_OFF (breaker_timeout_ms),
+      "how long an open breaker keeps the provider stopped" },
+};
+const size_t provider_entries_n = sizeof provider_entries / sizeof provider_entries[0];
+/* clang-format on */
+
+static int
+s_check_provider (mdf_cfg_t *cfg, const settings_t *s, size_t i, char *err, size_t errlen)
+{
+    const provider_settings_t *p = &s->providers[i];
+    char key[64];
+    if (!p->name || !*p->name) {
+        snprintf (key, sizeof key, "providers[%zu].name", i);
+        return mdf_cfg_fail (cfg, key, err, errlen, "%s is required", key);
+    }
+    if (strlen (p->name) > 128) {
+        snprintf (key, sizeof key, "providers[%zu].name", i);
+        return mdf_cfg_fail (cfg, key, err, errlen, "%s is longer than 128 bytes", key);
+    }
+    for (size_t j = 0; j < i; j++)
+        if (strcmp (s->providers[j].name, p->name) == 0) {
+            snprintf (key, sizeof key, "providers[%zu].name", i);
+            return mdf_cfg_fail (cfg, key, err, errlen, "%s \"%s\" is used twice", key, p->name);
+        }
+    if (strcmp (p->type, "csv") == 0 && (!p->path || !*p->path)) {
+        snprintf (key, sizeof key, "providers[%zu].type", i);
+        return mdf_cfg_fail (cfg, key, err, errlen, "providers[%zu].path is required for csv", i);
+    }
+    if (strcmp (p->type, "synthetic") == 0 && p->symbols.count == 0) {
+        snprintf (key, sizeof key, "providers[%zu].symbols", i);
+        return mdf_cfg_fail (cfg, key, err, errlen, "%s must name at least one symbol", key);
+    }
+    for (size_t k = 0; k < p->symbols.count; k++) {
+        size_t len = strlen (p->symbols.items[k]);
+        if (len == 0 || len > 64) {
+            snprintf (key, sizeof key, "providers[%zu].symbols", i);
+            return mdf_cfg_fail (cfg, key, err, errlen, "%s: symbol %zu must be 1..64 bytes", key,
+                                 k);
+        }
+    }
+    return 0;
+}
+
+/* Every endpoint of `list` looks like "transport://address". */
+static int
+s_check_endpoints (mdf_cfg_t *cfg, const char *key, const mdf_strlist_t *list, char *err,
+                   size_t errlen)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        const char *sep = strstr (list->items[i], "://");
+        if (!sep || sep == list->items[i] || sep[3] == '\0')
+            return mdf_cfg_fail (cfg, key, err, errlen,
+                                 "%s: \"%s\" is not an endpoint like tcp://host:port", key,
+                                 list->items[i]);
+    }
+    return 0;
+}
+
+static int
+s_check (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
+{
+    if (s_check_endpoints (cfg, "store.ingest", &s->ingest, err, errlen) < 0
+        || s_check_endpoints (cfg, "store.feedback", &s->feedback, err, errlen) < 0)
+        return -1;
+    if (s->ingest.count == 0)
+        return mdf_cfg_fail (cfg, "store.ingest", err, errlen,
+                             "store.ingest needs at least one endpoint");
+    if (s->fb_enabled && s->feedback.count == 0)
+        return mdf_cfg_fail (cfg, "store.feedback", err, errlen,
+                             "store.feedback needs at least one endpoint when feedback is on");
+    if (!policy_known (s->policy))
+        return mdf_cfg_fail (cfg, "feedback.policy", err, errlen,
+                             "feedback.policy: unknown policy \"%s\" (known: %s)", s->policy,
+                             policy_names ());
+    if (s->retry_backoff_max_ms < s->retry_backoff_ms)
+        return mdf_cfg_fail (cfg, "store.retry_backoff_max_ms", err, errlen,
+                             "store.retry_backoff_max_ms must be >= store.retry_backoff_ms");
+    if (s->nproviders == 0)
+        return mdf_cfg_fail (cfg, "providers", err, errlen,
+                             "at least one [[providers]] table is required");
+    if (s->nproviders > 64)
+        return mdf_cfg_fail (cfg, "providers", err, errlen, "at most 64 providers");
+    for (size_t i = 0; i < s->nproviders; i++)
+        if (s_check_provider (cfg, s, i, err, errlen) < 0)
+            return -1;
+    for (size_t k = 0; k < s->fb_providers.count; k++)
+        if (settings_provider_index (s, s->fb_providers.items[k]) < 0)
+            return mdf_cfg_fail (cfg, "feedback.providers", err, errlen,
+                                 "feedback.providers: no provider named \"%s\"",
+                                 s->fb_providers.items[k]);
+    return 0;
+}
+
+int
+settings_load (settings_t *s, const char *path, FILE *dump, char *err, size_t errlen)
+{
+    memset (s, 0, sizeof *s);
+    mdf_cfg_t *cfg = mdf_cfg_new (pipeline_entries, pipeline_entries_n, "MDP");
+    if (!cfg) {
+        snprintf (err, errlen, "out of memory");
+        return -1;
+    }
+    static const char *const arrays[] = { "providers", NULL };
+    void *items = NULL;
+    int rc = mdf_cfg_load (cfg, path, arrays, s, err, errlen);
+    if (rc == 0)
+        rc = mdf_cfg_load_array (cfg, "providers", provider_entries, provider_entries_n,
+                                 sizeof (provider_settings_t), &items, &s->nproviders, err, errlen);
+    s->providers = items;
+    if (rc == 0)
+        rc = s_check (cfg, s, err, errlen);
+    if (rc == 0 && dump) {
+        mdf_cfg_dump (cfg, s, dump);
+        for (size_t i = 0; i < s->nproviders; i++) {
+            const provider_settings_t *p = &s->providers[i];
+            fprintf (dump,
+                     "[[providers]]  # %zu\nname = \"%s\"\ntype = \"%s\"\n"
+                     "capacity = %lld\nrefill_rate = %g\n",
+                     i, p->name, p->type, (long long)p->capacity, p->refill_rate);
+        }
+    }
+    mdf_cfg_destroy (&cfg);
+    return rc;
+}
+
+void
+settings_free (settings_t *s)
+{
+    void *items = s->providers;
+    if (items)
+        mdf_cfg_free_array (provider_entries, provider_entries_n, sizeof (provider_settings_t),
+                            &items, &s->nproviders);
+    s->providers = NULL;
+    mdf_cfg_free (pipeline_entries, pipeline_entries_n, s);
+}
+
+int
+settings_provider_index (const settings_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->nproviders; i++)
+        if (s->providers[i].name && strcmp (s->providers[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}

@@ -1,0 +1,75 @@
+/*
+ * settings: md-pipeline's configuration, from one table (common/cfg.h).
+ *
+ * pipeline_entries[] describes every scalar key (section.key, type, default,
+ * bounds, help); provider_entries[] every key of a [[providers]] element.  From
+ * them come loading, defaults, bounds, MDP_<SECTION>_<KEY> overrides, the
+ * --check-config dump and the README's reference.  settings_load then checks
+ * the rules that span keys (csv needs a path, synthetic needs symbols,
+ * provider names unique, [feedback] providers must name providers, ...) and
+ * reports them as "FILE:LINE: key ..." like the table's own errors.
+ */
+#ifndef PIPELINE_SETTINGS_H
+#define PIPELINE_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/cfg.h"
+
+typedef struct {
+    char *name;
+    char *type; /* "synthetic" or "csv" */
+    int64_t capacity;
+    double refill_rate;
+    mdf_strlist_t symbols; /* synthetic */
+    char *path;            /* csv */
+    bool loop;             /* csv */
+    int64_t seed;          /* synthetic: 0 = from the clock */
+    double start_price;    /* synthetic */
+    int64_t cooldown_ms;
+    int64_t breaker_threshold;
+    int64_t breaker_timeout_ms;
+} provider_settings_t;
+
+typedef struct {
+    char *id;
+    mdf_strlist_t ingest;
+    mdf_strlist_t feedback;
+    int64_t batch_max;
+    int64_t linger_ms;
+    int64_t max_inflight;
+    int64_t ack_timeout_ms;
+    int64_t retry_backoff_ms;
+    int64_t retry_backoff_max_ms;
+    int64_t drain_timeout_ms;
+    bool fb_enabled;
+    char *policy;
+    double scale_ok, scale_soft, scale_hard;
+    int64_t stale_after_ms;
+    char *failsafe;
+    mdf_strlist_t fb_providers; /* empty: all */
+    char *http_listen;
+    char *log_level;
+    provider_settings_t *providers; /* owned */
+    size_t nproviders;
+} settings_t;
+
+extern const mdf_cfg_entry_t pipeline_entries[];
+extern const size_t pipeline_entries_n;
+extern const mdf_cfg_entry_t provider_entries[];
+extern const size_t provider_entries_n;
+
+/* Load `path` (+ environment) into *s and validate.  When `dump` is not NULL
+ * the effective settings are printed to it (--check-config).  0, or -1 with err
+ * ("pipeline.toml:14: feedback.scale_soft ...").  Call settings_free either way. */
+int settings_load (settings_t *s, const char *path, FILE *dump, char *err, size_t errlen);
+
+void settings_free (settings_t *s);
+
+/* Index of the provider named `name`, or -1. */
+int settings_provider_index (const settings_t *s, const char *name);
+
+#endif

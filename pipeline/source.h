@@ -1,0 +1,61 @@
+/*
+ * source: where a provider's bars come from (synthetic generator, CSV replay).
+ *
+ * A source is a small vtable the provider thread drives: source_next fills up
+ * to n bars.  It returns the number filled (> 0), 0 at the end of a finite
+ * source, or -1 on a provider error (err says what; the provider reports it to
+ * the coordinator, which applies cooldown and breaker, and calls next again
+ * later).  Sources are used by one thread only.
+ *
+ * provider_synthetic.c: a random walk per symbol with valid OHLC
+ * (low <= open, close <= high) and strictly increasing ts per symbol (wall
+ * time, bumped by 1 ns when the clock has not moved), so every bar is a
+ * distinct row.
+ *
+ * provider_csv.c: header `symbol,ts,open,high,low,close,volume`; ts as RFC 3339
+ * UTC ("2026-11-22T10:00:00Z", fraction allowed), epoch seconds (with
+ * fraction) or epoch nanoseconds (an integer of 16+ digits).  A bad row is
+ * reported through the on_bad_row callback with its line number, and skipped.
+ * With loop, the file is replayed forever; each pass shifts ts by
+ * (last ts - first ts of the file) + 1 s, so ts keep increasing per symbol
+ * when the file's do.
+ */
+#ifndef PIPELINE_SOURCE_H
+#define PIPELINE_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/batch.h"
+
+typedef struct _source_t source_t;
+
+/* Fill up to n bars; see above. */
+int source_next (source_t *self, mdf_bar_t *bars, size_t n, char *err, size_t errlen);
+void source_destroy (source_t **self_p);
+
+/* Synthetic: `symbols` copied; seed 0 = from the clock. */
+source_t *source_synthetic_new (const char *const *symbols, size_t nsymbols, uint64_t seed,
+                                double start_price);
+
+typedef void (*source_bad_row_fn) (void *arg, size_t line, const char *error);
+
+/* CSV replay of `path` (copied).  The file is opened on the first next(); a
+ * file that cannot be opened is a provider error (so cooldown/breaker apply). */
+source_t *source_csv_new (const char *path, bool loop, source_bad_row_fn on_bad_row, void *arg);
+
+/* Parse a ts field into ns since the epoch.  0, or -1 with err. */
+int csv_parse_ts (const char *text, int64_t *ns, char *err, size_t errlen);
+
+/* Parse one data line (no newline) into *bar and validate it as the store
+ * would (mdf_bar_validate).  0, or -1 with err ("column ts: ...", ...). */
+int csv_parse_line (const char *line, mdf_bar_t *bar, char *err, size_t errlen);
+
+/* Internal: the vtable behind source_t. */
+struct _source_t {
+    int (*next) (source_t *self, mdf_bar_t *bars, size_t n, char *err, size_t errlen);
+    void (*destroy) (source_t *self);
+};
+
+#endif

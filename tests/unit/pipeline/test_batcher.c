@@ -1,0 +1,191 @@
+/*
+ * batcher: batches seal at batch_max or after linger, the window bounds the
+ * sealed batches and blocks providers when full, pending counts open batches
+ * too, release frees room, drain seals everything, close unblocks.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pipeline/batcher.h"
+
+static mdf_bar_t bars[1000];
+
+static void
+setup (void)
+{
+    for (int i = 0; i < 1000; i++) {
+        memset (&bars[i], 0, sizeof bars[i]);
+        strcpy (bars[i].symbol, "A");
+        bars[i].ts = i + 1;
+        bars[i].open = bars[i].high = bars[i].low = bars[i].close = 1;
+    }
+}
+
+START_TEST (full_batches_seal_at_batch_max_with_increasing_seq)
+{
+    batcher_t *b = batcher_new (1, 10, 8, 1000000000LL, 100, NULL, NULL);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 25), 0);
+    ck_assert_int_eq (batcher_window (b), 2);
+    ck_assert_int_eq (batcher_pending (b), 3); /* 5 bars still open */
+    batch_t *out[8];
+    ck_assert_int_eq (batcher_take (b, out, 8), 2); /* the open one lingers */
+    ck_assert_int_eq (out[0]->seq, 100);
+    ck_assert_int_eq (out[1]->seq, 101);
+    ck_assert_int_eq (out[0]->n, 10);
+    ck_assert_int_eq (out[1]->bars[0].ts, 11);
+    batcher_release (b, out[0]);
+    batcher_release (b, out[1]);
+    ck_assert_int_eq (batcher_window (b), 0);
+    ck_assert_int_eq (batcher_pending (b), 1);
+    batcher_destroy (&b);
+    ck_assert_ptr_null (b);
+}
+END_TEST
+
+START_TEST (a_partial_batch_seals_after_linger)
+{
+    batcher_t *b = batcher_new (2, 100, 8, 0, 1, NULL, NULL); /* linger 0 */
+    ck_assert_int_eq (batcher_push (b, 1, bars, 3), 0);
+    ck_assert_int_lt (batcher_next_linger (b), INT64_MAX);
+    batch_t *out[8];
+    ck_assert_int_eq (batcher_take (b, out, 8), 1);
+    ck_assert_int_eq (out[0]->prov, 1);
+    ck_assert_int_eq (out[0]->n, 3);
+    batcher_release (b, out[0]);
+    ck_assert_int_eq (batcher_pending (b), 0);
+    ck_assert_int_eq (batcher_next_linger (b), INT64_MAX);
+    batcher_destroy (&b);
+}
+END_TEST
+
+typedef struct {
+    batcher_t *b;
+    atomic_int done;
+    int rc;
+} pusher_t;
+
+static void *
+s_push (void *arg)
+{
+    pusher_t *p = arg;
+    p->rc = batcher_push (p->b, 0, bars, 5);
+    atomic_store (&p->done, 1);
+    return NULL;
+}
+
+static int
+s_wait_done (pusher_t *p, int ms)
+{
+    for (int i = 0; i < ms && !atomic_load (&p->done); i++) {
+        struct timespec t = { 0, 1000000 };
+        nanosleep (&t, NULL);
+    }
+    return atomic_load (&p->done);
+}
+
+START_TEST (a_full_window_blocks_the_provider_until_a_release)
+{
+    batcher_t *b = batcher_new (1, 5, 2, 1000000000LL, 1, NULL, NULL);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 15), 0); /* 2 sealed + 1 full open */
+    ck_assert_int_eq (batcher_window (b), 2);
+    pusher_t p = { b, 0, 0 };
+    pthread_t t;
+    pthread_create (&t, NULL, s_push, &p);
+    ck_assert_int_eq (s_wait_done (&p, 100), 0); /* blocked: window full */
+    ck_assert_int_le (batcher_window (b), 2);
+    batch_t *out[4];
+    ck_assert_int_eq (batcher_take (b, out, 4), 2);
+    batcher_release (b, out[0]);
+    ck_assert_int_eq (s_wait_done (&p, 2000), 1);
+    ck_assert_int_eq (p.rc, 0);
+    pthread_join (t, NULL);
+    ck_assert_int_le (batcher_window (b), 2);
+    batcher_destroy (&b);
+}
+END_TEST
+
+START_TEST (close_unblocks_a_waiting_provider_with_an_error)
+{
+    batcher_t *b = batcher_new (1, 5, 1, 1000000000LL, 1, NULL, NULL);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 10), 0); /* 1 sealed + 1 full open */
+    pusher_t p = { b, 0, 0 };
+    pthread_t t;
+    pthread_create (&t, NULL, s_push, &p);
+    ck_assert_int_eq (s_wait_done (&p, 50), 0);
+    batcher_close (b);
+    ck_assert_int_eq (s_wait_done (&p, 2000), 1);
+    ck_assert_int_eq (p.rc, -1);
+    pthread_join (t, NULL);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 1), -1);
+    batcher_destroy (&b);
+}
+END_TEST
+
+START_TEST (drain_seals_open_batches_and_times_out_while_unacked)
+{
+    batcher_t *b = batcher_new (1, 100, 4, 1000000000LL, 1, NULL, NULL);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 7), 0);
+    ck_assert_int_eq (batcher_drain (b, 20), -1); /* nothing acked it */
+    batch_t *out[4];
+    ck_assert_int_eq (batcher_take (b, out, 4), 1); /* draining: sealed at once */
+    ck_assert_int_eq (out[0]->n, 7);
+    batcher_release (b, out[0]);
+    ck_assert_int_eq (batcher_drain (b, 20), 0);
+    batcher_destroy (&b);
+}
+END_TEST
+
+START_TEST (a_full_batch_sealed_by_linger_while_the_provider_waits_is_not_sealed_empty)
+{
+    /* Race the provider (woken by a release) against the sender sealing the
+     * same full open batch on linger: never an empty batch, pending exact. */
+    for (int round = 0; round < 200; round++) {
+        batcher_t *b = batcher_new (1, 5, 2, 0, 1, NULL, NULL);
+        ck_assert_int_eq (batcher_push (b, 0, bars, 15), 0); /* 2 sealed + full open */
+        pusher_t p = { b, 0, 0 };
+        pthread_t t;
+        pthread_create (&t, NULL, s_push, &p);
+        batch_t *first[2], *more[4];
+        ck_assert_int_eq (batcher_take (b, first, 2), 2);
+        batcher_release (b, first[0]);
+        size_t n = batcher_take (b, more, 4); /* may seal the full open batch */
+        ck_assert_int_eq (s_wait_done (&p, 2000), 1);
+        pthread_join (t, NULL);
+        batcher_release (b, first[1]);
+        n += batcher_take (b, more + n, 4 - n);
+        ck_assert_int_eq (n, 2); /* the full open one and the pusher's */
+        for (size_t i = 0; i < n; i++) {
+            ck_assert_int_eq (more[i]->n, 5);
+            batcher_release (b, more[i]);
+        }
+        ck_assert_int_eq (batcher_window (b), 0);
+        ck_assert_int_eq (batcher_pending (b), 0);
+        batcher_destroy (&b);
+    }
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *s = suite_create ("batcher");
+    TCase *tc = tcase_create ("batcher");
+    tcase_add_checked_fixture (tc, setup, NULL);
+    tcase_set_timeout (tc, 20);
+    tcase_add_test (tc, full_batches_seal_at_batch_max_with_increasing_seq);
+    tcase_add_test (tc, a_partial_batch_seals_after_linger);
+    tcase_add_test (tc, a_full_window_blocks_the_provider_until_a_release);
+    tcase_add_test (tc, a_full_batch_sealed_by_linger_while_the_provider_waits_is_not_sealed_empty);
+    tcase_add_test (tc, close_unblocks_a_waiting_provider_with_an_error);
+    tcase_add_test (tc, drain_seals_open_batches_and_times_out_while_unacked);
+    suite_add_tcase (s, tc);
+    SRunner *sr = srunner_create (s);
+    srunner_run_all (sr, CK_NORMAL);
+    int failed = srunner_ntests_failed (sr);
+    srunner_free (sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,95 @@
+/*
+ * policy: level -> scale mapping of the step policy, failsafe, reload.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/policy.h"
+
+static const policy_params_t defaults = { 1.0, 0.5, 0.0, MDF_LEVEL_SOFT };
+
+START_TEST (step_maps_each_level_to_its_scale)
+{
+    char err[128];
+    policy_t *p = policy_new ("step", &defaults, err, sizeof err);
+    ck_assert_ptr_nonnull (p);
+    ck_assert_double_eq (policy_scale (p, MDF_LEVEL_OK, 0, 0), 1.0);
+    ck_assert_double_eq (policy_scale (p, MDF_LEVEL_SOFT, 0, 0), 0.5);
+    ck_assert_double_eq (policy_scale (p, MDF_LEVEL_HARD, 0, 0), 0.0);
+    policy_destroy (&p);
+    ck_assert_ptr_null (p);
+}
+END_TEST
+
+START_TEST (unknown_level_maps_through_failsafe)
+{
+    char err[128];
+    policy_params_t pp = { 1.0, 0.6, 0.1, MDF_LEVEL_SOFT };
+    policy_t *p = policy_new ("step", &pp, err, sizeof err);
+    ck_assert_double_eq (policy_scale (p, POLICY_LEVEL_FAILSAFE, 0, 0), 0.6);
+    ck_assert_double_eq (policy_scale (p, 7, 0, 0), 0.6);
+    ck_assert_double_eq (policy_scale (p, -42, 0, 0), 0.6);
+    ck_assert_int_eq (policy_resolve (p, 99), MDF_LEVEL_SOFT);
+    pp.failsafe = MDF_LEVEL_HARD;
+    ck_assert_int_eq (policy_update (p, "step", &pp, err, sizeof err), 0);
+    ck_assert_double_eq (policy_scale (p, 99, 0, 0), 0.1);
+    policy_destroy (&p);
+}
+END_TEST
+
+START_TEST (unknown_policy_name_is_an_error)
+{
+    char err[128];
+    ck_assert_ptr_null (policy_new ("pid", &defaults, err, sizeof err));
+    ck_assert_ptr_nonnull (strstr (err, "pid"));
+    ck_assert (!policy_known ("linear"));
+    ck_assert (policy_known ("step"));
+    policy_t *p = policy_new ("step", &defaults, err, sizeof err);
+    ck_assert_int_eq (policy_update (p, "nope", &defaults, err, sizeof err), -1);
+    ck_assert_double_eq (policy_scale (p, MDF_LEVEL_SOFT, 0, 0), 0.5); /* unchanged */
+    policy_destroy (&p);
+}
+END_TEST
+
+START_TEST (reload_changes_scales_live)
+{
+    char err[128];
+    policy_t *p = policy_new ("step", &defaults, err, sizeof err);
+    policy_params_t pp = { 0.9, 0.75, 0.05, MDF_LEVEL_SOFT };
+    ck_assert_int_eq (policy_update (p, "step", &pp, err, sizeof err), 0);
+    ck_assert_double_eq (policy_scale (p, MDF_LEVEL_OK, 0, 0), 0.9);
+    ck_assert_double_eq (policy_scale (p, MDF_LEVEL_SOFT, 0, 0), 0.75);
+    ck_assert_double_eq (policy_scale (p, MDF_LEVEL_HARD, 0, 0), 0.05);
+    policy_destroy (&p);
+}
+END_TEST
+
+START_TEST (out_of_range_scales_are_clamped)
+{
+    char err[128];
+    policy_params_t pp = { 3.0, -1, 0.0, MDF_LEVEL_SOFT };
+    policy_t *p = policy_new ("step", &pp, err, sizeof err);
+    ck_assert_double_eq (policy_scale (p, MDF_LEVEL_OK, 0, 0), 1.0);
+    ck_assert_double_eq (policy_scale (p, MDF_LEVEL_SOFT, 0, 0), 0.0);
+    policy_destroy (&p);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *s = suite_create ("policy");
+    TCase *tc = tcase_create ("policy");
+    tcase_add_test (tc, step_maps_each_level_to_its_scale);
+    tcase_add_test (tc, unknown_level_maps_through_failsafe);
+    tcase_add_test (tc, unknown_policy_name_is_an_error);
+    tcase_add_test (tc, reload_changes_scales_live);
+    tcase_add_test (tc, out_of_range_scales_are_clamped);
+    suite_add_tcase (s, tc);
+    SRunner *sr = srunner_create (s);
+    srunner_run_all (sr, CK_NORMAL);
+    int failed = srunner_ntests_failed (sr);
+    srunner_free (sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
