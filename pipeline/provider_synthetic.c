@@ -1,8 +1,11 @@
 /*
  * provider_synthetic: random-walk bars (see source.h).
  *
- * Invariants: for every symbol, ts strictly increases; each bar has
- * low <= min(open, close) and high >= max(open, close), all prices > 0.
+ * Invariants: for every symbol, ts strictly increases in whole microseconds
+ * (wall time, or the previous ts + 1 us when bars come faster than that), so
+ * every bar is a distinct row in every sink: PostgreSQL's timestamptz keeps
+ * microseconds, and bars 1 ns apart would collapse into one row there.  Each
+ * bar has low <= min(open, close) and high >= max(open, close), prices > 0.
  */
 #include <math.h>
 #include <stdio.h>
@@ -45,9 +48,9 @@ s_unit (s_synth_t *s)
 static void
 s_make_bar (s_synth_t *s, s_sym_t *sym, mdf_bar_t *bar)
 {
-    int64_t ts = mdf_wall_ns ();
+    int64_t ts = mdf_wall_ns () / 1000 * 1000;
     if (ts <= sym->last_ts)
-        ts = sym->last_ts + 1;
+        ts = sym->last_ts + 1000;
     sym->last_ts = ts;
     double open = sym->price;
     double close = open * (1.0 + 0.001 * s_unit (s));

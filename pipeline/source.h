@@ -8,9 +8,9 @@
  * later).  Sources are used by one thread only.
  *
  * provider_synthetic.c: a random walk per symbol with valid OHLC
- * (low <= open, close <= high) and strictly increasing ts per symbol (wall
- * time, bumped by 1 ns when the clock has not moved), so every bar is a
- * distinct row.
+ * (low <= open, close <= high) and strictly increasing ts per symbol in whole
+ * microseconds (wall time, bumped by 1 us when bars come faster), so every bar
+ * is a distinct row, in PostgreSQL's microsecond timestamptz too.
  *
  * provider_csv.c: header `symbol,ts,open,high,low,close,volume`; ts as RFC 3339
  * UTC ("2026-11-22T10:00:00Z", fraction allowed), epoch seconds (with
