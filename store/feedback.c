@@ -1,0 +1,138 @@
+/*
+ * feedback: XPUB publisher; see feedback.h.
+ */
+#include "store/feedback.h"
+
+#include <czmq.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "proto/feedback.h"
+
+struct _feedback_t {
+    zsock_t *xpub;
+    char id[MDF_ID_MAX + 1];
+    char topic[MDF_ID_MAX + 32];
+    int64_t capacity;
+    int64_t epoch;
+    uint64_t seq;
+    atomic_llong subscribers; /* read by the HTTP thread */
+    stats_t *stats;
+};
+
+feedback_t *
+feedback_new (const char *endpoint, const char *coordinator_id, int64_t capacity, int sndhwm,
+              stats_t *stats, char *err, size_t errlen)
+{
+    feedback_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->xpub = zsock_new (ZMQ_XPUB);
+    if (!self->xpub) {
+        free (self);
+        snprintf (err, errlen, "cannot create XPUB socket");
+        return NULL;
+    }
+    int on = 1;
+    zmq_setsockopt (zsock_resolve (self->xpub), ZMQ_XPUB_VERBOSER, &on, sizeof on);
+    zsock_set_sndhwm (self->xpub, sndhwm);
+    zsock_set_linger (self->xpub, 1000);
+    if (zsock_bind (self->xpub, "%s", endpoint) < 0) {
+        snprintf (err, errlen, "feedback.endpoint %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&self->xpub);
+        free (self);
+        return NULL;
+    }
+    snprintf (self->id, sizeof self->id, "%s", coordinator_id);
+    mdf_feedback_topic (coordinator_id, self->topic, sizeof self->topic);
+    self->capacity = capacity;
+    self->epoch = mdf_wall_ns () / 1000000;
+    self->stats = stats;
+    return self;
+}
+
+void
+feedback_destroy (feedback_t **self_p)
+{
+    feedback_t *self = *self_p;
+    if (!self)
+        return;
+    zsock_destroy (&self->xpub);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+feedback_publish (feedback_t *self, mdf_level_t level, int64_t queue_size, const char *reason)
+{
+    mdf_feedback_t ev = {0};
+    ev.v = MDF_PROTO_VERSION;
+    snprintf (ev.coordinator_id, sizeof ev.coordinator_id, "%s", self->id);
+    ev.epoch = self->epoch;
+    ev.seq = self->seq + 1;
+    ev.level = level;
+    ev.queue_size = queue_size;
+    ev.capacity = self->capacity;
+    snprintf (ev.reason, sizeof ev.reason, "%s", reason ? reason : "");
+    snprintf (ev.source, sizeof ev.source, "store");
+    ev.ts = mdf_wall_s ();
+    mdf_buf_t body = {0};
+    if (mdf_feedback_encode (&ev, &body) != 0)
+        return -1;
+    void *sock = zsock_resolve (self->xpub);
+    int rc = zmq_send (sock, self->topic, strlen (self->topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc >= 0)
+        rc = zmq_send (sock, body.data, body.size, ZMQ_DONTWAIT);
+    mdf_buf_free (&body);
+    if (rc < 0)
+        return -1;
+    self->seq++;
+    mdf_counter_inc (self->stats->events[level]);
+    return 0;
+}
+
+int
+feedback_recv (feedback_t *self)
+{
+    zframe_t *frame = zframe_recv (self->xpub);
+    if (!frame)
+        return 0;
+    int fresh = 0;
+    if (zframe_size (frame) >= 1) {
+        byte kind = zframe_data (frame)[0];
+        if (kind == 1) {
+            atomic_fetch_add (&self->subscribers, 1);
+            fresh = 1;
+        }
+        else if (kind == 0 && atomic_load (&self->subscribers) > 0)
+            atomic_fetch_sub (&self->subscribers, 1);
+        mdf_gauge_set (self->stats->subscribers, (double) atomic_load (&self->subscribers));
+    }
+    zframe_destroy (&frame);
+    return fresh;
+}
+
+void *
+feedback_socket (feedback_t *self)
+{
+    return self->xpub;
+}
+
+int64_t
+feedback_epoch (const feedback_t *self)
+{
+    return self->epoch;
+}
+
+uint64_t
+feedback_seq (const feedback_t *self)
+{
+    return self->seq;
+}
+
+int64_t
+feedback_subscribers (const feedback_t *self)
+{
+    return (int64_t) atomic_load (&self->subscribers);
+}

@@ -1,0 +1,229 @@
+/*
+ * queue: a FIFO of whole batches counted in bars; see queue.h.
+ *
+ * Invariants (under `lock`):
+ *   size == bars of queued nodes + bars taken and not yet released
+ *   waiting == bars of queued nodes;  0 <= size <= capacity
+ *   level == the state machine fed with `size` after every change of it.
+ */
+#include "store/queue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+typedef struct node_t {
+    struct node_t *next;
+    void *item;
+    int64_t bars;
+} node_t;
+
+struct _queue_t {
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    node_t *head, *tail;
+    size_t batches;
+    int64_t capacity, size, waiting;
+    level_t level;
+    bool stopped, drain;
+};
+
+queue_t *
+queue_new (int64_t capacity, int64_t low, int64_t high, int64_t hysteresis)
+{
+    queue_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    pthread_mutex_init (&self->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init (&attr);
+    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+    pthread_cond_init (&self->ready, &attr);
+    pthread_condattr_destroy (&attr);
+    self->capacity = capacity;
+    level_init (&self->level, low, high, hysteresis);
+    return self;
+}
+
+void
+queue_destroy (queue_t **self_p, void (*free_item) (void *item))
+{
+    queue_t *self = *self_p;
+    if (!self)
+        return;
+    node_t *n = self->head;
+    while (n) {
+        node_t *next = n->next;
+        if (free_item)
+            free_item (n->item);
+        free (n);
+        n = next;
+    }
+    pthread_cond_destroy (&self->ready);
+    pthread_mutex_destroy (&self->lock);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+queue_push (queue_t *self, void *item, int64_t bars)
+{
+    node_t *n = malloc (sizeof *n);
+    if (!n)
+        return -1;
+    n->next = NULL;
+    n->item = item;
+    n->bars = bars;
+    pthread_mutex_lock (&self->lock);
+    if (self->stopped || bars < 1 || self->size + bars > self->capacity) {
+        pthread_mutex_unlock (&self->lock);
+        free (n);
+        return -1;
+    }
+    if (self->tail)
+        self->tail->next = n;
+    else
+        self->head = n;
+    self->tail = n;
+    self->batches++;
+    self->size += bars;
+    self->waiting += bars;
+    level_update (&self->level, self->size);
+    pthread_cond_signal (&self->ready);
+    pthread_mutex_unlock (&self->lock);
+    return 0;
+}
+
+/* Pop whole batches from the head; lock held, queue not empty. */
+static size_t
+s_pop (queue_t *self, int64_t max_bars, void **items, size_t max_items, int64_t *bars_out)
+{
+    size_t n = 0;
+    int64_t bars = 0;
+    while (self->head && n < max_items && (n == 0 || bars + self->head->bars <= max_bars)) {
+        node_t *node = self->head;
+        self->head = node->next;
+        if (!self->head)
+            self->tail = NULL;
+        items[n++] = node->item;
+        bars += node->bars;
+        free (node);
+    }
+    self->batches -= n;
+    self->waiting -= bars;
+    *bars_out = bars;
+    if (self->head)
+        pthread_cond_signal (&self->ready); /* another worker may take the rest */
+    return n;
+}
+
+static size_t
+s_take (queue_t *self, int64_t max_bars, void **items, size_t max_items, int64_t *bars_out,
+        int timeout_ms)
+{
+    struct timespec deadline;
+    clock_gettime (CLOCK_MONOTONIC, &deadline);
+    if (timeout_ms >= 0) {
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    size_t n = 0;
+    *bars_out = 0;
+    pthread_mutex_lock (&self->lock);
+    for (;;) {
+        if (self->stopped && (!self->drain || !self->head))
+            break;
+        if (self->head) {
+            n = s_pop (self, max_bars, items, max_items, bars_out);
+            break;
+        }
+        if (timeout_ms < 0)
+            pthread_cond_wait (&self->ready, &self->lock);
+        else if (pthread_cond_timedwait (&self->ready, &self->lock, &deadline) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock (&self->lock);
+    return n;
+}
+
+size_t
+queue_take (queue_t *self, int64_t max_bars, void **items, size_t max_items, int64_t *bars_out)
+{
+    return s_take (self, max_bars, items, max_items, bars_out, -1);
+}
+
+size_t
+queue_take_timed (queue_t *self, int64_t max_bars, void **items, size_t max_items,
+                  int64_t *bars_out, int timeout_ms)
+{
+    return s_take (self, max_bars, items, max_items, bars_out, timeout_ms < 0 ? 0 : timeout_ms);
+}
+
+bool
+queue_release (queue_t *self, int64_t bars)
+{
+    pthread_mutex_lock (&self->lock);
+    self->size -= bars;
+    if (self->size < 0)
+        self->size = 0;
+    bool changed = level_update (&self->level, self->size);
+    pthread_mutex_unlock (&self->lock);
+    return changed;
+}
+
+mdf_level_t
+queue_level (queue_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    mdf_level_t level = self->level.level;
+    pthread_mutex_unlock (&self->lock);
+    return level;
+}
+
+int64_t
+queue_size (queue_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    int64_t size = self->size;
+    pthread_mutex_unlock (&self->lock);
+    return size;
+}
+
+int64_t
+queue_waiting (queue_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    int64_t waiting = self->waiting;
+    pthread_mutex_unlock (&self->lock);
+    return waiting;
+}
+
+size_t
+queue_batches (queue_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    size_t batches = self->batches;
+    pthread_mutex_unlock (&self->lock);
+    return batches;
+}
+
+int64_t
+queue_capacity (const queue_t *self)
+{
+    return self->capacity;
+}
+
+void
+queue_stop (queue_t *self, bool drain)
+{
+    pthread_mutex_lock (&self->lock);
+    self->stopped = true;
+    self->drain = drain;
+    pthread_cond_broadcast (&self->ready);
+    pthread_mutex_unlock (&self->lock);
+}

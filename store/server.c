@@ -1,0 +1,485 @@
+/*
+ * server: the ingest thread's loop and the assembly of md-store (server.h).
+ *
+ * Invariants:
+ *   - only this thread touches `router`, `done` and the feedback XPUB;
+ *   - `pending` counts batches pushed to the queue whose done_t has not been
+ *     handled yet: it is 0 exactly when every accepted batch has been answered;
+ *   - `published` is the level of the last watermark event (what subscribers
+ *     believe), compared with the queue's level after every change.
+ */
+#include "store/server.h"
+
+#include <czmq.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/http.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "proto/batch.h"
+#include "store/feedback.h"
+#include "store/health.h"
+#include "store/queue.h"
+#include "store/stats.h"
+#include "store/webhook.h"
+#include "store/workers.h"
+
+struct _server_t {
+    const store_settings_t *settings;
+    mdf_metrics_t *metrics;
+    stats_t stats;
+    queue_t *queue;
+    workers_t *workers;
+    feedback_t *feedback;
+    webhook_t *webhook;
+    mdf_http_t *http;
+    zsock_t *router, *done;
+    char done_endpoint[64];
+    int64_t heartbeat_ms;
+    int64_t next_heartbeat_ns;
+    mdf_level_t published;
+    bool sink_down_reported;
+    atomic_bool draining;
+    size_t pending;
+    mdf_ratelimit_t hostile_rl, reject_rl;
+};
+
+/* ---- level, heartbeat, breaker ---- */
+
+static void
+s_publish (server_t *self, mdf_level_t level, const char *reason)
+{
+    if (feedback_publish (self->feedback, level, queue_size (self->queue), reason) != 0)
+        mdf_warn ("feedback event not sent", "reason=%s", reason);
+}
+
+/* Publish a watermark event if the queue's level differs from the last one. */
+static void
+s_check_level (server_t *self)
+{
+    mdf_gauge_set (self->stats.queue_depth, (double) queue_size (self->queue));
+    mdf_gauge_set (self->stats.queue_batches, (double) queue_batches (self->queue));
+    mdf_level_t level = queue_level (self->queue);
+    if (level == self->published)
+        return;
+    mdf_level_t previous = self->published;
+    self->published = level;
+    stats_set_level (&self->stats, level);
+    s_publish (self, level, "watermark");
+    mdf_info ("level changed", "level=%s previous=%s queue_size=%lld", mdf_level_name (level),
+              mdf_level_name (previous), (long long) queue_size (self->queue));
+    webhook_event_t ev = {self->settings->store_id, feedback_epoch (self->feedback),
+                          feedback_seq (self->feedback), level, previous,
+                          queue_size (self->queue), self->settings->capacity, "watermark"};
+    webhook_notify (self->webhook, &ev);
+}
+
+static void
+s_timers (server_t *self)
+{
+    int64_t now = mdf_mono_ns ();
+    if (self->heartbeat_ms > 0 && now >= self->next_heartbeat_ns) {
+        s_publish (self, self->published, "heartbeat");
+        self->next_heartbeat_ns = now + self->heartbeat_ms * 1000000;
+    }
+    bool down = workers_breaker (self->workers) == BREAKER_OPEN;
+    if (down && !self->sink_down_reported)
+        s_publish (self, self->published, "sink_down");
+    if (down || workers_breaker (self->workers) == BREAKER_CLOSED)
+        self->sink_down_reported = down;
+}
+
+/* ---- acks ---- */
+
+static void
+s_reply (server_t *self, const uint8_t *id, size_t id_len, uint64_t batch_seq,
+         mdf_ack_status_t status, uint64_t count, const char *error)
+{
+    mdf_ack_t ack = {0};
+    ack.batch_seq = batch_seq;
+    ack.status = status;
+    ack.count = count;
+    snprintf (ack.error, sizeof ack.error, "%s", error ? error : "");
+    ack.level = self->published;
+    ack.has_level = true;
+    mdf_buf_t body = {0};
+    if (mdf_ack_encode (&ack, &body) != 0)
+        return;
+    /* count first: whoever reads the ack may scrape the counter next */
+    mdf_counter_inc (status == MDF_ACK_OK      ? self->stats.batches_ok
+                     : status == MDF_ACK_RETRY ? self->stats.batches_retry
+                                               : self->stats.batches_rejected);
+    void *sock = zsock_resolve (self->router);
+    if (zmq_send (sock, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send (sock, body.data, body.size, ZMQ_DONTWAIT);
+    mdf_buf_free (&body);
+}
+
+static void
+s_on_done (server_t *self)
+{
+    done_t *done = NULL;
+    if (zsock_recv (self->done, "p", &done) != 0 || !done)
+        return;
+    s_check_level (self); /* the worker released the bars: acks carry the fresh level */
+    for (size_t i = 0; i < done->n; i++) {
+        work_item_t *it = done->items[i];
+        if (done->committed)
+            s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_OK,
+                     it->batch.nbars, NULL);
+        self->pending--;
+    }
+    if (!done->committed)
+        mdf_error ("batches dropped unacked at shutdown", "batches=%zu bars=%lld", done->n,
+                   (long long) done->bars);
+    done_destroy (&done);
+}
+
+/* ---- ingest ---- */
+
+static void
+s_hostile (server_t *self, mdf_counter_t *counter, const char *what, const char *detail)
+{
+    mdf_counter_inc (counter);
+    uint64_t suppressed = 0;
+    if (mdf_ratelimit_allow (&self->hostile_rl, &suppressed)) {
+        char q[600];
+        mdf_warn ("malformed ingest message dropped", "reason=%s detail=%s suppressed=%llu",
+                  what, mdf_log_quote (q, sizeof q, detail), (unsigned long long) suppressed);
+    }
+}
+
+static void
+s_reject (server_t *self, work_item_t *it, const char *error)
+{
+    uint64_t suppressed = 0;
+    if (mdf_ratelimit_allow (&self->reject_rl, &suppressed)) {
+        char q1[300], q2[600];
+        mdf_warn ("batch rejected", "producer=%s batch_seq=%llu error=%s suppressed=%llu",
+                  mdf_log_quote (q1, sizeof q1, it->batch.producer_id),
+                  (unsigned long long) it->batch.batch_seq, mdf_log_quote (q2, sizeof q2, error),
+                  (unsigned long long) suppressed);
+    }
+    s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_REJECTED, 0,
+             error);
+}
+
+/* Decide about one decoded, valid batch; takes ownership of `it`. */
+static void
+s_accept (server_t *self, work_item_t *it)
+{
+    int64_t bars = (int64_t) it->batch.nbars;
+    if (atomic_load (&self->draining))
+        s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_RETRY, 0,
+                 NULL);
+    else if (bars == 0)
+        s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_OK, 0, NULL);
+    else if (bars > self->settings->capacity) {
+        char err[MDF_ERROR_MAX];
+        snprintf (err, sizeof err, "batch of %lld bars exceeds the queue capacity (%lld)",
+                  (long long) bars, (long long) self->settings->capacity);
+        s_reject (self, it, err);
+    }
+    else if (queue_push (self->queue, it, bars) != 0)
+        s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_RETRY, 0,
+                 NULL);
+    else {
+        self->pending++;
+        s_check_level (self);
+        return; /* the queue owns it now */
+    }
+    work_item_destroy (&it);
+}
+
+static void
+s_on_ingest (server_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->router);
+    if (!msg)
+        return;
+    zframe_t *id = zmsg_first (msg);
+    zframe_t *body = zmsg_next (msg);
+    work_item_t *it = work_item_new ();
+    if (!it || !id || zframe_size (id) > WORK_IDENTITY_MAX) {
+        work_item_destroy (&it);
+        zmsg_destroy (&msg);
+        return;
+    }
+    it->received_ns = mdf_mono_ns ();
+    it->identity_len = zframe_size (id);
+    memcpy (it->identity, zframe_data (id), it->identity_len);
+    char err[MDF_ERROR_MAX + 1] = "";
+    if (zmsg_size (msg) != 2) {
+        snprintf (err, sizeof err, "%zu frames, expected 1", zmsg_size (msg) - 1);
+        s_hostile (self, self->stats.malformed_frames, "frames", err);
+    }
+    else if (zframe_size (body) == 0)
+        s_hostile (self, self->stats.malformed_empty, "empty", "empty body");
+    else {
+        mdf_decode_t rc = mdf_batch_decode (zframe_data (body), zframe_size (body), &it->batch,
+                                            0, err, sizeof err);
+        zmsg_destroy (&msg);
+        if (rc == MDF_DECODE_OK) {
+            s_accept (self, it);
+            return;
+        }
+        if (rc == MDF_DECODE_INVALID || it->batch.has_batch_seq)
+            s_reject (self, it, err);
+        else
+            s_hostile (self, self->stats.malformed_decode, "decode", err);
+    }
+    zmsg_destroy (&msg);
+    work_item_destroy (&it);
+}
+
+/* ---- loop ---- */
+
+static void
+s_poll_once (server_t *self, int max_wait_ms)
+{
+    int64_t wait = max_wait_ms;
+    if (self->heartbeat_ms > 0) {
+        int64_t to_hb = (self->next_heartbeat_ns - mdf_mono_ns ()) / 1000000;
+        wait = to_hb < wait ? (to_hb < 0 ? 0 : to_hb) : wait;
+    }
+    zmq_pollitem_t items[] = {{zsock_resolve (self->done), 0, ZMQ_POLLIN, 0},
+                              {zsock_resolve (self->router), 0, ZMQ_POLLIN, 0},
+                              {zsock_resolve (feedback_socket (self->feedback)), 0, ZMQ_POLLIN,
+                               0}};
+    if (zmq_poll (items, 3, (long) wait) > 0) {
+        for (int i = 0; i < 256 && (zsock_events (self->done) & ZMQ_POLLIN); i++)
+            s_on_done (self);
+        for (int i = 0; i < 256 && (zsock_events (self->router) & ZMQ_POLLIN); i++)
+            s_on_ingest (self);
+        while (zsock_events (feedback_socket (self->feedback)) & ZMQ_POLLIN)
+            if (feedback_recv (self->feedback) == 1)
+                s_publish (self, self->published, "subscribe");
+    }
+    s_check_level (self);
+    s_timers (self);
+}
+
+int
+server_run (server_t *self, volatile sig_atomic_t *signal_flag)
+{
+    while (*signal_flag == 0)
+        s_poll_once (self, 100);
+    int sig = *signal_flag;
+    *signal_flag = 0;
+    return sig;
+}
+
+/* ---- drain ---- */
+
+int
+server_drain (server_t *self)
+{
+    atomic_store (&self->draining, true);
+    mdf_gauge_set (self->stats.draining, 1);
+    mdf_info ("draining", "batches=%zu bars=%lld", self->pending,
+              (long long) queue_size (self->queue));
+    queue_stop (self->queue, true);
+    int64_t deadline = mdf_mono_ns () + self->settings->drain_timeout_ms * 1000000;
+    while (self->pending > 0 && mdf_mono_ns () < deadline)
+        s_poll_once (self, 50);
+    int rc = 0;
+    if (self->pending > 0) {
+        mdf_error ("drain timed out", "batches=%zu drain_timeout_ms=%lld", self->pending,
+                   (long long) self->settings->drain_timeout_ms);
+        workers_abort (self->workers);
+        queue_stop (self->queue, false);
+        rc = -1;
+    }
+    workers_join (self->workers); /* every done_t is sent by now */
+    while (zsock_events (self->done) & ZMQ_POLLIN)
+        s_on_done (self);
+    s_check_level (self);
+    s_publish (self, self->published, "shutdown");
+    mdf_info ("drained", "unacked_batches=%zu", self->pending);
+    return rc;
+}
+
+/* ---- reload ---- */
+
+static bool
+s_key_live (const char *key)
+{
+    static const char *const live[] = {"log.level", "webhook.enabled", "webhook.url",
+                                       "webhook.timeout_ms", "feedback.heartbeat_ms", NULL};
+    for (int i = 0; live[i]; i++)
+        if (!strcmp (key, live[i]))
+            return true;
+    return false;
+}
+
+void
+server_reload (server_t *self, const store_settings_t *fresh)
+{
+    mdf_log_level_t level;
+    if (mdf_log_level_parse (fresh->log_level, &level) == 0)
+        mdf_log_set_level (level);
+    webhook_configure (self->webhook, fresh->webhook_enabled, fresh->webhook_url,
+                       fresh->webhook_timeout_ms);
+    if (fresh->heartbeat_ms != self->heartbeat_ms) {
+        self->heartbeat_ms = fresh->heartbeat_ms;
+        self->next_heartbeat_ns = mdf_mono_ns () + self->heartbeat_ms * 1000000;
+    }
+    char changed[2048];
+    store_settings_diff (self->settings, fresh, changed, sizeof changed);
+    char applied[1024] = "", ignored[1024] = "";
+    char *save = NULL;
+    for (char *k = strtok_r (changed, ",", &save); k; k = strtok_r (NULL, ",", &save)) {
+        char *dst = s_key_live (k) ? applied : ignored;
+        size_t len = strlen (dst);
+        snprintf (dst + len, 1024 - len, "%s%s", len ? "," : "", k);
+    }
+    mdf_info ("configuration reloaded", "applied=%s needs_restart=%s", *applied ? applied : "-",
+              *ignored ? ignored : "-");
+    if (*ignored)
+        mdf_warn ("changed keys need a restart to take effect", "keys=%s", ignored);
+}
+
+/* ---- assembly ---- */
+
+static void
+s_health (void *arg, mdf_http_reply_t *reply)
+{
+    server_t *self = arg;
+    char err[300] = "";
+    health_view_t v = {0};
+    v.draining = atomic_load (&self->draining);
+    v.level = queue_level (self->queue);
+    v.size = queue_size (self->queue);
+    v.capacity = self->settings->capacity;
+    v.sink_type = self->settings->sink_type;
+    v.breaker = workers_breaker (self->workers);
+    workers_last_error (self->workers, err, sizeof err);
+    v.sink_error = err;
+    v.workers_alive = (int) mdf_gauge_value (self->stats.workers_alive);
+    v.subscribers = feedback_subscribers (self->feedback);
+    v.webhook = webhook_state (self->webhook);
+    health_render (&v, reply);
+}
+
+static int
+s_build (server_t *self, char *err, size_t errlen)
+{
+    const store_settings_t *s = self->settings;
+    self->router = zsock_new (ZMQ_ROUTER);
+    snprintf (self->done_endpoint, sizeof self->done_endpoint, "inproc://mds-done-%p",
+              (void *) self);
+    self->done = zsock_new_pull (NULL);
+    if (!self->router || !self->done || zsock_bind (self->done, "%s", self->done_endpoint) < 0) {
+        snprintf (err, errlen, "cannot create sockets");
+        return -1;
+    }
+    zsock_set_linger (self->router, 1000);
+    zsock_set_sndhwm (self->router, 100000);
+    if (zsock_bind (self->router, "%s", s->ingest_endpoint) < 0) {
+        snprintf (err, errlen, "ingest.endpoint %s: %s", s->ingest_endpoint,
+                  zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    self->feedback = feedback_new (s->feedback_endpoint, s->store_id, s->capacity,
+                                   (int) s->feedback_sndhwm, &self->stats, err, errlen);
+    if (!self->feedback)
+        return -1;
+    self->webhook = webhook_new (s->webhook_enabled, s->webhook_url, s->webhook_timeout_ms,
+                                 s->webhook_queue, &self->stats);
+    if (!self->webhook) {
+        snprintf (err, errlen, "cannot start the webhook thread");
+        return -1;
+    }
+    workers_config_t wc = {{s->sink_type, s->sink_path, s->sink_conninfo, s->sink_table,
+                            s->sink_synchronous},
+                           (int) s->workers, s->batch_max, s->retry_initial_ms,
+                           s->retry_max_ms, s->breaker_failures, s->breaker_cooldown_ms,
+                           s->max_rows_per_sec, self->done_endpoint};
+    self->workers = workers_new (&wc, self->queue, &self->stats, err, errlen);
+    if (!self->workers)
+        return -1;
+    if (*s->http_listen) { /* last: the health callback reads the parts above */
+        self->http = mdf_http_new (s->http_listen, self->metrics, s_health, self);
+        if (!self->http || mdf_http_start (self->http, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+server_t *
+server_new (const store_settings_t *s, char *err, size_t errlen)
+{
+    server_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->settings = s;
+    self->hostile_rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (5000, 5);
+    self->reject_rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (5000, 5);
+    self->heartbeat_ms = s->heartbeat_ms;
+    self->metrics = mdf_metrics_new ();
+    self->queue = queue_new (s->capacity, s->low_watermark, s->high_watermark, s->hysteresis);
+    if (!self->metrics || !self->queue || stats_init (&self->stats, self->metrics, s->store_id)) {
+        snprintf (err, errlen, "out of memory");
+        server_destroy (&self);
+        return NULL;
+    }
+    if (s->hysteresis > s->low_watermark)
+        mdf_warn ("queue.hysteresis exceeds queue.low_watermark; using low_watermark",
+                  "hysteresis=%lld low_watermark=%lld", (long long) s->hysteresis,
+                  (long long) s->low_watermark);
+    mdf_gauge_set (self->stats.queue_capacity, (double) s->capacity);
+    stats_set_level (&self->stats, MDF_LEVEL_OK);
+    if (s_build (self, err, errlen) != 0) {
+        server_destroy (&self);
+        return NULL;
+    }
+    self->next_heartbeat_ns = mdf_mono_ns () + self->heartbeat_ms * 1000000;
+    mdf_info ("md-store started", "id=%s ingest=%s feedback=%s sink=%s workers=%lld "
+              "capacity=%lld epoch=%lld", s->store_id, s->ingest_endpoint, s->feedback_endpoint,
+              s->sink_type, (long long) s->workers, (long long) s->capacity,
+              (long long) feedback_epoch (self->feedback));
+    return self;
+}
+
+int
+server_http_port (const server_t *self)
+{
+    return self->http ? mdf_http_port (self->http) : -1;
+}
+
+static void
+s_free_item (void *item)
+{
+    work_item_t *it = item;
+    work_item_destroy (&it);
+}
+
+void
+server_destroy (server_t **self_p)
+{
+    server_t *self = *self_p;
+    if (!self)
+        return;
+    mdf_http_destroy (&self->http);
+    if (self->workers) {
+        workers_abort (self->workers);
+        if (self->queue)
+            queue_stop (self->queue, false);
+        workers_destroy (&self->workers);
+    }
+    while (self->done && (zsock_events (self->done) & ZMQ_POLLIN)) {
+        done_t *done = NULL;
+        if (zsock_recv (self->done, "p", &done) == 0)
+            done_destroy (&done);
+    }
+    webhook_destroy (&self->webhook, (int) self->settings->webhook_timeout_ms);
+    feedback_destroy (&self->feedback);
+    zsock_destroy (&self->router);
+    zsock_destroy (&self->done);
+    queue_destroy (&self->queue, s_free_item);
+    mdf_metrics_destroy (&self->metrics);
+    free (self);
+    *self_p = NULL;
+}

@@ -1,0 +1,375 @@
+/*
+ * workers: sink writer threads; see workers.h for the loop, the breaker and
+ * the throttle.
+ *
+ * Shared state between threads: the queue (its own mutex), `lock` guarding
+ * the breaker and the throttle schedule, and atomics (abort flag, alive count,
+ * breaker state for readers).  Each thread's sink and PUSH socket are its own.
+ */
+#include "store/workers.h"
+
+#include <czmq.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+
+struct _workers_t {
+    workers_config_t cfg;
+    char *done_endpoint;
+    queue_t *queue;
+    stats_t *stats;
+    pthread_t *threads;
+    int started;
+    atomic_bool abort;
+    atomic_int alive;
+    atomic_int breaker_pub; /* breaker_state_t, for readers */
+    pthread_mutex_t lock;
+    pthread_cond_t ready_cond;
+    /* under lock: */
+    int ready;             /* threads past their start-up (ok or not) */
+    breaker_state_t breaker;
+    int64_t failures;      /* consecutive */
+    int64_t opened_ns;
+    int64_t throttle_next_ns;
+    char last_error[256];
+    mdf_ratelimit_t log_rl;
+};
+
+work_item_t *
+work_item_new (void)
+{
+    return calloc (1, sizeof (work_item_t));
+}
+
+void
+work_item_destroy (work_item_t **self_p)
+{
+    if (!*self_p)
+        return;
+    mdf_batch_clear (&(*self_p)->batch);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+void
+done_destroy (done_t **self_p)
+{
+    done_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->n; i++)
+        work_item_destroy (&self->items[i]);
+    free (self->items);
+    free (self);
+    *self_p = NULL;
+}
+
+/* Sleep until monotonic time `until_ns`, in slices, unless aborted. */
+static bool
+s_sleep_until (workers_t *self, int64_t until_ns)
+{
+    for (;;) {
+        if (atomic_load (&self->abort))
+            return false;
+        int64_t left = until_ns - mdf_mono_ns ();
+        if (left <= 0)
+            return true;
+        if (left > 50000000)
+            left = 50000000;
+        struct timespec ts = {0, (long) left};
+        nanosleep (&ts, NULL);
+    }
+}
+
+static void
+s_set_breaker (workers_t *self, breaker_state_t state)
+{
+    self->breaker = state;
+    mdf_gauge_set (self->stats->breaker, (double) state);
+    atomic_store (&self->breaker_pub, (int) state);
+}
+
+/* Wait until the breaker lets this worker write; false when aborted. */
+static bool
+s_breaker_acquire (workers_t *self, bool *probe)
+{
+    *probe = false;
+    for (;;) {
+        if (atomic_load (&self->abort))
+            return false;
+        pthread_mutex_lock (&self->lock);
+        breaker_state_t st = self->breaker;
+        int64_t wait_until = self->opened_ns + self->cfg.breaker_cooldown_ms * 1000000;
+        if (st == BREAKER_OPEN && mdf_mono_ns () >= wait_until) {
+            s_set_breaker (self, BREAKER_HALF_OPEN);
+            *probe = true;
+        }
+        pthread_mutex_unlock (&self->lock);
+        if (st == BREAKER_CLOSED || *probe)
+            return true;
+        int64_t until = st == BREAKER_OPEN ? wait_until : mdf_mono_ns () + 20000000;
+        s_sleep_until (self, until);
+    }
+}
+
+static void
+s_breaker_result (workers_t *self, bool ok, bool probe, const char *err)
+{
+    pthread_mutex_lock (&self->lock);
+    if (ok) {
+        if (self->breaker != BREAKER_CLOSED)
+            mdf_info ("sink recovered, breaker closed", "failures=%lld",
+                      (long long) self->failures);
+        self->failures = 0;
+        s_set_breaker (self, BREAKER_CLOSED);
+        self->last_error[0] = '\0';
+    }
+    else {
+        self->failures++;
+        snprintf (self->last_error, sizeof self->last_error, "%s", err);
+        if (probe || (self->breaker == BREAKER_CLOSED
+                      && self->failures >= self->cfg.breaker_failures)) {
+            if (self->breaker == BREAKER_CLOSED)
+                mdf_warn ("sink failing, breaker open", "failures=%lld",
+                          (long long) self->failures);
+            self->opened_ns = mdf_mono_ns ();
+            s_set_breaker (self, BREAKER_OPEN);
+        }
+    }
+    pthread_mutex_unlock (&self->lock);
+}
+
+/* Reserve `rows` of the throttle schedule; returns when this write may start. */
+static int64_t
+s_throttle_slot (workers_t *self, int64_t rows)
+{
+    if (self->cfg.max_rows_per_sec <= 0)
+        return 0;
+    pthread_mutex_lock (&self->lock);
+    int64_t now = mdf_mono_ns ();
+    int64_t start = self->throttle_next_ns > now ? self->throttle_next_ns : now;
+    self->throttle_next_ns = start + rows * 1000000000LL / self->cfg.max_rows_per_sec;
+    pthread_mutex_unlock (&self->lock);
+    return start;
+}
+
+/* Write until committed (true) or aborted (false). */
+static bool
+s_write (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_t n,
+         int64_t bars)
+{
+    if (!s_sleep_until (self, s_throttle_slot (self, bars)))
+        return false;
+    int64_t backoff_ms = self->cfg.retry_initial_ms;
+    for (;;) {
+        bool probe;
+        if (!s_breaker_acquire (self, &probe))
+            return false;
+        char err[512] = "";
+        int64_t t0 = mdf_mono_ns ();
+        int rc = sink_write (sink, batches, n, err, sizeof err);
+        if (rc == 0)
+            mdf_histogram_observe (self->stats->sink_write, (double) (mdf_mono_ns () - t0) / 1e9);
+        if (rc != 0)
+            mdf_counter_inc (self->stats->sink_errors); /* before the breaker shows it */
+        s_breaker_result (self, rc == 0, probe, err);
+        if (rc == 0)
+            return true;
+        uint64_t suppressed = 0;
+        if (mdf_ratelimit_allow (&self->log_rl, &suppressed)) {
+            char q[600];
+            mdf_warn ("sink write failed, will retry", "bars=%lld backoff_ms=%lld error=%s "
+                      "suppressed=%llu", (long long) bars, (long long) backoff_ms,
+                      mdf_log_quote (q, sizeof q, err), (unsigned long long) suppressed);
+        }
+        if (!s_sleep_until (self, mdf_mono_ns () + backoff_ms * 1000000))
+            return false;
+        backoff_ms = backoff_ms * 2 > self->cfg.retry_max_ms ? self->cfg.retry_max_ms
+                                                             : backoff_ms * 2;
+    }
+}
+
+static int64_t
+s_take_max (const workers_t *self)
+{
+    int64_t max = self->cfg.batch_max;
+    if (self->cfg.max_rows_per_sec > 0 && self->cfg.max_rows_per_sec / 10 < max)
+        max = self->cfg.max_rows_per_sec / 10 > 0 ? self->cfg.max_rows_per_sec / 10 : 1;
+    return max;
+}
+
+/* One transaction: write the taken items, account, hand them back. */
+static void
+s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
+          const mdf_batch_t **batches, size_t n, int64_t bars)
+{
+    for (size_t i = 0; i < n; i++)
+        batches[i] = &items[i]->batch;
+    bool committed = s_write (self, sink, batches, n, bars);
+    if (committed) {
+        int64_t now = mdf_mono_ns ();
+        mdf_counter_add (self->stats->bars_written, (uint64_t) bars);
+        for (size_t i = 0; i < n; i++)
+            mdf_histogram_observe (self->stats->ingest_commit,
+                                   (double) (now - items[i]->received_ns) / 1e9);
+    }
+    queue_release (self->queue, bars);
+    done_t *done = calloc (1, sizeof *done);
+    work_item_t **copy = calloc (n, sizeof *copy);
+    if (!done || !copy) {
+        free (done), free (copy);
+        for (size_t i = 0; i < n; i++)
+            work_item_destroy (&items[i]);
+        return;
+    }
+    memcpy (copy, items, n * sizeof *copy);
+    *done = (done_t){copy, n, bars, committed};
+    if (zsock_send (push, "p", done) != 0)
+        done_destroy (&done);
+}
+
+/* Start-up is synchronous: workers_new returns once every thread got here. */
+static void
+s_signal_ready (workers_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    self->ready++;
+    pthread_cond_broadcast (&self->ready_cond);
+    pthread_mutex_unlock (&self->lock);
+}
+
+static void *
+s_thread (void *arg)
+{
+    workers_t *self = arg;
+    char err[512];
+    sink_t *sink = sink_new (&self->cfg.sink, err, sizeof err);
+    zsock_t *push = zsock_new_push (self->done_endpoint);
+    size_t max_items = (size_t) self->cfg.batch_max;
+    work_item_t **items = calloc (max_items, sizeof *items);
+    const mdf_batch_t **batches = calloc (max_items, sizeof *batches);
+    if (!sink || !push || !items || !batches) {
+        mdf_error ("worker cannot start", "reason=%s", "sink_socket_or_memory");
+        s_signal_ready (self);
+        goto out;
+    }
+    zsock_set_linger (push, 1000);
+    atomic_fetch_add (&self->alive, 1);
+    mdf_gauge_add (self->stats->workers_alive, 1);
+    s_signal_ready (self);
+    if (sink_open (sink, err, sizeof err) != 0) { /* early error report; writes retry */
+        char q[600];
+        mdf_counter_inc (self->stats->sink_errors);
+        mdf_warn ("sink not available yet", "error=%s", mdf_log_quote (q, sizeof q, err));
+    }
+    int64_t max_bars = s_take_max (self);
+    for (;;) {
+        int64_t bars = 0;
+        size_t n = queue_take (self->queue, max_bars, (void **) items, max_items, &bars);
+        if (n == 0)
+            break;
+        s_handle (self, sink, push, items, batches, n, bars);
+    }
+    atomic_fetch_sub (&self->alive, 1);
+    mdf_gauge_add (self->stats->workers_alive, -1);
+out:
+    free (batches);
+    free (items);
+    zsock_destroy (&push);
+    sink_destroy (&sink);
+    return NULL;
+}
+
+workers_t *
+workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *err,
+             size_t errlen)
+{
+    sink_t *probe = sink_new (&cfg->sink, err, errlen); /* validates the type */
+    if (!probe)
+        return NULL;
+    sink_destroy (&probe);
+    workers_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *cfg;
+    self->done_endpoint = strdup (cfg->done_endpoint);
+    self->queue = queue;
+    self->stats = stats;
+    self->log_rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (5000, 3);
+    pthread_mutex_init (&self->lock, NULL);
+    pthread_cond_init (&self->ready_cond, NULL);
+    self->threads = calloc ((size_t) cfg->count, sizeof (pthread_t));
+    if (!self->threads || !self->done_endpoint) {
+        workers_destroy (&self);
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < cfg->count; i++) {
+        if (pthread_create (&self->threads[i], NULL, s_thread, self) != 0) {
+            snprintf (err, errlen, "cannot start worker thread %d", i);
+            queue_stop (queue, false);
+            workers_destroy (&self);
+            return NULL;
+        }
+        self->started++;
+    }
+    pthread_mutex_lock (&self->lock);
+    while (self->ready < self->started)
+        pthread_cond_wait (&self->ready_cond, &self->lock);
+    pthread_mutex_unlock (&self->lock);
+    return self;
+}
+
+void
+workers_abort (workers_t *self)
+{
+    atomic_store (&self->abort, true);
+}
+
+void
+workers_join (workers_t *self)
+{
+    for (int i = 0; i < self->started; i++)
+        pthread_join (self->threads[i], NULL);
+    self->started = 0;
+}
+
+void
+workers_destroy (workers_t **self_p)
+{
+    workers_t *self = *self_p;
+    if (!self)
+        return;
+    workers_join (self);
+    pthread_cond_destroy (&self->ready_cond);
+    pthread_mutex_destroy (&self->lock);
+    free (self->threads);
+    free (self->done_endpoint);
+    free (self);
+    *self_p = NULL;
+}
+
+breaker_state_t
+workers_breaker (workers_t *self)
+{
+    return (breaker_state_t) atomic_load (&self->breaker_pub);
+}
+
+int
+workers_alive (workers_t *self)
+{
+    return atomic_load (&self->alive);
+}
+
+void
+workers_last_error (workers_t *self, char *buf, size_t size)
+{
+    pthread_mutex_lock (&self->lock);
+    snprintf (buf, size, "%s", self->last_error);
+    pthread_mutex_unlock (&self->lock);
+}

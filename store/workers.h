@@ -1,0 +1,94 @@
+/*
+ * workers: the threads that move batches from the queue into the sink.
+ *
+ * Each of `count` threads owns one sink connection and one PUSH socket
+ * (connected to `done_endpoint`, bound by the ingest thread).  Loop:
+ *   take whole batches from the queue (up to batch_max bars; when throttled, up
+ *   to a tenth of a second's worth) -> wait for the throttle -> write them in
+ *   one transaction, retrying until it commits -> release their bars from the
+ *   queue -> send a done_t to the ingest thread, which acks them "ok".
+ * So a bar is acked only after its commit, and while the sink fails nothing is
+ * acked, released or lost: the queue fills and the level rises.
+ *
+ * Retries back off exponentially (retry_initial_ms doubling to retry_max_ms).
+ * A circuit breaker shared by all workers opens after breaker_failures
+ * consecutive failures; while open, no worker writes except one probe per
+ * breaker_cooldown_ms (half-open); a committed probe closes it.
+ *
+ * max_rows_per_sec > 0 throttles all workers together: each transaction of n
+ * bars reserves n / rate seconds of a shared schedule and waits for its slot.
+ */
+#ifndef STORE_WORKERS_H
+#define STORE_WORKERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/batch.h"
+#include "store/queue.h"
+#include "store/sink.h"
+#include "store/stats.h"
+
+#define WORK_IDENTITY_MAX 256
+
+/* One received batch and who to answer. */
+typedef struct {
+    uint8_t identity[WORK_IDENTITY_MAX]; /* ROUTER routing id */
+    size_t identity_len;
+    mdf_batch_t batch;
+    int64_t received_ns;                 /* monotonic, at receipt */
+} work_item_t;
+
+work_item_t *work_item_new (void);
+void work_item_destroy (work_item_t **self_p);
+
+/* What a worker hands back to the ingest thread (one message per transaction,
+ * a single frame holding this pointer; the receiver owns it). */
+typedef struct {
+    work_item_t **items; /* owned */
+    size_t n;
+    int64_t bars;
+    bool committed;      /* false: aborted at shutdown, not stored, must not be acked */
+} done_t;
+
+void done_destroy (done_t **self_p);
+
+typedef struct {
+    sink_config_t sink;
+    int count;
+    int64_t batch_max;
+    int64_t retry_initial_ms, retry_max_ms;
+    int64_t breaker_failures, breaker_cooldown_ms;
+    int64_t max_rows_per_sec;
+    const char *done_endpoint; /* inproc endpoint to connect PUSH sockets to */
+} workers_config_t;
+
+typedef enum { BREAKER_CLOSED = 0, BREAKER_OPEN = 1, BREAKER_HALF_OPEN = 2 } breaker_state_t;
+
+typedef struct _workers_t workers_t;
+
+/* Start the threads.  `queue` and `stats` are borrowed and must outlive the
+ * workers; strings of cfg are copied.  NULL with err if a sink type is unknown
+ * or a thread cannot start. */
+workers_t *workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *err,
+                        size_t errlen);
+
+/* Make workers give up: stop retrying and waiting for the throttle; a batch in
+ * hand is returned uncommitted (done_t.committed = false).  Use with
+ * queue_stop (q, false) when a drain times out. */
+void workers_abort (workers_t *self);
+
+/* Wait for every thread to end (after queue_stop).  Idempotent; the object
+ * stays readable (breaker, last error) until workers_destroy. */
+void workers_join (workers_t *self);
+
+/* Join (if not yet) and free. */
+void workers_destroy (workers_t **self_p);
+
+breaker_state_t workers_breaker (workers_t *self);
+int workers_alive (workers_t *self);
+/* Last sink error text (for /health), copied into buf; "" when none. */
+void workers_last_error (workers_t *self, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * store_fixture: start a real md-store on free loopback ports for a test, and
+ * a czmq test client: a DEALER that sends batches and reads acks, a SUB that
+ * reads feedback events.  Everything waits with deadlines, never sleeps.
+ */
+#ifndef MDS_STORE_FIXTURE_H
+#define MDS_STORE_FIXTURE_H
+
+#include <czmq.h>
+#include <stdbool.h>
+
+#include "proto/batch.h"
+#include "proto/feedback.h"
+#include "tests/integration/harness.h"
+
+typedef struct {
+    char *dir;         /* temporary directory (config, database, log) */
+    char *config;      /* path of the generated store.toml */
+    char db[512];      /* dir/data/bars.db unless the test set [sink] itself */
+    int ingest_port, feedback_port, http_port;
+    h_proc_t proc;
+    bool running;
+} mds_t;
+
+/* Write a config (ports, heartbeat_ms, database path) plus `extra` TOML
+ * (sections other than [ingest], [feedback], [http]; when it has no [sink]
+ * the sink is sqlite in dir/data/bars.db), start md-store with `env` (may be
+ * NULL) and wait until its HTTP answers.  0 or -1. */
+int mds_start (mds_t *m, int heartbeat_ms, const char *extra, char *const env[]);
+
+/* Start md-store again with the same config (after mds_stop). 0 or -1. */
+int mds_relaunch (mds_t *m);
+
+/* Config file only (for tests that run md-store themselves). */
+void mds_prepare (mds_t *m, int heartbeat_ms, const char *extra);
+
+/* SIGTERM and wait (timeout_ms); returns the exit code; removes nothing. */
+int mds_stop (mds_t *m, int timeout_ms);
+
+/* Stop if running, dump the log on request, remove the directory.  Returns -1
+ * (and dumps the log) when md-store's log holds a sanitizer report, else 0. */
+int mds_cleanup (mds_t *m, bool dump_log);
+
+char *mds_endpoint (int port); /* "tcp://127.0.0.1:port", malloc'd */
+
+zsock_t *mds_dealer (const mds_t *m);
+zsock_t *mds_sub (const mds_t *m);
+
+/* A valid batch of n bars (symbols S0..S2, ts = ts0 + i * 1000 ns). */
+void mds_make_batch (mdf_batch_t *b, const char *producer, uint64_t seq, const char *provider,
+                     size_t n, int64_t ts0);
+int mds_send_batch (zsock_t *dealer, const mdf_batch_t *b);
+/* Send n bars in one batch, starting at ts0 milliseconds (so batches sent with
+ * different ts0 never share a row while n < 1000); 0 or -1. */
+int mds_send (zsock_t *dealer, uint64_t seq, size_t n, int64_t ts0);
+/* Read one ack (timeout_ms); 0 or -1. */
+int mds_recv_ack (zsock_t *dealer, mdf_ack_t *ack, int timeout_ms);
+/* Read one event (timeout_ms); topic checked to start with "feedback.".  0 or -1. */
+int mds_recv_event (zsock_t *sub, mdf_feedback_t *ev, int timeout_ms);
+/* Read events until one with `reason` (and level, unless level < 0) arrives. */
+int mds_wait_event (zsock_t *sub, const char *reason, int level, mdf_feedback_t *ev,
+                    int timeout_ms);
+
+/* Check runs each test in a forked process and a failed assertion ends it
+ * without teardown, which would orphan the md-store it started.  So every
+ * start is recorded in a registry file; the runner's main calls
+ * mds_registry_open() before srunner_run_all and mds_registry_reap() after:
+ * it stops each recorded md-store still running (checked by /proc cmdline, so
+ * a reused PID is never touched) and removes its directory. */
+void mds_registry_open (void);
+void mds_registry_reap (void);
+
+/* SELECT count(*) FROM bars in the SQLite file (-1 on error). */
+long mds_db_count (const char *db);
+
+#endif
