@@ -123,6 +123,7 @@ s_on_done (server_t *self)
     done_t *done = NULL;
     if (zsock_recv (self->done, "p", &done) != 0 || !done)
         return;
+    done_receive (done);
     s_check_level (self); /* the worker released the bars: acks carry the fresh level */
     for (size_t i = 0; i < done->n; i++) {
         work_item_t *it = done->items[i];
@@ -471,8 +472,10 @@ server_destroy (server_t **self_p)
     }
     while (self->done && (zsock_events (self->done) & ZMQ_POLLIN)) {
         done_t *done = NULL;
-        if (zsock_recv (self->done, "p", &done) == 0)
+        if (zsock_recv (self->done, "p", &done) == 0 && done) {
+            done_receive (done);
             done_destroy (&done);
+        }
     }
     webhook_destroy (&self->webhook, (int) self->settings->webhook_timeout_ms);
     feedback_destroy (&self->feedback);

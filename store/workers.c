@@ -228,7 +228,11 @@ s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
         return;
     }
     memcpy (copy, items, n * sizeof *copy);
-    *done = (done_t){copy, n, bars, committed};
+    done->items = copy;
+    done->n = n;
+    done->bars = bars;
+    done->committed = committed;
+    done_publish (done);
     if (zsock_send (push, "p", done) != 0)
         done_destroy (&done);
 }

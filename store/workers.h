@@ -21,6 +21,7 @@
 #ifndef STORE_WORKERS_H
 #define STORE_WORKERS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,7 +51,25 @@ typedef struct {
     size_t n;
     int64_t bars;
     bool committed;      /* false: aborted at shutdown, not stored, must not be acked */
+    atomic_bool published; /* release by the worker before the pointer is sent */
 } done_t;
+
+/* The pointer crosses threads through an inproc socket, whose synchronisation
+ * happens inside libzmq where ThreadSanitizer cannot see it.  The worker
+ * publishes with done_publish (release) and the receiver calls done_receive
+ * (acquire), so the hand-off is an ordering the C memory model states
+ * explicitly rather than one that rests on libzmq's internals. */
+static inline void
+done_publish (done_t *done)
+{
+    atomic_store_explicit (&done->published, true, memory_order_release);
+}
+
+static inline void
+done_receive (done_t *done)
+{
+    (void) atomic_load_explicit (&done->published, memory_order_acquire);
+}
 
 void done_destroy (done_t **self_p);
 
