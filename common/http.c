@@ -9,7 +9,8 @@
  *     paths (404), wrong methods (405 + Allow) and GET /metrics, /health are
  *     answered at once; a registered route gets a small request state that
  *     collects the body (at most MDF_HTTP_BODY_MAX bytes; beyond that the rest
- *     is discarded and the answer is 413) and the handler runs on the final
+ *     is read and discarded and the answer is 413; a Content-Length above
+ *     MDF_HTTP_DRAIN_MAX is refused at once) and the handler runs on the final
  *     call, when MHD has delivered the whole body.
  *   - A slow or idle client cannot hold the server: connections time out after
  *     MDF_HTTP_TIMEOUT_S seconds of inactivity and at most MDF_HTTP_MAX_CONN
@@ -36,6 +37,11 @@
 
 #define MDF_HTTP_MAX_ROUTES 16
 #define MDF_HTTP_BODY_MAX (64 * 1024)
+/* A body announced above MDF_HTTP_BODY_MAX but at most this size is read and
+ * discarded before the 413 goes out, so the client sees the answer instead of
+ * a connection reset in the middle of its upload.  Larger ones are refused at
+ * once and the connection is closed. */
+#define MDF_HTTP_DRAIN_MAX (1024 * 1024)
 #define MDF_HTTP_TIMEOUT_S 10
 #define MDF_HTTP_MAX_CONN 64
 
@@ -195,12 +201,14 @@ s_route_begin (mdf_http_t *self, struct MHD_Connection *conn, const char *url, c
         return s_send_error (conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", allow);
     const char *length
         = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (length && strtoull (length, NULL, 10) > MDF_HTTP_BODY_MAX)
+    unsigned long long announced = length ? strtoull (length, NULL, 10) : 0;
+    if (announced > MDF_HTTP_DRAIN_MAX)
         return s_send_error (conn, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", NULL);
     s_request_t *req = calloc (1, sizeof *req);
     if (!req)
         return MHD_NO;
     req->route = match;
+    req->too_large = announced > MDF_HTTP_BODY_MAX;
     *con_cls = req;
     return MHD_YES;
 }

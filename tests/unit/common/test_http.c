@@ -54,9 +54,11 @@ s_on_header (char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* One request to 127.0.0.1:PORT/path; `body` (may be NULL) sent as POST data. */
+/* One request to 127.0.0.1:PORT/path; `body` (may be NULL) sent as POST data.
+ * The transfer result goes to *rc_out when given, else it must be CURLE_OK. */
 static s_resp_t
-s_request (int port, const char *method, const char *path, const char *body, size_t body_len)
+s_request_rc (int port, const char *method, const char *path, const char *body, size_t body_len,
+              CURLcode *rc_out)
 {
     s_resp_t r = { 0 };
     char url[256];
@@ -76,7 +78,10 @@ s_request (int port, const char *method, const char *path, const char *body, siz
         curl_easy_setopt (c, CURLOPT_POSTFIELDSIZE, (long)body_len);
     }
     CURLcode rc = curl_easy_perform (c);
-    ck_assert_msg (rc == CURLE_OK, "%s %s: %s", method, url, curl_easy_strerror (rc));
+    if (rc_out)
+        *rc_out = rc;
+    else
+        ck_assert_msg (rc == CURLE_OK, "%s %s: %s", method, url, curl_easy_strerror (rc));
     curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &r.status);
     char *ct = NULL;
     curl_easy_getinfo (c, CURLINFO_CONTENT_TYPE, &ct);
@@ -85,6 +90,12 @@ s_request (int port, const char *method, const char *path, const char *body, siz
     if (!r.body)
         r.body = strdup ("");
     return r;
+}
+
+static s_resp_t
+s_request (int port, const char *method, const char *path, const char *body, size_t body_len)
+{
+    return s_request_rc (port, method, path, body, body_len, NULL);
 }
 
 static void
@@ -239,6 +250,27 @@ START_TEST (post_body_over_64k_is_413_and_handler_not_called)
 }
 END_TEST
 
+/* Beyond the drain bound (1 MiB) the server refuses by Content-Length and does
+ * not read the upload: the client sees 413 or a reset, the handler never runs,
+ * and the server keeps answering. */
+START_TEST (post_body_over_1m_is_refused_unread)
+{
+    int port = s_start ();
+    size_t n = 4 * 1024 * 1024;
+    char *big = malloc (n);
+    memset (big, 'x', n);
+    CURLcode rc;
+    s_resp_t r = s_request_rc (port, "POST", "/control/pause", big, n, &rc);
+    ck_assert_msg (rc != CURLE_OK || r.status == 413, "rc %d status %ld", (int)rc, r.status);
+    ck_assert_int_eq (seen.calls, 0);
+    free (r.body);
+    free (big);
+    r = s_request (port, "GET", "/health", NULL, 0);
+    ck_assert_int_eq (r.status, 200);
+    free (r.body);
+}
+END_TEST
+
 START_TEST (unknown_path_is_404)
 {
     int port = s_start ();
@@ -363,6 +395,7 @@ s_suite (void)
     tcase_add_test (tc, health_without_callback_is_ok);
     tcase_add_test (tc, post_route_gets_its_body);
     tcase_add_test (tc, post_body_over_64k_is_413_and_handler_not_called);
+    tcase_add_test (tc, post_body_over_1m_is_refused_unread);
     tcase_add_test (tc, unknown_path_is_404);
     tcase_add_test (tc, wrong_method_is_405_with_allow);
     tcase_add_test (tc, routes_only_before_start);
