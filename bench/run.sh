@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# bench/run.sh: the figures of issue 5 ("Measure it") in one table.
+#
+#   bench/run.sh [--quick] [--build DIR] [--out DIR] [--sink-rows C]
+#
+#  1. closed loop at 2x, 5x, 10x overload of a SQLite sink throttled to C rows/s
+#     (default 10,000): efficiency = committed rate / C, max queue depth, retry
+#     acks, time at HARD; plus 10x with feedback disabled, for contrast;
+#  2. feedback reaction: level change published -> applied by md-pipeline,
+#     p50/p99/max over >= 1,000 transitions (bench_react);
+#  3. end-to-end ceiling with the null sink vs a raw ZeroMQ DEALER/ROUTER loop
+#     moving the same 500-bar batches with the same window (bench_zmq_loop);
+#  4. SQLite sink ceiling (unthrottled store) vs a bare C upsert loop with the
+#     same schema and 5,000-row transactions (bench_sqlite_loop);
+#  5. RSS of each service at defaults when idle, and after 60 s of overload.
+#
+# Everything runs on 127.0.0.1 on free ports, databases in a temporary
+# directory.  --quick shortens every phase (about 1.5 minutes instead of ~6).
+# The table is printed and written to OUT/results.md (default bench/out/), with
+# each helper's raw output and the services' logs beside it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+build=build
+out=bench/out
+C=10000
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) quick=1; shift ;;
+        --build) build="$2"; shift 2 ;;
+        --out) out="$2"; shift 2 ;;
+        --sink-rows) C="$2"; shift 2 ;;
+        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "bench/run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+if [ "$quick" = 1 ]; then
+    loop_s=8 warm_s=3 ceil_s=4 rss_s=10 transitions=1000 mode=quick
+else
+    loop_s=30 warm_s=5 ceil_s=15 rss_s=60 transitions=5000 mode=full
+fi
+
+[ -d "$build" ] || meson setup "$build" >/dev/null
+ninja -C "$build" store/md-store pipeline/md-pipeline bench/bench_zmq_loop \
+    bench/bench_sqlite_loop bench/bench_probe bench/bench_react >/dev/null
+
+mkdir -p "$out/logs"
+rm -f "$out"/*.txt "$out"/logs/*.log "$out/results.md"
+tmp=$(mktemp -d /tmp/mdflow-bench-XXXXXX)
+pids=()
+cleanup () {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+used_ports=" "
+free_port () { # free_port VAR: a TCP port below the ephemeral range that no socket
+    local p       # uses and that this script has not handed out before
+    while :; do
+        p=$((10000 + RANDOM % 20000))
+        [[ "$used_ports" == *" $p "* ]] && continue
+        [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] || continue
+        used_ports+="$p "
+        printf -v "$1" '%s' "$p"
+        return
+    done
+}
+
+wait_http () { # wait_http PORT PID NAME
+    for _ in $(seq 1 200); do
+        curl -fs -o /dev/null "http://127.0.0.1:$1/health" && return 0
+        kill -0 "$2" 2>/dev/null || { echo "bench: $3 exited, see $out/logs/$3.log" >&2; exit 1; }
+        sleep 0.05
+    done
+    echo "bench: $3 did not answer on port $1" >&2
+    exit 1
+}
+
+scrape () { # scrape PORT NAME: sum of one metric's series
+    curl -fs "http://127.0.0.1:$1/metrics" |
+        awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2 } END { printf "%.0f\n", s }'
+}
+
+kv () { # kv "LINE" KEY: value of KEY=value in a helper's output line
+    tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"
+}
+
+# store_up NAME SINK MAX_ROWS [EXTRA_TOML]: sets S_PID S_HTTP S_INGEST S_FB S_DB
+store_up () {
+    free_port S_INGEST; free_port S_FB; free_port S_HTTP
+    S_DB="$tmp/$1.db"
+    cat >"$tmp/$1.toml" <<EOF
+[store]
+id = "$1"
+[ingest]
+endpoint = "tcp://127.0.0.1:$S_INGEST"
+[feedback]
+endpoint = "tcp://127.0.0.1:$S_FB"
+[sink]
+type = "$2"
+path = "$S_DB"
+max_rows_per_sec = $3
+[http]
+listen = "127.0.0.1:$S_HTTP"
+${4:-}
+EOF
+    "$build/store/md-store" --config "$tmp/$1.toml" >"$out/logs/$1.log" 2>&1 &
+    S_PID=$!
+    pids+=("$S_PID")
+    wait_http "$S_HTTP" "$S_PID" "$1"
+}
+
+# pipe_up NAME REFILL INFLIGHT BUCKET FEEDBACK [FB_ENDPOINT]: sets P_PID P_HTTP
+pipe_up () {
+    free_port P_HTTP
+    cat >"$tmp/$1.toml" <<EOF
+[pipeline]
+id = "$1"
+[store]
+ingest = ["tcp://127.0.0.1:$S_INGEST"]
+feedback = ["${6:-tcp://127.0.0.1:$S_FB}"]
+batch_max = 500
+max_inflight = $3
+ack_timeout_ms = 10000
+[feedback]
+enabled = $5
+[http]
+listen = "127.0.0.1:$P_HTTP"
+[[providers]]
+name = "synthetic"
+type = "synthetic"
+capacity = $4
+refill_rate = $2
+symbols = ["AAPL", "MSFT", "GOOG", "AMZN"]
+EOF
+    "$build/pipeline/md-pipeline" --config "$tmp/$1.toml" >"$out/logs/$1.log" 2>&1 &
+    P_PID=$!
+    pids+=("$P_PID")
+    wait_http "$P_HTTP" "$P_PID" "$1"
+}
+
+stop () { # stop PID...: SIGTERM, wait, forget (so cleanup never signals a reused PID)
+    local pid keep=()
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        [[ " $* " == *" $pid "* ]] || keep+=("$pid")
+    done
+    pids=("${keep[@]}")
+}
+
+drain_pipe () { # pause the pipeline and wait (max 60 s) for its last acks
+    curl -fs -X POST "http://127.0.0.1:$P_HTTP/control/pause" >/dev/null || true
+    for _ in $(seq 1 600); do
+        [ "$(scrape "$P_HTTP" mdp_batches_inflight)" = 0 ] && return 0
+        sleep 0.1
+    done
+}
+
+rss_mib () { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+hwm_mib () { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+rows=()
+row () { rows+=("| $1 | $2 | $3 |"); }
+say () { echo "bench: $*" >&2; }
+
+# ---------------------------------------------------------------- 1. closed loop
+for k in 2 5 10 10nofb; do
+    factor=${k%nofb} feedback=true label="${factor}x overload"
+    [ "$k" = 10nofb ] && feedback=false label="10x overload, feedback off"
+    say "closed loop: $label, sink $C rows/s, ${loop_s} s"
+    store_up "loop-$k-store" sqlite "$C"
+    pipe_up "loop-$k-pipeline" $((factor * C)) 32 1000 "$feedback"
+    line=$("$build/bench/bench_probe" --store-http "$S_HTTP" --pipeline-http "$P_HTTP" \
+        --seconds "$loop_s" --warmup "$warm_s" --interval-ms 10 --sink-rows "$C")
+    echo "$k $line" >>"$out/loop.txt"
+    drain_pipe
+    ingested=$(scrape "$P_HTTP" mdp_bars_ingested_total)
+    stop "$P_PID"
+    stop "$S_PID"
+    db_rows=$(sqlite3 "$S_DB" 'SELECT count(*) FROM bars;' 2>/dev/null || echo "?")
+    applied="store event -> scale applied: mean $(kv "$line" fb_apply_mean_ms) ms over $(kv "$line" fb_events) events"
+    [ "$feedback" = false ] && applied="pipeline ignores feedback"
+    row "1. closed loop, $label" \
+        "efficiency $(kv "$line" efficiency), max depth $(kv "$line" max_depth) / $(kv "$line" capacity)" \
+        "committed $(kv "$line" committed_rate)/s of $C; retries $(kv "$line" retries); HARD $(kv "$line" hard_pct)% SOFT $(kv "$line" soft_pct)%; receipt-to-commit p99 $(kv "$line" commit_p99_ms) ms; $applied; rows $db_rows, ingested $ingested"
+done
+
+# ------------------------------------------------------------- 2. reaction
+say "feedback reaction: $transitions transitions"
+free_port S_INGEST
+free_port fb_port
+pipe_up react-pipeline 0 8 1000 true "tcp://127.0.0.1:$fb_port"
+line=$("$build/bench/bench_react" --bind "tcp://127.0.0.1:$fb_port" --pipeline-http "$P_HTTP" \
+    --transitions "$transitions")
+echo "$line" >"$out/react.txt"
+stop "$P_PID"
+row "2. feedback reaction (publish -> pipeline_backpressure_state)" \
+    "p50 $(kv "$line" seen_p50_ms) ms, p99 $(kv "$line" seen_p99_ms) ms, max $(kv "$line" seen_max_ms) ms" \
+    "$(kv "$line" transitions) transitions; includes one /metrics scrape. Pipeline's own histogram (event ts -> scale applied): mean $(kv "$line" applied_mean_ms) ms, p99 <= $(kv "$line" applied_p99_ms) ms (bucketed)"
+
+# ------------------------------------------------------- 3. null-sink ceiling
+for inflight in 8 32; do
+    say "null-sink ceiling: max_inflight $inflight, ${ceil_s} s"
+    store_up "null-$inflight-store" null 0
+    pipe_up "null-$inflight-pipeline" 1000000000 "$inflight" 100000 true
+    line=$("$build/bench/bench_probe" --store-http "$S_HTTP" --pipeline-http "$P_HTTP" \
+        --seconds "$ceil_s" --warmup 1 --interval-ms 100)
+    echo "null $inflight $line" >>"$out/ceiling.txt"
+    stop "$P_PID"
+    stop "$S_PID"
+    raw=$("$build/bench/bench_zmq_loop" --bars 500 --inflight "$inflight" --seconds "$ceil_s")
+    codec=$("$build/bench/bench_zmq_loop" --bars 500 --inflight "$inflight" --seconds "$ceil_s" --codec)
+    echo "raw $inflight $raw" >>"$out/ceiling.txt"
+    echo "codec $inflight $codec" >>"$out/ceiling.txt"
+    e2e=$(kv "$line" acked_rate)
+    r=$(kv "$raw" bars_per_sec)
+    rc=$(kv "$codec" bars_per_sec)
+    row "3. end-to-end ceiling, null sink, batch 500, window $inflight" \
+        "$e2e bars/s = $(awk -v a="$e2e" -v b="$r" 'BEGIN { printf "%.3f", a / b }') x raw ZeroMQ" \
+        "raw DEALER/ROUTER loop $r bars/s ($(kv "$raw" bytes_per_batch) B batches); with v1 encode+decode $rc bars/s (services = $(awk -v a="$e2e" -v b="$rc" 'BEGIN { printf "%.2f", a / b }') x)"
+done
+
+# -------------------------------------------------------- 4. SQLite ceiling
+say "SQLite sink ceiling: ${ceil_s} s"
+store_up sqlite-store sqlite 0
+pipe_up sqlite-pipeline 1000000000 32 100000 true
+line=$("$build/bench/bench_probe" --store-http "$S_HTTP" --pipeline-http "$P_HTTP" \
+    --seconds "$ceil_s" --warmup 2 --interval-ms 100)
+echo "store $line" >>"$out/sqlite.txt"
+stop "$P_PID"
+stop "$S_PID"
+store_rate=$(kv "$line" committed_rate)
+bare_rows=$(awk -v r="$store_rate" -v s="$ceil_s" 'BEGIN { n = r * s; if (n < 200000) n = 200000; printf "%d", n }')
+bare=$("$build/bench/bench_sqlite_loop" --db "$tmp/bare.db" --rows "$bare_rows" --batch 5000)
+echo "bare $bare" >>"$out/sqlite.txt"
+b=$(kv "$bare" rows_per_sec)
+row "4. SQLite sink ceiling (synchronous=normal, WAL)" \
+    "$store_rate rows/s = $(awk -v a="$store_rate" -v b="$b" 'BEGIN { printf "%.3f", a / b }') x bare loop" \
+    "bare C upsert loop, 5,000-row transactions: $b rows/s ($bare_rows rows); store: queue max $(kv "$line" max_depth), HARD $(kv "$line" hard_pct)%"
+
+# ------------------------------------------------------------------- 5. RSS
+say "RSS: idle at defaults, then ${rss_s} s of 10x overload"
+store_up rss-idle-store sqlite 0
+pipe_up rss-idle-pipeline 0 8 1000 true
+curl -fs -o /dev/null "http://127.0.0.1:$S_HTTP/metrics"
+store_idle=$(rss_mib "$S_PID") pipe_idle=$(rss_mib "$P_PID")
+stop "$P_PID"
+stop "$S_PID"
+store_up rss-load-store sqlite "$C"
+pipe_up rss-load-pipeline $((10 * C)) 32 1000 true
+"$build/bench/bench_probe" --store-http "$S_HTTP" --seconds "$rss_s" --warmup 0 \
+    --interval-ms 100 >"$out/rss-probe.txt"
+store_load=$(rss_mib "$S_PID") store_hwm=$(hwm_mib "$S_PID")
+pipe_load=$(rss_mib "$P_PID") pipe_hwm=$(hwm_mib "$P_PID")
+stop "$P_PID"
+stop "$S_PID"
+echo "store idle $store_idle load $store_load hwm $store_hwm; pipeline idle $pipe_idle load $pipe_load hwm $pipe_hwm (MiB)" >"$out/rss.txt"
+row "5. RSS md-store" "idle $store_idle MiB; after ${rss_s} s overload $store_load MiB" \
+    "peak (VmHWM) $store_hwm MiB; idle = default settings; overload = sink $C rows/s, provider 10x, window 32 x 500"
+row "5. RSS md-pipeline" "idle $pipe_idle MiB; after ${rss_s} s overload $pipe_load MiB" \
+    "peak (VmHWM) $pipe_hwm MiB; idle = one synthetic provider at refill_rate 0"
+
+# ------------------------------------------------------------------ table
+{
+    echo "mdflow benchmarks ($mode run, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -m))"
+    echo
+    echo "| measure | figure | detail |"
+    echo "|---|---|---|"
+    printf '%s\n' "${rows[@]}"
+} | tee "$out/results.md"
