@@ -28,6 +28,7 @@ struct _workers_t {
     atomic_bool abort;
     atomic_int alive;
     atomic_int breaker_pub; /* breaker_state_t, for readers */
+    atomic_llong max_rows;  /* sink.max_rows_per_sec, live (SIGHUP) */
     pthread_mutex_t lock;
     pthread_cond_t ready_cond;
     /* under lock: */
@@ -148,12 +149,13 @@ s_breaker_result (workers_t *self, bool ok, bool probe, const char *err)
 static int64_t
 s_throttle_slot (workers_t *self, int64_t rows)
 {
-    if (self->cfg.max_rows_per_sec <= 0)
+    int64_t max_rows = atomic_load (&self->max_rows);
+    if (max_rows <= 0)
         return 0;
     pthread_mutex_lock (&self->lock);
     int64_t now = mdf_mono_ns ();
     int64_t start = self->throttle_next_ns > now ? self->throttle_next_ns : now;
-    self->throttle_next_ns = start + rows * 1000000000LL / self->cfg.max_rows_per_sec;
+    self->throttle_next_ns = start + rows * 1000000000LL / max_rows;
     pthread_mutex_unlock (&self->lock);
     return start;
 }
@@ -198,8 +200,9 @@ static int64_t
 s_take_max (const workers_t *self)
 {
     int64_t max = self->cfg.batch_max;
-    if (self->cfg.max_rows_per_sec > 0 && self->cfg.max_rows_per_sec / 10 < max)
-        max = self->cfg.max_rows_per_sec / 10 > 0 ? self->cfg.max_rows_per_sec / 10 : 1;
+    int64_t max_rows = atomic_load (&self->max_rows);
+    if (max_rows > 0 && max_rows / 10 < max)
+        max = max_rows / 10 > 0 ? max_rows / 10 : 1;
     return max;
 }
 
@@ -301,6 +304,7 @@ workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *
     if (!self)
         return NULL;
     self->cfg = *cfg;
+    atomic_store (&self->max_rows, (long long) cfg->max_rows_per_sec);
     self->done_endpoint = strdup (cfg->done_endpoint);
     self->queue = queue;
     self->stats = stats;
@@ -356,6 +360,12 @@ workers_destroy (workers_t **self_p)
     free (self->done_endpoint);
     free (self);
     *self_p = NULL;
+}
+
+void
+workers_set_max_rows (workers_t *self, int64_t max_rows_per_sec)
+{
+    atomic_store (&self->max_rows, (long long) max_rows_per_sec);
 }
 
 breaker_state_t

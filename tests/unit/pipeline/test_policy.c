@@ -1,5 +1,6 @@
 /*
- * policy: level -> scale mapping of the step policy, failsafe, reload.
+ * policy: level -> scale mapping of the step policy, failsafe, reload (the
+ * controllers of issue 6 are in test_policy_ctl.c).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -7,7 +8,8 @@
 
 #include "pipeline/policy.h"
 
-static const policy_params_t defaults = { 1.0, 0.5, 0.0, MDF_LEVEL_SOFT };
+static const policy_params_t defaults
+    = { .scale_ok = 1.0, .scale_soft = 0.5, .scale_hard = 0.0, .failsafe = MDF_LEVEL_SOFT };
 
 START_TEST (step_maps_each_level_to_its_scale)
 {
@@ -25,7 +27,8 @@ END_TEST
 START_TEST (unknown_level_maps_through_failsafe)
 {
     char err[128];
-    policy_params_t pp = { 1.0, 0.6, 0.1, MDF_LEVEL_SOFT };
+    policy_params_t pp
+        = { .scale_ok = 1.0, .scale_soft = 0.6, .scale_hard = 0.1, .failsafe = MDF_LEVEL_SOFT };
     policy_t *p = policy_new ("step", &pp, err, sizeof err);
     ck_assert_double_eq (policy_scale (p, POLICY_LEVEL_FAILSAFE, 0, 0), 0.6);
     ck_assert_double_eq (policy_scale (p, 7, 0, 0), 0.6);
@@ -43,7 +46,8 @@ START_TEST (unknown_policy_name_is_an_error)
     char err[128];
     ck_assert_ptr_null (policy_new ("pid", &defaults, err, sizeof err));
     ck_assert_ptr_nonnull (strstr (err, "pid"));
-    ck_assert (!policy_known ("linear"));
+    ck_assert (!policy_known ("pid"));
+    ck_assert (policy_known ("linear") && policy_known ("aimd") && policy_known ("target"));
     ck_assert (policy_known ("step"));
     policy_t *p = policy_new ("step", &defaults, err, sizeof err);
     ck_assert_int_eq (policy_update (p, "nope", &defaults, err, sizeof err), -1);
@@ -56,7 +60,8 @@ START_TEST (reload_changes_scales_live)
 {
     char err[128];
     policy_t *p = policy_new ("step", &defaults, err, sizeof err);
-    policy_params_t pp = { 0.9, 0.75, 0.05, MDF_LEVEL_SOFT };
+    policy_params_t pp
+        = { .scale_ok = 0.9, .scale_soft = 0.75, .scale_hard = 0.05, .failsafe = MDF_LEVEL_SOFT };
     ck_assert_int_eq (policy_update (p, "step", &pp, err, sizeof err), 0);
     ck_assert_double_eq (policy_scale (p, MDF_LEVEL_OK, 0, 0), 0.9);
     ck_assert_double_eq (policy_scale (p, MDF_LEVEL_SOFT, 0, 0), 0.75);
@@ -68,7 +73,8 @@ END_TEST
 START_TEST (out_of_range_scales_are_clamped)
 {
     char err[128];
-    policy_params_t pp = { 3.0, -1, 0.0, MDF_LEVEL_SOFT };
+    policy_params_t pp
+        = { .scale_ok = 3.0, .scale_soft = -1, .scale_hard = 0.0, .failsafe = MDF_LEVEL_SOFT };
     policy_t *p = policy_new ("step", &pp, err, sizeof err);
     ck_assert_double_eq (policy_scale (p, MDF_LEVEL_OK, 0, 0), 1.0);
     ck_assert_double_eq (policy_scale (p, MDF_LEVEL_SOFT, 0, 0), 0.0);

@@ -1,0 +1,337 @@
+/*
+ * policy controllers (issue 6): linear, aimd and target against a
+ * deterministic plant, plus the shaping common to every policy.
+ *
+ * The plant is a store queue: capacity CAP bars, a sink draining `sink` bars/s,
+ * arrivals = scale x REFILL bars/s, the queue integrating the difference in
+ * DT steps.  Its level follows the store's watermarks with hysteresis (soft
+ * at HIGH, ok again at LOW, hard when full); anything arriving at a full
+ * queue would be answered `retry` and is counted.  The store reports
+ * (level, queue_size) every REPORT_MS and on every level change; the
+ * policy is asked every TICK_MS like the feedback actor does.  Time is a
+ * plain counter: no clock, no sleeps.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/policy.h"
+
+#define CAP 10000.0
+#define HIGH 8000.0
+#define LOW 5000.0
+#define DT_MS 10
+#define TICK_MS 50
+#define REPORT_MS 100
+#define MS 1000000LL
+
+typedef struct {
+    double q, sink, refill;
+    int level, rep_level;
+    double rep_fill;
+    double served, capacity_s; /* bars committed, bars the sink could take */
+    double retry, max_q, sum_q;
+    int changes, steps;
+    double scale, prev_scale;
+    int last_report_ms;
+} plant_t;
+
+static void
+plant_init (plant_t *p, double sink, double refill)
+{
+    memset (p, 0, sizeof *p);
+    p->sink = sink;
+    p->refill = refill;
+    p->level = MDF_LEVEL_OK;
+    p->rep_level = MDF_LEVEL_OK;
+}
+
+/* One DT step at time t_ms with sink rate `sink` (the scenario may vary it);
+ * measure only when `measure`. */
+static void
+plant_step (plant_t *p, policy_t *pol, int t_ms, double sink, int measure)
+{
+    if (t_ms % TICK_MS == 0)
+        p->scale = policy_scale (pol, p->rep_level, p->rep_fill, (int64_t)t_ms * MS);
+    double dt = DT_MS / 1000.0;
+    double in = p->scale * p->refill * dt;
+    double room = CAP - p->q;
+    double over = in > room ? in - room : 0;
+    p->q += in - over;
+    double out = sink * dt < p->q ? sink * dt : p->q;
+    p->q -= out;
+    int lv = p->level;
+    if (p->q >= CAP - 1e-9)
+        lv = MDF_LEVEL_HARD;
+    else if (p->q >= HIGH)
+        lv = lv == MDF_LEVEL_HARD ? MDF_LEVEL_HARD : MDF_LEVEL_SOFT;
+    else if (p->q <= LOW)
+        lv = MDF_LEVEL_OK;
+    else if (lv == MDF_LEVEL_HARD)
+        lv = MDF_LEVEL_SOFT;
+    bool changed = lv != p->level;
+    p->level = lv;
+    if (changed || t_ms - p->last_report_ms >= REPORT_MS) {
+        p->rep_level = lv;
+        p->rep_fill = p->q / CAP;
+        p->last_report_ms = t_ms;
+    }
+    if (measure) {
+        p->served += out;
+        p->capacity_s += sink * dt;
+        p->retry += over;
+        p->max_q = p->q > p->max_q ? p->q : p->max_q;
+        p->sum_q += p->q;
+        p->steps++;
+        p->changes += changed;
+    }
+}
+
+/* Run `secs` of constant sink; measure the last `measure_s`. */
+static void
+run (plant_t *p, policy_t *pol, int secs, int measure_s)
+{
+    for (int t = 0; t < secs * 1000; t += DT_MS)
+        plant_step (p, pol, t, p->sink, t >= (secs - measure_s) * 1000);
+}
+
+static policy_params_t
+params (void)
+{
+    policy_params_t pp = { .scale_ok = 1.0,
+                           .scale_soft = 0.5,
+                           .scale_hard = 0.0,
+                           .failsafe = MDF_LEVEL_SOFT,
+                           .interval_ms = 200,
+                           .decrease_ratio = 0.5,
+                           .increase_step = 0.05,
+                           .target_fill = 0.2,
+                           .kp = 1.0,
+                           .ki = 0.5,
+                           .min_scale = 0.01,
+                           .low_fill = 0.5,
+                           .high_fill = 0.8 };
+    return pp;
+}
+
+static policy_t *
+make (const char *name, const policy_params_t *pp)
+{
+    char err[128];
+    policy_t *pol = policy_new (name, pp, err, sizeof err);
+    ck_assert_msg (pol != NULL, "%s", err);
+    return pol;
+}
+
+START_TEST (target_converges_to_its_depth_without_retry)
+{
+    policy_params_t pp = params ();
+    policy_t *pol = make ("target", &pp);
+    plant_t p;
+    plant_init (&p, 1000, 10000); /* 10x overload */
+    run (&p, pol, 60, 58);
+    /* the whole run minus the first 2 s: never full, and settled near 20 % */
+    ck_assert_double_eq (p.retry, 0);
+    ck_assert_double_lt (p.max_q, CAP);
+    ck_assert_double_gt (p.served / p.capacity_s, 0.99);
+    ck_assert_double_lt (fabs (p.q / CAP - 0.2), 0.02);
+    policy_destroy (&pol);
+}
+END_TEST
+
+START_TEST (target_keeps_the_store_ok_and_the_sink_busy_when_the_sink_swings)
+{
+    policy_params_t pp = params ();
+    policy_t *pol = make ("target", &pp);
+    plant_t p;
+    plant_init (&p, 1000, 10000);
+    run (&p, pol, 20, 0);
+    for (int t = 0; t < 60000; t += DT_MS) {
+        double sink = 1000 * (1 + 0.5 * sin (2 * M_PI * t / 10000.0));
+        plant_step (&p, pol, 20000 + t, sink, 1);
+    }
+    ck_assert_double_eq (p.retry, 0);
+    ck_assert_double_lt (p.max_q, HIGH); /* never even soft */
+    ck_assert_int_eq (p.changes, 0);
+    ck_assert_double_gt (p.served / p.capacity_s, 0.99);
+    policy_destroy (&pol);
+}
+END_TEST
+
+START_TEST (aimd_never_fills_the_queue_and_oscillates_between_watermarks)
+{
+    policy_params_t pp = params ();
+    policy_t *pol = make ("aimd", &pp);
+    plant_t p;
+    plant_init (&p, 1000, 10000);
+    run (&p, pol, 120, 100);
+    ck_assert_double_eq (p.retry, 0);
+    ck_assert_double_lt (p.max_q, CAP);
+    ck_assert_double_gt (p.served / p.capacity_s, 0.97);
+    /* bounded: a sawtooth, at most one soft episode per few seconds */
+    ck_assert_int_le (p.changes, 2 * 100 / 3);
+    policy_destroy (&pol);
+}
+END_TEST
+
+START_TEST (linear_settles_between_the_watermarks)
+{
+    policy_params_t pp = params ();
+    policy_t *pol = make ("linear", &pp);
+    plant_t p;
+    plant_init (&p, 1000, 10000);
+    run (&p, pol, 60, 50);
+    ck_assert_double_eq (p.retry, 0);
+    ck_assert_double_lt (p.max_q, CAP);
+    ck_assert_double_gt (p.served / p.capacity_s, 0.99);
+    /* equilibrium: scale 0.1 at fill 0.5 + 0.9 x 0.3 = 0.77 */
+    ck_assert_double_lt (fabs (p.q / CAP - 0.77), 0.03);
+    policy_destroy (&pol);
+}
+END_TEST
+
+START_TEST (step_still_fills_the_queue_under_10x_overload)
+{
+    /* the baseline the controllers improve on: soft 0.5 is still 5x */
+    policy_params_t pp = params ();
+    policy_t *pol = make ("step", &pp);
+    plant_t p;
+    plant_init (&p, 1000, 10000);
+    run (&p, pol, 30, 25);
+    ck_assert_double_gt (p.max_q, HIGH);
+    policy_destroy (&pol);
+}
+END_TEST
+
+START_TEST (linear_maps_fill_between_watermarks)
+{
+    policy_params_t pp = params ();
+    policy_t *pol = make ("linear", &pp);
+    ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_OK, 0.3, 0), 1.0, 1e-9);
+    ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_OK, 0.65, 1), 0.5, 1e-9);
+    ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_SOFT, 0.9, 2), 0.0, 1e-9);
+    ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_HARD, 0.1, 3), 0.0, 1e-9);
+    policy_destroy (&pol);
+}
+END_TEST
+
+START_TEST (aimd_decreases_at_once_and_increases_per_interval)
+{
+    policy_params_t pp = params ();
+    policy_t *pol = make ("aimd", &pp);
+    ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_OK, 0, 0), 1.0, 1e-9);
+    ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_SOFT, 0, 10 * MS), 0.5, 1e-9);
+    /* lasting soft: once more per interval, not per call */
+    ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_SOFT, 0, 50 * MS), 0.5, 1e-9);
+    ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_SOFT, 0, 210 * MS), 0.25, 1e-9);
+    ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_OK, 0, 300 * MS), 0.25, 1e-9);
+    ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_OK, 0, 410 * MS), 0.30, 1e-9);
+    ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_HARD, 0, 420 * MS), 0.0, 1e-9);
+    policy_destroy (&pol);
+}
+END_TEST
+
+START_TEST (dwell_delays_every_increase_but_no_decrease)
+{
+    policy_params_t pp = params ();
+    pp.min_dwell_ms = 2000;
+    policy_t *pol = make ("step", &pp);
+    ck_assert_double_eq (policy_scale (pol, MDF_LEVEL_OK, 0, 0), 1.0);
+    ck_assert_double_eq (policy_scale (pol, MDF_LEVEL_HARD, 0, 100 * MS), 0.0); /* at once */
+    ck_assert_double_eq (policy_scale (pol, MDF_LEVEL_OK, 0, 200 * MS), 0.0);
+    ck_assert_double_eq (policy_scale (pol, MDF_LEVEL_OK, 0, 2099 * MS), 0.0);
+    ck_assert_double_eq (policy_scale (pol, MDF_LEVEL_OK, 0, 2100 * MS), 1.0);
+    policy_destroy (&pol);
+}
+END_TEST
+
+START_TEST (max_step_bounds_each_increase)
+{
+    policy_params_t pp = params ();
+    pp.max_step = 0.2;
+    policy_t *pol = make ("step", &pp);
+    ck_assert_double_eq (policy_scale (pol, MDF_LEVEL_HARD, 0, 0), 0.0);
+    double prev = 0;
+    for (int i = 1; i <= 5; i++) {
+        double s = policy_scale (pol, MDF_LEVEL_OK, 0, i * 100 * MS);
+        ck_assert_double_eq_tol (s - prev, 0.2, 1e-9);
+        prev = s;
+    }
+    ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_OK, 0, 600 * MS), 1.0, 1e-9);
+    policy_destroy (&pol);
+}
+END_TEST
+
+START_TEST (failsafe_wins_over_every_controller)
+{
+    const char *names[] = { "linear", "aimd", "target" };
+    for (size_t i = 0; i < 3; i++) {
+        policy_params_t pp = params ();
+        policy_t *pol = make (names[i], &pp);
+        ck_assert_double_eq_tol (policy_scale (pol, MDF_LEVEL_OK, 0, 0), 1.0, 1e-9);
+        /* a silent store, failsafe soft: at most scale_soft, and it stays
+         * there however long the controller would have ramped */
+        for (int t = 1; t < 50; t++)
+            ck_assert_double_le (policy_scale_ex (pol, MDF_LEVEL_SOFT, 0, 1, t * 100 * MS), 0.5);
+        ck_assert_double_le (policy_scale (pol, POLICY_LEVEL_FAILSAFE, 0, 6000 * MS), 0.5);
+        policy_destroy (&pol);
+    }
+}
+END_TEST
+
+START_TEST (level_hard_stops_every_controller_at_once)
+{
+    const char *names[] = { "linear", "aimd", "target" };
+    for (size_t i = 0; i < 3; i++) {
+        policy_params_t pp = params ();
+        policy_t *pol = make (names[i], &pp);
+        policy_scale (pol, MDF_LEVEL_OK, 0, 0);
+        ck_assert_double_eq (policy_scale (pol, MDF_LEVEL_HARD, 0.2, 1 * MS), 0.0);
+        policy_destroy (&pol);
+    }
+}
+END_TEST
+
+START_TEST (switching_policy_live_never_jumps_up)
+{
+    policy_params_t pp = params ();
+    policy_t *pol = make ("step", &pp);
+    char err[128];
+    ck_assert_double_eq (policy_scale (pol, MDF_LEVEL_SOFT, 0.9, 0), 0.5);
+    ck_assert_int_eq (policy_update (pol, "target", &pp, err, sizeof err), 0);
+    /* the PI starts from the current output, not from scale_ok */
+    ck_assert_double_le (policy_scale (pol, MDF_LEVEL_OK, 0.9, 100 * MS), 0.5);
+    ck_assert_int_eq (policy_update (pol, "aimd", &pp, err, sizeof err), 0);
+    ck_assert_double_le (policy_scale (pol, MDF_LEVEL_OK, 0.9, 200 * MS), 0.55 + 1e-9);
+    ck_assert_int_eq (policy_update (pol, "nope", &pp, err, sizeof err), -1);
+    ck_assert_int_eq (policy_update (pol, "step", &pp, err, sizeof err), 0);
+    ck_assert_double_eq (policy_scale (pol, MDF_LEVEL_OK, 0.9, 300 * MS), 1.0);
+    policy_destroy (&pol);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *s = suite_create ("policy_ctl");
+    TCase *tc = tcase_create ("controllers");
+    tcase_add_test (tc, target_converges_to_its_depth_without_retry);
+    tcase_add_test (tc, target_keeps_the_store_ok_and_the_sink_busy_when_the_sink_swings);
+    tcase_add_test (tc, aimd_never_fills_the_queue_and_oscillates_between_watermarks);
+    tcase_add_test (tc, linear_settles_between_the_watermarks);
+    tcase_add_test (tc, step_still_fills_the_queue_under_10x_overload);
+    tcase_add_test (tc, linear_maps_fill_between_watermarks);
+    tcase_add_test (tc, aimd_decreases_at_once_and_increases_per_interval);
+    tcase_add_test (tc, dwell_delays_every_increase_but_no_decrease);
+    tcase_add_test (tc, max_step_bounds_each_increase);
+    tcase_add_test (tc, failsafe_wins_over_every_controller);
+    tcase_add_test (tc, level_hard_stops_every_controller_at_once);
+    tcase_add_test (tc, switching_policy_live_never_jumps_up);
+    suite_add_tcase (s, tc);
+    SRunner *sr = srunner_create (s);
+    srunner_run_all (sr, CK_NORMAL);
+    int failed = srunner_ntests_failed (sr);
+    srunner_free (sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
