@@ -56,6 +56,17 @@ s_policy_params (const settings_t *s, policy_params_t *p)
     p->scale_soft = s->scale_soft;
     p->scale_hard = s->scale_hard;
     p->failsafe = s_level (s->failsafe);
+    p->interval_ms = s->interval_ms;
+    p->decrease_ratio = s->decrease_ratio;
+    p->increase_step = s->increase_step;
+    p->target_fill = s->target_depth;
+    p->kp = s->kp;
+    p->ki = s->ki;
+    p->min_scale = s->min_scale;
+    p->low_fill = s->low_fill;
+    p->high_fill = s->high_fill;
+    p->min_dwell_ms = s->min_dwell_ms;
+    p->max_step = s->max_step;
 }
 
 static void
@@ -207,6 +218,7 @@ s_start_sender (app_t *self, const char **names, char *err, size_t errlen)
         .retry_backoff_ms = s->retry_backoff_ms,
         .retry_backoff_max_ms = s->retry_backoff_max_ms,
         .metrics = self->metrics,
+        .curve = &s->curve,
     };
     self->sender = sender_new (&sc, err, errlen);
     return self->sender ? 0 : -1;
@@ -227,6 +239,7 @@ s_start_feedback (app_t *self, const char **names, char *err, size_t errlen)
     if (!s->fb_enabled)
         return 0;
     feedback_config_t fc = {
+        .curve = &s->curve,
         .endpoints = s->feedback.items,
         .nendpoints = s->feedback.count,
         .stale_after_ms = s->stale_after_ms,

@@ -23,6 +23,7 @@
 struct _feedback_t {
     char **endpoints;
     size_t nendpoints;
+    mdp_curve_t curve; /* copy of cfg->curve */
     size_t *driven;
     size_t ndriven;
     char **providers;
@@ -78,7 +79,9 @@ s_apply (feedback_t *self)
     }
     fbstate_view_t v;
     fbstate_view (self->state, &v);
-    double scale = policy_scale (self->policy, (int)v.level, v.fill, mdf_clock_now (&self->clock));
+    /* also called every S_TICK_MS without events: aimd/target step on time */
+    double scale = policy_scale_ex (self->policy, (int)v.level, v.fill, v.failsafe ? 1 : 0,
+                                    mdf_clock_now (&self->clock));
     for (size_t i = 0; i < self->ndriven; i++) {
         size_t idx = self->driven[i];
         double applied = coordinator_set_budget_scale (self->coord, idx, scale);
@@ -164,6 +167,7 @@ s_connect (feedback_t *self)
     }
     zsock_set_linger (sub, 0);
     zsock_set_subscribe (sub, MDF_FEEDBACK_TOPIC_PREFIX);
+    mdp_curve_apply (&self->curve, sub);
     for (size_t i = 0; i < self->nendpoints; i++)
         if (zsock_connect (sub, "%s", self->endpoints[i]) < 0) {
             snprintf (self->start_err, sizeof self->start_err,
@@ -274,6 +278,8 @@ feedback_new (const feedback_config_t *cfg, char *err, size_t errlen)
     }
     self->endpoints = s_strdupv ((const char *const *)cfg->endpoints, cfg->nendpoints);
     self->nendpoints = cfg->nendpoints;
+    if (cfg->curve)
+        self->curve = *cfg->curve;
     self->providers = s_strdupv (cfg->providers, cfg->nproviders);
     self->nproviders = cfg->nproviders;
     self->driven = calloc (cfg->ndriven ? cfg->ndriven : 1, sizeof *self->driven);

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "common/metrics.h"
+#include "pipeline/curve.h"
 #include "pipeline/coordinator.h"
 #include "pipeline/policy.h"
 
@@ -42,6 +43,7 @@ typedef struct {
     coordinator_t *coord;   /* borrowed */
     policy_t *policy;       /* borrowed */
     mdf_metrics_t *metrics; /* borrowed, may be NULL */
+    const mdp_curve_t *curve; /* NULL or off: plain TCP (copied) */
 } feedback_config_t;
 
 typedef struct _feedback_t feedback_t;

@@ -35,6 +35,7 @@ struct _sender_t {
     char *producer_id;
     char **endpoints;
     size_t nendpoints;
+    mdp_curve_t curve; /* copy of cfg->curve */
     char **providers;
     size_t nproviders;
     size_t max_inflight;
@@ -270,6 +271,7 @@ s_connect (sender_t *self)
     }
     zsock_set_linger (dealer, 0);
     zsock_set_immediate (dealer, 1);
+    mdp_curve_apply (&self->curve, dealer);
     zsock_set_sndhwm (dealer, (int)self->max_inflight * 4 + 16);
     for (size_t i = 0; i < self->nendpoints; i++)
         if (zsock_connect (dealer, "%s", self->endpoints[i]) < 0) {
@@ -401,6 +403,8 @@ s_init (sender_t *self, const sender_config_t *cfg)
     self->producer_id = strdup (cfg->producer_id);
     self->endpoints = s_strdupv ((const char *const *)cfg->endpoints, cfg->nendpoints);
     self->nendpoints = cfg->nendpoints;
+    if (cfg->curve)
+        self->curve = *cfg->curve;
     self->providers = s_strdupv (cfg->providers, cfg->nproviders);
     self->nproviders = cfg->nproviders;
     self->max_inflight = cfg->max_inflight ? cfg->max_inflight : 1;

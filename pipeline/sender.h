@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "common/metrics.h"
+#include "pipeline/curve.h"
 #include "proto/batch.h"
 
 typedef struct {
@@ -42,6 +43,7 @@ typedef struct {
     int64_t retry_backoff_ms;
     int64_t retry_backoff_max_ms;
     mdf_metrics_t *metrics; /* borrowed */
+    const mdp_curve_t *curve; /* NULL or off: plain TCP (copied) */
 } sender_config_t;
 
 typedef struct _sender_t sender_t;

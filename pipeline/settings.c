@@ -11,7 +11,7 @@
 #define S_OFF(f) offsetof (settings_t, f)
 #define P_OFF(f) offsetof (provider_settings_t, f)
 
-static const char *const s_policies[] = { "step", NULL };
+static const char *const s_policies[] = { "step", "linear", "aimd", "target", NULL };
 static const char *const s_levels[] = { "ok", "soft", "hard", NULL };
 static const char *const s_log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const s_types[] = { "synthetic", "csv", NULL };
@@ -48,6 +48,28 @@ const mdf_cfg_entry_t pipeline_entries[] = {
       "step policy: scale at level soft (reloadable)" },
     { "feedback.scale_hard", MDF_CFG_DOUBLE, "0.0", 0, 1, NULL, S_OFF (scale_hard),
       "step policy: scale at level hard (reloadable)" },
+    { "feedback.interval_ms", MDF_CFG_INT, "200", 1, 600000, NULL, S_OFF (interval_ms),
+      "aimd/target: controller update period, also without new events (reloadable)" },
+    { "feedback.decrease_ratio", MDF_CFG_DOUBLE, "0.5", 0.01, 0.99, NULL, S_OFF (decrease_ratio),
+      "aimd: scale multiplier on entering soft and per interval while soft (reloadable)" },
+    { "feedback.increase_step", MDF_CFG_DOUBLE, "0.05", 0.001, 1, NULL, S_OFF (increase_step),
+      "aimd: scale added per interval while ok (reloadable)" },
+    { "feedback.target_depth", MDF_CFG_DOUBLE, "0.2", 0.01, 0.95, NULL, S_OFF (target_depth),
+      "target: queue depth to hold, as a fraction of the store's capacity (reloadable)" },
+    { "feedback.kp", MDF_CFG_DOUBLE, "1.0", 0, 100, NULL, S_OFF (kp),
+      "target: proportional gain, scale per unit of fill error (reloadable)" },
+    { "feedback.ki", MDF_CFG_DOUBLE, "0.5", 0, 100, NULL, S_OFF (ki),
+      "target: integral gain, scale per unit of fill error per second (reloadable)" },
+    { "feedback.min_scale", MDF_CFG_DOUBLE, "0.01", 0, 1, NULL, S_OFF (min_scale),
+      "aimd/target: lowest scale outside level hard (reloadable)" },
+    { "feedback.low_fill", MDF_CFG_DOUBLE, "0.5", 0, 1, NULL, S_OFF (low_fill),
+      "linear: fill at and below which the scale is scale_ok (reloadable)" },
+    { "feedback.high_fill", MDF_CFG_DOUBLE, "0.8", 0.01, 1, NULL, S_OFF (high_fill),
+      "linear: fill at and above which the scale is scale_hard (reloadable)" },
+    { "feedback.min_dwell_ms", MDF_CFG_INT, "0", 0, 3600000, NULL, S_OFF (min_dwell_ms),
+      "every policy: no increase sooner than this after the last change (reloadable)" },
+    { "feedback.max_step", MDF_CFG_DOUBLE, "0", 0, 1, NULL, S_OFF (max_step),
+      "every policy: largest increase per update, 0 = unlimited (reloadable)" },
     { "feedback.stale_after_ms", MDF_CFG_INT, "3000", 1, 3600000, NULL, S_OFF (stale_after_ms),
       "a store silent this long counts as the failsafe level" },
     { "feedback.failsafe", MDF_CFG_STRING, "soft", 0, -1, s_levels, S_OFF (failsafe),
@@ -56,6 +78,14 @@ const mdf_cfg_entry_t pipeline_entries[] = {
       "providers feedback drives (empty: all)" },
     { "http.listen", MDF_CFG_STRING, "127.0.0.1:9102", 0, -1, NULL, S_OFF (http_listen),
       "HTTP address for /metrics, /health and /control/* (port 0: any)" },
+    { "security.curve", MDF_CFG_BOOL, "false", 0, -1, NULL, S_OFF (curve_on),
+      "CurveZMQ client on ingest and feedback (verifies the store's key)" },
+    { "security.secret_key_file", MDF_CFG_STRING, "", 0, -1, NULL, S_OFF (curve_secret_file),
+      "the pipeline's keypair, a zcert secret file (mdctl keygen)" },
+    { "security.server_public_key", MDF_CFG_STRING, "", 0, -1, NULL, S_OFF (curve_server_key),
+      "the store's public key, 40-character Z85 text" },
+    { "security.server_public_key_file", MDF_CFG_STRING, "", 0, -1, NULL,
+      S_OFF (curve_server_key_file), "or: the store's public cert file (NAME.key)" },
     { "log.level", MDF_CFG_STRING, "info", 0, -1, s_log_levels, S_OFF (log_level),
       "debug, info, warn or error (reloadable)" },
 };
@@ -148,6 +178,9 @@ s_check (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
     if (s_check_endpoints (cfg, "store.ingest", &s->ingest, err, errlen) < 0
         || s_check_endpoints (cfg, "store.feedback", &s->feedback, err, errlen) < 0)
         return -1;
+    if (mdp_curve_load (&s->curve, cfg, s->curve_on, s->curve_secret_file, s->curve_server_key,
+                        s->curve_server_key_file, err, errlen) < 0)
+        return -1;
     if (s->ingest.count == 0)
         return mdf_cfg_fail (cfg, "store.ingest", err, errlen,
                              "store.ingest needs at least one endpoint");
@@ -158,6 +191,9 @@ s_check (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
         return mdf_cfg_fail (cfg, "feedback.policy", err, errlen,
                              "feedback.policy: unknown policy \"%s\" (known: %s)", s->policy,
                              policy_names ());
+    if (s->low_fill >= s->high_fill)
+        return mdf_cfg_fail (cfg, "feedback.low_fill", err, errlen,
+                             "feedback.low_fill must be < feedback.high_fill");
     if (s->retry_backoff_max_ms < s->retry_backoff_ms)
         return mdf_cfg_fail (cfg, "store.retry_backoff_max_ms", err, errlen,
                              "store.retry_backoff_max_ms must be >= store.retry_backoff_ms");

@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "common/cfg.h"
+#include "pipeline/curve.h"
 
 typedef struct {
     char *name;
@@ -48,11 +49,19 @@ typedef struct {
     bool fb_enabled;
     char *policy;
     double scale_ok, scale_soft, scale_hard;
+    int64_t interval_ms, min_dwell_ms; /* issue 6 controllers (see policy.h) */
+    double decrease_ratio, increase_step, target_depth, kp, ki, min_scale, max_step;
+    double low_fill, high_fill;
     int64_t stale_after_ms;
     char *failsafe;
     mdf_strlist_t fb_providers; /* empty: all */
     char *http_listen;
     char *log_level;
+    bool curve_on;                /* [security] curve */
+    char *curve_secret_file;      /* [security] secret_key_file */
+    char *curve_server_key;       /* [security] server_public_key (Z85) */
+    char *curve_server_key_file;  /* [security] server_public_key_file */
+    mdp_curve_t curve;            /* keys loaded from the above by settings_load */
     provider_settings_t *providers; /* owned */
     size_t nproviders;
 } settings_t;

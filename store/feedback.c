@@ -23,7 +23,7 @@ struct _feedback_t {
 
 feedback_t *
 feedback_new (const char *endpoint, const char *coordinator_id, int64_t capacity, int sndhwm,
-              stats_t *stats, char *err, size_t errlen)
+              stats_t *stats, store_auth_t *auth, char *err, size_t errlen)
 {
     feedback_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -38,6 +38,8 @@ feedback_new (const char *endpoint, const char *coordinator_id, int64_t capacity
     zmq_setsockopt (zsock_resolve (self->xpub), ZMQ_XPUB_VERBOSER, &on, sizeof on);
     zsock_set_sndhwm (self->xpub, sndhwm);
     zsock_set_linger (self->xpub, 1000);
+    if (auth)
+        store_auth_apply (auth, self->xpub);
     if (zsock_bind (self->xpub, "%s", endpoint) < 0) {
         snprintf (err, errlen, "feedback.endpoint %s: %s", endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&self->xpub);

@@ -21,14 +21,17 @@
 #include <stdint.h>
 
 #include "proto/proto.h"
+#include "store/auth.h"
 #include "store/stats.h"
 
 typedef struct _feedback_t feedback_t;
 
-/* Bind XPUB on `endpoint`.  `stats` borrowed.  NULL with err ("tcp://...:
+/* Bind XPUB on `endpoint`, a CURVE server if `auth` is not NULL.  `stats`
+ * and `auth` borrowed.  NULL with err ("tcp://...:
  * Address already in use"). */
 feedback_t *feedback_new (const char *endpoint, const char *coordinator_id, int64_t capacity,
-                          int sndhwm, stats_t *stats, char *err, size_t errlen);
+                          int sndhwm, stats_t *stats, store_auth_t *auth, char *err,
+                          size_t errlen);
 
 void feedback_destroy (feedback_t **self_p);
 

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "proto/batch.h"
+#include "store/auth.h"
 #include "store/feedback.h"
 #include "store/health.h"
 #include "store/queue.h"
@@ -33,12 +34,15 @@ struct _server_t {
     queue_t *queue;
     workers_t *workers;
     feedback_t *feedback;
+    store_auth_t *auth; /* NULL unless security.curve */
     webhook_t *webhook;
     mdf_http_t *http;
     zsock_t *router, *done;
     char done_endpoint[64];
     int64_t heartbeat_ms;
     int64_t next_heartbeat_ns;
+    int64_t report_ms; /* [feedback] report_ms: queue_size while not idle */
+    int64_t next_report_ns;
     mdf_level_t published;
     bool sink_down_reported;
     atomic_bool draining;
@@ -83,6 +87,11 @@ s_timers (server_t *self)
     if (self->heartbeat_ms > 0 && now >= self->next_heartbeat_ns) {
         s_publish (self, self->published, "heartbeat");
         self->next_heartbeat_ns = now + self->heartbeat_ms * 1000000;
+    }
+    if (self->report_ms > 0 && now >= self->next_report_ns) {
+        if (queue_size (self->queue) > 0)
+            s_publish (self, self->published, "report");
+        self->next_report_ns = now + self->report_ms * 1000000;
     }
     bool down = workers_breaker (self->workers) == BREAKER_OPEN;
     if (down && !self->sink_down_reported)
@@ -177,6 +186,12 @@ s_accept (server_t *self, work_item_t *it)
                  NULL);
     else if (bars == 0)
         s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_OK, 0, NULL);
+    else if (bars > self->settings->max_bars) {
+        char err[MDF_ERROR_MAX];
+        snprintf (err, sizeof err, "batch of %lld bars exceeds ingest.max_bars (%lld)",
+                  (long long) bars, (long long) self->settings->max_bars);
+        s_reject (self, it, err);
+    }
     else if (bars > self->settings->capacity) {
         char err[MDF_ERROR_MAX];
         snprintf (err, sizeof err, "batch of %lld bars exceeds the queue capacity (%lld)",
@@ -245,6 +260,10 @@ s_poll_once (server_t *self, int max_wait_ms)
         int64_t to_hb = (self->next_heartbeat_ns - mdf_mono_ns ()) / 1000000;
         wait = to_hb < wait ? (to_hb < 0 ? 0 : to_hb) : wait;
     }
+    if (self->report_ms > 0) {
+        int64_t to_rep = (self->next_report_ns - mdf_mono_ns ()) / 1000000;
+        wait = to_rep < wait ? (to_rep < 0 ? 0 : to_rep) : wait;
+    }
     zmq_pollitem_t items[] = {{zsock_resolve (self->done), 0, ZMQ_POLLIN, 0},
                               {zsock_resolve (self->router), 0, ZMQ_POLLIN, 0},
                               {zsock_resolve (feedback_socket (self->feedback)), 0, ZMQ_POLLIN,
@@ -308,7 +327,8 @@ static bool
 s_key_live (const char *key)
 {
     static const char *const live[] = {"log.level", "webhook.enabled", "webhook.url",
-                                       "webhook.timeout_ms", "feedback.heartbeat_ms", NULL};
+                                       "webhook.timeout_ms", "feedback.heartbeat_ms",
+                                       "feedback.report_ms", "sink.max_rows_per_sec", NULL};
     for (int i = 0; live[i]; i++)
         if (!strcmp (key, live[i]))
             return true;
@@ -326,6 +346,11 @@ server_reload (server_t *self, const store_settings_t *fresh)
     if (fresh->heartbeat_ms != self->heartbeat_ms) {
         self->heartbeat_ms = fresh->heartbeat_ms;
         self->next_heartbeat_ns = mdf_mono_ns () + self->heartbeat_ms * 1000000;
+    }
+    workers_set_max_rows (self->workers, fresh->max_rows_per_sec);
+    if (fresh->report_ms != self->report_ms) {
+        self->report_ms = fresh->report_ms;
+        self->next_report_ns = mdf_mono_ns () + self->report_ms * 1000000;
     }
     char changed[2048];
     store_settings_diff (self->settings, fresh, changed, sizeof changed);
@@ -378,13 +403,21 @@ s_build (server_t *self, char *err, size_t errlen)
     }
     zsock_set_linger (self->router, 1000);
     zsock_set_sndhwm (self->router, 100000);
+    zsock_set_maxmsgsize (self->router, (int) s->max_message_bytes);
+    if (s->curve) {
+        self->auth = store_auth_new (s->secret_key_file, s->authorized_keys_dir, self->metrics,
+                                     err, errlen);
+        if (!self->auth)
+            return -1;
+        store_auth_apply (self->auth, self->router);
+    }
     if (zsock_bind (self->router, "%s", s->ingest_endpoint) < 0) {
         snprintf (err, errlen, "ingest.endpoint %s: %s", s->ingest_endpoint,
                   zmq_strerror (zmq_errno ()));
         return -1;
     }
     self->feedback = feedback_new (s->feedback_endpoint, s->store_id, s->capacity,
-                                   (int) s->feedback_sndhwm, &self->stats, err, errlen);
+                                   (int) s->feedback_sndhwm, &self->stats, self->auth, err, errlen);
     if (!self->feedback)
         return -1;
     self->webhook = webhook_new (s->webhook_enabled, s->webhook_url, s->webhook_timeout_ms,
@@ -419,6 +452,7 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
     self->hostile_rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (5000, 5);
     self->reject_rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (5000, 5);
     self->heartbeat_ms = s->heartbeat_ms;
+    self->report_ms = s->report_ms;
     self->metrics = mdf_metrics_new ();
     self->queue = queue_new (s->capacity, s->low_watermark, s->high_watermark, s->hysteresis);
     if (!self->metrics || !self->queue || stats_init (&self->stats, self->metrics, s->store_id)) {
@@ -437,6 +471,7 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
         return NULL;
     }
     self->next_heartbeat_ns = mdf_mono_ns () + self->heartbeat_ms * 1000000;
+    self->next_report_ns = mdf_mono_ns () + self->report_ms * 1000000;
     mdf_info ("md-store started", "id=%s ingest=%s feedback=%s sink=%s workers=%lld "
               "capacity=%lld epoch=%lld", s->store_id, s->ingest_endpoint, s->feedback_endpoint,
               s->sink_type, (long long) s->workers, (long long) s->capacity,
@@ -480,6 +515,7 @@ server_destroy (server_t **self_p)
     webhook_destroy (&self->webhook, (int) self->settings->webhook_timeout_ms);
     feedback_destroy (&self->feedback);
     zsock_destroy (&self->router);
+    store_auth_destroy (&self->auth);
     zsock_destroy (&self->done);
     queue_destroy (&self->queue, s_free_item);
     mdf_metrics_destroy (&self->metrics);

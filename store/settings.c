@@ -6,7 +6,9 @@
  */
 #include "store/settings.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_OFF(field) offsetof (store_settings_t, field)
 
@@ -25,6 +27,9 @@ const mdf_cfg_entry_t store_settings_table[] = {
      S_OFF (feedback_endpoint), "XPUB endpoint (bound) where feedback events are published"},
     {"feedback.heartbeat_ms", MDF_CFG_INT, "1000", 0, 3600000, NULL, S_OFF (heartbeat_ms),
      "period of heartbeat events (0: none); reloadable with SIGHUP"},
+    {"feedback.report_ms", MDF_CFG_INT, "0", 0, 3600000, NULL, S_OFF (report_ms),
+     "queue_size published at least this often while the queue is not empty, reason "
+     "\"report\" (0: off); reloadable with SIGHUP"},
     {"feedback.sndhwm", MDF_CFG_INT, "1000", 1, 1000000, NULL, S_OFF (feedback_sndhwm),
      "events queued per subscriber before a slow one starts losing them"},
     {"queue.capacity", MDF_CFG_INT, "10000", 1, 100000000, NULL, S_OFF (capacity),
@@ -71,6 +76,16 @@ const mdf_cfg_entry_t store_settings_table[] = {
      "POSTs waiting for the webhook thread; more are dropped (counted)"},
     {"log.level", MDF_CFG_STRING, "info", 0, 0, s_log_levels, S_OFF (log_level),
      "debug, info, warn or error; reloadable"},
+    {"security.curve", MDF_CFG_BOOL, "false", 0, 0, NULL, S_OFF (curve),
+     "CurveZMQ on ingest and feedback (the store is the CURVE server)"},
+    {"security.secret_key_file", MDF_CFG_STRING, "", 0, 0, NULL, S_OFF (secret_key_file),
+     "the store's keypair, a zcert secret file (mdctl keygen NAME_key_secret)"},
+    {"security.authorized_keys_dir", MDF_CFG_STRING, "", 0, 0, NULL,
+     S_OFF (authorized_keys_dir), "directory of public cert files of the clients allowed in"},
+    {"ingest.max_message_bytes", MDF_CFG_INT, "16777216", 1024, 2147483647, NULL,
+     S_OFF (max_message_bytes), "larger ingest messages drop the connection (ZMQ_MAXMSGSIZE)"},
+    {"ingest.max_bars", MDF_CFG_INT, "100000", 1, 100000000, NULL, S_OFF (max_bars),
+     "batches with more bars are rejected"},
 };
 
 const size_t store_settings_count = sizeof store_settings_table / sizeof store_settings_table[0];
@@ -83,6 +98,25 @@ s_blame (const mdf_cfg_t *cfg, const char *a, const char *b)
     bool a_default = !strcmp (mdf_cfg_where (cfg, a), "default");
     bool b_default = !strcmp (mdf_cfg_where (cfg, b), "default");
     return a_default && !b_default ? b : a;
+}
+
+/* curve on: both key paths set and readable (named by file:line: key). */
+static int
+s_check_security (const mdf_cfg_t *cfg, const store_settings_t *s, char *err, size_t errlen)
+{
+    if (!s->curve)
+        return 0;
+    const char *keys[] = {"security.secret_key_file", "security.authorized_keys_dir"};
+    const char *vals[] = {s->secret_key_file, s->authorized_keys_dir};
+    for (int i = 0; i < 2; i++) {
+        if (!*vals[i])
+            return mdf_cfg_fail (cfg, s_blame (cfg, keys[i], "security.curve"), err, errlen,
+                                 "%s is empty but security.curve is true", keys[i]);
+        if (access (vals[i], R_OK) != 0)
+            return mdf_cfg_fail (cfg, keys[i], err, errlen, "%s: cannot read \"%s\": %s",
+                                 keys[i], vals[i], strerror (errno));
+    }
+    return 0;
 }
 
 static int
@@ -112,6 +146,8 @@ s_check (const mdf_cfg_t *cfg, const store_settings_t *s, char *err, size_t errl
     if (s->webhook_enabled && !*s->webhook_url)
         return mdf_cfg_fail (cfg, "webhook.enabled", err, errlen,
                              "webhook.url is empty but webhook.enabled is true");
+    if (s_check_security (cfg, s, err, errlen))
+        return -1;
     if (!*s->ingest_endpoint)
         return mdf_cfg_fail (cfg, "ingest.endpoint", err, errlen, "ingest.endpoint is empty");
     if (!*s->feedback_endpoint)

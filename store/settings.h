@@ -29,6 +29,7 @@ typedef struct {
     char *ingest_endpoint;     /* [ingest] endpoint (ROUTER, bound) */
     char *feedback_endpoint;   /* [feedback] endpoint (XPUB, bound) */
     int64_t heartbeat_ms;      /* [feedback] heartbeat_ms; 0 = no heartbeat */
+    int64_t report_ms;         /* [feedback] report_ms; 0 = off (issue 6) */
     int64_t feedback_sndhwm;   /* [feedback] sndhwm */
     int64_t capacity;          /* [queue] capacity, bars */
     int64_t high_watermark;
@@ -52,6 +53,11 @@ typedef struct {
     int64_t webhook_timeout_ms;
     int64_t webhook_queue;     /* pending POSTs kept before dropping */
     char *log_level;
+    bool curve;                /* [security] curve: CURVE on ingest and feedback */
+    char *secret_key_file;     /* [security] the store's zcert secret file */
+    char *authorized_keys_dir; /* [security] public cert files of allowed clients */
+    int64_t max_message_bytes; /* [ingest] max_message_bytes: ZMQ_MAXMSGSIZE */
+    int64_t max_bars;          /* [ingest] max_bars: bars per batch at most */
 } store_settings_t;
 
 extern const mdf_cfg_entry_t store_settings_table[];

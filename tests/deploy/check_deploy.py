@@ -59,8 +59,14 @@ DESIGN_PIPELINE_KEYS = {
     "providers.capacity", "providers.refill_rate", "providers.symbols", "http.listen",
 }
 # Named in DESIGN.md's comments or by the services' briefs.
-EXTRA_STORE_KEYS = {"sink.conninfo", "log.level"}
-EXTRA_PIPELINE_KEYS = {"providers.path", "log.level"}
+EXTRA_STORE_KEYS = {"sink.conninfo", "log.level",
+                    # issue 7, security
+                    "security.curve", "security.secret_key_file", "security.authorized_keys_dir",
+                    "ingest.max_message_bytes", "ingest.max_bars"}
+EXTRA_PIPELINE_KEYS = {"providers.path", "log.level",
+                       # issue 7, security
+                       "security.curve", "security.secret_key_file",
+                       "security.server_public_key", "security.server_public_key_file"}
 
 DESIGN_METRICS = {
     "coordinator_queue_depth", "coordinator_backpressure_ok", "coordinator_backpressure_soft",

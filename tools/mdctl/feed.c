@@ -8,6 +8,7 @@
  * a quiet one.
  */
 #include "tools/mdctl/feed.h"
+#include "tools/mdctl/mdctl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,13 @@ struct _feed_t {
 
 feed_t *
 feed_new (char *const *endpoints, size_t n, char *err, size_t errlen)
+{
+    return feed_new_curve (endpoints, n, NULL, NULL, err, errlen);
+}
+
+feed_t *
+feed_new_curve (char *const *endpoints, size_t n, const char *curve_secret,
+                const char *curve_server, char *err, size_t errlen)
 {
     feed_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -52,6 +60,11 @@ feed_new (char *const *endpoints, size_t n, char *err, size_t errlen)
         zmq_setsockopt (sub, ZMQ_LINGER, &linger, sizeof linger);
         zmq_setsockopt (sub, ZMQ_SUBSCRIBE, MDF_FEEDBACK_TOPIC_PREFIX,
                         strlen (MDF_FEEDBACK_TOPIC_PREFIX));
+        if (mdctl_curve_apply ("watch", sub, curve_secret, curve_server, false) != 0) {
+            snprintf (err, errlen, "bad CURVE options");
+            feed_destroy (&self);
+            return NULL;
+        }
         if (zmq_connect (sub, endpoints[i]) != 0) {
             snprintf (err, errlen, "cannot connect to '%s': %s", endpoints[i],
                       zmq_strerror (zmq_errno ()));

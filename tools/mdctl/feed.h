@@ -19,6 +19,11 @@ typedef struct _feed_t feed_t;
  * endpoint).  The endpoint strings are borrowed: they must outlive the feed. */
 feed_t *feed_new (char *const *endpoints, size_t n, char *err, size_t errlen);
 
+/* The same, the SUBs being CURVE clients when curve_secret / curve_server
+ * (see mdctl_curve_apply) are not NULL. */
+feed_t *feed_new_curve (char *const *endpoints, size_t n, const char *curve_secret,
+                        const char *curve_server, char *err, size_t errlen);
+
 /* Close the sockets and the context; nulls *self_p. */
 void feed_destroy (feed_t **self_p);
 

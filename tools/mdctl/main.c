@@ -32,6 +32,7 @@ static const mdctl_cmd_t s_cmds[] = {
     { "send", mdctl_send_main, "send a CSV file of bars to a store, with acks" },
     { "record", mdctl_record_main, "sample feedback and metrics over time into a CSV" },
     { "plot", mdctl_plot_main, "plot a recording (queue, watermarks, level, rates) with gnuplot" },
+    { "keygen", mdctl_keygen_main, "write a CurveZMQ keypair (NAME.key, NAME.key_secret)" },
 };
 
 static void

@@ -35,6 +35,15 @@ int mdctl_publish_main (int argc, char **argv);
 int mdctl_send_main (int argc, char **argv);
 int mdctl_record_main (int argc, char **argv);
 int mdctl_plot_main (int argc, char **argv);
+int mdctl_keygen_main (int argc, char **argv);
+
+/* CURVE client keys for publish/watch/send (curve.c): --curve-secret FILE
+ * (zcert secret file) and --curve-server-key KEY (Z85 text or a cert file).
+ * mdctl_curve_apply: 0 (also when both are NULL: plain) or -1 with a message
+ * on stderr.  `server` true makes the socket a CURVE server instead (publish:
+ * a drill XPUB with its own keypair; --curve-server-key ignored). */
+int mdctl_curve_apply (const char *cmd, void *sock, const char *secret_file,
+                       const char *server_key, bool server);
 
 /* Install SIGINT/SIGTERM handlers that only raise the process's one flag
  * (no SA_RESTART, so blocking polls return early), and ignore SIGPIPE. */

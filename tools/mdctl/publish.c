@@ -30,6 +30,7 @@ typedef struct {
     mdf_feedback_t ev; /* the template: seq filled per event */
     bool has_queue, has_level;
     int64_t count, interval_ms, wait_ms;
+    const char *curve_secret, *curve_server; /* --curve-secret, --curve-server-key */
 } publish_args_t;
 
 static void
@@ -52,6 +53,8 @@ s_usage (FILE *out)
            "  --reason R              reason (mdctl)\n"
            "  --wait-subscriber-ms MS wait this long for a subscriber first, 0: do not\n"
            "                          wait (5000); publishes anyway when none came\n"
+           "  --curve-secret FILE     be a CURVE server with this zcert keypair\n"
+           "  --curve-server-key KEY  accepted for symmetry with watch/send (unused)\n"
            "  -h, --help              this help\n",
            out);
 }
@@ -82,6 +85,12 @@ s_parse_opt (int opt, const char *arg, publish_args_t *a)
         return mdctl_parse_i64 (arg, 0, INT64_MAX, &ev->epoch);
     case 'w':
         return mdctl_parse_i64 (arg, 0, 86400000, &a->wait_ms);
+    case 'S':
+        a->curve_secret = arg;
+        return 0;
+    case 'K':
+        a->curve_server = arg;
+        return 0;
     case 'r':
         if (strlen (arg) > MDF_REASON_MAX)
             return -1;
@@ -105,6 +114,8 @@ s_parse (int argc, char **argv, publish_args_t *a)
             { "epoch", required_argument, NULL, 'e' },
             { "reason", required_argument, NULL, 'r' },
             { "wait-subscriber-ms", required_argument, NULL, 'w' },
+            { "curve-secret", required_argument, NULL, 'S' },
+            { "curve-server-key", required_argument, NULL, 'K' },
             { "help", no_argument, NULL, 'h' },
             { NULL, 0, NULL, 0 } };
     int opt;
@@ -230,6 +241,8 @@ mdctl_publish_main (int argc, char **argv)
     if (!xpub) {
         mdctl_fail ("publish", "zmq: %s", zmq_strerror (zmq_errno ()));
         rc = MDCTL_EXIT_FAIL;
+    } else if (a.curve_secret && mdctl_curve_apply ("publish", xpub, a.curve_secret, NULL, true)) {
+        rc = MDCTL_EXIT_USAGE;
     } else if (zmq_bind (xpub, a.endpoint) != 0) {
         int e = zmq_errno ();
         mdctl_fail ("publish", "cannot bind '%s': %s", a.endpoint, zmq_strerror (e));

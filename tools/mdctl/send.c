@@ -43,6 +43,7 @@ typedef struct {
     const char *endpoint, *path;
     char provider[MDF_ID_MAX + 1], producer[MDF_ID_MAX + 1];
     int64_t batch, timeout_ms, inflight, max_attempts;
+    const char *curve_secret, *curve_server; /* --curve-secret, --curve-server-key */
 } send_args_t;
 
 typedef struct {
@@ -72,6 +73,8 @@ s_usage (FILE *out)
            "  --timeout-ms MS     resend a batch not acked within MS (2000)\n"
            "  --inflight N        unacked batches at most (4)\n"
            "  --max-attempts N    give a batch up after N sends (10)\n"
+           "  --curve-secret FILE       CURVE client keypair (zcert secret file)\n"
+           "  --curve-server-key KEY    the store's public key (Z85 or its NAME.key file)\n"
            "  -h, --help          this help\n"
            "\n"
            "exit: 0 all batches ok, 1 a batch rejected or not acked, 2 bad usage or file\n",
@@ -96,6 +99,8 @@ s_parse (int argc, char **argv, send_args_t *a)
                                               { "timeout-ms", required_argument, NULL, 't' },
                                               { "inflight", required_argument, NULL, 'i' },
                                               { "max-attempts", required_argument, NULL, 'm' },
+                                              { "curve-secret", required_argument, NULL, 'S' },
+                                              { "curve-server-key", required_argument, NULL, 'K' },
                                               { "help", no_argument, NULL, 'h' },
                                               { NULL, 0, NULL, 0 } };
     int opt;
@@ -119,6 +124,12 @@ s_parse (int argc, char **argv, send_args_t *a)
             break;
         case 'm':
             bad = mdctl_parse_i64 (optarg, 1, 1000000, &a->max_attempts);
+            break;
+        case 'S':
+            a->curve_secret = optarg;
+            break;
+        case 'K':
+            a->curve_server = optarg;
             break;
         case 'h':
             s_usage (stdout);
@@ -306,7 +317,9 @@ mdctl_send_main (int argc, char **argv)
     void *ctx = zmq_ctx_new ();
     void *dealer = ctx ? zmq_socket (ctx, ZMQ_DEALER) : NULL;
     int linger = 0;
-    if (!dealer || zmq_setsockopt (dealer, ZMQ_LINGER, &linger, sizeof linger) != 0
+    if (dealer && mdctl_curve_apply ("send", dealer, a.curve_secret, a.curve_server, false)) {
+        rc = MDCTL_EXIT_USAGE;
+    } else if (!dealer || zmq_setsockopt (dealer, ZMQ_LINGER, &linger, sizeof linger) != 0
         || zmq_connect (dealer, a.endpoint) != 0) {
         mdctl_fail ("send", "cannot connect to '%s': %s", a.endpoint, zmq_strerror (zmq_errno ()));
         rc = MDCTL_EXIT_USAGE;

@@ -39,6 +39,7 @@ typedef struct {
     double duration_s; /* 0: until Ctrl-C */
     int64_t count;     /* 0: no limit */
     bool plain, no_color;
+    const char *curve_secret, *curve_server; /* --curve-secret, --curve-server-key */
 } watch_args_t;
 
 static void
@@ -63,6 +64,8 @@ s_usage (FILE *out)
         "  --recent N         events listed per coordinator (5)\n"
         "  --plain            plain lines even on a terminal\n"
         "  --no-color         no colours (also when NO_COLOR is set)\n"
+        "  --curve-secret FILE       CURVE client keypair (zcert secret file)\n"
+        "  --curve-server-key KEY    the store's public key (Z85 or its NAME.key file)\n"
         "  -h, --help         this help\n",
         out);
 }
@@ -90,6 +93,12 @@ s_parse_opt (int opt, char *arg, watch_args_t *a, int64_t *recent)
     case 'P':
         a->plain = true;
         return 0;
+    case 'S':
+        a->curve_secret = arg;
+        return 0;
+    case 'K':
+        a->curve_server = arg;
+        return 0;
     case 'C':
         a->no_color = true;
         return 0;
@@ -110,6 +119,8 @@ s_parse (int argc, char **argv, watch_args_t *a)
                                               { "recent", required_argument, NULL, 'r' },
                                               { "plain", no_argument, NULL, 'P' },
                                               { "no-color", no_argument, NULL, 'C' },
+                                              { "curve-secret", required_argument, NULL, 'S' },
+                                              { "curve-server-key", required_argument, NULL, 'K' },
                                               { "help", no_argument, NULL, 'h' },
                                               { NULL, 0, NULL, 0 } };
     int64_t recent = 5;
@@ -223,7 +234,8 @@ mdctl_watch_main (int argc, char **argv)
     scrape_t *scrape = NULL;
     if (a.http && !(scrape = scrape_new (a.http, 500, err, sizeof err)))
         return mdctl_usage_error ("watch", "--http: %s", err);
-    feed_t *feed = feed_new (a.endpoints, a.nendpoints, err, sizeof err);
+    feed_t *feed = feed_new_curve (a.endpoints, a.nendpoints, a.curve_secret, a.curve_server, err,
+                                   sizeof err);
     if (!feed) {
         scrape_destroy (&scrape);
         return mdctl_usage_error ("watch", "%s", err);

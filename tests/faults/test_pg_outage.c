@@ -1,0 +1,204 @@
+/*
+ * PostgreSQL outage: md-store writes to a throwaway PostgreSQL (pg_server)
+ * under load; the server is stopped (pg_ctl stop -m fast) for 10 s and then
+ * started again on the same data directory and port.  While it is down the
+ * sink's writes fail and are retried with backoff, nothing is acked, the
+ * queue fills and the store goes HARD (the pipeline follows: scale 0).  Once
+ * the server is back the store reconnects, drains its queue, returns to OK and
+ * rows keep growing.  After a pause and the last acks, the rows in PostgreSQL
+ * equal mdp_bars_ingested_total: zero loss.
+ *
+ * PostgreSQL keeps ts to the microsecond, and the synthetic provider can make
+ * bars of one symbol less than 1 us apart (one row then), so the load here is
+ * a looping CSV provider whose bars are 1 ms apart: every bar is one row.
+ * The pipeline's window (max_inflight x batch_max, linger 100 ms so batches
+ * are full) holds more bars than the high watermark: the store's queue can
+ * only fill with bars the pipeline has in flight.
+ * Skips (77) when no PostgreSQL server can be started.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/integration/e2e/e2e_fixture.h"
+#include "tests/integration/store/pg_server.h"
+
+#define OUTAGE_MS 10000
+#define QUEUE "[queue]\ncapacity = 4000\nhigh_watermark = 3000\nlow_watermark = 2000\n"
+#define WORKERS                                                                                    \
+    "[workers]\nretry_initial_ms = 50\nretry_max_ms = 500\nbreaker_failures = 5\n"                 \
+    "breaker_cooldown_ms = 500\n"
+
+static pg_server_t s_pg; /* started by main, shared by the forked test */
+
+static long
+s_pg_rows (void)
+{
+    PGconn *c = PQconnectdb (s_pg.conninfo);
+    long n = -1;
+    if (PQstatus (c) == CONNECTION_OK) {
+        PGresult *r = PQexec (c, "SELECT count(*) FROM bars");
+        n = PQresultStatus (r) == PGRES_TUPLES_OK ? atol (PQgetvalue (r, 0, 0)) : -1;
+        PQclear (r);
+    }
+    PQfinish (c);
+    return n;
+}
+
+/* pg_ctl ACTION on the server's data dir, as the postgres user when root. */
+static int
+s_pg_ctl (const char *action)
+{
+    char pgctl[512], data[300], log[300], opts[512];
+    snprintf (pgctl, sizeof pgctl, "%s/pg_ctl", s_pg.bindir);
+    snprintf (data, sizeof data, "%s/data", s_pg.dir);
+    snprintf (log, sizeof log, "%s/server.log", s_pg.dir);
+    snprintf (opts, sizeof opts,
+              "-k %s -c listen_addresses=127.0.0.1 -p %d -c fsync=off -c synchronous_commit=off "
+              "-c full_page_writes=off",
+              s_pg.dir, s_pg.port);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        const struct passwd *pw = geteuid () == 0 ? getpwnam ("postgres") : NULL;
+        if (pw
+            && (setgid (pw->pw_gid) != 0 || initgroups (pw->pw_name, pw->pw_gid) != 0
+                || setuid (pw->pw_uid) != 0))
+            _exit (126);
+        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2 (fd, 1);
+            dup2 (fd, 2);
+        }
+        if (strcmp (action, "stop") == 0)
+            execl (pgctl, pgctl, "stop", "-w", "-t", "30", "-m", "fast", "-D", data, (char *)NULL);
+        else
+            execl (pgctl, pgctl, "start", "-w", "-t", "30", "-D", data, "-l", log, "-o", opts,
+                   (char *)NULL);
+        _exit (127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid (pid, &status, 0) < 0)
+        return -1;
+    return WIFEXITED (status) && WEXITSTATUS (status) == 0 ? 0 : -1;
+}
+
+/* A CSV of n bars, 1 ms apart, two symbols (replayed in a loop). */
+static char *
+s_csv (const char *dir, int n)
+{
+    char *path = h_strf ("%s/bars.csv", dir);
+    FILE *f = fopen (path, "w");
+    if (!f) {
+        free (path);
+        return NULL;
+    }
+    fprintf (f, "symbol,ts,open,high,low,close,volume\n");
+    for (int i = 0; i < n; i++)
+        fprintf (f, "%s,%lld,100,101,99,100.5,10\n", i % 2 ? "BBB" : "AAA",
+                 1700000000000000000LL + (long long)i * 1000000LL);
+    fclose (f);
+    return path;
+}
+
+/* Replace the fixture's synthetic provider with the looping CSV one. */
+static int
+s_pipe_config (const e2e_pipe_t *p, const e2e_store_t *s, const char *csv)
+{
+    FILE *f = fopen (p->config, "w");
+    if (!f)
+        return -1;
+    fprintf (
+        f,
+        "[pipeline]\nid = \"faults-pg\"\n\n[store]\ningest = [\"tcp://127.0.0.1:%d\"]\n"
+        "feedback = [\"tcp://127.0.0.1:%d\"]\nbatch_max = 500\nlinger_ms = 100\nmax_inflight = 16\n"
+        "ack_timeout_ms = 3000\n\n[feedback]\nstale_after_ms = 2000\n\n"
+        "[http]\nlisten = \"127.0.0.1:%d\"\n\n"
+        "[[providers]]\nname = \"syn\"\ntype = \"csv\"\npath = \"%s\"\nloop = true\n"
+        "capacity = 1000\nrefill_rate = 5000\n",
+        s->ingest_port, s->feedback_port, p->http_port, csv);
+    return fclose (f) == 0 ? 0 : -1;
+}
+
+START_TEST (postgres_outage_goes_hard_retries_recovers_and_loses_nothing)
+{
+    char *dir = e2e_dir ();
+    ck_assert_ptr_nonnull (dir);
+    e2e_store_t store;
+    e2e_pipe_t pipe;
+    e2e_pipe_opts_t o = E2E_PIPE_OPTS_DEFAULT;
+    e2e_store_t *stores[] = { &store };
+    char *csv = s_csv (dir, 1000);
+    E2E_CHECK (csv != NULL, "csv");
+    E2E_CHECK (e2e_store_init (&store, dir, "store-pg", 0, 200, QUEUE WORKERS) == 0,
+               "store config");
+    E2E_CHECK (e2e_pipe_init (&pipe, dir, &o, stores, 1) == 0, "pipeline config");
+    E2E_CHECK (s_pipe_config (&pipe, &store, csv) == 0, "pipeline config");
+    free (csv);
+    char *conninfo = h_strf ("MDS_SINK_CONNINFO=%s", s_pg.conninfo);
+    char *env[] = { (char *)"MDS_SINK_TYPE=postgres", conninfo, NULL };
+    E2E_CHECK (e2e_store_start (&store, env) == 0, "md-store did not start");
+    free (conninfo);
+    E2E_CHECK (e2e_pipe_start (&pipe, NULL) == 0, "md-pipeline did not start");
+    double w = h_wait_metric_ge (store.http_port, "mds_bars_written_total", 5000, 15000);
+    E2E_CHECK (w >= 5000, "only %.0f bars written before the outage", w);
+
+    E2E_CHECK (s_pg_ctl ("stop") == 0, "pg_ctl stop -m fast failed");
+    long long t_down = h_now_ms ();
+    double hard = h_wait_metric_ge (store.http_port, "coordinator_backpressure_hard", 1, OUTAGE_MS);
+    E2E_CHECK (hard == 1, "the store did not go HARD while PostgreSQL was down");
+    double state = h_wait_metric_ge (pipe.http_port,
+                                     "pipeline_backpressure_state{provider=\"syn\"}", 2, 3000);
+    E2E_CHECK (state == 2, "the pipeline did not follow to HARD (state %.0f)", state);
+    while (h_now_ms () - t_down < OUTAGE_MS)
+        E2E_CHECK (h_wait_http (store.http_port, 1000) == 0, "md-store stopped answering HTTP");
+    double errors = h_scrape (store.http_port, "mds_sink_errors_total");
+    double written_down = h_scrape (store.http_port, "mds_bars_written_total");
+    E2E_CHECK (errors >= 3, "only %.0f failed writes in %d ms: no retries", errors, OUTAGE_MS);
+    E2E_CHECK (s_pg_ctl ("start") == 0, "PostgreSQL did not start again");
+
+    double ok = h_wait_metric_ge (store.http_port, "coordinator_backpressure_ok", 1, 20000);
+    E2E_CHECK (ok == 1, "the store did not return to OK after PostgreSQL came back");
+    w = h_wait_metric_ge (store.http_port, "mds_bars_written_total", written_down + 10000, 20000);
+    E2E_CHECK (w >= written_down + 10000, "writes did not resume (%.0f then %.0f)", written_down,
+               w);
+    E2E_CHECK (h_scrape (store.http_port, "mds_sink_breaker_state") == 0, "breaker not closed");
+    double ingested = 0;
+    E2E_CHECK (e2e_pipe_drain (&pipe, 20000, &ingested) == 0, "not every batch acked after pause");
+    long rows = s_pg_rows ();
+    fprintf (stderr, "pg outage: %.0f failed writes, ingested %.0f, rows %ld\n", errors, ingested,
+             rows);
+    E2E_CHECK (rows == (long)ingested, "rows %ld != bars produced %.0f", rows, ingested);
+    E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 0, "md-pipeline did not exit 0");
+    E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not exit 0");
+    ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
+}
+END_TEST
+
+int
+main (void)
+{
+    char why[512];
+    if (pg_server_start (&s_pg, why, sizeof why) != 0) {
+        printf ("SKIP: %s\n", why);
+        pg_server_stop (&s_pg);
+        return 77;
+    }
+    Suite *s = suite_create ("faults_pg_outage");
+    TCase *tc = tcase_create ("pg_outage");
+    tcase_set_timeout (tc, 80);
+    tcase_add_test (tc, postgres_outage_goes_hard_retries_recovers_and_loses_nothing);
+    suite_add_tcase (s, tc);
+    SRunner *sr = srunner_create (s);
+    srunner_run_all (sr, CK_NORMAL);
+    int failed = srunner_ntests_failed (sr);
+    srunner_free (sr);
+    pg_server_stop (&s_pg);
+    return failed ? 1 : 0;
+}

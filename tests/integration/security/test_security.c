@@ -1,0 +1,236 @@
+/*
+ * CurveZMQ between md-store and md-pipeline (issue 7, "Security"):
+ *   - authorised pipeline: bars flow end to end (rows == bars ingested), no
+ *     handshake refused;
+ *   - a pipeline whose key is not in authorized_keys_dir: refused on both
+ *     sockets (mds_auth_failures_total counts them), no bar written, the store
+ *     sees no subscriber;
+ *   - a pipeline given the wrong server key: no bar delivered, no event read;
+ *   - a rogue XPUB (mdctl publish without the store's key) publishing HARD
+ *     never changes the scale of a pipeline that verifies the store's key.
+ * Keys come from `mdctl keygen`; the pipeline's [security] keys are set through
+ * MDP_SECURITY_* environment overrides.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tests/integration/e2e/e2e_fixture.h"
+
+typedef struct {
+    char *dir, *keys, *allowed;
+} keys_t;
+
+static void
+s_keygen (const keys_t *k, const char *name, const char *outdir)
+{
+    char *mdctl = h_build_path ("tools/mdctl");
+    char *argv[] = { mdctl, "keygen", (char *)name, "--dir", (char *)outdir, NULL };
+    char *out = NULL;
+    int rc = h_run (argv, NULL, 10000, &out);
+    (void)k;
+    E2E_CHECK (rc == 0, "mdctl keygen %s failed: %s", name, out ? out : "");
+    free (out);
+    free (mdctl);
+}
+
+/* store + pipe (authorised) + other (not authorised) keypairs; only pipe's
+ * public cert goes into the authorised directory. */
+static void
+s_keys (keys_t *k)
+{
+    k->dir = e2e_dir ();
+    ck_assert_ptr_nonnull (k->dir);
+    k->keys = h_strf ("%s/keys", k->dir);
+    k->allowed = h_strf ("%s/allowed", k->dir);
+    char *cmd = h_strf ("mkdir -p %s %s", k->keys, k->allowed);
+    ck_assert_int_eq (system (cmd), 0);
+    free (cmd);
+    s_keygen (k, "store", k->keys);
+    s_keygen (k, "pipe", k->keys);
+    s_keygen (k, "other", k->keys);
+    s_keygen (k, "impostor", k->keys);
+    cmd = h_strf ("cp %s/pipe.key %s/", k->keys, k->allowed);
+    ck_assert_int_eq (system (cmd), 0);
+    free (cmd);
+}
+
+static char *
+s_store_extra (const keys_t *k)
+{
+    return h_strf ("[security]\ncurve = true\nsecret_key_file = \"%s/store.key_secret\"\n"
+                   "authorized_keys_dir = \"%s\"\n",
+                   k->keys, k->allowed);
+}
+
+static int
+s_start_pipe (e2e_pipe_t *p, const keys_t *k, const char *client, const char *server,
+              const char *feedback_override)
+{
+    char *env[5]
+        = { h_strf ("MDP_SECURITY_CURVE=true"),
+            h_strf ("MDP_SECURITY_SECRET_KEY_FILE=%s/%s.key_secret", k->keys, client),
+            h_strf ("MDP_SECURITY_SERVER_PUBLIC_KEY_FILE=%s/%s.key", k->keys, server),
+            feedback_override ? h_strf ("MDP_STORE_FEEDBACK=%s", feedback_override) : NULL, NULL };
+    int rc = e2e_pipe_start (p, env);
+    for (int i = 0; i < 4; i++)
+        free (env[i]);
+    return rc;
+}
+
+static void
+s_free (keys_t *k)
+{
+    free (k->keys);
+    free (k->allowed);
+    ck_assert_msg (e2e_cleanup (&k->dir) == 0, "sanitizer report in a service's log");
+}
+
+START_TEST (authorised_pipeline_delivers_bars_end_to_end)
+{
+    keys_t k;
+    s_keys (&k);
+    e2e_store_t store;
+    e2e_pipe_t pipe;
+    e2e_pipe_opts_t o = E2E_PIPE_OPTS_DEFAULT;
+    o.refill_rate = 2000;
+    e2e_store_t *stores[] = { &store };
+    char *extra = s_store_extra (&k);
+    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 200, extra) == 0, "store config");
+    free (extra);
+    E2E_CHECK (e2e_pipe_init (&pipe, k.dir, &o, stores, 1) == 0, "pipeline config");
+    E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
+    E2E_CHECK (s_start_pipe (&pipe, &k, "pipe", "store", NULL) == 0, "md-pipeline did not start");
+    double acked = h_wait_metric_ge (pipe.http_port, "mdp_bars_acked_total", 500, 15000);
+    E2E_CHECK (acked >= 500, "only %.0f bars acked over CURVE", acked);
+    double ok
+        = h_wait_metric_ge (pipe.http_port, "mdp_feedback_events_total{level=\"ok\"}", 1, 10000);
+    E2E_CHECK (ok >= 1, "no feedback event received over CURVE");
+    double ingested = 0;
+    E2E_CHECK (e2e_pipe_drain (&pipe, 20000, &ingested) == 0, "pipeline did not drain");
+    double refused = h_scrape (store.http_port, "mds_auth_failures_total");
+    E2E_CHECK (refused == 0, "authorised client refused %.0f times", refused);
+    E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 0, "md-pipeline did not exit 0");
+    E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not exit 0");
+    long rows = e2e_db_rows (store.db);
+    E2E_CHECK (rows == (long)ingested && rows > 0, "rows %ld != ingested %.0f", rows, ingested);
+    s_free (&k);
+}
+END_TEST
+
+START_TEST (unauthorised_client_is_refused_on_both_sockets_and_counted)
+{
+    keys_t k;
+    s_keys (&k);
+    e2e_store_t store;
+    e2e_pipe_t pipe;
+    e2e_pipe_opts_t o = E2E_PIPE_OPTS_DEFAULT;
+    o.refill_rate = 2000;
+    e2e_store_t *stores[] = { &store };
+    char *extra = s_store_extra (&k);
+    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 200, extra) == 0, "store config");
+    free (extra);
+    E2E_CHECK (e2e_pipe_init (&pipe, k.dir, &o, stores, 1) == 0, "pipeline config");
+    E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
+    E2E_CHECK (s_start_pipe (&pipe, &k, "other", "store", NULL) == 0, "md-pipeline did not start");
+    /* one DEALER and one SUB handshake at least, each refused by ZAP */
+    double refused = h_wait_metric_ge (store.http_port, "mds_auth_failures_total", 2, 10000);
+    E2E_CHECK (refused >= 2, "refusals counted: %.0f", refused);
+    E2E_CHECK (h_log_contains (&store.proc, "CURVE client refused"), "refusal not logged");
+    E2E_CHECK (h_scrape (store.http_port, "mds_feedback_subscribers") == 0,
+               "the unauthorised SUB became a subscriber");
+    E2E_CHECK (h_scrape (store.http_port, "mds_bars_written_total") == 0,
+               "bars written from an unauthorised client");
+    E2E_CHECK (h_scrape (pipe.http_port, "mdp_bars_acked_total") == 0, "bars acked");
+    s_free (&k);
+}
+END_TEST
+
+START_TEST (wrong_server_key_gives_no_connection)
+{
+    keys_t k;
+    s_keys (&k);
+    e2e_store_t store;
+    e2e_pipe_t pipe;
+    e2e_pipe_opts_t o = E2E_PIPE_OPTS_DEFAULT;
+    o.refill_rate = 2000;
+    e2e_store_t *stores[] = { &store };
+    char *extra = s_store_extra (&k);
+    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 100, extra) == 0, "store config");
+    free (extra);
+    E2E_CHECK (e2e_pipe_init (&pipe, k.dir, &o, stores, 1) == 0, "pipeline config");
+    E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
+    E2E_CHECK (s_start_pipe (&pipe, &k, "pipe", "impostor", NULL) == 0,
+               "md-pipeline did not start");
+    /* the pipeline goes failsafe: it never received a heartbeat (sent every 100 ms) */
+    double fs = h_wait_metric_ge (pipe.http_port, "mdp_feedback_failsafe", 1, 10000);
+    E2E_CHECK (fs >= 1, "pipeline not in failsafe (%.0f)", fs);
+    E2E_CHECK (h_scrape (pipe.http_port, "mdp_feedback_events_total{level=\"ok\"}") == 0,
+               "an event was received with the wrong server key");
+    E2E_CHECK (h_scrape (pipe.http_port, "mdp_bars_acked_total") == 0, "bars acked");
+    E2E_CHECK (h_scrape (store.http_port, "mds_bars_written_total") == 0, "bars written");
+    s_free (&k);
+}
+END_TEST
+
+START_TEST (forged_event_from_rogue_xpub_never_changes_the_scale)
+{
+    keys_t k;
+    s_keys (&k);
+    e2e_store_t store;
+    e2e_pipe_t pipe;
+    e2e_pipe_opts_t o = E2E_PIPE_OPTS_DEFAULT;
+    o.refill_rate = 2000;
+    e2e_store_t *stores[] = { &store };
+    char *extra = s_store_extra (&k);
+    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 100, extra) == 0, "store config");
+    free (extra);
+    E2E_CHECK (e2e_pipe_init (&pipe, k.dir, &o, stores, 1) == 0, "pipeline config");
+    E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
+    int rogue = h_free_port ();
+    char *fb = h_strf ("tcp://127.0.0.1:%d,tcp://127.0.0.1:%d", store.feedback_port, rogue);
+    E2E_CHECK (s_start_pipe (&pipe, &k, "pipe", "store", fb) == 0, "md-pipeline did not start");
+    free (fb);
+    double ok
+        = h_wait_metric_ge (pipe.http_port, "mdp_feedback_events_total{level=\"ok\"}", 1, 10000);
+    E2E_CHECK (ok >= 1, "no event from the real store");
+    /* the rogue binds without the store's key and publishes HARD for 2 s */
+    char *mdctl = h_build_path ("tools/mdctl");
+    char *ep = h_strf ("tcp://127.0.0.1:%d", rogue);
+    char *argv[] = { mdctl,   "publish", ep,   "--level",       "hard", "--id",
+                     "rogue", "--count", "20", "--interval-ms", "100",  "--wait-subscriber-ms",
+                     "1000",  NULL };
+    char *out = NULL;
+    int rc = h_run (argv, NULL, 15000, &out);
+    free (out);
+    free (ep);
+    free (mdctl);
+    E2E_CHECK (rc == 0, "mdctl publish failed (%d)", rc);
+    double hard = h_scrape (pipe.http_port, "mdp_feedback_events_total{level=\"hard\"}");
+    double scale = h_scrape (pipe.http_port, "pipeline_rate_scale_factor{provider=\"syn\"}");
+    E2E_CHECK (hard == 0 || isnan (hard), "a forged HARD event was received (%.0f)", hard);
+    /* HARD would give scale_hard (0.0); the silent second endpoint may put the
+     * pipeline in failsafe (soft, 0.5), which is the pipeline's own doing. */
+    E2E_CHECK (scale >= 0.5, "scale dropped to %.2f: the forged HARD was applied", scale);
+    s_free (&k);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *s = suite_create ("security");
+    TCase *tc = tcase_create ("curve");
+    tcase_set_timeout (tc, 60);
+    tcase_add_test (tc, authorised_pipeline_delivers_bars_end_to_end);
+    tcase_add_test (tc, unauthorised_client_is_refused_on_both_sockets_and_counted);
+    tcase_add_test (tc, wrong_server_key_gives_no_connection);
+    tcase_add_test (tc, forged_event_from_rogue_xpub_never_changes_the_scale);
+    suite_add_tcase (s, tc);
+    SRunner *sr = srunner_create (s);
+    srunner_run_all (sr, CK_NORMAL);
+    int failed = srunner_ntests_failed (sr);
+    srunner_free (sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
