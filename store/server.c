@@ -5,6 +5,10 @@
  *   - only this thread touches `router`, `done` and the feedback XPUB;
  *   - `pending` counts batches pushed to the queue whose done_t has not been
  *     handled yet: it is 0 exactly when every accepted batch has been answered;
+ *   - `inflight` holds the key of every pushed batch marked `tracked` until its
+ *     done_t is handled: a resend of one of them (same producer, batch_seq and
+ *     bars) is counted as a duplicate and dropped, never queued twice, and the
+ *     one "ok" at the commit goes to the identity that sent it last;
  *   - `published` is the level of the last watermark event (what subscribers
  *     believe), compared with the queue's level after every change.
  */
@@ -22,16 +26,20 @@
 #include "store/auth.h"
 #include "store/feedback.h"
 #include "store/health.h"
+#include "store/inflight.h"
 #include "store/queue.h"
 #include "store/stats.h"
 #include "store/webhook.h"
 #include "store/workers.h"
+
+_Static_assert (INFLIGHT_IDENTITY_MAX >= WORK_IDENTITY_MAX, "identities must fit");
 
 struct _server_t {
     const store_settings_t *settings;
     mdf_metrics_t *metrics;
     stats_t stats;
     queue_t *queue;
+    inflight_t *inflight; /* batches queued, not yet answered (resends) */
     workers_t *workers;
     feedback_t *feedback;
     store_auth_t *auth; /* NULL unless security.curve */
@@ -47,7 +55,7 @@ struct _server_t {
     bool sink_down_reported;
     atomic_bool draining;
     size_t pending;
-    mdf_ratelimit_t hostile_rl, reject_rl;
+    mdf_ratelimit_t hostile_rl, reject_rl, duplicate_rl;
 };
 
 /* ---- level, heartbeat, breaker ---- */
@@ -136,9 +144,18 @@ s_on_done (server_t *self)
     s_check_level (self); /* the worker released the bars: acks carry the fresh level */
     for (size_t i = 0; i < done->n; i++) {
         work_item_t *it = done->items[i];
+        const uint8_t *to = it->identity;
+        size_t to_len = it->identity_len;
+        uint8_t latest[INFLIGHT_IDENTITY_MAX];
+        size_t latest_len = 0;
+        inflight_sender_t from = {it->identity, it->identity_len};
+        if (it->tracked
+            && inflight_finish (self->inflight, &it->batch, &from, latest, &latest_len) == 0) {
+            to = latest; /* a resend may have come from a reconnected DEALER */
+            to_len = latest_len;
+        }
         if (done->committed)
-            s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_OK,
-                     it->batch.nbars, NULL);
+            s_reply (self, to, to_len, it->batch.batch_seq, MDF_ACK_OK, it->batch.nbars, NULL);
         self->pending--;
     }
     if (!done->committed)
@@ -176,35 +193,72 @@ s_reject (server_t *self, work_item_t *it, const char *error)
              error);
 }
 
+/* A resend of a batch still queued or being written: not queued again and not
+ * answered now; the first copy's commit answers it. */
+static void
+s_duplicate (server_t *self, const work_item_t *it)
+{
+    mdf_counter_inc (self->stats.ingest_duplicates);
+    uint64_t suppressed = 0;
+    if (mdf_ratelimit_allow (&self->duplicate_rl, &suppressed)) {
+        char q[300];
+        mdf_debug ("resent batch already queued, answered at its commit",
+                   "producer=%s batch_seq=%llu bars=%zu suppressed=%llu",
+                   mdf_log_quote (q, sizeof q, it->batch.producer_id),
+                   (unsigned long long) it->batch.batch_seq, it->batch.nbars,
+                   (unsigned long long) suppressed);
+    }
+}
+
 /* Decide about one decoded, valid batch; takes ownership of `it`. */
 static void
 s_accept (server_t *self, work_item_t *it)
 {
     int64_t bars = (int64_t) it->batch.nbars;
-    if (atomic_load (&self->draining))
+    const store_settings_t *s = self->settings;
+    inflight_sender_t from = {it->identity, it->identity_len};
+    uint64_t fingerprint = 0;
+    inflight_found_t found = INFLIGHT_ABSENT;
+    if (bars > 0 && bars <= s->max_bars && bars <= s->capacity) { /* could be queued */
+        fingerprint = inflight_fingerprint (&it->batch);
+        found = inflight_find (self->inflight, &it->batch, &from, fingerprint);
+    }
+    if (found == INFLIGHT_DUPLICATE) /* even while draining: the drain answers it */
+        s_duplicate (self, it);
+    else if (atomic_load (&self->draining))
         s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_RETRY, 0,
                  NULL);
     else if (bars == 0)
         s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_OK, 0, NULL);
-    else if (bars > self->settings->max_bars) {
+    else if (bars > s->max_bars) {
         char err[MDF_ERROR_MAX];
         snprintf (err, sizeof err, "batch of %lld bars exceeds ingest.max_bars (%lld)",
-                  (long long) bars, (long long) self->settings->max_bars);
+                  (long long) bars, (long long) s->max_bars);
         s_reject (self, it, err);
     }
-    else if (bars > self->settings->capacity) {
+    else if (bars > s->capacity) {
         char err[MDF_ERROR_MAX];
         snprintf (err, sizeof err, "batch of %lld bars exceeds the queue capacity (%lld)",
-                  (long long) bars, (long long) self->settings->capacity);
+                  (long long) bars, (long long) s->capacity);
         s_reject (self, it, err);
     }
-    else if (queue_push (self->queue, it, bars) != 0)
+    else {
+        /* a key already held by other bars (INFLIGHT_CONFLICT) is queued
+         * untracked: its own commit answers it */
+        it->tracked = found == INFLIGHT_ABSENT;
+        if (queue_push (self->queue, it, bars) == 0) {
+            /* the worker only reads the item, so registering it after the push
+             * is safe; if that fails, inflight_finish finds nothing and the ok
+             * goes to it->identity */
+            if (it->tracked && inflight_add (self->inflight, &it->batch, &from, fingerprint) != 0)
+                mdf_warn ("out of memory: a resend of this batch will be queued again",
+                          "batch_seq=%llu", (unsigned long long) it->batch.batch_seq);
+            self->pending++;
+            s_check_level (self);
+            return; /* the queue owns it now */
+        }
         s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_RETRY, 0,
                  NULL);
-    else {
-        self->pending++;
-        s_check_level (self);
-        return; /* the queue owns it now */
     }
     work_item_destroy (&it);
 }
@@ -451,11 +505,14 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
     self->settings = s;
     self->hostile_rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (5000, 5);
     self->reject_rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (5000, 5);
+    self->duplicate_rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (5000, 5);
     self->heartbeat_ms = s->heartbeat_ms;
     self->report_ms = s->report_ms;
     self->metrics = mdf_metrics_new ();
     self->queue = queue_new (s->capacity, s->low_watermark, s->high_watermark, s->hysteresis);
-    if (!self->metrics || !self->queue || stats_init (&self->stats, self->metrics, s->store_id)) {
+    self->inflight = inflight_new ();
+    if (!self->metrics || !self->queue || !self->inflight
+        || stats_init (&self->stats, self->metrics, s->store_id)) {
         snprintf (err, errlen, "out of memory");
         server_destroy (&self);
         return NULL;
@@ -518,6 +575,7 @@ server_destroy (server_t **self_p)
     store_auth_destroy (&self->auth);
     zsock_destroy (&self->done);
     queue_destroy (&self->queue, s_free_item);
+    inflight_destroy (&self->inflight);
     mdf_metrics_destroy (&self->metrics);
     free (self);
     *self_p = NULL;

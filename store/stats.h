@@ -20,6 +20,7 @@ typedef struct {
     mdf_counter_t *batches_ok, *batches_retry, *batches_rejected; /* mds_batches_total{status} */
     mdf_counter_t *malformed_empty, *malformed_frames, *malformed_decode;
     /* mds_ingest_malformed_total{reason} */
+    mdf_counter_t *ingest_duplicates; /* mds_ingest_duplicates_total: resends of queued batches */
     mdf_histogram_t *sink_write;    /* mds_sink_write_seconds: one transaction */
     mdf_histogram_t *ingest_commit; /* mds_ingest_commit_seconds: receipt -> commit */
     mdf_counter_t *sink_errors;     /* mds_sink_errors_total */

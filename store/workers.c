@@ -206,6 +206,26 @@ s_take_max (const workers_t *self)
     return max;
 }
 
+/* A done_t for n items.  Every taken item must go back to the ingest thread
+ * (it counts them, answers them and forgets their resend keys), so when
+ * memory is short this waits for it; NULL only once aborted. */
+static done_t *
+s_done_new (workers_t *self, size_t n)
+{
+    for (;;) {
+        done_t *done = calloc (1, sizeof *done);
+        work_item_t **items = calloc (n, sizeof *items);
+        if (done && items) {
+            done->items = items;
+            return done;
+        }
+        free (done), free (items);
+        mdf_error ("out of memory handing a batch back, waiting", "batches=%zu", n);
+        if (!s_sleep_until (self, mdf_mono_ns () + 100000000))
+            return NULL;
+    }
+}
+
 /* One transaction: write the taken items, account, hand them back. */
 static void
 s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
@@ -222,16 +242,13 @@ s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
                                    (double) (now - items[i]->received_ns) / 1e9);
     }
     queue_release (self->queue, bars);
-    done_t *done = calloc (1, sizeof *done);
-    work_item_t **copy = calloc (n, sizeof *copy);
-    if (!done || !copy) {
-        free (done), free (copy);
+    done_t *done = s_done_new (self, n);
+    if (!done) { /* aborted at shutdown with no memory: nothing will be answered */
         for (size_t i = 0; i < n; i++)
             work_item_destroy (&items[i]);
         return;
     }
-    memcpy (copy, items, n * sizeof *copy);
-    done->items = copy;
+    memcpy (done->items, items, n * sizeof *items);
     done->n = n;
     done->bars = bars;
     done->committed = committed;

@@ -33,12 +33,15 @@
 
 #define WORK_IDENTITY_MAX 256
 
-/* One received batch and who to answer. */
+/* One received batch and who to answer.  Workers only read an item; the
+ * ingest thread fills it before queue_push and reads it again when the done_t
+ * comes back. */
 typedef struct {
-    uint8_t identity[WORK_IDENTITY_MAX]; /* ROUTER routing id */
+    uint8_t identity[WORK_IDENTITY_MAX]; /* ROUTER routing id it arrived with */
     size_t identity_len;
     mdf_batch_t batch;
     int64_t received_ns;                 /* monotonic, at receipt */
+    bool tracked;                        /* registered in the server's inflight set */
 } work_item_t;
 
 work_item_t *work_item_new (void);

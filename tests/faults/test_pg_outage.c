@@ -13,7 +13,9 @@
  * a looping CSV provider whose bars are 1 ms apart: every bar is one row.
  * The pipeline's window (max_inflight x batch_max, linger 100 ms so batches
  * are full) holds more bars than the high watermark: the store's queue can
- * only fill with bars the pipeline has in flight.
+ * only fill with bars the pipeline has in flight, and each of them only once:
+ * at the end of the outage its depth equals the bars in flight although every
+ * batch was resent after ack_timeout_ms (md-store drops resends it still holds).
  * Skips (77) when no PostgreSQL server can be started.
  */
 #include <check.h>
@@ -107,6 +109,14 @@ s_csv (const char *dir, int n)
     return path;
 }
 
+/* Bars the pipeline sent and has not had acked (NAN if unreadable). */
+static double
+s_pipe_inflight (const e2e_pipe_t *p)
+{
+    return h_scrape (p->http_port, "mdp_bars_sent_total{provider=\"syn\"}")
+           - h_scrape (p->http_port, "mdp_bars_acked_total{provider=\"syn\"}");
+}
+
 /* Replace the fixture's synthetic provider with the looping CSV one. */
 static int
 s_pipe_config (const e2e_pipe_t *p, const e2e_store_t *s, const char *csv)
@@ -160,6 +170,32 @@ START_TEST (postgres_outage_goes_hard_retries_recovers_and_loses_nothing)
         E2E_CHECK (h_wait_http (store.http_port, 1000) == 0, "md-store stopped answering HTTP");
     double errors = h_scrape (store.http_port, "mds_sink_errors_total");
     double written_down = h_scrape (store.http_port, "mds_bars_written_total");
+    /* The queue holds only bars the pipeline has in flight (sent, not acked),
+     * each once, though every batch was resent after ack_timeout_ms (3 s)
+     * during the outage: md-store drops a resend of a batch it still holds.
+     * So depth <= in flight, and == when they all fit the queue (a push can
+     * only fail when the queue is full).  The pipeline is paused (HARD) and
+     * nothing is acked, so the window is still; read it on both sides of the
+     * store's depth and use the reading when they agree. */
+    double depth = -1, inflight = -1;
+    for (int i = 0; i < 20 && depth < 0; i++) {
+        double before = s_pipe_inflight (&pipe);
+        double d = h_scrape (store.http_port, "coordinator_queue_depth");
+        if (before == s_pipe_inflight (&pipe))
+            depth = d, inflight = before;
+    }
+    double dups = h_scrape (store.http_port, "mds_ingest_duplicates_total");
+    double resent = h_scrape (pipe.http_port, "mdp_batches_resent_total{reason=\"timeout\"}");
+    fprintf (stderr, "pg outage: queue depth %.0f, bars in flight %.0f, resent on timeout %.0f, "
+             "duplicates dropped %.0f, retry acks %.0f\n", depth, inflight, resent, dups,
+             h_scrape (store.http_port, "mds_batches_total{status=\"retry\"}"));
+    E2E_CHECK (depth >= 0, "the pipeline's window kept moving during the outage");
+    E2E_CHECK (resent >= 1 && dups >= 1, "no resend during the outage (%.0f, %.0f dropped)",
+               resent, dups);
+    E2E_CHECK (depth <= inflight, "queue depth %.0f > bars in flight %.0f: resends queued twice",
+               depth, inflight);
+    if (inflight <= 4000) /* [queue] capacity */
+        E2E_CHECK (depth == inflight, "queue depth %.0f != bars in flight %.0f", depth, inflight);
     E2E_CHECK (errors >= 3, "only %.0f failed writes in %d ms: no retries", errors, OUTAGE_MS);
     E2E_CHECK (s_pg_ctl ("start") == 0, "PostgreSQL did not start again");
 
