@@ -1,12 +1,20 @@
 #!/bin/bash
-# check_configs.sh: the shipped configs load in the real binaries.
+# check_configs.sh: the shipped configs load in the real binaries, with real keys.
 #
-# Runs `md-store --config FILE --check-config` on docker/config/store.toml and
-# the store ConfigMap's TOML, and the same with md-pipeline for the pipeline
-# configs: each must exit 0.  check_deploy.py only knows the keys DESIGN.md
-# fixes; this catches values and keys the services themselves reject.
-# The services' environment is scrubbed of MDS_*/MDP_* so only the files count.
-# Exits 77 (skip) while the binaries are not built.
+# The shipped TOMLs (docker/config/*.toml and the ConfigMaps' TOMLs) have
+# CurveZMQ on, with key files under /run/secrets/mdflow/ that only exist once
+# deployed.  `check_deploy.py --stage-keys` makes them as a user would: it runs
+# the compose one-shot `keys` service's command and deploy/README.md's keys
+# block (a stand-in `kubectl` writes each Secret to a directory), both with
+# the built `mdctl keygen`; lays the files out as the compose volumes and the
+# Kubernetes Secret volumes would mount them; checks that the keys pair up;
+# and writes copies of the TOMLs whose key paths point there (nothing else
+# changed).  Then `md-store --config FILE --check-config` (and md-pipeline for
+# the pipeline configs) must exit 0 on each copy.  check_deploy.py only knows
+# the keys DESIGN.md fixes; this catches values and keys the services reject,
+# key paths that name no file the deployment makes, and keys that are not
+# zcert files.  The services' environment is scrubbed of MDS_*/MDP_* so only
+# the files count.  Exits 77 (skip) while the binaries are not built.
 # Usage: check_configs.sh PYTHON CHECK_DEPLOY_PY   (env MDF_SOURCE_ROOT, MDF_BUILD_ROOT)
 
 set -u
@@ -15,15 +23,22 @@ SRC=${MDF_SOURCE_ROOT:?MDF_SOURCE_ROOT not set}
 BUILD=${MDF_BUILD_ROOT:?MDF_BUILD_ROOT not set}
 STORE_BIN=$BUILD/store/md-store
 PIPE_BIN=$BUILD/pipeline/md-pipeline
-if [ ! -x "$STORE_BIN" ] || [ ! -x "$PIPE_BIN" ]; then
-    echo "SKIP: $STORE_BIN / $PIPE_BIN not built yet"
+if [ ! -x "$STORE_BIN" ] || [ ! -x "$PIPE_BIN" ] || [ ! -x "$BUILD/tools/mdctl" ]; then
+    echo "SKIP: $STORE_BIN / $PIPE_BIN / $BUILD/tools/mdctl not built yet"
     exit 77
 fi
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-"$PY" "$CHECK" --extract-configmaps "$TMP" || { echo "FAIL: cannot extract the ConfigMap TOMLs"; exit 1; }
 UNSET=$(env | sed -n 's/^\(MD[SP]_[A-Za-z0-9_]*\)=.*/-u \1/p')
+# shellcheck disable=SC2086
+staged=$(env $UNSET MDF_SOURCE_ROOT="$SRC" "$PY" "$CHECK" --stage-keys "$TMP/keys")
+rc=$?
+if [ "$rc" != 0 ]; then
+    echo "$staged" | sed -n 's/^problem: /FAIL: /p'
+    echo "FAIL: cannot make and lay out the keys (check_deploy.py --stage-keys, exit $rc)"
+    exit 1
+fi
 
 failures=0
 check() { # check BINARY FILE
@@ -32,25 +47,25 @@ check() { # check BINARY FILE
     out=$(cd "$TMP" && env $UNSET timeout 20 "$1" --config "$2" --check-config 2>&1)
     rc=$?
     if [ "$rc" = 0 ]; then
-        echo "ok   $(basename "$1") --check-config $2"
+        echo "ok   $(basename "$1") --check-config $(basename "$2")"
     else
-        echo "FAIL $(basename "$1") --check-config $2: exit $rc"
+        echo "FAIL $(basename "$1") --check-config $(basename "$2"): exit $rc"
         echo "$out" | sed 's/^/     /'
         failures=$((failures + 1))
     fi
 }
-check "$STORE_BIN" "$SRC/docker/config/store.toml"
-check "$PIPE_BIN" "$SRC/docker/config/pipeline.toml"
-found=0
-for f in "$TMP"/*--*.toml; do
-    [ -e "$f" ] || continue
-    found=$((found + 1))
-    case "$(basename "$f")" in
-        *store*) check "$STORE_BIN" "$f" ;;
-        *pipeline*) check "$PIPE_BIN" "$f" ;;
-        *) echo "FAIL: $f is neither a store nor a pipeline config"; failures=$((failures + 1)) ;;
+nstore=0 npipe=0
+while read -r role file; do
+    case "$role" in
+        store) nstore=$((nstore + 1)); check "$STORE_BIN" "$file" ;;
+        pipeline) npipe=$((npipe + 1)); check "$PIPE_BIN" "$file" ;;
+        *) echo "FAIL: unexpected line from --stage-keys: $role $file"; failures=$((failures + 1)) ;;
     esac
-done
-[ "$found" -ge 2 ] || { echo "FAIL: expected the store and pipeline ConfigMap TOMLs, found $found"; exit 1; }
+done <<< "$staged"
+# compose and the ConfigMaps: two of each at least.
+if [ "$nstore" -lt 2 ] || [ "$npipe" -lt 2 ]; then
+    echo "FAIL: expected the compose and ConfigMap TOMLs of both services, got $nstore store / $npipe pipeline"
+    exit 1
+fi
 [ "$failures" = 0 ] || exit 1
 exit 0

@@ -17,6 +17,15 @@ per problem) when they drift from each other or from the services' contract:
   * the Dockerfile has the build/runtime/store/pipeline stages, a non-root
     USER, HEALTHCHECKs and EXPOSEs that match the TOMLs, and (once the
     binaries are built) runtime packages covering every library they link;
+  * CurveZMQ (issue 7): [security] curve is on in every shipped TOML, and
+    every key path (as the TOML and the service's environment set it) lies
+    on a read-only mount: in compose a named volume that a one-shot service
+    (running `mdctl keygen`, from an image that ships mdctl) writes at the
+    same path and the service waits for (service_completed_successfully); in
+    Kubernetes a Secret volume whose Secret deploy/README.md creates with
+    `kubectl create secret generic NAME --from-file=...` holding that file,
+    readable by the pod's user, not world-readable when it holds a secret
+    key, and holding no other service's secret key;
   * every Kubernetes document has apiVersion/kind/metadata.name and no
     namespace; Services select Deployments and name their ports; a headless
     Service selects the store; the KEDA ScaledObject targets the store
@@ -28,12 +37,22 @@ Environment: MDF_SOURCE_ROOT (repository root, required), MDF_BUILD_ROOT
 of DESIGN.md; when present, the key and metric lists below must match it).
 
 `check_deploy.py --extract-configmaps DIR` writes each ConfigMap TOML to DIR
-(as <configmap>--<key>) for tests/deploy/check_configs.sh.
+(as <configmap>--<key>).  `check_deploy.py --stage-keys DIR` makes real keys
+the way a user would (compose: runs the one-shot keys service's command;
+Kubernetes: runs deploy/README.md's keys block, with a `kubectl` stand-in that
+writes each Secret to a directory), lays them out as the mounts would, checks
+that the keys pair up (the pipeline trusts the store's key, the store admits
+the pipeline's), and writes copies of the TOMLs whose key paths point there;
+it prints "store|pipeline FILE" per copy, for tests/deploy/check_configs.sh.
+`check_deploy.py --compose-plan DIR` prints the compose key volumes as
+"writer SERVICE WORKDIR" / "mount SERVICE DIR/vol/VOLUME TARGET ro|rw" lines
+and writes the writer's command to DIR/keys.sh, for compose_netns.sh.
 """
 
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -213,6 +232,167 @@ def healthcheck_port(hc):
     return int(m.group(1)) if m else None
 
 
+# --------------------------------------------------------------------------
+# CurveZMQ keys: which TOML paths must be mounted, and where from
+
+# (key, is a directory) per role; server_public_key_file is the pipeline's
+# only way to the store's key here (a literal key cannot be shipped: the keys
+# are made at deploy time).
+KEY_PATHS = {
+    "store": (("secret_key_file", False), ("authorized_keys_dir", True)),
+    "pipeline": (("secret_key_file", False), ("server_public_key_file", False)),
+}
+ENV_PREFIX = {"store": "MDS", "pipeline": "MDP"}
+
+
+def effective_security(doc, env, role):
+    """[security] of a TOML with the service's environment applied (env: dict)."""
+    sec = dict((doc or {}).get("security") or {})
+    for key in ("curve", "secret_key_file", "authorized_keys_dir", "server_public_key",
+                "server_public_key_file"):
+        val = (env or {}).get(f"{ENV_PREFIX[role]}_SECURITY_{key.upper()}")
+        if val is not None:
+            sec[key] = str(val).lower() in ("true", "1", "yes", "on") if key == "curve" else str(val)
+    return sec
+
+
+def key_paths(where, role, sec):
+    """[(key, path, is_dir)] that must be mounted; problems for curve off or bad paths."""
+    if sec.get("curve") is not True:
+        problem(where, "[security] curve must be true (CurveZMQ is on in the compose and Kubernetes configs)")
+        return []
+    if role == "pipeline" and sec.get("server_public_key"):
+        problem(where, "[security] server_public_key is a literal key: use server_public_key_file "
+                "(keys are made at deploy time, never shipped)")
+    out = []
+    for key, is_dir in KEY_PATHS[role]:
+        path = str(sec.get(key) or "")
+        if not path.startswith("/"):
+            problem(where, f"[security] {key} must be an absolute path on a mounted volume, is {path!r}")
+            continue
+        out.append((key, os.path.normpath(path), is_dir))
+    return out
+
+
+def mount_for(path, targets):
+    """The longest target that is `path` or one of its parent directories, or None."""
+    best = None
+    for t in targets:
+        t = os.path.normpath(t)
+        if (path == t or path.startswith(t.rstrip("/") + "/")) and (best is None or len(t) > len(best)):
+            best = t
+    return best
+
+
+def one_shot(svc):
+    return isinstance(svc, dict) and str(svc.get("restart", "")) == "no"
+
+
+def compose_env(svc):
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(e.split("=", 1) if "=" in e else (e, "") for e in env)
+    return {k: str(v) for k, v in env.items()}
+
+
+def compose_volumes(svc):
+    """[(source, target, read_only)] of a compose service."""
+    out = []
+    for v in svc.get("volumes") or []:
+        if isinstance(v, str):
+            parts = v.split(":")
+            if len(parts) == 1:
+                out.append(("", parts[0], False))
+            else:
+                out.append((parts[0], parts[1], len(parts) > 2 and "ro" in parts[2].split(",")))
+        elif isinstance(v, dict):
+            out.append((v.get("source") or "", v.get("target") or "", bool(v.get("read_only"))))
+    return out
+
+
+def command_text(svc):
+    parts = []
+    for k in ("entrypoint", "command"):
+        v = svc.get(k)
+        parts += v if isinstance(v, list) else ([v] if v else [])
+    return " ".join(str(p) for p in parts)
+
+
+def stage_ships(stages, stage, binary):
+    """True when Dockerfile stage `stage` (or a stage it is built FROM) COPYs `binary`."""
+    seen = set()
+    while stage in stages and stage not in seen:
+        seen.add(stage)
+        if any(i == "COPY" and re.search(r"/%s(\s|$)" % re.escape(binary), a) for i, a in stages[stage]):
+            return True
+        stage = stages[stage][0][1].lower()
+    return False
+
+
+def compose_key_writers(services):
+    """{volume: (writer service, target)} for named volumes a one-shot service mounts writable."""
+    writers = {}
+    for name, svc in services.items():
+        if one_shot(svc):
+            for src, target, ro in compose_volumes(svc):
+                if src and not src.startswith((".", "/", "~")) and not ro:
+                    writers[src] = (name, os.path.normpath(target))
+    return writers
+
+
+def check_compose_keys(root, path, services, store, pipeline):
+    writers = compose_key_writers(services)
+    dockerfile = os.path.join(root, "docker", "Dockerfile")
+    try:
+        stages = dockerfile_stages(open(dockerfile, encoding="utf-8").read())
+    except OSError:
+        stages = {}
+    checked_writers = set()
+    for role, doc in (("store", store), ("pipeline", pipeline)):
+        svc = services.get(role)
+        if doc is None or not isinstance(svc, dict):
+            continue
+        where = f"docker/config/{role}.toml (compose service {role})"
+        vols = {os.path.normpath(t): (src, ro) for src, t, ro in compose_volumes(svc)}
+        deps = svc.get("depends_on") or {}
+        for key, kpath, _ in key_paths(where, role, effective_security(doc, compose_env(svc), role)):
+            target = mount_for(kpath, vols)
+            if target is None:
+                problem(path, f"service {role}: security.{key} {kpath} is on no volume of the service "
+                        "(the keys are not mounted)")
+                continue
+            src, ro = vols[target]
+            if src.startswith((".", "/", "~")) or not src:
+                problem(path, f"service {role}: security.{key} is on {src or 'an anonymous volume'}: key "
+                        "material must come from a named volume made at deploy time, not the repository")
+                continue
+            if not ro:
+                problem(path, f"service {role}: key volume {src} must be mounted read-only (:ro)")
+            if src not in writers:
+                problem(path, f"service {role}: volume {src} (security.{key}) is written by no one-shot "
+                        "service: nothing makes the keys")
+                continue
+            writer, wtarget = writers[src]
+            if wtarget != target:
+                problem(path, f"service {role}: volume {src} is at {target}, but {writer} writes it at {wtarget}")
+            if not isinstance(deps, dict) or (deps.get(writer) or {}).get("condition") \
+                    != "service_completed_successfully":
+                problem(path, f"service {role}: must depend on {writer} (service_completed_successfully), "
+                        "which makes its keys")
+            checked_writers.add(writer)
+    for writer in sorted(checked_writers):
+        wsvc = services[writer]
+        if "mdctl keygen" not in command_text(wsvc):
+            problem(path, f"service {writer}: makes key volumes but does not run `mdctl keygen`")
+        target = (wsvc.get("build") or {}).get("target")
+        image = wsvc.get("image")
+        if not target:  # no build of its own: the image of a service that builds it
+            target = next(((s.get("build") or {}).get("target") for s in services.values()
+                           if isinstance(s, dict) and s.get("build") and s.get("image") == image), None)
+        if stages and not (target and stage_ships(stages, target, "mdctl")):
+            problem(path, f"service {writer}: its image (Dockerfile stage {target}) does not ship mdctl")
+
+
 def check_compose(root, store, pipeline):
     path = os.path.join(root, "docker", "docker-compose.yml")
     docs = load_yaml(path)
@@ -227,16 +407,19 @@ def check_compose(root, store, pipeline):
     for name, svc in services.items():
         if not isinstance(svc, dict):
             continue
-        if "healthcheck" not in svc:
+        if "healthcheck" not in svc and not one_shot(svc):
             problem(path, f"service {name} has no healthcheck")
+        if one_shot(svc) and svc.get("ports"):
+            problem(path, f"service {name}: a one-shot service (restart: \"no\") publishes ports")
         deps = svc.get("depends_on") or {}
         if isinstance(deps, list):
             if deps:
                 problem(path, f"service {name}: depends_on must use condition: service_healthy")
         else:
             for dep, cond in deps.items():
-                if (cond or {}).get("condition") != "service_healthy":
-                    problem(path, f"service {name}: depends_on {dep} without condition service_healthy")
+                want = "service_completed_successfully" if one_shot(services.get(dep)) else "service_healthy"
+                if (cond or {}).get("condition") != want:
+                    problem(path, f"service {name}: depends_on {dep} without condition {want}")
                 if dep not in services:
                     problem(path, f"service {name}: depends_on unknown service {dep}")
         for vol in svc.get("volumes") or []:
@@ -264,6 +447,7 @@ def check_compose(root, store, pipeline):
             mounts = " ".join(v if isinstance(v, str) else "" for v in svc.get("volumes") or [])
             if f"config/{name}.toml:" not in mounts:
                 problem(path, f"service {name}: docker/config/{name}.toml is not mounted")
+    check_compose_keys(root, path, services, store, pipeline)
     pg = services.get("postgres") or {}
     if not str(pg.get("image", "")).startswith("timescale/timescaledb"):
         problem(path, "postgres must use a timescale/timescaledb image")
@@ -544,6 +728,9 @@ def check_k8s(root, allowed_store, allowed_pipeline):
     if len(store_deps) != 1 or len(pipe_deps) != 1:
         problem("deploy/k8s", f"need one md-store and one md-pipeline Deployment, have {store_deps} {pipe_deps}")
         return
+    documented = documented_secrets(root)
+    for name in store_deps + pipe_deps:
+        check_k8s_keys(deployments[name], tomls, documented)
     store_name = store_deps[0]
 
     headless = None
@@ -569,6 +756,106 @@ def check_k8s(root, allowed_store, allowed_pipeline):
             problem(pipe[0], f"the pipeline does not use the headless Service {headless}")
 
     check_scaledobject(by_kind.get("ScaledObject", []), store_name)
+
+
+KEYS_BLOCK_MARK = "# CurveZMQ keys and Secrets"
+
+
+def readme_keys_block(root):
+    """deploy/README.md's fenced shell block that makes the keys and Secrets (it
+    starts with KEYS_BLOCK_MARK), or None."""
+    try:
+        text = open(os.path.join(root, "deploy", "README.md"), encoding="utf-8").read()
+    except OSError:
+        return None
+    for lang, block in re.findall(r"^```([\w-]*)\n(.*?)^```", text, re.S | re.M):
+        if lang in ("sh", "bash", "") and block.startswith(KEYS_BLOCK_MARK):
+            return block
+    return None
+
+
+def documented_secrets(root):
+    """{Secret name: {file keys}} from deploy/README.md's
+    `kubectl create secret generic NAME --from-file=[KEY=]PATH ...` commands."""
+    block = readme_keys_block(root)
+    if block is None:
+        problem("deploy/README.md", f"no ```sh block starting with {KEYS_BLOCK_MARK!r} "
+                "(`mdctl keygen` + `kubectl create secret generic`: how the CurveZMQ Secrets are made)")
+        return {}
+    out = {}
+    for line in re.sub(r"\\\n", " ", block).splitlines():
+        m = re.search(r"create secret generic\s+(\S+)(.*)", line)
+        if m:
+            keys = set()
+            for src in re.findall(r"--from-file[= ](\S+)", m.group(2)):
+                keys.add(src.split("=", 1)[0] if "=" in src else os.path.basename(src))
+            out.setdefault(m.group(1), set()).update(keys)
+    return out
+
+
+def pod_key_mounts(pod, containers):
+    """{mountPath: (volume dict, readOnly)} of the pod's containers."""
+    vols = {v.get("name"): v for v in pod.get("volumes") or []}
+    out = {}
+    for c in containers:
+        for m in c.get("volumeMounts") or []:
+            if m.get("mountPath"):
+                out[os.path.normpath(m["mountPath"])] = (vols.get(m.get("name")) or {}, bool(m.get("readOnly")))
+    return out
+
+
+def check_k8s_keys(dep, tomls, documented):
+    where, _, _, _, role, pod = dep
+    containers = pod.get("containers") or []
+    cms = {(v.get("configMap") or {}).get("name") for v in pod.get("volumes") or []}
+    doc = next((d for (cm, key), d in tomls.items() if cm in cms and key == f"{role}.toml"), None)
+    if doc is None:
+        return
+    env = {e.get("name"): e.get("value") for c in containers for e in c.get("env") or []
+           if "value" in e}
+    mounts = pod_key_mounts(pod, containers)
+    fs_group = (pod.get("securityContext") or {}).get("fsGroup")
+    paths = key_paths(f"{where} [{role}.toml]", role, effective_security(doc, env, role))
+    own_secret = next((os.path.basename(p) for k, p, _ in paths if k == "secret_key_file"), None)
+    for key, kpath, is_dir in paths:
+        target = mount_for(kpath, mounts)
+        vol, ro = mounts.get(target, ({}, False))
+        sec = vol.get("secret")
+        if target is None or not isinstance(sec, dict):
+            problem(where, f"security.{key} {kpath} is on no Secret volume of the pod (the keys are not mounted)")
+            continue
+        name = sec.get("secretName")
+        if not ro:
+            problem(where, f"Secret volume {vol.get('name')} must be mounted readOnly")
+        if sec.get("optional"):
+            problem(where, f"Secret {name} is optional: without it the service would fail at start; "
+                    "let the pod wait for the Secret instead")
+        mode = sec.get("defaultMode", 0o644)
+        if not (mode & 0o004 or (fs_group is not None and mode & 0o040)):
+            problem(where, f"Secret {name}: files mode {mode:#o} are not readable by the pod's user "
+                    "(set securityContext.fsGroup and a group-readable defaultMode)")
+        if key == "secret_key_file" and mode & 0o007:
+            problem(where, f"Secret {name} holds the secret key and is world-readable (defaultMode {mode:#o})")
+        if name not in documented:
+            problem(where, f"Secret {name} is made by no `kubectl create secret generic {name} --from-file=...` "
+                    "in deploy/README.md's keys block")
+            continue
+        keys = documented[name]
+        for k in sorted(keys):
+            if k.endswith("_secret") and k != own_secret:
+                problem(where, f"Secret {name} (mounted here) also holds {k}, another service's secret key")
+        rel = os.path.relpath(kpath, target)
+        items = {i.get("path"): i.get("key") for i in sec.get("items") or []}
+        if is_dir:
+            if rel != ".":
+                problem(where, f"security.{key} {kpath} must be the mount path of a Secret volume")
+        elif rel == ".":
+            problem(where, f"security.{key} {kpath} is a directory (a Secret volume), not a file in it")
+        else:
+            file_key = items.get(rel) if items else rel
+            if file_key not in keys:
+                problem(where, f"security.{key} {kpath}: Secret {name} as deploy/README.md makes it "
+                        f"has no file {rel} (it has {sorted(keys)})")
 
 
 def check_scaledobject(objs, store_name):
@@ -608,6 +895,283 @@ def check_scaledobject(objs, store_name):
             problem(where, f"no trigger queries {metric}")
 
 
+# --------------------------------------------------------------------------
+# --stage-keys / --compose-plan: real keys where the mounts would put them
+
+KUBECTL_STANDIN = r'''
+"""kubectl stand-in for deploy/README.md's keys block: `create secret generic
+NAME --from-file=[KEY=]PATH ...` writes the Secret as files in $MDF_SECRETS/NAME;
+anything else fails."""
+import os, shutil, sys
+args, i = [], 1
+while i < len(sys.argv):
+    a = sys.argv[i]
+    if a in ("-n", "--namespace"):
+        i += 2
+        continue
+    if not a.startswith("--namespace="):
+        args.append(a)
+    i += 1
+if args[:3] != ["create", "secret", "generic"] or len(args) < 5:
+    sys.exit(f"kubectl stand-in: unsupported command: kubectl {' '.join(sys.argv[1:])}")
+out = os.path.join(os.environ["MDF_SECRETS"], args[3])
+if os.path.exists(out):
+    sys.exit(f"kubectl stand-in: secret {args[3]} already exists")
+os.makedirs(out)
+rest = args[4:]
+for j, a in enumerate(rest):
+    if a.startswith("--from-file="):
+        src = a.split("=", 1)[1]
+    elif a == "--from-file" and j + 1 < len(rest):
+        src = rest[j + 1]
+    elif j > 0 and rest[j - 1] == "--from-file":
+        continue
+    else:
+        sys.exit(f"kubectl stand-in: unsupported argument {a}")
+    key, path = src.split("=", 1) if "=" in src else (os.path.basename(src), src)
+    files = [(key, path)] if not os.path.isdir(path) else \
+        [(f, os.path.join(path, f)) for f in sorted(os.listdir(path)) if os.path.isfile(os.path.join(path, f))]
+    for k, f in files:
+        shutil.copyfile(f, os.path.join(out, k))
+print(f"secret/{args[3]} created")
+'''
+
+
+def compose_services(root):
+    docs = load_yaml(os.path.join(root, "docker", "docker-compose.yml"))
+    return (docs[0].get("services") or {}) if docs and isinstance(docs[0], dict) else {}
+
+
+def compose_argv(svc):
+    """entrypoint + command of a compose service as an argv, $$ unescaped."""
+    argv = []
+    for k in ("entrypoint", "command"):
+        v = svc.get(k)
+        if isinstance(v, str):
+            v = shlex.split(v)
+        argv += [str(a).replace("$$", "$") for a in v or []]
+    return argv
+
+
+def link_mount(fake_root, target, source):
+    """Make fake_root+target a symlink to source (the mount, as the container sees it)."""
+    where = fake_root + os.path.normpath(target)
+    os.makedirs(os.path.dirname(where), exist_ok=True)
+    os.symlink(source, where)
+
+
+def zcert_public(path):
+    """The public key (Z85) in a zcert file (public or secret), or None."""
+    try:
+        m = re.search(r'public-key\s*=\s*"([^"]{40})"', open(path, encoding="utf-8").read())
+    except (OSError, UnicodeDecodeError):
+        return None
+    return m.group(1) if m else None
+
+
+def rewrite_toml(text, role, sec, fake_root, out):
+    """Copy of a TOML whose [security] key paths point under fake_root."""
+    for key, _ in KEY_PATHS[role]:
+        path = str(sec.get(key) or "")
+        if path.startswith("/"):
+            quoted = json.dumps(path)
+            if text.count(quoted) != 1:
+                raise ValueError(f"cannot rewrite security.{key} {path}: not exactly once in the TOML")
+            text = text.replace(quoted, json.dumps(fake_root + path))
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def check_pairing(label, fake, sec):
+    """The staged keys exist and pair up: problems otherwise."""
+    st, pl = sec["store"], sec["pipeline"]
+    missing = False
+    for role, s in sec.items():
+        for key, is_dir in KEY_PATHS[role]:
+            path = fake[role] + str(s.get(key) or "")
+            if not (os.path.isdir(path) if is_dir else os.path.isfile(path)):
+                problem(label, f"{role} security.{key} {s.get(key)}: no such "
+                        f"{'directory' if is_dir else 'file'} where the deployment puts the keys")
+                missing = True
+    if missing:
+        return
+    store_pub = zcert_public(fake["store"] + st.get("secret_key_file", ""))
+    pipe_pub = zcert_public(fake["pipeline"] + pl.get("secret_key_file", ""))
+    trusted = zcert_public(fake["pipeline"] + pl.get("server_public_key_file", ""))
+    adir = fake["store"] + st.get("authorized_keys_dir", "")
+    admitted = set()
+    if os.path.isdir(adir):
+        for f in sorted(os.listdir(adir)):  # as czmq's zcertstore: hidden names skipped
+            if not f.startswith(".") and os.path.isfile(os.path.join(adir, f)):
+                admitted.add(zcert_public(os.path.join(adir, f)))
+    if not store_pub or not pipe_pub:
+        problem(label, "the staged keys lack a store or pipeline secret key file")
+        return
+    if trusted != store_pub:
+        problem(label, "the pipeline's server_public_key_file is not the store's public key: "
+                "the pipeline would refuse the store")
+    if pipe_pub not in admitted:
+        problem(label, "the pipeline's public key is not in the store's authorized_keys_dir: "
+                "the store would refuse the pipeline")
+
+
+def stage_compose(root, out, env):
+    services = compose_services(root)
+    writers = compose_key_writers(services)
+    vols = os.path.join(out, "compose", "vol")
+    for name in sorted({w for w, _ in writers.values()}):
+        svc = services[name]
+        fake = os.path.join(out, "compose", f"root-{name}")
+        for src, target, _ in compose_volumes(svc):
+            if src in writers:
+                os.makedirs(os.path.join(vols, src), exist_ok=True)
+                link_mount(fake, target, os.path.join(vols, src))
+        cwd = fake + os.path.normpath(svc.get("working_dir") or "/")
+        os.makedirs(cwd, exist_ok=True)
+        made = None
+        for run in ("", " again"):  # a second `up` must keep the keys
+            r = subprocess.run(compose_argv(svc), cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+            if r.returncode != 0:
+                problem(f"docker-compose.yml service {name}", f"its command failed{run} (exit {r.returncode}): "
+                        + (r.stdout + r.stderr).strip().replace("\n", " | "))
+                return []
+            keys = {os.path.join(d, f): zcert_public(os.path.join(d, f))
+                    for d, _, files in os.walk(vols) for f in files}
+            if made is not None and keys != made:
+                problem(f"docker-compose.yml service {name}", "running it again changed the keys "
+                        "(every `up` would lock out the clients admitted so far)")
+            made = keys
+    staged, fakes, secs = [], {}, {}
+    for role in ("store", "pipeline"):
+        svc = services.get(role) or {}
+        fake = os.path.join(out, "compose", f"root-{role}")
+        os.makedirs(fake, exist_ok=True)
+        for src, target, _ in compose_volumes(svc):
+            if src in writers:
+                link_mount(fake, target, os.path.join(vols, src))
+        text = open(os.path.join(root, "docker", "config", f"{role}.toml"), encoding="utf-8").read()
+        sec = effective_security(tomllib.loads(text), compose_env(svc), role)
+        dest = os.path.join(out, f"compose--{role}.toml")
+        rewrite_toml(text, role, sec, fake, dest)
+        staged.append((role, dest))
+        fakes[role], secs[role] = fake, sec
+    check_pairing("compose (keys service)", fakes, secs)
+    return staged
+
+
+def stage_k8s(root, out, env):
+    block = readme_keys_block(root)
+    if block is None:
+        problem("deploy/README.md", f"no keys block starting with {KEYS_BLOCK_MARK!r}")
+        return []
+    work = os.path.join(out, "k8s", "work")
+    os.makedirs(work)
+    r = subprocess.run(["/bin/sh", "-e", "-c", block], cwd=work, env=env, capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        problem("deploy/README.md keys block", f"failed (exit {r.returncode}): "
+                + (r.stdout + r.stderr).strip().replace("\n", " | "))
+        return []
+    secrets = env["MDF_SECRETS"]
+    docs = [d for _, d in k8s_docs(root) if isinstance(d, dict)]
+    cms = {(d.get("metadata") or {}).get("name"): d.get("data") or {} for d in docs if d.get("kind") == "ConfigMap"}
+    staged, fakes, secs = [], {}, {}
+    for d in docs:
+        if d.get("kind") != "Deployment":
+            continue
+        pod = ((d.get("spec") or {}).get("template") or {}).get("spec") or {}
+        containers = pod.get("containers") or []
+        images = " ".join(str(c.get("image")) for c in containers)
+        role = "store" if "md-store" in images else "pipeline" if "md-pipeline" in images else None
+        if role is None:
+            continue
+        fake = os.path.join(out, "k8s", f"root-{role}")
+        os.makedirs(fake, exist_ok=True)
+        text = None
+        for mpath, (vol, _) in pod_key_mounts(pod, containers).items():
+            sec = vol.get("secret")
+            cm = (vol.get("configMap") or {}).get("name")
+            if cm in cms and f"{role}.toml" in cms[cm]:
+                text = cms[cm][f"{role}.toml"]
+            if not isinstance(sec, dict):
+                continue
+            src = os.path.join(secrets, str(sec.get("secretName")))
+            if sec.get("items"):
+                src = os.path.join(out, "k8s", f"items-{role}-{vol.get('name')}")
+                for it in sec["items"]:
+                    os.makedirs(os.path.dirname(os.path.join(src, it["path"])), exist_ok=True)
+                    shutil.copyfile(os.path.join(secrets, sec["secretName"], it["key"]), os.path.join(src, it["path"]))
+            link_mount(fake, mpath, src)
+        if text is None:
+            continue
+        env_vars = {e.get("name"): e.get("value") for c in containers for e in c.get("env") or [] if "value" in e}
+        sec = effective_security(tomllib.loads(text), env_vars, role)
+        dest = os.path.join(out, f"{d['metadata']['name']}--{role}.toml")
+        rewrite_toml(text, role, sec, fake, dest)
+        staged.append((role, dest))
+        fakes[role], secs[role] = fake, sec
+    if set(fakes) == {"store", "pipeline"}:
+        check_pairing("deploy/k8s (Secrets from deploy/README.md)", fakes, secs)
+    return staged
+
+
+def stage_keys(root, out):
+    """--stage-keys: see the module comment.  Returns the exit status."""
+    mdctl = os.path.join(os.environ.get("MDF_BUILD_ROOT", ""), "tools", "mdctl")
+    if not os.access(mdctl, os.X_OK):
+        print(f"SKIP: {mdctl} not built")
+        return 77
+    out = os.path.abspath(out)
+    bindir = os.path.join(out, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    os.symlink(mdctl, os.path.join(bindir, "mdctl"))
+    # Ownership is not what this checks (compose_netns.sh runs the real chown as root).
+    with open(os.path.join(bindir, "chown"), "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")
+    with open(os.path.join(bindir, "kubectl"), "w") as f:
+        f.write(f"#!{sys.executable}\n" + KUBECTL_STANDIN)
+    for tool in ("chown", "kubectl"):
+        os.chmod(os.path.join(bindir, tool), 0o755)
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
+               MDF_SECRETS=os.path.join(out, "k8s", "secrets"), HOME=out)
+    os.makedirs(env["MDF_SECRETS"], exist_ok=True)
+    staged = []
+    try:
+        staged += stage_compose(root, out, env)
+        staged += stage_k8s(root, out, env)
+    except (OSError, ValueError, KeyError, subprocess.TimeoutExpired, tomllib.TOMLDecodeError) as e:
+        problem("--stage-keys", str(e))
+    for p in dict.fromkeys(problems):
+        print(f"problem: {p}")
+    for role, path in staged:
+        print(f"{role} {path}")
+    return 1 if problems else 0
+
+
+def compose_plan(root, out):
+    """--compose-plan: see the module comment."""
+    services = compose_services(root)
+    writers = compose_key_writers(services)
+    if not writers:
+        print("problem: no one-shot compose service writes a key volume")
+        return 1
+    vols = os.path.join(os.path.abspath(out), "vol")
+    names = sorted({w for w, _ in writers.values()})
+    if len(names) != 1:
+        print(f"problem: expected one key-writing service, found {names}")
+        return 1
+    svc = services[names[0]]
+    with open(os.path.join(out, "keys.sh"), "w", encoding="utf-8") as f:
+        f.write(shlex.join(compose_argv(svc)) + "\n")
+    print(f"writer {names[0]} {os.path.normpath(svc.get('working_dir') or '/')}")
+    for name, s in services.items():
+        for src, target, ro in compose_volumes(s) if isinstance(s, dict) else []:
+            if src in writers:
+                os.makedirs(os.path.join(vols, src), exist_ok=True)
+                print(f"mount {name} {os.path.join(vols, src)} {os.path.normpath(target)} {'ro' if ro else 'rw'}")
+    return 0
+
+
 def extract_configmaps(root, outdir):
     os.makedirs(outdir, exist_ok=True)
     for _, d in k8s_docs(root):
@@ -626,6 +1190,10 @@ def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--extract-configmaps":
         extract_configmaps(root, sys.argv[2])
         return 0
+    if len(sys.argv) == 3 and sys.argv[1] == "--stage-keys":
+        return stage_keys(root, sys.argv[2])
+    if len(sys.argv) == 3 and sys.argv[1] == "--compose-plan":
+        return compose_plan(root, sys.argv[2])
     allowed_store, allowed_pipeline, metrics = allowed_keys()
     cfg = os.path.join(root, "docker", "config")
     docs = {}
@@ -649,9 +1217,10 @@ def main():
     check_grafana(root, docs["store"], metrics)
     check_dockerfile(root, docs["store"], docs["pipeline"], os.environ.get("MDF_BUILD_ROOT"))
     check_k8s(root, allowed_store, allowed_pipeline)
-    for p in problems:
+    unique = list(dict.fromkeys(problems))
+    for p in unique:
         print(p)
-    print(f"check_deploy: {len(problems)} problem(s)")
+    print(f"check_deploy: {len(unique)} problem(s)")
     return 1 if problems else 0
 
 

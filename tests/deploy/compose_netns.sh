@@ -17,18 +17,35 @@
 # 10.213.0.0/24 exists only inside these namespaces and is never routed.
 # The database role, password and name come from store.toml's conninfo.
 #
+# CurveZMQ is on in those configs, so the keys are made as compose makes them:
+# the one-shot `keys` service's command (read from docker-compose.yml by
+# `check_deploy.py --compose-plan`) runs with the built mdctl, in a private
+# mount namespace where a fresh tmpfs is /run and each of its named volumes (a
+# directory under $TMP) is bind-mounted at its compose target.  Store and
+# pipeline then run the same way, with their volumes bind-mounted read-only
+# where compose mounts them, as uid 10001 like the images (when setpriv is
+# there and uid 10001 can read the build): so the config paths, the volume
+# layout, the script and the file ownership it sets are all exercised.
+#
 # Asserts, each with a deadline: /health answers in both namespaces (and the
 # store's across the bridge, as Prometheus would scrape it); bars reach
-# PostgreSQL; the demo overload drives the store to SOFT or HARD; after POST /control/pause the pipeline has nothing in flight and
+# PostgreSQL (over CurveZMQ); the demo overload drives the store to SOFT or
+# HARD; after POST /control/pause the pipeline has nothing in flight and
 # every ingested bar is acked and the store counts exactly those bars written;
+# a client with a key the store does not know is refused
+# (mds_auth_failures_total rises), and once its NAME.key is copied into the
+# authorized-keys volume (deploy/README.md) it is let in without a restart;
 # SIGTERM stops the pipeline and the store with exit 0; the bars table then
-# holds between 1 and that many rows (the postgres sink keeps ts to the
-# microsecond, so bars closer than that collapse into one row).  Everything started here is stopped by PID and every namespace and
-# /etc/netns entry removed by the EXIT trap.  Runs from several build trees
-# take turns (flock, 20 s at most); the run itself is bounded to 60 s.
+# holds between 1 and that many pipeline rows (the postgres sink keeps ts to
+# the microsecond, so bars closer than that collapse into one row).
+# Everything started here is stopped by PID and every namespace and
+# /etc/netns entry removed by the EXIT trap; the mounts live and die with
+# their processes' namespaces.  Runs from several build trees take turns
+# (flock, 20 s at most); the run itself is bounded to 60 s.
 #
-# Needs root, ip(8) with netns support, curl, the PostgreSQL 15 server
-# binaries and the built md-store / md-pipeline: exits 77 (skip) otherwise.
+# Needs root, ip(8) with netns support, unshare(1), curl, the PostgreSQL 15
+# server binaries and the built md-store / md-pipeline / mdctl: exits 77
+# (skip) otherwise.
 # Env: MDF_SOURCE_ROOT, MDF_BUILD_ROOT (set by meson), MDF_PG_BIN (optional).
 
 set -u
@@ -37,6 +54,7 @@ SRC=${MDF_SOURCE_ROOT:?MDF_SOURCE_ROOT not set}
 BUILD=${MDF_BUILD_ROOT:?MDF_BUILD_ROOT not set}
 STORE_BIN=$BUILD/store/md-store
 PIPE_BIN=$BUILD/pipeline/md-pipeline
+MDCTL=$BUILD/tools/mdctl
 PGBIN=${MDF_PG_BIN:-/usr/lib/postgresql/15/bin}
 STORE_TOML=$SRC/docker/config/store.toml
 PIPE_TOML=$SRC/docker/config/pipeline.toml
@@ -50,8 +68,12 @@ log() { echo "[$(date +%T)] $*"; }
 [ "$(id -u)" = 0 ] || skip "needs root to create network namespaces"
 command -v ip >/dev/null 2>&1 || skip "ip(8) not installed"
 command -v curl >/dev/null 2>&1 || skip "curl not installed"
-for tool in runuser flock python3; do command -v "$tool" >/dev/null 2>&1 || skip "$tool not installed"; done
-[ -x "$STORE_BIN" ] && [ -x "$PIPE_BIN" ] || skip "md-store / md-pipeline not built in $BUILD"
+for tool in runuser flock python3 unshare mount; do
+    command -v "$tool" >/dev/null 2>&1 || skip "$tool not installed"
+done
+[ -x "$STORE_BIN" ] && [ -x "$PIPE_BIN" ] && [ -x "$MDCTL" ] ||
+    skip "md-store / md-pipeline / mdctl not built in $BUILD"
+python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module (python3-yaml) not installed"
 [ -x "$PGBIN/initdb" ] && [ -x "$PGBIN/pg_ctl" ] && [ -x "$PGBIN/psql" ] || skip "no PostgreSQL server binaries in $PGBIN"
 getent passwd postgres >/dev/null || skip "no 'postgres' system user"
 probe=mdf-probe-$$
@@ -76,7 +98,7 @@ CONNINFO="postgresql://$PGUSER_:$PGPASS_@postgres:$PGPORT_/$PGDB_?connect_timeou
 
 TMP=$(mktemp -d /tmp/mdf-netns.XXXXXX)
 chmod 755 "$TMP"
-STORE_PID="" PIPE_PID="" PG_STARTED=0 NETNS_MADE=0
+STORE_PID="" PIPE_PID="" REFUSED_PID="" PG_STARTED=0 NETNS_MADE=0
 
 stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
     local pid=$1 i
@@ -91,6 +113,7 @@ cleanup() {
     local rc=$?
     trap "" INT TERM   # finish cleaning up even if interrupted again
     trap - EXIT
+    stop_pid "$REFUSED_PID" "mdctl send"
     stop_pid "$PIPE_PID" md-pipeline
     stop_pid "$STORE_PID" md-store
     if [ "$PG_STARTED" = 1 ]; then
@@ -104,7 +127,7 @@ cleanup() {
         rmdir /etc/netns 2>/dev/null
     fi
     if [ "$rc" != 0 ]; then
-        for f in store.log pipeline.log pg.log; do
+        for f in keys.log store.log pipeline.log pg.log refused.log admitted.log; do
             [ -f "$TMP/$f" ] && { echo "---- last lines of $f"; tail -n 25 "$TMP/$f"; }
         done
     fi
@@ -117,11 +140,14 @@ trap 'exit 1' INT TERM
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 left() { [ "$SECONDS" -lt "$DEADLINE" ]; }
 
-# wait_for WHAT CMD...: run CMD every 0.2 s until it succeeds or the deadline.
+# wait_for WHAT CMD...: run CMD every 0.2 s until it succeeds or the deadline;
+# a service in ALIVE ("PID:NAME ...") that has exited fails it at once.
+ALIVE=""
 wait_for() {
-    local what=$1; shift
+    local what=$1 p; shift
     until "$@" >/dev/null 2>&1; do
         left || fail "timed out waiting for $what"
+        for p in $ALIVE; do kill -0 "${p%%:*}" 2>/dev/null || fail "${p#*:} exited while waiting for $what"; done
         sleep 0.2
     done
     log "ok: $what"
@@ -132,7 +158,11 @@ metric() {
     in_ns "$1" curl -fsS --max-time 2 "http://127.0.0.1:$2/metrics" |
         awk -v m="$3" '$1 == m || index($1, m "{") == 1 { s += $NF } END { printf "%d\n", s }'
 }
-rows() { in_ns mdf-store "$PGBIN/psql" "$CONNINFO" -tAqc "SELECT count(*) FROM bars" 2>/dev/null; }
+# Rows the pipeline wrote (the key-rotation check below adds one of its own).
+rows() {
+    in_ns mdf-store "$PGBIN/psql" "$CONNINFO" -tAqc \
+        "SELECT count(*) FROM bars WHERE provider <> 'rotation-check'" 2>/dev/null
+}
 rows_positive() { local n; n=$(rows) && [ "${n:-0}" -gt 0 ]; }
 health() { in_ns "$1" curl -fsS --max-time 2 "$2" | grep -q '"service"'; }
 
@@ -180,18 +210,83 @@ in_ns mdf-pg runuser -u postgres -- "$PGBIN/psql" -h "$TMP/sock" -p "$PGPORT_" -
 wait_for "postgres reachable as 'postgres' from mdf-store" \
     in_ns mdf-store "$PGBIN/psql" "$CONNINFO" -tAqc "SELECT 1"
 
+# ---------------------------------------------------------------- keys
+# The compose key volumes and who mounts them where, from docker-compose.yml.
+mkdir -p "$TMP/keys" "$TMP/bin"
+ln -s "$MDCTL" "$TMP/bin/mdctl"
+PLAN=$(MDF_SOURCE_ROOT="$SRC" python3 "$SRC/tests/deploy/check_deploy.py" --compose-plan "$TMP/keys") ||
+    fail "check_deploy.py --compose-plan: $PLAN"
+read -r _ KEYS_SVC KEYS_WD < <(grep '^writer ' <<< "$PLAN")
+[ -n "${KEYS_SVC:-}" ] || fail "no key-writing service in docker-compose.yml"
+chmod -R 755 "$TMP/keys"
+while read -r _ svc _ target _; do
+    case "$target" in
+        /run/*) ;;
+        *) fail "key volume target $target of $svc is not under /run: cannot emulate it" ;;
+    esac
+done < <(grep '^mount ' <<< "$PLAN")
+
+# mounts_for SERVICE: shell commands that give SERVICE's key volumes the paths
+# compose gives them (run in a private mount namespace: a tmpfs becomes /run).
+mounts_for() {
+    local svc vol target mode
+    echo "mount -t tmpfs -o mode=0755,size=1m mdf-run /run;"
+    while read -r _ svc vol target mode; do
+        [ "$svc" = "$1" ] || continue
+        echo "mkdir -p '$target' && mount --bind '$vol' '$target';"
+        [ "$mode" = ro ] && echo "mount -o remount,bind,ro '$target';"
+    done < <(grep '^mount ' <<< "$PLAN")
+}
+# vol_dir VOLUME: the directory standing in for a compose named volume.
+vol_dir() {
+    grep '^mount ' <<< "$PLAN" | awk -v v="/vol/$1" 'substr($3, length($3) - length(v) + 1) == v { print $3; exit }'
+}
+
+# `docker-compose up` runs the keys service first, as root.
+PATH="$TMP/bin:$PATH" unshare -m --propagation private sh -ec \
+    "$(mounts_for "$KEYS_SVC") cd '$KEYS_WD'; exec sh '$TMP/keys/keys.sh'" >"$TMP/keys.log" 2>&1 ||
+    fail "the compose $KEYS_SVC service's command failed: $(tail -n 5 "$TMP/keys.log")"
+log "ok: $KEYS_SVC service made the keys ($(grep -c '^mount ' <<< "$PLAN") volume mounts)"
+# A second `up` must keep them (restarts must not lock clients out).
+sums() { find "$TMP/keys/vol" -type f -exec md5sum {} + | sort; }
+before=$(sums)
+PATH="$TMP/bin:$PATH" unshare -m --propagation private sh -ec \
+    "$(mounts_for "$KEYS_SVC") cd '$KEYS_WD'; exec sh '$TMP/keys/keys.sh'" >>"$TMP/keys.log" 2>&1 ||
+    fail "the compose $KEYS_SVC service failed when run again"
+[ "$(sums)" = "$before" ] || fail "running the $KEYS_SVC service again changed the keys"
+
+# The images run as uid 10001 (the keys service hands the files to it): do the
+# same when uid 10001 can reach the binaries and configs.
+AS_USER=""
+if command -v setpriv >/dev/null 2>&1 &&
+    setpriv --reuid=10001 --regid=10001 --clear-groups sh -c \
+        "test -x '$STORE_BIN' && test -x '$PIPE_BIN' && test -r '$STORE_TOML' && test -r '$PIPE_TOML'" 2>/dev/null; then
+    AS_USER="setpriv --reuid=10001 --regid=10001 --clear-groups"
+else
+    log "note: services run as root (setpriv missing or uid 10001 cannot read the build)"
+fi
+
+# service_cmd SERVICE: the sh -c script that mounts its volumes and execs "$@".
+service_cmd() { echo "$(mounts_for "$1") exec $AS_USER \"\$0\" \"\$@\""; }
+
 # ---------------------------------------------------------------- services
 # The services see only the config files: no MDS_*/MDP_* from the caller.
 UNSET=$(env | sed -n 's/^\(MD[SP]_[A-Za-z0-9_]*\)=.*/-u \1/p')
 # shellcheck disable=SC2086
-(cd "$TMP" && exec env $UNSET ip netns exec mdf-store "$STORE_BIN" --config "$STORE_TOML") \
-    >"$TMP/store.log" 2>&1 &
+(cd "$TMP" && exec env $UNSET ip netns exec mdf-store unshare -m --propagation private \
+    sh -ec "$(service_cmd store)" "$STORE_BIN" --config "$STORE_TOML") >"$TMP/store.log" 2>&1 &
 STORE_PID=$!
+ALIVE="$STORE_PID:md-store"
 wait_for "store /health in mdf-store" health mdf-store http://127.0.0.1:9101/health
+if [ -n "$AS_USER" ]; then
+    [ "$(stat -c %u "/proc/$STORE_PID")" = 10001 ] || fail "md-store does not run as uid 10001"
+    log "ok: md-store runs as uid 10001 and reads its keys"
+fi
 # shellcheck disable=SC2086
-(cd "$TMP" && exec env $UNSET ip netns exec mdf-pipeline "$PIPE_BIN" --config "$PIPE_TOML") \
-    >"$TMP/pipeline.log" 2>&1 &
+(cd "$TMP" && exec env $UNSET ip netns exec mdf-pipeline unshare -m --propagation private \
+    sh -ec "$(service_cmd pipeline)" "$PIPE_BIN" --config "$PIPE_TOML") >"$TMP/pipeline.log" 2>&1 &
 PIPE_PID=$!
+ALIVE="$ALIVE $PIPE_PID:md-pipeline"
 wait_for "pipeline /health in mdf-pipeline" health mdf-pipeline http://127.0.0.1:9102/health
 wait_for "store /health from mdf-pipeline as http://store:9101" health mdf-pipeline http://store:9101/health
 wait_for "bars in PostgreSQL" rows_positive
@@ -223,6 +318,32 @@ ACKED=$(metric mdf-pipeline 9102 mdp_bars_acked_total)
 WRITTEN=$(metric mdf-store 9101 mds_bars_written_total)
 [ "$WRITTEN" = "$ACKED" ] || fail "store wrote $WRITTEN bars, pipeline has $ACKED acked"
 
+# ---------------------------------------------------------------- a new client
+# Unknown key: refused.  Its NAME.key copied into the authorized-keys volume
+# (deploy/README.md: `docker-compose run --rm -T keys 'cat > authorized/...'`):
+# admitted, no restart.
+STORE_PUB="$(vol_dir pipeline-key)/store.key"
+[ -f "$STORE_PUB" ] || fail "no store.key in the pipeline's key volume"
+mkdir -p "$TMP/client"
+"$MDCTL" keygen rotation --dir "$TMP/client" >/dev/null || fail "mdctl keygen rotation"
+printf 'symbol,ts,open,high,low,close,volume\nROT,1700000000,1,2,0.5,1.5,10\n' > "$TMP/rotation.csv"
+send_rotation() {
+    exec ip netns exec mdf-pipeline timeout 20 "$MDCTL" send tcp://store:5555 "$TMP/rotation.csv" \
+        --provider rotation-check --curve-secret "$TMP/client/rotation.key_secret" --curve-server-key "$STORE_PUB" "$@"
+}
+refused_before=$(metric mdf-store 9101 mds_auth_failures_total)
+(send_rotation) >"$TMP/refused.log" 2>&1 &
+REFUSED_PID=$!
+refused() { [ "$(metric mdf-store 9101 mds_auth_failures_total)" -gt "$refused_before" ]; }
+wait_for "a client with an unknown key is refused (mds_auth_failures_total)" refused
+stop_pid "$REFUSED_PID" "mdctl send (refused)"; REFUSED_PID=""
+[ "$(metric mdf-store 9101 mds_bars_written_total)" = "$WRITTEN" ] || fail "the refused client's bar was written"
+cp "$TMP/client/rotation.key" "$(vol_dir authorized-keys)/rotation.key"
+(send_rotation --max-attempts 10 --timeout-ms 500) >"$TMP/admitted.log" 2>&1 ||
+    fail "the client is not let in after its key was added: $(tail -n 2 "$TMP/admitted.log")"
+log "ok: the same client is let in once its key is in authorized-keys (no restart)"
+
+ALIVE=""
 kill -TERM "$PIPE_PID"
 wait_for "md-pipeline exits after SIGTERM" eval '! kill -0 '"$PIPE_PID"
 wait "$PIPE_PID"; rc=$?; PIPE_PID=""
@@ -233,6 +354,8 @@ wait "$STORE_PID"; rc=$?; STORE_PID=""
 [ "$rc" = 0 ] || fail "md-store exited $rc after SIGTERM"
 
 ROWS=$(rows) || fail "cannot count rows"
+ROT=$(in_ns mdf-store "$PGBIN/psql" "$CONNINFO" -tAqc "SELECT count(*) FROM bars WHERE provider = 'rotation-check'")
+[ "$ROT" = 1 ] || fail "the admitted client's bar is not in PostgreSQL ($ROT rows)"
 log "acked $ACKED bars, store wrote $WRITTEN, PostgreSQL holds $ROWS rows"
 # The postgres sink stores ts as timestamptz (microseconds): synthetic bars of
 # one symbol less than 1 us apart share a key and are upserted into one row,

@@ -9,9 +9,11 @@ fails on it.  Every mutation's `old` text must still be in the file, so this
 list stays in step with the files it breaks.
 
 Checks: check_deploy.py (consistency), `docker-compose config -q`, yamllint
-(tests/deploy/yamllint.yml), `promtool check config`.  A tool that is not
-installed is skipped with a note; if none of them can run, exit 77.
-Env: MDF_SOURCE_ROOT (required), MDF_DESIGN_MD (optional).
+(tests/deploy/yamllint.yml), `promtool check config`, and check_configs.sh
+(real keys, the real binaries' --check-config) once the binaries are built.
+A tool that is not installed is skipped with a note; if none of them can
+run, exit 77.
+Env: MDF_SOURCE_ROOT (required), MDF_BUILD_ROOT, MDF_DESIGN_MD (optional).
 """
 
 import os
@@ -25,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # (description, file, old, new, check that must fail)
 MUTATIONS = [
     ("compose: YAML broken", "docker/docker-compose.yml",
-     "services:\n  postgres:", "services:\n postgres:", "yamllint"),
+     "  postgres:\n    image: timescale", " postgres:\n    image: timescale", "yamllint"),
     ("compose: unknown service key", "docker/docker-compose.yml",
      "    stop_grace_period: 30s", "    stop_grace_periods: 30s", "compose"),
     ("compose: depends_on without service_healthy", "docker/docker-compose.yml",
@@ -90,6 +92,53 @@ MUTATIONS = [
      "          stabilizationWindowSeconds: 600\n", "", "check"),
     ("k8s: trailing spaces", "deploy/k8s/configmap.yaml",
      "  name: md-store-config\n", "  name: md-store-config   \n", "yamllint"),
+    # CurveZMQ keys (issue 7)
+    ("store.toml: curve off", "docker/config/store.toml",
+     "[security]\ncurve = true", "[security]\ncurve = false", "check"),
+    ("compose: curve turned off by the pipeline's environment", "docker/docker-compose.yml",
+     "      MDP_LOG_LEVEL: info\n", "      MDP_LOG_LEVEL: info\n      MDP_SECURITY_CURVE: \"false\"\n", "check"),
+    ("compose: the store's key volume not mounted", "docker/docker-compose.yml",
+     "      - store-key:/run/secrets/mdflow/store:ro\n", "", "check"),
+    ("compose: authorized keys mounted at another path", "docker/docker-compose.yml",
+     "      - authorized-keys:/run/secrets/mdflow/authorized:ro\n",
+     "      - authorized-keys:/run/secrets/mdflow/clients:ro\n", "check"),
+    ("compose: key volume mounted writable", "docker/docker-compose.yml",
+     "pipeline-key:/run/secrets/mdflow/pipeline:ro", "pipeline-key:/run/secrets/mdflow/pipeline", "check"),
+    ("compose: store starts before its keys exist", "docker/docker-compose.yml",
+     "    depends_on:\n      keys:\n        condition: service_completed_successfully\n      postgres:",
+     "    depends_on:\n      postgres:", "check"),
+    ("compose: keys service does not admit the pipeline", "docker/docker-compose.yml",
+     "        cp pipeline/pipeline.key authorized/pipeline.key\n",
+     "        cp store/store.key authorized/pipeline.key\n", "configs"),
+    ("compose: keys service gives the pipeline its own key as the store's", "docker/docker-compose.yml",
+     "        cp store/store.key pipeline/store.key\n", "        cp pipeline/pipeline.key pipeline/store.key\n",
+     "configs"),
+    ("compose: keys service makes a new store key on every up", "docker/docker-compose.yml",
+     "        if [ ! -s store/store.key_secret ]; then\n          rm -f store/store.key\n",
+     "        if true; then\n          rm -f store/store.key store/store.key_secret\n", "configs"),
+    ("pipeline.toml: store key file name typo", "docker/config/pipeline.toml",
+     "/run/secrets/mdflow/pipeline/store.key\"", "/run/secrets/mdflow/pipeline/stor.key\"", "configs"),
+    ("Dockerfile: mdctl not shipped (keys service cannot run)", "docker/Dockerfile",
+     "COPY --from=build /out/mdctl /usr/local/bin/mdctl\n", "", "check"),
+    ("ConfigMap: pipeline curve off", "deploy/k8s/configmap.yaml",
+     "    [security]\n    curve = true\n    # Secret mdflow-pipeline-key",
+     "    [security]\n    curve = false\n    # Secret mdflow-pipeline-key", "check"),
+    ("k8s: store key Secret mounted at another path", "deploy/k8s/store.yaml",
+     "              mountPath: /run/secrets/mdflow/store\n", "              mountPath: /run/secrets/mdflow/keys\n",
+     "check"),
+    ("k8s: store secret key world-readable", "deploy/k8s/store.yaml",
+     "            secretName: mdflow-store-key\n            defaultMode: 0440",
+     "            secretName: mdflow-store-key\n            defaultMode: 0444", "check"),
+    ("k8s: pipeline pod without fsGroup (0440 key unreadable)", "deploy/k8s/pipeline.yaml",
+     "        fsGroup: 10001", "        supplementalGroups: [10001]", "check"),
+    ("k8s: Secret the README does not make", "deploy/k8s/pipeline.yaml",
+     "secretName: mdflow-pipeline-key", "secretName: mdflow-pipeline-keys", "check"),
+    ("README keys block: the pipeline's Secret also holds the store's secret key", "deploy/README.md",
+     "  --from-file=pipeline.key_secret --from-file=store.key\n",
+     "  --from-file=pipeline.key_secret --from-file=store.key --from-file=store.key_secret\n", "check"),
+    ("README keys block: the pipeline gets its own public key as the store's", "deploy/README.md",
+     "  --from-file=pipeline.key_secret --from-file=store.key\n",
+     "  --from-file=pipeline.key_secret --from-file=store.key=pipeline.key\n", "configs"),
 ]
 
 
@@ -105,8 +154,15 @@ def runners(root):
     if shutil.which("promtool"):
         cmds["promtool"] = ["promtool", "check", "config", os.path.join(root, "docker", "config", "prometheus.yml")]
 
+    build = os.environ.get("MDF_BUILD_ROOT", "")
+    if all(os.access(os.path.join(build, b), os.X_OK)
+           for b in ("store/md-store", "pipeline/md-pipeline", "tools/mdctl")) and build:
+        cmds["configs"] = ["bash", os.path.join(HERE, "check_configs.sh"), sys.executable,
+                           os.path.join(HERE, "check_deploy.py")]
+    envs = {"configs": dict(env, MDF_BUILD_ROOT=build)}
+
     def run(name):
-        r = subprocess.run(cmds[name], env=env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(cmds[name], env=envs.get(name, env), capture_output=True, text=True, timeout=60)
         return r.returncode, (r.stdout + r.stderr).strip()
     return cmds, run
 
@@ -121,9 +177,9 @@ def main():
         for d in ("docker", "deploy"):
             shutil.copytree(os.path.join(src, d), os.path.join(root, d))
         cmds, run = runners(root)
-        for tool in ("compose", "yamllint", "promtool"):
+        for tool in ("compose", "yamllint", "promtool", "configs"):
             if tool not in cmds:
-                print(f"note: {tool} not installed, its mutations are skipped")
+                print(f"note: {tool} not installed (configs: binaries not built), its mutations are skipped")
         for name in cmds:
             rc, out = run(name)
             if rc != 0:
