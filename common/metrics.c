@@ -21,64 +21,23 @@
  *     and histograms may not use "le".  Every misuse returns NULL.
  *   - Rendering sorts a copy of the family array by name; series keep
  *     registration order.
+ *
+ * Files.  The registry is hand-written (no Prometheus C client library is
+ * packaged for Debian 12, see metrics.h) and split in two, sharing the
+ * private common/metrics_internal.h: this file (registration, validation and
+ * the lock-free updates) and metrics_render.c (text exposition format 0.0.4).
  */
-#include "common/metrics.h"
+#include "common/metrics_internal.h"
 
-#include <inttypes.h>
+#include "common/strv.h"
+
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MDF_METRICS_MAX_LABELS 16
-
-typedef enum { S_COUNTER, S_GAUGE, S_HISTOGRAM } s_type_t;
-
-struct _mdf_counter_t {
-    _Atomic uint64_t value;
-};
-
-struct _mdf_gauge_t {
-    _Atomic uint64_t bits;
-};
-
-struct _mdf_histogram_t {
-    const double *bounds; /* the family's copy */
-    size_t nbounds;
-    _Atomic uint64_t sum_bits;
-    _Atomic uint64_t *buckets; /* nbounds + 1, the last one is +Inf */
-};
-
-typedef struct s_series_t {
-    struct s_series_t *next;
-    char **values;
-    union {
-        struct _mdf_counter_t counter;
-        struct _mdf_gauge_t gauge;
-        struct _mdf_histogram_t histogram;
-    } u;
-} s_series_t;
-
-typedef struct {
-    char *name;
-    char *help;
-    s_type_t type;
-    size_t nlabels;
-    char **label_names;
-    double *bounds;
-    size_t nbounds;
-    s_series_t *head, *tail;
-} s_family_t;
-
-struct _mdf_metrics_t {
-    pthread_mutex_t lock;
-    s_family_t **families;
-    size_t nfamilies, cap;
-};
 
 const double mdf_buckets_latency[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                        0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10 };
@@ -114,28 +73,18 @@ mdf_metrics_new (void)
 }
 
 static void
-s_strv_free (char **v, size_t n)
+s_family_free (family_t *f)
 {
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free (v[i]);
-    free (v);
-}
-
-static void
-s_family_free (s_family_t *f)
-{
-    s_series_t *s = f->head;
+    series_t *s = f->head;
     while (s) {
-        s_series_t *next = s->next;
-        s_strv_free (s->values, f->nlabels);
-        if (f->type == S_HISTOGRAM)
+        series_t *next = s->next;
+        mdf_strv_free (s->values, f->nlabels);
+        if (f->type == M_HISTOGRAM)
             free (s->u.histogram.buckets);
         free (s);
         s = next;
     }
-    s_strv_free (f->label_names, f->nlabels);
+    mdf_strv_free (f->label_names, f->nlabels);
     free (f->name);
     free (f->help);
     free (f->bounds);
@@ -201,21 +150,9 @@ s_labels_collect (s_labels_t *l, va_list ap, bool is_histogram)
     return 0;
 }
 
-static char **
-s_strv_dup (const char *const *src, size_t n)
-{
-    char **v = calloc (n ? n : 1, sizeof *v);
-    for (size_t i = 0; v && i < n; i++)
-        if (!(v[i] = strdup (src[i]))) {
-            s_strv_free (v, n);
-            return NULL;
-        }
-    return v;
-}
-
 /* ---- families and series (called with the lock held) ---- */
 
-static s_family_t *
+static family_t *
 s_family_find (mdf_metrics_t *self, const char *name)
 {
     for (size_t i = 0; i < self->nfamilies; i++)
@@ -225,7 +162,7 @@ s_family_find (mdf_metrics_t *self, const char *name)
 }
 
 static bool
-s_family_matches (const s_family_t *f, s_type_t type, const s_labels_t *l, const double *bounds,
+s_family_matches (const family_t *f, metric_type_t type, const s_labels_t *l, const double *bounds,
                   size_t nbounds)
 {
     if (f->type != type || f->nlabels != l->n)
@@ -233,32 +170,32 @@ s_family_matches (const s_family_t *f, s_type_t type, const s_labels_t *l, const
     for (size_t i = 0; i < l->n; i++)
         if (strcmp (f->label_names[i], l->names[i]) != 0)
             return false;
-    if (type == S_HISTOGRAM
+    if (type == M_HISTOGRAM
         && (f->nbounds != nbounds || memcmp (f->bounds, bounds, nbounds * sizeof *bounds) != 0))
         return false;
     return true;
 }
 
-static s_family_t *
-s_family_add (mdf_metrics_t *self, const char *name, const char *help, s_type_t type,
+static family_t *
+s_family_add (mdf_metrics_t *self, const char *name, const char *help, metric_type_t type,
               const s_labels_t *l, const double *bounds, size_t nbounds)
 {
     if (self->nfamilies == self->cap) {
         size_t cap = self->cap ? self->cap * 2 : 16;
-        s_family_t **grown = realloc (self->families, cap * sizeof *grown);
+        family_t **grown = realloc (self->families, cap * sizeof *grown);
         if (!grown)
             return NULL;
         self->families = grown;
         self->cap = cap;
     }
-    s_family_t *f = calloc (1, sizeof *f);
+    family_t *f = calloc (1, sizeof *f);
     if (!f)
         return NULL;
     f->type = type;
     f->nlabels = l->n;
     f->name = strdup (name);
     f->help = strdup (help ? help : "");
-    f->label_names = s_strv_dup (l->names, l->n);
+    f->label_names = mdf_strv_dup (l->names, l->n);
     f->nbounds = nbounds;
     f->bounds = malloc ((nbounds ? nbounds : 1) * sizeof *bounds);
     if (!f->name || !f->help || !f->label_names || !f->bounds) {
@@ -271,10 +208,10 @@ s_family_add (mdf_metrics_t *self, const char *name, const char *help, s_type_t 
     return f;
 }
 
-static s_series_t *
-s_series_find (const s_family_t *f, const s_labels_t *l)
+static series_t *
+s_series_find (const family_t *f, const s_labels_t *l)
 {
-    for (s_series_t *s = f->head; s; s = s->next) {
+    for (series_t *s = f->head; s; s = s->next) {
         size_t i = 0;
         while (i < l->n && strcmp (s->values[i], l->values[i]) == 0)
             i++;
@@ -284,23 +221,23 @@ s_series_find (const s_family_t *f, const s_labels_t *l)
     return NULL;
 }
 
-static s_series_t *
-s_series_add (s_family_t *f, const s_labels_t *l)
+static series_t *
+s_series_add (family_t *f, const s_labels_t *l)
 {
-    s_series_t *s = calloc (1, sizeof *s);
+    series_t *s = calloc (1, sizeof *s);
     if (!s)
         return NULL;
-    s->values = s_strv_dup (l->values, l->n);
-    if (f->type == S_HISTOGRAM) {
+    s->values = mdf_strv_dup (l->values, l->n);
+    if (f->type == M_HISTOGRAM) {
         s->u.histogram.bounds = f->bounds;
         s->u.histogram.nbounds = f->nbounds;
         s->u.histogram.buckets = calloc (f->nbounds + 1, sizeof (_Atomic uint64_t));
         atomic_init (&s->u.histogram.sum_bits, s_bits (0.0));
-    } else if (f->type == S_GAUGE)
+    } else if (f->type == M_GAUGE)
         atomic_init (&s->u.gauge.bits, s_bits (0.0));
-    if (!s->values || (f->type == S_HISTOGRAM && !s->u.histogram.buckets)) {
-        s_strv_free (s->values, l->n);
-        if (f->type == S_HISTOGRAM)
+    if (!s->values || (f->type == M_HISTOGRAM && !s->u.histogram.buckets)) {
+        mdf_strv_free (s->values, l->n);
+        if (f->type == M_HISTOGRAM)
             free (s->u.histogram.buckets);
         free (s);
         return NULL;
@@ -325,18 +262,18 @@ s_bounds_valid (const double *bounds, size_t nbounds)
 }
 
 /* Find or create the series; NULL on any misuse or allocation failure. */
-static s_series_t *
-s_register (mdf_metrics_t *self, const char *name, const char *help, s_type_t type,
+static series_t *
+s_register (mdf_metrics_t *self, const char *name, const char *help, metric_type_t type,
             const double *bounds, size_t nbounds, va_list ap)
 {
     s_labels_t labels;
     if (!self || !s_valid_name (name, true)
-        || s_labels_collect (&labels, ap, type == S_HISTOGRAM) != 0
-        || (type == S_HISTOGRAM && !s_bounds_valid (bounds, nbounds)))
+        || s_labels_collect (&labels, ap, type == M_HISTOGRAM) != 0
+        || (type == M_HISTOGRAM && !s_bounds_valid (bounds, nbounds)))
         return NULL;
     pthread_mutex_lock (&self->lock);
-    s_series_t *s = NULL;
-    s_family_t *f = s_family_find (self, name);
+    series_t *s = NULL;
+    family_t *f = s_family_find (self, name);
     if (!f)
         f = s_family_add (self, name, help, type, &labels, bounds, nbounds);
     else if (!s_family_matches (f, type, &labels, bounds, nbounds))
@@ -352,7 +289,7 @@ mdf_metrics_counter (mdf_metrics_t *self, const char *name, const char *help, ..
 {
     va_list ap;
     va_start (ap, help);
-    s_series_t *s = s_register (self, name, help, S_COUNTER, NULL, 0, ap);
+    series_t *s = s_register (self, name, help, M_COUNTER, NULL, 0, ap);
     va_end (ap);
     return s ? &s->u.counter : NULL;
 }
@@ -362,7 +299,7 @@ mdf_metrics_gauge (mdf_metrics_t *self, const char *name, const char *help, ...)
 {
     va_list ap;
     va_start (ap, help);
-    s_series_t *s = s_register (self, name, help, S_GAUGE, NULL, 0, ap);
+    series_t *s = s_register (self, name, help, M_GAUGE, NULL, 0, ap);
     va_end (ap);
     return s ? &s->u.gauge : NULL;
 }
@@ -373,7 +310,7 @@ mdf_metrics_histogram (mdf_metrics_t *self, const char *name, const char *help,
 {
     va_list ap;
     va_start (ap, nbounds);
-    s_series_t *s = s_register (self, name, help, S_HISTOGRAM, bounds, nbounds, ap);
+    series_t *s = s_register (self, name, help, M_HISTOGRAM, bounds, nbounds, ap);
     va_end (ap);
     return s ? &s->u.histogram : NULL;
 }
@@ -446,8 +383,8 @@ mdf_histogram_observe (mdf_histogram_t *h, double v)
 }
 
 /* Cumulative counts into cum[0..nbounds] (cum[nbounds] is +Inf = count). */
-static void
-s_histogram_cumulative (const mdf_histogram_t *h, uint64_t *cum)
+void
+metrics_histogram_cumulative (const mdf_histogram_t *h, uint64_t *cum)
 {
     uint64_t total = 0;
     for (size_t i = 0; i <= h->nbounds; i++) {
@@ -508,195 +445,8 @@ mdf_histogram_quantile (const mdf_histogram_t *h, double q)
     uint64_t *cum = malloc ((h->nbounds + 1) * sizeof *cum);
     if (!cum)
         return NAN;
-    s_histogram_cumulative (h, cum);
+    metrics_histogram_cumulative (h, cum);
     double v = s_bucket_quantile (h->bounds, h->nbounds, cum, q);
     free (cum);
     return v;
-}
-
-/* ---- rendering ---- */
-
-typedef struct {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} s_buf_t;
-
-static void
-s_buf_append (s_buf_t *b, const char *text, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *grown = realloc (b->data, cap);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy (b->data + b->len, text, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void
-s_buf_puts (s_buf_t *b, const char *text)
-{
-    s_buf_append (b, text, strlen (text));
-}
-
-/* Append text escaping '\\' and '\n' always, '"' too when in a label value. */
-static void
-s_buf_escaped (s_buf_t *b, const char *text, bool quote)
-{
-    for (const char *p = text; *p; p++) {
-        if (*p == '\\')
-            s_buf_puts (b, "\\\\");
-        else if (*p == '\n')
-            s_buf_puts (b, "\\n");
-        else if (quote && *p == '"')
-            s_buf_puts (b, "\\\"");
-        else
-            s_buf_append (b, p, 1);
-    }
-}
-
-/* Shortest text that reads back as the same double ("0.1", not 0.1000…01). */
-static void
-s_format_double (char *out, size_t size, double v)
-{
-    if (isnan (v))
-        snprintf (out, size, "NaN");
-    else if (isinf (v))
-        snprintf (out, size, v > 0 ? "+Inf" : "-Inf");
-    else
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf (out, size, "%.*g", prec, v);
-            if (strtod (out, NULL) == v)
-                break;
-        }
-}
-
-/* name{l1="v1",l2="v2"[,le="x"]} */
-static void
-s_render_series_name (s_buf_t *b, const s_family_t *f, const char *suffix, const s_series_t *s,
-                      const char *le)
-{
-    s_buf_puts (b, f->name);
-    s_buf_puts (b, suffix);
-    if (f->nlabels == 0 && !le)
-        return;
-    s_buf_puts (b, "{");
-    for (size_t i = 0; i < f->nlabels; i++) {
-        if (i)
-            s_buf_puts (b, ",");
-        s_buf_puts (b, f->label_names[i]);
-        s_buf_puts (b, "=\"");
-        s_buf_escaped (b, s->values[i], true);
-        s_buf_puts (b, "\"");
-    }
-    if (le) {
-        s_buf_puts (b, f->nlabels ? ",le=\"" : "le=\"");
-        s_buf_puts (b, le);
-        s_buf_puts (b, "\"");
-    }
-    s_buf_puts (b, "}");
-}
-
-static void
-s_render_sample (s_buf_t *b, const s_family_t *f, const char *suffix, const s_series_t *s,
-                 const char *le, const char *value)
-{
-    s_render_series_name (b, f, suffix, s, le);
-    s_buf_puts (b, " ");
-    s_buf_puts (b, value);
-    s_buf_puts (b, "\n");
-}
-
-static void
-s_render_histogram (s_buf_t *b, const s_family_t *f, const s_series_t *s)
-{
-    const mdf_histogram_t *h = &s->u.histogram;
-    uint64_t *cum = malloc ((h->nbounds + 1) * sizeof *cum);
-    if (!cum) {
-        b->failed = true;
-        return;
-    }
-    s_histogram_cumulative (h, cum);
-    char le[64], value[64];
-    for (size_t i = 0; i <= h->nbounds; i++) {
-        if (i < h->nbounds)
-            s_format_double (le, sizeof le, h->bounds[i]);
-        else
-            snprintf (le, sizeof le, "+Inf");
-        snprintf (value, sizeof value, "%" PRIu64, cum[i]);
-        s_render_sample (b, f, "_bucket", s, le, value);
-    }
-    s_format_double (value, sizeof value, mdf_histogram_sum (h));
-    s_render_sample (b, f, "_sum", s, NULL, value);
-    snprintf (value, sizeof value, "%" PRIu64, cum[h->nbounds]);
-    s_render_sample (b, f, "_count", s, NULL, value);
-    free (cum);
-}
-
-static void
-s_render_family (s_buf_t *b, const s_family_t *f)
-{
-    static const char *type_names[] = { "counter", "gauge", "histogram" };
-    s_buf_puts (b, "# HELP ");
-    s_buf_puts (b, f->name);
-    s_buf_puts (b, " ");
-    s_buf_escaped (b, f->help, false);
-    s_buf_puts (b, "\n# TYPE ");
-    s_buf_puts (b, f->name);
-    s_buf_puts (b, " ");
-    s_buf_puts (b, type_names[f->type]);
-    s_buf_puts (b, "\n");
-    char value[64];
-    for (const s_series_t *s = f->head; s; s = s->next) {
-        if (f->type == S_COUNTER) {
-            snprintf (value, sizeof value, "%" PRIu64, mdf_counter_value (&s->u.counter));
-            s_render_sample (b, f, "", s, NULL, value);
-        } else if (f->type == S_GAUGE) {
-            s_format_double (value, sizeof value, mdf_gauge_value (&s->u.gauge));
-            s_render_sample (b, f, "", s, NULL, value);
-        } else
-            s_render_histogram (b, f, s);
-    }
-}
-
-static int
-s_family_cmp (const void *a, const void *b)
-{
-    return strcmp ((*(s_family_t *const *)a)->name, (*(s_family_t *const *)b)->name);
-}
-
-char *
-mdf_metrics_render (mdf_metrics_t *self)
-{
-    if (!self)
-        return NULL;
-    s_buf_t b = { 0 };
-    s_buf_puts (&b, ""); /* an empty registry renders as "" */
-    pthread_mutex_lock (&self->lock);
-    s_family_t **sorted = malloc ((self->nfamilies ? self->nfamilies : 1) * sizeof *sorted);
-    if (sorted && self->nfamilies) {
-        memcpy (sorted, self->families, self->nfamilies * sizeof *sorted);
-        qsort (sorted, self->nfamilies, sizeof *sorted, s_family_cmp);
-        for (size_t i = 0; i < self->nfamilies; i++)
-            s_render_family (&b, sorted[i]);
-    }
-    pthread_mutex_unlock (&self->lock);
-    if (!sorted || b.failed) {
-        free (sorted);
-        free (b.data);
-        return NULL;
-    }
-    free (sorted);
-    return b.data;
 }

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/cond.h"
 
 typedef struct {
     mdf_bar_t *bars;
@@ -67,11 +67,7 @@ batcher_new (size_t nproviders, size_t batch_max, size_t max_inflight, int64_t l
     for (size_t i = 0; ingested && i < nproviders; i++)
         self->ingested[i] = ingested[i];
     pthread_mutex_init (&self->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init (&attr);
-    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
-    pthread_cond_init (&self->cond, &attr);
-    pthread_condattr_destroy (&attr);
+    mdf_cond_init_monotonic (&self->cond);
     return self;
 }
 
@@ -274,12 +270,7 @@ batcher_drain (batcher_t *self, int64_t timeout_ms)
         int64_t left = end - mdf_mono_ns ();
         if (left <= 0)
             break;
-        struct timespec ts;
-        clock_gettime (CLOCK_MONOTONIC, &ts);
-        int64_t abs_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + left;
-        ts.tv_sec = abs_ns / 1000000000LL;
-        ts.tv_nsec = abs_ns % 1000000000LL;
-        pthread_cond_timedwait (&self->cond, &self->lock, &ts);
+        mdf_cond_wait_ns (&self->cond, &self->lock, left);
     }
     int rc = s_empty_locked (self) ? 0 : -1;
     pthread_mutex_unlock (&self->lock);

@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/cond.h"
 #include "pipeline/bucket.h"
 
 #define S_MAX_PROVIDERS 64
@@ -47,11 +47,7 @@ coordinator_new (const mdf_clock_t *clock)
         return NULL;
     self->clock = clock ? *clock : mdf_clock_system ();
     pthread_mutex_init (&self->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init (&attr);
-    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
-    pthread_cond_init (&self->cond, &attr);
-    pthread_condattr_destroy (&attr);
+    mdf_cond_init_monotonic (&self->cond);
     return self;
 }
 
@@ -104,12 +100,7 @@ s_wait (coordinator_t *self, int64_t wait_ns)
         pthread_cond_wait (&self->cond, &self->lock);
         return;
     }
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    int64_t abs_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + wait_ns;
-    ts.tv_sec = abs_ns / 1000000000LL;
-    ts.tv_nsec = abs_ns % 1000000000LL;
-    pthread_cond_timedwait (&self->cond, &self->lock, &ts);
+    mdf_cond_wait_ns (&self->cond, &self->lock, wait_ns);
 }
 
 /* Nanoseconds the provider must still wait for cooldown/breaker, 0 if none.

@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/strv.h"
 #include "pipeline/fbstate.h"
 #include "proto/feedback.h"
 
@@ -251,23 +252,6 @@ s_metrics (feedback_t *self)
                                          bounds, sizeof bounds / sizeof bounds[0], NULL);
 }
 
-static char **
-s_strdupv (const char *const *v, size_t n)
-{
-    char **out = calloc (n ? n : 1, sizeof *out);
-    for (size_t i = 0; out && i < n; i++)
-        out[i] = strdup (v[i]);
-    return out;
-}
-
-static void
-s_freev (char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free (v[i]);
-    free (v);
-}
-
 feedback_t *
 feedback_new (const feedback_config_t *cfg, char *err, size_t errlen)
 {
@@ -276,11 +260,11 @@ feedback_new (const feedback_config_t *cfg, char *err, size_t errlen)
         snprintf (err, errlen, "out of memory");
         return NULL;
     }
-    self->endpoints = s_strdupv ((const char *const *)cfg->endpoints, cfg->nendpoints);
+    self->endpoints = mdf_strv_dup ((const char *const *)cfg->endpoints, cfg->nendpoints);
     self->nendpoints = cfg->nendpoints;
     if (cfg->curve)
         self->curve = *cfg->curve;
-    self->providers = s_strdupv (cfg->providers, cfg->nproviders);
+    self->providers = mdf_strv_dup (cfg->providers, cfg->nproviders);
     self->nproviders = cfg->nproviders;
     self->driven = calloc (cfg->ndriven ? cfg->ndriven : 1, sizeof *self->driven);
     if (self->driven)
@@ -320,8 +304,8 @@ feedback_destroy (feedback_t **self_p)
     feedback_t *self = *self_p;
     zactor_destroy (&self->actor);
     fbstate_destroy (&self->state);
-    s_freev (self->endpoints, self->nendpoints);
-    s_freev (self->providers, self->nproviders);
+    mdf_strv_free (self->endpoints, self->nendpoints);
+    mdf_strv_free (self->providers, self->nproviders);
     free (self->driven);
     free (self->scale_g);
     free (self->state_g);

@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/strv.h"
 #include "pipeline/batcher.h"
 
 typedef struct {
@@ -339,23 +340,6 @@ s_actor (zsock_t *pipe, void *arg)
 
 /* ---- construction ----------------------------------------------------- */
 
-static char **
-s_strdupv (const char *const *v, size_t n)
-{
-    char **out = calloc (n ? n : 1, sizeof *out);
-    for (size_t i = 0; out && i < n; i++)
-        out[i] = strdup (v[i]);
-    return out;
-}
-
-static void
-s_freev (char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free (v[i]);
-    free (v);
-}
-
 static void
 s_prov_metrics (sender_t *self, mdf_metrics_t *m, size_t i)
 {
@@ -401,11 +385,11 @@ static int
 s_init (sender_t *self, const sender_config_t *cfg)
 {
     self->producer_id = strdup (cfg->producer_id);
-    self->endpoints = s_strdupv ((const char *const *)cfg->endpoints, cfg->nendpoints);
+    self->endpoints = mdf_strv_dup ((const char *const *)cfg->endpoints, cfg->nendpoints);
     self->nendpoints = cfg->nendpoints;
     if (cfg->curve)
         self->curve = *cfg->curve;
-    self->providers = s_strdupv (cfg->providers, cfg->nproviders);
+    self->providers = mdf_strv_dup (cfg->providers, cfg->nproviders);
     self->nproviders = cfg->nproviders;
     self->max_inflight = cfg->max_inflight ? cfg->max_inflight : 1;
     self->ack_timeout_ns = cfg->ack_timeout_ms * 1000000;
@@ -460,8 +444,8 @@ sender_destroy (sender_t **self_p)
     free (self->flights);
     free (self->pm);
     free (self->ingested);
-    s_freev (self->endpoints, self->nendpoints);
-    s_freev (self->providers, self->nproviders);
+    mdf_strv_free (self->endpoints, self->nendpoints);
+    mdf_strv_free (self->providers, self->nproviders);
     free (self->producer_id);
     free (self);
     *self_p = NULL;
