@@ -12,10 +12,13 @@
  * microseconds (wall time, bumped by 1 us when bars come faster), so every bar
  * is a distinct row, in PostgreSQL's microsecond timestamptz too.
  *
- * provider_csv.c: header `symbol,ts,open,high,low,close,volume`; ts as RFC 3339
- * UTC ("2026-11-22T10:00:00Z", fraction allowed), epoch seconds (with
- * fraction) or epoch nanoseconds (an integer of 16+ digits).  A bad row is
- * reported through the on_bad_row callback with its line number, and skipped.
+ * provider_csv.c: the bar file format of proto/csv.h (shared with `mdctl
+ * send`): a header naming symbol,ts,open,high,low,close,volume; ts as RFC 3339
+ * ("2026-11-22T10:00:00Z", fraction and offset allowed), epoch seconds (with
+ * fraction) or epoch nanoseconds (an integer >= 1e17).  A bad row (one the
+ * reader or mdf_bar_validate refuses) is reported through the on_bad_row
+ * callback with its line number, and skipped; a read error ends the pass and
+ * is a provider error.
  * With loop, the file is replayed forever; each pass shifts ts by
  * (last ts - first ts of the file) + 1 s, so ts keep increasing per symbol
  * when the file's do.
@@ -44,13 +47,6 @@ typedef void (*source_bad_row_fn) (void *arg, size_t line, const char *error);
 /* CSV replay of `path` (copied).  The file is opened on the first next(); a
  * file that cannot be opened is a provider error (so cooldown/breaker apply). */
 source_t *source_csv_new (const char *path, bool loop, source_bad_row_fn on_bad_row, void *arg);
-
-/* Parse a ts field into ns since the epoch.  0, or -1 with err. */
-int csv_parse_ts (const char *text, int64_t *ns, char *err, size_t errlen);
-
-/* Parse one data line (no newline) into *bar and validate it as the store
- * would (mdf_bar_validate).  0, or -1 with err ("column ts: ...", ...). */
-int csv_parse_line (const char *line, mdf_bar_t *bar, char *err, size_t errlen);
 
 /* Internal: the vtable behind source_t. */
 struct _source_t {
