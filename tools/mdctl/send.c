@@ -10,6 +10,8 @@
  * "rejected" one (the store's error is printed, mapped back to the file's
  * line); a "retry" ack resends it after a growing backoff, a missing ack
  * resends it after --timeout-ms; after --max-attempts sends it is given up.
+ * Sends never block: while no store is connected (down, or CURVE refused) a
+ * send is an attempt without an ack, so the run still ends.
  * Resending is safe because the store upserts (DESIGN.md); an ack for a batch
  * that already ended (a late duplicate) is ignored.
  *
@@ -22,6 +24,7 @@
 #include "common/clock.h"
 #include "proto/batch.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,6 +56,7 @@ typedef struct {
     send_batch_t *batches;
     size_t nbatches, next_unsent, open; /* open: INFLIGHT + BACKOFF */
     unsigned long ok, rejected, retried, failed;
+    unsigned long unsent; /* sends refused: no connected store (down, or CURVE refused) */
     uint64_t committed;
 } send_run_t;
 
@@ -164,9 +168,21 @@ s_transmit (send_run_t *r, size_t i, int64_t now)
         mdctl_fail ("send", "cannot encode batch %zu", i + 1);
         return -1;
     }
-    int rc = zmq_send (r->dealer, body.data, body.size, 0) < 0 ? -1 : 0;
-    if (rc != 0)
-        mdctl_fail ("send", "send: %s", zmq_strerror (zmq_errno ()));
+    /* Never block: a DEALER with no completed connection (store down, or a
+     * CURVE handshake refused) would wait forever.  Such a send counts as an
+     * attempt whose ack never comes, so --max-attempts still ends the run. */
+    int rc = 0;
+    if (zmq_send (r->dealer, body.data, body.size, ZMQ_DONTWAIT) < 0) {
+        if (zmq_errno () == EAGAIN) {
+            if (r->unsent++ == 0)
+                mdctl_fail ("send", "no connection to %s yet (store down, or its CURVE "
+                            "handshake refused this client?); will retry",
+                            r->args->endpoint);
+        } else {
+            mdctl_fail ("send", "send: %s", zmq_strerror (zmq_errno ()));
+            rc = -1;
+        }
+    }
     mdf_buf_free (&body);
     if (b->attempts++ > 0)
         r->retried++;

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/integration/e2e/e2e_fixture.h"
 
@@ -217,6 +218,47 @@ START_TEST (forged_event_from_rogue_xpub_never_changes_the_scale)
 }
 END_TEST
 
+/* mdctl send with a key the store does not know: it cannot connect, says so,
+ * gives up after --max-attempts and exits 1 (it used to block forever). */
+START_TEST (unauthorised_mdctl_send_gives_up_and_fails)
+{
+    keys_t k;
+    s_keys (&k);
+    e2e_store_t store;
+    char *extra = s_store_extra (&k);
+    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 200, extra) == 0, "store config");
+    free (extra);
+    E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
+    char *csv = h_strf ("%s/bars.csv", k.dir);
+    FILE *f = fopen (csv, "w");
+    ck_assert_ptr_nonnull (f);
+    fprintf (f, "symbol,ts,open,high,low,close,volume\nAAA,1700000000,1,2,0.5,1.5,10\n");
+    fclose (f);
+    char *mdctl = h_build_path ("tools/mdctl");
+    char *ep = h_strf ("tcp://127.0.0.1:%d", store.ingest_port);
+    char *secret = h_strf ("%s/other.key_secret", k.keys);
+    char *server = h_strf ("%s/store.key", k.keys);
+    char *argv[] = { mdctl, "send", ep, csv, "--curve-secret", secret, "--curve-server-key",
+                     server, "--timeout-ms", "200", "--max-attempts", "3", NULL };
+    char *out = NULL;
+    int rc = h_run (argv, NULL, 15000, &out);
+    E2E_CHECK (rc == 1, "mdctl send exited %d (-1: still running after 15 s): %s", rc,
+               out ? out : "");
+    E2E_CHECK (out && strstr (out, "no connection"), "no hint about the connection: %s",
+               out ? out : "");
+    E2E_CHECK (h_scrape (store.http_port, "mds_auth_failures_total") >= 1, "refusal not counted");
+    E2E_CHECK (h_scrape (store.http_port, "mds_bars_written_total") == 0, "bars written");
+    E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not exit 0");
+    free (out);
+    free (server);
+    free (secret);
+    free (ep);
+    free (mdctl);
+    free (csv);
+    s_free (&k);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -227,6 +269,7 @@ main (void)
     tcase_add_test (tc, unauthorised_client_is_refused_on_both_sockets_and_counted);
     tcase_add_test (tc, wrong_server_key_gives_no_connection);
     tcase_add_test (tc, forged_event_from_rogue_xpub_never_changes_the_scale);
+    tcase_add_test (tc, unauthorised_mdctl_send_gives_up_and_fails);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);
