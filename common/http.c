@@ -10,8 +10,19 @@
  *     answered at once; a registered route gets a small request state that
  *     collects the body (at most MDF_HTTP_BODY_MAX bytes; beyond that the rest
  *     is read and discarded and the answer is 413; a Content-Length above
- *     MDF_HTTP_DRAIN_MAX is refused at once) and the handler runs on the final
- *     call, when MHD has delivered the whole body.
+ *     MDF_HTTP_DRAIN_MAX is refused at once, and a chunked body that grows
+ *     past it closes the connection) and the handler runs on the final call,
+ *     when MHD has delivered the whole body.
+ *   - A protected prefix (mdf_http_protect) is checked on that same first
+ *     call, from the headers alone, before any body is read: a missing or
+ *     wrong bearer token marks the request denied; its body (if announced at
+ *     most MDF_HTTP_DRAIN_MAX) is read and discarded like an oversized one and
+ *     the 401 goes out on the final call, so the client reads the answer
+ *     instead of a reset.  The token sits in a fixed buffer padded with zeros
+ *     and every comparison walks the whole buffer, so its duration does not
+ *     depend on the token's content or length (only on the length the client
+ *     sent).  Authentication comes before routing: an unauthenticated client
+ *     learns nothing about which paths under the prefix exist.
  *   - A slow or idle client cannot hold the server: connections time out after
  *     MDF_HTTP_TIMEOUT_S seconds of inactivity and at most MDF_HTTP_MAX_CONN
  *     are served at once.
@@ -32,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -65,15 +77,25 @@ struct _mdf_http_t {
     struct MHD_Daemon *daemon;
     int port;
     mdf_ratelimit_t log_limit; /* MHD diagnostics are often about hostile clients */
+    /* mdf_http_protect: prefix[0] == '\0' when nothing is protected */
+    char prefix[128];
+    unsigned char token[MDF_HTTP_TOKEN_MAX]; /* zero-padded */
+    size_t token_len;
+    mdf_counter_t *denied;
+    mdf_ratelimit_t deny_limit;
 };
+
+typedef enum { S_AUTH_OK, S_AUTH_MISSING, S_AUTH_INVALID } s_auth_t;
 
 /* One request to a registered route, alive from MHD's first call to its
  * completion callback. */
 typedef struct {
-    const s_route_t *route;
+    const s_route_t *route; /* NULL when denied */
     char *body;
     size_t len;
+    size_t received; /* bytes of body read, kept or not */
     bool too_large;
+    s_auth_t auth; /* not S_AUTH_OK: drain the body, then answer 401 */
 } s_request_t;
 
 mdf_http_t *
@@ -93,6 +115,7 @@ mdf_http_new (const char *listen, mdf_metrics_t *metrics, mdf_http_health_fn hea
     self->health_arg = health_arg;
     self->port = -1;
     mdf_ratelimit_init (&self->log_limit, 10000, 10);
+    mdf_ratelimit_init (&self->deny_limit, 10000, 1);
     return self;
 }
 
@@ -112,12 +135,39 @@ mdf_http_route (mdf_http_t *self, const char *method, const char *path, mdf_http
     return 0;
 }
 
+bool
+mdf_http_token_ok (const char *token)
+{
+    if (!token || !*token)
+        return false;
+    size_t n = 0;
+    for (const char *p = token; *p; p++, n++)
+        if (n >= MDF_HTTP_TOKEN_MAX || *p < 0x21 || *p > 0x7e)
+            return false;
+    return true;
+}
+
+int
+mdf_http_protect (mdf_http_t *self, const char *path_prefix, const char *token,
+                  mdf_counter_t *denied)
+{
+    if (!self || self->daemon || self->prefix[0] || !path_prefix || path_prefix[0] != '/'
+        || strlen (path_prefix) >= sizeof self->prefix || !mdf_http_token_ok (token))
+        return -1;
+    snprintf (self->prefix, sizeof self->prefix, "%s", path_prefix);
+    self->token_len = strlen (token);
+    memcpy (self->token, token, self->token_len);
+    self->denied = denied;
+    return 0;
+}
+
 /* ---- responses ---- */
 
-/* Queue a response; takes ownership of `body` (malloc'd or NULL). */
+/* Queue a response; takes ownership of `body` (malloc'd or NULL).  `header`
+ * and `value` (both or neither) add one more header (Allow, WWW-Authenticate). */
 static enum MHD_Result
 s_send (struct MHD_Connection *conn, int status, const char *content_type, char *body,
-        const char *allow)
+        const char *header, const char *value)
 {
     struct MHD_Response *resp
         = body ? MHD_create_response_from_buffer (strlen (body), body, MHD_RESPMEM_MUST_FREE)
@@ -128,8 +178,8 @@ s_send (struct MHD_Connection *conn, int status, const char *content_type, char 
     }
     MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                              content_type ? content_type : S_JSON_TYPE);
-    if (allow)
-        MHD_add_response_header (resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (header && value)
+        MHD_add_response_header (resp, header, value);
     if (status < 100 || status > 599)
         status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     enum MHD_Result rc = MHD_queue_response (conn, (unsigned int)status, resp);
@@ -142,13 +192,99 @@ s_send_error (struct MHD_Connection *conn, int status, const char *message, cons
 {
     char text[160];
     snprintf (text, sizeof text, "{\"error\":\"%s\"}\n", message);
-    return s_send (conn, status, S_JSON_TYPE, strdup (text), allow);
+    return s_send (conn, status, S_JSON_TYPE, strdup (text), allow ? MHD_HTTP_HEADER_ALLOW : NULL,
+                   allow);
 }
 
 static enum MHD_Result
 s_send_reply (struct MHD_Connection *conn, mdf_http_reply_t *reply)
 {
-    return s_send (conn, reply->status, reply->content_type, reply->body, NULL);
+    return s_send (conn, reply->status, reply->content_type, reply->body, NULL, NULL);
+}
+
+/* 401 with the challenge of RFC 6750 (error="invalid_token" when a token was
+ * given but is wrong). */
+static enum MHD_Result
+s_send_unauthorized (struct MHD_Connection *conn, s_auth_t auth)
+{
+    bool missing = auth == S_AUTH_MISSING;
+    char text[96];
+    snprintf (text, sizeof text, "{\"error\":\"%s\"}\n",
+              missing ? "bearer token required" : "invalid bearer token");
+    return s_send (
+        conn, MHD_HTTP_UNAUTHORIZED, S_JSON_TYPE, strdup (text), MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+        missing ? "Bearer realm=\"mdflow\"" : "Bearer realm=\"mdflow\", error=\"invalid_token\"");
+}
+
+/* ---- authentication ---- */
+
+/* Compare the client's token with ours over the whole fixed buffer: the time
+ * depends only on MDF_HTTP_TOKEN_MAX, never on where the first difference is
+ * or on our token's length. */
+static bool
+s_token_equal (const mdf_http_t *self, const char *given, size_t given_len)
+{
+    volatile unsigned char diff = (unsigned char)(given_len != self->token_len);
+    for (size_t i = 0; i < MDF_HTTP_TOKEN_MAX; i++) {
+        unsigned char g = i < given_len ? (unsigned char)given[i] : 0;
+        diff |= (unsigned char)(g ^ self->token[i]);
+    }
+    return diff == 0;
+}
+
+/* Check "Authorization: Bearer TOKEN" (scheme case-insensitive, RFC 7235). */
+static s_auth_t
+s_authenticate (const mdf_http_t *self, struct MHD_Connection *conn)
+{
+    const char *v
+        = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!v)
+        return S_AUTH_MISSING;
+    v += strspn (v, " \t");
+    if (strncasecmp (v, "Bearer", 6) != 0 || (v[6] != ' ' && v[6] != '\t'))
+        return S_AUTH_MISSING;
+    v += 6 + strspn (v + 6, " \t");
+    size_t n = strlen (v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n == 0)
+        return S_AUTH_MISSING;
+    if (n > MDF_HTTP_TOKEN_MAX)
+        n = MDF_HTTP_TOKEN_MAX + 1; /* compared, and unequal by length */
+    return s_token_equal (self, v, n) ? S_AUTH_OK : S_AUTH_INVALID;
+}
+
+/* Count a refusal and log it (rate-limited) with the client's address; the
+ * token the client sent is never logged. */
+static void
+s_note_denied (mdf_http_t *self, struct MHD_Connection *conn, const char *url, const char *method,
+               s_auth_t auth)
+{
+    if (self->denied)
+        mdf_counter_inc (self->denied);
+    uint64_t suppressed = 0;
+    if (!mdf_ratelimit_allow (&self->deny_limit, &suppressed))
+        return;
+    char host[NI_MAXHOST] = "?", qpath[300], qmethod[40];
+    const union MHD_ConnectionInfo *ci
+        = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof (struct sockaddr_in6)
+                                                               : sizeof (struct sockaddr_in);
+        if (getnameinfo (ci->client_addr, len, host, sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
+            snprintf (host, sizeof host, "?");
+    }
+    mdf_warn ("http request refused: bearer token missing or wrong",
+              "remote=%s method=%s path=%s reason=%s suppressed=%" PRIu64, host,
+              mdf_log_quote (qmethod, sizeof qmethod, method),
+              mdf_log_quote (qpath, sizeof qpath, url),
+              auth == S_AUTH_MISSING ? "missing" : "invalid", suppressed);
+}
+
+static bool
+s_is_protected (const mdf_http_t *self, const char *url)
+{
+    return self->prefix[0] && strncmp (url, self->prefix, strlen (self->prefix)) == 0;
 }
 
 /* ---- dispatch ---- */
@@ -168,7 +304,7 @@ s_builtin (mdf_http_t *self, struct MHD_Connection *conn, const char *url, const
         char *text = self->metrics ? mdf_metrics_render (self->metrics) : strdup ("");
         if (!text)
             return s_send_error (conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
-        return s_send (conn, MHD_HTTP_OK, S_METRICS_TYPE, text, NULL);
+        return s_send (conn, MHD_HTTP_OK, S_METRICS_TYPE, text, NULL, NULL);
     }
     mdf_http_reply_t reply = { MHD_HTTP_OK, S_JSON_TYPE, NULL };
     if (self->health)
@@ -178,12 +314,49 @@ s_builtin (mdf_http_t *self, struct MHD_Connection *conn, const char *url, const
     return s_send_reply (conn, &reply);
 }
 
-/* First call for a registered path: 405, 413 by Content-Length, or start
- * collecting the body. */
+/* The body size the client announced (0 when chunked or absent). */
+static unsigned long long
+s_announced (struct MHD_Connection *conn)
+{
+    const char *length
+        = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return length ? strtoull (length, NULL, 10) : 0;
+}
+
+/* Start reading a body: into req->body for a route, or to be discarded for a
+ * denied request.  A body announced above MDF_HTTP_DRAIN_MAX is not read: the
+ * answer (413, or 401 when denied) goes out at once. */
+static enum MHD_Result
+s_request_begin (struct MHD_Connection *conn, const s_route_t *route, s_auth_t auth, void **con_cls)
+{
+    unsigned long long announced = s_announced (conn);
+    if (announced > MDF_HTTP_DRAIN_MAX)
+        return auth != S_AUTH_OK
+                   ? s_send_unauthorized (conn, auth)
+                   : s_send_error (conn, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", NULL);
+    s_request_t *req = calloc (1, sizeof *req);
+    if (!req)
+        return MHD_NO;
+    req->route = route;
+    req->auth = auth;
+    req->too_large = announced > MDF_HTTP_BODY_MAX || auth != S_AUTH_OK;
+    *con_cls = req;
+    return MHD_YES;
+}
+
+/* First call for any path but the built-ins: 401 for a protected path without
+ * the right token (before routing), 404, 405, or start reading the body. */
 static enum MHD_Result
 s_route_begin (mdf_http_t *self, struct MHD_Connection *conn, const char *url, const char *method,
                void **con_cls)
 {
+    if (s_is_protected (self, url)) {
+        s_auth_t auth = s_authenticate (self, conn);
+        if (auth != S_AUTH_OK) {
+            s_note_denied (self, conn, url, method, auth);
+            return s_request_begin (conn, NULL, auth, con_cls);
+        }
+    }
     char allow[128] = "";
     const s_route_t *match = NULL;
     for (size_t i = 0; i < self->nroutes; i++) {
@@ -199,18 +372,7 @@ s_route_begin (mdf_http_t *self, struct MHD_Connection *conn, const char *url, c
         return s_send_error (conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
     if (!match)
         return s_send_error (conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", allow);
-    const char *length
-        = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    unsigned long long announced = length ? strtoull (length, NULL, 10) : 0;
-    if (announced > MDF_HTTP_DRAIN_MAX)
-        return s_send_error (conn, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", NULL);
-    s_request_t *req = calloc (1, sizeof *req);
-    if (!req)
-        return MHD_NO;
-    req->route = match;
-    req->too_large = announced > MDF_HTTP_BODY_MAX;
-    *con_cls = req;
-    return MHD_YES;
+    return s_request_begin (conn, match, S_AUTH_OK, con_cls);
 }
 
 static void
@@ -234,6 +396,8 @@ s_route_collect (s_request_t *req, const char *data, size_t size)
 static enum MHD_Result
 s_route_finish (struct MHD_Connection *conn, s_request_t *req)
 {
+    if (req->auth != S_AUTH_OK)
+        return s_send_unauthorized (conn, req->auth);
     if (req->too_large)
         return s_send_error (conn, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", NULL);
     mdf_http_reply_t reply = { MHD_HTTP_OK, S_JSON_TYPE, NULL };
@@ -254,6 +418,10 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         return s_route_begin (self, conn, url, method, con_cls);
     }
     if (*upload_data_size) {
+        /* A chunked body announces no length: bound what is read here too. */
+        req->received += *upload_data_size;
+        if (req->received > MDF_HTTP_DRAIN_MAX)
+            return MHD_NO;
         s_route_collect (req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
@@ -415,6 +583,7 @@ mdf_http_destroy (mdf_http_t **self_p)
     mdf_http_t *self = *self_p;
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
+    explicit_bzero (self->token, sizeof self->token);
     free (self->listen);
     free (self);
     *self_p = NULL;

@@ -6,6 +6,13 @@
  * the service adds (the pipeline's POST /control/...).  Other paths get 404;
  * a known path with another method gets 405 with an Allow header.
  *
+ * A path prefix can be protected by a bearer token (mdf_http_protect): a
+ * request under it must carry "Authorization: Bearer TOKEN" or it gets 401
+ * (WWW-Authenticate: Bearer realm="mdflow", JSON error body) and the handler is
+ * not called.  The check happens on the request's headers, before any body is
+ * read, and compares in time independent of the token's content and length.
+ * GET /metrics and GET /health are never protected.
+ *
  * Handlers run on the server's thread: they must only read atomics or talk to
  * the service through thread-safe calls, never touch another thread's sockets.
  */
@@ -43,6 +50,24 @@ mdf_http_t *mdf_http_new (const char *listen, mdf_metrics_t *metrics,
 /* Add a route before start.  Returns 0 or -1 (table full / started). */
 int mdf_http_route (mdf_http_t *self, const char *method, const char *path,
                     mdf_http_handler_fn fn, void *arg);
+
+/* Longest bearer token accepted, in bytes. */
+#define MDF_HTTP_TOKEN_MAX 256
+
+/* True when `token` can be a bearer token here: 1..MDF_HTTP_TOKEN_MAX bytes of
+ * visible ASCII (0x21..0x7e; no spaces, no control bytes). */
+bool mdf_http_token_ok (const char *token);
+
+/* Before start: require "Authorization: Bearer <token>" on every request whose
+ * path starts with `path_prefix` (e.g. "/control/"); anything else is answered
+ * 401 without calling a handler, its body read and discarded (up to 1 MiB, so
+ * the client sees the answer).  `token` is copied (and wiped on destroy); it is
+ * never logged.  `denied` (borrowed, may be NULL) counts the 401s; refusals
+ * are also logged, rate-limited, with the client's address.  One prefix per
+ * server.  Returns 0, or -1 (started, already protected, bad prefix or a
+ * token that fails mdf_http_token_ok). */
+int mdf_http_protect (mdf_http_t *self, const char *path_prefix, const char *token,
+                      mdf_counter_t *denied);
 
 /* Bind and start serving.  Returns 0, or -1 with err ("127.0.0.1:9101: Address
  * already in use"). */

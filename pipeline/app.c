@@ -4,9 +4,17 @@
  * HTTP handlers run on the server's thread and only call thread-safe
  * functions (coordinator, policy, feedback_set_failsafe, snapshots).
  * `reload_lock` serialises reloads from SIGHUP and HTTP.
+ *
+ * With a control token (http.control_token or http.control_token_file) the
+ * server answers 401 to any /control/ request without "Authorization: Bearer
+ * TOKEN" before its handler or body (common/http.c), counting the refusals in
+ * mdp_http_unauthorized_total.  Without one, /control/ is open: fine on
+ * loopback, warned about at start-up on any other address.
  */
 #include "pipeline/app.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -201,6 +209,61 @@ s_health (void *arg, mdf_http_reply_t *r)
 
 /* ---- construction ----------------------------------------------------- */
 
+/* True when `listen` ("HOST:PORT", "[V6]:PORT") names a loopback address:
+ * 127.0.0.0/8, ::1 or localhost.  Anything else (0.0.0.0, a host name, a
+ * routable address) can be reached from elsewhere. */
+static bool
+s_listen_is_loopback (const char *listen)
+{
+    char host[256];
+    const char *end;
+    if (*listen == '[') {
+        listen++;
+        end = strchr (listen, ']');
+    } else
+        end = strrchr (listen, ':');
+    size_t n = end ? (size_t)(end - listen) : strlen (listen);
+    if (n >= sizeof host)
+        return false;
+    memcpy (host, listen, n);
+    host[n] = '\0';
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton (AF_INET, host, &a4) == 1)
+        return (ntohl (a4.s_addr) >> 24) == 127;
+    if (inet_pton (AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK (&a6);
+    return strcmp (host, "localhost") == 0;
+}
+
+/* Routes, the /control/ token, then start serving. */
+static int
+s_start_http (app_t *self, char *err, size_t errlen)
+{
+    const settings_t *s = &self->s;
+    self->http = mdf_http_new (s->http_listen, self->metrics, s_health, self);
+    if (!self->http)
+        return -1;
+    mdf_counter_t *denied = mdf_metrics_counter (
+        self->metrics, "mdp_http_unauthorized_total",
+        "Requests to /control/ refused with 401 (bearer token missing or wrong)", NULL);
+    if (mdf_http_route (self->http, "POST", "/control/pause", s_pause, self) < 0
+        || mdf_http_route (self->http, "POST", "/control/resume", s_resume, self) < 0
+        || mdf_http_route (self->http, "POST", "/control/reload", s_reload_http, self) < 0)
+        return -1;
+    if (*s->control_token) {
+        if (mdf_http_protect (self->http, "/control/", s->control_token, denied) < 0) {
+            snprintf (err, errlen, "http: cannot protect /control/ with the token");
+            return -1;
+        }
+    } else if (!s_listen_is_loopback (s->http_listen)) {
+        mdf_warn ("POST /control/* is open to anyone who can reach http.listen: set "
+                  "http.control_token or http.control_token_file",
+                  "listen=%s", s->http_listen);
+    }
+    return mdf_http_start (self->http, err, errlen);
+}
+
 static int
 s_start_sender (app_t *self, const char **names, char *err, size_t errlen)
 {
@@ -311,13 +374,7 @@ s_start (app_t *self, char *err, size_t errlen)
             return -1;
     }
     /* Last, so handlers only ever see a complete app. */
-    self->http = mdf_http_new (s->http_listen, self->metrics, s_health, self);
-    if (!self->http || mdf_http_route (self->http, "POST", "/control/pause", s_pause, self) < 0
-        || mdf_http_route (self->http, "POST", "/control/resume", s_resume, self) < 0
-        || mdf_http_route (self->http, "POST", "/control/reload", s_reload_http, self) < 0
-        || mdf_http_start (self->http, err, errlen) < 0)
-        return -1;
-    return 0;
+    return s_start_http (self, err, errlen);
 }
 
 app_t *
@@ -340,8 +397,8 @@ app_new (settings_t *settings, const char *config_path, char *err, size_t errlen
         app_destroy (&self);
         return NULL;
     }
-    mdf_info ("md-pipeline started", "id=%s providers=%zu http=%s", self->s.id, self->s.nproviders,
-              self->s.http_listen);
+    mdf_info ("md-pipeline started", "id=%s providers=%zu http=%s control=%s", self->s.id,
+              self->s.nproviders, self->s.http_listen, *self->s.control_token ? "token" : "open");
     return self;
 }
 
@@ -365,6 +422,9 @@ s_apply_reload (app_t *self, const settings_t *n)
     self->s.scale_ok = n->scale_ok;
     self->s.scale_soft = n->scale_soft;
     self->s.scale_hard = n->scale_hard;
+    if (strcmp (n->control_token, self->s.control_token) != 0)
+        mdf_warn ("reload: the control token changed; the old one stays valid until a restart",
+                  NULL);
 }
 
 int

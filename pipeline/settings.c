@@ -3,9 +3,11 @@
  */
 #include "pipeline/settings.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/http.h"
 #include "pipeline/policy.h"
 
 #define S_OFF(f) offsetof (settings_t, f)
@@ -78,6 +80,11 @@ const mdf_cfg_entry_t pipeline_entries[] = {
       "providers feedback drives (empty: all)" },
     { "http.listen", MDF_CFG_STRING, "127.0.0.1:9102", 0, -1, NULL, S_OFF (http_listen),
       "HTTP address for /metrics, /health and /control/* (port 0: any)" },
+    { "http.control_token", MDF_CFG_STRING, "", 0, -1, NULL, S_OFF (http_control_token),
+      "bearer token POST /control/* must carry (empty: no check); printed redacted" },
+    { "http.control_token_file", MDF_CFG_STRING, "", 0, -1, NULL,
+      S_OFF (http_control_token_file),
+      "or: a file whose first line is the token (a mounted secret); not with control_token" },
     { "security.curve", MDF_CFG_BOOL, "false", 0, -1, NULL, S_OFF (curve_on),
       "CurveZMQ client on ingest and feedback (verifies the store's key)" },
     { "security.secret_key_file", MDF_CFG_STRING, "", 0, -1, NULL, S_OFF (curve_secret_file),
@@ -172,6 +179,64 @@ s_check_endpoints (mdf_cfg_t *cfg, const char *key, const mdf_strlist_t *list, c
     return 0;
 }
 
+/* First line of `path` into a new string (trailing CR/LF, blanks stripped).
+ * NULL with err set (naming the file, never its content). */
+static char *
+s_read_token_file (mdf_cfg_t *cfg, const char *path, char *err, size_t errlen)
+{
+    static const char *key = "http.control_token_file";
+    FILE *f = fopen (path, "r");
+    if (!f) {
+        mdf_cfg_fail (cfg, key, err, errlen, "%s: cannot read %s: %s", key, path, strerror (errno));
+        return NULL;
+    }
+    char line[MDF_HTTP_TOKEN_MAX + 8];
+    bool got = fgets (line, sizeof line, f) != NULL;
+    bool read_error = ferror (f) != 0;
+    fclose (f);
+    size_t n = got ? strlen (line) : 0;
+    bool whole = n == 0 || line[n - 1] == '\n' || n < sizeof line - 1;
+    while (n && strchr (" \t\r\n", line[n - 1]))
+        line[--n] = '\0';
+    char *token = NULL;
+    if (read_error)
+        mdf_cfg_fail (cfg, key, err, errlen, "%s: cannot read %s", key, path);
+    else if (n == 0)
+        mdf_cfg_fail (cfg, key, err, errlen, "%s: %s is empty (the token is its first line)", key,
+                      path);
+    else if (!whole || !mdf_http_token_ok (line))
+        mdf_cfg_fail (cfg, key, err, errlen,
+                      "%s: the first line of %s must be a token of 1..%d visible ASCII "
+                      "characters (no spaces)",
+                      key, path, MDF_HTTP_TOKEN_MAX);
+    else if (!(token = strdup (line)))
+        mdf_cfg_fail (cfg, key, err, errlen, "out of memory");
+    explicit_bzero (line, sizeof line);
+    return token;
+}
+
+/* http.control_token or http.control_token_file (one at most) into
+ * s->control_token. */
+static int
+s_load_control_token (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
+{
+    const char *inline_token = s->http_control_token ? s->http_control_token : "";
+    const char *file = s->http_control_token_file ? s->http_control_token_file : "";
+    if (*inline_token && *file)
+        return mdf_cfg_fail (cfg, "http.control_token_file", err, errlen,
+                             "http.control_token_file and http.control_token are mutually "
+                             "exclusive: set only one");
+    if (*inline_token && !mdf_http_token_ok (inline_token))
+        return mdf_cfg_fail (cfg, "http.control_token", err, errlen,
+                             "http.control_token must be 1..%d visible ASCII characters "
+                             "(no spaces)",
+                             MDF_HTTP_TOKEN_MAX);
+    s->control_token = *file ? s_read_token_file (cfg, file, err, errlen) : strdup (inline_token);
+    if (!s->control_token && !*file)
+        snprintf (err, errlen, "out of memory");
+    return s->control_token ? 0 : -1;
+}
+
 static int
 s_check (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
 {
@@ -180,6 +245,8 @@ s_check (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
         return -1;
     if (mdp_curve_load (&s->curve, cfg, s->curve_on, s->curve_secret_file, s->curve_server_key,
                         s->curve_server_key_file, err, errlen) < 0)
+        return -1;
+    if (s_load_control_token (cfg, s, err, errlen) < 0)
         return -1;
     if (s->ingest.count == 0)
         return mdf_cfg_fail (cfg, "store.ingest", err, errlen,
@@ -232,7 +299,12 @@ settings_load (settings_t *s, const char *path, FILE *dump, char *err, size_t er
     if (rc == 0)
         rc = s_check (cfg, s, err, errlen);
     if (rc == 0 && dump) {
-        mdf_cfg_dump (cfg, s, dump);
+        /* The token is a secret: print whether it is set, never its value. */
+        static char redacted[] = "(redacted)";
+        settings_t shown = *s;
+        if (shown.http_control_token && *shown.http_control_token)
+            shown.http_control_token = redacted;
+        mdf_cfg_dump (cfg, &shown, dump);
         for (size_t i = 0; i < s->nproviders; i++) {
             const provider_settings_t *p = &s->providers[i];
             fprintf (dump,
@@ -253,6 +325,12 @@ settings_free (settings_t *s)
         mdf_cfg_free_array (provider_entries, provider_entries_n, sizeof (provider_settings_t),
                             &items, &s->nproviders);
     s->providers = NULL;
+    if (s->control_token)
+        explicit_bzero (s->control_token, strlen (s->control_token));
+    free (s->control_token);
+    s->control_token = NULL;
+    if (s->http_control_token)
+        explicit_bzero (s->http_control_token, strlen (s->http_control_token));
     mdf_cfg_free (pipeline_entries, pipeline_entries_n, s);
 }
 

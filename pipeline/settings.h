@@ -8,6 +8,11 @@
  * the rules that span keys (csv needs a path, synthetic needs symbols,
  * provider names unique, [feedback] providers must name providers, ...) and
  * reports them as "FILE:LINE: key ..." like the table's own errors.
+ *
+ * The bearer token of POST /control/... comes from http.control_token or from the first
+ * line of http.control_token_file (not both) into `control_token`.  It is a
+ * secret: no error message names its value and the --check-config dump prints
+ * http.control_token as "(redacted)".
  */
 #ifndef PIPELINE_SETTINGS_H
 #define PIPELINE_SETTINGS_H
@@ -56,6 +61,9 @@ typedef struct {
     char *failsafe;
     mdf_strlist_t fb_providers; /* empty: all */
     char *http_listen;
+    char *http_control_token;      /* [http] control_token (as written; never printed) */
+    char *http_control_token_file; /* [http] control_token_file */
+    char *control_token;           /* effective token from either key; "" = no check (owned) */
     char *log_level;
     bool curve_on;                /* [security] curve */
     char *curve_secret_file;      /* [security] secret_key_file */

@@ -46,6 +46,21 @@ sink_cap=$(cfg_get "$store_cfg" max_rows_per_sec)
 low=$(cfg_get "$store_cfg" low_watermark)
 high=$(cfg_get "$store_cfg" high_watermark)
 db_path=$(cfg_get "$store_cfg" path)
+# The pipeline's /control/ bearer token, when one is set (environment first,
+# as md-pipeline reads it); sent on stdin so it never shows in `ps`.
+control_token=${MDP_HTTP_CONTROL_TOKEN:-$(cfg_get "$pipe_cfg" control_token)}
+token_file=${MDP_HTTP_CONTROL_TOKEN_FILE:-$(cfg_get "$pipe_cfg" control_token_file)}
+if [ -z "$control_token" ] && [ -n "$token_file" ]; then
+    control_token=$(head -n 1 "$token_file" | tr -d ' \t\r')
+fi
+control_post () { # control_post NAME: POST /control/NAME to the pipeline
+    if [ -n "$control_token" ]; then
+        printf 'Authorization: Bearer %s\n' "$control_token" |
+            curl -fs -H @- -X POST "http://$pipe_http/control/$1" >/dev/null
+    else
+        curl -fs -X POST "http://$pipe_http/control/$1" >/dev/null
+    fi
+}
 
 mkdir -p "$out"
 rm -f "$db_path" "$db_path-wal" "$db_path-shm" "$out/run.csv" "$out/run.png"
@@ -86,7 +101,7 @@ trap 'echo; echo "mdflow: stopping..." >&2' INT
 "$build/tools/mdctl" watch "${watch_args[@]}" || true
 trap - INT
 # Pause: providers stop, batches already made are acked; then stop cleanly.
-curl -fs -X POST "http://$pipe_http/control/pause" >/dev/null || true
+control_post pause || true
 for _ in $(seq 1 100); do
     [ "$(scrape "$pipe_http" mdp_batches_inflight)" = 0 ] && break
     sleep 0.1

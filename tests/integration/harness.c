@@ -347,6 +347,13 @@ char *
 h_http (const char *method, int port, const char *path, const char *body, int *status,
         int timeout_ms)
 {
+    return h_http_auth (method, port, path, body, NULL, status, timeout_ms);
+}
+
+char *
+h_http_auth (const char *method, int port, const char *path, const char *body, const char *token,
+             int *status, int timeout_ms)
+{
     if (status)
         *status = 0;
     CURL *curl = curl_easy_init ();
@@ -369,7 +376,15 @@ h_http (const char *method, int port, const char *path, const char *body, int *s
         curl_easy_setopt (curl, CURLOPT_POSTFIELDS, "");
         curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, 0L);
     }
+    struct curl_slist *headers = NULL;
+    if (token) {
+        char *line = h_strf ("Authorization: Bearer %s", token);
+        headers = line ? curl_slist_append (NULL, line) : NULL;
+        free (line);
+        curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+    }
     CURLcode rc = curl_easy_perform (curl);
+    curl_slist_free_all (headers);
     if (rc == CURLE_OK) {
         long code = 0;
         curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &code);

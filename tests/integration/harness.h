@@ -67,6 +67,11 @@ int h_run (char *const argv[], char *const env[], int timeout_ms, char **output)
 char *h_http (const char *method, int port, const char *path, const char *body, int *status,
               int timeout_ms);
 
+/* h_http with "Authorization: Bearer TOKEN" when `token` is not NULL (for a
+ * pipeline whose http.control_token protects POST /control/...). */
+char *h_http_auth (const char *method, int port, const char *path, const char *body,
+                   const char *token, int *status, int timeout_ms);
+
 /* Wait until GET /health on port answers at all (any status); 0 or -1. */
 int h_wait_http (int port, int timeout_ms);
 
