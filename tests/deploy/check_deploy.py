@@ -18,14 +18,17 @@ per problem) when they drift from each other or from the services' contract:
     USER, HEALTHCHECKs and EXPOSEs that match the TOMLs, and (once the
     binaries are built) runtime packages covering every library they link;
   * CurveZMQ (issue 7): [security] curve is on in every shipped TOML, and
-    every key path (as the TOML and the service's environment set it) lies
+    the pipeline's POST /control/* needs a bearer token: [http]
+    control_token_file is set (never a literal control_token).  Every key
+    and token path (as the TOML and the service's environment set it) lies
     on a read-only mount: in compose a named volume that a one-shot service
-    (running `mdctl keygen`, from an image that ships mdctl) writes at the
-    same path and the service waits for (service_completed_successfully); in
-    Kubernetes a Secret volume whose Secret deploy/README.md creates with
+    (running `mdctl keygen`, from an image that ships mdctl, and making the
+    token from /dev/urandom) writes at the same path and the service waits
+    for (service_completed_successfully); in Kubernetes a Secret volume (or
+    a projected volume of Secrets) whose Secret deploy/README.md creates with
     `kubectl create secret generic NAME --from-file=...` holding that file,
     readable by the pod's user, not world-readable when it holds a secret
-    key, and holding no other service's secret key;
+    key or the token, and holding no other service's secret key;
   * every Kubernetes document has apiVersion/kind/metadata.name and no
     namespace; Services select Deployments and name their ports; a headless
     Service selects the store; the KEDA ScaledObject targets the store
@@ -42,7 +45,10 @@ the way a user would (compose: runs the one-shot keys service's command;
 Kubernetes: runs deploy/README.md's keys block, with a `kubectl` stand-in that
 writes each Secret to a directory), lays them out as the mounts would, checks
 that the keys pair up (the pipeline trusts the store's key, the store admits
-the pipeline's), and writes copies of the TOMLs whose key paths point there;
+the pipeline's), that the control token is one the pipeline takes and long
+enough (and 0400 in compose), that a second compose `up` keeps keys and token
+and that a second deployment (compose or the block) gets different ones, and
+writes copies of the TOMLs whose key and token paths point there;
 it prints "store|pipeline FILE" per copy, for tests/deploy/check_configs.sh.
 `check_deploy.py --compose-plan DIR` prints the compose key volumes as
 "writer SERVICE WORKDIR" / "mount SERVICE DIR/vol/VOLUME TARGET ro|rw" lines
@@ -85,7 +91,10 @@ EXTRA_STORE_KEYS = {"sink.conninfo", "log.level",
 EXTRA_PIPELINE_KEYS = {"providers.path", "log.level",
                        # issue 7, security
                        "security.curve", "security.secret_key_file",
-                       "security.server_public_key", "security.server_public_key_file"}
+                       "security.server_public_key", "security.server_public_key_file",
+                       # bearer token for POST /control/* (pipeline/README.md "Control token");
+                       # http.control_token is known only to be refused with a clear message
+                       "http.control_token", "http.control_token_file"}
 
 DESIGN_METRICS = {
     "coordinator_queue_depth", "coordinator_backpressure_ok", "coordinator_backpressure_soft",
@@ -233,44 +242,77 @@ def healthcheck_port(hc):
 
 
 # --------------------------------------------------------------------------
-# CurveZMQ keys: which TOML paths must be mounted, and where from
+# CurveZMQ keys and the control token: which TOML paths must be mounted, and
+# where from
 
-# (key, is a directory) per role; server_public_key_file is the pipeline's
-# only way to the store's key here (a literal key cannot be shipped: the keys
-# are made at deploy time).
+# (dotted key, is a directory, holds a secret) per role.  server_public_key_file
+# is the pipeline's only way to the store's key here (a literal key cannot be
+# shipped: the keys are made at deploy time); likewise the control token only
+# comes from a file (the pipeline listens on 0.0.0.0, so without a token
+# anyone who reaches :9102 could pause ingestion).  A secret must not be
+# world-readable.
 KEY_PATHS = {
-    "store": (("secret_key_file", False), ("authorized_keys_dir", True)),
-    "pipeline": (("secret_key_file", False), ("server_public_key_file", False)),
+    "store": (("security.secret_key_file", False, True), ("security.authorized_keys_dir", True, False)),
+    "pipeline": (("security.secret_key_file", False, True), ("security.server_public_key_file", False, False),
+                 ("http.control_token_file", False, True)),
 }
+TOKEN_KEY = "http.control_token_file"
 ENV_PREFIX = {"store": "MDS", "pipeline": "MDP"}
+EFFECTIVE_KEYS = {
+    "security": ("curve", "secret_key_file", "authorized_keys_dir", "server_public_key", "server_public_key_file"),
+    "http": ("control_token", "control_token_file"),
+}
+# What pipeline/settings.c accepts as a token (first line of the file); a
+# deployment's token must also carry 32 random bytes or more (base64: 43+
+# characters).
+TOKEN_RE = re.compile(r"^[\x21-\x7e]{1,256}$")
+TOKEN_MIN_CHARS = 43
 
 
 def effective_security(doc, env, role):
-    """[security] of a TOML with the service's environment applied (env: dict)."""
-    sec = dict((doc or {}).get("security") or {})
-    for key in ("curve", "secret_key_file", "authorized_keys_dir", "server_public_key",
-                "server_public_key_file"):
-        val = (env or {}).get(f"{ENV_PREFIX[role]}_SECURITY_{key.upper()}")
-        if val is not None:
-            sec[key] = str(val).lower() in ("true", "1", "yes", "on") if key == "curve" else str(val)
-    return sec
+    """{"security.KEY" / "http.control_token[_file]": value} of a TOML with the
+    service's environment (env: dict) applied."""
+    out = {}
+    for section, keys in EFFECTIVE_KEYS.items():
+        table = (doc or {}).get(section) or {}
+        for key in keys:
+            val = (env or {}).get(f"{ENV_PREFIX[role]}_{section.upper()}_{key.upper()}")
+            if val is None:
+                val = table.get(key)
+            elif key == "curve":
+                val = str(val).lower() in ("true", "1", "yes", "on")
+            else:
+                val = str(val)
+            if val is not None:
+                out[f"{section}.{key}"] = val
+    return out
 
 
 def key_paths(where, role, sec):
-    """[(key, path, is_dir)] that must be mounted; problems for curve off or bad paths."""
-    if sec.get("curve") is not True:
+    """[(dotted key, path, is_dir, is_secret)] that must be mounted; problems for
+    curve off, a missing or literal control token, or bad paths."""
+    curve = sec.get("security.curve") is True
+    if not curve:
         problem(where, "[security] curve must be true (CurveZMQ is on in the compose and Kubernetes configs)")
-        return []
-    if role == "pipeline" and sec.get("server_public_key"):
+    if role == "pipeline" and sec.get("security.server_public_key"):
         problem(where, "[security] server_public_key is a literal key: use server_public_key_file "
                 "(keys are made at deploy time, never shipped)")
+    if role == "pipeline" and sec.get("http.control_token"):
+        problem(where, "[http] control_token is a literal token (or MDP_HTTP_CONTROL_TOKEN a literal value): "
+                "use control_token_file on a mounted secret (tokens are made at deploy time, never shipped)")
     out = []
-    for key, is_dir in KEY_PATHS[role]:
-        path = str(sec.get(key) or "")
-        if not path.startswith("/"):
-            problem(where, f"[security] {key} must be an absolute path on a mounted volume, is {path!r}")
+    for key, is_dir, secret in KEY_PATHS[role]:
+        if key.startswith("security.") and not curve:
             continue
-        out.append((key, os.path.normpath(path), is_dir))
+        path = str(sec.get(key) or "")
+        if key == TOKEN_KEY and not path:
+            problem(where, "[http] control_token_file is not set: the pipeline listens beyond loopback, so "
+                    "POST /control/* (pause, resume, reload) would be open to anyone who reaches it")
+            continue
+        if not path.startswith("/"):
+            problem(where, f"{key} must be an absolute path on a mounted volume, is {path!r}")
+            continue
+        out.append((key, os.path.normpath(path), is_dir, secret))
     return out
 
 
@@ -347,7 +389,7 @@ def check_compose_keys(root, path, services, store, pipeline):
         stages = dockerfile_stages(open(dockerfile, encoding="utf-8").read())
     except OSError:
         stages = {}
-    checked_writers = set()
+    checked_writers, token_writers = set(), set()
     for role, doc in (("store", store), ("pipeline", pipeline)):
         svc = services.get(role)
         if doc is None or not isinstance(svc, dict):
@@ -355,21 +397,21 @@ def check_compose_keys(root, path, services, store, pipeline):
         where = f"docker/config/{role}.toml (compose service {role})"
         vols = {os.path.normpath(t): (src, ro) for src, t, ro in compose_volumes(svc)}
         deps = svc.get("depends_on") or {}
-        for key, kpath, _ in key_paths(where, role, effective_security(doc, compose_env(svc), role)):
+        for key, kpath, _, _ in key_paths(where, role, effective_security(doc, compose_env(svc), role)):
             target = mount_for(kpath, vols)
             if target is None:
-                problem(path, f"service {role}: security.{key} {kpath} is on no volume of the service "
+                problem(path, f"service {role}: {key} {kpath} is on no volume of the service "
                         "(the keys are not mounted)")
                 continue
             src, ro = vols[target]
             if src.startswith((".", "/", "~")) or not src:
-                problem(path, f"service {role}: security.{key} is on {src or 'an anonymous volume'}: key "
+                problem(path, f"service {role}: {key} is on {src or 'an anonymous volume'}: key and token "
                         "material must come from a named volume made at deploy time, not the repository")
                 continue
             if not ro:
                 problem(path, f"service {role}: key volume {src} must be mounted read-only (:ro)")
             if src not in writers:
-                problem(path, f"service {role}: volume {src} (security.{key}) is written by no one-shot "
+                problem(path, f"service {role}: volume {src} ({key}) is written by no one-shot "
                         "service: nothing makes the keys")
                 continue
             writer, wtarget = writers[src]
@@ -379,7 +421,11 @@ def check_compose_keys(root, path, services, store, pipeline):
                     != "service_completed_successfully":
                 problem(path, f"service {role}: must depend on {writer} (service_completed_successfully), "
                         "which makes its keys")
-            checked_writers.add(writer)
+            (token_writers if key == TOKEN_KEY else checked_writers).add(writer)
+    for writer in sorted(token_writers):
+        if "/dev/urandom" not in command_text(services[writer]):
+            problem(path, f"service {writer}: writes the control token's volume but does not make the "
+                    "token from /dev/urandom")
     for writer in sorted(checked_writers):
         wsvc = services[writer]
         if "mdctl keygen" not in command_text(wsvc):
@@ -758,7 +804,7 @@ def check_k8s(root, allowed_store, allowed_pipeline):
     check_scaledobject(by_kind.get("ScaledObject", []), store_name)
 
 
-KEYS_BLOCK_MARK = "# CurveZMQ keys and Secrets"
+KEYS_BLOCK_MARK = "# CurveZMQ keys, control token and Secrets"
 
 
 def readme_keys_block(root):
@@ -804,6 +850,29 @@ def pod_key_mounts(pod, containers):
     return out
 
 
+def volume_secrets(vol):
+    """([(Secret name, items, optional)], defaultMode) of a Secret volume or a
+    projected volume's Secret sources; ([], None) for any other volume."""
+    if isinstance(vol.get("secret"), dict):
+        s = vol["secret"]
+        return [(s.get("secretName"), s.get("items") or [], bool(s.get("optional")))], s.get("defaultMode", 0o644)
+    proj = vol.get("projected")
+    if isinstance(proj, dict):
+        srcs = [(s.get("name"), s.get("items") or [], bool(s.get("optional")))
+                for s in (src.get("secret") for src in proj.get("sources") or [] if isinstance(src, dict))
+                if isinstance(s, dict)]
+        return srcs, proj.get("defaultMode", 0o644)
+    return [], None
+
+
+def secret_files(name, items, documented):
+    """{file name in the volume: (key in the Secret, item mode or None)} of one
+    Secret source, as deploy/README.md's keys block makes the Secret."""
+    if items:
+        return {i.get("path"): (i.get("key"), i.get("mode")) for i in items if i.get("key") in documented.get(name, ())}
+    return {k: (k, None) for k in documented.get(name, ())}
+
+
 def check_k8s_keys(dep, tomls, documented):
     where, _, _, _, role, pod = dep
     containers = pod.get("containers") or []
@@ -816,46 +885,55 @@ def check_k8s_keys(dep, tomls, documented):
     mounts = pod_key_mounts(pod, containers)
     fs_group = (pod.get("securityContext") or {}).get("fsGroup")
     paths = key_paths(f"{where} [{role}.toml]", role, effective_security(doc, env, role))
-    own_secret = next((os.path.basename(p) for k, p, _ in paths if k == "secret_key_file"), None)
-    for key, kpath, is_dir in paths:
+    own_secret = next((os.path.basename(p) for k, p, _, _ in paths if k == "security.secret_key_file"), None)
+    for key, kpath, is_dir, is_secret in paths:
         target = mount_for(kpath, mounts)
         vol, ro = mounts.get(target, ({}, False))
-        sec = vol.get("secret")
-        if target is None or not isinstance(sec, dict):
-            problem(where, f"security.{key} {kpath} is on no Secret volume of the pod (the keys are not mounted)")
+        srcs, default_mode = volume_secrets(vol)
+        if target is None or not srcs:
+            problem(where, f"{key} {kpath} is on no Secret volume of the pod (the keys are not mounted)")
             continue
-        name = sec.get("secretName")
         if not ro:
             problem(where, f"Secret volume {vol.get('name')} must be mounted readOnly")
-        if sec.get("optional"):
-            problem(where, f"Secret {name} is optional: without it the service would fail at start; "
-                    "let the pod wait for the Secret instead")
-        mode = sec.get("defaultMode", 0o644)
-        if not (mode & 0o004 or (fs_group is not None and mode & 0o040)):
-            problem(where, f"Secret {name}: files mode {mode:#o} are not readable by the pod's user "
-                    "(set securityContext.fsGroup and a group-readable defaultMode)")
-        if key == "secret_key_file" and mode & 0o007:
-            problem(where, f"Secret {name} holds the secret key and is world-readable (defaultMode {mode:#o})")
-        if name not in documented:
-            problem(where, f"Secret {name} is made by no `kubectl create secret generic {name} --from-file=...` "
-                    "in deploy/README.md's keys block")
-            continue
-        keys = documented[name]
-        for k in sorted(keys):
-            if k.endswith("_secret") and k != own_secret:
-                problem(where, f"Secret {name} (mounted here) also holds {k}, another service's secret key")
+        files = {}
+        for name, items, optional in srcs:
+            if optional:
+                problem(where, f"Secret {name} is optional: without it the service would fail at start; "
+                        "let the pod wait for the Secret instead")
+            if name not in documented:
+                problem(where, f"Secret {name} is made by no `kubectl create secret generic {name} "
+                        "--from-file=...` in deploy/README.md's keys block")
+                continue
+            for k in sorted(documented[name]):
+                if k.endswith("_secret") and k != own_secret:
+                    problem(where, f"Secret {name} (mounted here) also holds {k}, another service's secret key")
+            for fname, (fkey, fmode) in secret_files(name, items, documented).items():
+                if fname in files and files[fname][0] != name:
+                    problem(where, f"volume {vol.get('name')}: {fname} comes from both Secret "
+                            f"{files[fname][0]} and {name}")
+                files[fname] = (name, fmode)
         rel = os.path.relpath(kpath, target)
-        items = {i.get("path"): i.get("key") for i in sec.get("items") or []}
         if is_dir:
             if rel != ".":
-                problem(where, f"security.{key} {kpath} must be the mount path of a Secret volume")
+                problem(where, f"{key} {kpath} must be the mount path of a Secret volume")
+            modes = {m if m is not None else default_mode for _, m in files.values()} or {default_mode}
         elif rel == ".":
-            problem(where, f"security.{key} {kpath} is a directory (a Secret volume), not a file in it")
+            problem(where, f"{key} {kpath} is a directory (a Secret volume), not a file in it")
+            continue
+        elif rel not in files:
+            have = sorted(f"{n}/{f}" for f, (n, _) in files.items())
+            problem(where, f"{key} {kpath}: no Secret of volume {vol.get('name')} as deploy/README.md "
+                    f"makes it has a file {rel} (they have {have})")
+            continue
         else:
-            file_key = items.get(rel) if items else rel
-            if file_key not in keys:
-                problem(where, f"security.{key} {kpath}: Secret {name} as deploy/README.md makes it "
-                        f"has no file {rel} (it has {sorted(keys)})")
+            name, fmode = files[rel]
+            modes = {fmode if fmode is not None else default_mode}
+        for mode in sorted(modes):
+            if not (mode & 0o004 or (fs_group is not None and mode & 0o040)):
+                problem(where, f"{key} {kpath}: file mode {mode:#o} is not readable by the pod's user "
+                        "(set securityContext.fsGroup and a group-readable defaultMode)")
+            if is_secret and mode & 0o007:
+                problem(where, f"{key} {kpath} is a secret and world-readable (mode {mode:#o})")
 
 
 def check_scaledobject(objs, store_name):
@@ -970,35 +1048,57 @@ def zcert_public(path):
 
 
 def rewrite_toml(text, role, sec, fake_root, out):
-    """Copy of a TOML whose [security] key paths point under fake_root."""
-    for key, _ in KEY_PATHS[role]:
+    """Copy of a TOML whose key and token paths point under fake_root."""
+    for key, _, _ in KEY_PATHS[role]:
         path = str(sec.get(key) or "")
         if path.startswith("/"):
             quoted = json.dumps(path)
             if text.count(quoted) != 1:
-                raise ValueError(f"cannot rewrite security.{key} {path}: not exactly once in the TOML")
+                raise ValueError(f"cannot rewrite {key} {path}: not exactly once in the TOML")
             text = text.replace(quoted, json.dumps(fake_root + path))
     with open(out, "w", encoding="utf-8") as f:
         f.write(text)
 
 
-def check_pairing(label, fake, sec):
-    """The staged keys exist and pair up: problems otherwise."""
+def check_token(label, path, private):
+    """The staged control token is one the pipeline takes and hard to guess;
+    private: its mode must also keep everyone but the owner out (compose)."""
+    try:
+        with open(path, "rb") as f:
+            first = f.read(4096).split(b"\n", 1)[0].rstrip(b" \t\r")
+    except OSError as e:
+        problem(label, f"cannot read the control token: {e}")
+        return
+    token = first.decode("ascii", "replace")
+    if not TOKEN_RE.match(token):
+        problem(label, "the control token's first line is not 1..256 visible ASCII characters: "
+                "the pipeline would refuse to start")
+    elif len(token) < TOKEN_MIN_CHARS:
+        problem(label, f"the control token has {len(token)} characters: too short to hold 32 random bytes "
+                f"(base64: {TOKEN_MIN_CHARS}+)")
+    if private and os.stat(path).st_mode & 0o077:
+        problem(label, f"the control token is readable by others than its owner "
+                f"(mode {os.stat(path).st_mode & 0o777:#o}; want 0400 for uid 10001)")
+
+
+def check_pairing(label, fake, sec, private=False):
+    """The staged keys and token exist and pair up: problems otherwise."""
     st, pl = sec["store"], sec["pipeline"]
     missing = False
     for role, s in sec.items():
-        for key, is_dir in KEY_PATHS[role]:
+        for key, is_dir, _ in KEY_PATHS[role]:
             path = fake[role] + str(s.get(key) or "")
             if not (os.path.isdir(path) if is_dir else os.path.isfile(path)):
-                problem(label, f"{role} security.{key} {s.get(key)}: no such "
+                problem(label, f"{role} {key} {s.get(key)}: no such "
                         f"{'directory' if is_dir else 'file'} where the deployment puts the keys")
                 missing = True
     if missing:
         return
-    store_pub = zcert_public(fake["store"] + st.get("secret_key_file", ""))
-    pipe_pub = zcert_public(fake["pipeline"] + pl.get("secret_key_file", ""))
-    trusted = zcert_public(fake["pipeline"] + pl.get("server_public_key_file", ""))
-    adir = fake["store"] + st.get("authorized_keys_dir", "")
+    check_token(label, fake["pipeline"] + pl.get(TOKEN_KEY, ""), private)
+    store_pub = zcert_public(fake["store"] + st.get("security.secret_key_file", ""))
+    pipe_pub = zcert_public(fake["pipeline"] + pl.get("security.secret_key_file", ""))
+    trusted = zcert_public(fake["pipeline"] + pl.get("security.server_public_key_file", ""))
+    adir = fake["store"] + st.get("security.authorized_keys_dir", "")
     admitted = set()
     if os.path.isdir(adir):
         for f in sorted(os.listdir(adir)):  # as czmq's zcertstore: hidden names skipped
@@ -1015,32 +1115,63 @@ def check_pairing(label, fake, sec):
                 "the store would refuse the pipeline")
 
 
+def file_contents(top):
+    """{path relative to top: bytes} of every file under top."""
+    out = {}
+    for d, _, files in os.walk(top):
+        for f in files:
+            with open(os.path.join(d, f), "rb") as fh:
+                out[os.path.relpath(os.path.join(d, f), top)] = fh.read()
+    return out
+
+
+def same_in_two_deployments(where, first, second):
+    """Problems for files two separate deployments got with the same content:
+    keys and token must be made at random, never copied from the repository."""
+    for rel in sorted(set(first) & set(second)):
+        if first[rel] == second[rel]:
+            problem(where, f"two deployments got the same {rel}: it is not made at random at deploy time")
+
+
+def run_compose_writer(name, svc, writers, base, env, runs):
+    """Run the one-shot writer `runs` times on fresh stand-ins for its volumes
+    under base; returns the volumes' directory, or None when it failed."""
+    vols = os.path.join(base, "vol")
+    fake = os.path.join(base, f"root-{name}")
+    for src, target, _ in compose_volumes(svc):
+        if src in writers:
+            os.makedirs(os.path.join(vols, src), exist_ok=True)
+            link_mount(fake, target, os.path.join(vols, src))
+    cwd = fake + os.path.normpath(svc.get("working_dir") or "/")
+    os.makedirs(cwd, exist_ok=True)
+    made = None
+    for run in runs:  # a second `up` must keep the keys and the token
+        r = subprocess.run(compose_argv(svc), cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            problem(f"docker-compose.yml service {name}", f"its command failed{run} (exit {r.returncode}): "
+                    + (r.stdout + r.stderr).strip().replace("\n", " | "))
+            return None
+        files = file_contents(vols)
+        if made is not None and files != made:
+            changed = sorted(k for k in set(files) | set(made) if files.get(k) != made.get(k))
+            problem(f"docker-compose.yml service {name}", f"running it again changed {changed} (every `up` "
+                    "would lock out the clients admitted so far, or invalidate the control token)")
+        made = files
+    return vols
+
+
 def stage_compose(root, out, env):
     services = compose_services(root)
     writers = compose_key_writers(services)
     vols = os.path.join(out, "compose", "vol")
     for name in sorted({w for w, _ in writers.values()}):
         svc = services[name]
-        fake = os.path.join(out, "compose", f"root-{name}")
-        for src, target, _ in compose_volumes(svc):
-            if src in writers:
-                os.makedirs(os.path.join(vols, src), exist_ok=True)
-                link_mount(fake, target, os.path.join(vols, src))
-        cwd = fake + os.path.normpath(svc.get("working_dir") or "/")
-        os.makedirs(cwd, exist_ok=True)
-        made = None
-        for run in ("", " again"):  # a second `up` must keep the keys
-            r = subprocess.run(compose_argv(svc), cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
-            if r.returncode != 0:
-                problem(f"docker-compose.yml service {name}", f"its command failed{run} (exit {r.returncode}): "
-                        + (r.stdout + r.stderr).strip().replace("\n", " | "))
-                return []
-            keys = {os.path.join(d, f): zcert_public(os.path.join(d, f))
-                    for d, _, files in os.walk(vols) for f in files}
-            if made is not None and keys != made:
-                problem(f"docker-compose.yml service {name}", "running it again changed the keys "
-                        "(every `up` would lock out the clients admitted so far)")
-            made = keys
+        if run_compose_writer(name, svc, writers, os.path.join(out, "compose"), env, ("", " again")) is None:
+            return []
+        # Another deployment (fresh volumes) must get other keys and another token.
+        other = run_compose_writer(name, svc, writers, os.path.join(out, "compose-other"), env, ("",))
+        if other is not None:
+            same_in_two_deployments(f"docker-compose.yml service {name}", file_contents(vols), file_contents(other))
     staged, fakes, secs = [], {}, {}
     for role in ("store", "pipeline"):
         svc = services.get(role) or {}
@@ -1055,8 +1186,19 @@ def stage_compose(root, out, env):
         rewrite_toml(text, role, sec, fake, dest)
         staged.append((role, dest))
         fakes[role], secs[role] = fake, sec
-    check_pairing("compose (keys service)", fakes, secs)
+    check_pairing("compose (keys service)", fakes, secs, private=True)
     return staged
+
+
+def run_keys_block(block, work, env):
+    """Run deploy/README.md's keys block in a new directory work; True when it succeeded."""
+    os.makedirs(work)
+    r = subprocess.run(["/bin/sh", "-e", "-c", block], cwd=work, env=env, capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        problem("deploy/README.md keys block", f"failed (exit {r.returncode}): "
+                + (r.stdout + r.stderr).strip().replace("\n", " | "))
+    return r.returncode == 0
 
 
 def stage_k8s(root, out, env):
@@ -1064,15 +1206,15 @@ def stage_k8s(root, out, env):
     if block is None:
         problem("deploy/README.md", f"no keys block starting with {KEYS_BLOCK_MARK!r}")
         return []
-    work = os.path.join(out, "k8s", "work")
-    os.makedirs(work)
-    r = subprocess.run(["/bin/sh", "-e", "-c", block], cwd=work, env=env, capture_output=True, text=True,
-                       timeout=60)
-    if r.returncode != 0:
-        problem("deploy/README.md keys block", f"failed (exit {r.returncode}): "
-                + (r.stdout + r.stderr).strip().replace("\n", " | "))
+    if not run_keys_block(block, os.path.join(out, "k8s", "work"), env):
         return []
     secrets = env["MDF_SECRETS"]
+    # Run as written a second time (another cluster): nothing may come out the same.
+    env2 = dict(env, MDF_SECRETS=os.path.join(out, "k8s-other", "secrets"))
+    os.makedirs(env2["MDF_SECRETS"])
+    if run_keys_block(block, os.path.join(out, "k8s-other", "work"), env2):
+        same_in_two_deployments("deploy/README.md keys block", file_contents(secrets),
+                                file_contents(env2["MDF_SECRETS"]))
     docs = [d for _, d in k8s_docs(root) if isinstance(d, dict)]
     cms = {(d.get("metadata") or {}).get("name"): d.get("data") or {} for d in docs if d.get("kind") == "ConfigMap"}
     staged, fakes, secs = [], {}, {}
@@ -1089,19 +1231,28 @@ def stage_k8s(root, out, env):
         os.makedirs(fake, exist_ok=True)
         text = None
         for mpath, (vol, _) in pod_key_mounts(pod, containers).items():
-            sec = vol.get("secret")
             cm = (vol.get("configMap") or {}).get("name")
             if cm in cms and f"{role}.toml" in cms[cm]:
                 text = cms[cm][f"{role}.toml"]
-            if not isinstance(sec, dict):
+            srcs, _ = volume_secrets(vol)
+            if not srcs:
                 continue
-            src = os.path.join(secrets, str(sec.get("secretName")))
-            if sec.get("items"):
-                src = os.path.join(out, "k8s", f"items-{role}-{vol.get('name')}")
-                for it in sec["items"]:
-                    os.makedirs(os.path.dirname(os.path.join(src, it["path"])), exist_ok=True)
-                    shutil.copyfile(os.path.join(secrets, sec["secretName"], it["key"]), os.path.join(src, it["path"]))
-            link_mount(fake, mpath, src)
+            # The volume as kubelet fills it: every Secret source's files (or
+            # its items) in one directory.  A Secret the block did not make
+            # leaves its files out (the pod would wait for it forever).
+            dest = os.path.join(out, "k8s", f"vol-{role}-{vol.get('name')}")
+            os.makedirs(dest, exist_ok=True)
+            for name, items, _ in srcs:
+                sdir = os.path.join(secrets, str(name))
+                if not os.path.isdir(sdir):
+                    continue
+                pairs = [(i.get("key"), i.get("path")) for i in items] if items else \
+                    [(f, f) for f in sorted(os.listdir(sdir))]
+                for key, path in pairs:
+                    if key and path and os.path.isfile(os.path.join(sdir, key)):
+                        os.makedirs(os.path.dirname(os.path.join(dest, path)), exist_ok=True)
+                        shutil.copyfile(os.path.join(sdir, key), os.path.join(dest, path))
+            link_mount(fake, mpath, dest)
         if text is None:
             continue
         env_vars = {e.get("name"): e.get("value") for c in containers for e in c.get("env") or [] if "value" in e}

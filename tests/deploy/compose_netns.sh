@@ -17,8 +17,9 @@
 # 10.213.0.0/24 exists only inside these namespaces and is never routed.
 # The database role, password and name come from store.toml's conninfo.
 #
-# CurveZMQ is on in those configs, so the keys are made as compose makes them:
-# the one-shot `keys` service's command (read from docker-compose.yml by
+# CurveZMQ and the pipeline's control token are on in those configs, so the
+# keys and the token are made as compose makes them: the one-shot `keys`
+# service's command (read from docker-compose.yml by
 # `check_deploy.py --compose-plan`) runs with the built mdctl, in a private
 # mount namespace where a fresh tmpfs is /run and each of its named volumes (a
 # directory under $TMP) is bind-mounted at its compose target.  Store and
@@ -30,7 +31,13 @@
 # Asserts, each with a deadline: /health answers in both namespaces (and the
 # store's across the bridge, as Prometheus would scrape it); bars reach
 # PostgreSQL (over CurveZMQ); the demo overload drives the store to SOFT or
-# HARD; after POST /control/pause the pipeline has nothing in flight and
+# HARD; the control token is in the pipeline's volume, uid 10001's only (0400),
+# and kept by a second run of `keys`; POST /control/pause without the token
+# (or with another one), from the pipeline's namespace and from the store's
+# across the bridge, is 401 and does not pause it; with the token read from
+# the volume (as deploy/README.md tells operators) it is 200 and the pipeline
+# pauses; the token appears in no log; after that pause the pipeline has
+# nothing in flight and
 # every ingested bar is acked and the store counts exactly those bars written;
 # a client with a key the store does not know is refused
 # (mds_auth_failures_total rises), and once its NAME.key is copied into the
@@ -237,6 +244,15 @@ mounts_for() {
         [ "$mode" = ro ] && echo "mount -o remount,bind,ro '$target';"
     done < <(grep '^mount ' <<< "$PLAN")
 }
+# host_path SERVICE PATH: the file on this host that SERVICE sees at PATH (on one of its key volumes).
+host_path() {
+    local svc vol target
+    while read -r _ svc vol target _; do
+        [ "$svc" = "$1" ] || continue
+        case "$2" in "$target"/*) echo "$vol${2#"$target"}"; return 0 ;; esac
+    done < <(grep '^mount ' <<< "$PLAN")
+    return 1
+}
 # vol_dir VOLUME: the directory standing in for a compose named volume.
 vol_dir() {
     grep '^mount ' <<< "$PLAN" | awk -v v="/vol/$1" 'substr($3, length($3) - length(v) + 1) == v { print $3; exit }'
@@ -253,7 +269,7 @@ before=$(sums)
 PATH="$TMP/bin:$PATH" unshare -m --propagation private sh -ec \
     "$(mounts_for "$KEYS_SVC") cd '$KEYS_WD'; exec sh '$TMP/keys/keys.sh'" >>"$TMP/keys.log" 2>&1 ||
     fail "the compose $KEYS_SVC service failed when run again"
-[ "$(sums)" = "$before" ] || fail "running the $KEYS_SVC service again changed the keys"
+[ "$(sums)" = "$before" ] || fail "running the $KEYS_SVC service again changed the keys or the control token"
 
 # The images run as uid 10001 (the keys service hands the files to it): do the
 # same when uid 10001 can reach the binaries and configs.
@@ -303,9 +319,41 @@ kill -0 "$STORE_PID" 2>/dev/null || fail "md-store exited"
 kill -0 "$PIPE_PID" 2>/dev/null || fail "md-pipeline exited"
 log "rows so far: $(rows); store wrote $(metric mdf-store 9101 mds_bars_written_total)"
 
+# ---------------------------------------------------------------- control token
+# pipeline.toml's [http] control_token_file, on the pipeline's key volume.
+TOKEN_PATH=$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["http"]["control_token_file"])' \
+    "$PIPE_TOML") || fail "no [http] control_token_file in $PIPE_TOML"
+TOKEN_FILE=$(host_path pipeline "$TOKEN_PATH") || fail "control_token_file $TOKEN_PATH is on no volume of the pipeline"
+[ -s "$TOKEN_FILE" ] || fail "the $KEYS_SVC service made no control token ($TOKEN_PATH)"
+[ "$(stat -c '%u %a' "$TOKEN_FILE")" = "10001 400" ] ||
+    fail "control token: owner and mode $(stat -c '%u %a' "$TOKEN_FILE"), want 10001 400 (uid 10001 only)"
+TOKEN=$(head -n 1 "$TOKEN_FILE")
+[ "${#TOKEN}" -ge 43 ] || fail "control token of ${#TOKEN} characters: fewer than 32 random bytes"
+grep -q 'md-pipeline started.*control=token' "$TMP/pipeline.log" || fail "md-pipeline did not start with control=token"
+! grep -q 'open to anyone' "$TMP/pipeline.log" || fail "md-pipeline warns that /control/* is open"
+# control NS URL [curl args]: HTTP status of POST URL from namespace NS.
+control() {
+    local ns=$1 url=$2; shift 2
+    in_ns "$ns" curl -sS --max-time 2 -o /dev/null -w '%{http_code}' -X POST "$@" "$url"
+}
+unauth_before=$(metric mdf-pipeline 9102 mdp_http_unauthorized_total)
+code=$(control mdf-pipeline http://127.0.0.1:9102/control/pause)
+[ "$code" = 401 ] || fail "POST /control/pause without a token: $code, want 401"
+code=$(control mdf-store http://pipeline:9102/control/pause)
+[ "$code" = 401 ] || fail "POST /control/pause from the store's namespace without a token: $code, want 401"
+code=$(control mdf-pipeline http://127.0.0.1:9102/control/pause -H "Authorization: Bearer not-the-token")
+[ "$code" = 401 ] || fail "POST /control/pause with a wrong token: $code, want 401"
+[ "$(metric mdf-pipeline 9102 mdp_http_unauthorized_total)" -ge $((unauth_before + 3)) ] ||
+    fail "mdp_http_unauthorized_total did not count the 3 refusals"
+[ "$(metric mdf-pipeline 9102 mdp_paused)" = 0 ] || fail "a refused POST /control/pause paused the pipeline"
+log "ok: POST /control/pause without the token or with another one: 401, not paused"
+# As deploy/README.md: the token from the volume, sent on stdin (-H @-), not on the command line.
+code=$(printf 'Authorization: Bearer %s\n' "$TOKEN" | control mdf-pipeline http://127.0.0.1:9102/control/pause -H @-)
+[ "$code" = 200 ] || fail "POST /control/pause with the token from the $KEYS_SVC volume: $code, want 200"
+[ "$(metric mdf-pipeline 9102 mdp_paused)" = 1 ] || fail "POST /control/pause answered 200 but mdp_paused is not 1"
+log "ok: POST /control/pause with the token from the pipeline's volume: 200, paused"
+
 # ---------------------------------------------------------------- drain + stop
-in_ns mdf-pipeline curl -fsS --max-time 2 -X POST http://127.0.0.1:9102/control/pause >/dev/null ||
-    fail "POST /control/pause"
 drained() {
     local inflight ing ack
     inflight=$(metric mdf-pipeline 9102 mdp_batches_inflight) || return 1
@@ -353,6 +401,7 @@ wait_for "md-store exits after SIGTERM" eval '! kill -0 '"$STORE_PID"
 wait "$STORE_PID"; rc=$?; STORE_PID=""
 [ "$rc" = 0 ] || fail "md-store exited $rc after SIGTERM"
 
+grep -qF -- "$TOKEN" "$TMP"/*.log && fail "the control token appears in a log"
 ROWS=$(rows) || fail "cannot count rows"
 ROT=$(in_ns mdf-store "$PGBIN/psql" "$CONNINFO" -tAqc "SELECT count(*) FROM bars WHERE provider = 'rotation-check'")
 [ "$ROT" = 1 ] || fail "the admitted client's bar is not in PostgreSQL ($ROT rows)"

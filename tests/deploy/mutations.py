@@ -4,8 +4,9 @@
 A check that passes on anything is worse than none.  This copies docker/ and
 deploy/ into a scratch root, confirms the untouched copy passes every check,
 then applies one realistic mistake at a time (a typo'd key, a wrong port, a
-dropped fallback, broken YAML, ...) and asserts the check meant to catch it
-fails on it.  Every mutation's `old` text must still be in the file, so this
+dropped fallback, broken YAML, a key or the control token not mounted, a
+token that is fixed, short or world-readable, ...) and asserts the check meant
+to catch it fails on it.  Every mutation's `old` text must still be in the file, so this
 list stays in step with the files it breaks.
 
 Checks: check_deploy.py (consistency), `docker-compose config -q`, yamllint
@@ -132,13 +133,61 @@ MUTATIONS = [
     ("k8s: pipeline pod without fsGroup (0440 key unreadable)", "deploy/k8s/pipeline.yaml",
      "        fsGroup: 10001", "        supplementalGroups: [10001]", "check"),
     ("k8s: Secret the README does not make", "deploy/k8s/pipeline.yaml",
-     "secretName: mdflow-pipeline-key", "secretName: mdflow-pipeline-keys", "check"),
+     "name: mdflow-pipeline-key\n", "name: mdflow-pipeline-keys\n", "check"),
     ("README keys block: the pipeline's Secret also holds the store's secret key", "deploy/README.md",
      "  --from-file=pipeline.key_secret --from-file=store.key\n",
      "  --from-file=pipeline.key_secret --from-file=store.key --from-file=store.key_secret\n", "check"),
     ("README keys block: the pipeline gets its own public key as the store's", "deploy/README.md",
      "  --from-file=pipeline.key_secret --from-file=store.key\n",
      "  --from-file=pipeline.key_secret --from-file=store.key=pipeline.key\n", "configs"),
+    # The pipeline's control token ([http] control_token_file, bearer for POST /control/*)
+    ("pipeline.toml: control token off", "docker/config/pipeline.toml",
+     "control_token_file = \"/run/secrets/mdflow/pipeline/control.token\"", "", "check"),
+    ("pipeline.toml: literal control token", "docker/config/pipeline.toml",
+     "control_token_file = \"/run/secrets/mdflow/pipeline/control.token\"",
+     "control_token = \"0123456789abcdef0123456789abcdef0123456789abcdef\"", "check"),
+    ("pipeline.toml: token file outside the mounted volume", "docker/config/pipeline.toml",
+     "/run/secrets/mdflow/pipeline/control.token\"", "/run/secrets/mdflow/control.token\"", "check"),
+    ("pipeline.toml: token file name typo", "docker/config/pipeline.toml",
+     "/run/secrets/mdflow/pipeline/control.token\"", "/run/secrets/mdflow/pipeline/control-token\"", "configs"),
+    ("compose: control token turned off by the pipeline's environment", "docker/docker-compose.yml",
+     "      MDP_LOG_LEVEL: info\n", "      MDP_LOG_LEVEL: info\n      MDP_HTTP_CONTROL_TOKEN_FILE: \"\"\n", "check"),
+    ("compose: literal token in the pipeline's environment", "docker/docker-compose.yml",
+     "      MDP_LOG_LEVEL: info\n",
+     "      MDP_LOG_LEVEL: info\n      MDP_HTTP_CONTROL_TOKEN_FILE: \"\"\n"
+     "      MDP_HTTP_CONTROL_TOKEN: 0123456789abcdef0123456789abcdef0123456789abcdef\n", "check"),
+    ("compose: the pipeline's key and token volume not mounted", "docker/docker-compose.yml",
+     "      - pipeline-key:/run/secrets/mdflow/pipeline:ro\n", "", "check"),
+    ("compose: keys service does not make the token", "docker/docker-compose.yml",
+     "        if [ ! -s pipeline/control.token ]; then\n"
+     "          head -c 32 /dev/urandom | base64 > pipeline/control.token.new\n"
+     "          mv pipeline/control.token.new pipeline/control.token\n        fi\n", "", "check"),
+    ("compose: keys service makes a short token", "docker/docker-compose.yml",
+     "head -c 32 /dev/urandom | base64 > pipeline", "head -c 8 /dev/urandom | base64 > pipeline", "configs"),
+    ("compose: keys service makes a new token on every up", "docker/docker-compose.yml",
+     "        if [ ! -s pipeline/control.token ]; then\n", "        if true; then\n", "configs"),
+    ("compose: control token world-readable", "docker/docker-compose.yml",
+     "        chmod 0400 pipeline/control.token\n", "        chmod 0444 pipeline/control.token\n", "configs"),
+    ("ConfigMap: pipeline without a control token", "deploy/k8s/configmap.yaml",
+     "    control_token_file = \"/run/secrets/mdflow/pipeline/control.token\"\n", "", "check"),
+    ("k8s: token Secret left out of the pipeline's volume", "deploy/k8s/pipeline.yaml",
+     "              - secret:\n                  name: mdflow-control-token\n", "", "check"),
+    ("k8s: token Secret optional", "deploy/k8s/pipeline.yaml",
+     "                  name: mdflow-control-token\n",
+     "                  name: mdflow-control-token\n                  optional: true\n", "check"),
+    ("k8s: pipeline's key and token world-readable", "deploy/k8s/pipeline.yaml",
+     "            defaultMode: 0440", "            defaultMode: 0444", "check"),
+    ("README keys block: token Secret not created", "deploy/README.md",
+     "kubectl -n mdflow create secret generic mdflow-control-token --from-file=control.token\n", "", "check"),
+    ("README keys block: token under another key in its Secret", "deploy/README.md",
+     "create secret generic mdflow-control-token --from-file=control.token\n",
+     "create secret generic mdflow-control-token --from-file=token=control.token\n", "check"),
+    ("README keys block: a short token", "deploy/README.md",
+     "head -c 32 /dev/urandom | base64 > control.token    #", "head -c 8 /dev/urandom | base64 > control.token    #",
+     "configs"),
+    ("README keys block: a fixed token", "deploy/README.md",
+     "head -c 32 /dev/urandom | base64 > control.token    #",
+     "echo mdflow-control-token-for-pausing-the-pipeline > control.token    #", "configs"),
 ]
 
 
