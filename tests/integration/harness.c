@@ -4,7 +4,8 @@
  * Everything here waits on something observable with a deadline (a port that
  * answers, a metric that reaches a value, a child that exits); nothing sleeps
  * "to let things settle".  Children are started with fork/exec in their own
- * process group so a test can stop one and everything it spawned by PID.
+ * process group so a test can stop one and everything it spawned by PID, and
+ * die with the test process (PR_SET_PDEATHSIG) when a failed check ends it.
  * HTTP goes through libcurl, the same client a user's tooling would use.
  */
 #include "tests/integration/harness.h"
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -175,6 +177,7 @@ h_spawn (h_proc_t *proc, char *const argv[], char *const env[], const char *log_
     char **envp = s_make_env (env);
     if (!envp)
         return -1;
+    pid_t parent = getpid ();
     pid_t pid = fork ();
     if (pid < 0) {
         free (envp);
@@ -182,6 +185,11 @@ h_spawn (h_proc_t *proc, char *const argv[], char *const env[], const char *log_
     }
     if (pid == 0) {
         setpgid (0, 0);
+        /* A failed check ends the test process without running its clean-up:
+         * take the service down with it instead of leaving it running. */
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid () != parent)
+            _exit (127);
         int fd = open (proc->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2 (fd, 1);
