@@ -7,17 +7,19 @@
 #include "pipeline/policy.h"
 
 #include <math.h>
-#include <stdbool.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static double
-s_step_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill, int64_t now_ns)
+s_step_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill,
+              double applied, int64_t now_ns)
 {
     (void)state;
     (void)fill;
+    (void)applied;
     (void)now_ns;
     switch (level) {
     case MDF_LEVEL_OK:
@@ -56,9 +58,10 @@ s_interval_ns (const policy_params_t *p)
 
 static double
 s_linear_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill,
-                int64_t now_ns)
+                double applied, int64_t now_ns)
 {
     (void)state;
+    (void)applied;
     (void)now_ns;
     if (level == MDF_LEVEL_HARD)
         return p->scale_hard;
@@ -83,8 +86,10 @@ typedef struct {
 } s_aimd_t;
 
 static void *
-s_aimd_new (double start)
+s_aimd_new (const policy_params_t *p, double start, int fresh)
 {
+    (void)p;
+    (void)fresh;
     s_aimd_t *st = calloc (1, sizeof *st);
     if (st) {
         st->s = start;
@@ -94,9 +99,11 @@ s_aimd_new (double start)
 }
 
 static double
-s_aimd_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill, int64_t now_ns)
+s_aimd_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill,
+              double applied, int64_t now_ns)
 {
     (void)fill;
+    (void)applied;
     s_aimd_t *st = state;
     double lo = p->min_scale < p->scale_ok ? p->min_scale : p->scale_ok;
     bool due = !st->have_last || now_ns - st->last_ns >= s_interval_ns (p);
@@ -117,60 +124,149 @@ s_aimd_scale (const policy_params_t *p, void *state, mdf_level_t level, double f
     return st->s;
 }
 
-/* ---- target: PI on the fill, velocity form -------------------------------
- * u += kp * (e - e_prev) + ki * e * dt with e = target - fill, then u is
- * clamped: the clamped output is the integrator, so it cannot wind up. */
+/* ---- target: positional PI on the fill, see policy.h ------------------
+ * State: the integral i (the scale held at zero error), the last output u,
+ * and whether the slow start still runs.  A state made by a live switch
+ * (fresh = 0) takes i from the output applied at its first sample. */
 
 typedef struct {
-    double u, e_prev;
+    double u, i;
+    double fill_prev; /* fill at the last update */
     int64_t last_ns;
     int have_last;
+    int ramp;  /* slow start running */
+    int fresh; /* made by policy_new, not by a switch */
 } s_pi_t;
 
-static void *
-s_pi_new (double start)
+static double
+s_pi_lo (const policy_params_t *p)
 {
-    s_pi_t *st = calloc (1, sizeof *st);
-    if (st)
-        st->u = start;
-    return st;
+    return p->min_scale < p->scale_ok ? p->min_scale : p->scale_ok;
 }
 
 static double
-s_pi_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill, int64_t now_ns)
+s_pi_initial (const policy_params_t *p)
+{
+    double lo = s_pi_lo (p);
+    double start = lo > POLICY_TARGET_START_MIN ? lo : POLICY_TARGET_START_MIN;
+    return start < p->scale_ok ? start : p->scale_ok;
+}
+
+static void *
+s_pi_new (const policy_params_t *p, double start, int fresh)
+{
+    s_pi_t *st = calloc (1, sizeof *st);
+    if (st) {
+        st->fresh = fresh;
+        st->u = fresh ? s_pi_initial (p) : start;
+        st->i = st->u;
+        st->ramp = fresh;
+    }
+    return st;
+}
+
+/* One PI step (not slow start) with error e; `held`: the output applied was
+ * below the last one asked for. */
+static void
+s_pi_step (const policy_params_t *p, s_pi_t *st, double e, double fill, int held, double dt)
+{
+    double lo = s_pi_lo (p), hi = p->scale_ok, tf = s_or (p->target_fill, 0.1);
+    double di = p->ki * e * dt;
+    if (e > 0 && fill < POLICY_TARGET_EMPTY * tf) {
+        /* nearly empty: probe slowly, do not wind up over an idle pause */
+        double u = st->u > POLICY_TARGET_START_MIN ? st->u : POLICY_TARGET_START_MIN;
+        double probe = u * POLICY_TARGET_PROBE * dt;
+        di = di < probe ? di : probe;
+    }
+    /* conditional integration: i moves only until the output reaches a
+     * clamp (never further into it), and not upwards while held */
+    double i = st->i + di;
+    if (e < 0) {
+        double floor_i = lo - p->kp * e; /* i at which the output is lo */
+        floor_i = floor_i < st->i ? floor_i : st->i;
+        i = i > floor_i ? i : floor_i;
+    } else if (held) {
+        i = st->i;
+    } else {
+        double ceil_i = hi - p->kp * e; /* i at which the output is hi */
+        ceil_i = ceil_i > st->i ? ceil_i : st->i;
+        i = i < ceil_i ? i : ceil_i;
+    }
+    st->i = s_clamp (i, lo, hi);
+    st->u = s_clamp (p->kp * e + st->i, lo, hi);
+}
+
+/* Slow start's factor per update of iv_ns: x 2 per POLICY_TARGET_DOUBLING_MS,
+ * and at most x sqrt(2) per update (a longer interval is a longer loop delay). */
+static double
+s_pi_growth (int64_t iv_ns)
+{
+    double g = pow (2.0, (double)iv_ns / 1e6 / POLICY_TARGET_DOUBLING_MS);
+    return g < M_SQRT2 ? g : M_SQRT2;
+}
+
+static double
+s_pi_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill,
+            double applied, int64_t now_ns)
 {
     s_pi_t *st = state;
-    double lo = p->min_scale < p->scale_ok ? p->min_scale : p->scale_ok;
-    double e = s_or (p->target_fill, 0.2) - fill;
+    double lo = s_pi_lo (p), hi = p->scale_ok, tf = s_or (p->target_fill, 0.1);
+    double e = tf - fill;
     if (level == MDF_LEVEL_HARD) {
+        st->ramp = 0;
         st->u = p->scale_hard;
-        st->e_prev = e;
-        st->last_ns = now_ns;
-        st->have_last = 1;
-        return st->u;
-    }
-    if (!st->have_last) {
-        st->e_prev = e; /* no derivative kick on the first sample */
-        st->last_ns = now_ns;
-        st->have_last = 1;
-        st->u = s_clamp (st->u, lo, p->scale_ok);
         return st->u;
     }
     int64_t iv = s_interval_ns (p);
-    if (now_ns - st->last_ns < iv)
+    if (st->have_last && now_ns - st->last_ns < iv)
         return st->u;
     double dt = (double)iv / 1e9;
-    st->u = s_clamp (st->u + p->kp * (e - st->e_prev) + p->ki * e * dt, lo, p->scale_ok);
-    st->e_prev = e;
+    int first = !st->have_last;
     st->last_ns = now_ns;
+    st->have_last = 1;
+    if (first && !st->fresh) {
+        /* live switch: the output so far is the estimate i; never above it */
+        double a = isfinite (applied) ? applied : st->u;
+        st->i = s_clamp (a, lo, hi);
+        double u = s_clamp (p->kp * e + st->i, lo, hi);
+        st->u = u < a ? u : a;
+        return st->u;
+    }
+    int held = isfinite (applied) && applied < st->u - 1e-9;
+    double prev = st->fill_prev;
+    st->fill_prev = fill;
+    if (st->ramp) {
+        /* on until the queue grows (two readings in a row above 0 and
+         * rising: the provider's first burst, draining, does not end it;
+         * one batch seen being written does not either), reaches the
+         * target, or the level leaves ok */
+        int grows = prev > 0 && fill > prev;
+        if (!grows && fill < tf && level == MDF_LEVEL_OK) {
+            if (!first && !held)
+                st->u = s_clamp (st->u * s_pi_growth (iv), lo, hi);
+            st->i = st->u;
+            return st->u;
+        }
+        /* The queue grows: the scale passed what the sink takes about a
+         * loop delay ago.  Back off by half (one doubling: TCP's slow start
+         * does the same), take that as the estimate i, and hand over to the
+         * PI, not above it. */
+        st->ramp = 0;
+        double a = isfinite (applied) && applied < st->u ? applied : st->u;
+        st->i = s_clamp (a / 2, lo, hi);
+        double u = s_clamp (p->kp * e + st->i, lo, hi);
+        st->u = u < st->i ? u : st->i;
+        return st->u;
+    }
+    s_pi_step (p, st, e, fill, held, dt);
     return st->u;
 }
 
 static const policy_ops_t s_policies[] = {
-    { "step", s_step_scale, NULL, NULL },
-    { "linear", s_linear_scale, NULL, NULL },
-    { "aimd", s_aimd_scale, s_aimd_new, free },
-    { "target", s_pi_scale, s_pi_new, free },
+    { "step", s_step_scale, NULL, NULL, NULL },
+    { "linear", s_linear_scale, NULL, NULL, NULL },
+    { "aimd", s_aimd_scale, s_aimd_new, free, NULL },
+    { "target", s_pi_scale, s_pi_new, free, s_pi_initial },
 };
 #define S_NPOLICIES (sizeof s_policies / sizeof s_policies[0])
 
@@ -222,8 +318,14 @@ policy_new (const char *name, const policy_params_t *params, char *err, size_t e
     pthread_mutex_init (&self->lock, NULL);
     self->ops = ops;
     self->params = *params;
-    self->out = params->scale_ok;
-    self->state = ops->state_new ? ops->state_new (self->out) : NULL;
+    self->out = ops->initial ? ops->initial (params) : params->scale_ok;
+    if (ops->initial) {
+        /* a controller with its own start: that is the output from now on,
+         * failsafe included (no dwell pending) */
+        self->have_out = 1;
+        self->changed_ns = INT64_MIN / 4;
+    }
+    self->state = ops->state_new ? ops->state_new (params, self->out, 1) : NULL;
     if (ops->state_new && !self->state) {
         snprintf (err, errlen, "out of memory");
         policy_destroy (&self);
@@ -258,7 +360,7 @@ policy_update (policy_t *self, const char *name, const policy_params_t *params, 
     void *st = NULL;
     pthread_mutex_lock (&self->lock);
     if (ops != self->ops && ops->state_new) {
-        st = ops->state_new (self->have_out ? self->out : params->scale_ok);
+        st = ops->state_new (params, self->have_out ? self->out : params->scale_ok, 0);
         if (!st) {
             pthread_mutex_unlock (&self->lock);
             snprintf (err, errlen, "out of memory");
@@ -324,10 +426,11 @@ policy_scale_ex (policy_t *self, int level, double fill, int failsafe, int64_t n
     double s;
     if (failsafe && self->ops->scale != s_step_scale) {
         /* controllers freeze; the failsafe level's step scale is a ceiling */
-        double cap = s_clamp (s_step_scale (&self->params, NULL, lv, f, now_ns), 0, 1);
+        double cap = s_clamp (s_step_scale (&self->params, NULL, lv, f, NAN, now_ns), 0, 1);
         s = self->have_out && self->out < cap ? self->out : cap;
     } else {
-        s = s_clamp (self->ops->scale (&self->params, self->state, lv, f, now_ns), 0, 1);
+        double applied = self->have_out ? self->out : NAN;
+        s = s_clamp (self->ops->scale (&self->params, self->state, lv, f, applied, now_ns), 0, 1);
     }
     s = s_shape (self, s, now_ns);
     pthread_mutex_unlock (&self->lock);

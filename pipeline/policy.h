@@ -11,9 +11,8 @@
  *    scale_hard at high_fill;
  *  - `aimd`: +increase_step every interval_ms while ok, x decrease_ratio at
  *    once on entering soft and every interval_ms while soft (floor min_scale);
- *  - `target`: a PI controller (velocity form, so the integrator is the
- *    clamped output itself: no windup) holding the fill near target_fill,
- *    updated every interval_ms, output in [min_scale, scale_ok].
+ *  - `target`: a PI controller holding the fill near target_fill, updated
+ *    every interval_ms, output in [min_scale, scale_ok]; see "target" below.
  * For the three controllers, level hard means scale_hard at once.
  *
  * Shaping, common to every policy (defaults make it a no-op, so `step`
@@ -25,6 +24,37 @@
  * Switching policy live keeps the current output as the new controller's
  * starting point, so a reload never makes the rate jump up.
  *
+ * target, in full (positional PI, e = target_fill - fill, every interval_ms):
+ *    i += ki * e * interval;  scale = clamp(kp * e + i, min_scale, scale_ok)
+ *  - i is the scale held at zero error (the controller's estimate of what the
+ *    sink takes), kept in [min_scale, scale_ok].  It moves only until the
+ *    output reaches a clamp, never further into it, and not upwards while
+ *    the shaping or the failsafe held the output below what was asked
+ *    (conditional integration: no windup; after a sink outage the scale
+ *    comes back near where it was, not at min_scale and not above).
+ *  - Below POLICY_TARGET_EMPTY x the target the queue is nearly empty: the
+ *    sink may have got faster, or nothing is being sent (a paused or bursty
+ *    provider).  The controller cannot tell which, so there i grows by at
+ *    most POLICY_TARGET_PROBE x the scale per second instead of ki * e: an
+ *    idle pause does not wind the scale up into a burst at the next resume,
+ *    and a faster sink is still found, more slowly.
+ *  - Slow start: a new target policy starts at min_scale (at least
+ *    POLICY_TARGET_START_MIN), before the store is even heard, and doubles
+ *    every POLICY_TARGET_DOUBLING_MS (at most x sqrt 2 per update) until
+ *    the queue grows (two readings above 0 and rising), reaches the target,
+ *    or the level leaves ok; then it halves (the queue shows an excess one
+ *    loop delay old) and the PI goes on from there.  A pipeline starting at
+ *    full scale would overfill the queue before the first event came back.
+ *    A live switch to target starts from the current output instead (no
+ *    slow start, never above it).
+ *  - Level hard: scale_hard at once, i kept.
+ * Gains are per unit of fill, so the loop gain is kp x refill_rate /
+ * capacity (bars): the defaults (target_depth 0.1, kp 0.5, ki 1) are tuned
+ * for a provider asking 10x what the sink takes and a queue draining in 2 s
+ * (bench/controllers/README.md); a provider asking much more needs smaller
+ * gains (or interval_ms), and a queue reported less often than every 100 ms
+ * (the store's [feedback] report_ms) a longer interval_ms.
+
  * A level that is not ok/soft/hard (for instance POLICY_LEVEL_FAILSAFE) maps
  * through the configured failsafe level, so garbage can never speed a provider up.
  *
@@ -50,7 +80,7 @@ typedef struct {
     int64_t interval_ms;        /* aimd/target update period (default 200) */
     double decrease_ratio;      /* aimd: multiplier on soft (default 0.5) */
     double increase_step;       /* aimd: added per interval while ok (default 0.05) */
-    double target_fill;         /* target: wanted queue_size/capacity (default 0.2) */
+    double target_fill;         /* target: wanted queue_size/capacity (default 0.1) */
     double kp, ki;              /* target: PI gains per unit of fill (ki per second) */
     double min_scale;           /* aimd/target: lowest output outside hard */
     double low_fill, high_fill; /* linear: fill where the fall starts/ends */
@@ -58,14 +88,26 @@ typedef struct {
     double max_step;            /* largest increase per update (0 = unlimited) */
 } policy_params_t;
 
+/* target's fixed shape (see above). */
+#define POLICY_TARGET_EMPTY 0.5         /* "nearly empty": fill below this x target_fill */
+#define POLICY_TARGET_PROBE 0.1         /* i's growth there, relative per second */
+#define POLICY_TARGET_DOUBLING_MS 200.0 /* slow start: the scale doubles this often */
+#define POLICY_TARGET_START_MIN 0.001   /* slow start from max(min_scale, this) */
+
 typedef struct {
     const char *name;
     /* Scale in [0, 1] for a known level (ok/soft/hard).  `state` is the
-     * policy's own (NULL for stateless ones). */
+     * policy's own (NULL for stateless ones); `applied` is the output the
+     * pipeline used since the last call (after shaping and failsafe). */
     double (*scale) (const policy_params_t *params, void *state, mdf_level_t level, double fill,
-                     int64_t now_ns);
-    void *(*state_new) (double start); /* may be NULL; start = current output */
-    void (*state_free) (void *st);     /* may be NULL */
+                     double applied, int64_t now_ns);
+    /* May be NULL.  `start` = the current output; `fresh` = a new policy
+     * (policy_new), not a live switch. */
+    void *(*state_new) (const policy_params_t *params, double start, int fresh);
+    void (*state_free) (void *st); /* may be NULL */
+    /* First output of a new policy (before any event, failsafe still caps
+     * it); NULL means scale_ok. */
+    double (*initial) (const policy_params_t *params);
 } policy_ops_t;
 
 typedef struct _policy_t policy_t;

@@ -7,8 +7,8 @@
 
 /* mds_ingest_commit_seconds: receipt -> commit is queueing time, so it spans
  * milliseconds (an idle store) to seconds (a full queue).  Finer than the
- * common latency buckets between 50 ms and 5 s (steps of at most ~25 %), so a
- * p99 interpolated inside a bucket tells controllers apart (bench/controllers). */
+ * common latency buckets: at most 25 % apart from 100 ms to 5 s, so a p99
+ * interpolated inside a bucket tells controllers apart (bench/controllers). */
 static const double s_ingest_commit_bounds[]
     = {0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2,
        0.25,  0.3,    0.35,  0.4,  0.5,  0.6,  0.7,  0.8,   0.9, 1,     1.25,  1.5,   1.75,
