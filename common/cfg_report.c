@@ -111,9 +111,15 @@ mdf_cfg_print_reference (const mdf_cfg_entry_t *entries, size_t n, const char *e
         const mdf_cfg_entry_t *e = &entries[i];
         char env[256];
         cfg_env_name (env_prefix ? env_prefix : "", e->key, env, sizeof env);
-        fprintf (out, "| `%s` | %s | `", e->key, s_type_name (e->type));
-        s_print_cell (e->def, out);
-        fputs ("` | ", out);
+        fprintf (out, "| `%s` | %s | ", e->key, s_type_name (e->type));
+        if (e->def && *e->def) {
+            fputc ('`', out);
+            s_print_cell (e->def, out);
+            fputc ('`', out);
+        } else {
+            fputs ("(empty)", out); /* `` would render as stray backticks */
+        }
+        fputs (" | ", out);
         s_print_range (e, out);
         if (env_prefix)
             fprintf (out, " | `%s` | ", env);

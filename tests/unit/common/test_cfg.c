@@ -356,6 +356,13 @@ START_TEST (dump_and_reference_come_from_the_table)
                    "%s", buf);
     ck_assert_msg (strstr (buf, "more logs \\| more noise"), "%s", buf);
     free (buf);
+    /* an empty default reads "(empty)", not a pair of stray backticks */
+    out = open_memstream (&buf, &len);
+    mdf_cfg_print_reference (s_provider_entries, N_PROVIDER, NULL, out);
+    fclose (out);
+    ck_assert_msg (strstr (buf, "| `name` | string | (empty) | "), "%s", buf);
+    ck_assert_msg (!strstr (buf, "``"), "%s", buf);
+    free (buf);
 }
 END_TEST
 
