@@ -8,6 +8,8 @@
  */
 #include "store/queue.h"
 
+#include "common/cond.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -36,11 +38,7 @@ queue_new (int64_t capacity, int64_t low, int64_t high, int64_t hysteresis)
     if (!self)
         return NULL;
     pthread_mutex_init (&self->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init (&attr);
-    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
-    pthread_cond_init (&self->ready, &attr);
-    pthread_condattr_destroy (&attr);
+    mdf_cond_init_monotonic (&self->ready); /* s_take's deadline is monotonic */
     self->capacity = capacity;
     level_init (&self->level, low, high, hysteresis);
     return self;
