@@ -20,6 +20,9 @@
 # each helper's raw output and the services' logs beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The runs use their own loopback configs and POST /control/pause without a
+# token: a control token exported for another pipeline must not apply here.
+unset MDP_HTTP_CONTROL_TOKEN MDP_HTTP_CONTROL_TOKEN_FILE
 
 quick=0
 build=build

@@ -35,6 +35,9 @@
 # 20 ms traces (seconds, depth, level, scale) in OUT/logs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The runs use their own loopback configs and POST /control/pause without a
+# token: a control token exported for another pipeline must not apply here.
+unset MDP_HTTP_CONTROL_TOKEN MDP_HTTP_CONTROL_TOKEN_FILE
 
 build=build secs=60 warm=5 C=5000 report_ms=100 out=bench/controllers/out
 policies="step linear aimd target" scenarios="a b c d"
