@@ -3,6 +3,8 @@
  */
 #include "store_fixture.h"
 
+#include <check.h>
+
 #include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -330,4 +332,18 @@ mds_db_count (const char *db)
     sqlite3_finalize (st);
     sqlite3_close (h);
     return n;
+}
+
+mds_t mds_cur;
+
+void
+mds_test_setup (void)
+{
+    memset (&mds_cur, 0, sizeof mds_cur);
+}
+
+void
+mds_test_teardown (void)
+{
+    ck_assert_msg (mds_cleanup (&mds_cur, false) == 0, "sanitizer report in md-store's log");
 }

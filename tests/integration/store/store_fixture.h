@@ -43,6 +43,16 @@ int mds_cleanup (mds_t *m, bool dump_log);
 
 char *mds_endpoint (int port); /* "tcp://127.0.0.1:port", malloc'd */
 
+/* The md-store of the running test, for Check suites: add
+ * tcase_add_checked_fixture (tc, mds_test_setup, mds_test_teardown) and start
+ * it with MDS_START.  A failed assertion ends the test process without
+ * teardown: main's mds_registry_reap() stops what it left. */
+extern mds_t mds_cur;
+void mds_test_setup (void);    /* zeroes mds_cur */
+void mds_test_teardown (void); /* mds_cleanup; fails the test on a sanitizer report */
+#define MDS_START(hb, extra, env)                                                    \
+    ck_assert_msg (mds_start (&mds_cur, (hb), (extra), (env)) == 0, "md-store did not start")
+
 zsock_t *mds_dealer (const mds_t *m);
 zsock_t *mds_sub (const mds_t *m);
 

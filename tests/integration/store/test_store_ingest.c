@@ -16,39 +16,20 @@
 
 #include "store_fixture.h"
 
-/* The md-store of the running test.  A failed assertion ends the test process
- * without teardown: main's mds_registry_reap() stops what it left. */
-static mds_t s_m;
-
-static void
-s_setup (void)
-{
-    memset (&s_m, 0, sizeof s_m);
-}
-
-static void
-s_teardown (void)
-{
-    ck_assert_msg (mds_cleanup (&s_m, false) == 0, "sanitizer report in md-store's log");
-}
-
-#define START(hb, extra, env) ck_assert_msg (mds_start (&s_m, (hb), (extra), (env)) == 0, \
-                                             "md-store did not start")
-
 /* ---------------------------------------------------------------- feedback */
 
 static bool
 s_no_subscribers (void *arg)
 {
     (void) arg;
-    return h_scrape (s_m.http_port, "mds_feedback_subscribers") == 0;
+    return h_scrape (mds_cur.http_port, "mds_feedback_subscribers") == 0;
 }
 
 START_TEST (welcome_event_on_subscribe)
 {
-    START (0, "[store]\nid = \"coord-7\"\n[queue]\ncapacity = 1234\nhigh_watermark = 1000\n"
+    MDS_START (0, "[store]\nid = \"coord-7\"\n[queue]\ncapacity = 1234\nhigh_watermark = 1000\n"
               "low_watermark = 500\n", NULL);
-    zsock_t *sub = mds_sub (&s_m);
+    zsock_t *sub = mds_sub (&mds_cur);
     mdf_feedback_t ev;
     ck_assert_int_eq (mds_recv_event (sub, &ev, 5000), 0);
     ck_assert_str_eq (ev.reason, "subscribe");
@@ -61,7 +42,7 @@ START_TEST (welcome_event_on_subscribe)
     ck_assert_uint_ge (ev.seq, 1);
     ck_assert_int_gt (ev.epoch, 0);
     ck_assert (fabs (ev.ts - zclock_time () / 1000.0) < 60);
-    ck_assert_int_eq ((int) h_scrape (s_m.http_port, "mds_feedback_subscribers"), 1);
+    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, "mds_feedback_subscribers"), 1);
     zsock_destroy (&sub);
     ck_assert_int_eq (h_wait_until (s_no_subscribers, NULL, 5000), 0);
 }
@@ -69,8 +50,8 @@ END_TEST
 
 START_TEST (heartbeats_have_contiguous_seq)
 {
-    START (30, NULL, NULL);
-    zsock_t *sub = mds_sub (&s_m);
+    MDS_START (30, NULL, NULL);
+    zsock_t *sub = mds_sub (&mds_cur);
     mdf_feedback_t first, ev;
     ck_assert_int_eq (mds_recv_event (sub, &first, 5000), 0);
     uint64_t seq = first.seq;
@@ -88,15 +69,15 @@ END_TEST
 
 START_TEST (a_new_incarnation_has_a_new_epoch_and_restarts_seq)
 {
-    START (0, NULL, NULL);
-    zsock_t *sub = mds_sub (&s_m);
+    MDS_START (0, NULL, NULL);
+    zsock_t *sub = mds_sub (&mds_cur);
     mdf_feedback_t a, b;
     ck_assert_int_eq (mds_wait_event (sub, "subscribe", -1, &a, 5000), 0);
-    ck_assert_int_eq (mds_stop (&s_m, 10000), 0);
+    ck_assert_int_eq (mds_stop (&mds_cur, 10000), 0);
     ck_assert_int_eq (mds_wait_event (sub, "shutdown", -1, &b, 5000), 0);
     ck_assert_uint_eq (b.seq, a.seq + 1);
     /* start again on the same ports */
-    ck_assert_int_eq (mds_relaunch (&s_m), 0);
+    ck_assert_int_eq (mds_relaunch (&mds_cur), 0);
     ck_assert_int_eq (mds_wait_event (sub, "subscribe", -1, &b, 10000), 0);
     ck_assert_uint_eq (b.seq, 1);
     ck_assert_int_gt (b.epoch, a.epoch);
@@ -108,8 +89,8 @@ END_TEST
 
 START_TEST (ack_ok_only_after_the_rows_are_in_the_database)
 {
-    START (0, NULL, NULL);
-    zsock_t *d = mds_dealer (&s_m);
+    MDS_START (0, NULL, NULL);
+    zsock_t *d = mds_dealer (&mds_cur);
     for (uint64_t seq = 1; seq <= 5; seq++) {
         ck_assert_int_eq (mds_send (d, seq, 100, (int64_t) seq * 1000), 0);
         mdf_ack_t ack;
@@ -119,18 +100,18 @@ START_TEST (ack_ok_only_after_the_rows_are_in_the_database)
         ck_assert_uint_eq (ack.count, 100);
         ck_assert (ack.has_level);
         /* the ack is out: the rows must be readable now */
-        ck_assert_int_eq (mds_db_count (s_m.db), (long) seq * 100);
+        ck_assert_int_eq (mds_db_count (mds_cur.db), (long) seq * 100);
     }
-    ck_assert_int_eq ((int) h_scrape (s_m.http_port, "mds_bars_written_total"), 500);
-    ck_assert_int_eq ((int) h_scrape (s_m.http_port, "mds_batches_total{status=\"ok\"}"), 5);
+    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, "mds_bars_written_total"), 500);
+    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, "mds_batches_total{status=\"ok\"}"), 5);
     zsock_destroy (&d);
 }
 END_TEST
 
 START_TEST (resent_batch_is_stored_once)
 {
-    START (0, NULL, NULL);
-    zsock_t *d = mds_dealer (&s_m);
+    MDS_START (0, NULL, NULL);
+    zsock_t *d = mds_dealer (&mds_cur);
     mdf_ack_t ack;
     for (int i = 0; i < 2; i++) {
         ck_assert_int_eq (mds_send (d, 42, 250, 1000), 0);
@@ -138,15 +119,15 @@ START_TEST (resent_batch_is_stored_once)
         ck_assert_int_eq (ack.status, MDF_ACK_OK);
         ck_assert_uint_eq (ack.batch_seq, 42);
     }
-    ck_assert_int_eq (mds_db_count (s_m.db), 250);
+    ck_assert_int_eq (mds_db_count (mds_cur.db), 250);
     zsock_destroy (&d);
 }
 END_TEST
 
 START_TEST (empty_batch_is_acked_ok_with_count_0)
 {
-    START (0, NULL, NULL);
-    zsock_t *d = mds_dealer (&s_m);
+    MDS_START (0, NULL, NULL);
+    zsock_t *d = mds_dealer (&mds_cur);
     mdf_ack_t ack;
     ck_assert_int_eq (mds_send (d, 3, 0, 1), 0);
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
@@ -168,8 +149,8 @@ static void b_negative_volume (mdf_bar_t *b) { b->volume = -1; }
 
 START_TEST (each_rejection_rule_rejects_the_whole_batch_naming_the_bar)
 {
-    START (0, NULL, NULL);
-    zsock_t *d = mds_dealer (&s_m);
+    MDS_START (0, NULL, NULL);
+    zsock_t *d = mds_dealer (&mds_cur);
     breaker_fn rules[] = {b_empty_symbol, b_ts_zero, b_ts_negative, b_nan,
                           b_inf, b_low_above_high, b_negative_volume};
     size_t n = sizeof rules / sizeof rules[0];
@@ -207,22 +188,22 @@ START_TEST (each_rejection_rule_rejects_the_whole_batch_naming_the_bar)
     ck_assert_uint_eq (long_ack.batch_seq, 77);
     ck_assert_int_eq (long_ack.status, MDF_ACK_REJECTED);
     ck_assert_msg (strstr (long_ack.error, "bar 0") != NULL, "error '%s'", long_ack.error);
-    ck_assert_int_eq ((int) h_scrape (s_m.http_port, "mds_batches_total{status=\"rejected\"}"),
+    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, "mds_batches_total{status=\"rejected\"}"),
                       (int) n + 1);
     /* nothing of them was stored */
     ck_assert_int_eq (mds_send (d, 999, 1, 1), 0);
     mdf_ack_t ack;
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
-    ck_assert_int_eq (mds_db_count (s_m.db), 1);
+    ck_assert_int_eq (mds_db_count (mds_cur.db), 1);
     zsock_destroy (&d);
 }
 END_TEST
 
 START_TEST (batch_larger_than_capacity_is_rejected)
 {
-    START (0, "[queue]\ncapacity = 100\nhigh_watermark = 80\nlow_watermark = 50\n"
+    MDS_START (0, "[queue]\ncapacity = 100\nhigh_watermark = 80\nlow_watermark = 50\n"
               "hysteresis = 0\n", NULL);
-    zsock_t *d = mds_dealer (&s_m);
+    zsock_t *d = mds_dealer (&mds_cur);
     mdf_ack_t ack;
     ck_assert_int_eq (mds_send (d, 1, 101, 1), 0);
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
@@ -246,9 +227,9 @@ s_send_raw (zsock_t *d, const void *data, size_t size, bool more_frames)
 
 START_TEST (hostile_frames_are_counted_and_disturb_no_one)
 {
-    START (0, NULL, NULL);
-    zsock_t *bad = mds_dealer (&s_m);
-    zsock_t *good = mds_dealer (&s_m);
+    MDS_START (0, NULL, NULL);
+    zsock_t *bad = mds_dealer (&mds_cur);
+    zsock_t *good = mds_dealer (&mds_cur);
     const unsigned char junk[] = {0xc1, 0xff, 0x00, 0x13};            /* not msgpack */
     const unsigned char array[] = {0x93, 0x01, 0x02, 0x03};           /* not a map */
     const unsigned char no_keys[] = {0x81, 0xa1, 'v', 0x01};          /* lacks keys */
@@ -280,13 +261,13 @@ START_TEST (hostile_frames_are_counted_and_disturb_no_one)
     ck_assert_int_eq (mds_recv_ack (bad, &ack, 5000), 0);
     ck_assert_uint_eq (ack.batch_seq, 2);
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
-    ck_assert_int_eq (mds_db_count (s_m.db), 20);
-    int port = s_m.http_port;
+    ck_assert_int_eq (mds_db_count (mds_cur.db), 20);
+    int port = mds_cur.http_port;
     ck_assert_int_eq ((int) h_scrape (port, "mds_ingest_malformed_total{reason=\"empty\"}"), 50);
     ck_assert_int_eq ((int) h_scrape (port, "mds_ingest_malformed_total{reason=\"frames\"}"), 51);
     ck_assert_int_eq ((int) h_scrape (port, "mds_ingest_malformed_total{reason=\"decode\"}"),
                       200);
-    ck_assert_int_eq (h_wait (&s_m.proc, 0), -1); /* still running */
+    ck_assert_int_eq (h_wait (&mds_cur.proc, 0), -1); /* still running */
     /* rate-limited: far fewer log lines than hostile messages */
     zsock_destroy (&bad);
     zsock_destroy (&good);
@@ -299,7 +280,7 @@ main (void)
     Suite *s = suite_create ("md-store ingest");
     TCase *tc = tcase_create ("ingest");
     tcase_set_timeout (tc, 60);
-    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_checked_fixture (tc, mds_test_setup, mds_test_teardown);
     tcase_add_test (tc, welcome_event_on_subscribe);
     tcase_add_test (tc, heartbeats_have_contiguous_seq);
     tcase_add_test (tc, a_new_incarnation_has_a_new_epoch_and_restarts_seq);

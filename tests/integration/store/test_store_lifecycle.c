@@ -15,25 +15,6 @@
 
 #include "store_fixture.h"
 
-/* The md-store of the running test.  A failed assertion ends the test process
- * without teardown: main's mds_registry_reap() stops what it left. */
-static mds_t s_m;
-
-static void
-s_setup (void)
-{
-    memset (&s_m, 0, sizeof s_m);
-}
-
-static void
-s_teardown (void)
-{
-    ck_assert_msg (mds_cleanup (&s_m, false) == 0, "sanitizer report in md-store's log");
-}
-
-#define START(hb, extra, env) ck_assert_msg (mds_start (&s_m, (hb), (extra), (env)) == 0, \
-                                             "md-store did not start")
-
 static int
 s_run_store (const char *config, char *const env[], char **out)
 {
@@ -104,18 +85,18 @@ END_TEST
 START_TEST (environment_overrides_the_file)
 {
     char *env[] = {"MDS_QUEUE_CAPACITY=20000", "MDS_STORE_ID=from-env", NULL};
-    START (0, "[queue]\ncapacity = 10000\n", env);
-    zsock_t *sub = mds_sub (&s_m);
+    MDS_START (0, "[queue]\ncapacity = 10000\n", env);
+    zsock_t *sub = mds_sub (&mds_cur);
     mdf_feedback_t ev;
     ck_assert_int_eq (mds_wait_event (sub, "subscribe", -1, &ev, 5000), 0);
     ck_assert_int_eq (ev.capacity, 20000);
     ck_assert_str_eq (ev.coordinator_id, "from-env");
     char *out = NULL;
-    ck_assert_int_eq (s_run_store (s_m.config, env, &out), 0);
+    ck_assert_int_eq (s_run_store (mds_cur.config, env, &out), 0);
     ck_assert_msg (strstr (out, "$MDS_QUEUE_CAPACITY") != NULL, "%s", out);
     free (out);
     char *bad[] = {"MDS_QUEUE_CAPACITY=lots", NULL};
-    ck_assert_int_eq (s_run_store (s_m.config, bad, &out), 2);
+    ck_assert_int_eq (s_run_store (mds_cur.config, bad, &out), 2);
     ck_assert_msg (strstr (out, "MDS_QUEUE_CAPACITY") != NULL, "%s", out);
     free (out);
     zsock_destroy (&sub);
@@ -124,8 +105,8 @@ END_TEST
 
 START_TEST (sighup_reloads_heartbeat_and_names_what_needs_a_restart)
 {
-    START (0, NULL, NULL);
-    zsock_t *sub = mds_sub (&s_m);
+    MDS_START (0, NULL, NULL);
+    zsock_t *sub = mds_sub (&mds_cur);
     mdf_feedback_t ev;
     ck_assert_int_eq (mds_wait_event (sub, "subscribe", -1, &ev, 5000), 0);
     ck_assert_int_eq (mds_recv_event (sub, &ev, 300), -1); /* no heartbeats yet */
@@ -133,20 +114,20 @@ START_TEST (sighup_reloads_heartbeat_and_names_what_needs_a_restart)
                          "[feedback]\nendpoint = \"tcp://127.0.0.1:%d\"\nheartbeat_ms = 30\n"
                          "[http]\nlisten = \"127.0.0.1:%d\"\n[sink]\npath = \"%s\"\n"
                          "[queue]\ncapacity = 20000\n[log]\nlevel = \"debug\"\n",
-                         s_m.ingest_port, s_m.feedback_port, s_m.http_port, s_m.db);
-    free (h_write_file (s_m.dir, "store.toml", text));
+                         mds_cur.ingest_port, mds_cur.feedback_port, mds_cur.http_port, mds_cur.db);
+    free (h_write_file (mds_cur.dir, "store.toml", text));
     free (text);
-    h_signal (&s_m.proc, SIGHUP);
+    h_signal (&mds_cur.proc, SIGHUP);
     ck_assert_int_eq (mds_wait_event (sub, "heartbeat", -1, &ev, 5000), 0);
     ck_assert_int_eq (ev.capacity, 10000); /* capacity needs a restart */
-    ck_assert (h_log_contains (&s_m.proc, "queue.capacity"));
-    ck_assert (h_log_contains (&s_m.proc, "feedback.heartbeat_ms"));
+    ck_assert (h_log_contains (&mds_cur.proc, "queue.capacity"));
+    ck_assert (h_log_contains (&mds_cur.proc, "feedback.heartbeat_ms"));
     /* a broken file keeps the running configuration */
-    free (h_write_file (s_m.dir, "store.toml", "[queue]\ncapacity = -5\n"));
-    h_signal (&s_m.proc, SIGHUP);
+    free (h_write_file (mds_cur.dir, "store.toml", "[queue]\ncapacity = -5\n"));
+    h_signal (&mds_cur.proc, SIGHUP);
     ck_assert_int_eq (mds_wait_event (sub, "heartbeat", -1, &ev, 5000), 0);
     ck_assert_int_eq (mds_wait_event (sub, "heartbeat", -1, &ev, 5000), 0);
-    ck_assert_int_eq (h_wait (&s_m.proc, 0), -1);
+    ck_assert_int_eq (h_wait (&mds_cur.proc, 0), -1);
     zsock_destroy (&sub);
 }
 END_TEST
@@ -252,18 +233,18 @@ START_TEST (sighup_enables_the_webhook)
     const char *queue = "[store]\ndrain_timeout_ms = 300\n[queue]\ncapacity = 100\n"
                         "high_watermark = 80\nlow_watermark = 50\nhysteresis = 0\n"
                         "[sink]\nmax_rows_per_sec = 1\n";
-    START (0, queue, NULL);
+    MDS_START (0, queue, NULL);
     char *text = h_strf ("[ingest]\nendpoint = \"tcp://127.0.0.1:%d\"\n"
                          "[feedback]\nendpoint = \"tcp://127.0.0.1:%d\"\nheartbeat_ms = 0\n"
                          "[http]\nlisten = \"127.0.0.1:%d\"\n%s"
                          "[webhook]\nenabled = true\nurl = \"http://127.0.0.1:%d/hook\"\n",
-                         s_m.ingest_port, s_m.feedback_port, s_m.http_port, queue, h.port);
-    free (h_write_file (s_m.dir, "store.toml", text));
+                         mds_cur.ingest_port, mds_cur.feedback_port, mds_cur.http_port, queue, h.port);
+    free (h_write_file (mds_cur.dir, "store.toml", text));
     free (text);
-    h_signal (&s_m.proc, SIGHUP);
-    ck_assert_int_eq (h_wait_until (s_reloaded, &s_m.proc, 5000), 0);
-    ck_assert (h_log_contains (&s_m.proc, "webhook.enabled"));
-    zsock_t *d = mds_dealer (&s_m);
+    h_signal (&mds_cur.proc, SIGHUP);
+    ck_assert_int_eq (h_wait_until (s_reloaded, &mds_cur.proc, 5000), 0);
+    ck_assert (h_log_contains (&mds_cur.proc, "webhook.enabled"));
+    zsock_t *d = mds_dealer (&mds_cur);
     mdf_ack_t ack;
     ck_assert_int_eq (mds_send (d, 1, 10, 1000), 0); /* commits at once */
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
@@ -285,9 +266,9 @@ START_TEST (webhook_receives_level_changes_and_a_dead_one_is_counted)
                           "[sink]\nmax_rows_per_sec = 1\n[webhook]\nenabled = true\n"
                           "url = \"http://127.0.0.1:%d/hook\"\ntimeout_ms = 1000\n",
                           h.port);
-    START (0, extra, NULL);
+    MDS_START (0, extra, NULL);
     free (extra);
-    zsock_t *d = mds_dealer (&s_m);
+    zsock_t *d = mds_dealer (&mds_cur);
     mdf_ack_t ack;
     ck_assert_int_eq (mds_send (d, 1, 10, 1000), 0); /* commits at once */
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
@@ -297,24 +278,24 @@ START_TEST (webhook_receives_level_changes_and_a_dead_one_is_counted)
     ck_assert_msg (strstr (h.bodies, "\"coordinator_id\":\"hooked\"") != NULL, "%s", h.bodies);
     ck_assert_msg (strstr (h.bodies, "\"previous\":\"ok\"") != NULL, "%s", h.bodies);
     pthread_mutex_unlock (&h.lock);
-    ck_assert_int_ge ((int) h_wait_metric_ge (s_m.http_port,
+    ck_assert_int_ge ((int) h_wait_metric_ge (mds_cur.http_port,
                                               "mds_webhook_posts_total{result=\"ok\"}", 1, 5000),
                       1);
     s_hook_stop (&h, th);
     zsock_destroy (&d);
-    ck_assert_int_eq (mds_cleanup (&s_m, false), 0);
+    ck_assert_int_eq (mds_cleanup (&mds_cur, false), 0);
 
     /* a dead webhook: errors are counted, batches are still acked */
     extra = h_strf ("[queue]\ncapacity = 100\nhigh_watermark = 80\nlow_watermark = 50\n"
                     "hysteresis = 0\n[webhook]\nenabled = true\n"
                     "url = \"http://127.0.0.1:%d/hook\"\ntimeout_ms = 500\n", h.port);
-    START (0, extra, NULL);
+    MDS_START (0, extra, NULL);
     free (extra);
-    d = mds_dealer (&s_m);
+    d = mds_dealer (&mds_cur);
     ck_assert_int_eq (mds_send (d, 1, 90, 1000), 0);
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
-    ck_assert_int_ge ((int) h_wait_metric_ge (s_m.http_port,
+    ck_assert_int_ge ((int) h_wait_metric_ge (mds_cur.http_port,
                                               "mds_webhook_posts_total{result=\"error\"}", 1,
                                               5000),
                       1);
@@ -326,16 +307,16 @@ END_TEST
 
 START_TEST (health_and_metrics_expose_the_promised_names)
 {
-    START (0, "[store]\nid = \"c1\"\n", NULL);
+    MDS_START (0, "[store]\nid = \"c1\"\n", NULL);
     int status = 0;
-    char *body = h_http ("GET", s_m.http_port, "/health", NULL, &status, 2000);
+    char *body = h_http ("GET", mds_cur.http_port, "/health", NULL, &status, 2000);
     ck_assert_int_eq (status, 200);
     const char *parts[] = {"\"service\":\"md-store\"", "\"ingest\"", "\"queue\"", "\"sink\"",
                            "\"feedback\"", "\"webhook\"", "\"version\""};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         ck_assert_msg (strstr (body, parts[i]) != NULL, "%s lacks %s", body, parts[i]);
     free (body);
-    body = h_http ("GET", s_m.http_port, "/metrics", NULL, &status, 2000);
+    body = h_http ("GET", mds_cur.http_port, "/metrics", NULL, &status, 2000);
     ck_assert_int_eq (status, 200);
     const char *names[] = {
         "coordinator_queue_depth{coordinator_id=\"c1\"}",
@@ -362,7 +343,7 @@ main (void)
     Suite *s = suite_create ("md-store lifecycle");
     TCase *tc = tcase_create ("lifecycle");
     tcase_set_timeout (tc, 60);
-    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_checked_fixture (tc, mds_test_setup, mds_test_teardown);
     tcase_add_test (tc, config_errors_exit_2_naming_file_line_and_key);
     tcase_add_test (tc, example_config_is_valid);
     tcase_add_test (tc, environment_overrides_the_file);

@@ -10,36 +10,22 @@
 
 #include "store_fixture.h"
 
-static mds_t s_m;
-
-static void
-s_setup (void)
-{
-    memset (&s_m, 0, sizeof s_m);
-}
-
-static void
-s_teardown (void)
-{
-    ck_assert_msg (mds_cleanup (&s_m, false) == 0, "sanitizer report in md-store's log");
-}
-
 START_TEST (queue_size_is_reported_while_not_idle)
 {
     char *env[] = { "MDS_FEEDBACK_REPORT_MS=100", NULL };
-    ck_assert_msg (mds_start (&s_m, 0,
+    ck_assert_msg (mds_start (&mds_cur, 0,
                               "[queue]\ncapacity = 1000\nhigh_watermark = 800\n"
                               "low_watermark = 500\n[sink]\nmax_rows_per_sec = 20\n",
                               env)
                        == 0,
                    "md-store did not start");
-    zsock_t *sub = mds_sub (&s_m);
+    zsock_t *sub = mds_sub (&mds_cur);
     mdf_feedback_t ev;
     ck_assert_int_eq (mds_wait_event (sub, "subscribe", MDF_LEVEL_OK, &ev, 5000), 0);
     /* idle: no report */
     ck_assert_int_eq (mds_wait_event (sub, "report", -1, &ev, 400), -1);
 
-    zsock_t *d = mds_dealer (&s_m);
+    zsock_t *d = mds_dealer (&mds_cur);
     /* the first batch commits at once and books 2 s of the throttle, so the
      * second waits in the queue for about 2 s */
     ck_assert_int_eq (mds_send (d, 1, 40, 1000), 0);
@@ -68,7 +54,7 @@ main (void)
     Suite *s = suite_create ("md-store report");
     TCase *tc = tcase_create ("report");
     tcase_set_timeout (tc, 60);
-    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_checked_fixture (tc, mds_test_setup, mds_test_teardown);
     tcase_add_test (tc, queue_size_is_reported_while_not_idle);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);

@@ -20,23 +20,6 @@
 
 #include "store_fixture.h"
 
-static mds_t s_m;
-
-static void
-s_setup (void)
-{
-    memset (&s_m, 0, sizeof s_m);
-}
-
-static void
-s_teardown (void)
-{
-    ck_assert_msg (mds_cleanup (&s_m, false) == 0, "sanitizer report in md-store's log");
-}
-
-#define START(hb, extra, env) ck_assert_msg (mds_start (&s_m, (hb), (extra), (env)) == 0, \
-                                             "md-store did not start")
-
 #define DEPTH "coordinator_queue_depth"
 #define DUPLICATES "mds_ingest_duplicates_total"
 
@@ -77,7 +60,7 @@ s_start_failing (char **tmp_p, char **blocker_p, char **db_p)
     char *extra = h_strf ("[workers]\nretry_initial_ms = 10\nretry_max_ms = 50\n"
                           "breaker_failures = 2\nbreaker_cooldown_ms = 50\n"
                           "[sink]\npath = \"%s\"\n", *db_p);
-    START (0, extra, NULL);
+    MDS_START (0, extra, NULL);
     free (extra);
 }
 
@@ -85,8 +68,8 @@ START_TEST (resend_of_a_queued_batch_is_queued_once_and_acked_once_to_the_last_s
 {
     char *tmp, *blocker, *db;
     s_start_failing (&tmp, &blocker, &db);
-    int port = s_m.http_port;
-    zsock_t *d1 = mds_dealer (&s_m);
+    int port = mds_cur.http_port;
+    zsock_t *d1 = mds_dealer (&mds_cur);
     ck_assert_int_eq (mds_send (d1, 7, 40, 1000), 0);
     s_marker (d1, 1000);
     ck_assert_int_eq ((int) h_scrape (port, DEPTH), 40);
@@ -97,7 +80,7 @@ START_TEST (resend_of_a_queued_batch_is_queued_once_and_acked_once_to_the_last_s
     ck_assert_int_eq ((int) h_scrape (port, DEPTH), 40);
     ck_assert_int_eq ((int) h_scrape (port, DUPLICATES), 2);
     /* the producer reconnected: a new DEALER, a new ROUTER identity */
-    zsock_t *d2 = mds_dealer (&s_m);
+    zsock_t *d2 = mds_dealer (&mds_cur);
     ck_assert_int_eq (mds_send (d2, 7, 40, 1000), 0);
     s_marker (d2, 1002);
     ck_assert_int_eq ((int) h_scrape (port, DEPTH), 40);
@@ -151,13 +134,13 @@ START_TEST (same_batch_seq_with_other_bars_is_not_a_resend_and_is_stored)
 {
     char *tmp, *blocker, *db;
     s_start_failing (&tmp, &blocker, &db);
-    zsock_t *d = mds_dealer (&s_m);
+    zsock_t *d = mds_dealer (&mds_cur);
     ck_assert_int_eq (s_send_as (d, "test-producer", 9, 30, 1000, 10.5), 0);
     ck_assert_int_eq (s_send_as (d, "test-producer", 9, 30, 5000, 10.5), 0); /* other rows */
     ck_assert_int_eq (s_send_as (d, "test-producer", 9, 30, 1000, 10.25), 0); /* other close */
     s_marker (d, 1000);
-    ck_assert_int_eq ((int) h_scrape (s_m.http_port, DEPTH), 90);
-    ck_assert_int_eq ((int) h_scrape (s_m.http_port, DUPLICATES), 0);
+    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, DEPTH), 90);
+    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, DUPLICATES), 0);
     ck_assert_int_eq (unlink (blocker), 0);
     mdf_ack_t ack;
     for (int i = 0; i < 3; i++) {
@@ -175,28 +158,28 @@ END_TEST
 START_TEST (resend_while_draining_is_absorbed_and_acked_at_the_commit)
 {
     /* 50 rows/s: batch 1 commits at once, batch 2 (100 bars) about 2 s later */
-    START (0, "[sink]\nmax_rows_per_sec = 50\n", NULL);
-    zsock_t *d = mds_dealer (&s_m);
+    MDS_START (0, "[sink]\nmax_rows_per_sec = 50\n", NULL);
+    zsock_t *d = mds_dealer (&mds_cur);
     ck_assert_int_eq (mds_send (d, 1, 100, 1000), 0);
     ck_assert_int_eq (mds_send (d, 2, 100, 2000), 0);
     mdf_ack_t ack;
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
     ck_assert_uint_eq (ack.batch_seq, 1);
-    h_signal (&s_m.proc, SIGTERM);
-    ck_assert_int_eq ((int) h_wait_metric_ge (s_m.http_port, "mds_draining", 1, 5000), 1);
+    h_signal (&mds_cur.proc, SIGTERM);
+    ck_assert_int_eq ((int) h_wait_metric_ge (mds_cur.http_port, "mds_draining", 1, 5000), 1);
     ck_assert_int_eq (mds_send (d, 2, 100, 2000), 0); /* resend of the queued one */
     ck_assert_int_eq (mds_send (d, 3, 5, 9000), 0);   /* new: refused while draining */
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
     ck_assert_uint_eq (ack.batch_seq, 3);
     ck_assert_int_eq (ack.status, MDF_ACK_RETRY);
-    ck_assert_int_eq ((int) h_scrape (s_m.http_port, DUPLICATES), 1);
+    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, DUPLICATES), 1);
     ck_assert_int_eq (mds_recv_ack (d, &ack, 10000), 0);
     ck_assert_uint_eq (ack.batch_seq, 2);
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
-    ck_assert_int_eq (h_wait (&s_m.proc, 10000), 0);
-    s_m.running = false;
+    ck_assert_int_eq (h_wait (&mds_cur.proc, 10000), 0);
+    mds_cur.running = false;
     ck_assert_int_eq (mds_recv_ack (d, &ack, 0), -1); /* one answer each, no more */
-    ck_assert_int_eq (mds_db_count (s_m.db), 200);
+    ck_assert_int_eq (mds_db_count (mds_cur.db), 200);
     zsock_destroy (&d);
 }
 END_TEST
@@ -207,7 +190,7 @@ main (void)
     Suite *s = suite_create ("md-store resend");
     TCase *tc = tcase_create ("resend");
     tcase_set_timeout (tc, 60);
-    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_checked_fixture (tc, mds_test_setup, mds_test_teardown);
     tcase_add_test (tc, resend_of_a_queued_batch_is_queued_once_and_acked_once_to_the_last_sender);
     tcase_add_test (tc, same_batch_seq_with_other_bars_is_not_a_resend_and_is_stored);
     tcase_add_test (tc, resend_while_draining_is_absorbed_and_acked_at_the_commit);
