@@ -240,6 +240,12 @@ e2e_pipe_drain (e2e_pipe_t *p, int timeout_ms, double *ingested)
     free (h_http ("POST", p->http_port, "/control/pause", "", &status, 2000));
     if (status != 200)
         return -1;
+    return e2e_pipe_wait_drained (p, timeout_ms, ingested);
+}
+
+int
+e2e_pipe_wait_drained (e2e_pipe_t *p, int timeout_ms, double *ingested)
+{
     s_drain_t d = { p->http_port, NAN, NAN, NAN };
     int rc = h_wait_until (s_drained, &d, timeout_ms);
     if (ingested)

@@ -91,6 +91,11 @@ int e2e_pipe_stop (e2e_pipe_t *p, int timeout_ms);
  * latter.  0, or -1 when the deadline passes first. */
 int e2e_pipe_drain (e2e_pipe_t *p, int timeout_ms, double *ingested);
 
+/* The waiting half of e2e_pipe_drain, for a pipeline paused by other means:
+ * until nothing is in flight and mdp_bars_acked_total equals
+ * mdp_bars_ingested_total.  0, or -1 after timeout_ms; *ingested as above. */
+int e2e_pipe_wait_drained (e2e_pipe_t *p, int timeout_ms, double *ingested);
+
 /* What a store looked like while the test watched it. */
 typedef struct {
     double max_depth;   /* highest coordinator_queue_depth seen */

@@ -114,3 +114,21 @@ fx_post (fx_t *fx, const char *path)
     free (body);
     return status;
 }
+
+void
+fx_edit_config (fx_t *fx, const char *from, const char *to)
+{
+    FILE *f = fopen (fx->config, "r");
+    ck_assert_ptr_nonnull (f);
+    char buf[8192];
+    size_t n = fread (buf, 1, sizeof buf - 1, f);
+    fclose (f);
+    buf[n] = '\0';
+    char *at = strstr (buf, from);
+    ck_assert_msg (at, "'%s' not in %s", from, fx->config);
+    *at = '\0';
+    f = fopen (fx->config, "w");
+    ck_assert_ptr_nonnull (f);
+    fprintf (f, "%s%s%s", buf, to, at + strlen (from));
+    fclose (f);
+}

@@ -46,4 +46,8 @@ double fx_measure_rate (fx_t *fx, int window_ms);
 /* POST path, return the HTTP status. */
 int fx_post (fx_t *fx, const char *path);
 
+/* Rewrite the pipeline's config file: the first `from` becomes `to` (fails
+ * the test when `from` is not there). */
+void fx_edit_config (fx_t *fx, const char *from, const char *to);
+
 #endif

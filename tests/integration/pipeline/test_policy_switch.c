@@ -21,25 +21,6 @@
 
 #define SCALE "pipeline_rate_scale_factor{provider=\"syn\"}"
 
-/* Rewrite the config file: the first `from` becomes `to`. */
-static void
-s_edit_config (fx_t *fx, const char *from, const char *to)
-{
-    FILE *f = fopen (fx->config, "r");
-    ck_assert_ptr_nonnull (f);
-    char buf[8192];
-    size_t n = fread (buf, 1, sizeof buf - 1, f);
-    fclose (f);
-    buf[n] = '\0';
-    char *at = strstr (buf, from);
-    ck_assert_ptr_nonnull (at);
-    *at = '\0';
-    f = fopen (fx->config, "w");
-    ck_assert_ptr_nonnull (f);
-    fprintf (f, "%s%s%s", buf, to, at + strlen (from));
-    fclose (f);
-}
-
 START_TEST (policy_switches_live_by_reload_and_sighup)
 {
     fx_t fx;
@@ -50,19 +31,19 @@ START_TEST (policy_switches_live_by_reload_and_sighup)
     standin_set_level (fx.store, MDF_LEVEL_SOFT);
     ck_assert (fx_wait_metric (&fx, SCALE, 0.5, 1e-9, 5000));
 
-    s_edit_config (&fx, "policy = \"step\"", "policy = \"target\"");
+    fx_edit_config (&fx, "policy = \"step\"", "policy = \"target\"");
     ck_assert_int_eq (fx_post (&fx, "/control/reload"), 200);
     ck_assert (fx_wait_metric (&fx, SCALE, 1.0, 1e-9, 5000));
 
-    s_edit_config (&fx, "policy = \"target\"", "policy = \"aimd\"");
+    fx_edit_config (&fx, "policy = \"target\"", "policy = \"aimd\"");
     h_signal (&fx.proc, SIGHUP);
     ck_assert (fx_wait_metric (&fx, SCALE, 0.01, 0.005, 5000));
 
-    s_edit_config (&fx, "policy = \"aimd\"", "policy = \"pid\"");
+    fx_edit_config (&fx, "policy = \"aimd\"", "policy = \"pid\"");
     ck_assert_int_eq (fx_post (&fx, "/control/reload"), 400);
     ck_assert_double_le (fx_metric (&fx, SCALE), 0.02); /* still aimd */
 
-    s_edit_config (&fx, "policy = \"pid\"", "policy = \"linear\"");
+    fx_edit_config (&fx, "policy = \"pid\"", "policy = \"linear\"");
     ck_assert_int_eq (fx_post (&fx, "/control/reload"), 200);
     ck_assert (fx_wait_metric (&fx, SCALE, 0.5, 1e-6, 5000));
     standin_set_level (fx.store, MDF_LEVEL_OK); /* fill 0 */

@@ -111,24 +111,6 @@ START_TEST (env_override_changes_the_soft_scale)
 }
 END_TEST
 
-/* Rewrite the config file: the first `from` becomes `to`. */
-static void
-s_edit_config (fx_t *fx, const char *from, const char *to)
-{
-    FILE *f = fopen (fx->config, "r");
-    ck_assert_ptr_nonnull (f);
-    char buf[8192];
-    size_t n = fread (buf, 1, sizeof buf - 1, f);
-    fclose (f);
-    buf[n] = '\0';
-    char *at = strstr (buf, from);
-    ck_assert_ptr_nonnull (at);
-    *at = '\0';
-    f = fopen (fx->config, "w");
-    fprintf (f, "%s%s%s", buf, to, at + strlen (from));
-    fclose (f);
-}
-
 START_TEST (reload_and_sighup_apply_new_scales_and_rates)
 {
     fx_t fx;
@@ -136,18 +118,18 @@ START_TEST (reload_and_sighup_apply_new_scales_and_rates)
     standin_set_level (fx.store, MDF_LEVEL_SOFT);
     ck_assert (fx_wait_metric (&fx, SCALE, 0.5, 1e-9, 5000));
 
-    s_edit_config (&fx, "scale_soft = 0.5", "scale_soft = 0.8");
+    fx_edit_config (&fx, "scale_soft = 0.5", "scale_soft = 0.8");
     ck_assert_int_eq (fx_post (&fx, "/control/reload"), 200);
     ck_assert (fx_wait_metric (&fx, SCALE, 0.8, 1e-9, 3000));
 
     /* A broken file is refused and the running config stays. */
-    s_edit_config (&fx, "scale_soft = 0.8", "scale_soft = 7");
+    fx_edit_config (&fx, "scale_soft = 0.8", "scale_soft = 7");
     ck_assert_int_eq (fx_post (&fx, "/control/reload"), 400);
     ck_assert_double_eq_tol (fx_metric (&fx, SCALE), 0.8, 1e-9);
 
     /* SIGHUP re-reads it too, refill_rate included. */
-    s_edit_config (&fx, "scale_soft = 7", "scale_soft = 0.3");
-    s_edit_config (&fx, "refill_rate = 2000", "refill_rate = 500");
+    fx_edit_config (&fx, "scale_soft = 7", "scale_soft = 0.3");
+    fx_edit_config (&fx, "refill_rate = 2000", "refill_rate = 500");
     h_signal (&fx.proc, SIGHUP);
     ck_assert (fx_wait_metric (&fx, SCALE, 0.3, 1e-9, 3000));
     standin_set_level (fx.store, MDF_LEVEL_OK);

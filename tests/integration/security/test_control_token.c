@@ -48,26 +48,6 @@ s_health (const e2e_pipe_t *p)
     return body;
 }
 
-typedef struct {
-    int port;
-    double ingested, acked, inflight;
-} s_drain_t;
-
-static bool
-s_drained (void *arg)
-{
-    s_drain_t *d = arg;
-    int status = 0;
-    char *text = h_http ("GET", d->port, "/metrics", NULL, &status, 2000);
-    if (text && status == 200) {
-        d->ingested = h_metric (text, "mdp_bars_ingested_total");
-        d->acked = h_metric (text, "mdp_bars_acked_total");
-        d->inflight = h_metric (text, "mdp_batches_inflight");
-    }
-    free (text);
-    return d->inflight == 0 && d->acked == d->ingested && !isnan (d->ingested);
-}
-
 /* Store and pipeline running, bars flowing, the pipeline started with `env`. */
 static void
 s_start_loop (char **dir, e2e_store_t *store, e2e_pipe_t *pipe, char *const env[])
@@ -121,10 +101,9 @@ START_TEST (pause_needs_the_token)
     health = s_health (&pipe);
     E2E_CHECK (strstr (health, "\"paused\":true"), "health: %s", health);
     free (health);
-    s_drain_t d = { pipe.http_port, NAN, NAN, NAN };
-    E2E_CHECK (h_wait_until (s_drained, &d, 10000) == 0,
-               "not drained after pause: ingested %g acked %g inflight %g", d.ingested, d.acked,
-               d.inflight);
+    double ingested = 0;
+    E2E_CHECK (e2e_pipe_wait_drained (&pipe, 10000, &ingested) == 0,
+               "not drained after pause (ingested %g)", ingested);
 
     /* Resume: refused without the token, done with it. */
     E2E_CHECK (s_post (&pipe, "/control/resume", NULL, NULL) == 401, "resume without token");
