@@ -15,7 +15,8 @@
 
 typedef struct entry_t {
     struct entry_t *next;
-    uint64_t hash, seq, fingerprint;
+    uint64_t hash, seq;
+    const mdf_batch_t *batch; /* the queued batch itself, alive until finish */
     size_t identity_len, key_len;
     uint8_t identity[INFLIGHT_IDENTITY_MAX];
     uint8_t key[]; /* key_len bytes */
@@ -112,37 +113,35 @@ inflight_destroy (inflight_t **self_p)
     *self_p = NULL;
 }
 
-uint64_t
-inflight_fingerprint (const mdf_batch_t *batch)
+/* Same provider and bars, bit for bit (only called on a key match: a resend
+ * costs one pass over its bars, a new batch nothing). */
+static bool
+s_same_content (const mdf_batch_t *a, const mdf_batch_t *b)
 {
-    uint64_t h = s_fnv (0xcbf29ce484222325ULL, batch->provider,
-                        strnlen (batch->provider, sizeof batch->provider));
-    h = s_mix (h, (uint64_t) batch->nbars);
-    for (size_t i = 0; i < batch->nbars; i++) {
-        const mdf_bar_t *bar = &batch->bars[i];
-        h = s_mix (h, s_fnv (0xcbf29ce484222325ULL, bar->symbol,
-                             strnlen (bar->symbol, sizeof bar->symbol)));
-        h = s_mix (h, (uint64_t) bar->ts);
-        const double px[5] = {bar->open, bar->high, bar->low, bar->close, bar->volume};
-        for (int j = 0; j < 5; j++) {
-            uint64_t bits;
-            memcpy (&bits, &px[j], sizeof bits);
-            h = s_mix (h, bits);
-        }
+    if (a == b)
+        return true;
+    if (a->nbars != b->nbars || strncmp (a->provider, b->provider, sizeof a->provider) != 0)
+        return false;
+    for (size_t i = 0; i < a->nbars; i++) {
+        const mdf_bar_t *x = &a->bars[i], *y = &b->bars[i];
+        const double px[5] = {x->open, x->high, x->low, x->close, x->volume};
+        const double py[5] = {y->open, y->high, y->low, y->close, y->volume};
+        if (x->ts != y->ts || strncmp (x->symbol, y->symbol, sizeof x->symbol) != 0
+            || memcmp (px, py, sizeof px) != 0)
+            return false;
     }
-    return h;
+    return true;
 }
 
 inflight_found_t
-inflight_find (inflight_t *self, const mdf_batch_t *batch, const inflight_sender_t *from,
-               uint64_t fingerprint)
+inflight_find (inflight_t *self, const mdf_batch_t *batch, const inflight_sender_t *from)
 {
     ikey_t k;
     s_key (&k, batch, from);
     entry_t *e = *s_slot (self, &k);
     if (!e)
         return INFLIGHT_ABSENT;
-    if (e->fingerprint != fingerprint)
+    if (!s_same_content (e->batch, batch))
         return INFLIGHT_CONFLICT;
     s_set_identity (e, from);
     return INFLIGHT_DUPLICATE;
@@ -169,8 +168,7 @@ s_grow (inflight_t *self)
 }
 
 int
-inflight_add (inflight_t *self, const mdf_batch_t *batch, const inflight_sender_t *from,
-              uint64_t fingerprint)
+inflight_add (inflight_t *self, const mdf_batch_t *batch, const inflight_sender_t *from)
 {
     ikey_t k;
     s_key (&k, batch, from);
@@ -179,7 +177,7 @@ inflight_add (inflight_t *self, const mdf_batch_t *batch, const inflight_sender_
         return -1;
     e->hash = k.hash;
     e->seq = k.seq;
-    e->fingerprint = fingerprint;
+    e->batch = batch;
     e->key_len = k.len;
     memcpy (e->key, k.bytes, k.len);
     s_set_identity (e, from);

@@ -13,11 +13,13 @@
  * exactly one "ok" goes out at the commit, to the sender that asked last.
  *
  * The producer is the batch's `producer_id` (DESIGN.md: batch_seq is unique
- * per producer); an empty producer_id falls back to the ROUTER identity.  The
- * content is a 64-bit fingerprint of the provider and the bars
- * (inflight_fingerprint): a batch that reuses a key with other bars is not a
- * resend and must not be dropped, since the ok would then cover bars never
- * written (INFLIGHT_CONFLICT: the caller queues it without registering it).
+ * per producer); an empty producer_id falls back to the ROUTER identity.  On a
+ * key match the content (provider and every bar, bit for bit) is compared with
+ * the registered batch itself, which stays alive in the queue until it is
+ * answered: a batch that reuses a key with other bars is not a resend and must
+ * not be dropped, since the ok would then cover bars never written
+ * (INFLIGHT_CONFLICT: the caller queues it without registering it).  A batch
+ * whose key is not registered costs one hash of its key, nothing per bar.
  *
  * A chained hash table, doubled when it holds more entries than buckets:
  * O(1) per batch.  Entries are removed when their batch is answered
@@ -56,19 +58,16 @@ inflight_t *inflight_new (void);
 /* Free the set and every entry; *self_p = NULL. */
 void inflight_destroy (inflight_t **self_p);
 
-/* Fingerprint of a batch's content (provider and every bar, bitwise). */
-uint64_t inflight_fingerprint (const mdf_batch_t *batch);
-
 /* Look `batch` up.  On INFLIGHT_DUPLICATE the registered entry now answers
  * `from` (the newest sender).  Nothing is added. */
 inflight_found_t inflight_find (inflight_t *self, const mdf_batch_t *batch,
-                                const inflight_sender_t *from, uint64_t fingerprint);
+                                const inflight_sender_t *from);
 
 /* Register `batch` (just queued, key not registered) to be answered to
- * `from`.  0, or -1 when out of memory (the batch is then simply not
- * recognised when resent). */
-int inflight_add (inflight_t *self, const mdf_batch_t *batch, const inflight_sender_t *from,
-                  uint64_t fingerprint);
+ * `from`.  The set keeps the pointer: `batch` must stay alive and unchanged
+ * until inflight_finish.  0, or -1 when out of memory (the batch is then
+ * simply not recognised when resent). */
+int inflight_add (inflight_t *self, const mdf_batch_t *batch, const inflight_sender_t *from);
 
 /* The batch registered by inflight_add is answered: remove it and copy the
  * identity to answer (the newest sender) into identity[INFLIGHT_IDENTITY_MAX]

@@ -217,12 +217,9 @@ s_accept (server_t *self, work_item_t *it)
     int64_t bars = (int64_t) it->batch.nbars;
     const store_settings_t *s = self->settings;
     inflight_sender_t from = {it->identity, it->identity_len};
-    uint64_t fingerprint = 0;
     inflight_found_t found = INFLIGHT_ABSENT;
-    if (bars > 0 && bars <= s->max_bars && bars <= s->capacity) { /* could be queued */
-        fingerprint = inflight_fingerprint (&it->batch);
-        found = inflight_find (self->inflight, &it->batch, &from, fingerprint);
-    }
+    if (bars > 0 && bars <= s->max_bars && bars <= s->capacity) /* could be queued */
+        found = inflight_find (self->inflight, &it->batch, &from);
     if (found == INFLIGHT_DUPLICATE) /* even while draining: the drain answers it */
         s_duplicate (self, it);
     else if (atomic_load (&self->draining))
@@ -250,7 +247,7 @@ s_accept (server_t *self, work_item_t *it)
             /* the worker only reads the item, so registering it after the push
              * is safe; if that fails, inflight_finish finds nothing and the ok
              * goes to it->identity */
-            if (it->tracked && inflight_add (self->inflight, &it->batch, &from, fingerprint) != 0)
+            if (it->tracked && inflight_add (self->inflight, &it->batch, &from) != 0)
                 mdf_warn ("out of memory: a resend of this batch will be queued again",
                           "batch_seq=%llu", (unsigned long long) it->batch.batch_seq);
             self->pending++;
