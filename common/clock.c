@@ -10,7 +10,7 @@ s_ts_ns (clockid_t id)
 {
     struct timespec ts;
     clock_gettime (id, &ts);
-    return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 int64_t
@@ -34,13 +34,13 @@ mdf_wall_ns (void)
 double
 mdf_wall_s (void)
 {
-    return (double) s_ts_ns (CLOCK_REALTIME) / 1e9;
+    return (double)s_ts_ns (CLOCK_REALTIME) / 1e9;
 }
 
 static int64_t
 s_system_now (void *arg)
 {
-    (void) arg;
+    (void)arg;
     return mdf_mono_ns ();
 }
 
@@ -53,7 +53,7 @@ mdf_clock_system (void)
 static int64_t
 s_fake_now (void *arg)
 {
-    return ((mdf_fake_clock_t *) arg)->now_ns;
+    return ((mdf_fake_clock_t *)arg)->now_ns;
 }
 
 mdf_clock_t

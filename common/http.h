@@ -44,12 +44,12 @@ typedef void (*mdf_http_handler_fn) (void *arg, const char *body, size_t body_le
 
 /* New server for `listen` ("127.0.0.1:9101", "[::1]:9101", port 0 = any free
  * port).  `metrics` is borrowed.  Nothing listens until mdf_http_start. */
-mdf_http_t *mdf_http_new (const char *listen, mdf_metrics_t *metrics,
-                          mdf_http_health_fn health, void *health_arg);
+mdf_http_t *mdf_http_new (const char *listen, mdf_metrics_t *metrics, mdf_http_health_fn health,
+                          void *health_arg);
 
 /* Add a route before start.  Returns 0 or -1 (table full / started). */
-int mdf_http_route (mdf_http_t *self, const char *method, const char *path,
-                    mdf_http_handler_fn fn, void *arg);
+int mdf_http_route (mdf_http_t *self, const char *method, const char *path, mdf_http_handler_fn fn,
+                    void *arg);
 
 /* Longest bearer token accepted, in bytes. */
 #define MDF_HTTP_TOKEN_MAX 256

@@ -30,8 +30,8 @@ mdf_metrics_t *mdf_metrics_new (void);
 void mdf_metrics_destroy (mdf_metrics_t **self_p);
 
 /* Register (or find) a series.  Label values are copied.  NULL on misuse. */
-mdf_counter_t *mdf_metrics_counter (mdf_metrics_t *self, const char *name, const char *help,
-                                    ...) __attribute__ ((sentinel));
+mdf_counter_t *mdf_metrics_counter (mdf_metrics_t *self, const char *name, const char *help, ...)
+    __attribute__ ((sentinel));
 mdf_gauge_t *mdf_metrics_gauge (mdf_metrics_t *self, const char *name, const char *help, ...)
     __attribute__ ((sentinel));
 /* `bounds` are the upper bounds of the buckets, ascending, without +Inf;

@@ -154,8 +154,7 @@ batcher_push (batcher_t *self, size_t idx, const mdf_bar_t *bars, size_t n)
     while (i < n && !self->closed) {
         if (o->n == self->batch_max) {
             /* Wait for room, unless the sender seals it (linger) meanwhile. */
-            while (self->window >= self->max_inflight && !self->closed
-                   && o->n == self->batch_max)
+            while (self->window >= self->max_inflight && !self->closed && o->n == self->batch_max)
                 pthread_cond_wait (&self->cond, &self->lock);
             if (!self->closed && o->n == self->batch_max)
                 s_seal_locked (self, idx);

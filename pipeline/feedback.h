@@ -40,9 +40,9 @@ typedef struct {
     size_t ndriven;
     const char *const *providers; /* names, by index (for labels) */
     size_t nproviders;
-    coordinator_t *coord;   /* borrowed */
-    policy_t *policy;       /* borrowed */
-    mdf_metrics_t *metrics; /* borrowed, may be NULL */
+    coordinator_t *coord;     /* borrowed */
+    policy_t *policy;         /* borrowed */
+    mdf_metrics_t *metrics;   /* borrowed, may be NULL */
     const mdp_curve_t *curve; /* NULL or off: plain TCP (copied) */
 } feedback_config_t;
 

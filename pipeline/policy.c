@@ -14,8 +14,8 @@
 #include <string.h>
 
 static double
-s_step_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill,
-              double applied, int64_t now_ns)
+s_step_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill, double applied,
+              int64_t now_ns)
 {
     (void)state;
     (void)fill;
@@ -99,8 +99,8 @@ s_aimd_new (const policy_params_t *p, double start, int fresh)
 }
 
 static double
-s_aimd_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill,
-              double applied, int64_t now_ns)
+s_aimd_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill, double applied,
+              int64_t now_ns)
 {
     (void)fill;
     (void)applied;
@@ -206,8 +206,8 @@ s_pi_growth (int64_t iv_ns)
 }
 
 static double
-s_pi_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill,
-            double applied, int64_t now_ns)
+s_pi_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill, double applied,
+            int64_t now_ns)
 {
     s_pi_t *st = state;
     double lo = s_pi_lo (p), hi = p->scale_ok, tf = s_or (p->target_fill, 0.1);

@@ -42,7 +42,7 @@ typedef struct {
     int64_t ack_timeout_ms;
     int64_t retry_backoff_ms;
     int64_t retry_backoff_max_ms;
-    mdf_metrics_t *metrics; /* borrowed */
+    mdf_metrics_t *metrics;   /* borrowed */
     const mdp_curve_t *curve; /* NULL or off: plain TCP (copied) */
 } sender_config_t;
 

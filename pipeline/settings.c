@@ -244,7 +244,8 @@ s_check (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
         || s_check_endpoints (cfg, "store.feedback", &s->feedback, err, errlen) < 0)
         return -1;
     if (mdp_curve_load (&s->curve, cfg, s->curve_on, s->curve_secret_file, s->curve_server_key,
-                        s->curve_server_key_file, err, errlen) < 0)
+                        s->curve_server_key_file, err, errlen)
+        < 0)
         return -1;
     if (s_load_control_token (cfg, s, err, errlen) < 0)
         return -1;

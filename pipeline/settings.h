@@ -65,11 +65,11 @@ typedef struct {
     char *http_control_token_file; /* [http] control_token_file */
     char *control_token;           /* effective token from either key; "" = no check (owned) */
     char *log_level;
-    bool curve_on;                /* [security] curve */
-    char *curve_secret_file;      /* [security] secret_key_file */
-    char *curve_server_key;       /* [security] server_public_key (Z85) */
-    char *curve_server_key_file;  /* [security] server_public_key_file */
-    mdp_curve_t curve;            /* keys loaded from the above by settings_load */
+    bool curve_on;                  /* [security] curve */
+    char *curve_secret_file;        /* [security] secret_key_file */
+    char *curve_server_key;         /* [security] server_public_key (Z85) */
+    char *curve_server_key_file;    /* [security] server_public_key_file */
+    mdp_curve_t curve;              /* keys loaded from the above by settings_load */
     provider_settings_t *providers; /* owned */
     size_t nproviders;
 } settings_t;

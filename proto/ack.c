@@ -19,7 +19,7 @@ static const char *const s_status_names[] = { "ok", "retry", "rejected" };
 const char *
 mdf_ack_status_name (mdf_ack_status_t status)
 {
-    return (unsigned) status < S_NSTATUS ? s_status_names[status] : "unknown";
+    return (unsigned)status < S_NSTATUS ? s_status_names[status] : "unknown";
 }
 
 int
@@ -50,14 +50,13 @@ s_decode_status (const wire_body_t *body, mdf_ack_status_t *out, char *err, size
         && wire_obj_str (o, "status", text, sizeof text - 1, false, NULL, 0) == 0) {
         for (size_t i = 0; i < S_NSTATUS; i++) {
             if (strcmp (text, s_status_names[i]) == 0) {
-                *out = (mdf_ack_status_t) i;
+                *out = (mdf_ack_status_t)i;
                 return 0;
             }
         }
     }
     if (o->type != MSGPACK_OBJECT_STR)
-        return wire_fail (err, errlen, "key 'status': expected string, got %s",
-                          wire_type_name (o));
+        return wire_fail (err, errlen, "key 'status': expected string, got %s", wire_type_name (o));
     char q[160];
     return wire_fail (err, errlen, "key 'status': unknown status '%s' (ok, retry, rejected)",
                       wire_quote (o->via.str.ptr, o->via.str.size, q, sizeof q));

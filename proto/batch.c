@@ -70,8 +70,7 @@ mdf_bar_validate (const mdf_bar_t *bar, size_t index, char *err, size_t errlen)
         return wire_fail (err, errlen, "bar %zu: symbol longer than %d bytes", index,
                           MDF_SYMBOL_MAX);
     if (bar->ts <= 0)
-        return wire_fail (err, errlen, "bar %zu: ts (%lld) must be > 0", index,
-                          (long long) bar->ts);
+        return wire_fail (err, errlen, "bar %zu: ts (%lld) must be > 0", index, (long long)bar->ts);
     const char *names[] = { "open", "high", "low", "close", "volume" };
     const double values[] = { bar->open, bar->high, bar->low, bar->close, bar->volume };
     for (size_t i = 0; i < 5; i++) {
@@ -91,15 +90,13 @@ mdf_bar_validate (const mdf_bar_t *bar, size_t index, char *err, size_t errlen)
 
 /* The symbol: a string (else malformed) that obeys the rules (else invalid). */
 static mdf_decode_t
-s_decode_symbol (const msgpack_object *o, size_t i, mdf_bar_t *bar, char *err,
-                 size_t errlen)
+s_decode_symbol (const msgpack_object *o, size_t i, mdf_bar_t *bar, char *err, size_t errlen)
 {
     size_t n = o->via.str.size;
     if (n == 0)
         wire_fail (err, errlen, "bar %zu: empty symbol", i);
     else if (n > MDF_SYMBOL_MAX)
-        wire_fail (err, errlen, "bar %zu: symbol longer than %d bytes (%zu)", i,
-                   MDF_SYMBOL_MAX, n);
+        wire_fail (err, errlen, "bar %zu: symbol longer than %d bytes (%zu)", i, MDF_SYMBOL_MAX, n);
     else if (memchr (o->via.str.ptr, '\0', n))
         wire_fail (err, errlen, "bar %zu: symbol contains a NUL byte", i);
     else {
@@ -114,13 +111,13 @@ static mdf_decode_t
 s_decode_bar (const msgpack_object *o, size_t i, mdf_bar_t *bar, char *err, size_t errlen)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY) {
-        wire_fail (err, errlen, "bar %zu: expected an array of %d values, got %s", i,
-                   S_BAR_FIELDS, wire_type_name (o));
+        wire_fail (err, errlen, "bar %zu: expected an array of %d values, got %s", i, S_BAR_FIELDS,
+                   wire_type_name (o));
         return MDF_DECODE_MALFORMED;
     }
     if (o->via.array.size != S_BAR_FIELDS) {
-        wire_fail (err, errlen, "bar %zu: expected an array of %d values, got %u", i,
-                   S_BAR_FIELDS, (unsigned) o->via.array.size);
+        wire_fail (err, errlen, "bar %zu: expected an array of %d values, got %u", i, S_BAR_FIELDS,
+                   (unsigned)o->via.array.size);
         return MDF_DECODE_MALFORMED;
     }
     const msgpack_object *f = o->via.array.ptr;
@@ -153,15 +150,13 @@ s_decode_bar (const msgpack_object *o, size_t i, mdf_bar_t *bar, char *err, size
 }
 
 static mdf_decode_t
-s_decode_bars (const wire_body_t *body, mdf_batch_t *batch, size_t limit, char *err,
-               size_t errlen)
+s_decode_bars (const wire_body_t *body, mdf_batch_t *batch, size_t limit, char *err, size_t errlen)
 {
     const msgpack_object *o = wire_find (body, "bars");
     if (!o)
         return wire_fail (err, errlen, "key 'bars' missing"), MDF_DECODE_MALFORMED;
     if (o->type != MSGPACK_OBJECT_ARRAY)
-        return wire_fail (err, errlen, "key 'bars': expected array, got %s",
-                          wire_type_name (o)),
+        return wire_fail (err, errlen, "key 'bars': expected array, got %s", wire_type_name (o)),
                MDF_DECODE_MALFORMED;
     size_t n = o->via.array.size;
     if (n > limit)
@@ -183,8 +178,7 @@ s_decode_bars (const wire_body_t *body, mdf_batch_t *batch, size_t limit, char *
 }
 
 static mdf_decode_t
-s_decode (const wire_body_t *body, mdf_batch_t *batch, size_t limit, char *err,
-          size_t errlen)
+s_decode (const wire_body_t *body, mdf_batch_t *batch, size_t limit, char *err, size_t errlen)
 {
     /* batch_seq first, so the store can answer even a bad batch; but a version
      * mismatch is the more useful error, so it is reported first. */
@@ -196,20 +190,18 @@ s_decode (const wire_body_t *body, mdf_batch_t *batch, size_t limit, char *err,
     if (seq_rc)
         return wire_fail (err, errlen, "%s", seq_err), MDF_DECODE_MALFORMED;
     if (wire_check_type (body, "bars", err, errlen)
-        || wire_get_str (body, "producer_id", batch->producer_id, MDF_ID_MAX, false, err,
-                         errlen)
+        || wire_get_str (body, "producer_id", batch->producer_id, MDF_ID_MAX, false, err, errlen)
         || wire_get_str (body, "provider", batch->provider, MDF_ID_MAX, false, err, errlen))
         return MDF_DECODE_MALFORMED;
     return s_decode_bars (body, batch, limit, err, errlen);
 }
 
 mdf_decode_t
-mdf_batch_decode (const void *data, size_t size, mdf_batch_t *batch, size_t max_bars,
-                  char *err, size_t errlen)
+mdf_batch_decode (const void *data, size_t size, mdf_batch_t *batch, size_t max_bars, char *err,
+                  size_t errlen)
 {
     mdf_batch_clear (batch);
-    size_t limit = max_bars == 0 || max_bars > MDF_BATCH_MAX_BARS ? MDF_BATCH_MAX_BARS
-                                                                   : max_bars;
+    size_t limit = max_bars == 0 || max_bars > MDF_BATCH_MAX_BARS ? MDF_BATCH_MAX_BARS : max_bars;
     wire_body_t body;
     if (wire_body_open (&body, data, size, err, errlen))
         return MDF_DECODE_MALFORMED;

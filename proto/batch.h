@@ -29,7 +29,7 @@ typedef struct {
     uint64_t batch_seq;
     bool has_batch_seq; /* set by the decoder once batch_seq was read */
     char provider[MDF_ID_MAX + 1];
-    mdf_bar_t *bars;    /* owned: mdf_batch_clear frees */
+    mdf_bar_t *bars; /* owned: mdf_batch_clear frees */
     size_t nbars;
 } mdf_batch_t;
 
@@ -48,8 +48,8 @@ int mdf_batch_encode (const mdf_batch_t *batch, mdf_buf_t *out);
  * On anything but MDF_DECODE_OK the bars are freed (nbars 0); batch_seq,
  * has_batch_seq, producer_id and provider keep what could be read.  An empty
  * bars array is valid. */
-mdf_decode_t mdf_batch_decode (const void *data, size_t size, mdf_batch_t *batch,
-                               size_t max_bars, char *err, size_t errlen);
+mdf_decode_t mdf_batch_decode (const void *data, size_t size, mdf_batch_t *batch, size_t max_bars,
+                               char *err, size_t errlen);
 
 /* Check one bar against the rules of DESIGN.md (empty or over-64-byte symbol,
  * ts <= 0, a non-finite open/high/low/close -- or volume --, low > high, negative
@@ -71,10 +71,10 @@ const char *mdf_ack_status_name (mdf_ack_status_t status);
 typedef struct {
     uint64_t batch_seq;
     mdf_ack_status_t status;
-    uint64_t count;            /* bars committed (0 unless ok) */
+    uint64_t count;                /* bars committed (0 unless ok) */
     char error[MDF_ERROR_MAX + 1]; /* set when rejected, "" otherwise (omitted on the wire) */
-    mdf_level_t level;         /* the store's level, a hint */
-    bool has_level;            /* false if the ack carried no level (decoding) */
+    mdf_level_t level;             /* the store's level, a hint */
+    bool has_level;                /* false if the ack carried no level (decoding) */
 } mdf_ack_t;
 
 /* Encode an ack: `error` only when rejected, `level` always (has_level is not

@@ -31,8 +31,7 @@ mdf_feedback_encode (const mdf_feedback_t *ev, mdf_buf_t *out)
     if (ev->reason[0] == '\0') {
         if (msgpack_pack_nil (&enc.pk))
             enc.rc = -1;
-    }
-    else
+    } else
         wire_enc_strn (&enc, ev->reason, sizeof ev->reason);
     wire_enc_str_kv (&enc, "source", ev->source, sizeof ev->source);
     wire_enc_double_kv (&enc, "ts", ev->ts);
@@ -43,8 +42,7 @@ static int
 s_decode_fields (const wire_body_t *body, mdf_feedback_t *ev, char *err, size_t errlen)
 {
     if (wire_check_version (body, err, errlen)
-        || wire_get_str (body, "coordinator_id", ev->coordinator_id, MDF_ID_MAX, false, err,
-                         errlen)
+        || wire_get_str (body, "coordinator_id", ev->coordinator_id, MDF_ID_MAX, false, err, errlen)
         || wire_get_int (body, "epoch", &ev->epoch, err, errlen)
         || wire_get_uint (body, "seq", &ev->seq, err, errlen)
         || wire_get_level (body, "level", &ev->level, err, errlen)
@@ -61,8 +59,7 @@ s_decode_fields (const wire_body_t *body, mdf_feedback_t *ev, char *err, size_t 
 }
 
 int
-mdf_feedback_decode (const void *data, size_t size, mdf_feedback_t *ev, char *err,
-                     size_t errlen)
+mdf_feedback_decode (const void *data, size_t size, mdf_feedback_t *ev, char *err, size_t errlen)
 {
     memset (ev, 0, sizeof *ev);
     wire_body_t body;

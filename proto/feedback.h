@@ -12,16 +12,16 @@
 #define MDF_FEEDBACK_TOPIC_PREFIX "feedback."
 
 typedef struct {
-    int64_t v;                                /* 1 (0 encodes as 1) */
+    int64_t v; /* 1 (0 encodes as 1) */
     char coordinator_id[MDF_ID_MAX + 1];
-    int64_t epoch;                            /* new per store start */
-    uint64_t seq;                             /* 1, 2, 3 ... per incarnation */
+    int64_t epoch; /* new per store start */
+    uint64_t seq;  /* 1, 2, 3 ... per incarnation */
     mdf_level_t level;
     int64_t queue_size;
     int64_t capacity;
-    char reason[MDF_REASON_MAX + 1];          /* "" encodes/decodes as nil */
-    char source[MDF_ID_MAX + 1];              /* "store" */
-    double ts;                                /* wall seconds when sent */
+    char reason[MDF_REASON_MAX + 1]; /* "" encodes/decodes as nil */
+    char source[MDF_ID_MAX + 1];     /* "store" */
+    double ts;                       /* wall seconds when sent */
 } mdf_feedback_t;
 
 /* Encode `ev` into `out` (replacing its content).  0, or -1 on allocation failure.

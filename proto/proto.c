@@ -13,7 +13,7 @@ static const char *const s_level_names[] = { "ok", "soft", "hard" };
 const char *
 mdf_level_name (mdf_level_t level)
 {
-    if ((unsigned) level < sizeof s_level_names / sizeof s_level_names[0])
+    if ((unsigned)level < sizeof s_level_names / sizeof s_level_names[0])
         return s_level_names[level];
     return "unknown";
 }
@@ -23,7 +23,7 @@ mdf_level_parse (const char *text, mdf_level_t *out)
 {
     for (size_t i = 0; i < sizeof s_level_names / sizeof s_level_names[0]; i++) {
         if (text && strcmp (text, s_level_names[i]) == 0) {
-            *out = (mdf_level_t) i;
+            *out = (mdf_level_t)i;
             return 0;
         }
     }

@@ -29,8 +29,8 @@
 #define MDF_PROTO_VERSION 1
 
 /* Limits the decoders enforce. */
-#define MDF_ID_MAX 128         /* producer_id, coordinator_id, provider: bytes */
-#define MDF_SYMBOL_MAX 64      /* symbol bytes (DESIGN: over 64 is rejected) */
+#define MDF_ID_MAX 128    /* producer_id, coordinator_id, provider: bytes */
+#define MDF_SYMBOL_MAX 64 /* symbol bytes (DESIGN: over 64 is rejected) */
 #define MDF_REASON_MAX 64
 #define MDF_ERROR_MAX 256
 #define MDF_BATCH_MAX_BARS 100000 /* a batch with more bars is malformed */

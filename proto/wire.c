@@ -33,33 +33,107 @@ enum { S_NONE, S_LEN, S_ITEMS, S_PAIRS };
 static int
 s_header (uint8_t b, uint64_t *len, uint64_t *items, size_t *nb, int *kind, size_t *extra)
 {
-    *len = 0; *items = 0; *nb = 0; *kind = S_NONE; *extra = 0;
+    *len = 0;
+    *items = 0;
+    *nb = 0;
+    *kind = S_NONE;
+    *extra = 0;
     if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
         return 0;
-    if (b <= 0x8f) { *items = 2u * (b & 0x0fu); return 0; }
-    if (b <= 0x9f) { *items = b & 0x0fu; return 0; }
-    if (b <= 0xbf) { *len = b & 0x1fu; return 0; }
+    if (b <= 0x8f) {
+        *items = 2u * (b & 0x0fu);
+        return 0;
+    }
+    if (b <= 0x9f) {
+        *items = b & 0x0fu;
+        return 0;
+    }
+    if (b <= 0xbf) {
+        *len = b & 0x1fu;
+        return 0;
+    }
     switch (b) {
-    case 0xc4: case 0xd9: *nb = 1; *kind = S_LEN; return 0;
-    case 0xc5: case 0xda: *nb = 2; *kind = S_LEN; return 0;
-    case 0xc6: case 0xdb: *nb = 4; *kind = S_LEN; return 0;
-    case 0xc7: *nb = 1; *kind = S_LEN; *extra = 1; return 0;
-    case 0xc8: *nb = 2; *kind = S_LEN; *extra = 1; return 0;
-    case 0xc9: *nb = 4; *kind = S_LEN; *extra = 1; return 0;
-    case 0xca: case 0xce: case 0xd2: *len = 4; return 0;
-    case 0xcb: case 0xcf: case 0xd3: *len = 8; return 0;
-    case 0xcc: case 0xd0: *len = 1; return 0;
-    case 0xcd: case 0xd1: *len = 2; return 0;
-    case 0xd4: *len = 2; return 0;
-    case 0xd5: *len = 3; return 0;
-    case 0xd6: *len = 5; return 0;
-    case 0xd7: *len = 9; return 0;
-    case 0xd8: *len = 17; return 0;
-    case 0xdc: *nb = 2; *kind = S_ITEMS; return 0;
-    case 0xdd: *nb = 4; *kind = S_ITEMS; return 0;
-    case 0xde: *nb = 2; *kind = S_PAIRS; return 0;
-    case 0xdf: *nb = 4; *kind = S_PAIRS; return 0;
-    default: return -1; /* 0xc1 */
+    case 0xc4:
+    case 0xd9:
+        *nb = 1;
+        *kind = S_LEN;
+        return 0;
+    case 0xc5:
+    case 0xda:
+        *nb = 2;
+        *kind = S_LEN;
+        return 0;
+    case 0xc6:
+    case 0xdb:
+        *nb = 4;
+        *kind = S_LEN;
+        return 0;
+    case 0xc7:
+        *nb = 1;
+        *kind = S_LEN;
+        *extra = 1;
+        return 0;
+    case 0xc8:
+        *nb = 2;
+        *kind = S_LEN;
+        *extra = 1;
+        return 0;
+    case 0xc9:
+        *nb = 4;
+        *kind = S_LEN;
+        *extra = 1;
+        return 0;
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+        *len = 4;
+        return 0;
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+        *len = 8;
+        return 0;
+    case 0xcc:
+    case 0xd0:
+        *len = 1;
+        return 0;
+    case 0xcd:
+    case 0xd1:
+        *len = 2;
+        return 0;
+    case 0xd4:
+        *len = 2;
+        return 0;
+    case 0xd5:
+        *len = 3;
+        return 0;
+    case 0xd6:
+        *len = 5;
+        return 0;
+    case 0xd7:
+        *len = 9;
+        return 0;
+    case 0xd8:
+        *len = 17;
+        return 0;
+    case 0xdc:
+        *nb = 2;
+        *kind = S_ITEMS;
+        return 0;
+    case 0xdd:
+        *nb = 4;
+        *kind = S_ITEMS;
+        return 0;
+    case 0xde:
+        *nb = 2;
+        *kind = S_PAIRS;
+        return 0;
+    case 0xdf:
+        *nb = 4;
+        *kind = S_PAIRS;
+        return 0;
+    default:
+        return -1; /* 0xc1 */
     }
 }
 
@@ -89,18 +163,22 @@ s_scan (const uint8_t *p, size_t size, char *err, size_t errlen)
             for (size_t i = 0; i < nb; i++)
                 n = (n << 8) | p[pos + i];
             pos += nb;
-            if (kind == S_LEN) len = n + extra;
-            else if (kind == S_ITEMS) items = n;
-            else items = 2 * n;
+            if (kind == S_LEN)
+                len = n + extra;
+            else if (kind == S_ITEMS)
+                items = n;
+            else
+                items = 2 * n;
         }
         if (len > size - pos)
             return wire_fail (err, errlen, "truncated body (%zu bytes)", size);
-        pos += (size_t) len;
+        pos += (size_t)len;
         pending += items;
         if (pending > size - pos)
             return wire_fail (err, errlen,
                               "truncated body (%zu bytes): a container at offset %zu "
-                              "declares more elements than bytes left", size, start);
+                              "declares more elements than bytes left",
+                              size, start);
     }
     if (pos != size)
         return wire_fail (err, errlen, "%zu trailing bytes after the body", size - pos);
@@ -135,8 +213,8 @@ wire_body_open (wire_body_t *body, const void *data, size_t size, char *err, siz
     for (uint32_t i = 0; i < body->map->size; i++) {
         const msgpack_object *k = &body->map->ptr[i].key;
         if (k->type != MSGPACK_OBJECT_STR) {
-            int r = wire_fail (err, errlen, "body map has a non-string key (%s)",
-                               wire_type_name (k));
+            int r
+                = wire_fail (err, errlen, "body map has a non-string key (%s)", wire_type_name (k));
             msgpack_unpacked_destroy (&body->unpacked);
             return r;
         }
@@ -174,17 +252,26 @@ const char *
 wire_type_name (const msgpack_object *o)
 {
     switch (o->type) {
-    case MSGPACK_OBJECT_NIL: return "nil";
-    case MSGPACK_OBJECT_BOOLEAN: return "boolean";
+    case MSGPACK_OBJECT_NIL:
+        return "nil";
+    case MSGPACK_OBJECT_BOOLEAN:
+        return "boolean";
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "integer";
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return "integer";
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return "float";
-    case MSGPACK_OBJECT_STR: return "string";
-    case MSGPACK_OBJECT_BIN: return "binary";
-    case MSGPACK_OBJECT_ARRAY: return "array";
-    case MSGPACK_OBJECT_MAP: return "map";
-    default: return "extension";
+    case MSGPACK_OBJECT_FLOAT64:
+        return "float";
+    case MSGPACK_OBJECT_STR:
+        return "string";
+    case MSGPACK_OBJECT_BIN:
+        return "binary";
+    case MSGPACK_OBJECT_ARRAY:
+        return "array";
+    case MSGPACK_OBJECT_MAP:
+        return "map";
+    default:
+        return "extension";
     }
 }
 
@@ -197,9 +284,9 @@ wire_obj_int64 (const msgpack_object *o, int64_t *out)
     }
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return -1;
-    if (o->via.u64 > (uint64_t) INT64_MAX)
+    if (o->via.u64 > (uint64_t)INT64_MAX)
         return -2;
-    *out = (int64_t) o->via.u64;
+    *out = (int64_t)o->via.u64;
     return 0;
 }
 
@@ -208,10 +295,17 @@ wire_obj_double (const msgpack_object *o, double *out)
 {
     switch (o->type) {
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: *out = o->via.f64; return 0;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: *out = (double) o->via.u64; return 0;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: *out = (double) o->via.i64; return 0;
-    default: return -1;
+    case MSGPACK_OBJECT_FLOAT64:
+        *out = o->via.f64;
+        return 0;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        *out = (double)o->via.u64;
+        return 0;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        *out = (double)o->via.i64;
+        return 0;
+    default:
+        return -1;
     }
 }
 
@@ -227,8 +321,7 @@ s_required (const wire_body_t *body, const char *key, char *err, size_t errlen)
 }
 
 int
-wire_get_int (const wire_body_t *body, const char *key, int64_t *out, char *err,
-              size_t errlen)
+wire_get_int (const wire_body_t *body, const char *key, int64_t *out, char *err, size_t errlen)
 {
     const msgpack_object *o = s_required (body, key, err, errlen);
     if (!o)
@@ -243,15 +336,14 @@ wire_get_int (const wire_body_t *body, const char *key, int64_t *out, char *err,
 }
 
 int
-wire_get_uint (const wire_body_t *body, const char *key, uint64_t *out, char *err,
-               size_t errlen)
+wire_get_uint (const wire_body_t *body, const char *key, uint64_t *out, char *err, size_t errlen)
 {
     const msgpack_object *o = s_required (body, key, err, errlen);
     if (!o)
         return -1;
     if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
         return wire_fail (err, errlen, "key '%s': must not be negative (%lld)", key,
-                          (long long) o->via.i64);
+                          (long long)o->via.i64);
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return wire_fail (err, errlen, "key '%s': expected integer, got %s", key,
                           wire_type_name (o));
@@ -260,8 +352,7 @@ wire_get_uint (const wire_body_t *body, const char *key, uint64_t *out, char *er
 }
 
 int
-wire_get_double (const wire_body_t *body, const char *key, double *out, char *err,
-                 size_t errlen)
+wire_get_double (const wire_body_t *body, const char *key, double *out, char *err, size_t errlen)
 {
     const msgpack_object *o = s_required (body, key, err, errlen);
     if (!o)
@@ -285,8 +376,7 @@ wire_obj_str (const msgpack_object *o, const char *key, char *out, size_t max, b
                           nil_ok ? " or nil" : "", wire_type_name (o));
     size_t n = o->via.str.size;
     if (n > max)
-        return wire_fail (err, errlen, "key '%s': string too long (%zu > %zu bytes)", key,
-                          n, max);
+        return wire_fail (err, errlen, "key '%s': string too long (%zu > %zu bytes)", key, n, max);
     if (n > 0 && memchr (o->via.str.ptr, '\0', n))
         return wire_fail (err, errlen, "key '%s': string contains a NUL byte", key);
     if (n > 0)
@@ -339,9 +429,8 @@ wire_check_version (const wire_body_t *body, char *err, size_t errlen)
     if (wire_get_int (body, "v", &v, err, errlen))
         return -1;
     if (v != MDF_PROTO_VERSION)
-        return wire_fail (err, errlen,
-                          "key 'v': unsupported version %lld (this decoder speaks %d)",
-                          (long long) v, MDF_PROTO_VERSION);
+        return wire_fail (err, errlen, "key 'v': unsupported version %lld (this decoder speaks %d)",
+                          (long long)v, MDF_PROTO_VERSION);
     return 0;
 }
 
@@ -352,8 +441,7 @@ wire_check_type (const wire_body_t *body, const char *expected, char *err, size_
     if (!o)
         return -1;
     if (o->type != MSGPACK_OBJECT_STR)
-        return wire_fail (err, errlen, "key 'type': expected string, got %s",
-                          wire_type_name (o));
+        return wire_fail (err, errlen, "key 'type': expected string, got %s", wire_type_name (o));
     size_t n = strlen (expected);
     if (o->via.str.size == n && memcmp (o->via.str.ptr, expected, n) == 0)
         return 0;
@@ -379,11 +467,11 @@ wire_quote (const char *p, size_t n, char *buf, size_t size)
     size_t o = 0;
     const size_t shown = n > 32 ? 32 : n;
     for (size_t i = 0; i < shown && o + 5 < size; i++) {
-        unsigned char c = (unsigned char) p[i];
+        unsigned char c = (unsigned char)p[i];
         if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'')
-            buf[o++] = (char) c;
+            buf[o++] = (char)c;
         else
-            o += (size_t) snprintf (buf + o, size - o, "\\x%02x", c);
+            o += (size_t)snprintf (buf + o, size - o, "\\x%02x", c);
     }
     if (shown < n && o + 4 < size) {
         memcpy (buf + o, "...", 3);

@@ -39,8 +39,7 @@ typedef struct {
 
 /* Scan, unpack and check that data is one msgpack map with string keys.
  * 0, or -1 with err (nothing to close then). */
-int wire_body_open (wire_body_t *body, const void *data, size_t size, char *err,
-                    size_t errlen);
+int wire_body_open (wire_body_t *body, const void *data, size_t size, char *err, size_t errlen);
 void wire_body_close (wire_body_t *body);
 
 /* The value of `key`, or NULL if absent.  With wire_find_opt a nil value counts
@@ -49,29 +48,27 @@ const msgpack_object *wire_find (const wire_body_t *body, const char *key);
 const msgpack_object *wire_find_opt (const wire_body_t *body, const char *key);
 
 /* Required keys; each returns 0, or -1 with err naming the key. */
-int wire_get_int (const wire_body_t *body, const char *key, int64_t *out, char *err,
-                  size_t errlen);
+int wire_get_int (const wire_body_t *body, const char *key, int64_t *out, char *err, size_t errlen);
 int wire_get_uint (const wire_body_t *body, const char *key, uint64_t *out, char *err,
                    size_t errlen);
 int wire_get_double (const wire_body_t *body, const char *key, double *out, char *err,
                      size_t errlen);
 /* Copy a string of at most `max` bytes (no NUL bytes inside) into out[max + 1].
  * With nil_ok, nil gives "". */
-int wire_get_str (const wire_body_t *body, const char *key, char *out, size_t max,
-                  bool nil_ok, char *err, size_t errlen);
+int wire_get_str (const wire_body_t *body, const char *key, char *out, size_t max, bool nil_ok,
+                  char *err, size_t errlen);
 /* Same, for a value already found. */
-int wire_obj_str (const msgpack_object *o, const char *key, char *out, size_t max,
-                  bool nil_ok, char *err, size_t errlen);
+int wire_obj_str (const msgpack_object *o, const char *key, char *out, size_t max, bool nil_ok,
+                  char *err, size_t errlen);
 /* A level string ("ok", "soft", "hard"). */
-int wire_obj_level (const msgpack_object *o, const char *key, mdf_level_t *out,
-                    char *err, size_t errlen);
-int wire_get_level (const wire_body_t *body, const char *key, mdf_level_t *out,
-                    char *err, size_t errlen);
+int wire_obj_level (const msgpack_object *o, const char *key, mdf_level_t *out, char *err,
+                    size_t errlen);
+int wire_get_level (const wire_body_t *body, const char *key, mdf_level_t *out, char *err,
+                    size_t errlen);
 /* `v` must be MDF_PROTO_VERSION. */
 int wire_check_version (const wire_body_t *body, char *err, size_t errlen);
 /* `type` must be the string `expected`. */
-int wire_check_type (const wire_body_t *body, const char *expected, char *err,
-                     size_t errlen);
+int wire_check_type (const wire_body_t *body, const char *expected, char *err, size_t errlen);
 
 /* Value conversions: 0, or -1 wrong type, -2 out of range. */
 int wire_obj_int64 (const msgpack_object *o, int64_t *out);

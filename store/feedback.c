@@ -68,7 +68,7 @@ feedback_destroy (feedback_t **self_p)
 int
 feedback_publish (feedback_t *self, mdf_level_t level, int64_t queue_size, const char *reason)
 {
-    mdf_feedback_t ev = {0};
+    mdf_feedback_t ev = { 0 };
     ev.v = MDF_PROTO_VERSION;
     snprintf (ev.coordinator_id, sizeof ev.coordinator_id, "%s", self->id);
     ev.epoch = self->epoch;
@@ -79,7 +79,7 @@ feedback_publish (feedback_t *self, mdf_level_t level, int64_t queue_size, const
     snprintf (ev.reason, sizeof ev.reason, "%s", reason ? reason : "");
     snprintf (ev.source, sizeof ev.source, "store");
     ev.ts = mdf_wall_s ();
-    mdf_buf_t body = {0};
+    mdf_buf_t body = { 0 };
     if (mdf_feedback_encode (&ev, &body) != 0)
         return -1;
     void *sock = zsock_resolve (self->xpub);
@@ -106,10 +106,9 @@ feedback_recv (feedback_t *self)
         if (kind == 1) {
             atomic_fetch_add (&self->subscribers, 1);
             fresh = 1;
-        }
-        else if (kind == 0 && atomic_load (&self->subscribers) > 0)
+        } else if (kind == 0 && atomic_load (&self->subscribers) > 0)
             atomic_fetch_sub (&self->subscribers, 1);
-        mdf_gauge_set (self->stats->subscribers, (double) atomic_load (&self->subscribers));
+        mdf_gauge_set (self->stats->subscribers, (double)atomic_load (&self->subscribers));
     }
     zframe_destroy (&frame);
     return fresh;
@@ -136,5 +135,5 @@ feedback_seq (const feedback_t *self)
 int64_t
 feedback_subscribers (const feedback_t *self)
 {
-    return (int64_t) atomic_load (&self->subscribers);
+    return (int64_t)atomic_load (&self->subscribers);
 }

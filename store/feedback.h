@@ -30,14 +30,12 @@ typedef struct _feedback_t feedback_t;
  * and `auth` borrowed.  NULL with err ("tcp://...:
  * Address already in use"). */
 feedback_t *feedback_new (const char *endpoint, const char *coordinator_id, int64_t capacity,
-                          int sndhwm, stats_t *stats, store_auth_t *auth, char *err,
-                          size_t errlen);
+                          int sndhwm, stats_t *stats, store_auth_t *auth, char *err, size_t errlen);
 
 void feedback_destroy (feedback_t **self_p);
 
 /* Publish one event.  0, or -1 if it could not be encoded or sent. */
-int feedback_publish (feedback_t *self, mdf_level_t level, int64_t queue_size,
-                      const char *reason);
+int feedback_publish (feedback_t *self, mdf_level_t level, int64_t queue_size, const char *reason);
 
 /* Read one (un)subscription message from the socket (call when it is
  * readable).  Returns 1 for a new subscription, 0 otherwise. */
@@ -47,7 +45,7 @@ int feedback_recv (feedback_t *self);
 void *feedback_socket (feedback_t *self);
 
 int64_t feedback_epoch (const feedback_t *self);
-uint64_t feedback_seq (const feedback_t *self);     /* seq of the last event sent */
+uint64_t feedback_seq (const feedback_t *self); /* seq of the last event sent */
 int64_t feedback_subscribers (const feedback_t *self);
 
 #endif

@@ -16,15 +16,14 @@ static const char *
 s_escape (char *buf, size_t size, const char *text)
 {
     size_t j = 0;
-    for (const unsigned char *p = (const unsigned char *) text; *p && j + 7 < size; p++) {
+    for (const unsigned char *p = (const unsigned char *)text; *p && j + 7 < size; p++) {
         if (*p == '"' || *p == '\\') {
             buf[j++] = '\\';
-            buf[j++] = (char) *p;
-        }
-        else if (*p < 0x20)
-            j += (size_t) snprintf (buf + j, size - j, "\\u%04x", *p);
+            buf[j++] = (char)*p;
+        } else if (*p < 0x20)
+            j += (size_t)snprintf (buf + j, size - j, "\\u%04x", *p);
         else
-            buf[j++] = (char) *p;
+            buf[j++] = (char)*p;
     }
     buf[j] = '\0';
     return buf;
@@ -33,7 +32,7 @@ s_escape (char *buf, size_t size, const char *text)
 void
 health_render (const health_view_t *v, mdf_http_reply_t *reply)
 {
-    const char *sink = v->breaker != BREAKER_CLOSED         ? "down"
+    const char *sink = v->breaker != BREAKER_CLOSED      ? "down"
                        : v->sink_error && *v->sink_error ? "failing"
                                                          : "ok";
     const char *state = v->draining                                   ? "draining"
@@ -51,8 +50,8 @@ health_render (const health_view_t *v, mdf_http_reply_t *reply)
                   "\"feedback\":{\"state\":\"ok\",\"subscribers\":%lld},"
                   "\"webhook\":{\"state\":\"%s\"}}}\n",
                   state, MDF_VERSION, v->draining ? "draining" : "ok", mdf_level_name (v->level),
-                  (long long) v->size, (long long) v->capacity, sink, v->sink_type,
-                  v->workers_alive, err, (long long) v->subscribers, v->webhook)
+                  (long long)v->size, (long long)v->capacity, sink, v->sink_type, v->workers_alive,
+                  err, (long long)v->subscribers, v->webhook)
         < 0)
         body = NULL;
     reply->status = !strcmp (state, "ok") ? 200 : 503;

@@ -53,7 +53,7 @@ static void
 s_key (ikey_t *k, const mdf_batch_t *batch, const inflight_sender_t *from)
 {
     size_t plen = strnlen (batch->producer_id, sizeof batch->producer_id);
-    const void *src = plen ? (const void *) batch->producer_id : from->identity;
+    const void *src = plen ? (const void *)batch->producer_id : from->identity;
     size_t len = plen ? plen : from->identity_len;
     if (len > KEY_MAX - 1)
         len = KEY_MAX - 1;
@@ -68,8 +68,9 @@ static entry_t **
 s_slot (inflight_t *self, const ikey_t *k)
 {
     entry_t **e = &self->buckets[k->hash & (self->nbuckets - 1)];
-    while (*e && !((*e)->hash == k->hash && (*e)->seq == k->seq && (*e)->key_len == k->len
-                   && !memcmp ((*e)->key, k->bytes, k->len)))
+    while (*e
+           && !((*e)->hash == k->hash && (*e)->seq == k->seq && (*e)->key_len == k->len
+                && !memcmp ((*e)->key, k->bytes, k->len)))
         e = &(*e)->next;
     return e;
 }
@@ -77,8 +78,8 @@ s_slot (inflight_t *self, const ikey_t *k)
 static void
 s_set_identity (entry_t *e, const inflight_sender_t *from)
 {
-    e->identity_len = from->identity_len < INFLIGHT_IDENTITY_MAX ? from->identity_len
-                                                                  : INFLIGHT_IDENTITY_MAX;
+    e->identity_len
+        = from->identity_len < INFLIGHT_IDENTITY_MAX ? from->identity_len : INFLIGHT_IDENTITY_MAX;
     memcpy (e->identity, from->identity, e->identity_len);
 }
 
@@ -124,8 +125,8 @@ s_same_content (const mdf_batch_t *a, const mdf_batch_t *b)
         return false;
     for (size_t i = 0; i < a->nbars; i++) {
         const mdf_bar_t *x = &a->bars[i], *y = &b->bars[i];
-        const double px[5] = {x->open, x->high, x->low, x->close, x->volume};
-        const double py[5] = {y->open, y->high, y->low, y->close, y->volume};
+        const double px[5] = { x->open, x->high, x->low, x->close, x->volume };
+        const double py[5] = { y->open, y->high, y->low, y->close, y->volume };
         if (x->ts != y->ts || strncmp (x->symbol, y->symbol, sizeof x->symbol) != 0
             || memcmp (px, py, sizeof px) != 0)
             return false;

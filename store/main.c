@@ -65,13 +65,11 @@ s_args (int argc, char **argv, const char **config, bool *check)
         else if (!strcmp (argv[i], "--version")) {
             printf ("md-store %s\n", MDF_VERSION);
             return -1;
-        }
-        else if (!strcmp (argv[i], "--help") || !strcmp (argv[i], "-h")) {
+        } else if (!strcmp (argv[i], "--help") || !strcmp (argv[i], "-h")) {
             s_usage (stdout);
             mdf_cfg_print_reference (store_settings_table, store_settings_count, "MDS", stdout);
             return -1;
-        }
-        else {
+        } else {
             fprintf (stderr, "md-store: unexpected argument '%s'\n", argv[i]);
             s_usage (stderr);
             return 2;
@@ -88,8 +86,7 @@ s_reload (server_t *server, const char *path)
     mdf_cfg_t *cfg = store_settings_load (path, &fresh, err, sizeof err);
     if (cfg)
         server_reload (server, &fresh);
-    else
-    {
+    else {
         char q[1100];
         mdf_error ("reload failed, keeping the running configuration", "error=%s",
                    mdf_log_quote (q, sizeof q, err));
@@ -132,8 +129,7 @@ main (int argc, char **argv)
         char q[1100];
         mdf_error ("cannot start", "error=%s", mdf_log_quote (q, sizeof q, err));
         rc = 1;
-    }
-    else {
+    } else {
         int sig;
         while ((sig = server_run (server, &s_signal)) == SIGHUP)
             s_reload (server, path);

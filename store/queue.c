@@ -124,7 +124,7 @@ s_take (queue_t *self, int64_t max_bars, void **items, size_t max_items, int64_t
     clock_gettime (CLOCK_MONOTONIC, &deadline);
     if (timeout_ms >= 0) {
         deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
         if (deadline.tv_nsec >= 1000000000L) {
             deadline.tv_sec++;
             deadline.tv_nsec -= 1000000000L;

@@ -54,9 +54,9 @@ bool queue_release (queue_t *self, int64_t bars);
 
 /* Snapshot accessors (take the mutex). */
 mdf_level_t queue_level (queue_t *self);
-int64_t queue_size (queue_t *self);     /* bars queued or being written */
-int64_t queue_waiting (queue_t *self);  /* bars queued, not yet taken */
-size_t queue_batches (queue_t *self);   /* batches queued, not yet taken */
+int64_t queue_size (queue_t *self);    /* bars queued or being written */
+int64_t queue_waiting (queue_t *self); /* bars queued, not yet taken */
+size_t queue_batches (queue_t *self);  /* batches queued, not yet taken */
 int64_t queue_capacity (const queue_t *self);
 
 /* Refuse further pushes and wake takers.  drain = true: takers keep getting

@@ -32,7 +32,7 @@
 #include "store/webhook.h"
 #include "store/workers.h"
 
-_Static_assert (INFLIGHT_IDENTITY_MAX >= WORK_IDENTITY_MAX, "identities must fit");
+_Static_assert(INFLIGHT_IDENTITY_MAX >= WORK_IDENTITY_MAX, "identities must fit");
 
 struct _server_t {
     const store_settings_t *settings;
@@ -71,8 +71,8 @@ s_publish (server_t *self, mdf_level_t level, const char *reason)
 static void
 s_check_level (server_t *self)
 {
-    mdf_gauge_set (self->stats.queue_depth, (double) queue_size (self->queue));
-    mdf_gauge_set (self->stats.queue_batches, (double) queue_batches (self->queue));
+    mdf_gauge_set (self->stats.queue_depth, (double)queue_size (self->queue));
+    mdf_gauge_set (self->stats.queue_batches, (double)queue_batches (self->queue));
     mdf_level_t level = queue_level (self->queue);
     if (level == self->published)
         return;
@@ -81,10 +81,15 @@ s_check_level (server_t *self)
     stats_set_level (&self->stats, level);
     s_publish (self, level, "watermark");
     mdf_info ("level changed", "level=%s previous=%s queue_size=%lld", mdf_level_name (level),
-              mdf_level_name (previous), (long long) queue_size (self->queue));
-    webhook_event_t ev = {self->settings->store_id, feedback_epoch (self->feedback),
-                          feedback_seq (self->feedback), level, previous,
-                          queue_size (self->queue), self->settings->capacity, "watermark"};
+              mdf_level_name (previous), (long long)queue_size (self->queue));
+    webhook_event_t ev = { self->settings->store_id,
+                           feedback_epoch (self->feedback),
+                           feedback_seq (self->feedback),
+                           level,
+                           previous,
+                           queue_size (self->queue),
+                           self->settings->capacity,
+                           "watermark" };
     webhook_notify (self->webhook, &ev);
 }
 
@@ -114,14 +119,14 @@ static void
 s_reply (server_t *self, const uint8_t *id, size_t id_len, uint64_t batch_seq,
          mdf_ack_status_t status, uint64_t count, const char *error)
 {
-    mdf_ack_t ack = {0};
+    mdf_ack_t ack = { 0 };
     ack.batch_seq = batch_seq;
     ack.status = status;
     ack.count = count;
     snprintf (ack.error, sizeof ack.error, "%s", error ? error : "");
     ack.level = self->published;
     ack.has_level = true;
-    mdf_buf_t body = {0};
+    mdf_buf_t body = { 0 };
     if (mdf_ack_encode (&ack, &body) != 0)
         return;
     /* count first: whoever reads the ack may scrape the counter next */
@@ -148,7 +153,7 @@ s_on_done (server_t *self)
         size_t to_len = it->identity_len;
         uint8_t latest[INFLIGHT_IDENTITY_MAX];
         size_t latest_len = 0;
-        inflight_sender_t from = {it->identity, it->identity_len};
+        inflight_sender_t from = { it->identity, it->identity_len };
         if (it->tracked
             && inflight_finish (self->inflight, &it->batch, &from, latest, &latest_len) == 0) {
             to = latest; /* a resend may have come from a reconnected DEALER */
@@ -160,7 +165,7 @@ s_on_done (server_t *self)
     }
     if (!done->committed)
         mdf_error ("batches dropped unacked at shutdown", "batches=%zu bars=%lld", done->n,
-                   (long long) done->bars);
+                   (long long)done->bars);
     done_destroy (&done);
 }
 
@@ -173,8 +178,8 @@ s_hostile (server_t *self, mdf_counter_t *counter, const char *what, const char 
     uint64_t suppressed = 0;
     if (mdf_ratelimit_allow (&self->hostile_rl, &suppressed)) {
         char q[600];
-        mdf_warn ("malformed ingest message dropped", "reason=%s detail=%s suppressed=%llu",
-                  what, mdf_log_quote (q, sizeof q, detail), (unsigned long long) suppressed);
+        mdf_warn ("malformed ingest message dropped", "reason=%s detail=%s suppressed=%llu", what,
+                  mdf_log_quote (q, sizeof q, detail), (unsigned long long)suppressed);
     }
 }
 
@@ -186,11 +191,10 @@ s_reject (server_t *self, work_item_t *it, const char *error)
         char q1[300], q2[600];
         mdf_warn ("batch rejected", "producer=%s batch_seq=%llu error=%s suppressed=%llu",
                   mdf_log_quote (q1, sizeof q1, it->batch.producer_id),
-                  (unsigned long long) it->batch.batch_seq, mdf_log_quote (q2, sizeof q2, error),
-                  (unsigned long long) suppressed);
+                  (unsigned long long)it->batch.batch_seq, mdf_log_quote (q2, sizeof q2, error),
+                  (unsigned long long)suppressed);
     }
-    s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_REJECTED, 0,
-             error);
+    s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_REJECTED, 0, error);
 }
 
 /* A resend of a batch still queued or being written: not queued again and not
@@ -205,8 +209,8 @@ s_duplicate (server_t *self, const work_item_t *it)
         mdf_debug ("resent batch already queued, answered at its commit",
                    "producer=%s batch_seq=%llu bars=%zu suppressed=%llu",
                    mdf_log_quote (q, sizeof q, it->batch.producer_id),
-                   (unsigned long long) it->batch.batch_seq, it->batch.nbars,
-                   (unsigned long long) suppressed);
+                   (unsigned long long)it->batch.batch_seq, it->batch.nbars,
+                   (unsigned long long)suppressed);
     }
 }
 
@@ -214,32 +218,29 @@ s_duplicate (server_t *self, const work_item_t *it)
 static void
 s_accept (server_t *self, work_item_t *it)
 {
-    int64_t bars = (int64_t) it->batch.nbars;
+    int64_t bars = (int64_t)it->batch.nbars;
     const store_settings_t *s = self->settings;
-    inflight_sender_t from = {it->identity, it->identity_len};
+    inflight_sender_t from = { it->identity, it->identity_len };
     inflight_found_t found = INFLIGHT_ABSENT;
     if (bars > 0 && bars <= s->max_bars && bars <= s->capacity) /* could be queued */
         found = inflight_find (self->inflight, &it->batch, &from);
     if (found == INFLIGHT_DUPLICATE) /* even while draining: the drain answers it */
         s_duplicate (self, it);
     else if (atomic_load (&self->draining))
-        s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_RETRY, 0,
-                 NULL);
+        s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_RETRY, 0, NULL);
     else if (bars == 0)
         s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_OK, 0, NULL);
     else if (bars > s->max_bars) {
         char err[MDF_ERROR_MAX];
         snprintf (err, sizeof err, "batch of %lld bars exceeds ingest.max_bars (%lld)",
-                  (long long) bars, (long long) s->max_bars);
+                  (long long)bars, (long long)s->max_bars);
         s_reject (self, it, err);
-    }
-    else if (bars > s->capacity) {
+    } else if (bars > s->capacity) {
         char err[MDF_ERROR_MAX];
         snprintf (err, sizeof err, "batch of %lld bars exceeds the queue capacity (%lld)",
-                  (long long) bars, (long long) s->capacity);
+                  (long long)bars, (long long)s->capacity);
         s_reject (self, it, err);
-    }
-    else {
+    } else {
         /* a key already held by other bars (INFLIGHT_CONFLICT) is queued
          * untracked: its own commit answers it */
         it->tracked = found == INFLIGHT_ABSENT;
@@ -249,13 +250,12 @@ s_accept (server_t *self, work_item_t *it)
              * goes to it->identity */
             if (it->tracked && inflight_add (self->inflight, &it->batch, &from) != 0)
                 mdf_warn ("out of memory: a resend of this batch will be queued again",
-                          "batch_seq=%llu", (unsigned long long) it->batch.batch_seq);
+                          "batch_seq=%llu", (unsigned long long)it->batch.batch_seq);
             self->pending++;
             s_check_level (self);
             return; /* the queue owns it now */
         }
-        s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_RETRY, 0,
-                 NULL);
+        s_reply (self, it->identity, it->identity_len, it->batch.batch_seq, MDF_ACK_RETRY, 0, NULL);
     }
     work_item_destroy (&it);
 }
@@ -281,12 +281,11 @@ s_on_ingest (server_t *self)
     if (zmsg_size (msg) != 2) {
         snprintf (err, sizeof err, "%zu frames, expected 1", zmsg_size (msg) - 1);
         s_hostile (self, self->stats.malformed_frames, "frames", err);
-    }
-    else if (zframe_size (body) == 0)
+    } else if (zframe_size (body) == 0)
         s_hostile (self, self->stats.malformed_empty, "empty", "empty body");
     else {
-        mdf_decode_t rc = mdf_batch_decode (zframe_data (body), zframe_size (body), &it->batch,
-                                            0, err, sizeof err);
+        mdf_decode_t rc = mdf_batch_decode (zframe_data (body), zframe_size (body), &it->batch, 0,
+                                            err, sizeof err);
         zmsg_destroy (&msg);
         if (rc == MDF_DECODE_OK) {
             s_accept (self, it);
@@ -315,11 +314,11 @@ s_poll_once (server_t *self, int max_wait_ms)
         int64_t to_rep = (self->next_report_ns - mdf_mono_ns ()) / 1000000;
         wait = to_rep < wait ? (to_rep < 0 ? 0 : to_rep) : wait;
     }
-    zmq_pollitem_t items[] = {{zsock_resolve (self->done), 0, ZMQ_POLLIN, 0},
-                              {zsock_resolve (self->router), 0, ZMQ_POLLIN, 0},
-                              {zsock_resolve (feedback_socket (self->feedback)), 0, ZMQ_POLLIN,
-                               0}};
-    if (zmq_poll (items, 3, (long) wait) > 0) {
+    zmq_pollitem_t items[]
+        = { { zsock_resolve (self->done), 0, ZMQ_POLLIN, 0 },
+            { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
+            { zsock_resolve (feedback_socket (self->feedback)), 0, ZMQ_POLLIN, 0 } };
+    if (zmq_poll (items, 3, (long)wait) > 0) {
         for (int i = 0; i < 256 && (zsock_events (self->done) & ZMQ_POLLIN); i++)
             s_on_done (self);
         for (int i = 0; i < 256 && (zsock_events (self->router) & ZMQ_POLLIN); i++)
@@ -350,7 +349,7 @@ server_drain (server_t *self)
     atomic_store (&self->draining, true);
     mdf_gauge_set (self->stats.draining, 1);
     mdf_info ("draining", "batches=%zu bars=%lld", self->pending,
-              (long long) queue_size (self->queue));
+              (long long)queue_size (self->queue));
     queue_stop (self->queue, true);
     int64_t deadline = mdf_mono_ns () + self->settings->drain_timeout_ms * 1000000;
     while (self->pending > 0 && mdf_mono_ns () < deadline)
@@ -358,7 +357,7 @@ server_drain (server_t *self)
     int rc = 0;
     if (self->pending > 0) {
         mdf_error ("drain timed out", "batches=%zu drain_timeout_ms=%lld", self->pending,
-                   (long long) self->settings->drain_timeout_ms);
+                   (long long)self->settings->drain_timeout_ms);
         workers_abort (self->workers);
         queue_stop (self->queue, false);
         rc = -1;
@@ -377,9 +376,14 @@ server_drain (server_t *self)
 static bool
 s_key_live (const char *key)
 {
-    static const char *const live[] = {"log.level", "webhook.enabled", "webhook.url",
-                                       "webhook.timeout_ms", "feedback.heartbeat_ms",
-                                       "feedback.report_ms", "sink.max_rows_per_sec", NULL};
+    static const char *const live[] = { "log.level",
+                                        "webhook.enabled",
+                                        "webhook.url",
+                                        "webhook.timeout_ms",
+                                        "feedback.heartbeat_ms",
+                                        "feedback.report_ms",
+                                        "sink.max_rows_per_sec",
+                                        NULL };
     for (int i = 0; live[i]; i++)
         if (!strcmp (key, live[i]))
             return true;
@@ -425,7 +429,7 @@ s_health (void *arg, mdf_http_reply_t *reply)
 {
     server_t *self = arg;
     char err[300] = "";
-    health_view_t v = {0};
+    health_view_t v = { 0 };
     v.draining = atomic_load (&self->draining);
     v.level = queue_level (self->queue);
     v.size = queue_size (self->queue);
@@ -434,7 +438,7 @@ s_health (void *arg, mdf_http_reply_t *reply)
     v.breaker = workers_breaker (self->workers);
     workers_last_error (self->workers, err, sizeof err);
     v.sink_error = err;
-    v.workers_alive = (int) mdf_gauge_value (self->stats.workers_alive);
+    v.workers_alive = (int)mdf_gauge_value (self->stats.workers_alive);
     v.subscribers = feedback_subscribers (self->feedback);
     v.webhook = webhook_state (self->webhook);
     health_render (&v, reply);
@@ -446,7 +450,7 @@ s_build (server_t *self, char *err, size_t errlen)
     const store_settings_t *s = self->settings;
     self->router = zsock_new (ZMQ_ROUTER);
     snprintf (self->done_endpoint, sizeof self->done_endpoint, "inproc://mds-done-%p",
-              (void *) self);
+              (void *)self);
     self->done = zsock_new_pull (NULL);
     if (!self->router || !self->done || zsock_bind (self->done, "%s", self->done_endpoint) < 0) {
         snprintf (err, errlen, "cannot create sockets");
@@ -454,10 +458,10 @@ s_build (server_t *self, char *err, size_t errlen)
     }
     zsock_set_linger (self->router, 1000);
     zsock_set_sndhwm (self->router, 100000);
-    zsock_set_maxmsgsize (self->router, (int) s->max_message_bytes);
+    zsock_set_maxmsgsize (self->router, (int)s->max_message_bytes);
     if (s->curve) {
-        self->auth = store_auth_new (s->secret_key_file, s->authorized_keys_dir, self->metrics,
-                                     err, errlen);
+        self->auth = store_auth_new (s->secret_key_file, s->authorized_keys_dir, self->metrics, err,
+                                     errlen);
         if (!self->auth)
             return -1;
         store_auth_apply (self->auth, self->router);
@@ -468,7 +472,7 @@ s_build (server_t *self, char *err, size_t errlen)
         return -1;
     }
     self->feedback = feedback_new (s->feedback_endpoint, s->store_id, s->capacity,
-                                   (int) s->feedback_sndhwm, &self->stats, self->auth, err, errlen);
+                                   (int)s->feedback_sndhwm, &self->stats, self->auth, err, errlen);
     if (!self->feedback)
         return -1;
     self->webhook = webhook_new (s->webhook_enabled, s->webhook_url, s->webhook_timeout_ms,
@@ -477,11 +481,16 @@ s_build (server_t *self, char *err, size_t errlen)
         snprintf (err, errlen, "cannot start the webhook thread");
         return -1;
     }
-    workers_config_t wc = {{s->sink_type, s->sink_path, s->sink_conninfo, s->sink_table,
-                            s->sink_synchronous},
-                           (int) s->workers, s->batch_max, s->retry_initial_ms,
-                           s->retry_max_ms, s->breaker_failures, s->breaker_cooldown_ms,
-                           s->max_rows_per_sec, self->done_endpoint};
+    workers_config_t wc
+        = { { s->sink_type, s->sink_path, s->sink_conninfo, s->sink_table, s->sink_synchronous },
+            (int)s->workers,
+            s->batch_max,
+            s->retry_initial_ms,
+            s->retry_max_ms,
+            s->breaker_failures,
+            s->breaker_cooldown_ms,
+            s->max_rows_per_sec,
+            self->done_endpoint };
     self->workers = workers_new (&wc, self->queue, &self->stats, err, errlen);
     if (!self->workers)
         return -1;
@@ -500,9 +509,9 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
     if (!self)
         return NULL;
     self->settings = s;
-    self->hostile_rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (5000, 5);
-    self->reject_rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (5000, 5);
-    self->duplicate_rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (5000, 5);
+    self->hostile_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
+    self->reject_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
+    self->duplicate_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
     self->heartbeat_ms = s->heartbeat_ms;
     self->report_ms = s->report_ms;
     self->metrics = mdf_metrics_new ();
@@ -516,9 +525,9 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
     }
     if (s->hysteresis > s->low_watermark)
         mdf_warn ("queue.hysteresis exceeds queue.low_watermark; using low_watermark",
-                  "hysteresis=%lld low_watermark=%lld", (long long) s->hysteresis,
-                  (long long) s->low_watermark);
-    mdf_gauge_set (self->stats.queue_capacity, (double) s->capacity);
+                  "hysteresis=%lld low_watermark=%lld", (long long)s->hysteresis,
+                  (long long)s->low_watermark);
+    mdf_gauge_set (self->stats.queue_capacity, (double)s->capacity);
     stats_set_level (&self->stats, MDF_LEVEL_OK);
     if (s_build (self, err, errlen) != 0) {
         server_destroy (&self);
@@ -526,10 +535,12 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
     }
     self->next_heartbeat_ns = mdf_mono_ns () + self->heartbeat_ms * 1000000;
     self->next_report_ns = mdf_mono_ns () + self->report_ms * 1000000;
-    mdf_info ("md-store started", "id=%s ingest=%s feedback=%s sink=%s workers=%lld "
-              "capacity=%lld epoch=%lld", s->store_id, s->ingest_endpoint, s->feedback_endpoint,
-              s->sink_type, (long long) s->workers, (long long) s->capacity,
-              (long long) feedback_epoch (self->feedback));
+    mdf_info ("md-store started",
+              "id=%s ingest=%s feedback=%s sink=%s workers=%lld "
+              "capacity=%lld epoch=%lld",
+              s->store_id, s->ingest_endpoint, s->feedback_endpoint, s->sink_type,
+              (long long)s->workers, (long long)s->capacity,
+              (long long)feedback_epoch (self->feedback));
     return self;
 }
 
@@ -566,7 +577,7 @@ server_destroy (server_t **self_p)
             done_destroy (&done);
         }
     }
-    webhook_destroy (&self->webhook, (int) self->settings->webhook_timeout_ms);
+    webhook_destroy (&self->webhook, (int)self->settings->webhook_timeout_ms);
     feedback_destroy (&self->feedback);
     zsock_destroy (&self->router);
     store_auth_destroy (&self->auth);

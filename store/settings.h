@@ -24,34 +24,34 @@
 #include "common/cfg.h"
 
 typedef struct {
-    char *store_id;            /* [store] id: coordinator_id in every event */
-    int64_t drain_timeout_ms;  /* [store] drain_timeout_ms */
-    char *ingest_endpoint;     /* [ingest] endpoint (ROUTER, bound) */
-    char *feedback_endpoint;   /* [feedback] endpoint (XPUB, bound) */
-    int64_t heartbeat_ms;      /* [feedback] heartbeat_ms; 0 = no heartbeat */
-    int64_t report_ms;         /* [feedback] report_ms; 0 = off (issue 6) */
-    int64_t feedback_sndhwm;   /* [feedback] sndhwm */
-    int64_t capacity;          /* [queue] capacity, bars */
+    char *store_id;           /* [store] id: coordinator_id in every event */
+    int64_t drain_timeout_ms; /* [store] drain_timeout_ms */
+    char *ingest_endpoint;    /* [ingest] endpoint (ROUTER, bound) */
+    char *feedback_endpoint;  /* [feedback] endpoint (XPUB, bound) */
+    int64_t heartbeat_ms;     /* [feedback] heartbeat_ms; 0 = no heartbeat */
+    int64_t report_ms;        /* [feedback] report_ms; 0 = off (issue 6) */
+    int64_t feedback_sndhwm;  /* [feedback] sndhwm */
+    int64_t capacity;         /* [queue] capacity, bars */
     int64_t high_watermark;
     int64_t low_watermark;
     int64_t hysteresis;
-    int64_t workers;           /* [workers] count */
-    int64_t batch_max;         /* [workers] batch_max, bars per transaction */
-    int64_t retry_initial_ms;  /* [workers] retry_initial_ms: first backoff */
-    int64_t retry_max_ms;      /* [workers] retry_max_ms: backoff ceiling */
-    int64_t breaker_failures;  /* [workers] breaker_failures: consecutive failures to open */
+    int64_t workers;          /* [workers] count */
+    int64_t batch_max;        /* [workers] batch_max, bars per transaction */
+    int64_t retry_initial_ms; /* [workers] retry_initial_ms: first backoff */
+    int64_t retry_max_ms;     /* [workers] retry_max_ms: backoff ceiling */
+    int64_t breaker_failures; /* [workers] breaker_failures: consecutive failures to open */
     int64_t breaker_cooldown_ms;
-    char *sink_type;           /* "sqlite", "postgres", "null" */
-    char *sink_path;           /* sqlite file */
-    char *sink_conninfo;       /* libpq conninfo */
-    char *sink_table;          /* table name */
-    char *sink_synchronous;    /* sqlite PRAGMA synchronous */
-    int64_t max_rows_per_sec;  /* 0 = unthrottled */
-    char *http_listen;         /* "" = no HTTP server */
+    char *sink_type;          /* "sqlite", "postgres", "null" */
+    char *sink_path;          /* sqlite file */
+    char *sink_conninfo;      /* libpq conninfo */
+    char *sink_table;         /* table name */
+    char *sink_synchronous;   /* sqlite PRAGMA synchronous */
+    int64_t max_rows_per_sec; /* 0 = unthrottled */
+    char *http_listen;        /* "" = no HTTP server */
     bool webhook_enabled;
     char *webhook_url;
     int64_t webhook_timeout_ms;
-    int64_t webhook_queue;     /* pending POSTs kept before dropping */
+    int64_t webhook_queue; /* pending POSTs kept before dropping */
     char *log_level;
     bool curve;                /* [security] curve: CURVE on ingest and feedback */
     char *secret_key_file;     /* [security] the store's zcert secret file */

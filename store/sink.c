@@ -17,8 +17,8 @@ struct _sink_t {
     bool open;
 };
 
-static const sink_ops_t *const s_backends[] = {&sink_sqlite_ops, &sink_postgres_ops,
-                                               &sink_null_ops};
+static const sink_ops_t *const s_backends[]
+    = { &sink_sqlite_ops, &sink_postgres_ops, &sink_null_ops };
 
 sink_t *
 sink_new (const sink_config_t *cfg, char *err, size_t errlen)

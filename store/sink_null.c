@@ -9,28 +9,28 @@
 static void *
 s_create (const sink_config_t *cfg)
 {
-    (void) cfg;
+    (void)cfg;
     return calloc (1, 1);
 }
 
 static int
 s_open (void *state, char *err, size_t errlen)
 {
-    (void) state, (void) err, (void) errlen;
+    (void)state, (void)err, (void)errlen;
     return 0;
 }
 
 static int
 s_write (void *state, const mdf_batch_t *const *batches, size_t n, char *err, size_t errlen)
 {
-    (void) state, (void) batches, (void) n, (void) err, (void) errlen;
+    (void)state, (void)batches, (void)n, (void)err, (void)errlen;
     return 0;
 }
 
 static void
 s_close (void *state)
 {
-    (void) state;
+    (void)state;
 }
 
 static void
@@ -39,4 +39,4 @@ s_destroy (void *state)
     free (state);
 }
 
-const sink_ops_t sink_null_ops = {"null", s_create, s_open, s_write, s_close, s_destroy};
+const sink_ops_t sink_null_ops = { "null", s_create, s_open, s_write, s_close, s_destroy };

@@ -53,7 +53,7 @@ s_fail (pg_sink_t *self, const char *what, char *err, size_t errlen)
     size_t len = strlen (msg);
     while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
         len--;
-    snprintf (err, errlen, "postgres %s: %.*s", what, (int) len, msg);
+    snprintf (err, errlen, "postgres %s: %.*s", what, (int)len, msg);
     return -1;
 }
 
@@ -89,12 +89,13 @@ s_hypertable (pg_sink_t *self, const char *ident)
     if (!available)
         return;
     char sql[512], err[512];
-    snprintf (sql, sizeof sql, "SELECT create_hypertable('%s', 'ts', if_not_exists => TRUE, "
-                               "migrate_data => TRUE)", ident);
+    snprintf (sql, sizeof sql,
+              "SELECT create_hypertable('%s', 'ts', if_not_exists => TRUE, "
+              "migrate_data => TRUE)",
+              ident);
     if (s_exec (self, "CREATE EXTENSION IF NOT EXISTS timescaledb", PGRES_COMMAND_OK, err,
                 sizeof err)
-        || s_exec (self, sql, PGRES_TUPLES_OK, err, sizeof err))
-    {
+        || s_exec (self, sql, PGRES_TUPLES_OK, err, sizeof err)) {
         char q[600];
         mdf_warn ("timescaledb present but hypertable not made", "error=%s",
                   mdf_log_quote (q, sizeof q, err));
@@ -120,9 +121,10 @@ s_open (void *state, char *err, size_t errlen)
         || s_exec (self, sql, PGRES_COMMAND_OK, err, errlen))
         return -1;
     s_hypertable (self, ident);
-    if (s_exec (self, "CREATE TEMP TABLE IF NOT EXISTS mds_stage (n bigint, provider text, "
-                      "symbol text, ts bigint, open float8, high float8, low float8, "
-                      "close float8, volume float8) ON COMMIT DELETE ROWS",
+    if (s_exec (self,
+                "CREATE TEMP TABLE IF NOT EXISTS mds_stage (n bigint, provider text, "
+                "symbol text, ts bigint, open float8, high float8, low float8, "
+                "close float8, volume float8) ON COMMIT DELETE ROWS",
                 PGRES_COMMAND_OK, err, errlen))
         return -1;
     snprintf (sql, sizeof sql,
@@ -165,13 +167,15 @@ s_put_text (pg_sink_t *self, const char *text)
         return -1;
     for (const char *p = text; *p; p++) {
         char c = *p;
-        const char *esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n"
-                          : c == '\r' ? "\\r" : NULL;
+        const char *esc = c == '\\'   ? "\\\\"
+                          : c == '\t' ? "\\t"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                                      : NULL;
         if (esc) {
             memcpy (self->buf + self->len, esc, 2);
             self->len += 2;
-        }
-        else
+        } else
             self->buf[self->len++] = c;
     }
     self->buf[self->len++] = '\t';
@@ -183,20 +187,19 @@ s_put_row (pg_sink_t *self, size_t n, const char *provider, const mdf_bar_t *bar
 {
     char num[256];
     int w = snprintf (num, sizeof num, "%zu\t", n);
-    if (s_reserve (self, (size_t) w) == 0) {
-        memcpy (self->buf + self->len, num, (size_t) w);
-        self->len += (size_t) w;
-    }
-    else
+    if (s_reserve (self, (size_t)w) == 0) {
+        memcpy (self->buf + self->len, num, (size_t)w);
+        self->len += (size_t)w;
+    } else
         return -1;
     if (s_put_text (self, provider) || s_put_text (self, bar->symbol))
         return -1;
-    w = snprintf (num, sizeof num, "%lld\t%.17g\t%.17g\t%.17g\t%.17g\t%.17g\n",
-                  (long long) bar->ts, bar->open, bar->high, bar->low, bar->close, bar->volume);
-    if (s_reserve (self, (size_t) w))
+    w = snprintf (num, sizeof num, "%lld\t%.17g\t%.17g\t%.17g\t%.17g\t%.17g\n", (long long)bar->ts,
+                  bar->open, bar->high, bar->low, bar->close, bar->volume);
+    if (s_reserve (self, (size_t)w))
         return -1;
-    memcpy (self->buf + self->len, num, (size_t) w);
-    self->len += (size_t) w;
+    memcpy (self->buf + self->len, num, (size_t)w);
+    self->len += (size_t)w;
     return 0;
 }
 
@@ -213,7 +216,7 @@ s_copy (pg_sink_t *self, const mdf_batch_t *const *batches, size_t n, char *err,
             }
     if (s_exec (self, "COPY mds_stage FROM STDIN", PGRES_COPY_IN, err, errlen))
         return -1;
-    if (PQputCopyData (self->conn, self->buf, (int) self->len) != 1
+    if (PQputCopyData (self->conn, self->buf, (int)self->len) != 1
         || PQputCopyEnd (self->conn, NULL) != 1)
         return s_fail (self, "COPY", err, errlen);
     PGresult *res = PQgetResult (self->conn);
@@ -265,5 +268,4 @@ s_destroy (void *state)
     free (self);
 }
 
-const sink_ops_t sink_postgres_ops = {"postgres", s_create, s_open, s_write, s_close,
-                                      s_destroy};
+const sink_ops_t sink_postgres_ops = { "postgres", s_create, s_open, s_write, s_close, s_destroy };

@@ -28,8 +28,8 @@ s_create (const sink_config_t *cfg)
         return NULL;
     self->path = strdup (cfg->path ? cfg->path : "");
     self->table = strdup (cfg->table && *cfg->table ? cfg->table : "bars");
-    self->synchronous = strdup (cfg->synchronous && *cfg->synchronous ? cfg->synchronous
-                                                                      : "normal");
+    self->synchronous
+        = strdup (cfg->synchronous && *cfg->synchronous ? cfg->synchronous : "normal");
     if (!self->path || !self->table || !self->synchronous) {
         free (self->path), free (self->table), free (self->synchronous), free (self);
         return NULL;
@@ -147,4 +147,4 @@ s_destroy (void *state)
     free (self);
 }
 
-const sink_ops_t sink_sqlite_ops = {"sqlite", s_create, s_open, s_write, s_close, s_destroy};
+const sink_ops_t sink_sqlite_ops = { "sqlite", s_create, s_open, s_write, s_close, s_destroy };

@@ -10,24 +10,24 @@
 #include "proto/proto.h"
 
 typedef struct {
-    mdf_gauge_t *queue_depth;       /* coordinator_queue_depth{coordinator_id} */
-    mdf_gauge_t *queue_capacity;    /* coordinator_queue_capacity{coordinator_id} */
-    mdf_gauge_t *queue_batches;     /* mds_queue_batches: batches waiting for a worker */
-    mdf_gauge_t *backpressure[3];   /* coordinator_backpressure_ok|soft|hard{coordinator_id} */
-    mdf_counter_t *events[3];       /* mds_feedback_events_total{level} */
-    mdf_gauge_t *subscribers;       /* mds_feedback_subscribers */
-    mdf_counter_t *bars_written;    /* mds_bars_written_total */
+    mdf_gauge_t *queue_depth;     /* coordinator_queue_depth{coordinator_id} */
+    mdf_gauge_t *queue_capacity;  /* coordinator_queue_capacity{coordinator_id} */
+    mdf_gauge_t *queue_batches;   /* mds_queue_batches: batches waiting for a worker */
+    mdf_gauge_t *backpressure[3]; /* coordinator_backpressure_ok|soft|hard{coordinator_id} */
+    mdf_counter_t *events[3];     /* mds_feedback_events_total{level} */
+    mdf_gauge_t *subscribers;     /* mds_feedback_subscribers */
+    mdf_counter_t *bars_written;  /* mds_bars_written_total */
     mdf_counter_t *batches_ok, *batches_retry, *batches_rejected; /* mds_batches_total{status} */
     mdf_counter_t *malformed_empty, *malformed_frames, *malformed_decode;
     /* mds_ingest_malformed_total{reason} */
     mdf_counter_t *ingest_duplicates; /* mds_ingest_duplicates_total: resends of queued batches */
-    mdf_histogram_t *sink_write;    /* mds_sink_write_seconds: one transaction */
-    mdf_histogram_t *ingest_commit; /* mds_ingest_commit_seconds: receipt -> commit */
-    mdf_counter_t *sink_errors;     /* mds_sink_errors_total */
-    mdf_gauge_t *breaker;           /* mds_sink_breaker_state: 0 closed, 1 open, 2 half-open */
-    mdf_gauge_t *workers_alive;     /* mds_workers_alive */
+    mdf_histogram_t *sink_write;      /* mds_sink_write_seconds: one transaction */
+    mdf_histogram_t *ingest_commit;   /* mds_ingest_commit_seconds: receipt -> commit */
+    mdf_counter_t *sink_errors;       /* mds_sink_errors_total */
+    mdf_gauge_t *breaker;             /* mds_sink_breaker_state: 0 closed, 1 open, 2 half-open */
+    mdf_gauge_t *workers_alive;       /* mds_workers_alive */
     mdf_counter_t *webhook_ok, *webhook_error, *webhook_dropped; /* mds_webhook_posts_total */
-    mdf_gauge_t *draining;          /* mds_draining: 1 after SIGTERM */
+    mdf_gauge_t *draining;                                       /* mds_draining: 1 after SIGTERM */
 } stats_t;
 
 /* Register every series in `reg` (borrowed).  0, or -1 if one failed. */

@@ -40,7 +40,7 @@ struct _webhook_t {
 static size_t
 s_discard (char *ptr, size_t size, size_t nmemb, void *arg)
 {
-    (void) ptr, (void) arg;
+    (void)ptr, (void)arg;
     return size * nmemb;
 }
 
@@ -49,7 +49,7 @@ s_post (webhook_t *self, CURL *curl, const char *json)
 {
     pthread_mutex_lock (&self->lock);
     char *url = strdup (self->url ? self->url : "");
-    long timeout = (long) self->timeout_ms;
+    long timeout = (long)self->timeout_ms;
     pthread_mutex_unlock (&self->lock);
     struct curl_slist *hdr = curl_slist_append (NULL, "Content-Type: application/json");
     curl_easy_reset (curl);
@@ -70,7 +70,7 @@ s_post (webhook_t *self, CURL *curl, const char *json)
         char q[512];
         mdf_warn ("webhook POST failed", "url=%s status=%ld error=\"%s\" suppressed=%llu",
                   mdf_log_quote (q, sizeof q, url), status, curl_easy_strerror (rc),
-                  (unsigned long long) suppressed);
+                  (unsigned long long)suppressed);
     }
     curl_slist_free_all (hdr);
     free (url);
@@ -116,9 +116,9 @@ webhook_new (bool enabled, const char *url, int64_t timeout_ms, int64_t queue_ma
         return NULL;
     pthread_mutex_init (&self->lock, NULL);
     pthread_cond_init (&self->cond, NULL);
-    self->queue_max = (size_t) queue_max;
+    self->queue_max = (size_t)queue_max;
     self->stats = stats;
-    self->rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (10000, 3);
+    self->rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (10000, 3);
     webhook_configure (self, enabled, url, timeout_ms);
     if (pthread_create (&self->thread, NULL, s_thread, self) != 0) {
         free (self->url);
@@ -147,7 +147,7 @@ s_json (const webhook_event_t *ev)
     for (const char *p = ev->coordinator_id; *p && j + 2 < sizeof id; p++) {
         if (*p == '"' || *p == '\\')
             id[j++] = '\\';
-        id[j++] = (unsigned char) *p < 0x20 ? '?' : *p;
+        id[j++] = (unsigned char)*p < 0x20 ? '?' : *p;
     }
     id[j] = '\0';
     snprintf (reason, sizeof reason, "%s", ev->reason ? ev->reason : "");
@@ -156,9 +156,9 @@ s_json (const webhook_event_t *ev)
                   "{\"coordinator_id\":\"%s\",\"epoch\":%lld,\"seq\":%llu,\"level\":\"%s\","
                   "\"previous\":\"%s\",\"queue_size\":%lld,\"capacity\":%lld,"
                   "\"reason\":\"%s\",\"ts\":%.3f}",
-                  id, (long long) ev->epoch, (unsigned long long) ev->seq,
-                  mdf_level_name (ev->level), mdf_level_name (ev->previous),
-                  (long long) ev->queue_size, (long long) ev->capacity, reason, mdf_wall_s ())
+                  id, (long long)ev->epoch, (unsigned long long)ev->seq, mdf_level_name (ev->level),
+                  mdf_level_name (ev->previous), (long long)ev->queue_size, (long long)ev->capacity,
+                  reason, mdf_wall_s ())
         < 0)
         return NULL;
     return json;

@@ -32,9 +32,9 @@ struct _workers_t {
     pthread_mutex_t lock;
     pthread_cond_t ready_cond;
     /* under lock: */
-    int ready;             /* threads past their start-up (ok or not) */
+    int ready; /* threads past their start-up (ok or not) */
     breaker_state_t breaker;
-    int64_t failures;      /* consecutive */
+    int64_t failures; /* consecutive */
     int64_t opened_ns;
     int64_t throttle_next_ns;
     char last_error[256];
@@ -82,7 +82,7 @@ s_sleep_until (workers_t *self, int64_t until_ns)
             return true;
         if (left > 50000000)
             left = 50000000;
-        struct timespec ts = {0, (long) left};
+        struct timespec ts = { 0, (long)left };
         nanosleep (&ts, NULL);
     }
 }
@@ -91,8 +91,8 @@ static void
 s_set_breaker (workers_t *self, breaker_state_t state)
 {
     self->breaker = state;
-    mdf_gauge_set (self->stats->breaker, (double) state);
-    atomic_store (&self->breaker_pub, (int) state);
+    mdf_gauge_set (self->stats->breaker, (double)state);
+    atomic_store (&self->breaker_pub, (int)state);
 }
 
 /* Wait until the breaker lets this worker write; false when aborted. */
@@ -124,20 +124,17 @@ s_breaker_result (workers_t *self, bool ok, bool probe, const char *err)
     pthread_mutex_lock (&self->lock);
     if (ok) {
         if (self->breaker != BREAKER_CLOSED)
-            mdf_info ("sink recovered, breaker closed", "failures=%lld",
-                      (long long) self->failures);
+            mdf_info ("sink recovered, breaker closed", "failures=%lld", (long long)self->failures);
         self->failures = 0;
         s_set_breaker (self, BREAKER_CLOSED);
         self->last_error[0] = '\0';
-    }
-    else {
+    } else {
         self->failures++;
         snprintf (self->last_error, sizeof self->last_error, "%s", err);
-        if (probe || (self->breaker == BREAKER_CLOSED
-                      && self->failures >= self->cfg.breaker_failures)) {
+        if (probe
+            || (self->breaker == BREAKER_CLOSED && self->failures >= self->cfg.breaker_failures)) {
             if (self->breaker == BREAKER_CLOSED)
-                mdf_warn ("sink failing, breaker open", "failures=%lld",
-                          (long long) self->failures);
+                mdf_warn ("sink failing, breaker open", "failures=%lld", (long long)self->failures);
             self->opened_ns = mdf_mono_ns ();
             s_set_breaker (self, BREAKER_OPEN);
         }
@@ -162,8 +159,7 @@ s_throttle_slot (workers_t *self, int64_t rows)
 
 /* Write until committed (true) or aborted (false). */
 static bool
-s_write (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_t n,
-         int64_t bars)
+s_write (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_t n, int64_t bars)
 {
     if (!s_sleep_until (self, s_throttle_slot (self, bars)))
         return false;
@@ -176,7 +172,7 @@ s_write (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_
         int64_t t0 = mdf_mono_ns ();
         int rc = sink_write (sink, batches, n, err, sizeof err);
         if (rc == 0)
-            mdf_histogram_observe (self->stats->sink_write, (double) (mdf_mono_ns () - t0) / 1e9);
+            mdf_histogram_observe (self->stats->sink_write, (double)(mdf_mono_ns () - t0) / 1e9);
         if (rc != 0)
             mdf_counter_inc (self->stats->sink_errors); /* before the breaker shows it */
         s_breaker_result (self, rc == 0, probe, err);
@@ -185,14 +181,16 @@ s_write (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_
         uint64_t suppressed = 0;
         if (mdf_ratelimit_allow (&self->log_rl, &suppressed)) {
             char q[600];
-            mdf_warn ("sink write failed, will retry", "bars=%lld backoff_ms=%lld error=%s "
-                      "suppressed=%llu", (long long) bars, (long long) backoff_ms,
-                      mdf_log_quote (q, sizeof q, err), (unsigned long long) suppressed);
+            mdf_warn ("sink write failed, will retry",
+                      "bars=%lld backoff_ms=%lld error=%s "
+                      "suppressed=%llu",
+                      (long long)bars, (long long)backoff_ms, mdf_log_quote (q, sizeof q, err),
+                      (unsigned long long)suppressed);
         }
         if (!s_sleep_until (self, mdf_mono_ns () + backoff_ms * 1000000))
             return false;
-        backoff_ms = backoff_ms * 2 > self->cfg.retry_max_ms ? self->cfg.retry_max_ms
-                                                             : backoff_ms * 2;
+        backoff_ms
+            = backoff_ms * 2 > self->cfg.retry_max_ms ? self->cfg.retry_max_ms : backoff_ms * 2;
     }
 }
 
@@ -236,10 +234,10 @@ s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
     bool committed = s_write (self, sink, batches, n, bars);
     if (committed) {
         int64_t now = mdf_mono_ns ();
-        mdf_counter_add (self->stats->bars_written, (uint64_t) bars);
+        mdf_counter_add (self->stats->bars_written, (uint64_t)bars);
         for (size_t i = 0; i < n; i++)
             mdf_histogram_observe (self->stats->ingest_commit,
-                                   (double) (now - items[i]->received_ns) / 1e9);
+                                   (double)(now - items[i]->received_ns) / 1e9);
     }
     queue_release (self->queue, bars);
     done_t *done = s_done_new (self, n);
@@ -274,7 +272,7 @@ s_thread (void *arg)
     char err[512];
     sink_t *sink = sink_new (&self->cfg.sink, err, sizeof err);
     zsock_t *push = zsock_new_push (self->done_endpoint);
-    size_t max_items = (size_t) self->cfg.batch_max;
+    size_t max_items = (size_t)self->cfg.batch_max;
     work_item_t **items = calloc (max_items, sizeof *items);
     const mdf_batch_t **batches = calloc (max_items, sizeof *batches);
     if (!sink || !push || !items || !batches) {
@@ -294,7 +292,7 @@ s_thread (void *arg)
     int64_t max_bars = s_take_max (self);
     for (;;) {
         int64_t bars = 0;
-        size_t n = queue_take (self->queue, max_bars, (void **) items, max_items, &bars);
+        size_t n = queue_take (self->queue, max_bars, (void **)items, max_items, &bars);
         if (n == 0)
             break;
         s_handle (self, sink, push, items, batches, n, bars);
@@ -310,8 +308,7 @@ out:
 }
 
 workers_t *
-workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *err,
-             size_t errlen)
+workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *err, size_t errlen)
 {
     sink_t *probe = sink_new (&cfg->sink, err, errlen); /* validates the type */
     if (!probe)
@@ -321,14 +318,14 @@ workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *
     if (!self)
         return NULL;
     self->cfg = *cfg;
-    atomic_store (&self->max_rows, (long long) cfg->max_rows_per_sec);
+    atomic_store (&self->max_rows, (long long)cfg->max_rows_per_sec);
     self->done_endpoint = strdup (cfg->done_endpoint);
     self->queue = queue;
     self->stats = stats;
-    self->log_rl = (mdf_ratelimit_t) MDF_RATELIMIT_INIT (5000, 3);
+    self->log_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 3);
     pthread_mutex_init (&self->lock, NULL);
     pthread_cond_init (&self->ready_cond, NULL);
-    self->threads = calloc ((size_t) cfg->count, sizeof (pthread_t));
+    self->threads = calloc ((size_t)cfg->count, sizeof (pthread_t));
     if (!self->threads || !self->done_endpoint) {
         workers_destroy (&self);
         snprintf (err, errlen, "out of memory");
@@ -382,13 +379,13 @@ workers_destroy (workers_t **self_p)
 void
 workers_set_max_rows (workers_t *self, int64_t max_rows_per_sec)
 {
-    atomic_store (&self->max_rows, (long long) max_rows_per_sec);
+    atomic_store (&self->max_rows, (long long)max_rows_per_sec);
 }
 
 breaker_state_t
 workers_breaker (workers_t *self)
 {
-    return (breaker_state_t) atomic_load (&self->breaker_pub);
+    return (breaker_state_t)atomic_load (&self->breaker_pub);
 }
 
 int

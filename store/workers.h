@@ -40,8 +40,8 @@ typedef struct {
     uint8_t identity[WORK_IDENTITY_MAX]; /* ROUTER routing id it arrived with */
     size_t identity_len;
     mdf_batch_t batch;
-    int64_t received_ns;                 /* monotonic, at receipt */
-    bool tracked;                        /* registered in the server's inflight set */
+    int64_t received_ns; /* monotonic, at receipt */
+    bool tracked;        /* registered in the server's inflight set */
 } work_item_t;
 
 work_item_t *work_item_new (void);
@@ -53,7 +53,7 @@ typedef struct {
     work_item_t **items; /* owned */
     size_t n;
     int64_t bars;
-    bool committed;      /* false: aborted at shutdown, not stored, must not be acked */
+    bool committed;        /* false: aborted at shutdown, not stored, must not be acked */
     atomic_bool published; /* release by the worker before the pointer is sent */
 } done_t;
 
@@ -71,7 +71,7 @@ done_publish (done_t *done)
 static inline void
 done_receive (done_t *done)
 {
-    (void) atomic_load_explicit (&done->published, memory_order_acquire);
+    (void)atomic_load_explicit (&done->published, memory_order_acquire);
 }
 
 void done_destroy (done_t **self_p);

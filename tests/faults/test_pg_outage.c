@@ -186,12 +186,14 @@ START_TEST (postgres_outage_goes_hard_retries_recovers_and_loses_nothing)
     }
     double dups = h_scrape (store.http_port, "mds_ingest_duplicates_total");
     double resent = h_scrape (pipe.http_port, "mdp_batches_resent_total{reason=\"timeout\"}");
-    fprintf (stderr, "pg outage: queue depth %.0f, bars in flight %.0f, resent on timeout %.0f, "
-             "duplicates dropped %.0f, retry acks %.0f\n", depth, inflight, resent, dups,
+    fprintf (stderr,
+             "pg outage: queue depth %.0f, bars in flight %.0f, resent on timeout %.0f, "
+             "duplicates dropped %.0f, retry acks %.0f\n",
+             depth, inflight, resent, dups,
              h_scrape (store.http_port, "mds_batches_total{status=\"retry\"}"));
     E2E_CHECK (depth >= 0, "the pipeline's window kept moving during the outage");
-    E2E_CHECK (resent >= 1 && dups >= 1, "no resend during the outage (%.0f, %.0f dropped)",
-               resent, dups);
+    E2E_CHECK (resent >= 1 && dups >= 1, "no resend during the outage (%.0f, %.0f dropped)", resent,
+               dups);
     E2E_CHECK (depth <= inflight, "queue depth %.0f > bars in flight %.0f: resends queued twice",
                depth, inflight);
     if (inflight <= 4000) /* [queue] capacity */

@@ -14,8 +14,7 @@
 #include "examples.h"
 
 static int
-s_write (const char *dir, const char *target, const char *name, const void *data,
-         size_t size)
+s_write (const char *dir, const char *target, const char *name, const void *data, size_t size)
 {
     char path[4096];
     snprintf (path, sizeof path, "%s/%s", dir, target);
@@ -41,7 +40,7 @@ s_variants (const char *dir, const char *target, const char *name, mdf_buf_t *bu
     if (!longer)
         return -1;
     memcpy (longer, buf->data, buf->size);
-    longer[buf->size] = (char) 0xc0;
+    longer[buf->size] = (char)0xc0;
     snprintf (n2, sizeof n2, "%s-trailing", name);
     rc |= s_write (dir, target, n2, longer, buf->size + 1);
     free (longer);
@@ -81,9 +80,14 @@ s_batch (const char *dir)
     rc |= mdf_batch_encode (&batch, &buf) || s_variants (dir, "batch", "empty", &buf);
     /* ints for prices, written by hand: {v:1,type:"bars",producer_id:"p",
      * batch_seq:1,provider:"x",bars:[["A",1,1,2,1,2,3]]} */
-    static const char ints[] = "\x86\xa1v\x01\xa4type\xa4" "bars\xab" "producer_id\xa1p"
-                               "\xa9" "batch_seq\x01\xa8provider\xa1x\xa4" "bars"
-                               "\x91\x97\xa1" "A\x01\x01\x02\x01\x02\x03";
+    static const char ints[] = "\x86\xa1v\x01\xa4type\xa4"
+                               "bars\xab"
+                               "producer_id\xa1p"
+                               "\xa9"
+                               "batch_seq\x01\xa8provider\xa1x\xa4"
+                               "bars"
+                               "\x91\x97\xa1"
+                               "A\x01\x01\x02\x01\x02\x03";
     rc |= s_write (dir, "batch", "int-prices", ints, sizeof ints - 1);
     return rc;
 }
@@ -101,8 +105,11 @@ s_ack (const char *dir)
     rc |= mdf_ack_encode (&ack, &buf) || s_variants (dir, "ack", "retry", &buf);
     example_ack_rejected (&ack);
     rc |= mdf_ack_encode (&ack, &buf) || s_variants (dir, "ack", "rejected", &buf);
-    static const char nolevel[] = "\x85\xa1v\x01\xa4type\xa3" "ack\xa9" "batch_seq\x05"
-                                  "\xa6status\xa2ok\xa5" "count\x03";
+    static const char nolevel[] = "\x85\xa1v\x01\xa4type\xa3"
+                                  "ack\xa9"
+                                  "batch_seq\x05"
+                                  "\xa6status\xa2ok\xa5"
+                                  "count\x03";
     rc |= s_write (dir, "ack", "no-level", nolevel, sizeof nolevel - 1);
     return rc;
 }

@@ -57,10 +57,9 @@ roundtrip_feedback (const uint8_t *data, size_t size, char *why, size_t whylen)
 static int
 s_same_bar (const mdf_bar_t *a, const mdf_bar_t *b)
 {
-    return strcmp (a->symbol, b->symbol) == 0 && a->ts == b->ts
-           && s_same_double (a->open, b->open) && s_same_double (a->high, b->high)
-           && s_same_double (a->low, b->low) && s_same_double (a->close, b->close)
-           && s_same_double (a->volume, b->volume);
+    return strcmp (a->symbol, b->symbol) == 0 && a->ts == b->ts && s_same_double (a->open, b->open)
+           && s_same_double (a->high, b->high) && s_same_double (a->low, b->low)
+           && s_same_double (a->close, b->close) && s_same_double (a->volume, b->volume);
 }
 
 static int
@@ -83,8 +82,8 @@ roundtrip_batch (const uint8_t *data, size_t size, char *why, size_t whylen)
     char err[512] = "";
     mdf_decode_t d = mdf_batch_decode (data, size, &a, 0, err, sizeof err);
     if (d != MDF_DECODE_OK) {
-        int ok = err[0] && (d == MDF_DECODE_INVALID || d == MDF_DECODE_MALFORMED)
-                 && a.nbars == 0 && a.bars == NULL;
+        int ok = err[0] && (d == MDF_DECODE_INVALID || d == MDF_DECODE_MALFORMED) && a.nbars == 0
+                 && a.bars == NULL;
         mdf_batch_clear (&a);
         return ok ? 0 : s_why (why, whylen, "batch: bad failure (no message or bars kept)", NULL);
     }

@@ -35,13 +35,13 @@ h_now_ms (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (long long) ts.tv_sec * 1000LL + ts.tv_nsec / 1000000LL;
+    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000LL;
 }
 
 static void
 s_sleep_ms (int ms)
 {
-    struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
     while (nanosleep (&ts, &ts) == -1 && errno == EINTR)
         ;
 }
@@ -91,8 +91,8 @@ h_free_port (void)
     addr.sin_port = 0;
     socklen_t len = sizeof addr;
     int port = -1;
-    if (bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0
-        && getsockname (fd, (struct sockaddr *) &addr, &len) == 0)
+    if (bind (fd, (struct sockaddr *)&addr, sizeof addr) == 0
+        && getsockname (fd, (struct sockaddr *)&addr, &len) == 0)
         port = ntohs (addr.sin_port);
     close (fd);
     return port;
@@ -113,9 +113,9 @@ h_tmpdir (void)
 static int
 s_rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void) st;
-    (void) flag;
-    (void) ftw;
+    (void)st;
+    (void)flag;
+    (void)ftw;
     return remove (path);
 }
 
@@ -158,7 +158,7 @@ s_make_env (char *const extra[])
         envp[k++] = extra[i];
     for (size_t i = 0; i < n_env; i++) {
         const char *eq = strchr (environ[i], '=');
-        size_t keylen = eq ? (size_t) (eq - environ[i]) : strlen (environ[i]);
+        size_t keylen = eq ? (size_t)(eq - environ[i]) : strlen (environ[i]);
         int overridden = 0;
         for (size_t j = 0; j < n_extra; j++)
             if (strncmp (extra[j], environ[i], keylen) == 0 && extra[j][keylen] == '=')
@@ -372,14 +372,14 @@ h_http_auth (const char *method, int port, const char *path, const char *body, c
     s_body_t resp = { NULL, 0 };
     curl_easy_setopt (curl, CURLOPT_URL, url);
     curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt (curl, CURLOPT_NOPROXY, "*");
     curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_collect);
     curl_easy_setopt (curl, CURLOPT_WRITEDATA, &resp);
     if (body) {
         curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, (long) strlen (body));
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, (long)strlen (body));
     } else if (strcmp (method, "POST") == 0) {
         curl_easy_setopt (curl, CURLOPT_POSTFIELDS, "");
         curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, 0L);
@@ -397,7 +397,7 @@ h_http_auth (const char *method, int port, const char *path, const char *body, c
         long code = 0;
         curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &code);
         if (status)
-            *status = (int) code;
+            *status = (int)code;
         if (!resp.data)
             resp.data = strdup ("");
     } else {

@@ -42,8 +42,8 @@ int mdctl_keygen_main (int argc, char **argv);
  * mdctl_curve_apply: 0 (also when both are NULL: plain) or -1 with a message
  * on stderr.  `server` true makes the socket a CURVE server instead (publish:
  * a drill XPUB with its own keypair; --curve-server-key ignored). */
-int mdctl_curve_apply (const char *cmd, void *sock, const char *secret_file,
-                       const char *server_key, bool server);
+int mdctl_curve_apply (const char *cmd, void *sock, const char *secret_file, const char *server_key,
+                       bool server);
 
 /* Install SIGINT/SIGTERM handlers that only raise the process's one flag
  * (no SA_RESTART, so blocking polls return early), and ignore SIGPIPE. */

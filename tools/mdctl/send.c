@@ -175,7 +175,8 @@ s_transmit (send_run_t *r, size_t i, int64_t now)
     if (zmq_send (r->dealer, body.data, body.size, ZMQ_DONTWAIT) < 0) {
         if (zmq_errno () == EAGAIN) {
             if (r->unsent++ == 0)
-                mdctl_fail ("send", "no connection to %s yet (store down, or its CURVE "
+                mdctl_fail ("send",
+                            "no connection to %s yet (store down, or its CURVE "
                             "handshake refused this client?); will retry",
                             r->args->endpoint);
         } else {
@@ -336,7 +337,7 @@ mdctl_send_main (int argc, char **argv)
     if (dealer && mdctl_curve_apply ("send", dealer, a.curve_secret, a.curve_server, false)) {
         rc = MDCTL_EXIT_USAGE;
     } else if (!dealer || zmq_setsockopt (dealer, ZMQ_LINGER, &linger, sizeof linger) != 0
-        || zmq_connect (dealer, a.endpoint) != 0) {
+               || zmq_connect (dealer, a.endpoint) != 0) {
         mdctl_fail ("send", "cannot connect to '%s': %s", a.endpoint, zmq_strerror (zmq_errno ()));
         rc = MDCTL_EXIT_USAGE;
     } else {

@@ -238,8 +238,19 @@ START_TEST (unauthorised_mdctl_send_gives_up_and_fails)
     char *ep = h_strf ("tcp://127.0.0.1:%d", store.ingest_port);
     char *secret = h_strf ("%s/other.key_secret", k.keys);
     char *server = h_strf ("%s/store.key", k.keys);
-    char *argv[] = { mdctl, "send", ep, csv, "--curve-secret", secret, "--curve-server-key",
-                     server, "--timeout-ms", "200", "--max-attempts", "3", NULL };
+    char *argv[] = { mdctl,
+                     "send",
+                     ep,
+                     csv,
+                     "--curve-secret",
+                     secret,
+                     "--curve-server-key",
+                     server,
+                     "--timeout-ms",
+                     "200",
+                     "--max-attempts",
+                     "3",
+                     NULL };
     char *out = NULL;
     int rc = h_run (argv, NULL, 15000, &out);
     E2E_CHECK (rc == 1, "mdctl send exited %d (-1: still running after 15 s): %s", rc,

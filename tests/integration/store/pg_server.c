@@ -22,13 +22,13 @@ static int
 s_free_port (void)
 {
     int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
+    struct sockaddr_in a = { 0 };
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
     socklen_t len = sizeof a;
     int port = -1;
-    if (fd >= 0 && bind (fd, (struct sockaddr *) &a, sizeof a) == 0
-        && getsockname (fd, (struct sockaddr *) &a, &len) == 0)
+    if (fd >= 0 && bind (fd, (struct sockaddr *)&a, sizeof a) == 0
+        && getsockname (fd, (struct sockaddr *)&a, &len) == 0)
         port = ntohs (a.sin_port);
     if (fd >= 0)
         close (fd);
@@ -39,8 +39,8 @@ static bool
 s_find_bindir (pg_server_t *pg)
 {
     const char *env = getenv ("MDF_PG_BINDIR");
-    const char *cands[] = {env, "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin",
-                           "/usr/local/bin", "/usr/bin"};
+    const char *cands[] = { env, "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin",
+                            "/usr/local/bin", "/usr/bin" };
     for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
         if (!cands[i])
             continue;
@@ -62,8 +62,9 @@ s_run (const struct passwd *pw, char *const argv[], const char *log)
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        if (pw && (setgid (pw->pw_gid) != 0 || initgroups (pw->pw_name, pw->pw_gid) != 0
-                   || setuid (pw->pw_uid) != 0))
+        if (pw
+            && (setgid (pw->pw_gid) != 0 || initgroups (pw->pw_name, pw->pw_gid) != 0
+                || setuid (pw->pw_uid) != 0))
             _exit (126);
         int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644); /* owned by the server user */
         if (fd >= 0) {
@@ -105,8 +106,9 @@ s_user (char *why, size_t whylen, bool *ok)
         return NULL;
     const struct passwd *pw = getpwnam ("postgres");
     if (!pw) {
-        snprintf (why, whylen, "running as root and no 'postgres' user exists "
-                               "(install the postgresql package)");
+        snprintf (why, whylen,
+                  "running as root and no 'postgres' user exists "
+                  "(install the postgresql package)");
         *ok = false;
     }
     return pw;
@@ -140,8 +142,8 @@ pg_server_start_ex (pg_server_t *pg, bool durable, char *why, size_t whylen)
     snprintf (pgctl, sizeof pgctl, "%s/pg_ctl", pg->bindir);
     snprintf (data, sizeof data, "%s/data", pg->dir);
     snprintf (log, sizeof log, "%s/server.log", pg->dir);
-    char *init_argv[] = {initdb, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                         "--no-sync", NULL};
+    char *init_argv[]
+        = { initdb, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", NULL };
     if (s_run (pw, init_argv, log) != 0) {
         s_why ("initdb failed", log, why, whylen);
         return -1;
@@ -153,8 +155,8 @@ pg_server_start_ex (pg_server_t *pg, bool durable, char *why, size_t whylen)
         snprintf (opts, sizeof opts, "-k %s -c listen_addresses=127.0.0.1 -p %d%s", pg->dir,
                   pg->port,
                   durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
-        char *start_argv[] = {pgctl, "start", "-w", "-t", "30", "-D", data, "-l", log, "-o", opts,
-                              NULL};
+        char *start_argv[]
+            = { pgctl, "start", "-w", "-t", "30", "-D", data, "-l", log, "-o", opts, NULL };
         rc = s_run (pw, start_argv, log);
     }
     if (rc != 0) {
@@ -163,8 +165,7 @@ pg_server_start_ex (pg_server_t *pg, bool durable, char *why, size_t whylen)
     }
     pg->running = true;
     snprintf (pg->conninfo, sizeof pg->conninfo,
-              "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=5",
-              pg->port);
+              "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=5", pg->port);
     return 0;
 }
 
@@ -181,11 +182,11 @@ pg_server_stop (pg_server_t *pg)
         snprintf (pgctl, sizeof pgctl, "%s/pg_ctl", pg->bindir);
         snprintf (data, sizeof data, "%s/data", pg->dir);
         snprintf (log, sizeof log, "%s/server.log", pg->dir);
-        char *stop_argv[] = {pgctl, "stop", "-w", "-t", "30", "-m", "fast", "-D", data, NULL};
+        char *stop_argv[] = { pgctl, "stop", "-w", "-t", "30", "-m", "fast", "-D", data, NULL };
         s_run (pw, stop_argv, log);
         pg->running = false;
     }
-    char *rm_argv[] = {"/bin/rm", "-rf", pg->dir, NULL};
+    char *rm_argv[] = { "/bin/rm", "-rf", pg->dir, NULL };
     s_run (NULL, rm_argv, "/dev/null");
     pg->dir[0] = '\0';
 }

@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 typedef struct {
-    char dir[256];      /* temporary directory (data/, socket, log) */
+    char dir[256]; /* temporary directory (data/, socket, log) */
     char bindir[256];
     int port;
     char conninfo[512]; /* "host=127.0.0.1 port=N user=postgres dbname=postgres" */

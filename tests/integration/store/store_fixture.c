@@ -27,7 +27,7 @@ s_register (const mds_t *m)
         return;
     FILE *f = fopen (s_registry, "a");
     if (f) {
-        fprintf (f, "%d %s\n", (int) m->proc.pid, m->dir);
+        fprintf (f, "%d %s\n", (int)m->proc.pid, m->dir);
         fclose (f);
     }
 }
@@ -108,7 +108,7 @@ mds_relaunch (mds_t *m)
 {
     char *bin = h_build_path ("store/md-store");
     char *log = h_strf ("%s/md-store.log", m->dir);
-    char *argv[] = {bin, "--config", m->config, NULL};
+    char *argv[] = { bin, "--config", m->config, NULL };
     int rc = h_spawn (&m->proc, argv, NULL, log);
     free (bin);
     free (log);
@@ -125,7 +125,7 @@ s_launch (mds_t *m, const char *extra, char *const env[])
 {
     char *bin = h_build_path ("store/md-store");
     char *log = h_strf ("%s/md-store.log", m->dir);
-    char *argv[] = {bin, "--config", m->config, NULL};
+    char *argv[] = { bin, "--config", m->config, NULL };
     /* a [sink] section without a path would write into the working directory */
     char *envs[64];
     size_t n = 0;
@@ -187,8 +187,9 @@ mds_cleanup (mds_t *m, bool dump_log)
         h_stop (&m->proc, 5000);
     m->running = false;
     int rc = 0;
-    if (m->proc.pid && (h_log_contains (&m->proc, "Sanitizer")
-                        || h_log_contains (&m->proc, "runtime error:"))) {
+    if (m->proc.pid
+        && (h_log_contains (&m->proc, "Sanitizer")
+            || h_log_contains (&m->proc, "runtime error:"))) {
         fprintf (stderr, "md-store reported a sanitizer error:\n");
         dump_log = true;
         rc = -1;
@@ -222,8 +223,8 @@ mds_sub (const mds_t *m)
 }
 
 void
-mds_make_batch (mdf_batch_t *b, const char *producer, uint64_t seq, const char *provider,
-                size_t n, int64_t ts0)
+mds_make_batch (mdf_batch_t *b, const char *producer, uint64_t seq, const char *provider, size_t n,
+                int64_t ts0)
 {
     memset (b, 0, sizeof *b);
     snprintf (b->producer_id, sizeof b->producer_id, "%s", producer);
@@ -234,7 +235,7 @@ mds_make_batch (mdf_batch_t *b, const char *producer, uint64_t seq, const char *
     for (size_t i = 0; i < n; i++) {
         mdf_bar_t *bar = &b->bars[i];
         snprintf (bar->symbol, sizeof bar->symbol, "S%zu", i % 3);
-        bar->ts = ts0 + (int64_t) i * 1000; /* 1 us apart: distinct in PostgreSQL too */
+        bar->ts = ts0 + (int64_t)i * 1000; /* 1 us apart: distinct in PostgreSQL too */
         bar->open = 10;
         bar->high = 11;
         bar->low = 9;
@@ -246,7 +247,7 @@ mds_make_batch (mdf_batch_t *b, const char *producer, uint64_t seq, const char *
 int
 mds_send_batch (zsock_t *dealer, const mdf_batch_t *b)
 {
-    mdf_buf_t buf = {0};
+    mdf_buf_t buf = { 0 };
     if (mdf_batch_encode (b, &buf) != 0)
         return -1;
     zframe_t *f = zframe_new (buf.data, buf.size);
@@ -309,9 +310,9 @@ mds_wait_event (zsock_t *sub, const char *reason, int level, mdf_feedback_t *ev,
     long long deadline = h_now_ms () + timeout_ms;
     for (;;) {
         long long left = deadline - h_now_ms ();
-        if (left <= 0 || mds_recv_event (sub, ev, (int) left) != 0)
+        if (left <= 0 || mds_recv_event (sub, ev, (int)left) != 0)
             return -1;
-        if (!strcmp (ev->reason, reason) && (level < 0 || (int) ev->level == level))
+        if (!strcmp (ev->reason, reason) && (level < 0 || (int)ev->level == level))
             return 0;
     }
 }
@@ -328,7 +329,7 @@ mds_db_count (const char *db)
     long n = -1;
     if (sqlite3_prepare_v2 (h, "SELECT count(*) FROM bars", -1, &st, NULL) == SQLITE_OK
         && sqlite3_step (st) == SQLITE_ROW)
-        n = (long) sqlite3_column_int64 (st, 0);
+        n = (long)sqlite3_column_int64 (st, 0);
     sqlite3_finalize (st);
     sqlite3_close (h);
     return n;

@@ -14,9 +14,9 @@
 #include "tests/integration/harness.h"
 
 typedef struct {
-    char *dir;         /* temporary directory (config, database, log) */
-    char *config;      /* path of the generated store.toml */
-    char db[512];      /* dir/data/bars.db unless the test set [sink] itself */
+    char *dir;    /* temporary directory (config, database, log) */
+    char *config; /* path of the generated store.toml */
+    char db[512]; /* dir/data/bars.db unless the test set [sink] itself */
     int ingest_port, feedback_port, http_port;
     h_proc_t proc;
     bool running;
@@ -50,7 +50,7 @@ char *mds_endpoint (int port); /* "tcp://127.0.0.1:port", malloc'd */
 extern mds_t mds_cur;
 void mds_test_setup (void);    /* zeroes mds_cur */
 void mds_test_teardown (void); /* mds_cleanup; fails the test on a sanitizer report */
-#define MDS_START(hb, extra, env)                                                    \
+#define MDS_START(hb, extra, env)                                                                  \
     ck_assert_msg (mds_start (&mds_cur, (hb), (extra), (env)) == 0, "md-store did not start")
 
 zsock_t *mds_dealer (const mds_t *m);

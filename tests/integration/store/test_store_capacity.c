@@ -21,9 +21,11 @@
 START_TEST (retry_beyond_capacity_and_nothing_dropped)
 {
     /* 1 row/s: the first batch commits at once, the next waits ~50 s */
-    MDS_START (0, "[store]\ndrain_timeout_ms = 300\n[queue]\ncapacity = 100\n"
-              "high_watermark = 80\nlow_watermark = 50\nhysteresis = 0\n"
-              "[sink]\nmax_rows_per_sec = 1\n", NULL);
+    MDS_START (0,
+               "[store]\ndrain_timeout_ms = 300\n[queue]\ncapacity = 100\n"
+               "high_watermark = 80\nlow_watermark = 50\nhysteresis = 0\n"
+               "[sink]\nmax_rows_per_sec = 1\n",
+               NULL);
     zsock_t *d = mds_dealer (&mds_cur);
     mdf_ack_t ack;
     ck_assert_int_eq (mds_send (d, 1, 50, 1000), 0);
@@ -36,26 +38,27 @@ START_TEST (retry_beyond_capacity_and_nothing_dropped)
     ck_assert_uint_eq (ack.batch_seq, 4);
     ck_assert_int_eq (ack.status, MDF_ACK_RETRY);
     ck_assert_int_eq (ack.level, MDF_LEVEL_HARD);
-    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, "coordinator_queue_depth"), 100);
-    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, "coordinator_backpressure_hard"), 1);
-    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, "mds_batches_total{status=\"retry\"}"), 1);
+    ck_assert_int_eq ((int)h_scrape (mds_cur.http_port, "coordinator_queue_depth"), 100);
+    ck_assert_int_eq ((int)h_scrape (mds_cur.http_port, "coordinator_backpressure_hard"), 1);
+    ck_assert_int_eq ((int)h_scrape (mds_cur.http_port, "mds_batches_total{status=\"retry\"}"), 1);
     zsock_destroy (&d);
 }
 END_TEST
 
 START_TEST (soft_and_hard_with_a_throttled_sink_then_back_to_ok)
 {
-    MDS_START (0, "[queue]\ncapacity = 1000\nhigh_watermark = 800\nlow_watermark = 500\n"
-              "hysteresis = 0\n[workers]\nbatch_max = 100\n[sink]\nmax_rows_per_sec = 1000\n",
-           NULL);
+    MDS_START (0,
+               "[queue]\ncapacity = 1000\nhigh_watermark = 800\nlow_watermark = 500\n"
+               "hysteresis = 0\n[workers]\nbatch_max = 100\n[sink]\nmax_rows_per_sec = 1000\n",
+               NULL);
     zsock_t *sub = mds_sub (&mds_cur);
     mdf_feedback_t ev;
     ck_assert_int_eq (mds_wait_event (sub, "subscribe", MDF_LEVEL_OK, &ev, 5000), 0);
     zsock_t *d = mds_dealer (&mds_cur);
     for (uint64_t seq = 1; seq <= 10; seq++)
-        ck_assert_int_eq (mds_send (d, seq, 100, (int64_t) seq * 1000), 0);
+        ck_assert_int_eq (mds_send (d, seq, 100, (int64_t)seq * 1000), 0);
     /* levels published, in order: soft, hard, then down to ok */
-    int expect[] = {MDF_LEVEL_SOFT, MDF_LEVEL_HARD, MDF_LEVEL_OK};
+    int expect[] = { MDF_LEVEL_SOFT, MDF_LEVEL_HARD, MDF_LEVEL_OK };
     for (int i = 0; i < 3; i++) {
         ck_assert_msg (mds_wait_event (sub, "watermark", expect[i], &ev, 10000) == 0,
                        "no watermark event for level %d", expect[i]);
@@ -70,8 +73,8 @@ START_TEST (soft_and_hard_with_a_throttled_sink_then_back_to_ok)
         ok += ack.status == MDF_ACK_OK;
     ck_assert_int_eq (ok, 10);
     ck_assert_int_eq (mds_db_count (mds_cur.db), 1000);
-    ck_assert_int_ge ((int) h_scrape (mds_cur.http_port, "mds_feedback_events_total{level=\"hard\"}"),
-                      1);
+    ck_assert_int_ge (
+        (int)h_scrape (mds_cur.http_port, "mds_feedback_events_total{level=\"hard\"}"), 1);
     zsock_destroy (&d);
     zsock_destroy (&sub);
 }
@@ -86,7 +89,8 @@ START_TEST (failing_sink_acks_nothing_then_recovers_without_loss)
     char *db = h_strf ("%s/bars.db", blocker);
     char *extra = h_strf ("[workers]\nretry_initial_ms = 10\nretry_max_ms = 50\n"
                           "breaker_failures = 2\nbreaker_cooldown_ms = 50\n"
-                          "[sink]\npath = \"%s\"\n", db);
+                          "[sink]\npath = \"%s\"\n",
+                          db);
     MDS_START (0, extra, NULL);
     zsock_t *sub = mds_sub (&mds_cur);
     zsock_t *d = mds_dealer (&mds_cur);
@@ -97,9 +101,9 @@ START_TEST (failing_sink_acks_nothing_then_recovers_without_loss)
     ck_assert_int_eq (ev.queue_size, 30);
     mdf_ack_t ack;
     ck_assert_int_eq (mds_recv_ack (d, &ack, 200), -1); /* nothing acked while failing */
-    ck_assert_int_ge ((int) h_scrape (mds_cur.http_port, "mds_sink_errors_total"), 2);
+    ck_assert_int_ge ((int)h_scrape (mds_cur.http_port, "mds_sink_errors_total"), 2);
     /* open, or half-open while a probe runs */
-    ck_assert_int_ge ((int) h_scrape (mds_cur.http_port, "mds_sink_breaker_state"), 1);
+    ck_assert_int_ge ((int)h_scrape (mds_cur.http_port, "mds_sink_breaker_state"), 1);
     int status = 0;
     free (h_http ("GET", mds_cur.http_port, "/health", NULL, &status, 2000));
     ck_assert_int_eq (status, 503);
@@ -127,12 +131,12 @@ START_TEST (sigterm_drains_every_queued_batch_then_says_shutdown)
     ck_assert_int_eq (mds_wait_event (sub, "subscribe", -1, &ev, 5000), 0);
     zsock_t *d = mds_dealer (&mds_cur);
     for (uint64_t seq = 1; seq <= 10; seq++)
-        ck_assert_int_eq (mds_send (d, seq, 100, (int64_t) seq * 1000), 0);
+        ck_assert_int_eq (mds_send (d, seq, 100, (int64_t)seq * 1000), 0);
     /* all ten are queued before the signal: depth counts them */
-    ck_assert_int_ge ((int) h_wait_metric_ge (mds_cur.http_port, "mds_batches_total{status=\"ok\"}",
-                                              1, 5000), 1);
+    ck_assert_int_ge (
+        (int)h_wait_metric_ge (mds_cur.http_port, "mds_batches_total{status=\"ok\"}", 1, 5000), 1);
     h_signal (&mds_cur.proc, SIGTERM);
-    ck_assert_int_eq ((int) h_wait_metric_ge (mds_cur.http_port, "mds_draining", 1, 5000), 1);
+    ck_assert_int_eq ((int)h_wait_metric_ge (mds_cur.http_port, "mds_draining", 1, 5000), 1);
     ck_assert_int_eq (mds_send (d, 11, 5, 99000), 0); /* refused while draining */
     int ok = 0, retry = 0;
     mdf_ack_t ack;
@@ -154,7 +158,6 @@ START_TEST (sigterm_drains_every_queued_batch_then_says_shutdown)
     zsock_destroy (&sub);
 }
 END_TEST
-
 
 int
 main (void)

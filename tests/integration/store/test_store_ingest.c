@@ -21,14 +21,16 @@
 static bool
 s_no_subscribers (void *arg)
 {
-    (void) arg;
+    (void)arg;
     return h_scrape (mds_cur.http_port, "mds_feedback_subscribers") == 0;
 }
 
 START_TEST (welcome_event_on_subscribe)
 {
-    MDS_START (0, "[store]\nid = \"coord-7\"\n[queue]\ncapacity = 1234\nhigh_watermark = 1000\n"
-              "low_watermark = 500\n", NULL);
+    MDS_START (0,
+               "[store]\nid = \"coord-7\"\n[queue]\ncapacity = 1234\nhigh_watermark = 1000\n"
+               "low_watermark = 500\n",
+               NULL);
     zsock_t *sub = mds_sub (&mds_cur);
     mdf_feedback_t ev;
     ck_assert_int_eq (mds_recv_event (sub, &ev, 5000), 0);
@@ -42,7 +44,7 @@ START_TEST (welcome_event_on_subscribe)
     ck_assert_uint_ge (ev.seq, 1);
     ck_assert_int_gt (ev.epoch, 0);
     ck_assert (fabs (ev.ts - zclock_time () / 1000.0) < 60);
-    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, "mds_feedback_subscribers"), 1);
+    ck_assert_int_eq ((int)h_scrape (mds_cur.http_port, "mds_feedback_subscribers"), 1);
     zsock_destroy (&sub);
     ck_assert_int_eq (h_wait_until (s_no_subscribers, NULL, 5000), 0);
 }
@@ -92,7 +94,7 @@ START_TEST (ack_ok_only_after_the_rows_are_in_the_database)
     MDS_START (0, NULL, NULL);
     zsock_t *d = mds_dealer (&mds_cur);
     for (uint64_t seq = 1; seq <= 5; seq++) {
-        ck_assert_int_eq (mds_send (d, seq, 100, (int64_t) seq * 1000), 0);
+        ck_assert_int_eq (mds_send (d, seq, 100, (int64_t)seq * 1000), 0);
         mdf_ack_t ack;
         ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
         ck_assert_uint_eq (ack.batch_seq, seq);
@@ -100,10 +102,10 @@ START_TEST (ack_ok_only_after_the_rows_are_in_the_database)
         ck_assert_uint_eq (ack.count, 100);
         ck_assert (ack.has_level);
         /* the ack is out: the rows must be readable now */
-        ck_assert_int_eq (mds_db_count (mds_cur.db), (long) seq * 100);
+        ck_assert_int_eq (mds_db_count (mds_cur.db), (long)seq * 100);
     }
-    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, "mds_bars_written_total"), 500);
-    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, "mds_batches_total{status=\"ok\"}"), 5);
+    ck_assert_int_eq ((int)h_scrape (mds_cur.http_port, "mds_bars_written_total"), 500);
+    ck_assert_int_eq ((int)h_scrape (mds_cur.http_port, "mds_batches_total{status=\"ok\"}"), 5);
     zsock_destroy (&d);
 }
 END_TEST
@@ -139,20 +141,49 @@ END_TEST
 
 /* One rule broken at bar 2 of 4. */
 typedef void (*breaker_fn) (mdf_bar_t *bar);
-static void b_empty_symbol (mdf_bar_t *b) { b->symbol[0] = '\0'; }
-static void b_ts_zero (mdf_bar_t *b) { b->ts = 0; }
-static void b_ts_negative (mdf_bar_t *b) { b->ts = -5; }
-static void b_nan (mdf_bar_t *b) { b->close = NAN; }
-static void b_inf (mdf_bar_t *b) { b->open = INFINITY; }
-static void b_low_above_high (mdf_bar_t *b) { b->low = 12; b->high = 11; }
-static void b_negative_volume (mdf_bar_t *b) { b->volume = -1; }
+static void
+b_empty_symbol (mdf_bar_t *b)
+{
+    b->symbol[0] = '\0';
+}
+static void
+b_ts_zero (mdf_bar_t *b)
+{
+    b->ts = 0;
+}
+static void
+b_ts_negative (mdf_bar_t *b)
+{
+    b->ts = -5;
+}
+static void
+b_nan (mdf_bar_t *b)
+{
+    b->close = NAN;
+}
+static void
+b_inf (mdf_bar_t *b)
+{
+    b->open = INFINITY;
+}
+static void
+b_low_above_high (mdf_bar_t *b)
+{
+    b->low = 12;
+    b->high = 11;
+}
+static void
+b_negative_volume (mdf_bar_t *b)
+{
+    b->volume = -1;
+}
 
 START_TEST (each_rejection_rule_rejects_the_whole_batch_naming_the_bar)
 {
     MDS_START (0, NULL, NULL);
     zsock_t *d = mds_dealer (&mds_cur);
-    breaker_fn rules[] = {b_empty_symbol, b_ts_zero, b_ts_negative, b_nan,
-                          b_inf, b_low_above_high, b_negative_volume};
+    breaker_fn rules[] = { b_empty_symbol, b_ts_zero,        b_ts_negative,    b_nan,
+                           b_inf,          b_low_above_high, b_negative_volume };
     size_t n = sizeof rules / sizeof rules[0];
     for (size_t r = 0; r < n; r++) {
         mdf_batch_t b;
@@ -165,20 +196,41 @@ START_TEST (each_rejection_rule_rejects_the_whole_batch_naming_the_bar)
         ck_assert_uint_eq (ack.batch_seq, 100 + r);
         ck_assert_msg (ack.status == MDF_ACK_REJECTED, "rule %zu not rejected", r);
         ck_assert_uint_eq (ack.count, 0);
-        ck_assert_msg (strstr (ack.error, "bar 2") != NULL, "rule %zu: error '%s'", r,
-                       ack.error);
+        ck_assert_msg (strstr (ack.error, "bar 2") != NULL, "rule %zu: error '%s'", r, ack.error);
     }
     /* a 65-byte symbol cannot be built with mdf_batch_t: hand-made msgpack */
     unsigned char raw[256];
     size_t len = 0;
-    const char *head = "\x86" "\xa1" "v" "\x01" "\xa4" "type" "\xa4" "bars"
-                       "\xab" "producer_id" "\xa1" "p" "\xa9" "batch_seq" "\x4d"
-                       "\xa8" "provider" "\xa1" "x" "\xa4" "bars" "\x91" "\x97" "\xd9" "\x41";
+    const char *head = "\x86"
+                       "\xa1"
+                       "v"
+                       "\x01"
+                       "\xa4"
+                       "type"
+                       "\xa4"
+                       "bars"
+                       "\xab"
+                       "producer_id"
+                       "\xa1"
+                       "p"
+                       "\xa9"
+                       "batch_seq"
+                       "\x4d"
+                       "\xa8"
+                       "provider"
+                       "\xa1"
+                       "x"
+                       "\xa4"
+                       "bars"
+                       "\x91"
+                       "\x97"
+                       "\xd9"
+                       "\x41";
     len = strlen (head); /* no NUL inside: every byte of head is non-zero */
     memcpy (raw, head, len);
     memset (raw + len, 'A', 65);
     len += 65;
-    const unsigned char tail[] = {0x01, 0x0a, 0x0b, 0x09, 0x0a, 0x01}; /* ts o h l c v */
+    const unsigned char tail[] = { 0x01, 0x0a, 0x0b, 0x09, 0x0a, 0x01 }; /* ts o h l c v */
     memcpy (raw + len, tail, sizeof tail);
     len += sizeof tail;
     zframe_t *f = zframe_new (raw, len);
@@ -188,8 +240,8 @@ START_TEST (each_rejection_rule_rejects_the_whole_batch_naming_the_bar)
     ck_assert_uint_eq (long_ack.batch_seq, 77);
     ck_assert_int_eq (long_ack.status, MDF_ACK_REJECTED);
     ck_assert_msg (strstr (long_ack.error, "bar 0") != NULL, "error '%s'", long_ack.error);
-    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, "mds_batches_total{status=\"rejected\"}"),
-                      (int) n + 1);
+    ck_assert_int_eq ((int)h_scrape (mds_cur.http_port, "mds_batches_total{status=\"rejected\"}"),
+                      (int)n + 1);
     /* nothing of them was stored */
     ck_assert_int_eq (mds_send (d, 999, 1, 1), 0);
     mdf_ack_t ack;
@@ -201,8 +253,10 @@ END_TEST
 
 START_TEST (batch_larger_than_capacity_is_rejected)
 {
-    MDS_START (0, "[queue]\ncapacity = 100\nhigh_watermark = 80\nlow_watermark = 50\n"
-              "hysteresis = 0\n", NULL);
+    MDS_START (0,
+               "[queue]\ncapacity = 100\nhigh_watermark = 80\nlow_watermark = 50\n"
+               "hysteresis = 0\n",
+               NULL);
     zsock_t *d = mds_dealer (&mds_cur);
     mdf_ack_t ack;
     ck_assert_int_eq (mds_send (d, 1, 101, 1), 0);
@@ -230,11 +284,11 @@ START_TEST (hostile_frames_are_counted_and_disturb_no_one)
     MDS_START (0, NULL, NULL);
     zsock_t *bad = mds_dealer (&mds_cur);
     zsock_t *good = mds_dealer (&mds_cur);
-    const unsigned char junk[] = {0xc1, 0xff, 0x00, 0x13};            /* not msgpack */
-    const unsigned char array[] = {0x93, 0x01, 0x02, 0x03};           /* not a map */
-    const unsigned char no_keys[] = {0x81, 0xa1, 'v', 0x01};          /* lacks keys */
-    const unsigned char wrong_seq[] = {0x81, 0xa9, 'b', 'a', 't', 'c', 'h', '_', 's', 'e',
-                                       'q', 0xa1, 'x'};              /* batch_seq: "x" */
+    const unsigned char junk[] = { 0xc1, 0xff, 0x00, 0x13 };   /* not msgpack */
+    const unsigned char array[] = { 0x93, 0x01, 0x02, 0x03 };  /* not a map */
+    const unsigned char no_keys[] = { 0x81, 0xa1, 'v', 0x01 }; /* lacks keys */
+    const unsigned char wrong_seq[] = { 0x81, 0xa9, 'b', 'a', 't',  'c', 'h',
+                                        '_',  's',  'e', 'q', 0xa1, 'x' }; /* batch_seq: "x" */
     for (int round = 0; round < 50; round++) {
         s_send_raw (bad, junk, sizeof junk, false);
         s_send_raw (bad, array, sizeof array, false);
@@ -246,7 +300,7 @@ START_TEST (hostile_frames_are_counted_and_disturb_no_one)
     /* a valid batch with an extra frame is not a v1 message either */
     mdf_batch_t b;
     mds_make_batch (&b, "p", 5, "test", 3, 1);
-    mdf_buf_t buf = {0};
+    mdf_buf_t buf = { 0 };
     ck_assert_int_eq (mdf_batch_encode (&b, &buf), 0);
     s_send_raw (bad, buf.data, buf.size, true);
     mdf_buf_free (&buf);
@@ -263,10 +317,9 @@ START_TEST (hostile_frames_are_counted_and_disturb_no_one)
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
     ck_assert_int_eq (mds_db_count (mds_cur.db), 20);
     int port = mds_cur.http_port;
-    ck_assert_int_eq ((int) h_scrape (port, "mds_ingest_malformed_total{reason=\"empty\"}"), 50);
-    ck_assert_int_eq ((int) h_scrape (port, "mds_ingest_malformed_total{reason=\"frames\"}"), 51);
-    ck_assert_int_eq ((int) h_scrape (port, "mds_ingest_malformed_total{reason=\"decode\"}"),
-                      200);
+    ck_assert_int_eq ((int)h_scrape (port, "mds_ingest_malformed_total{reason=\"empty\"}"), 50);
+    ck_assert_int_eq ((int)h_scrape (port, "mds_ingest_malformed_total{reason=\"frames\"}"), 51);
+    ck_assert_int_eq ((int)h_scrape (port, "mds_ingest_malformed_total{reason=\"decode\"}"), 200);
     ck_assert_int_eq (h_wait (&mds_cur.proc, 0), -1); /* still running */
     /* rate-limited: far fewer log lines than hostile messages */
     zsock_destroy (&bad);

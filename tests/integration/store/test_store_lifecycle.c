@@ -19,7 +19,7 @@ static int
 s_run_store (const char *config, char *const env[], char **out)
 {
     char *bin = h_build_path ("store/md-store");
-    char *argv[] = {bin, "--config", (char *) config, "--check-config", NULL};
+    char *argv[] = { bin, "--config", (char *)config, "--check-config", NULL };
     int rc = h_run (argv, env, 10000, out);
     free (bin);
     return rc;
@@ -31,13 +31,13 @@ START_TEST (config_errors_exit_2_naming_file_line_and_key)
     struct {
         const char *text, *where, *key;
     } cases[] = {
-        {"[queue]\ncapacity = 100\nhigh_watermark = 80\nlow_watermark = 90\n", ":4",
-         "low_watermark"},
-        {"[queue]\ncapcity = 5\n", ":2", "capcity"},
-        {"[workers]\ncount = \"two\"\n", ":2", "workers.count"},
-        {"[sink]\ntype = \"mysql\"\n", ":2", "sink.type"},
-        {"[webhook]\nenabled = true\n", ":2", "webhook.url"},
-        {"[queue]\ncapacity = 1000\nhigh_watermark = 2000\n", ":3", "high_watermark"},
+        { "[queue]\ncapacity = 100\nhigh_watermark = 80\nlow_watermark = 90\n", ":4",
+          "low_watermark" },
+        { "[queue]\ncapcity = 5\n", ":2", "capcity" },
+        { "[workers]\ncount = \"two\"\n", ":2", "workers.count" },
+        { "[sink]\ntype = \"mysql\"\n", ":2", "sink.type" },
+        { "[webhook]\nenabled = true\n", ":2", "webhook.url" },
+        { "[queue]\ncapacity = 1000\nhigh_watermark = 2000\n", ":3", "high_watermark" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *path = h_write_file (dir, "bad.toml", cases[i].text);
@@ -55,13 +55,13 @@ START_TEST (config_errors_exit_2_naming_file_line_and_key)
     free (out);
     /* and bad usage */
     char *bin = h_build_path ("store/md-store");
-    char *argv[] = {bin, "--bogus", NULL};
+    char *argv[] = { bin, "--bogus", NULL };
     ck_assert_int_eq (h_run (argv, NULL, 5000, NULL), 2);
-    char *argv2[] = {bin, "--version", NULL};
+    char *argv2[] = { bin, "--version", NULL };
     ck_assert_int_eq (h_run (argv2, NULL, 5000, &out), 0);
     ck_assert_ptr_nonnull (strstr (out, "md-store"));
     free (out);
-    char *argv3[] = {bin, "--help", NULL};
+    char *argv3[] = { bin, "--help", NULL };
     ck_assert_int_eq (h_run (argv3, NULL, 5000, &out), 0);
     ck_assert_ptr_nonnull (strstr (out, "queue.high_watermark"));
     free (out);
@@ -84,7 +84,7 @@ END_TEST
 
 START_TEST (environment_overrides_the_file)
 {
-    char *env[] = {"MDS_QUEUE_CAPACITY=20000", "MDS_STORE_ID=from-env", NULL};
+    char *env[] = { "MDS_QUEUE_CAPACITY=20000", "MDS_STORE_ID=from-env", NULL };
     MDS_START (0, "[queue]\ncapacity = 10000\n", env);
     zsock_t *sub = mds_sub (&mds_cur);
     mdf_feedback_t ev;
@@ -95,7 +95,7 @@ START_TEST (environment_overrides_the_file)
     ck_assert_int_eq (s_run_store (mds_cur.config, env, &out), 0);
     ck_assert_msg (strstr (out, "$MDS_QUEUE_CAPACITY") != NULL, "%s", out);
     free (out);
-    char *bad[] = {"MDS_QUEUE_CAPACITY=lots", NULL};
+    char *bad[] = { "MDS_QUEUE_CAPACITY=lots", NULL };
     ck_assert_int_eq (s_run_store (mds_cur.config, bad, &out), 2);
     ck_assert_msg (strstr (out, "MDS_QUEUE_CAPACITY") != NULL, "%s", out);
     free (out);
@@ -156,14 +156,14 @@ s_hook_thread (void *arg)
         char *body = NULL;
         long want = -1;
         while (len < sizeof buf - 1 && (r = read (c, buf + len, sizeof buf - 1 - len)) > 0) {
-            len += (size_t) r;
+            len += (size_t)r;
             buf[len] = '\0';
             char *end = strstr (buf, "\r\n\r\n");
             char *cl = strcasestr (buf, "Content-Length:");
             if (end && cl) {
                 want = atol (cl + 15);
                 body = end + 4;
-                if ((long) (len - (size_t) (body - buf)) >= want)
+                if ((long)(len - (size_t)(body - buf)) >= want)
                     break;
             }
         }
@@ -199,12 +199,12 @@ s_hook_start (hook_t *h, pthread_t *th)
     memset (h, 0, sizeof *h);
     pthread_mutex_init (&h->lock, NULL);
     h->fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
+    struct sockaddr_in a = { 0 };
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
     socklen_t alen = sizeof a;
-    ck_assert_int_eq (bind (h->fd, (struct sockaddr *) &a, sizeof a), 0);
-    ck_assert_int_eq (getsockname (h->fd, (struct sockaddr *) &a, &alen), 0);
+    ck_assert_int_eq (bind (h->fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq (getsockname (h->fd, (struct sockaddr *)&a, &alen), 0);
     ck_assert_int_eq (listen (h->fd, 16), 0);
     h->port = ntohs (a.sin_port);
     pthread_create (th, NULL, s_hook_thread, h);
@@ -234,11 +234,12 @@ START_TEST (sighup_enables_the_webhook)
                         "high_watermark = 80\nlow_watermark = 50\nhysteresis = 0\n"
                         "[sink]\nmax_rows_per_sec = 1\n";
     MDS_START (0, queue, NULL);
-    char *text = h_strf ("[ingest]\nendpoint = \"tcp://127.0.0.1:%d\"\n"
-                         "[feedback]\nendpoint = \"tcp://127.0.0.1:%d\"\nheartbeat_ms = 0\n"
-                         "[http]\nlisten = \"127.0.0.1:%d\"\n%s"
-                         "[webhook]\nenabled = true\nurl = \"http://127.0.0.1:%d/hook\"\n",
-                         mds_cur.ingest_port, mds_cur.feedback_port, mds_cur.http_port, queue, h.port);
+    char *text
+        = h_strf ("[ingest]\nendpoint = \"tcp://127.0.0.1:%d\"\n"
+                  "[feedback]\nendpoint = \"tcp://127.0.0.1:%d\"\nheartbeat_ms = 0\n"
+                  "[http]\nlisten = \"127.0.0.1:%d\"\n%s"
+                  "[webhook]\nenabled = true\nurl = \"http://127.0.0.1:%d/hook\"\n",
+                  mds_cur.ingest_port, mds_cur.feedback_port, mds_cur.http_port, queue, h.port);
     free (h_write_file (mds_cur.dir, "store.toml", text));
     free (text);
     h_signal (&mds_cur.proc, SIGHUP);
@@ -278,8 +279,8 @@ START_TEST (webhook_receives_level_changes_and_a_dead_one_is_counted)
     ck_assert_msg (strstr (h.bodies, "\"coordinator_id\":\"hooked\"") != NULL, "%s", h.bodies);
     ck_assert_msg (strstr (h.bodies, "\"previous\":\"ok\"") != NULL, "%s", h.bodies);
     pthread_mutex_unlock (&h.lock);
-    ck_assert_int_ge ((int) h_wait_metric_ge (mds_cur.http_port,
-                                              "mds_webhook_posts_total{result=\"ok\"}", 1, 5000),
+    ck_assert_int_ge ((int)h_wait_metric_ge (mds_cur.http_port,
+                                             "mds_webhook_posts_total{result=\"ok\"}", 1, 5000),
                       1);
     s_hook_stop (&h, th);
     zsock_destroy (&d);
@@ -288,16 +289,16 @@ START_TEST (webhook_receives_level_changes_and_a_dead_one_is_counted)
     /* a dead webhook: errors are counted, batches are still acked */
     extra = h_strf ("[queue]\ncapacity = 100\nhigh_watermark = 80\nlow_watermark = 50\n"
                     "hysteresis = 0\n[webhook]\nenabled = true\n"
-                    "url = \"http://127.0.0.1:%d/hook\"\ntimeout_ms = 500\n", h.port);
+                    "url = \"http://127.0.0.1:%d/hook\"\ntimeout_ms = 500\n",
+                    h.port);
     MDS_START (0, extra, NULL);
     free (extra);
     d = mds_dealer (&mds_cur);
     ck_assert_int_eq (mds_send (d, 1, 90, 1000), 0);
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
-    ck_assert_int_ge ((int) h_wait_metric_ge (mds_cur.http_port,
-                                              "mds_webhook_posts_total{result=\"error\"}", 1,
-                                              5000),
+    ck_assert_int_ge ((int)h_wait_metric_ge (mds_cur.http_port,
+                                             "mds_webhook_posts_total{result=\"error\"}", 1, 5000),
                       1);
     zsock_destroy (&d);
 }
@@ -311,28 +312,39 @@ START_TEST (health_and_metrics_expose_the_promised_names)
     int status = 0;
     char *body = h_http ("GET", mds_cur.http_port, "/health", NULL, &status, 2000);
     ck_assert_int_eq (status, 200);
-    const char *parts[] = {"\"service\":\"md-store\"", "\"ingest\"", "\"queue\"", "\"sink\"",
-                           "\"feedback\"", "\"webhook\"", "\"version\""};
+    const char *parts[] = { "\"service\":\"md-store\"",
+                            "\"ingest\"",
+                            "\"queue\"",
+                            "\"sink\"",
+                            "\"feedback\"",
+                            "\"webhook\"",
+                            "\"version\"" };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         ck_assert_msg (strstr (body, parts[i]) != NULL, "%s lacks %s", body, parts[i]);
     free (body);
     body = h_http ("GET", mds_cur.http_port, "/metrics", NULL, &status, 2000);
     ck_assert_int_eq (status, 200);
-    const char *names[] = {
-        "coordinator_queue_depth{coordinator_id=\"c1\"}",
-        "coordinator_backpressure_ok{coordinator_id=\"c1\"}",
-        "coordinator_backpressure_soft{coordinator_id=\"c1\"}",
-        "coordinator_backpressure_hard{coordinator_id=\"c1\"}",
-        "mds_feedback_events_total{level=\"ok\"}", "mds_feedback_subscribers",
-        "mds_bars_written_total", "mds_batches_total{status=\"ok\"}",
-        "mds_batches_total{status=\"retry\"}", "mds_batches_total{status=\"rejected\"}",
-        "mds_sink_write_seconds_count", "mds_sink_errors_total", "mds_workers_alive",
-        "mds_sink_breaker_state", "mds_webhook_posts_total{result=\"error\"}",
-        "mds_ingest_commit_seconds_count", "mds_ingest_malformed_total{reason=\"decode\"}"};
+    const char *names[] = { "coordinator_queue_depth{coordinator_id=\"c1\"}",
+                            "coordinator_backpressure_ok{coordinator_id=\"c1\"}",
+                            "coordinator_backpressure_soft{coordinator_id=\"c1\"}",
+                            "coordinator_backpressure_hard{coordinator_id=\"c1\"}",
+                            "mds_feedback_events_total{level=\"ok\"}",
+                            "mds_feedback_subscribers",
+                            "mds_bars_written_total",
+                            "mds_batches_total{status=\"ok\"}",
+                            "mds_batches_total{status=\"retry\"}",
+                            "mds_batches_total{status=\"rejected\"}",
+                            "mds_sink_write_seconds_count",
+                            "mds_sink_errors_total",
+                            "mds_workers_alive",
+                            "mds_sink_breaker_state",
+                            "mds_webhook_posts_total{result=\"error\"}",
+                            "mds_ingest_commit_seconds_count",
+                            "mds_ingest_malformed_total{reason=\"decode\"}" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         ck_assert_msg (!isnan (h_metric (body, names[i])), "missing %s", names[i]);
-    ck_assert_int_eq ((int) h_metric (body, "coordinator_backpressure_ok"), 1);
-    ck_assert_int_eq ((int) h_metric (body, "mds_workers_alive"), 1);
+    ck_assert_int_eq ((int)h_metric (body, "coordinator_backpressure_ok"), 1);
+    ck_assert_int_eq ((int)h_metric (body, "mds_workers_alive"), 1);
     free (body);
 }
 END_TEST

@@ -32,13 +32,14 @@ START_TEST (postgres_sink_end_to_end)
 {
     mds_t m;
     char *extra = h_strf ("[workers]\ncount = 2\n[sink]\ntype = \"postgres\"\n"
-                          "conninfo = \"%s\"\n", s_pg.conninfo);
+                          "conninfo = \"%s\"\n",
+                          s_pg.conninfo);
     ck_assert_int_eq (mds_start (&m, 0, extra, NULL), 0);
     free (extra);
     zsock_t *d = mds_dealer (&m);
     mdf_ack_t ack;
     for (uint64_t seq = 1; seq <= 20; seq++)
-        ck_assert_int_eq (mds_send (d, seq, 500, (int64_t) seq * 1000), 0);
+        ck_assert_int_eq (mds_send (d, seq, 500, (int64_t)seq * 1000), 0);
     int ok = 0;
     while (ok < 20 && mds_recv_ack (d, &ack, 10000) == 0) {
         ck_assert_int_eq (ack.status, MDF_ACK_OK);
@@ -51,7 +52,7 @@ START_TEST (postgres_sink_end_to_end)
     ck_assert_int_eq (mds_recv_ack (d, &ack, 10000), 0);
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
     ck_assert_int_eq (s_pg_count (), 20 * 500);
-    ck_assert_int_eq ((int) h_scrape (m.http_port, "mds_bars_written_total"), 21 * 500);
+    ck_assert_int_eq ((int)h_scrape (m.http_port, "mds_bars_written_total"), 21 * 500);
     zsock_destroy (&d);
     ck_assert_int_eq (mds_stop (&m, 10000), 0);
     ck_assert_int_eq (mds_cleanup (&m, false), 0);

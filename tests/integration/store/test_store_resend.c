@@ -36,8 +36,7 @@ s_marker (zsock_t *d, uint64_t seq)
 }
 
 static int
-s_send_as (zsock_t *d, const char *producer, uint64_t seq, size_t n, int64_t ts0_ms,
-           double close)
+s_send_as (zsock_t *d, const char *producer, uint64_t seq, size_t n, int64_t ts0_ms, double close)
 {
     mdf_batch_t b;
     mds_make_batch (&b, producer, seq, "test", n, ts0_ms * 1000000);
@@ -59,7 +58,8 @@ s_start_failing (char **tmp_p, char **blocker_p, char **db_p)
     *db_p = h_strf ("%s/bars.db", *blocker_p);
     char *extra = h_strf ("[workers]\nretry_initial_ms = 10\nretry_max_ms = 50\n"
                           "breaker_failures = 2\nbreaker_cooldown_ms = 50\n"
-                          "[sink]\npath = \"%s\"\n", *db_p);
+                          "[sink]\npath = \"%s\"\n",
+                          *db_p);
     MDS_START (0, extra, NULL);
     free (extra);
 }
@@ -72,26 +72,26 @@ START_TEST (resend_of_a_queued_batch_is_queued_once_and_acked_once_to_the_last_s
     zsock_t *d1 = mds_dealer (&mds_cur);
     ck_assert_int_eq (mds_send (d1, 7, 40, 1000), 0);
     s_marker (d1, 1000);
-    ck_assert_int_eq ((int) h_scrape (port, DEPTH), 40);
+    ck_assert_int_eq ((int)h_scrape (port, DEPTH), 40);
     /* two resends after an ack timeout: still 40 bars queued */
     ck_assert_int_eq (mds_send (d1, 7, 40, 1000), 0);
     ck_assert_int_eq (mds_send (d1, 7, 40, 1000), 0);
     s_marker (d1, 1001);
-    ck_assert_int_eq ((int) h_scrape (port, DEPTH), 40);
-    ck_assert_int_eq ((int) h_scrape (port, DUPLICATES), 2);
+    ck_assert_int_eq ((int)h_scrape (port, DEPTH), 40);
+    ck_assert_int_eq ((int)h_scrape (port, DUPLICATES), 2);
     /* the producer reconnected: a new DEALER, a new ROUTER identity */
     zsock_t *d2 = mds_dealer (&mds_cur);
     ck_assert_int_eq (mds_send (d2, 7, 40, 1000), 0);
     s_marker (d2, 1002);
-    ck_assert_int_eq ((int) h_scrape (port, DEPTH), 40);
-    ck_assert_int_eq ((int) h_scrape (port, DUPLICATES), 3);
+    ck_assert_int_eq ((int)h_scrape (port, DEPTH), 40);
+    ck_assert_int_eq ((int)h_scrape (port, DUPLICATES), 3);
     /* another batch_seq, and the same batch_seq from another producer, are new */
     ck_assert_int_eq (mds_send (d1, 8, 40, 2000), 0);
     ck_assert_int_eq (s_send_as (d1, "other-producer", 7, 40, 3000, 10.5), 0);
     s_marker (d1, 1003);
-    ck_assert_int_eq ((int) h_scrape (port, DEPTH), 120);
-    ck_assert_int_eq ((int) h_scrape (port, DUPLICATES), 3);
-    ck_assert_int_eq ((int) h_scrape (port, "mds_batches_total{status=\"retry\"}"), 0);
+    ck_assert_int_eq ((int)h_scrape (port, DEPTH), 120);
+    ck_assert_int_eq ((int)h_scrape (port, DUPLICATES), 3);
+    ck_assert_int_eq ((int)h_scrape (port, "mds_batches_total{status=\"retry\"}"), 0);
 
     /* the sink heals: one ok for batch 7, to the DEALER that asked last */
     ck_assert_int_eq (unlink (blocker), 0);
@@ -109,10 +109,10 @@ START_TEST (resend_of_a_queued_batch_is_queued_once_and_acked_once_to_the_last_s
     ck_assert_uint_eq (ack.batch_seq, 7); /* other-producer's */
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
     ck_assert_int_eq (mds_db_count (db), 120);
-    ck_assert_int_eq ((int) h_scrape (port, "mds_bars_written_total"), 120);
-    ck_assert_int_eq ((int) h_scrape (port, DEPTH), 0);
+    ck_assert_int_eq ((int)h_scrape (port, "mds_bars_written_total"), 120);
+    ck_assert_int_eq ((int)h_scrape (port, DEPTH), 0);
     /* 3 batches + 4 markers, each answered once */
-    ck_assert_int_eq ((int) h_scrape (port, "mds_batches_total{status=\"ok\"}"), 7);
+    ck_assert_int_eq ((int)h_scrape (port, "mds_batches_total{status=\"ok\"}"), 7);
     s_marker (d2, 1004);
     ck_assert_int_eq (mds_recv_ack (d1, &ack, 0), -1);
 
@@ -122,7 +122,7 @@ START_TEST (resend_of_a_queued_batch_is_queued_once_and_acked_once_to_the_last_s
     ck_assert_uint_eq (ack.batch_seq, 7);
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
     ck_assert_int_eq (mds_db_count (db), 120);
-    ck_assert_int_eq ((int) h_scrape (port, DUPLICATES), 3);
+    ck_assert_int_eq ((int)h_scrape (port, DUPLICATES), 3);
     zsock_destroy (&d1);
     zsock_destroy (&d2);
     h_rmtree (tmp);
@@ -136,11 +136,11 @@ START_TEST (same_batch_seq_with_other_bars_is_not_a_resend_and_is_stored)
     s_start_failing (&tmp, &blocker, &db);
     zsock_t *d = mds_dealer (&mds_cur);
     ck_assert_int_eq (s_send_as (d, "test-producer", 9, 30, 1000, 10.5), 0);
-    ck_assert_int_eq (s_send_as (d, "test-producer", 9, 30, 5000, 10.5), 0); /* other rows */
+    ck_assert_int_eq (s_send_as (d, "test-producer", 9, 30, 5000, 10.5), 0);  /* other rows */
     ck_assert_int_eq (s_send_as (d, "test-producer", 9, 30, 1000, 10.25), 0); /* other close */
     s_marker (d, 1000);
-    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, DEPTH), 90);
-    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, DUPLICATES), 0);
+    ck_assert_int_eq ((int)h_scrape (mds_cur.http_port, DEPTH), 90);
+    ck_assert_int_eq ((int)h_scrape (mds_cur.http_port, DUPLICATES), 0);
     ck_assert_int_eq (unlink (blocker), 0);
     mdf_ack_t ack;
     for (int i = 0; i < 3; i++) {
@@ -166,13 +166,13 @@ START_TEST (resend_while_draining_is_absorbed_and_acked_at_the_commit)
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
     ck_assert_uint_eq (ack.batch_seq, 1);
     h_signal (&mds_cur.proc, SIGTERM);
-    ck_assert_int_eq ((int) h_wait_metric_ge (mds_cur.http_port, "mds_draining", 1, 5000), 1);
+    ck_assert_int_eq ((int)h_wait_metric_ge (mds_cur.http_port, "mds_draining", 1, 5000), 1);
     ck_assert_int_eq (mds_send (d, 2, 100, 2000), 0); /* resend of the queued one */
     ck_assert_int_eq (mds_send (d, 3, 5, 9000), 0);   /* new: refused while draining */
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
     ck_assert_uint_eq (ack.batch_seq, 3);
     ck_assert_int_eq (ack.status, MDF_ACK_RETRY);
-    ck_assert_int_eq ((int) h_scrape (mds_cur.http_port, DUPLICATES), 1);
+    ck_assert_int_eq ((int)h_scrape (mds_cur.http_port, DUPLICATES), 1);
     ck_assert_int_eq (mds_recv_ack (d, &ack, 10000), 0);
     ck_assert_uint_eq (ack.batch_seq, 2);
     ck_assert_int_eq (ack.status, MDF_ACK_OK);

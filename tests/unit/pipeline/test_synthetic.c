@@ -27,7 +27,7 @@ START_TEST (test_bars_are_valid_and_distinct_rows_at_microsecond_precision)
         ck_assert_str_eq (bars[i].symbol, symbols[k]);
         ck_assert_int_eq (bars[i].ts % 1000, 0);
         ck_assert_msg (bars[i].ts / 1000 > last[k] / 1000, "bar %zu: ts %lld not after %lld", i,
-                       (long long) bars[i].ts, (long long) last[k]);
+                       (long long)bars[i].ts, (long long)last[k]);
         last[k] = bars[i].ts;
     }
     free (bars);

@@ -80,7 +80,7 @@ example_hex (const mdf_buf_t *buf)
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < buf->size; i++) {
-        o += (size_t) sprintf (text + o, "%02x", (unsigned char) buf->data[i]);
+        o += (size_t)sprintf (text + o, "%02x", (unsigned char)buf->data[i]);
         text[o++] = (i + 1 == buf->size) ? '\0' : ((i + 1) % 16 == 0 ? '\n' : ' ');
     }
     text[o] = '\0';

@@ -17,14 +17,30 @@ static void
 s_value (msgpack_sbuffer *sb, msgpack_packer *pk, const mp_kv_t *kv)
 {
     switch (kv->kind) {
-    case MP_INT: msgpack_pack_int64 (pk, kv->i); break;
-    case MP_UINT: msgpack_pack_uint64 (pk, kv->u); break;
-    case MP_DBL: msgpack_pack_double (pk, kv->d); break;
-    case MP_STR: mp_str (pk, kv->s, strlen (kv->s)); break;
-    case MP_STRN: mp_str (pk, kv->s, kv->n); break;
-    case MP_NIL: msgpack_pack_nil (pk); break;
-    case MP_BOOL: msgpack_pack_true (pk); break;
-    case MP_RAW: msgpack_sbuffer_write (sb, kv->s, kv->n); break;
+    case MP_INT:
+        msgpack_pack_int64 (pk, kv->i);
+        break;
+    case MP_UINT:
+        msgpack_pack_uint64 (pk, kv->u);
+        break;
+    case MP_DBL:
+        msgpack_pack_double (pk, kv->d);
+        break;
+    case MP_STR:
+        mp_str (pk, kv->s, strlen (kv->s));
+        break;
+    case MP_STRN:
+        mp_str (pk, kv->s, kv->n);
+        break;
+    case MP_NIL:
+        msgpack_pack_nil (pk);
+        break;
+    case MP_BOOL:
+        msgpack_pack_true (pk);
+        break;
+    case MP_RAW:
+        msgpack_sbuffer_write (sb, kv->s, kv->n);
+        break;
     }
 }
 

@@ -25,8 +25,8 @@ typedef struct {
 
 /* A map of kvs without the key `skip`, with `bad` given the value true, then
  * the `extra` pairs (may be NULL); skip/bad may be NULL. */
-void mp_map (mdf_buf_t *out, const mp_kv_t *kvs, size_t n, const char *skip,
-             const char *bad, const mp_kv_t *extra, size_t nextra);
+void mp_map (mdf_buf_t *out, const mp_kv_t *kvs, size_t n, const char *skip, const char *bad,
+             const mp_kv_t *extra, size_t nextra);
 
 /* Start / finish packing raw values (e.g. a bars array) into a buffer. */
 void mp_begin (msgpack_sbuffer *sb, msgpack_packer *pk);

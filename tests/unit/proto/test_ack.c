@@ -29,8 +29,10 @@ s_expect_reject (const mp_kv_t *change, const char *skip, const char *want)
 START_TEST (ack_round_trip_of_each_status)
 {
     for (int st = MDF_ACK_OK; st <= MDF_ACK_REJECTED; st++) {
-        mdf_ack_t in = { .batch_seq = st == 1 ? UINT64_MAX : 3, .status = (mdf_ack_status_t) st,
-                         .count = st == 0 ? 500 : 0, .level = MDF_LEVEL_HARD,
+        mdf_ack_t in = { .batch_seq = st == 1 ? UINT64_MAX : 3,
+                         .status = (mdf_ack_status_t)st,
+                         .count = st == 0 ? 500 : 0,
+                         .level = MDF_LEVEL_HARD,
                          .has_level = true };
         if (st == MDF_ACK_REJECTED) {
             memset (in.error, 'e', MDF_ERROR_MAX);
@@ -38,7 +40,11 @@ START_TEST (ack_round_trip_of_each_status)
         }
         mdf_buf_t buf = { 0 };
         ck_assert_int_eq (mdf_ack_encode (&in, &buf), 0);
-        bool has_error_key = memmem (buf.data, buf.size, "\xa5" "error", 6) != NULL;
+        bool has_error_key = memmem (buf.data, buf.size,
+                                     "\xa5"
+                                     "error",
+                                     6)
+                             != NULL;
         ck_assert (has_error_key == (st == MDF_ACK_REJECTED));
         mdf_ack_t out;
         char err[256];
@@ -52,7 +58,7 @@ START_TEST (ack_round_trip_of_each_status)
         mdf_buf_free (&buf);
     }
     ck_assert_str_eq (mdf_ack_status_name (MDF_ACK_RETRY), "retry");
-    ck_assert_str_eq (mdf_ack_status_name ((mdf_ack_status_t) 9), "unknown");
+    ck_assert_str_eq (mdf_ack_status_name ((mdf_ack_status_t)9), "unknown");
 }
 END_TEST
 
@@ -71,7 +77,7 @@ START_TEST (ack_level_is_optional)
     ck_assert_int_eq (mdf_ack_decode (buf.data, buf.size, &ack, err, sizeof err), 0);
     ck_assert (!ack.has_level);
     mdf_buf_free (&buf);
-    s_expect_reject (&(mp_kv_t) { .key = "level", .kind = MP_STR, .s = "red" }, NULL,
+    s_expect_reject (&(mp_kv_t){ .key = "level", .kind = MP_STR, .s = "red" }, NULL,
                      "key 'level': unknown level 'red' (ok, soft, hard)");
 }
 END_TEST
@@ -109,17 +115,17 @@ START_TEST (ack_rejections_name_the_key)
         snprintf (want, sizeof want, "key '%s' missing", kvs[i].key);
         s_expect_reject (NULL, kvs[i].key, want);
     }
-    s_expect_reject (&(mp_kv_t) { .key = "v", .kind = MP_INT, .i = 0 }, NULL,
+    s_expect_reject (&(mp_kv_t){ .key = "v", .kind = MP_INT, .i = 0 }, NULL,
                      "key 'v': unsupported version 0 (this decoder speaks 1)");
-    s_expect_reject (&(mp_kv_t) { .key = "type", .kind = MP_STR, .s = "bars" }, NULL,
+    s_expect_reject (&(mp_kv_t){ .key = "type", .kind = MP_STR, .s = "bars" }, NULL,
                      "key 'type': expected \"ack\", got \"bars\"");
-    s_expect_reject (&(mp_kv_t) { .key = "status", .kind = MP_STR, .s = "maybe" }, NULL,
+    s_expect_reject (&(mp_kv_t){ .key = "status", .kind = MP_STR, .s = "maybe" }, NULL,
                      "key 'status': unknown status 'maybe' (ok, retry, rejected)");
-    s_expect_reject (&(mp_kv_t) { .key = "status", .kind = MP_INT, .i = 0 }, NULL,
+    s_expect_reject (&(mp_kv_t){ .key = "status", .kind = MP_INT, .i = 0 }, NULL,
                      "key 'status': expected string, got integer");
-    s_expect_reject (&(mp_kv_t) { .key = "count", .kind = MP_INT, .i = -1 }, NULL,
+    s_expect_reject (&(mp_kv_t){ .key = "count", .kind = MP_INT, .i = -1 }, NULL,
                      "key 'count': must not be negative (-1)");
-    s_expect_reject (&(mp_kv_t) { .key = "batch_seq", .kind = MP_DBL, .d = 9.0 }, NULL,
+    s_expect_reject (&(mp_kv_t){ .key = "batch_seq", .kind = MP_DBL, .d = 9.0 }, NULL,
                      "key 'batch_seq': expected integer, got float");
 }
 END_TEST

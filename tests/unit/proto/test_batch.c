@@ -14,8 +14,7 @@
 static mdf_bar_t
 s_bar (const char *symbol, int64_t ts)
 {
-    mdf_bar_t bar = { .ts = ts, .open = 10, .high = 11, .low = 9, .close = 10.5,
-                      .volume = 100 };
+    mdf_bar_t bar = { .ts = ts, .open = 10, .high = 11, .low = 9, .close = 10.5, .volume = 100 };
     strcpy (bar.symbol, symbol);
     return bar;
 }
@@ -66,8 +65,7 @@ s_expect_raw (const mdf_buf_t *bars, mdf_decode_t want_rc, const char *want)
     mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
     mdf_batch_t out = { 0 };
     char err[256] = "";
-    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
-                      want_rc);
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err), want_rc);
     ck_assert_str_eq (err, want);
     mdf_batch_clear (&out);
     mdf_buf_free (&buf);
@@ -95,8 +93,13 @@ START_TEST (batch_round_trip_keeps_every_bar)
                           s_bar ("", INT64_MAX), s_bar ("MSFT", 2) };
     memset (bars[2].symbol, 'S', MDF_SYMBOL_MAX);
     bars[2].symbol[MDF_SYMBOL_MAX] = '\0';
-    bars[1] = (mdf_bar_t) { .symbol = "X", .ts = 1, .open = -DBL_MAX, .high = DBL_MAX,
-                            .low = -DBL_MAX, .close = DBL_MIN, .volume = 0.0 };
+    bars[1] = (mdf_bar_t){ .symbol = "X",
+                           .ts = 1,
+                           .open = -DBL_MAX,
+                           .high = DBL_MAX,
+                           .low = -DBL_MAX,
+                           .close = DBL_MIN,
+                           .volume = 0.0 };
     bars[3].open = -0.0;
     bars[3].volume = 1e300;
     mdf_batch_t in = { .batch_seq = UINT64_MAX, .bars = bars, .nbars = 4 };
@@ -181,8 +184,8 @@ END_TEST
 START_TEST (batch_applies_no_rule_beyond_design)
 {
     /* open/close outside [low, high] and low == high are not DESIGN rules */
-    mdf_bar_t b = { .symbol = "IBM", .ts = 1, .open = 50, .high = 10, .low = 10,
-                    .close = -3, .volume = 0 };
+    mdf_bar_t b
+        = { .symbol = "IBM", .ts = 1, .open = 50, .high = 10, .low = 10, .close = -3, .volume = 0 };
     mdf_batch_t out = { 0 };
     char err[256];
     ck_assert_int_eq (s_decode_with_bar (&b, &out, err, sizeof err), MDF_DECODE_OK);
@@ -229,30 +232,29 @@ END_TEST
 
 START_TEST (batch_rejects_bars_of_the_wrong_shape)
 {
-    mdf_buf_t bars = { .data = "\x92\x97\xa1X\x01\x01\x01\x01\x01\x01\x81\xa1X\x01",
-                       .size = 14 };
-    s_expect_raw (&bars, MDF_DECODE_MALFORMED,
-                  "bar 1: expected an array of 7 values, got map");
-    bars = (mdf_buf_t) { .data = "\x91\x96\xa1X\x01\x01\x01\x01\x01", .size = 9 };
-    s_expect_raw (&bars, MDF_DECODE_MALFORMED,
-                  "bar 0: expected an array of 7 values, got 6");
-    bars = (mdf_buf_t) { .data = "\x91\x97\x05\x01\x01\x01\x01\x01\x01", .size = 9 };
+    mdf_buf_t bars = { .data = "\x92\x97\xa1X\x01\x01\x01\x01\x01\x01\x81\xa1X\x01", .size = 14 };
+    s_expect_raw (&bars, MDF_DECODE_MALFORMED, "bar 1: expected an array of 7 values, got map");
+    bars = (mdf_buf_t){ .data = "\x91\x96\xa1X\x01\x01\x01\x01\x01", .size = 9 };
+    s_expect_raw (&bars, MDF_DECODE_MALFORMED, "bar 0: expected an array of 7 values, got 6");
+    bars = (mdf_buf_t){ .data = "\x91\x97\x05\x01\x01\x01\x01\x01\x01", .size = 9 };
     s_expect_raw (&bars, MDF_DECODE_MALFORMED, "bar 0: symbol: expected string, got integer");
-    bars = (mdf_buf_t) { .data = "\x91\x97\xa1X\xca\x3f\x80\x00\x00\x01\x01\x01\x01\x01",
-                         .size = 14 };
+    bars = (mdf_buf_t){ .data = "\x91\x97\xa1X\xca\x3f\x80\x00\x00\x01\x01\x01\x01\x01",
+                        .size = 14 };
     s_expect_raw (&bars, MDF_DECODE_MALFORMED, "bar 0: ts: expected integer, got float");
-    bars = (mdf_buf_t) { .data = "\x91\x97\xa1X\xcf\xff\xff\xff\xff\xff\xff\xff\xff"
-                                 "\x01\x01\x01\x01\x01",
-                         .size = 18 };
+    bars = (mdf_buf_t){ .data = "\x91\x97\xa1X\xcf\xff\xff\xff\xff\xff\xff\xff\xff"
+                                "\x01\x01\x01\x01\x01",
+                        .size = 18 };
     s_expect_raw (&bars, MDF_DECODE_MALFORMED, "bar 0: ts: integer out of range");
-    bars = (mdf_buf_t) { .data = "\x91\x97\xa1X\x01\x01\x01\xa1" "1\x01\x01", .size = 11 };
+    bars = (mdf_buf_t){ .data = "\x91\x97\xa1X\x01\x01\x01\xa1"
+                                "1\x01\x01",
+                        .size = 11 };
     s_expect_raw (&bars, MDF_DECODE_MALFORMED, "bar 0: low: expected number, got string");
-    bars = (mdf_buf_t) { .data = "\x91\x97\xa1X\x01\x01\x01\x01\x01\xc0", .size = 10 };
+    bars = (mdf_buf_t){ .data = "\x91\x97\xa1X\x01\x01\x01\x01\x01\xc0", .size = 10 };
     s_expect_raw (&bars, MDF_DECODE_MALFORMED, "bar 0: volume: expected number, got nil");
     /* a malformed bar after an invalid one: the first problem wins */
-    bars = (mdf_buf_t) { .data = "\x92\x97\xa0\x01\x01\x01\x01\x01\x01\x05", .size = 10 };
+    bars = (mdf_buf_t){ .data = "\x92\x97\xa0\x01\x01\x01\x01\x01\x01\x05", .size = 10 };
     s_expect_raw (&bars, MDF_DECODE_INVALID, "bar 0: empty symbol");
-    bars = (mdf_buf_t) { .data = "\x81\xa1X\x01", .size = 4 };
+    bars = (mdf_buf_t){ .data = "\x81\xa1X\x01", .size = 4 };
     s_expect_raw (&bars, MDF_DECODE_MALFORMED, "key 'bars': expected array, got map");
 }
 END_TEST
@@ -265,8 +267,7 @@ START_TEST (batch_names_missing_and_mistyped_keys)
     for (size_t i = 0; i < n; i++) {
         for (int wrong = 0; wrong < 2; wrong++) {
             mdf_buf_t buf = { 0 };
-            mp_map (&buf, kvs, n, wrong ? NULL : kvs[i].key, wrong ? kvs[i].key : NULL,
-                    NULL, 0);
+            mp_map (&buf, kvs, n, wrong ? NULL : kvs[i].key, wrong ? kvs[i].key : NULL, NULL, 0);
             mdf_batch_t out = { 0 };
             char err[256], want[64];
             ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
@@ -290,7 +291,7 @@ START_TEST (batch_rejects_other_versions_and_types)
     mp_kv_t kvs[8];
     size_t n = mp_batch_kvs (kvs, &bars);
     kvs[0].i = 2;
-    kvs[3] = (mp_kv_t) { .key = "batch_seq", .kind = MP_STR, .s = "v2-style" };
+    kvs[3] = (mp_kv_t){ .key = "batch_seq", .kind = MP_STR, .s = "v2-style" };
     mdf_buf_t buf = { 0 };
     mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
     mdf_batch_t out = { 0 };
@@ -310,7 +311,7 @@ START_TEST (batch_rejects_other_versions_and_types)
     ck_assert_uint_eq (out.batch_seq, 77);
 
     n = mp_batch_kvs (kvs, &bars);
-    kvs[3] = (mp_kv_t) { .key = "batch_seq", .kind = MP_INT, .i = -4 };
+    kvs[3] = (mp_kv_t){ .key = "batch_seq", .kind = MP_INT, .i = -4 };
     mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
     ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
                       MDF_DECODE_MALFORMED);
@@ -325,7 +326,7 @@ START_TEST (batch_over_the_bar_limit_is_malformed)
     mdf_bar_t *bars = malloc (n * sizeof *bars);
     ck_assert_ptr_nonnull (bars);
     for (size_t i = 0; i < n; i++)
-        bars[i] = s_bar ("S", (int64_t) i + 1);
+        bars[i] = s_bar ("S", (int64_t)i + 1);
     mdf_batch_t in = { .batch_seq = 1, .bars = bars, .nbars = n };
     mdf_buf_t buf = { 0 };
     ck_assert_int_eq (mdf_batch_encode (&in, &buf), 0);

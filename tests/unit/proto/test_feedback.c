@@ -51,8 +51,13 @@ s_assert_same (const mdf_feedback_t *a, const mdf_feedback_t *b)
 
 START_TEST (feedback_round_trip_keeps_every_field)
 {
-    mdf_feedback_t in = { .v = 1, .epoch = 1700000000123, .seq = 1, .level = MDF_LEVEL_SOFT,
-                          .queue_size = 6000, .capacity = 10000, .ts = 1700000000.5 };
+    mdf_feedback_t in = { .v = 1,
+                          .epoch = 1700000000123,
+                          .seq = 1,
+                          .level = MDF_LEVEL_SOFT,
+                          .queue_size = 6000,
+                          .capacity = 10000,
+                          .ts = 1700000000.5 };
     strcpy (in.coordinator_id, "bars-coordinator");
     strcpy (in.reason, "heartbeat");
     strcpy (in.source, "store");
@@ -76,7 +81,7 @@ START_TEST (feedback_round_trip_keeps_every_field)
     in.capacity = 0;
     in.ts = DBL_MAX;
     for (int level = MDF_LEVEL_OK; level <= MDF_LEVEL_HARD; level++) {
-        in.level = (mdf_level_t) level;
+        in.level = (mdf_level_t)level;
         ck_assert_int_eq (mdf_feedback_encode (&in, &buf), 0);
         ck_assert_int_eq (s_decode (&buf, &out, err, sizeof err), 0);
         s_assert_same (&in, &out);
@@ -117,7 +122,7 @@ START_TEST (feedback_accepts_ints_for_ts_and_ignores_unknown_keys)
 {
     mp_kv_t kvs[16];
     size_t n = mp_feedback_kvs (kvs);
-    kvs[9] = (mp_kv_t) { .key = "ts", .kind = MP_INT, .i = 1700000000 };
+    kvs[9] = (mp_kv_t){ .key = "ts", .kind = MP_INT, .i = 1700000000 };
     const mp_kv_t extra[] = {
         { .key = "flavour", .kind = MP_STR, .s = "vanilla" },
         { .key = "nested", .kind = MP_RAW, .s = "\x81\xa1x\x92\x01\xc0", .n = 6 },
@@ -137,7 +142,7 @@ END_TEST
 
 START_TEST (feedback_accepts_nil_reason)
 {
-    s_expect_reject (&(mp_kv_t) { .key = "reason", .kind = MP_BOOL },
+    s_expect_reject (&(mp_kv_t){ .key = "reason", .kind = MP_BOOL },
                      "key 'reason': expected string or nil, got boolean");
     mp_kv_t kvs[16];
     size_t n = mp_feedback_kvs (kvs);
@@ -189,35 +194,35 @@ END_TEST
 
 START_TEST (feedback_rejections_say_what_is_wrong)
 {
-    s_expect_reject (&(mp_kv_t) { .key = "v", .kind = MP_INT, .i = 2 },
+    s_expect_reject (&(mp_kv_t){ .key = "v", .kind = MP_INT, .i = 2 },
                      "key 'v': unsupported version 2 (this decoder speaks 1)");
-    s_expect_reject (&(mp_kv_t) { .key = "v", .kind = MP_DBL, .d = 1.0 },
+    s_expect_reject (&(mp_kv_t){ .key = "v", .kind = MP_DBL, .d = 1.0 },
                      "key 'v': expected integer, got float");
-    s_expect_reject (&(mp_kv_t) { .key = "level", .kind = MP_STR, .s = "purple" },
+    s_expect_reject (&(mp_kv_t){ .key = "level", .kind = MP_STR, .s = "purple" },
                      "key 'level': unknown level 'purple' (ok, soft, hard)");
-    s_expect_reject (&(mp_kv_t) { .key = "level", .kind = MP_STR, .s = "HARD" },
+    s_expect_reject (&(mp_kv_t){ .key = "level", .kind = MP_STR, .s = "HARD" },
                      "key 'level': unknown level 'HARD' (ok, soft, hard)");
-    s_expect_reject (&(mp_kv_t) { .key = "seq", .kind = MP_INT, .i = -1 },
+    s_expect_reject (&(mp_kv_t){ .key = "seq", .kind = MP_INT, .i = -1 },
                      "key 'seq': must not be negative (-1)");
-    s_expect_reject (&(mp_kv_t) { .key = "seq", .kind = MP_DBL, .d = 1.5 },
+    s_expect_reject (&(mp_kv_t){ .key = "seq", .kind = MP_DBL, .d = 1.5 },
                      "key 'seq': expected integer, got float");
-    s_expect_reject (&(mp_kv_t) { .key = "epoch", .kind = MP_UINT, .u = UINT64_MAX },
+    s_expect_reject (&(mp_kv_t){ .key = "epoch", .kind = MP_UINT, .u = UINT64_MAX },
                      "key 'epoch': integer out of range");
-    s_expect_reject (&(mp_kv_t) { .key = "ts", .kind = MP_DBL, .d = NAN },
+    s_expect_reject (&(mp_kv_t){ .key = "ts", .kind = MP_DBL, .d = NAN },
                      "key 'ts': not a finite number");
-    s_expect_reject (&(mp_kv_t) { .key = "ts", .kind = MP_STR, .s = "now" },
+    s_expect_reject (&(mp_kv_t){ .key = "ts", .kind = MP_STR, .s = "now" },
                      "key 'ts': expected number, got string");
-    s_expect_reject (&(mp_kv_t) { .key = "source", .kind = MP_STRN, .s = "st\0re", .n = 5 },
+    s_expect_reject (&(mp_kv_t){ .key = "source", .kind = MP_STRN, .s = "st\0re", .n = 5 },
                      "key 'source': string contains a NUL byte");
     char long_id[MDF_ID_MAX + 2];
     memset (long_id, 'x', MDF_ID_MAX + 1);
     long_id[MDF_ID_MAX + 1] = '\0';
-    s_expect_reject (&(mp_kv_t) { .key = "coordinator_id", .kind = MP_STR, .s = long_id },
+    s_expect_reject (&(mp_kv_t){ .key = "coordinator_id", .kind = MP_STR, .s = long_id },
                      "key 'coordinator_id': string too long (129 > 128 bytes)");
     char long_reason[MDF_REASON_MAX + 2];
     memset (long_reason, 'x', MDF_REASON_MAX + 1);
     long_reason[MDF_REASON_MAX + 1] = '\0';
-    s_expect_reject (&(mp_kv_t) { .key = "reason", .kind = MP_STR, .s = long_reason },
+    s_expect_reject (&(mp_kv_t){ .key = "reason", .kind = MP_STR, .s = long_reason },
                      "key 'reason': string too long (65 > 64 bytes)");
 }
 END_TEST

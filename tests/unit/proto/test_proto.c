@@ -19,8 +19,8 @@ s_slurp (const char *path)
     fseek (f, 0, SEEK_END);
     long n = ftell (f);
     fseek (f, 0, SEEK_SET);
-    char *text = n >= 0 ? malloc ((size_t) n + 1) : NULL;
-    if (text && fread (text, 1, (size_t) n, f) == (size_t) n)
+    char *text = n >= 0 ? malloc ((size_t)n + 1) : NULL;
+    if (text && fread (text, 1, (size_t)n, f) == (size_t)n)
         text[n] = '\0';
     else {
         free (text);
@@ -35,8 +35,10 @@ s_expect_in_readme (const char *readme, const mdf_buf_t *buf)
 {
     char *hex = example_hex (buf);
     ck_assert_ptr_nonnull (hex);
-    ck_assert_msg (strstr (readme, hex), "proto/README.md lacks this dump "
-                   "(regenerate with proto_examples):\n%s", hex);
+    ck_assert_msg (strstr (readme, hex),
+                   "proto/README.md lacks this dump "
+                   "(regenerate with proto_examples):\n%s",
+                   hex);
     free (hex);
 }
 

@@ -23,14 +23,14 @@ s_batch (mdf_batch_t *b, const char *producer, uint64_t seq, size_t n)
     b->nbars = n;
     for (size_t i = 0; i < n; i++) {
         snprintf (b->bars[i].symbol, sizeof b->bars[i].symbol, "S%zu", i);
-        b->bars[i].ts = 1000 + (int64_t) i;
+        b->bars[i].ts = 1000 + (int64_t)i;
         b->bars[i].open = 10, b->bars[i].high = 11, b->bars[i].low = 9;
         b->bars[i].close = 10.5, b->bars[i].volume = 100;
     }
 }
 
-static const inflight_sender_t A = {(const uint8_t *) "\0AAAA", 5};
-static const inflight_sender_t B = {(const uint8_t *) "\0BBBB", 5};
+static const inflight_sender_t A = { (const uint8_t *)"\0AAAA", 5 };
+static const inflight_sender_t B = { (const uint8_t *)"\0BBBB", 5 };
 
 START_TEST (resend_is_a_duplicate_answered_to_the_newest_sender)
 {
@@ -177,8 +177,8 @@ START_TEST (long_identity_is_kept_whole)
 {
     uint8_t big[INFLIGHT_IDENTITY_MAX];
     for (size_t i = 0; i < sizeof big; i++)
-        big[i] = (uint8_t) i;
-    inflight_sender_t from = {big, sizeof big};
+        big[i] = (uint8_t)i;
+    inflight_sender_t from = { big, sizeof big };
     inflight_t *f = inflight_new ();
     mdf_batch_t b;
     s_batch (&b, "", 3, 1);

@@ -33,10 +33,10 @@ START_TEST (zero_hysteresis_follows_exact_levels_both_ways)
 {
     level_t lv;
     level_init (&lv, L, H, 0);
-    int64_t sizes[] = {0, L, L + 1, H - 1, H, H - 1, L + 1, L, H, L, 0, L + 1, 0};
+    int64_t sizes[] = { 0, L, L + 1, H - 1, H, H - 1, L + 1, L, H, L, 0, L + 1, 0 };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         ck_assert_msg (s_after (&lv, sizes[i]) == level_exact (L, H, sizes[i]),
-                       "size %lld: level %d", (long long) sizes[i], (int) lv.level);
+                       "size %lld: level %d", (long long)sizes[i], (int)lv.level);
 }
 END_TEST
 

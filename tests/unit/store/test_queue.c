@@ -10,7 +10,7 @@
 #include "store/queue.h"
 
 static int s_items[64]; /* item identities: &s_items[i] */
-#define ITEM(i) ((void *) &s_items[i])
+#define ITEM(i) ((void *)&s_items[i])
 
 START_TEST (push_refuses_what_does_not_fit_and_keeps_the_rest)
 {
@@ -18,10 +18,10 @@ START_TEST (push_refuses_what_does_not_fit_and_keeps_the_rest)
     ck_assert_int_eq (queue_push (q, ITEM (0), 600), 0);
     ck_assert_int_eq (queue_push (q, ITEM (1), 401), -1); /* 1001 > 1000 */
     ck_assert_int_eq (queue_size (q), 600);
-    ck_assert_int_eq (queue_push (q, ITEM (1), 400), 0);  /* exactly full */
+    ck_assert_int_eq (queue_push (q, ITEM (1), 400), 0); /* exactly full */
     ck_assert_int_eq (queue_size (q), 1000);
     ck_assert_int_eq (queue_push (q, ITEM (2), 1), -1);
-    ck_assert_int_eq ((int) queue_batches (q), 2);
+    ck_assert_int_eq ((int)queue_batches (q), 2);
     queue_destroy (&q, NULL);
     ck_assert_ptr_null (q);
 }
@@ -103,7 +103,7 @@ START_TEST (level_follows_push_and_release)
     ck_assert_int_eq (queue_level (q), MDF_LEVEL_HARD);
     void *items[4];
     int64_t bars;
-    queue_take (q, 500, items, 1, &bars); /* 500 bars */
+    queue_take (q, 500, items, 1, &bars);               /* 500 bars */
     ck_assert_int_eq (queue_level (q), MDF_LEVEL_HARD); /* taking does not release */
     ck_assert (queue_release (q, bars));                /* 300 left */
     ck_assert_int_eq (queue_level (q), MDF_LEVEL_OK);
@@ -120,9 +120,9 @@ START_TEST (level_uses_hysteresis_on_release)
     ck_assert_int_eq (queue_level (q), MDF_LEVEL_HARD);
     void *items[4];
     int64_t bars;
-    queue_take (q, 50, items, 4, &bars);  /* the 750 alone */
+    queue_take (q, 50, items, 4, &bars); /* the 750 alone */
     queue_take (q, 50, items + 1, 3, &bars);
-    queue_release (q, 50);                /* 750: above high - h = 700 */
+    queue_release (q, 50); /* 750: above high - h = 700 */
     ck_assert_int_eq (queue_level (q), MDF_LEVEL_HARD);
     queue_release (q, 750);
     ck_assert_int_eq (queue_level (q), MDF_LEVEL_OK);
@@ -148,7 +148,7 @@ s_taker (void *arg)
 START_TEST (a_waiting_taker_wakes_on_push)
 {
     queue_t *q = queue_new (1000, 500, 800, 0);
-    taker_t t = {q, 99, NULL};
+    taker_t t = { q, 99, NULL };
     pthread_t th;
     pthread_create (&th, NULL, s_taker, &t);
     queue_push (q, ITEM (7), 5);
@@ -176,7 +176,7 @@ END_TEST
 START_TEST (stop_without_drain_wakes_takers_at_once)
 {
     queue_t *q = queue_new (1000, 500, 800, 0);
-    taker_t t = {q, 99, NULL};
+    taker_t t = { q, 99, NULL };
     pthread_t th;
     pthread_create (&th, NULL, s_taker, &t);
     queue_stop (q, false);
@@ -200,7 +200,7 @@ static int s_freed;
 static void
 s_free (void *item)
 {
-    (void) item;
+    (void)item;
     s_freed++;
 }
 

@@ -15,7 +15,7 @@ static char s_path[64];
 static const char *
 s_file (const char *text)
 {
-    snprintf (s_path, sizeof s_path, "/tmp/mds-settings-%d.toml", (int) getpid ());
+    snprintf (s_path, sizeof s_path, "/tmp/mds-settings-%d.toml", (int)getpid ());
     FILE *f = fopen (s_path, "w");
     ck_assert_ptr_nonnull (f);
     fputs (text, f);
@@ -108,8 +108,8 @@ START_TEST (environment_overrides_file)
     setenv ("MDS_SINK_TYPE", "null", 1);
     store_settings_t s;
     char err[512];
-    mdf_cfg_t *cfg = store_settings_load (s_file ("[queue]\ncapacity = 9000\n"), &s, err,
-                                          sizeof err);
+    mdf_cfg_t *cfg
+        = store_settings_load (s_file ("[queue]\ncapacity = 9000\n"), &s, err, sizeof err);
     ck_assert_msg (cfg != NULL, "%s", err);
     ck_assert_int_eq (s.capacity, 20000);
     ck_assert_str_eq (s.sink_type, "null");

@@ -22,7 +22,7 @@ static void
 s_setup (void)
 {
     static int n; /* pid: unique when forked; n: unique with CK_FORK=no */
-    snprintf (s_table, sizeof s_table, "bars_p%d_%d", (int) getpid (), ++n);
+    snprintf (s_table, sizeof s_table, "bars_p%d_%d", (int)getpid (), ++n);
 }
 
 static void
@@ -35,7 +35,7 @@ s_batch (mdf_batch_t *b, const char *provider, size_t n, int64_t ts0, double pri
     for (size_t i = 0; i < n; i++) {
         mdf_bar_t *bar = &b->bars[i];
         snprintf (bar->symbol, sizeof bar->symbol, "SYM%zu", i % 4);
-        bar->ts = ts0 + (int64_t) i * 1000; /* 1 us apart */
+        bar->ts = ts0 + (int64_t)i * 1000; /* 1 us apart */
         bar->open = bar->close = price;
         bar->high = price + 1;
         bar->low = price - 1;
@@ -46,7 +46,7 @@ s_batch (mdf_batch_t *b, const char *provider, size_t n, int64_t ts0, double pri
 static sink_t *
 s_sink (const char *conninfo)
 {
-    sink_config_t cfg = {"postgres", NULL, conninfo, s_table, NULL};
+    sink_config_t cfg = { "postgres", NULL, conninfo, s_table, NULL };
     char err[256];
     sink_t *sink = sink_new (&cfg, err, sizeof err);
     ck_assert_msg (sink != NULL, "%s", err);
@@ -83,7 +83,7 @@ START_TEST (write_commits_and_resend_stores_once)
     mdf_batch_t a, b;
     s_batch (&a, "ibkr", 500, 1763850000000000000LL, 10.0);
     s_batch (&b, "poly", 300, 1763850000000000000LL, 20.0);
-    const mdf_batch_t *both[] = {&a, &b};
+    const mdf_batch_t *both[] = { &a, &b };
     char err[512];
     ck_assert_msg (sink_write (sink, both, 2, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq (s_count (), 800);
@@ -100,11 +100,12 @@ START_TEST (ts_is_a_timestamptz_with_microseconds)
     sink_t *sink = s_sink (s_pg.conninfo);
     mdf_batch_t a;
     s_batch (&a, "ibkr", 1, 1763850000123456789LL, 10.0);
-    const mdf_batch_t *one[] = {&a};
+    const mdf_batch_t *one[] = { &a };
     char err[512];
     ck_assert_msg (sink_write (sink, one, 1, err, sizeof err) == 0, "%s", err);
     char *type = s_query ("SELECT data_type FROM information_schema.columns WHERE "
-                          "table_name = '%s' AND column_name = 'ts'", s_table);
+                          "table_name = '%s' AND column_name = 'ts'",
+                          s_table);
     ck_assert_str_eq (type, "timestamp with time zone");
     free (type);
     char *us = s_query ("SELECT (extract(epoch FROM ts) * 1000000)::bigint FROM %s", s_table);
@@ -121,7 +122,7 @@ START_TEST (upsert_updates_values_and_last_bar_wins_in_a_transaction)
     mdf_batch_t a, b;
     s_batch (&a, "ibkr", 8, 1000000, 10.0);
     s_batch (&b, "ibkr", 8, 1000000, 33.0);
-    const mdf_batch_t *both[] = {&a, &b};
+    const mdf_batch_t *both[] = { &a, &b };
     char err[512];
     ck_assert_msg (sink_write (sink, both, 2, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq (s_count (), 8);
@@ -140,7 +141,7 @@ START_TEST (copy_escapes_tabs_newlines_and_backslashes)
     mdf_batch_t a;
     s_batch (&a, "pro\tvider", 1, 1000, 10.0);
     snprintf (a.bars[0].symbol, sizeof a.bars[0].symbol, "A\\B\nC");
-    const mdf_batch_t *one[] = {&a};
+    const mdf_batch_t *one[] = { &a };
     char err[512];
     ck_assert_msg (sink_write (sink, one, 1, err, sizeof err) == 0, "%s", err);
     char *sym = s_query ("SELECT symbol || '|' || provider FROM %s", s_table);
@@ -158,7 +159,7 @@ START_TEST (unreachable_server_fails_and_stores_nothing)
     sink_t *sink = s_sink (conninfo);
     mdf_batch_t a;
     s_batch (&a, "ibkr", 1, 1000, 10.0);
-    const mdf_batch_t *one[] = {&a};
+    const mdf_batch_t *one[] = { &a };
     char err[512] = "";
     ck_assert_int_eq (sink_write (sink, one, 1, err, sizeof err), -1);
     ck_assert_msg (strstr (err, "connect") != NULL, "%s", err);

@@ -41,7 +41,7 @@ s_batch (mdf_batch_t *b, const char *provider, size_t n, int64_t ts0, double pri
     for (size_t i = 0; i < n; i++) {
         mdf_bar_t *bar = &b->bars[i];
         snprintf (bar->symbol, sizeof bar->symbol, "SYM%zu", i % 3);
-        bar->ts = ts0 + (int64_t) i;
+        bar->ts = ts0 + (int64_t)i;
         bar->open = bar->close = price;
         bar->high = price + 1;
         bar->low = price - 1;
@@ -52,7 +52,7 @@ s_batch (mdf_batch_t *b, const char *provider, size_t n, int64_t ts0, double pri
 static sink_t *
 s_sink (const char *path)
 {
-    sink_config_t cfg = {"sqlite", path, NULL, "bars", "normal"};
+    sink_config_t cfg = { "sqlite", path, NULL, "bars", "normal" };
     char err[256];
     sink_t *sink = sink_new (&cfg, err, sizeof err);
     ck_assert_msg (sink != NULL, "%s", err);
@@ -92,7 +92,7 @@ START_TEST (write_commits_every_bar_of_every_batch)
     mdf_batch_t a, b;
     s_batch (&a, "ibkr", 100, 1000, 10.0);
     s_batch (&b, "poly", 50, 1000, 20.0);
-    const mdf_batch_t *both[] = {&a, &b};
+    const mdf_batch_t *both[] = { &a, &b };
     char err[256];
     ck_assert_msg (sink_write (sink, both, 2, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq (s_query ("SELECT count(*) FROM bars"), 150);
@@ -111,7 +111,7 @@ START_TEST (resending_a_batch_stores_each_bar_once)
     sink_t *sink = s_sink (s_path);
     mdf_batch_t a;
     s_batch (&a, "ibkr", 200, 5000, 10.0);
-    const mdf_batch_t *one[] = {&a};
+    const mdf_batch_t *one[] = { &a };
     char err[256];
     ck_assert_int_eq (sink_write (sink, one, 1, err, sizeof err), 0);
     ck_assert_int_eq (sink_write (sink, one, 1, err, sizeof err), 0);
@@ -127,7 +127,7 @@ START_TEST (upsert_keeps_the_latest_values)
     mdf_batch_t a, b;
     s_batch (&a, "ibkr", 10, 5000, 10.0);
     s_batch (&b, "ibkr", 10, 5000, 42.0);
-    const mdf_batch_t *first[] = {&a}, *second[] = {&b};
+    const mdf_batch_t *first[] = { &a }, *second[] = { &b };
     char err[256];
     ck_assert_int_eq (sink_write (sink, first, 1, err, sizeof err), 0);
     ck_assert_int_eq (sink_write (sink, second, 1, err, sizeof err), 0);
@@ -145,7 +145,7 @@ START_TEST (two_connections_write_the_same_file)
     mdf_batch_t a, b;
     s_batch (&a, "one", 10, 1, 1.0);
     s_batch (&b, "two", 10, 1, 1.0);
-    const mdf_batch_t *pa[] = {&a}, *pb[] = {&b};
+    const mdf_batch_t *pa[] = { &a }, *pb[] = { &b };
     char err[256];
     ck_assert_int_eq (sink_write (s1, pa, 1, err, sizeof err), 0);
     ck_assert_int_eq (sink_write (s2, pb, 1, err, sizeof err), 0);
@@ -162,7 +162,7 @@ START_TEST (unwritable_path_fails_with_a_message)
     sink_t *sink = s_sink ("/proc/mds-no/bars.db");
     mdf_batch_t a;
     s_batch (&a, "ibkr", 1, 1, 1.0);
-    const mdf_batch_t *one[] = {&a};
+    const mdf_batch_t *one[] = { &a };
     char err[256] = "";
     ck_assert_int_eq (sink_write (sink, one, 1, err, sizeof err), -1);
     ck_assert_msg (strstr (err, "/proc/mds-no") != NULL, "%s", err);
@@ -174,7 +174,7 @@ END_TEST
 
 START_TEST (unknown_type_is_refused)
 {
-    sink_config_t cfg = {"oracle", NULL, NULL, NULL, NULL};
+    sink_config_t cfg = { "oracle", NULL, NULL, NULL, NULL };
     char err[256] = "";
     ck_assert_ptr_null (sink_new (&cfg, err, sizeof err));
     ck_assert_msg (strstr (err, "oracle") != NULL, "%s", err);
@@ -183,12 +183,12 @@ END_TEST
 
 START_TEST (null_sink_accepts_everything)
 {
-    sink_config_t cfg = {"null", NULL, NULL, NULL, NULL};
+    sink_config_t cfg = { "null", NULL, NULL, NULL, NULL };
     char err[256];
     sink_t *sink = sink_new (&cfg, err, sizeof err);
     mdf_batch_t a;
     s_batch (&a, "ibkr", 3, 1, 1.0);
-    const mdf_batch_t *one[] = {&a};
+    const mdf_batch_t *one[] = { &a };
     ck_assert_int_eq (sink_write (sink, one, 1, err, sizeof err), 0);
     ck_assert_str_eq (sink_type (sink), "null");
     mdf_batch_clear (&a);
