@@ -2,7 +2,7 @@
  * app: wiring, HTTP handlers, reload.  See app.h.
  *
  * HTTP handlers run on the server's thread and only call thread-safe
- * functions (coordinator, policy, feedback_set_failsafe, snapshots).
+ * functions (coordinator, policy, listener_set_failsafe, snapshots).
  * `reload_lock` serialises reloads from SIGHUP and HTTP.
  *
  * With a control token (http.control_token or http.control_token_file) the
@@ -25,7 +25,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "pipeline/coordinator.h"
-#include "pipeline/feedback.h"
+#include "pipeline/listener.h"
 #include "pipeline/policy.h"
 #include "pipeline/provider.h"
 #include "pipeline/sender.h"
@@ -41,7 +41,7 @@ struct _app_t {
     coordinator_t *coord;
     policy_t *policy;
     sender_t *sender;
-    feedback_t *feedback;
+    listener_t *listener;
     provider_t **providers;
     mdf_http_t *http;
     pthread_mutex_t reload_lock;
@@ -175,9 +175,9 @@ s_health (void *arg, mdf_http_reply_t *r)
     }
     char fb[256];
     bool fb_ok = true;
-    if (self->feedback) {
-        feedback_status_t f;
-        feedback_status (self->feedback, &f);
+    if (self->listener) {
+        listener_status_t f;
+        listener_status (self->listener, &f);
         fb_ok = !f.failsafe;
         snprintf (fb, sizeof fb,
                   "{\"state\":\"%s\",\"level\":\"%s\",\"stale\":%d,\"unheard\":%d,\"events\":%llu}",
@@ -288,7 +288,7 @@ s_start_sender (app_t *self, const char **names, char *err, size_t errlen)
 }
 
 static int
-s_start_feedback (app_t *self, const char **names, char *err, size_t errlen)
+s_start_listener (app_t *self, const char **names, char *err, size_t errlen)
 {
     const settings_t *s = &self->s;
     size_t driven[64], nd = 0;
@@ -301,7 +301,7 @@ s_start_feedback (app_t *self, const char **names, char *err, size_t errlen)
     }
     if (!s->fb_enabled)
         return 0;
-    feedback_config_t fc = {
+    listener_config_t fc = {
         .curve = &s->curve,
         .endpoints = s->feedback.items,
         .nendpoints = s->feedback.count,
@@ -315,8 +315,8 @@ s_start_feedback (app_t *self, const char **names, char *err, size_t errlen)
         .policy = self->policy,
         .metrics = self->metrics,
     };
-    self->feedback = feedback_new (&fc, err, errlen);
-    return self->feedback ? 0 : -1;
+    self->listener = listener_new (&fc, err, errlen);
+    return self->listener ? 0 : -1;
 }
 
 static int
@@ -365,7 +365,7 @@ s_start (app_t *self, char *err, size_t errlen)
     for (size_t i = 0; i < s->nproviders; i++)
         names[i] = s->providers[i].name;
     if (s_start_sender (self, names, err, errlen) < 0
-        || s_start_feedback (self, names, err, errlen) < 0)
+        || s_start_listener (self, names, err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < s->nproviders; i++) {
         self->providers[i] = provider_new (&s->providers[i], i, self->coord, self->sender,
@@ -408,8 +408,8 @@ static void
 s_apply_reload (app_t *self, const settings_t *n)
 {
     s_apply_log_level (n);
-    if (self->feedback)
-        feedback_set_failsafe (self->feedback, s_level (n->failsafe), n->stale_after_ms);
+    if (self->listener)
+        listener_set_failsafe (self->listener, s_level (n->failsafe), n->stale_after_ms);
     for (size_t i = 0; i < n->nproviders; i++) {
         int idx = settings_provider_index (&self->s, n->providers[i].name);
         if (idx < 0) {
@@ -482,7 +482,7 @@ app_destroy (app_t **self_p)
     mdf_http_destroy (&self->http);
     for (size_t i = 0; self->providers && i < self->s.nproviders; i++)
         provider_destroy (&self->providers[i]);
-    feedback_destroy (&self->feedback);
+    listener_destroy (&self->listener);
     sender_destroy (&self->sender);
     policy_destroy (&self->policy);
     coordinator_destroy (&self->coord);

@@ -7,12 +7,12 @@
  * the coordinator, which applies cooldown and breaker, and calls next again
  * later).  Sources are used by one thread only.
  *
- * provider_synthetic.c: a random walk per symbol with valid OHLC
+ * source_synthetic.c: a random walk per symbol with valid OHLC
  * (low <= open, close <= high) and strictly increasing ts per symbol in whole
  * microseconds (wall time, bumped by 1 us when bars come faster), so every bar
  * is a distinct row, in PostgreSQL's microsecond timestamptz too.
  *
- * provider_csv.c: the bar file format of proto/csv.h (shared with `mdctl
+ * source_csv.c: the bar file format of proto/csv.h (shared with `mdctl
  * send`): a header naming symbol,ts,open,high,low,close,volume; ts as RFC 3339
  * ("2026-11-22T10:00:00Z", fraction and offset allowed), epoch seconds (with
  * fraction) or epoch nanoseconds (an integer >= 1e17).  A bad row (one the

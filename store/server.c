@@ -24,7 +24,7 @@
 #include "common/metrics.h"
 #include "proto/batch.h"
 #include "store/auth.h"
-#include "store/feedback.h"
+#include "store/publisher.h"
 #include "store/health.h"
 #include "store/inflight.h"
 #include "store/queue.h"
@@ -41,7 +41,7 @@ struct _server_t {
     queue_t *queue;
     inflight_t *inflight; /* batches queued, not yet answered (resends) */
     workers_t *workers;
-    feedback_t *feedback;
+    publisher_t *publisher;
     store_auth_t *auth; /* NULL unless security.curve */
     webhook_t *webhook;
     mdf_http_t *http;
@@ -63,7 +63,7 @@ struct _server_t {
 static void
 s_publish (server_t *self, mdf_level_t level, const char *reason)
 {
-    if (feedback_publish (self->feedback, level, queue_size (self->queue), reason) != 0)
+    if (publisher_publish (self->publisher, level, queue_size (self->queue), reason) != 0)
         mdf_warn ("feedback event not sent", "reason=%s", reason);
 }
 
@@ -83,8 +83,8 @@ s_check_level (server_t *self)
     mdf_info ("level changed", "level=%s previous=%s queue_size=%lld", mdf_level_name (level),
               mdf_level_name (previous), (long long)queue_size (self->queue));
     webhook_event_t ev = { self->settings->store_id,
-                           feedback_epoch (self->feedback),
-                           feedback_seq (self->feedback),
+                           publisher_epoch (self->publisher),
+                           publisher_seq (self->publisher),
                            level,
                            previous,
                            queue_size (self->queue),
@@ -317,14 +317,14 @@ s_poll_once (server_t *self, int max_wait_ms)
     zmq_pollitem_t items[]
         = { { zsock_resolve (self->done), 0, ZMQ_POLLIN, 0 },
             { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve (feedback_socket (self->feedback)), 0, ZMQ_POLLIN, 0 } };
+            { zsock_resolve (publisher_socket (self->publisher)), 0, ZMQ_POLLIN, 0 } };
     if (zmq_poll (items, 3, (long)wait) > 0) {
         for (int i = 0; i < 256 && (zsock_events (self->done) & ZMQ_POLLIN); i++)
             s_on_done (self);
         for (int i = 0; i < 256 && (zsock_events (self->router) & ZMQ_POLLIN); i++)
             s_on_ingest (self);
-        while (zsock_events (feedback_socket (self->feedback)) & ZMQ_POLLIN)
-            if (feedback_recv (self->feedback) == 1)
+        while (zsock_events (publisher_socket (self->publisher)) & ZMQ_POLLIN)
+            if (publisher_recv (self->publisher) == 1)
                 s_publish (self, self->published, "subscribe");
     }
     s_check_level (self);
@@ -439,7 +439,7 @@ s_health (void *arg, mdf_http_reply_t *reply)
     workers_last_error (self->workers, err, sizeof err);
     v.sink_error = err;
     v.workers_alive = (int)mdf_gauge_value (self->stats.workers_alive);
-    v.subscribers = feedback_subscribers (self->feedback);
+    v.subscribers = publisher_subscribers (self->publisher);
     v.webhook = webhook_state (self->webhook);
     health_render (&v, reply);
 }
@@ -471,9 +471,9 @@ s_build (server_t *self, char *err, size_t errlen)
                   zmq_strerror (zmq_errno ()));
         return -1;
     }
-    self->feedback = feedback_new (s->feedback_endpoint, s->store_id, s->capacity,
+    self->publisher = publisher_new (s->feedback_endpoint, s->store_id, s->capacity,
                                    (int)s->feedback_sndhwm, &self->stats, self->auth, err, errlen);
-    if (!self->feedback)
+    if (!self->publisher)
         return -1;
     self->webhook = webhook_new (s->webhook_enabled, s->webhook_url, s->webhook_timeout_ms,
                                  s->webhook_queue, &self->stats);
@@ -540,7 +540,7 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
               "capacity=%lld epoch=%lld",
               s->store_id, s->ingest_endpoint, s->feedback_endpoint, s->sink_type,
               (long long)s->workers, (long long)s->capacity,
-              (long long)feedback_epoch (self->feedback));
+              (long long)publisher_epoch (self->publisher));
     return self;
 }
 
@@ -578,7 +578,7 @@ server_destroy (server_t **self_p)
         }
     }
     webhook_destroy (&self->webhook, (int)self->settings->webhook_timeout_ms);
-    feedback_destroy (&self->feedback);
+    publisher_destroy (&self->publisher);
     zsock_destroy (&self->router);
     store_auth_destroy (&self->auth);
     zsock_destroy (&self->done);

@@ -1,7 +1,7 @@
 /*
  * test_mdctl_parts: the pure pieces of mdctl, without processes or sockets:
  * the CSV loader of send (the format is proto/csv.c's, tested in
- * tests/unit/proto/test_csv.c), the /metrics parser and rates, logfmt
+ * tests/unit/proto/test_proto_csv.c), the /metrics parser and rates, logfmt
  * quoting, and the watch view (plain lines, stale marker, dashboard) driven
  * with explicit times instead of sleeps.
  */

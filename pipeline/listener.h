@@ -1,5 +1,5 @@
 /*
- * feedback: the actor that listens to the stores' backpressure and rescales
+ * listener: the actor that listens to the stores' backpressure and rescales
  * the providers' token buckets.
  *
  * The actor thread owns a SUB socket connected to every [store] feedback
@@ -19,8 +19,8 @@
  * mdp_feedback_stale_coordinators, mdp_feedback_failsafe (0/1),
  * mdp_feedback_apply_delay_seconds (event ts -> scale applied).
  */
-#ifndef PIPELINE_FEEDBACK_H
-#define PIPELINE_FEEDBACK_H
+#ifndef PIPELINE_LISTENER_H
+#define PIPELINE_LISTENER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,16 +44,16 @@ typedef struct {
     policy_t *policy;         /* borrowed */
     mdf_metrics_t *metrics;   /* borrowed, may be NULL */
     const mdp_curve_t *curve; /* NULL or off: plain TCP (copied) */
-} feedback_config_t;
+} listener_config_t;
 
-typedef struct _feedback_t feedback_t;
+typedef struct _listener_t listener_t;
 
 /* Start the actor.  NULL with err (bad endpoint, ...). */
-feedback_t *feedback_new (const feedback_config_t *cfg, char *err, size_t errlen);
-void feedback_destroy (feedback_t **self_p);
+listener_t *listener_new (const listener_config_t *cfg, char *err, size_t errlen);
+void listener_destroy (listener_t **self_p);
 
 /* Reload: new failsafe level and staleness; thread-safe, applied on the next tick. */
-void feedback_set_failsafe (feedback_t *self, mdf_level_t failsafe, int64_t stale_after_ms);
+void listener_set_failsafe (listener_t *self, mdf_level_t failsafe, int64_t stale_after_ms);
 
 /* For /health (thread-safe snapshots). */
 typedef struct {
@@ -62,7 +62,7 @@ typedef struct {
     int stale;     /* stores silent too long */
     int unheard;   /* stores never heard */
     uint64_t events;
-} feedback_status_t;
-void feedback_status (feedback_t *self, feedback_status_t *out);
+} listener_status_t;
+void listener_status (listener_t *self, listener_status_t *out);
 
 #endif

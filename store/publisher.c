@@ -1,7 +1,7 @@
 /*
- * feedback: XPUB publisher; see feedback.h.
+ * publisher: XPUB publisher; see publisher.h.
  */
-#include "store/feedback.h"
+#include "store/publisher.h"
 
 #include <czmq.h>
 #include <stdatomic.h>
@@ -10,7 +10,7 @@
 #include "common/clock.h"
 #include "proto/feedback.h"
 
-struct _feedback_t {
+struct _publisher_t {
     zsock_t *xpub;
     char id[MDF_ID_MAX + 1];
     char topic[MDF_ID_MAX + 32];
@@ -21,11 +21,11 @@ struct _feedback_t {
     stats_t *stats;
 };
 
-feedback_t *
-feedback_new (const char *endpoint, const char *coordinator_id, int64_t capacity, int sndhwm,
+publisher_t *
+publisher_new (const char *endpoint, const char *coordinator_id, int64_t capacity, int sndhwm,
               stats_t *stats, store_auth_t *auth, char *err, size_t errlen)
 {
-    feedback_t *self = calloc (1, sizeof *self);
+    publisher_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->xpub = zsock_new (ZMQ_XPUB);
@@ -55,9 +55,9 @@ feedback_new (const char *endpoint, const char *coordinator_id, int64_t capacity
 }
 
 void
-feedback_destroy (feedback_t **self_p)
+publisher_destroy (publisher_t **self_p)
 {
-    feedback_t *self = *self_p;
+    publisher_t *self = *self_p;
     if (!self)
         return;
     zsock_destroy (&self->xpub);
@@ -66,7 +66,7 @@ feedback_destroy (feedback_t **self_p)
 }
 
 int
-feedback_publish (feedback_t *self, mdf_level_t level, int64_t queue_size, const char *reason)
+publisher_publish (publisher_t *self, mdf_level_t level, int64_t queue_size, const char *reason)
 {
     mdf_feedback_t ev = { 0 };
     ev.v = MDF_PROTO_VERSION;
@@ -95,7 +95,7 @@ feedback_publish (feedback_t *self, mdf_level_t level, int64_t queue_size, const
 }
 
 int
-feedback_recv (feedback_t *self)
+publisher_recv (publisher_t *self)
 {
     zframe_t *frame = zframe_recv (self->xpub);
     if (!frame)
@@ -115,25 +115,25 @@ feedback_recv (feedback_t *self)
 }
 
 void *
-feedback_socket (feedback_t *self)
+publisher_socket (publisher_t *self)
 {
     return self->xpub;
 }
 
 int64_t
-feedback_epoch (const feedback_t *self)
+publisher_epoch (const publisher_t *self)
 {
     return self->epoch;
 }
 
 uint64_t
-feedback_seq (const feedback_t *self)
+publisher_seq (const publisher_t *self)
 {
     return self->seq;
 }
 
 int64_t
-feedback_subscribers (const feedback_t *self)
+publisher_subscribers (const publisher_t *self)
 {
     return (int64_t)atomic_load (&self->subscribers);
 }

@@ -1,11 +1,11 @@
 /*
- * feedback: SUB socket + fbstate + policy -> coordinator.  See feedback.h.
+ * listener: SUB socket + fbstate + policy -> coordinator.  See listener.h.
  *
  * Only the actor thread touches the SUB socket and fbstate.  Other threads see
  * the actor through atomics: the status snapshot, and the pending failsafe
  * settings of a reload (`reload_gen` bumped after they are written).
  */
-#include "pipeline/feedback.h"
+#include "pipeline/listener.h"
 
 #include <czmq.h>
 #include <math.h>
@@ -21,7 +21,7 @@
 
 #define S_TICK_MS 50
 
-struct _feedback_t {
+struct _listener_t {
     char **endpoints;
     size_t nendpoints;
     mdp_curve_t curve; /* copy of cfg->curve */
@@ -70,7 +70,7 @@ s_gauge (mdf_gauge_t *g, double v)
 
 /* Evaluate the driving level and set every driven provider's scale. */
 static void
-s_apply (feedback_t *self)
+s_apply (listener_t *self)
 {
     unsigned gen = atomic_load (&self->reload_gen);
     if (gen != self->seen_gen) {
@@ -99,7 +99,7 @@ s_apply (feedback_t *self)
 }
 
 static void
-s_on_event (feedback_t *self, const mdf_feedback_t *ev)
+s_on_event (listener_t *self, const mdf_feedback_t *ev)
 {
     fbstate_result_t r;
     fbstate_observe (self->state, ev, &r);
@@ -134,7 +134,7 @@ s_on_event (feedback_t *self, const mdf_feedback_t *ev)
 }
 
 static void
-s_recv (feedback_t *self, zsock_t *sub)
+s_recv (listener_t *self, zsock_t *sub)
 {
     zmsg_t *msg = zmsg_recv (sub);
     if (!msg)
@@ -159,7 +159,7 @@ s_recv (feedback_t *self, zsock_t *sub)
 }
 
 static zsock_t *
-s_connect (feedback_t *self)
+s_connect (listener_t *self)
 {
     zsock_t *sub = zsock_new (ZMQ_SUB);
     if (!sub) {
@@ -183,7 +183,7 @@ s_connect (feedback_t *self)
 static void
 s_actor (zsock_t *pipe, void *arg)
 {
-    feedback_t *self = arg;
+    listener_t *self = arg;
     zsock_t *sub = s_connect (self);
     atomic_store (&self->start_rc, sub ? 0 : -1);
     if (sub)
@@ -215,7 +215,7 @@ s_actor (zsock_t *pipe, void *arg)
 }
 
 static void
-s_metrics (feedback_t *self)
+s_metrics (listener_t *self)
 {
     mdf_metrics_t *m = self->metrics;
     if (!m)
@@ -252,10 +252,10 @@ s_metrics (feedback_t *self)
                                          bounds, sizeof bounds / sizeof bounds[0], NULL);
 }
 
-feedback_t *
-feedback_new (const feedback_config_t *cfg, char *err, size_t errlen)
+listener_t *
+listener_new (const listener_config_t *cfg, char *err, size_t errlen)
 {
-    feedback_t *self = calloc (1, sizeof *self);
+    listener_t *self = calloc (1, sizeof *self);
     if (!self) {
         snprintf (err, errlen, "out of memory");
         return NULL;
@@ -283,25 +283,25 @@ feedback_new (const feedback_config_t *cfg, char *err, size_t errlen)
     if (!self->endpoints || !self->providers || !self->driven || !self->scale_g || !self->state_g
         || !self->state) {
         snprintf (err, errlen, "out of memory");
-        feedback_destroy (&self);
+        listener_destroy (&self);
         return NULL;
     }
     s_metrics (self);
     self->actor = zactor_new (s_actor, self);
     if (!self->actor || atomic_load (&self->start_rc) < 0) {
         snprintf (err, errlen, "%s", self->actor ? self->start_err : "cannot start feedback");
-        feedback_destroy (&self);
+        listener_destroy (&self);
         return NULL;
     }
     return self;
 }
 
 void
-feedback_destroy (feedback_t **self_p)
+listener_destroy (listener_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    feedback_t *self = *self_p;
+    listener_t *self = *self_p;
     zactor_destroy (&self->actor);
     fbstate_destroy (&self->state);
     mdf_strv_free (self->endpoints, self->nendpoints);
@@ -314,7 +314,7 @@ feedback_destroy (feedback_t **self_p)
 }
 
 void
-feedback_set_failsafe (feedback_t *self, mdf_level_t failsafe, int64_t stale_after_ms)
+listener_set_failsafe (listener_t *self, mdf_level_t failsafe, int64_t stale_after_ms)
 {
     atomic_store (&self->pend_failsafe, (int)failsafe);
     atomic_store (&self->pend_stale_ms, (long long)stale_after_ms);
@@ -322,7 +322,7 @@ feedback_set_failsafe (feedback_t *self, mdf_level_t failsafe, int64_t stale_aft
 }
 
 void
-feedback_status (feedback_t *self, feedback_status_t *out)
+listener_status (listener_t *self, listener_status_t *out)
 {
     out->level = atomic_load (&self->st_level);
     out->failsafe = atomic_load (&self->st_failsafe) != 0;

@@ -1,5 +1,5 @@
 /*
- * test_synthetic: the synthetic provider makes bars a store accepts, each a
+ * test_source_synthetic: the synthetic source makes bars a store accepts, each a
  * distinct row: valid OHLC, and per symbol ts strictly increasing in whole
  * microseconds (PostgreSQL keeps microseconds, so finer steps would collapse).
  */

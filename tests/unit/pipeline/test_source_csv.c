@@ -1,9 +1,9 @@
 /*
- * provider_csv: bad rows (refused by the shared reader, proto/csv.c, or by
+ * source_csv: bad rows (refused by the shared reader, proto/csv.c, or by
  * the store's rules) skipped with their line number, the shared format (any
  * column order, quotes, offsets), loop replays with shifted ts, a missing file
  * or a bad header is a provider error.  The format itself is tested in
- * tests/unit/proto/test_csv.c.
+ * tests/unit/proto/test_proto_csv.c.
  */
 #include <check.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * provider_synthetic: random-walk bars (see source.h).
+ * source_synthetic: random-walk bars (see source.h).
  *
  * Invariants: for every symbol, ts strictly increases in whole microseconds
  * (wall time, or the previous ts + 1 us when bars come faster than that), so

@@ -1,5 +1,5 @@
 /*
- * provider_csv: replay bars from a CSV file (format: proto/csv.h, shared with
+ * source_csv: replay bars from a CSV file (format: proto/csv.h, shared with
  * `mdctl send`; see source.h for the replay rules).
  *
  * Rows come from the shared reader, which reads line by line, so memory does
