@@ -23,7 +23,7 @@ struct _publisher_t {
 
 publisher_t *
 publisher_new (const char *endpoint, const char *coordinator_id, int64_t capacity, int sndhwm,
-              stats_t *stats, store_auth_t *auth, char *err, size_t errlen)
+               stats_t *stats, store_auth_t *auth, char *err, size_t errlen)
 {
     publisher_t *self = calloc (1, sizeof *self);
     if (!self)

@@ -30,12 +30,14 @@ typedef struct _publisher_t publisher_t;
  * and `auth` borrowed.  NULL with err ("tcp://...:
  * Address already in use"). */
 publisher_t *publisher_new (const char *endpoint, const char *coordinator_id, int64_t capacity,
-                          int sndhwm, stats_t *stats, store_auth_t *auth, char *err, size_t errlen);
+                            int sndhwm, stats_t *stats, store_auth_t *auth, char *err,
+                            size_t errlen);
 
 void publisher_destroy (publisher_t **self_p);
 
 /* Publish one event.  0, or -1 if it could not be encoded or sent. */
-int publisher_publish (publisher_t *self, mdf_level_t level, int64_t queue_size, const char *reason);
+int publisher_publish (publisher_t *self, mdf_level_t level, int64_t queue_size,
+                       const char *reason);
 
 /* Read one (un)subscription message from the socket (call when it is
  * readable).  Returns 1 for a new subscription, 0 otherwise. */

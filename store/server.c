@@ -471,8 +471,9 @@ s_build (server_t *self, char *err, size_t errlen)
                   zmq_strerror (zmq_errno ()));
         return -1;
     }
-    self->publisher = publisher_new (s->feedback_endpoint, s->store_id, s->capacity,
-                                   (int)s->feedback_sndhwm, &self->stats, self->auth, err, errlen);
+    self->publisher
+        = publisher_new (s->feedback_endpoint, s->store_id, s->capacity, (int)s->feedback_sndhwm,
+                         &self->stats, self->auth, err, errlen);
     if (!self->publisher)
         return -1;
     self->webhook = webhook_new (s->webhook_enabled, s->webhook_url, s->webhook_timeout_ms,
