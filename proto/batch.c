@@ -10,7 +10,7 @@
  * is wrong and the store can still answer), then checks the version, the type,
  * the ids and the bars in order.  The first problem wins, in bar order: a bar
  * of the wrong shape or types makes the batch MDF_DECODE_MALFORMED, a bar that
- * breaks a rule of DESIGN.md MDF_DECODE_INVALID; both errors start "bar N: ".
+ * breaks a bar rule (proto/README.md) MDF_DECODE_INVALID; both errors start "bar N: ".
  * Symbol rules are checked while decoding because an over-long symbol does not
  * fit mdf_bar_t.  On anything but MDF_DECODE_OK the bars are freed (nbars 0);
  * batch_seq/has_batch_seq, producer_id and provider keep what was read.

@@ -1,7 +1,7 @@
 /*
  * feedback: codec of the store's backpressure event (wire contract v1).
  *
- * Keys are written in the order of DESIGN.md's table (v, coordinator_id, epoch,
+ * Keys are written in the order of proto/README.md's table (v, coordinator_id, epoch,
  * seq, level, queue_size, capacity, reason, source, ts), so an event always
  * encodes to the same bytes.  Every key of the table is required on decoding;
  * `reason` may be nil, which decodes to "" (and "" encodes as nil).  `ts` must

@@ -1,5 +1,5 @@
 /*
- * proto: wire contract v1 of mdflow (see proto/README.md and ../shared/DESIGN.md).
+ * proto: wire contract v1 of mdflow (see proto/README.md).
  *
  * This folder is the only place in mdflow that touches msgpack.  Services see
  * plain C structs: mdf_feedback_t (store -> pipelines, on XPUB/SUB),
@@ -30,7 +30,7 @@
 
 /* Limits the decoders enforce. */
 #define MDF_ID_MAX 128    /* producer_id, coordinator_id, provider: bytes */
-#define MDF_SYMBOL_MAX 64 /* symbol bytes (DESIGN: over 64 is rejected) */
+#define MDF_SYMBOL_MAX 64 /* symbol bytes (a bar rule: over 64 is rejected) */
 #define MDF_REASON_MAX 64
 #define MDF_ERROR_MAX 256
 #define MDF_BATCH_MAX_BARS 100000 /* a batch with more bars is malformed */
