@@ -1,13 +1,15 @@
 /*
- * auth: CurveZMQ for the store's two bound sockets (issue 7, "Security").
+ * auth: CurveZMQ for the store's two bound sockets (docs/ARCHITECTURE.md,
+ * "CurveZMQ and ZAP").
  *
  * When [security] curve is true the store loads its keypair from
  * secret_key_file (a czmq zcert secret file) and makes ingest (ROUTER) and
  * feedback (XPUB) CURVE servers.  Clients are authorised by a ZAP handler
  * (an actor bound to inproc://zeromq.zap.01 in czmq's context) that accepts
- * only public keys found in authorized_keys_dir (zcert public files, loaded
- * once with zcertstore).  Every refused handshake increments
- * mds_auth_failures_total and is logged, rate-limited.
+ * only public keys found in authorized_keys_dir (zcert public files, read
+ * by zcertstore, which reloads the directory on a lookup after it changed,
+ * so a key added there admits its client without a restart).  Every refused
+ * handshake increments mds_auth_failures_total and is logged, rate-limited.
  *
  * Invariants: store_auth_apply must be called before the socket binds (libzmq
  * copies security options into the listener at bind time); the ZAP actor owns

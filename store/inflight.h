@@ -12,7 +12,7 @@
  * reconnected DEALER has a new ROUTER identity; the old one is gone), so
  * exactly one "ok" goes out at the commit, to the sender that asked last.
  *
- * The producer is the batch's `producer_id` (DESIGN.md: batch_seq is unique
+ * The producer is the batch's `producer_id` (proto/README.md: batch_seq is unique
  * per producer); an empty producer_id falls back to the ROUTER identity.  On a
  * key match the content (provider and every bar, bit for bit) is compared with
  * the registered batch itself, which stays alive in the queue until it is

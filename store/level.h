@@ -1,6 +1,6 @@
 /*
  * level: the store's backpressure level, a watermark state machine with
- * hysteresis (DESIGN.md "Store behaviour").
+ * hysteresis (docs/ARCHITECTURE.md, "Levels").
  *
  * With watermarks L (low) < H (high) and hysteresis h (0 <= h <= L), after
  * level_update (size):
@@ -14,7 +14,7 @@
  *     SOFT -> OK    when size <= L - h
  *   otherwise the level stays.
  *
- * With h = 0 this is exactly DESIGN.md: HARD at size >= H, SOFT at L < size < H,
+ * With h = 0 these are the exact thresholds: HARD at size >= H, SOFT at L < size < H,
  * OK at size <= L.  h is clamped to L, so an empty queue is always OK.
  *
  * A plain value type, no locking: the queue updates it under its own mutex.

@@ -1,6 +1,6 @@
 /*
  * md-store: receives bars, queues them, writes them to a sink, and publishes
- * its backpressure level (DESIGN.md).  This file is the table of contents:
+ * its backpressure level (docs/ARCHITECTURE.md).  This file is the table of contents:
  * arguments -> settings -> server -> run until a signal -> drain -> exit.
  *
  * Exit codes: 0 after a clean drain, 1 runtime failure (cannot bind, drain

@@ -13,7 +13,7 @@
  * the webhook.  When the sink's circuit breaker opens, an event with reason
  * "sink_down" is published once.
  *
- * Answers (DESIGN.md):
+ * Answers (proto/README.md, "Ack"):
  *   "rejected": a bar breaks a rule (error names the bar index), a malformed
  *               body whose batch_seq could still be read, or a batch larger
  *               than the whole queue capacity (it could never fit);

@@ -1,7 +1,8 @@
 /*
  * settings: the store's configuration table and the cross-key checks.
  *
- * Defaults are those of DESIGN.md.  Every entry becomes a TOML key
+ * Defaults are the documented ones: README.md's configuration reference is
+ * generated from this table.  Every entry becomes a TOML key
  * "section.key" and an environment variable MDS_SECTION_KEY.
  */
 #include "store/settings.h"

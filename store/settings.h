@@ -29,7 +29,7 @@ typedef struct {
     char *ingest_endpoint;    /* [ingest] endpoint (ROUTER, bound) */
     char *feedback_endpoint;  /* [feedback] endpoint (XPUB, bound) */
     int64_t heartbeat_ms;     /* [feedback] heartbeat_ms; 0 = no heartbeat */
-    int64_t report_ms;        /* [feedback] report_ms; 0 = off (issue 6) */
+    int64_t report_ms;        /* [feedback] report_ms; 0 = off */
     int64_t feedback_sndhwm;  /* [feedback] sndhwm */
     int64_t capacity;         /* [queue] capacity, bars */
     int64_t high_watermark;

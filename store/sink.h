@@ -9,7 +9,7 @@
  * closed its connection so the next write reconnects (a dropped PostgreSQL
  * connection or a locked SQLite file heals by itself).
  *
- * The table is DESIGN.md's bars(provider, symbol, ts, open, high, low, close,
+ * The table is bars(provider, symbol, ts, open, high, low, close,
  * volume, PRIMARY KEY (provider, symbol, ts)), created if missing; ts is an
  * INTEGER of nanoseconds in SQLite and a timestamptz in PostgreSQL (which keeps
  * microseconds: bars whose ts differ by less than 1 us are the same row there).

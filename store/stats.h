@@ -1,7 +1,8 @@
 /*
  * stats: every metric md-store exports, registered once at start-up so the
- * hot paths only touch lock-free handles (common/metrics.h).  Names are those
- * DESIGN.md promises plus the store's own mds_* series; README.md lists them.
+ * hot paths only touch lock-free handles (common/metrics.h).  Names are the
+ * public ones dashboards, alerts and the KEDA trigger use, plus the store's own
+ * mds_* series; README.md lists them.
  */
 #ifndef STORE_STATS_H
 #define STORE_STATS_H

@@ -108,7 +108,7 @@ void workers_join (workers_t *self);
 /* Join (if not yet) and free. */
 void workers_destroy (workers_t **self_p);
 
-/* Change sink.max_rows_per_sec live (SIGHUP; 0 = unthrottled); issue 6. */
+/* Change sink.max_rows_per_sec live (SIGHUP; 0 = unthrottled). */
 void workers_set_max_rows (workers_t *self, int64_t max_rows_per_sec);
 
 breaker_state_t workers_breaker (workers_t *self);
