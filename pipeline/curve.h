@@ -1,5 +1,6 @@
 /*
- * curve: the pipeline's CurveZMQ client keys (issue 7, "Security").
+ * curve: the pipeline's CurveZMQ client keys (docs/ARCHITECTURE.md, "CurveZMQ
+ * and ZAP").
  *
  * With [security] curve = true the DEALER (ingest) and SUB (feedback) sockets
  * become CURVE clients: they present the pipeline's own keypair

@@ -5,7 +5,7 @@
  * policies (linear in queue fill, AIMD, a PI controller aiming at a target
  * fill) plug in without touching the feedback handler: each gets the level,
  * the queue fill in [0, 1] and the monotonic time, and may keep state.
- * The table holds (issue 6):
+ * The table holds:
  *  - `step`: ok/soft/hard -> scale_ok/scale_soft/scale_hard (stateless);
  *  - `linear`: scale falls linearly with the fill from scale_ok at low_fill to
  *    scale_hard at high_fill;
@@ -75,7 +75,7 @@
 typedef struct {
     double scale_ok, scale_soft, scale_hard; /* each in [0, 1] */
     mdf_level_t failsafe;                    /* level assumed when unsure */
-    /* issue 6; 0 means "default" for interval_ms, decrease_ratio,
+    /* the controllers; 0 means "default" for interval_ms, decrease_ratio,
      * increase_step, target_fill, high_fill; max_step 0 = unlimited. */
     int64_t interval_ms;        /* aimd/target update period (default 200) */
     double decrease_ratio;      /* aimd: multiplier on soft (default 0.5) */

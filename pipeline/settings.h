@@ -54,7 +54,7 @@ typedef struct {
     bool fb_enabled;
     char *policy;
     double scale_ok, scale_soft, scale_hard;
-    int64_t interval_ms, min_dwell_ms; /* issue 6 controllers (see policy.h) */
+    int64_t interval_ms, min_dwell_ms; /* the controllers (see policy.h) */
     double decrease_ratio, increase_step, target_depth, kp, ki, min_scale, max_step;
     double low_fill, high_fill;
     int64_t stale_after_ms;
