@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh: the figures of issue 5 ("Measure it") in one table.
+# bench/run.sh: what the closed loop costs and how well it works, in one table.
 #
 #   bench/run.sh [--quick] [--build DIR] [--out DIR] [--sink-rows C]
 #

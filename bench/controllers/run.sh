@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/controllers/run.sh: issue 6, the pipeline's policies compared on the
+# bench/controllers/run.sh: the pipeline's policies compared on the
 # same overloads, real md-store (SQLite sink throttled to C rows/s) and
 # md-pipeline (synthetic provider at 10x C) on loopback.
 #
@@ -22,8 +22,8 @@
 #    capacity is the throttle, 0 during (d)'s outage; offered is 10 x C while
 #    the provider runs, 0 while (c) holds it paused.  The scenario scripts log
 #    every change to a schedule file the probe integrates;
-#  - busy = committed / integral of the throttle dt (the issue's "committed /
-#    sink capacity": pauses and the outage count as capacity);
+#  - busy = committed / integral of the throttle dt (the sink's busy fraction,
+#    "committed / sink capacity": pauses and the outage count as capacity);
 #  - ingest->commit p50/p99/p99.9: the store's mds_ingest_commit_seconds,
 #    buckets at the end minus buckets at the end of the warm-up;
 #  - mean / max queue depth (coordinator_queue_depth samples);
