@@ -2,7 +2,7 @@
  * Overload with feedback: the sink is throttled to C rows/s and the provider
  * asks 10 x C for 20 s, with an in-flight window (max_inflight x batch_max =
  * 16,000 bars) larger than the queue (10,000), so only the feedback loop can
- * keep the queue bounded.  Proves, as issue 5 lists:
+ * keep the queue bounded.  Proves:
  *   - the queue never reaches capacity and no batch is answered "retry";
  *   - the committed rate stays >= 0.95 x C once warmed up (the loop throttles
  *     the producer without starving the sink);

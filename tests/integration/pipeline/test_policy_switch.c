@@ -1,5 +1,5 @@
 /*
- * md-pipeline switches its scale policy live (issue 6): with the stand-in
+ * md-pipeline switches its scale policy live: with the stand-in
  * store held at SOFT (queue_size 4000 of 10000, fill 0.4) each policy gives a
  * scale the step policy never would, so the scale gauge shows which one runs:
  *  - step: 0.5;

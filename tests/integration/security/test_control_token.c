@@ -1,6 +1,6 @@
 /*
- * The /control/ bearer token (issue 7, "HTTP: [http] control_token protects
- * /control/...") with the real md-pipeline on loopback:
+ * The /control/ bearer token (pipeline/README.md, "Control token") with the
+ * real md-pipeline on loopback:
  *   - with MDP_HTTP_CONTROL_TOKEN set, POST /control/pause without the token
  *     or with a wrong one is 401 and the pipeline keeps taking bars; with the
  *     token it pauses (mdp_paused 1, /health "paused":true, the window drains);

@@ -1,5 +1,5 @@
 /*
- * Ingest flood (issue 7, "Socket limits"): four producers send at full speed
+ * Ingest flood (docs/ARCHITECTURE.md, "Bounded memory"): four producers send at full speed
  * for 5 s, without waiting for acks: 64 KiB messages that are not batches
  * (dropped, counted as malformed) and 4 MiB messages above
  * `ingest.max_message_bytes` (1 MiB here; libzmq drops the connection before

@@ -1,5 +1,5 @@
 /*
- * HTTP request limits (issue 7, "HTTP"), against md-pipeline's server
+ * HTTP request limits (README.md, "HTTP endpoints"), against md-pipeline's server
  * (common/http.c): a POST /control/pause with a body above 64 KiB gets 413 and
  * does not pause the pipeline; eight slow clients holding half-sent requests
  * open do not stop /health from answering.

@@ -1,5 +1,5 @@
 /*
- * CurveZMQ between md-store and md-pipeline (issue 7, "Security"):
+ * CurveZMQ between md-store and md-pipeline (docs/ARCHITECTURE.md, "CurveZMQ and ZAP"):
  *   - authorised pipeline: bars flow end to end (rows == bars ingested), no
  *     handshake refused;
  *   - a pipeline whose key is not in authorized_keys_dir: refused on both

@@ -1,5 +1,5 @@
 /*
- * md-store [feedback] report_ms (issue 6): while the queue holds bars the
+ * md-store [feedback] report_ms: while the queue holds bars the
  * store publishes its queue_size at least every report_ms (reason
  * "report"), so a pipeline controller sees the depth move between
  * watermarks; an empty queue publishes no reports (heartbeats stay).

@@ -1,6 +1,6 @@
 /*
  * policy: level -> scale mapping of the step policy, failsafe, reload (the
- * controllers of issue 6 are in test_policy_ctl.c).
+ * controllers are in test_policy_ctl.c).
  */
 #include <check.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * policy controllers (issue 6): linear, aimd and target against a
+ * policy controllers: linear, aimd and target against a
  * deterministic plant, plus the shaping common to every policy.
  *
  * The plant is the bench's store queue (bench/controllers): capacity CAP

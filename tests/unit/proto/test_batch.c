@@ -1,5 +1,5 @@
 /*
- * Bars request: round trips, each bar rule of DESIGN.md (invalid -> "rejected"),
+ * Bars request: round trips, each bar rule of proto/README.md (invalid -> "rejected"),
  * each shape error (malformed), limits, and has_batch_seq.
  */
 #include <float.h>
@@ -183,7 +183,7 @@ END_TEST
 
 START_TEST (batch_applies_no_rule_beyond_design)
 {
-    /* open/close outside [low, high] and low == high are not DESIGN rules */
+    /* open/close outside [low, high] and low == high break no bar rule */
     mdf_bar_t b
         = { .symbol = "IBM", .ts = 1, .open = 50, .high = 10, .low = 10, .close = -3, .volume = 0 };
     mdf_batch_t out = { 0 };

@@ -1,5 +1,5 @@
 /*
- * level: the watermark state machine of DESIGN.md, at every boundary, with
+ * level: the watermark state machine (docs/ARCHITECTURE.md, "Levels"), at every boundary, with
  * and without hysteresis.
  */
 #include <check.h>

@@ -1,5 +1,5 @@
 /*
- * settings: DESIGN.md's defaults, the cross-key checks (with file:line and key
+ * settings: the documented defaults, the cross-key checks (with file:line and key
  * in the message), environment overrides, and the diff SIGHUP reports.
  */
 #include <check.h>
