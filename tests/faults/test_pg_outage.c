@@ -8,9 +8,8 @@
  * rows keep growing.  After a pause and the last acks, the rows in PostgreSQL
  * equal mdp_bars_ingested_total: zero loss.
  *
- * PostgreSQL keeps ts to the microsecond, and the synthetic provider can make
- * bars of one symbol less than 1 us apart (one row then), so the load here is
- * a looping CSV provider whose bars are 1 ms apart: every bar is one row.
+ * PostgreSQL keeps ts to the microsecond; the load here is a looping CSV
+ * provider whose bars are 1 ms apart, so every bar is one row.
  * The pipeline's window (max_inflight x batch_max, linger 100 ms so batches
  * are full) holds more bars than the high watermark: the store's queue can
  * only fill with bars the pipeline has in flight, and each of them only once:
