@@ -20,10 +20,12 @@
  *    name for "the second provider"); their keys are reported as
  *    "providers[1].key".
  *
- * Files.  The loader is split by concept; the three files share the private
- * common/cfg_internal.h: cfg.c (this file: loading, origins, errors),
- * cfg_value.c (converting and checking one value, string lists) and
- * cfg_report.c (the --check-config dump and the README reference).  Like the
+ * Files.  The loader is split by concept; the files share the private
+ * common/cfg_internal.h and depend on each other only downwards:
+ * cfg_base.c (error text and environment names, depends on nothing),
+ * cfg_value.c (converting and checking one value, string lists), cfg.c (this
+ * file: loading, origins, errors), cfg_report.c (the --check-config dump and
+ * the README reference) and cfg_reload.c (the reload routine).  Like the
  * TOML reader it sits on, it is hand-written: no C TOML library is packaged
  * for Debian 12.
  */
@@ -36,18 +38,6 @@
 #include <string.h>
 
 /* ---------------------------------------------------------------- helpers */
-
-int
-cfg_error (char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start (ap, fmt);
-        vsnprintf (err, errlen, fmt, ap);
-        va_end (ap);
-    }
-    return -1;
-}
 
 static int
 s_set_origin (mdf_cfg_t *self, const char *key, const char *where)
@@ -170,6 +160,9 @@ s_defaults (mdf_cfg_t *self, const mdf_cfg_entry_t *entries, size_t n, const cha
         case MDF_CFG_STRLIST:
             *(mdf_strlist_t *)field = (mdf_strlist_t){ 0 };
             break;
+        case MDF_CFG_ENUM:
+            *(int *)field = 0;
+            break;
         }
         source_t src = { name, "default", e->def ? e->def : "", NULL };
         if (e->type != MDF_CFG_STRING && e->type != MDF_CFG_STRLIST && (!e->def || !*e->def))
@@ -247,14 +240,6 @@ s_load_file (mdf_cfg_t *self, const char *const *array_keys, void *base, char *e
 }
 
 /* ---------------------------------------------------------------- env */
-
-void
-cfg_env_name (const char *prefix, const char *key, char *out, size_t outlen)
-{
-    snprintf (out, outlen, "%s_%s", prefix, key);
-    for (char *c = out; *c; c++)
-        *c = *c == '.' || *c == '-' ? '_' : (char)toupper ((unsigned char)*c);
-}
 
 static int
 s_load_env (mdf_cfg_t *self, void *base, char *err, size_t errlen)
@@ -375,6 +360,15 @@ mdf_cfg_load_array (mdf_cfg_t *self, const char *key, const mdf_cfg_entry_t *ent
                             (char *)*items + i * elem_size, err, errlen))
             return -1;
     return 0;
+}
+
+int
+mdf_cfg_defaults (const mdf_cfg_entry_t *entries, size_t n, void *settings)
+{
+    mdf_cfg_t *self = mdf_cfg_new (entries, n, "");
+    int rc = self ? s_defaults (self, entries, n, "", settings, NULL, 0) : -1;
+    mdf_cfg_destroy (&self);
+    return rc;
 }
 
 const char *

@@ -1,12 +1,15 @@
 /*
- * cfg_internal: what the three files of the settings loader share (private to
- * common/cfg*.c; users include common/cfg.h only).
+ * cfg_internal: what the files of the settings loader share (private to
+ * common/cfg*.c; users include common/cfg.h only).  Each depends only on
+ * those above it in this list:
  *
- *   cfg.c         the loader: defaults, the TOML file, the environment, arrays
- *                 of tables, origins ("where did this value come from"), errors
+ *   cfg_base.c    error text, environment variable names
  *   cfg_value.c   one value into one field: conversion, range and choice
  *                 checks, string lists
+ *   cfg.c         the loader: defaults, the TOML file, the environment, arrays
+ *                 of tables, origins ("where did this value come from"), errors
  *   cfg_report.c  output: the effective-config dump and the README reference
+ *   cfg_reload.c  the reload routine: diff, move the live keys, report
  */
 #ifndef MDF_CFG_INTERNAL_H
 #define MDF_CFG_INTERNAL_H

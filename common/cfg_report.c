@@ -3,9 +3,11 @@
  * rest of cfg: no C TOML library is packaged for Debian 12).
  *
  * mdf_cfg_dump writes the effective settings as TOML-ish lines, each with the
- * place its value came from (--check-config); mdf_cfg_print_reference writes
- * the Markdown table the README's configuration reference is generated from
- * (tools/config_reference.c), so the docs cannot drift from the code.
+ * place its value came from (--check-config), secrets redacted;
+ * mdf_cfg_print_reference writes the Markdown table the README's
+ * configuration reference and both services' --help are generated from
+ * (tools/config_reference.c), so the docs cannot drift from the code.  The
+ * "reload" column comes from MDF_CFG_LIVE.
  */
 #include "common/cfg_internal.h"
 
@@ -17,8 +19,9 @@
 static const char *
 s_type_name (mdf_cfg_type_t type)
 {
-    static const char *names[] = { "string", "integer", "number", "boolean", "list of strings" };
-    return (size_t)type < 5 ? names[type] : "?";
+    static const char *names[]
+        = { "string", "integer", "number", "boolean", "list of strings", "string" };
+    return (size_t)type < sizeof names / sizeof names[0] ? names[type] : "?";
 }
 
 /* ---------------------------------------------------------------- output */
@@ -42,6 +45,11 @@ static void
 s_print_value (const mdf_cfg_entry_t *e, const void *settings, FILE *out)
 {
     const void *field = (const char *)settings + e->offset;
+    if (e->flags & MDF_CFG_SECRET) {
+        const char *s = e->type == MDF_CFG_STRING ? *(char *const *)field : NULL;
+        fputs (s && *s ? "\"(redacted)\"" : "\"\"", out);
+        return;
+    }
     switch (e->type) {
     case MDF_CFG_STRING: {
         const char *s = *(char *const *)field;
@@ -67,17 +75,50 @@ s_print_value (const mdf_cfg_entry_t *e, const void *settings, FILE *out)
         fputc (']', out);
         break;
     }
+    case MDF_CFG_ENUM: {
+        int i = *(const int *)field;
+        s_print_string (i >= 0 && e->choices ? e->choices[i] : "?", out);
+        break;
+    }
+    }
+}
+
+/* Entries of one struct; origins looked up as prefix + key. */
+static void
+s_dump_entries (const mdf_cfg_t *self, const mdf_cfg_entry_t *entries, size_t n, const char *prefix,
+                const void *settings, FILE *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const mdf_cfg_entry_t *e = &entries[i];
+        char name[256];
+        snprintf (name, sizeof name, "%s%s", prefix, e->key);
+        fprintf (out, "%s = ", e->key);
+        s_print_value (e, settings, out);
+        fprintf (out, "  # %s\n", mdf_cfg_where (self, name));
     }
 }
 
 void
 mdf_cfg_dump (const mdf_cfg_t *self, const void *settings, FILE *out)
 {
-    for (size_t i = 0; i < self->n; i++) {
-        const mdf_cfg_entry_t *e = &self->entries[i];
-        fprintf (out, "%s = ", e->key);
-        s_print_value (e, settings, out);
-        fprintf (out, "  # %s\n", mdf_cfg_where (self, e->key));
+    s_dump_entries (self, self->entries, self->n, "", settings, out);
+}
+
+void
+mdf_cfg_dump_schema (const mdf_cfg_t *self, const mdf_cfg_schema_t *schema, const void *settings,
+                     FILE *out)
+{
+    s_dump_entries (self, schema->entries, schema->n, "", settings, out);
+    for (size_t a = 0; a < schema->narrays; a++) {
+        const mdf_cfg_array_t *arr = &schema->arrays[a];
+        const char *items = *(char *const *)((const char *)settings + arr->items_offset);
+        size_t count = *(const size_t *)((const char *)settings + arr->count_offset);
+        for (size_t i = 0; i < count; i++) {
+            char prefix[128];
+            snprintf (prefix, sizeof prefix, "%s[%zu].", arr->key, i);
+            fprintf (out, "\n[[%s]]  # %zu\n", arr->key, i);
+            s_dump_entries (self, arr->entries, arr->n, prefix, items + i * arr->elem_size, out);
+        }
     }
 }
 
@@ -105,8 +146,8 @@ void
 mdf_cfg_print_reference (const mdf_cfg_entry_t *entries, size_t n, const char *env_prefix,
                          FILE *out)
 {
-    fputs ("| key | type | default | range | env | help |\n", out);
-    fputs ("|---|---|---|---|---|---|\n", out);
+    fputs ("| key | type | default | range | reload | env | help |\n", out);
+    fputs ("|---|---|---|---|---|---|---|\n", out);
     for (size_t i = 0; i < n; i++) {
         const mdf_cfg_entry_t *e = &entries[i];
         char env[256];
@@ -121,11 +162,25 @@ mdf_cfg_print_reference (const mdf_cfg_entry_t *entries, size_t n, const char *e
         }
         fputs (" | ", out);
         s_print_range (e, out);
+        fputs (e->flags & MDF_CFG_LIVE ? " | live" : " | restart", out);
         if (env_prefix)
             fprintf (out, " | `%s` | ", env);
         else
             fputs (" | - | ", out);
         s_print_cell (e->help, out);
         fputs (" |\n", out);
+    }
+}
+
+void
+mdf_cfg_print_schema_reference (const mdf_cfg_schema_t *schema, const char *file_name, FILE *out)
+{
+    fprintf (out, "### %s (`%s`, environment `%s_<SECTION>_<KEY>`)\n\n", schema->service, file_name,
+             schema->env_prefix);
+    mdf_cfg_print_reference (schema->entries, schema->n, schema->env_prefix, out);
+    for (size_t a = 0; a < schema->narrays; a++) {
+        fprintf (out, "\n#### `[[%s]]` (one table each; no environment overrides)\n\n",
+                 schema->arrays[a].key);
+        mdf_cfg_print_reference (schema->arrays[a].entries, schema->arrays[a].n, NULL, out);
     }
 }

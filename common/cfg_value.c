@@ -112,34 +112,57 @@ s_set_bool (const source_t *src, void *field, char *err, size_t errlen)
                       src->name, src->text);
 }
 
+/* Index of `v` in e->choices, or -1 with err listing them. */
+static int
+s_choice (const mdf_cfg_entry_t *e, const source_t *src, const char *v, char *err, size_t errlen)
+{
+    for (int i = 0; e->choices && e->choices[i]; i++)
+        if (strcmp (e->choices[i], v) == 0)
+            return i;
+    char list[256] = "";
+    for (size_t k = 0; e->choices && e->choices[k]; k++)
+        snprintf (list + strlen (list), sizeof list - strlen (list), "%s%s", k ? ", " : "",
+                  e->choices[k]);
+    return cfg_error (err, errlen, "%s: %s: \"%s\" is not one of %s", src->where, src->name, v,
+                      list);
+}
+
+/* The text of a STRING or ENUM value (TOML string or plain text). */
+static const char *
+s_text (const source_t *src, char *err, size_t errlen)
+{
+    if (!src->node)
+        return src->text;
+    if (mdf_toml_type (src->node) != MDF_TOML_STRING) {
+        cfg_error (err, errlen, "%s: %s: expected a string, got %s", src->where, src->name,
+                   mdf_toml_type_name (mdf_toml_type (src->node)));
+        return NULL;
+    }
+    return mdf_toml_string (src->node);
+}
+
 static int
 s_set_string (const mdf_cfg_entry_t *e, const source_t *src, void *field, char *err, size_t errlen)
 {
-    const char *v = src->text;
-    if (src->node) {
-        if (mdf_toml_type (src->node) != MDF_TOML_STRING)
-            return cfg_error (err, errlen, "%s: %s: expected a string, got %s", src->where,
-                              src->name, mdf_toml_type_name (mdf_toml_type (src->node)));
-        v = mdf_toml_string (src->node);
-    }
-    if (e->choices) {
-        size_t i = 0;
-        while (e->choices[i] && strcmp (e->choices[i], v) != 0)
-            i++;
-        if (!e->choices[i]) {
-            char list[256] = "";
-            for (size_t k = 0; e->choices[k]; k++)
-                snprintf (list + strlen (list), sizeof list - strlen (list), "%s%s", k ? ", " : "",
-                          e->choices[k]);
-            return cfg_error (err, errlen, "%s: %s: \"%s\" is not one of %s", src->where, src->name,
-                              v, list);
-        }
-    }
+    const char *v = s_text (src, err, errlen);
+    if (!v || (e->choices && s_choice (e, src, v, err, errlen) < 0))
+        return -1;
     char *copy = strdup (v);
     if (!copy)
         return cfg_error (err, errlen, "%s: %s: out of memory", src->where, src->name);
     free (*(char **)field);
     *(char **)field = copy;
+    return 0;
+}
+
+static int
+s_set_enum (const mdf_cfg_entry_t *e, const source_t *src, void *field, char *err, size_t errlen)
+{
+    const char *v = s_text (src, err, errlen);
+    int i = v ? s_choice (e, src, v, err, errlen) : -1;
+    if (i < 0)
+        return -1;
+    *(int *)field = i;
     return 0;
 }
 
@@ -226,6 +249,8 @@ cfg_value_set (const mdf_cfg_entry_t *e, const source_t *src, void *base, char *
         return s_set_bool (src, field, err, errlen);
     case MDF_CFG_STRLIST:
         return s_set_list (src, field, err, errlen);
+    case MDF_CFG_ENUM:
+        return s_set_enum (e, src, field, err, errlen);
     }
     return cfg_error (err, errlen, "%s: bad entry type", src->name);
 }

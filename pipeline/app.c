@@ -49,34 +49,6 @@ struct _app_t {
     mdf_gauge_t *paused_g;
 };
 
-static mdf_level_t
-s_level (const char *name)
-{
-    mdf_level_t l = MDF_LEVEL_SOFT;
-    mdf_level_parse (name, &l);
-    return l;
-}
-
-static void
-s_policy_params (const settings_t *s, policy_params_t *p)
-{
-    p->scale_ok = s->scale_ok;
-    p->scale_soft = s->scale_soft;
-    p->scale_hard = s->scale_hard;
-    p->failsafe = s_level (s->failsafe);
-    p->interval_ms = s->interval_ms;
-    p->decrease_ratio = s->decrease_ratio;
-    p->increase_step = s->increase_step;
-    p->target_fill = s->target_depth;
-    p->kp = s->kp;
-    p->ki = s->ki;
-    p->min_scale = s->min_scale;
-    p->low_fill = s->low_fill;
-    p->high_fill = s->high_fill;
-    p->min_dwell_ms = s->min_dwell_ms;
-    p->max_step = s->max_step;
-}
-
 static void
 s_apply_log_level (const settings_t *s)
 {
@@ -306,7 +278,7 @@ s_start_listener (app_t *self, const char **names, char *err, size_t errlen)
         .endpoints = s->feedback.items,
         .nendpoints = s->feedback.count,
         .stale_after_ms = s->stale_after_ms,
-        .failsafe = s_level (s->failsafe),
+        .failsafe = (mdf_level_t)s->policy.failsafe,
         .driven = driven,
         .ndriven = nd,
         .providers = names,
@@ -325,9 +297,7 @@ s_start_core (app_t *self, char *err, size_t errlen)
     settings_t *s = &self->s;
     self->metrics = mdf_metrics_new ();
     self->coord = coordinator_new (NULL);
-    policy_params_t pp;
-    s_policy_params (s, &pp);
-    self->policy = policy_new (s->policy, &pp, err, errlen);
+    self->policy = policy_new (s->policy_name, &s->policy, err, errlen);
     self->providers = calloc (s->nproviders, sizeof *self->providers);
     if (!self->metrics || !self->coord || !self->policy || !self->providers)
         return -1;
@@ -404,51 +374,31 @@ app_new (settings_t *settings, const char *config_path, char *err, size_t errlen
 
 /* ---- reload and stop -------------------------------------------------- */
 
+/* mdf_cfg_reload's apply: the LIVE keys are in self->s now; hand them to the
+ * parts that use them. */
 static void
-s_apply_reload (app_t *self, const settings_t *n)
+s_apply_live (void *arg, const void *running, const mdf_cfg_changes_t *changes)
 {
-    s_apply_log_level (n);
+    app_t *self = arg;
+    const settings_t *s = running;
+    (void)changes;
+    s_apply_log_level (s);
+    char err[256];
+    if (policy_update (self->policy, s->policy_name, &s->policy, err, sizeof err) < 0)
+        mdf_warn ("reload: policy not changed", "error=%s", err);
     if (self->listener)
-        listener_set_failsafe (self->listener, s_level (n->failsafe), n->stale_after_ms);
-    for (size_t i = 0; i < n->nproviders; i++) {
-        int idx = settings_provider_index (&self->s, n->providers[i].name);
-        if (idx < 0) {
-            mdf_warn ("reload: new provider needs a restart", "provider=%s", n->providers[i].name);
-            continue;
-        }
-        coordinator_set_refill_rate (self->coord, (size_t)idx, n->providers[i].refill_rate);
-        self->s.providers[idx].refill_rate = n->providers[i].refill_rate;
-    }
-    self->s.scale_ok = n->scale_ok;
-    self->s.scale_soft = n->scale_soft;
-    self->s.scale_hard = n->scale_hard;
-    if (strcmp (n->control_token, self->s.control_token) != 0)
-        mdf_warn ("reload: the control token changed; the old one stays valid until a restart",
-                  NULL);
+        listener_set_failsafe (self->listener, (mdf_level_t)s->policy.failsafe, s->stale_after_ms);
+    for (size_t i = 0; i < s->nproviders; i++)
+        coordinator_set_refill_rate (self->coord, i, s->providers[i].refill_rate);
 }
 
 int
 app_reload (app_t *self, char *err, size_t errlen)
 {
+    mdf_cfg_reloader_t r = { &pipeline_schema,  sizeof (settings_t), settings_load_cfg,
+                             settings_free_any, s_apply_live,        self };
     pthread_mutex_lock (&self->reload_lock);
-    settings_t n;
-    int rc = settings_load (&n, self->config_path, NULL, err, errlen);
-    if (rc == 0) {
-        policy_params_t pp;
-        s_policy_params (&n, &pp);
-        rc = policy_update (self->policy, n.policy, &pp, err, errlen);
-    }
-    if (rc == 0) {
-        s_apply_reload (self, &n);
-        mdf_info ("config reloaded", "path=%s policy=%s scale_ok=%g scale_soft=%g scale_hard=%g",
-                  self->config_path ? self->config_path : "-", n.policy, n.scale_ok, n.scale_soft,
-                  n.scale_hard);
-    } else {
-        char q[600];
-        mdf_warn ("reload failed, keeping the running config", "error=%s",
-                  mdf_log_quote (q, sizeof q, err));
-    }
-    settings_free (&n);
+    int rc = mdf_cfg_reload (&r, self->config_path, &self->s, NULL, err, errlen);
     pthread_mutex_unlock (&self->reload_lock);
     return rc;
 }

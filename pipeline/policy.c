@@ -42,16 +42,11 @@ s_clamp (double v, double lo, double hi)
     return v > hi ? hi : v;
 }
 
-static double
-s_or (double v, double dflt)
-{
-    return v > 0 ? v : dflt;
-}
-
+/* interval_ms is at least 1 (its table bound); guard a hand-made struct. */
 static int64_t
 s_interval_ns (const policy_params_t *p)
 {
-    return (p->interval_ms > 0 ? p->interval_ms : 200) * 1000000;
+    return (p->interval_ms > 0 ? p->interval_ms : 1) * 1000000;
 }
 
 /* ---- linear: a proportional map of the fill --------------------------- */
@@ -65,7 +60,7 @@ s_linear_scale (const policy_params_t *p, void *state, mdf_level_t level, double
     (void)now_ns;
     if (level == MDF_LEVEL_HARD)
         return p->scale_hard;
-    double hi = s_or (p->high_fill, 0.8);
+    double hi = p->high_fill;
     double lo = p->low_fill < hi ? p->low_fill : hi;
     if (fill <= lo)
         return p->scale_ok;
@@ -111,10 +106,10 @@ s_aimd_scale (const policy_params_t *p, void *state, mdf_level_t level, double f
         st->s = p->scale_hard;
         due = true;
     } else if (level == MDF_LEVEL_SOFT && (st->prev != MDF_LEVEL_SOFT || due)) {
-        st->s = s_clamp (st->s * s_or (p->decrease_ratio, 0.5), lo, p->scale_ok);
+        st->s = s_clamp (st->s * p->decrease_ratio, lo, p->scale_ok);
         due = true;
     } else if (level == MDF_LEVEL_OK && due) {
-        st->s = s_clamp (st->s + s_or (p->increase_step, 0.05), lo, p->scale_ok);
+        st->s = s_clamp (st->s + p->increase_step, lo, p->scale_ok);
     }
     if (due) {
         st->last_ns = now_ns;
@@ -170,7 +165,7 @@ s_pi_new (const policy_params_t *p, double start, int fresh)
 static void
 s_pi_step (const policy_params_t *p, s_pi_t *st, double e, double fill, int held, double dt)
 {
-    double lo = s_pi_lo (p), hi = p->scale_ok, tf = s_or (p->target_fill, 0.1);
+    double lo = s_pi_lo (p), hi = p->scale_ok, tf = p->target_depth;
     double di = p->ki * e * dt;
     if (e > 0 && fill < POLICY_TARGET_EMPTY * tf) {
         /* nearly empty: probe slowly, do not wind up over an idle pause */
@@ -210,7 +205,7 @@ s_pi_scale (const policy_params_t *p, void *state, mdf_level_t level, double fil
             int64_t now_ns)
 {
     s_pi_t *st = state;
-    double lo = s_pi_lo (p), hi = p->scale_ok, tf = s_or (p->target_fill, 0.1);
+    double lo = s_pi_lo (p), hi = p->scale_ok, tf = p->target_depth;
     double e = tf - fill;
     if (level == MDF_LEVEL_HARD) {
         st->ramp = 0;
@@ -384,7 +379,7 @@ s_resolve (const policy_params_t *p, int level)
     if (level == MDF_LEVEL_OK || level == MDF_LEVEL_SOFT || level == MDF_LEVEL_HARD)
         return (mdf_level_t)level;
     if (p->failsafe == MDF_LEVEL_OK || p->failsafe == MDF_LEVEL_SOFT)
-        return p->failsafe;
+        return (mdf_level_t)p->failsafe;
     return MDF_LEVEL_HARD;
 }
 

@@ -11,7 +11,7 @@
  *    scale_hard at high_fill;
  *  - `aimd`: +increase_step every interval_ms while ok, x decrease_ratio at
  *    once on entering soft and every interval_ms while soft (floor min_scale);
- *  - `target`: a PI controller holding the fill near target_fill, updated
+ *  - `target`: a PI controller holding the fill near target_depth, updated
  *    every interval_ms, output in [min_scale, scale_ok]; see "target" below.
  * For the three controllers, level hard means scale_hard at once.
  *
@@ -24,7 +24,7 @@
  * Switching policy live keeps the current output as the new controller's
  * starting point, so a reload never makes the rate jump up.
  *
- * target, in full (positional PI, e = target_fill - fill, every interval_ms):
+ * target, in full (positional PI, e = target_depth - fill, every interval_ms):
  *    i += ki * e * interval;  scale = clamp(kp * e + i, min_scale, scale_ok)
  *  - i is the scale held at zero error (the controller's estimate of what the
  *    sink takes), kept in [min_scale, scale_ok].  It moves only until the
@@ -72,24 +72,25 @@
 /* Any level outside ok/soft/hard means "use the failsafe level". */
 #define POLICY_LEVEL_FAILSAFE (-1)
 
+/* The [feedback] keys of pipeline/settings.c, which hold their defaults,
+ * bounds and help; the settings struct embeds this one, so the policy gets
+ * them exactly as configured. */
 typedef struct {
     double scale_ok, scale_soft, scale_hard; /* each in [0, 1] */
-    mdf_level_t failsafe;                    /* level assumed when unsure */
-    /* the controllers; 0 means "default" for interval_ms, decrease_ratio,
-     * increase_step, target_fill, high_fill; max_step 0 = unlimited. */
-    int64_t interval_ms;        /* aimd/target update period (default 200) */
-    double decrease_ratio;      /* aimd: multiplier on soft (default 0.5) */
-    double increase_step;       /* aimd: added per interval while ok (default 0.05) */
-    double target_fill;         /* target: wanted queue_size/capacity (default 0.1) */
-    double kp, ki;              /* target: PI gains per unit of fill (ki per second) */
-    double min_scale;           /* aimd/target: lowest output outside hard */
-    double low_fill, high_fill; /* linear: fill where the fall starts/ends */
-    int64_t min_dwell_ms;       /* no increase sooner than this after a change */
-    double max_step;            /* largest increase per update (0 = unlimited) */
+    int failsafe;                            /* an mdf_level_t: level assumed when unsure */
+    int64_t interval_ms;                     /* aimd/target update period, > 0 */
+    double decrease_ratio;                   /* aimd: multiplier on soft */
+    double increase_step;                    /* aimd: added per interval while ok */
+    double target_depth;                     /* target: wanted queue_size/capacity, > 0 */
+    double kp, ki;                           /* target: PI gains per unit of fill (ki per second) */
+    double min_scale;                        /* aimd/target: lowest output outside hard */
+    double low_fill, high_fill;              /* linear: fill where the fall starts/ends */
+    int64_t min_dwell_ms;                    /* no increase sooner than this after a change */
+    double max_step;                         /* largest increase per update (0 = unlimited) */
 } policy_params_t;
 
 /* target's fixed shape (see above). */
-#define POLICY_TARGET_EMPTY 0.5         /* "nearly empty": fill below this x target_fill */
+#define POLICY_TARGET_EMPTY 0.5         /* "nearly empty": fill below this x target_depth */
 #define POLICY_TARGET_PROBE 0.1         /* i's growth there, relative per second */
 #define POLICY_TARGET_DOUBLING_MS 200.0 /* slow start: the scale doubles this often */
 #define POLICY_TARGET_START_MIN 0.001   /* slow start from max(min_scale, this) */

@@ -20,108 +20,108 @@ static const char *const s_types[] = { "synthetic", "csv", NULL };
 
 /* clang-format off */
 const mdf_cfg_entry_t pipeline_entries[] = {
-    { "pipeline.id", MDF_CFG_STRING, "pipeline-1", 0, -1, NULL, S_OFF (id),
+    { "pipeline.id", MDF_CFG_STRING, "pipeline-1", 0, -1, NULL, S_OFF (id), 0,
       "producer_id in every batch sent to the store" },
-    { "store.ingest", MDF_CFG_STRLIST, "tcp://127.0.0.1:5555", 0, -1, NULL, S_OFF (ingest),
+    { "store.ingest", MDF_CFG_STRLIST, "tcp://127.0.0.1:5555", 0, -1, NULL, S_OFF (ingest), 0,
       "store ingest endpoints (ROUTER); the DEALER connects to each" },
-    { "store.feedback", MDF_CFG_STRLIST, "tcp://127.0.0.1:5556", 0, -1, NULL, S_OFF (feedback),
+    { "store.feedback", MDF_CFG_STRLIST, "tcp://127.0.0.1:5556", 0, -1, NULL, S_OFF (feedback), 0,
       "store feedback endpoints (XPUB); the SUB connects to each" },
-    { "store.batch_max", MDF_CFG_INT, "500", 1, 100000, NULL, S_OFF (batch_max),
+    { "store.batch_max", MDF_CFG_INT, "500", 1, 100000, NULL, S_OFF (batch_max), 0,
       "bars per batch, at most" },
-    { "store.linger_ms", MDF_CFG_INT, "5", 0, 60000, NULL, S_OFF (linger_ms),
+    { "store.linger_ms", MDF_CFG_INT, "5", 0, 60000, NULL, S_OFF (linger_ms), 0,
       "send a partial batch once its first bar is this old" },
-    { "store.max_inflight", MDF_CFG_INT, "8", 1, 10000, NULL, S_OFF (max_inflight),
+    { "store.max_inflight", MDF_CFG_INT, "8", 1, 10000, NULL, S_OFF (max_inflight), 0,
       "unacked batches at most; providers block when the window is full" },
-    { "store.ack_timeout_ms", MDF_CFG_INT, "2000", 10, 600000, NULL, S_OFF (ack_timeout_ms),
+    { "store.ack_timeout_ms", MDF_CFG_INT, "2000", 10, 600000, NULL, S_OFF (ack_timeout_ms), 0,
       "resend a batch whose ack has not come within this time" },
-    { "store.retry_backoff_ms", MDF_CFG_INT, "50", 1, 60000, NULL, S_OFF (retry_backoff_ms),
+    { "store.retry_backoff_ms", MDF_CFG_INT, "50", 1, 60000, NULL, S_OFF (retry_backoff_ms), 0,
       "first wait before resending a batch answered \"retry\" (doubles per attempt)" },
     { "store.retry_backoff_max_ms", MDF_CFG_INT, "2000", 1, 600000, NULL,
-      S_OFF (retry_backoff_max_ms), "longest wait between resends of a \"retry\" batch" },
-    { "store.drain_timeout_ms", MDF_CFG_INT, "5000", 0, 600000, NULL, S_OFF (drain_timeout_ms),
+      S_OFF (retry_backoff_max_ms), 0, "longest wait between resends of a \"retry\" batch" },
+    { "store.drain_timeout_ms", MDF_CFG_INT, "5000", 0, 600000, NULL, S_OFF (drain_timeout_ms), 0,
       "on SIGTERM, how long to wait for the last acks" },
-    { "feedback.enabled", MDF_CFG_BOOL, "true", 0, -1, NULL, S_OFF (fb_enabled),
+    { "feedback.enabled", MDF_CFG_BOOL, "true", 0, -1, NULL, S_OFF (fb_enabled), 0,
       "follow the store's backpressure; false keeps every provider at its base rate" },
-    { "feedback.policy", MDF_CFG_STRING, "step", 0, -1, s_policies, S_OFF (policy),
-      "how a level becomes a rate scale (reloadable)" },
-    { "feedback.scale_ok", MDF_CFG_DOUBLE, "1.0", 0, 1, NULL, S_OFF (scale_ok),
-      "step policy: scale at level ok (reloadable)" },
-    { "feedback.scale_soft", MDF_CFG_DOUBLE, "0.5", 0, 1, NULL, S_OFF (scale_soft),
-      "step policy: scale at level soft (reloadable)" },
-    { "feedback.scale_hard", MDF_CFG_DOUBLE, "0.0", 0, 1, NULL, S_OFF (scale_hard),
-      "step policy: scale at level hard (reloadable)" },
-    { "feedback.interval_ms", MDF_CFG_INT, "200", 1, 600000, NULL, S_OFF (interval_ms),
-      "aimd/target: controller update period, also without new events (reloadable)" },
-    { "feedback.decrease_ratio", MDF_CFG_DOUBLE, "0.5", 0.01, 0.99, NULL, S_OFF (decrease_ratio),
-      "aimd: scale multiplier on entering soft and per interval while soft (reloadable)" },
-    { "feedback.increase_step", MDF_CFG_DOUBLE, "0.05", 0.001, 1, NULL, S_OFF (increase_step),
-      "aimd: scale added per interval while ok (reloadable)" },
-    { "feedback.target_depth", MDF_CFG_DOUBLE, "0.1", 0.01, 0.95, NULL, S_OFF (target_depth),
-      "target: queue depth to hold, as a fraction of the store's capacity (reloadable)" },
-    { "feedback.kp", MDF_CFG_DOUBLE, "0.5", 0, 100, NULL, S_OFF (kp),
-      "target: proportional gain, scale per unit of fill error (reloadable)" },
-    { "feedback.ki", MDF_CFG_DOUBLE, "1.0", 0, 100, NULL, S_OFF (ki),
-      "target: integral gain, scale per unit of fill error per second (reloadable)" },
-    { "feedback.min_scale", MDF_CFG_DOUBLE, "0.01", 0, 1, NULL, S_OFF (min_scale),
-      "aimd/target: lowest scale outside level hard (reloadable)" },
-    { "feedback.low_fill", MDF_CFG_DOUBLE, "0.5", 0, 1, NULL, S_OFF (low_fill),
-      "linear: fill at and below which the scale is scale_ok (reloadable)" },
-    { "feedback.high_fill", MDF_CFG_DOUBLE, "0.8", 0.01, 1, NULL, S_OFF (high_fill),
-      "linear: fill at and above which the scale is scale_hard (reloadable)" },
-    { "feedback.min_dwell_ms", MDF_CFG_INT, "0", 0, 3600000, NULL, S_OFF (min_dwell_ms),
-      "every policy: no increase sooner than this after the last change (reloadable)" },
-    { "feedback.max_step", MDF_CFG_DOUBLE, "0", 0, 1, NULL, S_OFF (max_step),
-      "every policy: largest increase per update, 0 = unlimited (reloadable)" },
-    { "feedback.stale_after_ms", MDF_CFG_INT, "3000", 1, 3600000, NULL, S_OFF (stale_after_ms),
+    { "feedback.policy", MDF_CFG_STRING, "step", 0, -1, s_policies, S_OFF (policy_name), MDF_CFG_LIVE,
+      "how a level becomes a rate scale" },
+    { "feedback.scale_ok", MDF_CFG_DOUBLE, "1.0", 0, 1, NULL, S_OFF (policy.scale_ok), MDF_CFG_LIVE,
+      "step policy: scale at level ok" },
+    { "feedback.scale_soft", MDF_CFG_DOUBLE, "0.5", 0, 1, NULL, S_OFF (policy.scale_soft), MDF_CFG_LIVE,
+      "step policy: scale at level soft" },
+    { "feedback.scale_hard", MDF_CFG_DOUBLE, "0.0", 0, 1, NULL, S_OFF (policy.scale_hard), MDF_CFG_LIVE,
+      "step policy: scale at level hard" },
+    { "feedback.interval_ms", MDF_CFG_INT, "200", 1, 600000, NULL, S_OFF (policy.interval_ms), MDF_CFG_LIVE,
+      "aimd/target: controller update period, also without new events" },
+    { "feedback.decrease_ratio", MDF_CFG_DOUBLE, "0.5", 0.01, 0.99, NULL, S_OFF (policy.decrease_ratio), MDF_CFG_LIVE,
+      "aimd: scale multiplier on entering soft and per interval while soft" },
+    { "feedback.increase_step", MDF_CFG_DOUBLE, "0.05", 0.001, 1, NULL, S_OFF (policy.increase_step), MDF_CFG_LIVE,
+      "aimd: scale added per interval while ok" },
+    { "feedback.target_depth", MDF_CFG_DOUBLE, "0.1", 0.01, 0.95, NULL, S_OFF (policy.target_depth), MDF_CFG_LIVE,
+      "target: queue depth to hold, as a fraction of the store's capacity" },
+    { "feedback.kp", MDF_CFG_DOUBLE, "0.5", 0, 100, NULL, S_OFF (policy.kp), MDF_CFG_LIVE,
+      "target: proportional gain, scale per unit of fill error" },
+    { "feedback.ki", MDF_CFG_DOUBLE, "1.0", 0, 100, NULL, S_OFF (policy.ki), MDF_CFG_LIVE,
+      "target: integral gain, scale per unit of fill error per second" },
+    { "feedback.min_scale", MDF_CFG_DOUBLE, "0.01", 0, 1, NULL, S_OFF (policy.min_scale), MDF_CFG_LIVE,
+      "aimd/target: lowest scale outside level hard" },
+    { "feedback.low_fill", MDF_CFG_DOUBLE, "0.5", 0, 1, NULL, S_OFF (policy.low_fill), MDF_CFG_LIVE,
+      "linear: fill at and below which the scale is scale_ok" },
+    { "feedback.high_fill", MDF_CFG_DOUBLE, "0.8", 0.01, 1, NULL, S_OFF (policy.high_fill), MDF_CFG_LIVE,
+      "linear: fill at and above which the scale is scale_hard" },
+    { "feedback.min_dwell_ms", MDF_CFG_INT, "0", 0, 3600000, NULL, S_OFF (policy.min_dwell_ms), MDF_CFG_LIVE,
+      "every policy: no increase sooner than this after the last change" },
+    { "feedback.max_step", MDF_CFG_DOUBLE, "0", 0, 1, NULL, S_OFF (policy.max_step), MDF_CFG_LIVE,
+      "every policy: largest increase per update, 0 = unlimited" },
+    { "feedback.stale_after_ms", MDF_CFG_INT, "3000", 1, 3600000, NULL, S_OFF (stale_after_ms), MDF_CFG_LIVE,
       "a store silent this long counts as the failsafe level" },
-    { "feedback.failsafe", MDF_CFG_STRING, "soft", 0, -1, s_levels, S_OFF (failsafe),
+    { "feedback.failsafe", MDF_CFG_ENUM, "soft", 0, -1, s_levels, S_OFF (policy.failsafe), MDF_CFG_LIVE,
       "level assumed for a silent or not yet heard store" },
-    { "feedback.providers", MDF_CFG_STRLIST, "", 0, -1, NULL, S_OFF (fb_providers),
+    { "feedback.providers", MDF_CFG_STRLIST, "", 0, -1, NULL, S_OFF (fb_providers), 0,
       "providers feedback drives (empty: all)" },
-    { "http.listen", MDF_CFG_STRING, "127.0.0.1:9102", 0, -1, NULL, S_OFF (http_listen),
+    { "http.listen", MDF_CFG_STRING, "127.0.0.1:9102", 0, -1, NULL, S_OFF (http_listen), 0,
       "HTTP address for /metrics, /health and /control/* (port 0: any)" },
-    { "http.control_token", MDF_CFG_STRING, "", 0, -1, NULL, S_OFF (http_control_token),
+    { "http.control_token", MDF_CFG_STRING, "", 0, -1, NULL, S_OFF (http_control_token), MDF_CFG_SECRET,
       "bearer token POST /control/* must carry (empty: no check); printed redacted" },
     { "http.control_token_file", MDF_CFG_STRING, "", 0, -1, NULL,
-      S_OFF (http_control_token_file),
+      S_OFF (http_control_token_file), 0,
       "or: a file whose first line is the token (a mounted secret); not with control_token" },
-    { "security.curve", MDF_CFG_BOOL, "false", 0, -1, NULL, S_OFF (curve_on),
+    { "security.curve", MDF_CFG_BOOL, "false", 0, -1, NULL, S_OFF (curve_on), 0,
       "CurveZMQ client on ingest and feedback (verifies the store's key)" },
-    { "security.secret_key_file", MDF_CFG_STRING, "", 0, -1, NULL, S_OFF (curve_secret_file),
+    { "security.secret_key_file", MDF_CFG_STRING, "", 0, -1, NULL, S_OFF (curve_secret_file), 0,
       "the pipeline's keypair, a zcert secret file (mdctl keygen)" },
-    { "security.server_public_key", MDF_CFG_STRING, "", 0, -1, NULL, S_OFF (curve_server_key),
+    { "security.server_public_key", MDF_CFG_STRING, "", 0, -1, NULL, S_OFF (curve_server_key), 0,
       "the store's public key, 40-character Z85 text" },
     { "security.server_public_key_file", MDF_CFG_STRING, "", 0, -1, NULL,
-      S_OFF (curve_server_key_file), "or: the store's public cert file (NAME.key)" },
-    { "log.level", MDF_CFG_STRING, "info", 0, -1, s_log_levels, S_OFF (log_level),
-      "debug, info, warn or error (reloadable)" },
+      S_OFF (curve_server_key_file), 0, "or: the store's public cert file (NAME.key)" },
+    { "log.level", MDF_CFG_STRING, "info", 0, -1, s_log_levels, S_OFF (log_level), MDF_CFG_LIVE,
+      "debug, info, warn or error" },
 };
 const size_t pipeline_entries_n = sizeof pipeline_entries / sizeof pipeline_entries[0];
 
 const mdf_cfg_entry_t provider_entries[] = {
-    { "name", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (name),
+    { "name", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (name), 0,
       "provider name (label `provider` in metrics, `provider` in batches)" },
-    { "type", MDF_CFG_STRING, "synthetic", 0, -1, s_types, P_OFF (type),
+    { "type", MDF_CFG_STRING, "synthetic", 0, -1, s_types, P_OFF (type), 0,
       "synthetic (random walk) or csv (replay a file)" },
-    { "capacity", MDF_CFG_INT, "1000", 1, 10000000, NULL, P_OFF (capacity),
+    { "capacity", MDF_CFG_INT, "1000", 1, 10000000, NULL, P_OFF (capacity), 0,
       "token bucket burst, in bars" },
-    { "refill_rate", MDF_CFG_DOUBLE, "1000", 0, 1e9, NULL, P_OFF (refill_rate),
-      "bars per second at scale 1.0 (reloadable)" },
-    { "symbols", MDF_CFG_STRLIST, "", 0, -1, NULL, P_OFF (symbols),
+    { "refill_rate", MDF_CFG_DOUBLE, "1000", 0, 1e9, NULL, P_OFF (refill_rate), MDF_CFG_LIVE,
+      "bars per second at scale 1.0" },
+    { "symbols", MDF_CFG_STRLIST, "", 0, -1, NULL, P_OFF (symbols), 0,
       "synthetic: the symbols to generate" },
-    { "path", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (path),
+    { "path", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (path), 0,
       "csv: file with header symbol,ts,open,high,low,close,volume" },
-    { "loop", MDF_CFG_BOOL, "false", 0, -1, NULL, P_OFF (loop),
+    { "loop", MDF_CFG_BOOL, "false", 0, -1, NULL, P_OFF (loop), 0,
       "csv: replay forever, timestamps shifted past the previous pass" },
-    { "seed", MDF_CFG_INT, "0", 0, 9e18, NULL, P_OFF (seed),
+    { "seed", MDF_CFG_INT, "0", 0, 9e18, NULL, P_OFF (seed), 0,
       "synthetic: random seed (0: from the clock)" },
-    { "start_price", MDF_CFG_DOUBLE, "100", 0.000001, 1e12, NULL, P_OFF (start_price),
+    { "start_price", MDF_CFG_DOUBLE, "100", 0.000001, 1e12, NULL, P_OFF (start_price), 0,
       "synthetic: first price of every symbol" },
-    { "cooldown_ms", MDF_CFG_INT, "1000", 0, 3600000, NULL, P_OFF (cooldown_ms),
+    { "cooldown_ms", MDF_CFG_INT, "1000", 0, 3600000, NULL, P_OFF (cooldown_ms), 0,
       "pause after a provider error" },
-    { "breaker_threshold", MDF_CFG_INT, "5", 0, 1000000, NULL, P_OFF (breaker_threshold),
+    { "breaker_threshold", MDF_CFG_INT, "5", 0, 1000000, NULL, P_OFF (breaker_threshold), 0,
       "consecutive errors that open the circuit breaker (0: never)" },
-    { "breaker_timeout_ms", MDF_CFG_INT, "30000", 0, 86400000, NULL, P_OFF (breaker_timeout_ms),
+    { "breaker_timeout_ms", MDF_CFG_INT, "30000", 0, 86400000, NULL, P_OFF (breaker_timeout_ms), 0,
       "how long an open breaker keeps the provider stopped" },
 };
 const size_t provider_entries_n = sizeof provider_entries / sizeof provider_entries[0];
@@ -255,11 +255,11 @@ s_check (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
     if (s->fb_enabled && s->feedback.count == 0)
         return mdf_cfg_fail (cfg, "store.feedback", err, errlen,
                              "store.feedback needs at least one endpoint when feedback is on");
-    if (!policy_known (s->policy))
+    if (!policy_known (s->policy_name))
         return mdf_cfg_fail (cfg, "feedback.policy", err, errlen,
-                             "feedback.policy: unknown policy \"%s\" (known: %s)", s->policy,
+                             "feedback.policy: unknown policy \"%s\" (known: %s)", s->policy_name,
                              policy_names ());
-    if (s->low_fill >= s->high_fill)
+    if (s->policy.low_fill >= s->policy.high_fill)
         return mdf_cfg_fail (cfg, "feedback.low_fill", err, errlen,
                              "feedback.low_fill must be < feedback.high_fill");
     if (s->retry_backoff_max_ms < s->retry_backoff_ms)
@@ -281,14 +281,25 @@ s_check (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
     return 0;
 }
 
-int
-settings_load (settings_t *s, const char *path, FILE *dump, char *err, size_t errlen)
+static const mdf_cfg_array_t s_arrays[] = {
+    { "providers", provider_entries, sizeof provider_entries / sizeof provider_entries[0],
+      sizeof (provider_settings_t), S_OFF (providers), S_OFF (nproviders), P_OFF (name) },
+};
+
+const mdf_cfg_schema_t pipeline_schema = {
+    "md-pipeline", "MDP", pipeline_entries, sizeof pipeline_entries / sizeof pipeline_entries[0],
+    s_arrays,      1,
+};
+
+mdf_cfg_t *
+settings_load_cfg (const char *path, void *settings, char *err, size_t errlen)
 {
+    settings_t *s = settings;
     memset (s, 0, sizeof *s);
     mdf_cfg_t *cfg = mdf_cfg_new (pipeline_entries, pipeline_entries_n, "MDP");
     if (!cfg) {
         snprintf (err, errlen, "out of memory");
-        return -1;
+        return NULL;
     }
     static const char *const arrays[] = { "providers", NULL };
     void *items = NULL;
@@ -299,23 +310,33 @@ settings_load (settings_t *s, const char *path, FILE *dump, char *err, size_t er
     s->providers = items;
     if (rc == 0)
         rc = s_check (cfg, s, err, errlen);
-    if (rc == 0 && dump) {
-        /* The token is a secret: print whether it is set, never its value. */
-        static char redacted[] = "(redacted)";
-        settings_t shown = *s;
-        if (shown.http_control_token && *shown.http_control_token)
-            shown.http_control_token = redacted;
-        mdf_cfg_dump (cfg, &shown, dump);
-        for (size_t i = 0; i < s->nproviders; i++) {
-            const provider_settings_t *p = &s->providers[i];
-            fprintf (dump,
-                     "[[providers]]  # %zu\nname = \"%s\"\ntype = \"%s\"\n"
-                     "capacity = %lld\nrefill_rate = %g\n",
-                     i, p->name, p->type, (long long)p->capacity, p->refill_rate);
-        }
-    }
+    if (rc != 0)
+        mdf_cfg_destroy (&cfg);
+    return cfg;
+}
+
+int
+settings_load (settings_t *s, const char *path, FILE *dump, char *err, size_t errlen)
+{
+    mdf_cfg_t *cfg = settings_load_cfg (path, s, err, errlen);
+    if (cfg && dump)
+        mdf_cfg_dump_schema (cfg, &pipeline_schema, s, dump);
+    int rc = cfg ? 0 : -1;
     mdf_cfg_destroy (&cfg);
     return rc;
+}
+
+int
+settings_defaults (settings_t *s)
+{
+    memset (s, 0, sizeof *s);
+    return mdf_cfg_defaults (pipeline_entries, pipeline_entries_n, s);
+}
+
+void
+settings_free_any (void *settings)
+{
+    settings_free (settings);
 }
 
 void

@@ -24,6 +24,7 @@
 
 #include "common/cfg.h"
 #include "pipeline/curve.h"
+#include "pipeline/policy.h"
 
 typedef struct {
     char *name;
@@ -52,13 +53,9 @@ typedef struct {
     int64_t retry_backoff_max_ms;
     int64_t drain_timeout_ms;
     bool fb_enabled;
-    char *policy;
-    double scale_ok, scale_soft, scale_hard;
-    int64_t interval_ms, min_dwell_ms; /* the controllers (see policy.h) */
-    double decrease_ratio, increase_step, target_depth, kp, ki, min_scale, max_step;
-    double low_fill, high_fill;
+    char *policy_name;      /* [feedback] policy */
+    policy_params_t policy; /* the policy's [feedback] keys, given to it as they are */
     int64_t stale_after_ms;
-    char *failsafe;
     mdf_strlist_t fb_providers; /* empty: all */
     char *http_listen;
     char *http_control_token;      /* [http] control_token (as written; never printed) */
@@ -78,11 +75,20 @@ extern const mdf_cfg_entry_t pipeline_entries[];
 extern const size_t pipeline_entries_n;
 extern const mdf_cfg_entry_t provider_entries[];
 extern const size_t provider_entries_n;
+/* The whole table: main keys and [[providers]] (reload, dump, reference). */
+extern const mdf_cfg_schema_t pipeline_schema;
+
+/* Every key at its default (no file, no environment); free with settings_free. */
+int settings_defaults (settings_t *s);
 
 /* Load `path` (+ environment) into *s and validate.  When `dump` is not NULL
  * the effective settings are printed to it (--check-config).  0, or -1 with err
  * ("pipeline.toml:14: feedback.scale_soft ...").  Call settings_free either way. */
 int settings_load (settings_t *s, const char *path, FILE *dump, char *err, size_t errlen);
+
+/* The same for mdf_cfg_reload: the loader, or NULL with err. */
+mdf_cfg_t *settings_load_cfg (const char *path, void *settings, char *err, size_t errlen);
+void settings_free_any (void *settings);
 
 void settings_free (settings_t *s);
 

@@ -67,7 +67,7 @@ s_args (int argc, char **argv, const char **config, bool *check)
             return -1;
         } else if (!strcmp (argv[i], "--help") || !strcmp (argv[i], "-h")) {
             s_usage (stdout);
-            mdf_cfg_print_reference (store_settings_table, store_settings_count, "MDS", stdout);
+            mdf_cfg_print_schema_reference (&store_settings_schema, "store.toml", stdout);
             return -1;
         } else {
             fprintf (stderr, "md-store: unexpected argument '%s'\n", argv[i]);
@@ -79,20 +79,24 @@ s_args (int argc, char **argv, const char **config, bool *check)
 }
 
 static void
-s_reload (server_t *server, const char *path)
+s_apply_live (void *arg, const void *running, const mdf_cfg_changes_t *changes)
 {
-    store_settings_t fresh;
+    (void)running;
+    (void)changes;
+    server_apply_live (arg);
+}
+
+static void
+s_reload (server_t *server, const char *path, store_settings_t *running)
+{
+    mdf_cfg_reloader_t r = { &store_settings_schema,
+                             sizeof (store_settings_t),
+                             store_settings_load_any,
+                             store_settings_free_any,
+                             s_apply_live,
+                             server };
     char err[1024];
-    mdf_cfg_t *cfg = store_settings_load (path, &fresh, err, sizeof err);
-    if (cfg)
-        server_reload (server, &fresh);
-    else {
-        char q[1100];
-        mdf_error ("reload failed, keeping the running configuration", "error=%s",
-                   mdf_log_quote (q, sizeof q, err));
-    }
-    mdf_cfg_destroy (&cfg);
-    store_settings_free (&fresh);
+    mdf_cfg_reload (&r, path, running, NULL, err, sizeof err); /* logs either way */
 }
 
 int
@@ -132,7 +136,7 @@ main (int argc, char **argv)
     } else {
         int sig;
         while ((sig = server_run (server, &s_signal)) == SIGHUP)
-            s_reload (server, path);
+            s_reload (server, path, &settings);
         mdf_info ("signal received, shutting down", "signal=%s", sig == SIGINT ? "INT" : "TERM");
         rc = server_drain (server) == 0 ? 0 : 1;
         server_destroy (&server);

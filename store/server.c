@@ -47,10 +47,8 @@ struct _server_t {
     mdf_http_t *http;
     zsock_t *router, *done;
     char done_endpoint[64];
-    int64_t heartbeat_ms;
     int64_t next_heartbeat_ns;
-    int64_t report_ms; /* [feedback] report_ms: queue_size while not idle */
-    int64_t next_report_ns;
+    int64_t next_report_ns; /* [feedback] report_ms: queue_size while not idle */
     mdf_level_t published;
     bool sink_down_reported;
     atomic_bool draining;
@@ -97,14 +95,14 @@ static void
 s_timers (server_t *self)
 {
     int64_t now = mdf_mono_ns ();
-    if (self->heartbeat_ms > 0 && now >= self->next_heartbeat_ns) {
+    if (self->settings->heartbeat_ms > 0 && now >= self->next_heartbeat_ns) {
         s_publish (self, self->published, "heartbeat");
-        self->next_heartbeat_ns = now + self->heartbeat_ms * 1000000;
+        self->next_heartbeat_ns = now + self->settings->heartbeat_ms * 1000000;
     }
-    if (self->report_ms > 0 && now >= self->next_report_ns) {
+    if (self->settings->report_ms > 0 && now >= self->next_report_ns) {
         if (queue_size (self->queue) > 0)
             s_publish (self, self->published, "report");
-        self->next_report_ns = now + self->report_ms * 1000000;
+        self->next_report_ns = now + self->settings->report_ms * 1000000;
     }
     bool down = workers_breaker (self->workers) == BREAKER_OPEN;
     if (down && !self->sink_down_reported)
@@ -306,11 +304,11 @@ static void
 s_poll_once (server_t *self, int max_wait_ms)
 {
     int64_t wait = max_wait_ms;
-    if (self->heartbeat_ms > 0) {
+    if (self->settings->heartbeat_ms > 0) {
         int64_t to_hb = (self->next_heartbeat_ns - mdf_mono_ns ()) / 1000000;
         wait = to_hb < wait ? (to_hb < 0 ? 0 : to_hb) : wait;
     }
-    if (self->report_ms > 0) {
+    if (self->settings->report_ms > 0) {
         int64_t to_rep = (self->next_report_ns - mdf_mono_ns ()) / 1000000;
         wait = to_rep < wait ? (to_rep < 0 ? 0 : to_rep) : wait;
     }
@@ -373,53 +371,18 @@ server_drain (server_t *self)
 
 /* ---- reload ---- */
 
-static bool
-s_key_live (const char *key)
-{
-    static const char *const live[] = { "log.level",
-                                        "webhook.enabled",
-                                        "webhook.url",
-                                        "webhook.timeout_ms",
-                                        "feedback.heartbeat_ms",
-                                        "feedback.report_ms",
-                                        "sink.max_rows_per_sec",
-                                        NULL };
-    for (int i = 0; live[i]; i++)
-        if (!strcmp (key, live[i]))
-            return true;
-    return false;
-}
-
 void
-server_reload (server_t *self, const store_settings_t *fresh)
+server_apply_live (server_t *self)
 {
+    const store_settings_t *s = self->settings;
     mdf_log_level_t level;
-    if (mdf_log_level_parse (fresh->log_level, &level) == 0)
+    if (mdf_log_level_parse (s->log_level, &level) == 0)
         mdf_log_set_level (level);
-    webhook_configure (self->webhook, fresh->webhook_enabled, fresh->webhook_url,
-                       fresh->webhook_timeout_ms);
-    if (fresh->heartbeat_ms != self->heartbeat_ms) {
-        self->heartbeat_ms = fresh->heartbeat_ms;
-        self->next_heartbeat_ns = mdf_mono_ns () + self->heartbeat_ms * 1000000;
-    }
-    workers_set_max_rows (self->workers, fresh->max_rows_per_sec);
-    if (fresh->report_ms != self->report_ms) {
-        self->report_ms = fresh->report_ms;
-        self->next_report_ns = mdf_mono_ns () + self->report_ms * 1000000;
-    }
-    char changed[2048];
-    store_settings_diff (self->settings, fresh, changed, sizeof changed);
-    char applied[1024] = "", ignored[1024] = "";
-    char *save = NULL;
-    for (char *k = strtok_r (changed, ",", &save); k; k = strtok_r (NULL, ",", &save)) {
-        char *dst = s_key_live (k) ? applied : ignored;
-        size_t len = strlen (dst);
-        snprintf (dst + len, 1024 - len, "%s%s", len ? "," : "", k);
-    }
-    mdf_info ("configuration reloaded", "applied=%s needs_restart=%s", *applied ? applied : "-",
-              *ignored ? ignored : "-");
-    if (*ignored)
-        mdf_warn ("changed keys need a restart to take effect", "keys=%s", ignored);
+    webhook_configure (self->webhook, s->webhook_enabled, s->webhook_url, s->webhook_timeout_ms);
+    workers_set_max_rows (self->workers, s->max_rows_per_sec);
+    /* periods may have changed: count them from now */
+    self->next_heartbeat_ns = mdf_mono_ns () + s->heartbeat_ms * 1000000;
+    self->next_report_ns = mdf_mono_ns () + s->report_ms * 1000000;
 }
 
 /* ---- assembly ---- */
@@ -513,8 +476,6 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
     self->hostile_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
     self->reject_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
     self->duplicate_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
-    self->heartbeat_ms = s->heartbeat_ms;
-    self->report_ms = s->report_ms;
     self->metrics = mdf_metrics_new ();
     self->queue = queue_new (s->capacity, s->low_watermark, s->high_watermark, s->hysteresis);
     self->inflight = inflight_new ();
@@ -534,8 +495,8 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
         server_destroy (&self);
         return NULL;
     }
-    self->next_heartbeat_ns = mdf_mono_ns () + self->heartbeat_ms * 1000000;
-    self->next_report_ns = mdf_mono_ns () + self->report_ms * 1000000;
+    self->next_heartbeat_ns = mdf_mono_ns () + self->settings->heartbeat_ms * 1000000;
+    self->next_report_ns = mdf_mono_ns () + self->settings->report_ms * 1000000;
     mdf_info ("md-store started",
               "id=%s ingest=%s feedback=%s sink=%s workers=%lld "
               "capacity=%lld epoch=%lld",

@@ -40,9 +40,10 @@ server_t *server_new (const store_settings_t *settings, char *err, size_t errlen
  * the flag to 0. */
 int server_run (server_t *self, volatile sig_atomic_t *signal_flag);
 
-/* Apply what can change live from `fresh` (log level, webhook, heartbeat);
- * log the keys that changed but need a restart. */
-void server_reload (server_t *self, const store_settings_t *fresh);
+/* The running settings (the struct given to server_new) hold new LIVE values
+ * (mdf_cfg_reload): apply them (log level, webhook, heartbeat and report
+ * periods, sink throttle).  Call on the thread that runs server_run. */
+void server_apply_live (server_t *self);
 
 /* Stop taking batches ("retry"), drain the queue into the sink and ack every
  * committed batch, publish the "shutdown" event.  0 when everything was

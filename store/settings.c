@@ -18,74 +18,74 @@ static const char *const s_sync_modes[] = { "off", "normal", "full", NULL };
 static const char *const s_log_levels[] = { "debug", "info", "warn", "error", NULL };
 
 const mdf_cfg_entry_t store_settings_table[] = {
-    { "store.id", MDF_CFG_STRING, "bars-coordinator", 0, 0, NULL, S_OFF (store_id),
+    { "store.id", MDF_CFG_STRING, "bars-coordinator", 0, 0, NULL, S_OFF (store_id), 0,
       "coordinator_id carried by every feedback event and metric label" },
     { "store.drain_timeout_ms", MDF_CFG_INT, "30000", 0, 86400000, NULL, S_OFF (drain_timeout_ms),
-      "on SIGTERM, how long to keep draining the queue into the sink before giving up" },
+      0, "on SIGTERM, how long to keep draining the queue into the sink before giving up" },
     { "ingest.endpoint", MDF_CFG_STRING, "tcp://127.0.0.1:5555", 0, 0, NULL,
-      S_OFF (ingest_endpoint), "ROUTER endpoint (bound) where pipelines send batches" },
+      S_OFF (ingest_endpoint), 0, "ROUTER endpoint (bound) where pipelines send batches" },
     { "feedback.endpoint", MDF_CFG_STRING, "tcp://127.0.0.1:5556", 0, 0, NULL,
-      S_OFF (feedback_endpoint), "XPUB endpoint (bound) where feedback events are published" },
+      S_OFF (feedback_endpoint), 0, "XPUB endpoint (bound) where feedback events are published" },
     { "feedback.heartbeat_ms", MDF_CFG_INT, "1000", 0, 3600000, NULL, S_OFF (heartbeat_ms),
-      "period of heartbeat events (0: none); reloadable with SIGHUP" },
-    { "feedback.report_ms", MDF_CFG_INT, "0", 0, 3600000, NULL, S_OFF (report_ms),
+      MDF_CFG_LIVE, "period of heartbeat events (0: none)" },
+    { "feedback.report_ms", MDF_CFG_INT, "0", 0, 3600000, NULL, S_OFF (report_ms), MDF_CFG_LIVE,
       "queue_size published at least this often while the queue is not empty, reason "
-      "\"report\" (0: off); reloadable with SIGHUP" },
-    { "feedback.sndhwm", MDF_CFG_INT, "1000", 1, 1000000, NULL, S_OFF (feedback_sndhwm),
+      "\"report\" (0: off)" },
+    { "feedback.sndhwm", MDF_CFG_INT, "1000", 1, 1000000, NULL, S_OFF (feedback_sndhwm), 0,
       "events queued per subscriber before a slow one starts losing them" },
-    { "queue.capacity", MDF_CFG_INT, "10000", 1, 100000000, NULL, S_OFF (capacity),
+    { "queue.capacity", MDF_CFG_INT, "10000", 1, 100000000, NULL, S_OFF (capacity), 0,
       "queue capacity in bars (accepted and not yet committed)" },
-    { "queue.high_watermark", MDF_CFG_INT, "8000", 1, 100000000, NULL, S_OFF (high_watermark),
+    { "queue.high_watermark", MDF_CFG_INT, "8000", 1, 100000000, NULL, S_OFF (high_watermark), 0,
       "level is HARD at size >= high_watermark" },
-    { "queue.low_watermark", MDF_CFG_INT, "5000", 0, 100000000, NULL, S_OFF (low_watermark),
+    { "queue.low_watermark", MDF_CFG_INT, "5000", 0, 100000000, NULL, S_OFF (low_watermark), 0,
       "level is OK at size <= low_watermark (SOFT in between)" },
-    { "queue.hysteresis", MDF_CFG_INT, "200", 0, 100000000, NULL, S_OFF (hysteresis),
+    { "queue.hysteresis", MDF_CFG_INT, "200", 0, 100000000, NULL, S_OFF (hysteresis), 0,
       "bars a falling level must go past a watermark before it drops (0: exact thresholds)" },
-    { "workers.count", MDF_CFG_INT, "1", 1, 64, NULL, S_OFF (workers),
+    { "workers.count", MDF_CFG_INT, "1", 1, 64, NULL, S_OFF (workers), 0,
       "sink writer threads, each with its own connection" },
-    { "workers.batch_max", MDF_CFG_INT, "5000", 1, 1000000, NULL, S_OFF (batch_max),
+    { "workers.batch_max", MDF_CFG_INT, "5000", 1, 1000000, NULL, S_OFF (batch_max), 0,
       "bars per transaction at most (whole batches; a larger batch goes alone)" },
-    { "workers.retry_initial_ms", MDF_CFG_INT, "50", 1, 600000, NULL, S_OFF (retry_initial_ms),
+    { "workers.retry_initial_ms", MDF_CFG_INT, "50", 1, 600000, NULL, S_OFF (retry_initial_ms), 0,
       "first backoff after a failed write; doubles on each further failure" },
-    { "workers.retry_max_ms", MDF_CFG_INT, "5000", 1, 3600000, NULL, S_OFF (retry_max_ms),
+    { "workers.retry_max_ms", MDF_CFG_INT, "5000", 1, 3600000, NULL, S_OFF (retry_max_ms), 0,
       "backoff ceiling" },
-    { "workers.breaker_failures", MDF_CFG_INT, "5", 1, 1000000, NULL, S_OFF (breaker_failures),
+    { "workers.breaker_failures", MDF_CFG_INT, "5", 1, 1000000, NULL, S_OFF (breaker_failures), 0,
       "consecutive failed writes that open the circuit breaker (sink_down)" },
     { "workers.breaker_cooldown_ms", MDF_CFG_INT, "2000", 1, 3600000, NULL,
-      S_OFF (breaker_cooldown_ms), "while open, one probe write per cooldown" },
-    { "sink.type", MDF_CFG_STRING, "sqlite", 0, 0, s_sink_types, S_OFF (sink_type),
+      S_OFF (breaker_cooldown_ms), 0, "while open, one probe write per cooldown" },
+    { "sink.type", MDF_CFG_STRING, "sqlite", 0, 0, s_sink_types, S_OFF (sink_type), 0,
       "sqlite, postgres (with conninfo) or null (discards; benchmarks)" },
-    { "sink.path", MDF_CFG_STRING, "data/bars.db", 0, 0, NULL, S_OFF (sink_path),
+    { "sink.path", MDF_CFG_STRING, "data/bars.db", 0, 0, NULL, S_OFF (sink_path), 0,
       "SQLite database file; its parent directory is created if missing" },
-    { "sink.conninfo", MDF_CFG_STRING, "", 0, 0, NULL, S_OFF (sink_conninfo),
+    { "sink.conninfo", MDF_CFG_STRING, "", 0, 0, NULL, S_OFF (sink_conninfo), 0,
       "libpq connection string for postgres, e.g. postgresql://user@host/db" },
-    { "sink.table", MDF_CFG_STRING, "bars", 0, 0, NULL, S_OFF (sink_table),
+    { "sink.table", MDF_CFG_STRING, "bars", 0, 0, NULL, S_OFF (sink_table), 0,
       "table written (created if missing)" },
-    { "sink.synchronous", MDF_CFG_STRING, "normal", 0, 0, s_sync_modes, S_OFF (sink_synchronous),
+    { "sink.synchronous", MDF_CFG_STRING, "normal", 0, 0, s_sync_modes, S_OFF (sink_synchronous), 0,
       "SQLite PRAGMA synchronous (WAL mode: normal survives a process crash)" },
     { "sink.max_rows_per_sec", MDF_CFG_INT, "0", 0, 1e12, NULL, S_OFF (max_rows_per_sec),
-      "> 0 throttles the sink (all workers together): capacity tests and demos" },
-    { "http.listen", MDF_CFG_STRING, "127.0.0.1:9101", 0, 0, NULL, S_OFF (http_listen),
+      MDF_CFG_LIVE, "> 0 throttles the sink (all workers together): capacity tests and demos" },
+    { "http.listen", MDF_CFG_STRING, "127.0.0.1:9101", 0, 0, NULL, S_OFF (http_listen), 0,
       "HTTP address for /metrics and /health (\"\": no HTTP server)" },
-    { "webhook.enabled", MDF_CFG_BOOL, "false", 0, 0, NULL, S_OFF (webhook_enabled),
-      "POST each level change as JSON; reloadable" },
-    { "webhook.url", MDF_CFG_STRING, "", 0, 0, NULL, S_OFF (webhook_url),
-      "webhook URL; reloadable" },
+    { "webhook.enabled", MDF_CFG_BOOL, "false", 0, 0, NULL, S_OFF (webhook_enabled), MDF_CFG_LIVE,
+      "POST each level change as JSON" },
+    { "webhook.url", MDF_CFG_STRING, "", 0, 0, NULL, S_OFF (webhook_url), MDF_CFG_LIVE,
+      "webhook URL" },
     { "webhook.timeout_ms", MDF_CFG_INT, "2000", 1, 600000, NULL, S_OFF (webhook_timeout_ms),
-      "timeout of one POST; reloadable" },
-    { "webhook.queue", MDF_CFG_INT, "64", 1, 100000, NULL, S_OFF (webhook_queue),
+      MDF_CFG_LIVE, "timeout of one POST" },
+    { "webhook.queue", MDF_CFG_INT, "64", 1, 100000, NULL, S_OFF (webhook_queue), 0,
       "POSTs waiting for the webhook thread; more are dropped (counted)" },
-    { "log.level", MDF_CFG_STRING, "info", 0, 0, s_log_levels, S_OFF (log_level),
-      "debug, info, warn or error; reloadable" },
-    { "security.curve", MDF_CFG_BOOL, "false", 0, 0, NULL, S_OFF (curve),
+    { "log.level", MDF_CFG_STRING, "info", 0, 0, s_log_levels, S_OFF (log_level), MDF_CFG_LIVE,
+      "debug, info, warn or error" },
+    { "security.curve", MDF_CFG_BOOL, "false", 0, 0, NULL, S_OFF (curve), 0,
       "CurveZMQ on ingest and feedback (the store is the CURVE server)" },
-    { "security.secret_key_file", MDF_CFG_STRING, "", 0, 0, NULL, S_OFF (secret_key_file),
+    { "security.secret_key_file", MDF_CFG_STRING, "", 0, 0, NULL, S_OFF (secret_key_file), 0,
       "the store's keypair, a zcert secret file (mdctl keygen NAME_key_secret)" },
     { "security.authorized_keys_dir", MDF_CFG_STRING, "", 0, 0, NULL, S_OFF (authorized_keys_dir),
-      "directory of public cert files of the clients allowed in" },
+      0, "directory of public cert files of the clients allowed in" },
     { "ingest.max_message_bytes", MDF_CFG_INT, "16777216", 1024, 2147483647, NULL,
-      S_OFF (max_message_bytes), "larger ingest messages drop the connection (ZMQ_MAXMSGSIZE)" },
-    { "ingest.max_bars", MDF_CFG_INT, "100000", 1, 100000000, NULL, S_OFF (max_bars),
+      S_OFF (max_message_bytes), 0, "larger ingest messages drop the connection (ZMQ_MAXMSGSIZE)" },
+    { "ingest.max_bars", MDF_CFG_INT, "100000", 1, 100000000, NULL, S_OFF (max_bars), 0,
       "batches with more bars are rejected" },
 };
 
@@ -178,43 +178,23 @@ store_settings_free (store_settings_t *s)
     mdf_cfg_free (store_settings_table, store_settings_count, s);
 }
 
-static bool
-s_same (const mdf_cfg_entry_t *e, const store_settings_t *a, const store_settings_t *b)
+const mdf_cfg_schema_t store_settings_schema = {
+    "md-store",
+    "MDS",
+    store_settings_table,
+    sizeof store_settings_table / sizeof store_settings_table[0],
+    NULL,
+    0,
+};
+
+mdf_cfg_t *
+store_settings_load_any (const char *path, void *settings, char *err, size_t errlen)
 {
-    const char *pa = (const char *)a + e->offset;
-    const char *pb = (const char *)b + e->offset;
-    switch (e->type) {
-    case MDF_CFG_STRING: {
-        const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
-        return !strcmp (sa ? sa : "", sb ? sb : "");
-    }
-    case MDF_CFG_INT:
-        return *(const int64_t *)pa == *(const int64_t *)pb;
-    case MDF_CFG_DOUBLE:
-        return *(const double *)pa == *(const double *)pb;
-    case MDF_CFG_BOOL:
-        return *(const bool *)pa == *(const bool *)pb;
-    default:
-        return true; /* the store has no lists */
-    }
+    return store_settings_load (path, settings, err, errlen);
 }
 
-int
-store_settings_diff (const store_settings_t *a, const store_settings_t *b, char *buf, size_t size)
+void
+store_settings_free_any (void *settings)
 {
-    int n = 0;
-    size_t used = 0;
-    if (size)
-        buf[0] = '\0';
-    for (size_t i = 0; i < store_settings_count; i++) {
-        const mdf_cfg_entry_t *e = &store_settings_table[i];
-        if (s_same (e, a, b))
-            continue;
-        if (used < size) {
-            int w = snprintf (buf + used, size - used, "%s%s", n ? "," : "", e->key);
-            used += w > 0 ? (size_t)w : 0;
-        }
-        n++;
-    }
-    return n;
+    store_settings_free (settings);
 }

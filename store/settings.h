@@ -70,9 +70,10 @@ mdf_cfg_t *store_settings_load (const char *path, store_settings_t *s, char *err
 
 void store_settings_free (store_settings_t *s);
 
-/* Print the keys whose value differs between `a` and `b`, one per line, into
- * buf as "queue.capacity,sink.type" (comma-separated); returns how many. */
-int store_settings_diff (const store_settings_t *a, const store_settings_t *b, char *buf,
-                         size_t size);
+/* The table as a schema (reload, dump, reference), and the loader and
+ * free function in the shape mdf_cfg_reload wants. */
+extern const mdf_cfg_schema_t store_settings_schema;
+mdf_cfg_t *store_settings_load_any (const char *path, void *settings, char *err, size_t errlen);
+void store_settings_free_any (void *settings);
 
 #endif

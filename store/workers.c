@@ -289,10 +289,9 @@ s_thread (void *arg)
         mdf_counter_inc (self->stats->sink_errors);
         mdf_warn ("sink not available yet", "error=%s", mdf_log_quote (q, sizeof q, err));
     }
-    int64_t max_bars = s_take_max (self);
     for (;;) {
-        int64_t bars = 0;
-        size_t n = queue_take (self->queue, max_bars, (void **)items, max_items, &bars);
+        int64_t bars = 0; /* the take follows a live change of the throttle */
+        size_t n = queue_take (self->queue, s_take_max (self), (void **)items, max_items, &bars);
         if (n == 0)
             break;
         s_handle (self, sink, push, items, batches, n, bars);

@@ -16,11 +16,8 @@
 int
 main (void)
 {
-    puts ("### md-store (`store.toml`, environment `MDS_<SECTION>_<KEY>`)\n");
-    mdf_cfg_print_reference (store_settings_table, store_settings_count, "MDS", stdout);
-    puts ("\n### md-pipeline (`pipeline.toml`, environment `MDP_<SECTION>_<KEY>`)\n");
-    mdf_cfg_print_reference (pipeline_entries, pipeline_entries_n, "MDP", stdout);
-    puts ("\n#### `[[providers]]` (one table per provider; no environment overrides)\n");
-    mdf_cfg_print_reference (provider_entries, provider_entries_n, NULL, stdout);
+    mdf_cfg_print_schema_reference (&store_settings_schema, "store.toml", stdout);
+    puts ("");
+    mdf_cfg_print_schema_reference (&pipeline_schema, "pipeline.toml", stdout);
     return 0;
 }

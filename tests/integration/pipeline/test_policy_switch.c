@@ -8,7 +8,8 @@
  *  - aimd (SIGHUP): a lasting soft halves it every interval down to min_scale;
  *  - linear (low 0.3, high 0.5): 0.5 at fill 0.4;
  *  - an unknown name is refused with 400 and the running policy stays;
- *  - min_dwell_ms holds the recovery after hard for that long.
+ *  - min_dwell_ms holds the recovery after hard for that long;
+ *  - an empty config file is refused and the running settings stay.
  */
 #include <check.h>
 #include <math.h>
@@ -52,6 +53,25 @@ START_TEST (policy_switches_live_by_reload_and_sighup)
 }
 END_TEST
 
+/* An empty (or truncated to nothing) file would reset every live key to its
+ * default (scale_soft 0.5): reload refuses it, over HTTP and by SIGHUP. */
+START_TEST (an_empty_config_file_is_refused)
+{
+    fx_t fx;
+    fx_start (&fx, NULL, "[feedback]\npolicy = \"step\"\nscale_soft = 0.25\nstale_after_ms = 2000",
+              NULL, NULL);
+    standin_set_level (fx.store, MDF_LEVEL_SOFT);
+    ck_assert (fx_wait_metric (&fx, SCALE, 0.25, 1e-9, 5000));
+    free (h_write_file (fx.dir, "pipeline.toml", "\n# nothing left\n"));
+    ck_assert_int_eq (fx_post (&fx, "/control/reload"), 400);
+    h_signal (&fx.proc, SIGHUP);
+    ck_assert (!fx_wait_metric (&fx, SCALE, 0.5, 1e-9, 1000));
+    ck_assert_double_eq_tol (fx_metric (&fx, SCALE), 0.25, 1e-9);
+    ck_assert (h_log_contains (&fx.proc, "holds no setting"));
+    ck_assert_int_eq (fx_stop (&fx), 0);
+}
+END_TEST
+
 START_TEST (dwell_holds_recovery_after_a_live_switch)
 {
     fx_t fx;
@@ -76,6 +96,7 @@ main (void)
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, policy_switches_live_by_reload_and_sighup);
     tcase_add_test (tc, dwell_holds_recovery_after_a_live_switch);
+    tcase_add_test (tc, an_empty_config_file_is_refused);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);

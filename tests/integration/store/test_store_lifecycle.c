@@ -103,6 +103,12 @@ START_TEST (environment_overrides_the_file)
 }
 END_TEST
 
+static bool
+s_refused (void *arg)
+{
+    return h_log_contains (arg, "reload refused") && h_log_contains (arg, "holds no setting");
+}
+
 START_TEST (sighup_reloads_heartbeat_and_names_what_needs_a_restart)
 {
     MDS_START (0, NULL, NULL);
@@ -128,6 +134,18 @@ START_TEST (sighup_reloads_heartbeat_and_names_what_needs_a_restart)
     ck_assert_int_eq (mds_wait_event (sub, "heartbeat", -1, &ev, 5000), 0);
     ck_assert_int_eq (mds_wait_event (sub, "heartbeat", -1, &ev, 5000), 0);
     ck_assert_int_eq (h_wait (&mds_cur.proc, 0), -1);
+    /* an empty (or truncated to nothing) file is refused too: it would reset
+     * every live key to its default (heartbeat 1000 ms) */
+    free (h_write_file (mds_cur.dir, "store.toml", "\n# truncated\n"));
+    h_signal (&mds_cur.proc, SIGHUP);
+    ck_assert_int_eq (h_wait_until (s_refused, &mds_cur.proc, 5000), 0);
+    while (mds_recv_event (sub, &ev, 0) == 0) /* what came before the reload */
+        ;
+    int beats = 0; /* about 33 in a second at 30 ms; at most 2 at the default 1000 ms */
+    for (long long end = h_now_ms () + 1000; h_now_ms () < end;)
+        if (mds_recv_event (sub, &ev, 100) == 0 && strcmp (ev.reason, "heartbeat") == 0)
+            beats++;
+    ck_assert_int_ge (beats, 8);
     zsock_destroy (&sub);
 }
 END_TEST

@@ -35,31 +35,31 @@ typedef struct {
 static const char *const s_sinks[] = { "sqlite", "postgres", NULL };
 
 static const mdf_cfg_entry_t s_entries[] = {
-    { "store.id", MDF_CFG_STRING, "bars-coordinator", 0, -1, NULL, offsetof (settings_t, id),
+    { "store.id", MDF_CFG_STRING, "bars-coordinator", 0, -1, NULL, offsetof (settings_t, id), 0,
       "coordinator_id in every event" },
-    { "queue.capacity", MDF_CFG_INT, "10000", 1, 1000000, NULL, offsetof (settings_t, capacity),
+    { "queue.capacity", MDF_CFG_INT, "10000", 1, 1000000, NULL, offsetof (settings_t, capacity), 0,
       "bars the queue holds" },
-    { "queue.high_watermark", MDF_CFG_INT, "8000", 0, 1000000, NULL, offsetof (settings_t, high),
+    { "queue.high_watermark", MDF_CFG_INT, "8000", 0, 1000000, NULL, offsetof (settings_t, high), 0,
       "fill that turns the level hard" },
-    { "queue.low_watermark", MDF_CFG_INT, "5000", 0, 1000000, NULL, offsetof (settings_t, low),
+    { "queue.low_watermark", MDF_CFG_INT, "5000", 0, 1000000, NULL, offsetof (settings_t, low), 0,
       "fill that turns the level soft" },
     { "feedback.scale_soft", MDF_CFG_DOUBLE, "0.75", 0, 1, NULL, offsetof (settings_t, scale),
-      "rate factor when soft" },
-    { "log.verbose", MDF_CFG_BOOL, "false", 0, -1, NULL, offsetof (settings_t, verbose),
+      MDF_CFG_LIVE, "rate factor when soft" },
+    { "log.verbose", MDF_CFG_BOOL, "false", 0, -1, NULL, offsetof (settings_t, verbose), 0,
       "more logs | more noise" },
-    { "sink.type", MDF_CFG_STRING, "sqlite", 0, -1, s_sinks, offsetof (settings_t, sink),
+    { "sink.type", MDF_CFG_STRING, "sqlite", 0, -1, s_sinks, offsetof (settings_t, sink), 0,
       "where bars go" },
     { "ingest.topics", MDF_CFG_STRLIST, "bars, ticks", 0, -1, NULL, offsetof (settings_t, topics),
-      "topics to take" },
+      0, "topics to take" },
 };
 #define N_ENTRIES (sizeof s_entries / sizeof s_entries[0])
 
 static const mdf_cfg_entry_t s_provider_entries[] = {
-    { "name", MDF_CFG_STRING, "", 0, -1, NULL, offsetof (provider_t, name), "provider name" },
+    { "name", MDF_CFG_STRING, "", 0, -1, NULL, offsetof (provider_t, name), 0, "provider name" },
     { "refill_rate", MDF_CFG_DOUBLE, "100", 0, 1000000, NULL, offsetof (provider_t, refill_rate),
-      "bars per second" },
-    { "burst", MDF_CFG_INT, "10", 1, 1000, NULL, offsetof (provider_t, burst), "bucket size" },
-    { "symbols", MDF_CFG_STRLIST, "", 0, -1, NULL, offsetof (provider_t, symbols), "symbols" },
+      MDF_CFG_LIVE, "bars per second" },
+    { "burst", MDF_CFG_INT, "10", 1, 1000, NULL, offsetof (provider_t, burst), 0, "bucket size" },
+    { "symbols", MDF_CFG_STRLIST, "", 0, -1, NULL, offsetof (provider_t, symbols), 0, "symbols" },
 };
 #define N_PROVIDER (sizeof s_provider_entries / sizeof s_provider_entries[0])
 
@@ -346,13 +346,16 @@ START_TEST (dump_and_reference_come_from_the_table)
     out = open_memstream (&buf, &len);
     mdf_cfg_print_reference (s_entries, N_ENTRIES, "MDS", out);
     fclose (out);
-    ck_assert_msg (strncmp (buf, "| key | type | default | range | env | help |\n|---|", 50) == 0,
-                   "%s", buf);
-    ck_assert_msg (strstr (buf, "| `queue.capacity` | integer | `10000` | 1 .. 1000000 | "
+    ck_assert_msg (
+        strncmp (buf, "| key | type | default | range | reload | env | help |\n|---|", 59) == 0,
+        "%s", buf);
+    ck_assert_msg (strstr (buf, "| `queue.capacity` | integer | `10000` | 1 .. 1000000 | restart | "
                                 "`MDS_QUEUE_CAPACITY` | bars the queue holds |\n"),
                    "%s", buf);
+    ck_assert_msg (strstr (buf, "| `feedback.scale_soft` | number | `0.75` | 0 .. 1 | live | "),
+                   "%s", buf);
     ck_assert_msg (strstr (buf, "| `sink.type` | string | `sqlite` | `sqlite`, `postgres` | "
-                                "`MDS_SINK_TYPE` | where bars go |\n"),
+                                "restart | `MDS_SINK_TYPE` | where bars go |\n"),
                    "%s", buf);
     ck_assert_msg (strstr (buf, "more logs \\| more noise"), "%s", buf);
     free (buf);

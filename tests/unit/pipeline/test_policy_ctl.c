@@ -136,7 +136,7 @@ params (void)
                            .interval_ms = 100,
                            .decrease_ratio = 0.5,
                            .increase_step = 0.05,
-                           .target_fill = 0.1,
+                           .target_depth = 0.1,
                            .kp = 0.5,
                            .ki = 1.0,
                            .min_scale = 0.01,
@@ -154,7 +154,7 @@ make (const char *name, const policy_params_t *pp)
     return pol;
 }
 
-#define TARGET_Q (0.1 * CAP) /* params ().target_fill in bars */
+#define TARGET_Q (0.1 * CAP) /* params ().target_depth in bars */
 
 START_TEST (target_starts_slowly_and_settles_at_its_depth)
 {

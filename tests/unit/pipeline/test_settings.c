@@ -44,9 +44,9 @@ START_TEST (minimal_config_gets_the_documented_defaults)
     ck_assert_int_eq (settings_load (&s, path, NULL, err, sizeof err), 0);
     ck_assert_int_eq (s.batch_max, 500);
     ck_assert_int_eq (s.max_inflight, 8);
-    ck_assert_double_eq (s.scale_soft, 0.5);
-    ck_assert_str_eq (s.failsafe, "soft");
-    ck_assert_str_eq (s.policy, "step");
+    ck_assert_double_eq (s.policy.scale_soft, 0.5);
+    ck_assert_int_eq (s.policy.failsafe, MDF_LEVEL_SOFT);
+    ck_assert_str_eq (s.policy_name, "step");
     ck_assert_int_eq (s.nproviders, 1);
     ck_assert_int_eq (s.providers[0].capacity, 1000);
     settings_free (&s);
@@ -122,7 +122,7 @@ START_TEST (environment_overrides_the_file)
     settings_t s;
     char err[512];
     ck_assert_int_eq (settings_load (&s, path, NULL, err, sizeof err), 0);
-    ck_assert_double_eq (s.scale_soft, 0.75);
+    ck_assert_double_eq (s.policy.scale_soft, 0.75);
     settings_free (&s);
     unsetenv ("MDP_FEEDBACK_SCALE_SOFT");
 }

@@ -121,20 +121,26 @@ START_TEST (environment_overrides_file)
 }
 END_TEST
 
-START_TEST (diff_names_changed_keys)
+START_TEST (reload_moves_the_live_keys_only)
 {
     store_settings_t a, b;
-    char err[512], buf[256];
+    char err[512];
     mdf_cfg_t *ca = store_settings_load (NULL, &a, err, sizeof err);
     mdf_cfg_t *cb = store_settings_load (s_file ("[queue]\ncapacity = 20000\n[log]\n"
-                                                 "level = \"debug\"\n"),
+                                                 "level = \"debug\"\n[sink]\n"
+                                                 "max_rows_per_sec = 100\n"),
                                          &b, err, sizeof err);
     ck_assert_ptr_nonnull (ca);
     ck_assert_ptr_nonnull (cb);
-    ck_assert_int_eq (store_settings_diff (&a, &b, buf, sizeof buf), 2);
-    ck_assert_str_eq (buf, "queue.capacity,log.level");
-    ck_assert_int_eq (store_settings_diff (&a, &a, buf, sizeof buf), 0);
-    ck_assert_str_eq (buf, "");
+    mdf_cfg_changes_t ch;
+    mdf_cfg_merge_live (&store_settings_schema, &a, &b, &ch);
+    ck_assert_str_eq (ch.applied, "sink.max_rows_per_sec,log.level");
+    ck_assert_str_eq (ch.restart, "queue.capacity");
+    ck_assert_str_eq (a.log_level, "debug");
+    ck_assert_int_eq (a.max_rows_per_sec, 100);
+    ck_assert_int_eq (a.capacity, 10000);
+    mdf_cfg_merge_live (&store_settings_schema, &a, &a, &ch);
+    ck_assert_uint_eq (ch.napplied + ch.nrestart, 0);
     mdf_cfg_destroy (&ca);
     mdf_cfg_destroy (&cb);
     store_settings_free (&a);
@@ -153,7 +159,7 @@ main (void)
     tcase_add_test (tc, small_queue_with_default_hysteresis_loads);
     tcase_add_test (tc, sink_and_webhook_need_their_targets);
     tcase_add_test (tc, environment_overrides_file);
-    tcase_add_test (tc, diff_names_changed_keys);
+    tcase_add_test (tc, reload_moves_the_live_keys_only);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);
