@@ -276,6 +276,16 @@ batcher_drain (batcher_t *self, int64_t timeout_ms)
     return rc;
 }
 
+void
+batcher_set_window (batcher_t *self, size_t max_inflight)
+{
+    pthread_mutex_lock (&self->lock);
+    self->max_inflight = max_inflight ? max_inflight : 1;
+    pthread_cond_broadcast (&self->cond); /* providers waiting for room */
+    s_wake (self);                        /* lingering batches may seal now */
+    pthread_mutex_unlock (&self->lock);
+}
+
 size_t
 batcher_window (batcher_t *self)
 {

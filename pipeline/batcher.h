@@ -76,6 +76,11 @@ int64_t batcher_next_linger (batcher_t *self);
  * timeout_ms passes.  0 when nothing is left, -1 on timeout. */
 int batcher_drain (batcher_t *self, int64_t timeout_ms);
 
+/* Change the window (the sender: max_inflight per store times the stores it
+ * can route to).  A smaller window lets no new batch seal until enough are
+ * released; nothing already sealed is dropped. */
+void batcher_set_window (batcher_t *self, size_t max_inflight);
+
 /* Sealed, unreleased batches now. */
 size_t batcher_window (batcher_t *self);
 

@@ -257,11 +257,128 @@ s_pi_scale (const policy_params_t *p, void *state, mdf_level_t level, double fil
     return st->u;
 }
 
+/* ---- share: each store's drain, shared among its producers ---------------
+ * Per member m, with N = its producers (at least 1), mu its service rate and
+ * q its queue:
+ *    Q* = min (target_depth x capacity, mu x target_delay)   (the target)
+ *    a  = (mu + gain x (Q* - q)) / N + I                     (bars/s to m)
+ *    I += integral x (Q* - q) / N x dt
+ * and the pipeline's rate is the sum of the a over its members, as a scale
+ * of what its providers ask.  mu / N is a fair share of what the sink takes
+ * (the feed-forward: the rate follows a change of the sink at once, not a
+ * loop delay later); the proportional term holds the queue near Q*, so the
+ * sink never starves and the delay stays near target_delay; the integral
+ * gives a pipeline the share another one leaves unused (a producer asking
+ * less than its share): it moves only while this pipeline's own rate is
+ * what limits it (not its providers), within [-mu/N - gain x Q* / N, mu].
+ * A member at HARD gets nothing (a = 0, I kept); a stale one keeps its last
+ * a, times the failsafe level's step scale.  Without a known mu (a store that
+ * has not drained yet) Q* is target_depth x capacity and mu counts as 0. */
+
+#define S_SHARE_SLOTS 64
+
+typedef struct {
+    uint32_t generation;
+    int used;
+    double i, a;
+} s_share_slot_t;
+
+typedef struct {
+    s_share_slot_t slot[S_SHARE_SLOTS];
+    int64_t last_ns;
+    int have_last;
+} s_share_t;
+
+static void *
+s_share_new (const policy_params_t *p, double start, int fresh)
+{
+    (void)p;
+    (void)start;
+    (void)fresh;
+    return calloc (1, sizeof (s_share_t));
+}
+
+static double
+s_share_target (const policy_params_t *p, const policy_member_t *m)
+{
+    double q = p->target_depth * m->capacity;
+    double by_delay = m->service_rate * (double)p->target_delay_ms / 1000.0;
+    return m->service_rate > 0 && by_delay < q ? by_delay : q;
+}
+
+/* Bars/s to member m now; integrates when `integrate`. */
+static double
+s_share_member (const policy_params_t *p, s_share_slot_t *st, const policy_member_t *m,
+                double dt, int integrate)
+{
+    double n = m->producers >= 1 ? m->producers : 1;
+    double mu = m->service_rate > 0 ? m->service_rate : 0;
+    if (m->stale) {
+        double cap = s_step_scale (p, NULL, m->level, 0, NAN, 0);
+        return st->a * cap;
+    }
+    if (m->level == MDF_LEVEL_HARD) {
+        st->a = 0;
+        return 0;
+    }
+    double qstar = s_share_target (p, m);
+    double e = qstar - m->queue_size;
+    if (integrate && dt > 0) {
+        double lo = -mu / n - p->gain * qstar / n, hi = mu > 0 ? mu : qstar;
+        st->i = s_clamp (st->i + p->integral * e / n * dt, lo, hi);
+    }
+    double a = (mu + p->gain * e) / n + st->i;
+    st->a = a > 0 ? a : 0;
+    return st->a;
+}
+
+static double
+s_share_members (const policy_params_t *p, void *state, const policy_input_t *in, double applied,
+                 int64_t now_ns)
+{
+    s_share_t *st = state;
+    double dt = st->have_last ? (double)(now_ns - st->last_ns) / 1e9 : 0;
+    dt = dt < 0 ? 0 : dt > 0.5 ? 0.5 : dt;
+    st->last_ns = now_ns;
+    st->have_last = 1;
+    /* our own rate limits us (not the providers): the integral may move */
+    int limited = !isfinite (applied) || applied < p->scale_ok - 1e-9;
+    double rate = 0;
+    for (size_t k = 0; k < in->n; k++) {
+        const policy_member_t *m = &in->members[k];
+        s_share_slot_t *sl = &st->slot[(unsigned)m->slot % S_SHARE_SLOTS];
+        if (!sl->used || sl->generation != m->generation) {
+            memset (sl, 0, sizeof *sl);
+            sl->used = 1;
+            sl->generation = m->generation;
+        }
+        double e_sign = s_share_target (p, m) - m->queue_size;
+        int integrate = limited || e_sign < 0;
+        rate += s_share_member (p, sl, m, dt, integrate);
+    }
+    if (in->demand <= 0)
+        return p->scale_ok;
+    return s_clamp (rate / in->demand, 0, p->scale_ok);
+}
+
+static double
+s_share_scale (const policy_params_t *p, void *state, mdf_level_t level, double fill,
+               double applied, int64_t now_ns)
+{
+    /* one store known only by its level and fill (no rates): the step map */
+    (void)state;
+    (void)fill;
+    (void)applied;
+    (void)now_ns;
+    return s_step_scale (p, NULL, level, fill, NAN, 0);
+}
+
 static const policy_ops_t s_policies[] = {
-    { "step", s_step_scale, NULL, NULL, NULL },
-    { "linear", s_linear_scale, NULL, NULL, NULL },
-    { "aimd", s_aimd_scale, s_aimd_new, free, NULL },
-    { "target", s_pi_scale, s_pi_new, free, s_pi_initial },
+    { "step", s_step_scale, NULL, NULL, NULL, NULL },
+    { "linear", s_linear_scale, NULL, NULL, NULL, NULL },
+    { "aimd", s_aimd_scale, s_aimd_new, free, NULL, NULL },
+    { "target", s_pi_scale, s_pi_new, free, s_pi_initial, NULL },
+    { "share", s_share_scale, s_share_new, free, NULL, s_share_members },
 };
 #define S_NPOLICIES (sizeof s_policies / sizeof s_policies[0])
 
@@ -293,7 +410,7 @@ policy_known (const char *name)
 const char *
 policy_names (void)
 {
-    return "step, linear, aimd, target";
+    return "step, linear, aimd, target, share";
 }
 
 policy_t *
@@ -412,10 +529,10 @@ s_shape (policy_t *self, double want, int64_t now_ns)
     return out;
 }
 
-double
-policy_scale_ex (policy_t *self, int level, double fill, int failsafe, int64_t now_ns)
+/* The output for one level and fill, under the lock (see policy_scale_ex). */
+static double
+s_eval (policy_t *self, int level, double fill, int failsafe, int64_t now_ns)
 {
-    pthread_mutex_lock (&self->lock);
     mdf_level_t lv = s_resolve (&self->params, level);
     double f = isfinite (fill) ? s_clamp (fill, 0, 1) : 1;
     double s;
@@ -427,7 +544,79 @@ policy_scale_ex (policy_t *self, int level, double fill, int failsafe, int64_t n
         double applied = self->have_out ? self->out : NAN;
         s = s_clamp (self->ops->scale (&self->params, self->state, lv, f, applied, now_ns), 0, 1);
     }
-    s = s_shape (self, s, now_ns);
+    return s_shape (self, s, now_ns);
+}
+
+double
+policy_scale_ex (policy_t *self, int level, double fill, int failsafe, int64_t now_ns)
+{
+    pthread_mutex_lock (&self->lock);
+    double s = s_eval (self, level, fill, failsafe, now_ns);
+    pthread_mutex_unlock (&self->lock);
+    return s;
+}
+
+/* The level whose step scale is nearest h (ties: the higher level). */
+static mdf_level_t
+s_nearest_level (const policy_params_t *p, double h)
+{
+    mdf_level_t best = MDF_LEVEL_HARD;
+    double best_d = fabs (p->scale_hard - h);
+    const mdf_level_t order[] = { MDF_LEVEL_SOFT, MDF_LEVEL_OK };
+    for (int i = 0; i < 2; i++) {
+        double d = fabs (s_step_scale (p, NULL, order[i], 0, NAN, 0) - h);
+        if (d < best_d - 1e-12) {
+            best = order[i];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+/* Aggregate headroom for the policies that take one level and one fill. */
+static double
+s_eval_aggregate (policy_t *self, const policy_input_t *in, int64_t now_ns)
+{
+    const policy_params_t *p = &self->params;
+    double cap_sum = 0, q_sum = 0, h = 0, w_sum = 0, mapped = 0;
+    int stale = 0;
+    for (size_t k = 0; k < in->n; k++)
+        cap_sum += in->members[k].capacity > 0 ? in->members[k].capacity : 0;
+    for (size_t k = 0; k < in->n; k++) {
+        const policy_member_t *m = &in->members[k];
+        double w = cap_sum > 0 ? (m->capacity > 0 ? m->capacity : 0) / cap_sum : 1.0 / in->n;
+        double fill = m->capacity > 0 ? m->queue_size / m->capacity : 1;
+        mdf_level_t lv = m->stale ? s_resolve (p, POLICY_LEVEL_FAILSAFE) : m->level;
+        stale |= m->stale;
+        q_sum += m->queue_size;
+        h += w * s_step_scale (p, NULL, lv, 0, NAN, 0);
+        if (!self->state) /* stateless maps: each member's own scale, weighted */
+            mapped += w * s_clamp (self->ops->scale (p, NULL, lv, s_clamp (fill, 0, 1),
+                                                     m->stale ? NAN : 0, now_ns),
+                                   0, 1);
+        w_sum += w;
+    }
+    if (!self->state)
+        return s_shape (self, s_clamp (mapped / (w_sum > 0 ? w_sum : 1), 0, 1), now_ns);
+    double fill = cap_sum > 0 ? q_sum / cap_sum : 1;
+    return s_eval (self, (int)s_nearest_level (p, h / (w_sum > 0 ? w_sum : 1)), fill, stale,
+                   now_ns);
+}
+
+double
+policy_scale_members (policy_t *self, const policy_input_t *in, int64_t now_ns)
+{
+    pthread_mutex_lock (&self->lock);
+    double s;
+    if (in->n == 0)
+        s = s_eval (self, POLICY_LEVEL_FAILSAFE, 1, 1, now_ns);
+    else if (self->ops->scale_members) {
+        double applied = self->have_out ? self->out : NAN;
+        s = s_clamp (self->ops->scale_members (&self->params, self->state, in, applied, now_ns),
+                     0, 1);
+        s = s_shape (self, s, now_ns);
+    } else
+        s = s_eval_aggregate (self, in, now_ns);
     pthread_mutex_unlock (&self->lock);
     return s;
 }

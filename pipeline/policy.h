@@ -87,7 +87,29 @@ typedef struct {
     double low_fill, high_fill;              /* linear: fill where the fall starts/ends */
     int64_t min_dwell_ms;                    /* no increase sooner than this after a change */
     double max_step;                         /* largest increase per update (0 = unlimited) */
+    int64_t target_delay_ms;                 /* share: queue delay to hold at each store */
+    double gain;                             /* share: queue error corrected per second (1/s) */
+    double integral;                         /* share: integral gain (1/s^2) */
 } policy_params_t;
+
+/* One store as the policies see it (pipeline/members.h): a live or stale
+ * member; leaving and unheard stores are not given. */
+typedef struct {
+    int slot;            /* stable id of the store, for per-store state */
+    uint32_t generation; /* changes when the store's state was replaced */
+    mdf_level_t level;   /* its level (a stale one: the failsafe level) */
+    int stale;           /* silent for stale_after_ms */
+    double queue_size, capacity;
+    double service_rate; /* rows/s its sink takes while busy; 0 unknown */
+    double producers;    /* producers it counts; 0 unknown */
+} policy_member_t;
+
+/* Everything a policy decides from. */
+typedef struct {
+    const policy_member_t *members;
+    size_t n;      /* 0: no member at all (the failsafe level applies) */
+    double demand; /* bars/s the driven providers ask at scale 1 */
+} policy_input_t;
 
 /* target's fixed shape (see above). */
 #define POLICY_TARGET_EMPTY 0.5         /* "nearly empty": fill below this x target_depth */
@@ -109,6 +131,11 @@ typedef struct {
     /* First output of a new policy (before any event, failsafe still caps
      * it); NULL means scale_ok. */
     double (*initial) (const policy_params_t *params);
+    /* A policy that works per store (share): the scale from every member at
+     * once.  NULL: the policy gets one level and one fill (see
+     * policy_scale_members). */
+    double (*scale_members) (const policy_params_t *params, void *state, const policy_input_t *in,
+                             double applied, int64_t now_ns);
 } policy_ops_t;
 
 typedef struct _policy_t policy_t;
@@ -137,6 +164,16 @@ double policy_scale (policy_t *self, int level, double fill, int64_t now_ns);
  * most the step scale of `level`.  policy_scale(level) is policy_scale_ex
  * with failsafe = (level is not ok/soft/hard). */
 double policy_scale_ex (policy_t *self, int level, double fill, int failsafe, int64_t now_ns);
+
+/* The scale from every member of the pipeline (the link's view, several
+ * stores).  A per-store policy (share) gets them as they are.  The others
+ * get the aggregate headroom: for step and linear, the capacity-weighted
+ * mean of each member's own scale (a stale member at the failsafe level);
+ * for aimd and target, the total queue over the total capacity as the fill
+ * and, as the level, the one whose step scale is nearest that mean; a stale
+ * member freezes them as a failsafe does.  No member at all: the failsafe
+ * level, as for a store never heard.  Always in [0, 1]. */
+double policy_scale_members (policy_t *self, const policy_input_t *in, int64_t now_ns);
 
 /* The level actually used for `level` (resolves failsafe/unknown). */
 mdf_level_t policy_resolve (policy_t *self, int level);

@@ -13,7 +13,7 @@
 #define S_OFF(f) offsetof (settings_t, f)
 #define P_OFF(f) offsetof (provider_settings_t, f)
 
-static const char *const s_policies[] = { "step", "linear", "aimd", "target", NULL };
+static const char *const s_policies[] = { "step", "linear", "aimd", "target", "share", NULL };
 static const char *const s_levels[] = { "ok", "soft", "hard", NULL };
 static const char *const s_log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const s_types[] = { "synthetic", "csv", NULL };
@@ -72,6 +72,15 @@ const mdf_cfg_entry_t pipeline_entries[] = {
       "every policy: no increase sooner than this after the last change" },
     { "feedback.max_step", MDF_CFG_DOUBLE, "0", 0, 1, NULL, S_OFF (policy.max_step), MDF_CFG_LIVE,
       "every policy: largest increase per update, 0 = unlimited" },
+    { "feedback.target_delay_ms", MDF_CFG_INT, "100", 1, 60000, NULL,
+      S_OFF (policy.target_delay_ms), MDF_CFG_LIVE,
+      "share: queue delay to hold at each store (its target depth is its service rate times "
+      "this, at most target_depth)" },
+    { "feedback.gain", MDF_CFG_DOUBLE, "2.0", 0, 100, NULL, S_OFF (policy.gain), MDF_CFG_LIVE,
+      "share: part of the queue error corrected per second (1/s)" },
+    { "feedback.integral", MDF_CFG_DOUBLE, "1.0", 0, 100, NULL, S_OFF (policy.integral),
+      MDF_CFG_LIVE,
+      "share: integral gain (1/s^2): takes up a share other producers leave unused" },
     { "feedback.stale_after_ms", MDF_CFG_INT, "3000", 1, 3600000, NULL, S_OFF (stale_after_ms), MDF_CFG_LIVE,
       "a store silent this long counts as the failsafe level" },
     { "feedback.failsafe", MDF_CFG_ENUM, "soft", 0, -1, s_levels, S_OFF (policy.failsafe), MDF_CFG_LIVE,

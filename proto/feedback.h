@@ -22,6 +22,12 @@ typedef struct {
     char reason[MDF_REASON_MAX + 1]; /* "" encodes/decodes as nil */
     char source[MDF_ID_MAX + 1];     /* "store" */
     double ts;                       /* wall seconds when sent */
+    /* Optional (additive v1 keys; 0 when absent): what a producer needs to
+     * pace itself (proto/README.md, "Feedback event"). */
+    double drain_rate;   /* rows/s committed over the last second */
+    double service_rate; /* rows/s the sink takes while busy (0: not known yet) */
+    int64_t producers;   /* producers that sent a batch lately */
+    int64_t credit;      /* bars each producer may have unacked here (0: no bound) */
 } mdf_feedback_t;
 
 /* Encode `ev` into `out` (replacing its content).  0, or -1 on allocation failure.
