@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "pipeline/coordinator.h"
+#include "pipeline/discover.h"
 #include "pipeline/listener.h"
 #include "pipeline/policy.h"
 #include "pipeline/provider.h"
@@ -42,6 +43,8 @@ struct _app_t {
     policy_t *policy;
     sender_t *sender;
     listener_t *listener;
+    roster_t *roster;
+    discover_t *discover;
     provider_t **providers;
     mdf_http_t *http;
     pthread_mutex_t reload_lock;
@@ -152,9 +155,10 @@ s_health (void *arg, mdf_http_reply_t *r)
         listener_status (self->listener, &f);
         fb_ok = !f.failsafe;
         snprintf (fb, sizeof fb,
-                  "{\"state\":\"%s\",\"level\":\"%s\",\"stale\":%d,\"unheard\":%d,\"events\":%llu}",
-                  f.failsafe ? "failsafe" : "ok", mdf_level_name ((mdf_level_t)f.level), f.stale,
-                  f.unheard, (unsigned long long)f.events);
+                  "{\"state\":\"%s\",\"level\":\"%s\",\"stores\":{\"live\":%d,"
+                  "\"stale\":%d,\"leaving\":%d,\"candidate\":%d},\"events\":%llu}",
+                  f.failsafe ? "failsafe" : "ok", mdf_level_name ((mdf_level_t)f.level), f.live,
+                  f.stale, f.leaving, f.candidate, (unsigned long long)f.events);
     } else {
         snprintf (fb, sizeof fb, "{\"state\":\"disabled\"}");
     }
@@ -236,14 +240,38 @@ s_start_http (app_t *self, char *err, size_t errlen)
     return mdf_http_start (self->http, err, errlen);
 }
 
+/* The stores: the [store] lists now, or discovery later (s_start). */
+static int
+s_start_stores (app_t *self, char *err, size_t errlen)
+{
+    const settings_t *s = &self->s;
+    mdf_clock_t clock = mdf_clock_system ();
+    members_t *m = members_new (s->stale_after_ms * 1000000, s->forget_after_ms * 1000000,
+                                (mdf_level_t)s->policy.failsafe, s->fb_enabled, &clock);
+    self->roster = m ? roster_new (m) : NULL;
+    if (!self->roster) {
+        members_destroy (&m);
+        snprintf (err, errlen, "out of memory");
+        return -1;
+    }
+    if (*s->discover)
+        return 0;
+    if (roster_set (self->roster, (const char *const *)s->ingest.items,
+                    s->fb_enabled ? (const char *const *)s->feedback.items : NULL, s->ingest.count)
+        < 0) {
+        snprintf (err, errlen, "store.ingest: more than %d stores", MEMBERS_MAX);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 s_start_sender (app_t *self, const char **names, char *err, size_t errlen)
 {
     const settings_t *s = &self->s;
     sender_config_t sc = {
         .producer_id = s->id,
-        .endpoints = s->ingest.items,
-        .nendpoints = s->ingest.count,
+        .roster = self->roster,
         .providers = names,
         .nproviders = s->nproviders,
         .batch_max = (size_t)s->batch_max,
@@ -275,10 +303,7 @@ s_start_listener (app_t *self, const char **names, char *err, size_t errlen)
         return 0;
     listener_config_t fc = {
         .curve = &s->curve,
-        .endpoints = s->feedback.items,
-        .nendpoints = s->feedback.count,
-        .stale_after_ms = s->stale_after_ms,
-        .failsafe = (mdf_level_t)s->policy.failsafe,
+        .roster = self->roster,
         .driven = driven,
         .ndriven = nd,
         .providers = names,
@@ -334,9 +359,18 @@ s_start (app_t *self, char *err, size_t errlen)
     const char *names[64];
     for (size_t i = 0; i < s->nproviders; i++)
         names[i] = s->providers[i].name;
-    if (s_start_sender (self, names, err, errlen) < 0
+    if (s_start_stores (self, err, errlen) < 0 || s_start_sender (self, names, err, errlen) < 0
         || s_start_listener (self, names, err, errlen) < 0)
         return -1;
+    if (*s->discover) {
+        self->discover = discover_new (s->discover, (int)s->discover_ingest_port,
+                                       (int)s->discover_feedback_port, s->discover_interval_ms,
+                                       self->roster, self->metrics);
+        if (!self->discover) {
+            snprintf (err, errlen, "cannot start store discovery");
+            return -1;
+        }
+    }
     for (size_t i = 0; i < s->nproviders; i++) {
         self->providers[i] = provider_new (&s->providers[i], i, self->coord, self->sender,
                                            self->metrics, err, errlen);
@@ -432,8 +466,10 @@ app_destroy (app_t **self_p)
     mdf_http_destroy (&self->http);
     for (size_t i = 0; self->providers && i < self->s.nproviders; i++)
         provider_destroy (&self->providers[i]);
+    discover_destroy (&self->discover);
     listener_destroy (&self->listener);
     sender_destroy (&self->sender);
+    roster_destroy (&self->roster);
     policy_destroy (&self->policy);
     coordinator_destroy (&self->coord);
     mdf_metrics_destroy (&self->metrics);

@@ -1,9 +1,12 @@
 /*
- * listener: SUB socket + fbstate + policy -> coordinator.  See listener.h.
+ * listener: SUB sockets + roster + policy -> coordinator.  See listener.h.
  *
- * Only the actor thread touches the SUB socket and fbstate.  Other threads see
- * the actor through atomics: the status snapshot, and the pending failsafe
- * settings of a reload (`reload_gen` bumped after they are written).
+ * Only the actor thread touches the SUB sockets.  The roster is shared with
+ * the sender under its lock; everything the policy needs is copied out under
+ * the lock, and the policy and the buckets are called after it is released.
+ * Other threads see the actor through atomics: the status snapshot, and the
+ * pending failsafe settings of a reload (`reload_gen` bumped after they are
+ * written).
  */
 #include "pipeline/listener.h"
 
@@ -13,17 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/actor.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/sockset.h"
 #include "common/strv.h"
-#include "pipeline/fbstate.h"
 #include "proto/feedback.h"
 
 #define S_TICK_MS 50
 
 struct _listener_t {
-    char **endpoints;
-    size_t nendpoints;
+    roster_t *roster;
     mdp_curve_t curve; /* copy of cfg->curve */
     size_t *driven;
     size_t ndriven;
@@ -32,24 +35,25 @@ struct _listener_t {
     coordinator_t *coord;
     policy_t *policy;
     mdf_metrics_t *metrics;
-    fbstate_t *state;
     mdf_clock_t clock;
+    uint64_t seen_gen;
 
     zactor_t *actor;
-    atomic_int start_rc; /* written by the actor before it signals */
-    char start_err[256];
 
     atomic_int pend_failsafe;
     atomic_llong pend_stale_ms;
     atomic_uint reload_gen;
-    unsigned seen_gen;
+    unsigned seen_reload;
 
-    atomic_int st_level, st_failsafe, st_stale, st_unheard;
+    atomic_int st_level, st_failsafe, st_live, st_stale, st_leaving, st_candidate;
     atomic_ullong st_events;
 
     mdf_gauge_t **scale_g, **state_g;
-    mdf_counter_t *ev_level[3], *malformed, *ignored, *gaps, *restarts;
-    mdf_gauge_t *stale_g, *failsafe_g;
+    mdf_gauge_t *depth_g[MEMBERS_MAX]; /* pipeline_feedback_queue_depth, per store */
+    uint32_t depth_gen[MEMBERS_MAX];
+    mdf_counter_t *ev_level[3], *malformed, *gaps, *restarts, *resyncs;
+    mdf_counter_t *ignored[MEMBERS_UNKNOWN_SLOT + 1];
+    mdf_gauge_t *stale_g, *failsafe_g, *stores_g[4];
     mdf_histogram_t *delay;
     mdf_ratelimit_t rl;
 };
@@ -68,65 +72,197 @@ s_gauge (mdf_gauge_t *g, double v)
         mdf_gauge_set (g, v);
 }
 
-/* Evaluate the driving level and set every driven provider's scale. */
+/* ---- evaluation ---------------------------------------------------------- */
+
+typedef struct {
+    policy_member_t m[MEMBERS_MAX];
+    size_t n;
+    mdf_level_t worst, failsafe_level;
+    size_t live, stale, leaving, candidate;
+} s_view_t;
+
+/* Copy what the policy needs out of the roster (held locked). */
 static void
-s_apply (listener_t *self)
+s_view (members_t *mb, s_view_t *v)
 {
-    unsigned gen = atomic_load (&self->reload_gen);
-    if (gen != self->seen_gen) {
-        self->seen_gen = gen;
-        fbstate_set_failsafe (self->state, (mdf_level_t)atomic_load (&self->pend_failsafe),
-                              atomic_load (&self->pend_stale_ms) * 1000000);
+    memset (v, 0, sizeof *v);
+    v->failsafe_level = members_failsafe (mb);
+    for (int i = 0; i < MEMBERS_MAX; i++) {
+        const member_t *m = members_get (mb, i);
+        if (!m || !members_routable (mb, i))
+            continue;
+        policy_member_t *p = &v->m[v->n++];
+        p->slot = i;
+        p->generation = m->generation;
+        p->stale = m->state == MEMBER_STALE;
+        p->level = p->stale ? v->failsafe_level : m->level;
+        p->queue_size = (double)m->queue_size;
+        p->capacity = (double)m->capacity;
+        p->service_rate = m->service_rate;
+        p->producers = (double)m->producers;
+        if (p->level > v->worst)
+            v->worst = p->level;
     }
-    fbstate_view_t v;
-    fbstate_view (self->state, &v);
-    /* also called every S_TICK_MS without events: aimd/target step on time */
-    double scale = policy_scale_ex (self->policy, (int)v.level, v.fill, v.failsafe ? 1 : 0,
-                                    mdf_clock_now (&self->clock));
+    members_count (mb, &v->live, &v->stale, &v->leaving, &v->candidate);
+}
+
+static double
+s_demand (listener_t *self)
+{
+    double d = 0;
+    for (size_t i = 0; i < self->ndriven; i++)
+        d += coordinator_refill_rate (self->coord, self->driven[i]);
+    return d;
+}
+
+/* Turn the view into a scale and set it on every driven provider. */
+static void
+s_apply (listener_t *self, const s_view_t *v)
+{
+    bool failsafe = v->n == 0 || v->stale > 0;
+    mdf_level_t level = v->n == 0 ? v->failsafe_level : v->worst;
+    policy_input_t in = { v->m, v->n, s_demand (self) };
+    double scale = policy_scale_members (self->policy, &in, mdf_clock_now (&self->clock));
     for (size_t i = 0; i < self->ndriven; i++) {
         size_t idx = self->driven[i];
         double applied = coordinator_set_budget_scale (self->coord, idx, scale);
-        coordinator_set_global_pressure (self->coord, idx, (int)v.level);
+        coordinator_set_global_pressure (self->coord, idx, (int)level);
         s_gauge (self->scale_g[idx], applied);
-        s_gauge (self->state_g[idx], (double)v.level);
+        s_gauge (self->state_g[idx], (double)level);
     }
-    s_gauge (self->stale_g, (double)v.stale);
-    s_gauge (self->failsafe_g, v.failsafe ? 1 : 0);
-    atomic_store (&self->st_level, (int)v.level);
-    atomic_store (&self->st_failsafe, v.failsafe ? 1 : 0);
-    atomic_store (&self->st_stale, (int)v.stale);
-    atomic_store (&self->st_unheard, (int)v.unheard);
+    s_gauge (self->stale_g, (double)v->stale);
+    s_gauge (self->failsafe_g, failsafe ? 1 : 0);
+    const size_t counts[4] = { v->candidate, v->live, v->stale, v->leaving };
+    for (int s = 0; s < 4; s++)
+        s_gauge (self->stores_g[s], (double)counts[s]);
+    atomic_store (&self->st_level, (int)level);
+    atomic_store (&self->st_failsafe, failsafe ? 1 : 0);
+    atomic_store (&self->st_live, (int)v->live);
+    atomic_store (&self->st_stale, (int)v->stale);
+    atomic_store (&self->st_leaving, (int)v->leaving);
+    atomic_store (&self->st_candidate, (int)v->candidate);
+}
+
+/* ---- the stores' sockets -------------------------------------------------- */
+
+static int
+s_setup_sub (zsock_t *sock, void *arg)
+{
+    listener_t *self = arg;
+    zsock_set_linger (sock, 0);
+    zsock_set_ipv6 (sock, 1);
+    zsock_set_subscribe (sock, MDF_FEEDBACK_TOPIC_PREFIX);
+    mdp_curve_apply (&self->curve, sock);
+    return 0;
+}
+
+/* A SUB per store with a feedback endpoint, none for a store removed. */
+static void
+s_follow_roster (listener_t *self, mdf_sockset_t *subs)
+{
+    uint64_t gen = roster_generation (self->roster);
+    if (gen == self->seen_gen)
+        return;
+    self->seen_gen = gen;
+    char feedback[MEMBERS_MAX][256];
+    members_t *m = roster_lock (self->roster);
+    for (int i = 0; i < MEMBERS_MAX; i++) {
+        const member_t *mb = members_get (m, i);
+        snprintf (feedback[i], sizeof feedback[i], "%s", mb ? mb->feedback : "");
+    }
+    roster_unlock (self->roster, false);
+    for (int i = 0; i < MEMBERS_MAX; i++) {
+        char err[300];
+        if (mdf_sockset_set (subs, (size_t)i, feedback[i], err, sizeof err) < 0)
+            mdf_warn ("cannot subscribe to a store's feedback", "error=\"%s\"", err);
+    }
+}
+
+/* Reload, staleness and forgetting; then the scale. */
+static void
+s_tick (listener_t *self)
+{
+    unsigned gen = atomic_load (&self->reload_gen);
+    int removed[MEMBERS_MAX];
+    s_view_t v;
+    members_t *m = roster_lock (self->roster);
+    if (gen != self->seen_reload) {
+        self->seen_reload = gen;
+        members_set_failsafe (m, (mdf_level_t)atomic_load (&self->pend_failsafe),
+                              atomic_load (&self->pend_stale_ms) * 1000000);
+    }
+    size_t before[4], after[4];
+    members_count (m, &before[1], &before[2], &before[3], &before[0]);
+    size_t nremoved = members_tick (m, removed, MEMBERS_MAX);
+    members_count (m, &after[1], &after[2], &after[3], &after[0]);
+    s_view (m, &v);
+    bool changed = nremoved > 0 || memcmp (before, after, sizeof before) != 0;
+    roster_unlock (self->roster, changed);
+    s_apply (self, &v);
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+static void
+s_depth_gauge (listener_t *self, int slot, const member_t *m)
+{
+    if (!self->metrics)
+        return;
+    if (!self->depth_g[slot] || self->depth_gen[slot] != m->generation) {
+        self->depth_g[slot] = mdf_metrics_gauge (self->metrics, "pipeline_feedback_queue_depth",
+                                                 "Queue depth the store last reported", "source",
+                                                 m->coordinator_id, NULL);
+        self->depth_gen[slot] = m->generation;
+    }
+    s_gauge (self->depth_g[slot], (double)m->queue_size);
 }
 
 static void
-s_on_event (listener_t *self, const mdf_feedback_t *ev)
+s_log_result (const mdf_feedback_t *ev, const member_t *m, const members_result_t *r)
 {
-    fbstate_result_t r;
-    fbstate_observe (self->state, ev, &r);
+    if (r->first)
+        mdf_info ("store joined", "coordinator=%s ingest=%s epoch=%lld", ev->coordinator_id,
+                  m->ingest, (long long)ev->epoch);
+    else if (r->restart)
+        mdf_info ("store restarted", "coordinator=%s ingest=%s epoch=%lld", ev->coordinator_id,
+                  m->ingest, (long long)ev->epoch);
+    else if (r->reverted)
+        mdf_warn ("a newer incarnation went silent; back to the previous one",
+                  "coordinator=%s ingest=%s epoch=%lld", ev->coordinator_id, m->ingest,
+                  (long long)ev->epoch);
+    if (r->shutdown)
+        mdf_info ("store leaving (shutdown)", "coordinator=%s ingest=%s", ev->coordinator_id,
+                  m->ingest);
+}
+
+static void
+s_on_event (listener_t *self, int slot, const mdf_feedback_t *ev)
+{
     atomic_fetch_add (&self->st_events, 1);
     if (ev->level <= MDF_LEVEL_HARD)
         s_add (self->ev_level[ev->level], 1);
-    if (r.verdict == FBSTATE_IGNORED) {
-        s_add (self->ignored, 1);
+    members_result_t r;
+    s_view_t v;
+    member_t copy;
+    members_t *m = roster_lock (self->roster);
+    members_observe (m, slot, ev, mdf_wall_s (), &r);
+    const member_t *mb = members_get (m, slot);
+    if (mb)
+        copy = *mb;
+    s_view (m, &v);
+    roster_unlock (self->roster, r.first || r.restart || r.reverted || r.shutdown);
+    if (r.verdict != MEMBERS_APPLIED) {
+        s_add (self->ignored[r.verdict], 1);
         return;
     }
-    if (r.gap) {
-        s_add (self->gaps, r.gap);
-        mdf_info ("feedback gap", "coordinator=%s missed=%llu", ev->coordinator_id,
-                  (unsigned long long)r.gap);
+    s_add (self->gaps, r.gap);
+    s_add (self->restarts, r.restart ? 1 : 0);
+    s_add (self->resyncs, r.resync ? 1 : 0);
+    if (mb) {
+        s_log_result (ev, &copy, &r);
+        s_depth_gauge (self, slot, &copy);
     }
-    if (r.restart) {
-        s_add (self->restarts, 1);
-        mdf_info ("store restarted", "coordinator=%s epoch=%lld", ev->coordinator_id,
-                  (long long)ev->epoch);
-    }
-    if (self->metrics) {
-        mdf_gauge_t *g = mdf_metrics_gauge (self->metrics, "pipeline_feedback_queue_depth",
-                                            "Queue depth the store last reported", "source",
-                                            ev->coordinator_id, NULL);
-        s_gauge (g, (double)ev->queue_size);
-    }
-    s_apply (self);
+    s_apply (self, &v);
     if (self->delay && isfinite (ev->ts)) {
         double d = mdf_wall_s () - ev->ts;
         mdf_histogram_observe (self->delay, d > 0 ? d : 0);
@@ -134,7 +270,7 @@ s_on_event (listener_t *self, const mdf_feedback_t *ev)
 }
 
 static void
-s_recv (listener_t *self, zsock_t *sub)
+s_recv (listener_t *self, int slot, zsock_t *sub)
 {
     zmsg_t *msg = zmsg_recv (sub);
     if (!msg)
@@ -146,7 +282,7 @@ s_recv (listener_t *self, zsock_t *sub)
     if (topic && body && zmsg_size (msg) == 2
         && mdf_feedback_decode (zframe_data (body), zframe_size (body), &ev, err, sizeof err)
                == 0) {
-        s_on_event (self, &ev);
+        s_on_event (self, slot, &ev);
     } else {
         s_add (self->malformed, 1);
         uint64_t sup = 0;
@@ -158,61 +294,54 @@ s_recv (listener_t *self, zsock_t *sub)
     zmsg_destroy (&msg);
 }
 
-static zsock_t *
-s_connect (listener_t *self)
-{
-    zsock_t *sub = zsock_new (ZMQ_SUB);
-    if (!sub) {
-        snprintf (self->start_err, sizeof self->start_err, "cannot create SUB socket");
-        return NULL;
-    }
-    zsock_set_linger (sub, 0);
-    zsock_set_subscribe (sub, MDF_FEEDBACK_TOPIC_PREFIX);
-    mdp_curve_apply (&self->curve, sub);
-    for (size_t i = 0; i < self->nendpoints; i++)
-        if (zsock_connect (sub, "%s", self->endpoints[i]) < 0) {
-            snprintf (self->start_err, sizeof self->start_err,
-                      "store.feedback: cannot connect to \"%s\": %s", self->endpoints[i],
-                      zmq_strerror (zmq_errno ()));
-            zsock_destroy (&sub);
-            return NULL;
-        }
-    return sub;
-}
+/* ---- the loop ------------------------------------------------------------- */
 
 static void
-s_actor (zsock_t *pipe, void *arg)
+s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
 {
     listener_t *self = arg;
-    zsock_t *sub = s_connect (self);
-    atomic_store (&self->start_rc, sub ? 0 : -1);
-    if (sub)
-        s_apply (self); /* before any event: failsafe */
-    zsock_signal (pipe, 0);
-    zpoller_t *poller = zpoller_new (pipe, sub, NULL);
+    mdf_sockset_t *subs = mdf_sockset_new (ZMQ_SUB, s_setup_sub, self);
+    if (!subs) {
+        mdf_actor_fail (start, "out of memory");
+        return;
+    }
+    self->seen_gen = roster_generation (self->roster) + 1;
+    s_follow_roster (self, subs);
+    s_tick (self); /* before any event: failsafe */
+    mdf_actor_ready (start);
     int64_t next_tick = mdf_mono_ms () + S_TICK_MS;
-    while (poller) {
+    for (;;) {
+        zmq_pollitem_t items[2 + MDF_SOCKSET_MAX];
+        int slots[MDF_SOCKSET_MAX];
+        items[0] = (zmq_pollitem_t){ zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
+        items[1]
+            = (zmq_pollitem_t){ NULL, roster_fd (self->roster, ROSTER_LISTENER), ZMQ_POLLIN, 0 };
+        size_t n = mdf_sockset_poll (subs, items + 2, slots, MDF_SOCKSET_MAX);
         int64_t wait = next_tick - mdf_mono_ms ();
-        void *which = zpoller_wait (poller, wait > 0 ? (int)wait : 0);
-        if (which == pipe) {
+        if (zmq_poll (items, (int)(2 + n), wait > 0 ? wait : 0) < 0 && zmq_errno () != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
             char *cmd = zstr_recv (pipe);
             bool term = !cmd || streq (cmd, "$TERM");
             zstr_free (&cmd);
             if (term)
                 break;
-        } else if (which && which == sub) {
-            s_recv (self, sub);
-        } else if (zpoller_terminated (poller)) {
-            break;
         }
-        if (sub && mdf_mono_ms () >= next_tick) {
-            s_apply (self);
+        for (size_t i = 0; i < n; i++)
+            if (items[2 + i].revents & ZMQ_POLLIN)
+                s_recv (self, slots[i], mdf_sockset_get (subs, (size_t)slots[i]));
+        if (items[1].revents & ZMQ_POLLIN)
+            roster_clear (self->roster, ROSTER_LISTENER);
+        s_follow_roster (self, subs);
+        if (mdf_mono_ms () >= next_tick) {
+            s_tick (self);
             next_tick = mdf_mono_ms () + S_TICK_MS;
         }
     }
-    zpoller_destroy (&poller);
-    zsock_destroy (&sub);
+    mdf_sockset_destroy (&subs);
 }
+
+/* ---- construction --------------------------------------------------------- */
 
 static void
 s_metrics (listener_t *self)
@@ -225,9 +354,10 @@ s_metrics (listener_t *self)
         const char *p = self->providers[idx];
         self->scale_g[idx] = mdf_metrics_gauge (
             m, "pipeline_rate_scale_factor", "Token bucket scale in [0, 1]", "provider", p, NULL);
-        self->state_g[idx] = mdf_metrics_gauge (m, "pipeline_backpressure_state",
-                                                "Level driving the provider: 0 ok, 1 soft, 2 hard",
-                                                "provider", p, NULL);
+        self->state_g[idx] = mdf_metrics_gauge (
+            m, "pipeline_backpressure_state",
+            "Worst level among the stores driving the provider: 0 ok, 1 soft, 2 hard", "provider",
+            p, NULL);
     }
     for (int l = 0; l < 3; l++)
         self->ev_level[l] = mdf_metrics_counter (m, "mdp_feedback_events_total",
@@ -235,16 +365,25 @@ s_metrics (listener_t *self)
                                                  mdf_level_name ((mdf_level_t)l), NULL);
     self->malformed = mdf_metrics_counter (m, "mdp_feedback_malformed_total",
                                            "Feedback events that did not decode", NULL);
-    self->ignored = mdf_metrics_counter (m, "mdp_feedback_ignored_total",
-                                         "Duplicate, reordered or old-epoch events", NULL);
+    static const char *reasons[]
+        = { NULL, "duplicate", "old_epoch", "foreign", "implausible", "unknown_store" };
+    for (int r = MEMBERS_DUPLICATE; r <= MEMBERS_UNKNOWN_SLOT; r++)
+        self->ignored[r] = mdf_metrics_counter (m, "mdp_feedback_ignored_total",
+                                                "Events the sanity rules refused, by reason",
+                                                "reason", reasons[r], NULL);
     self->gaps = mdf_metrics_counter (m, "mdp_feedback_gaps_total",
                                       "Feedback events missed (seq gaps)", NULL);
     self->restarts = mdf_metrics_counter (m, "mdp_feedback_restarts_total",
-                                          "Store restarts seen (new epoch)", NULL);
+                                          "Store restarts or replacements seen (new epoch)", NULL);
+    self->resyncs = mdf_metrics_counter (m, "mdp_feedback_resyncs_total",
+                                         "Seq jumps beyond the window, taken as a new start", NULL);
     self->stale_g = mdf_metrics_gauge (m, "mdp_feedback_stale_coordinators",
-                                       "Stores silent for longer than stale_after_ms", NULL);
-    self->failsafe_g = mdf_metrics_gauge (m, "mdp_feedback_failsafe",
-                                          "1 while a store counts as the failsafe level", NULL);
+                                       "Member stores silent for longer than stale_after_ms", NULL);
+    self->failsafe_g = mdf_metrics_gauge (
+        m, "mdp_feedback_failsafe", "1 while no store is a member, or a member is stale", NULL);
+    for (int s = 0; s < 4; s++)
+        self->stores_g[s] = mdf_metrics_gauge (m, "mdp_stores", "Stores known, by state", "state",
+                                               member_state_name ((member_state_t)s), NULL);
     static const double bounds[]
         = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
     self->delay = mdf_metrics_histogram (m, "mdp_feedback_apply_delay_seconds",
@@ -260,8 +399,7 @@ listener_new (const listener_config_t *cfg, char *err, size_t errlen)
         snprintf (err, errlen, "out of memory");
         return NULL;
     }
-    self->endpoints = mdf_strv_dup ((const char *const *)cfg->endpoints, cfg->nendpoints);
-    self->nendpoints = cfg->nendpoints;
+    self->roster = cfg->roster;
     if (cfg->curve)
         self->curve = *cfg->curve;
     self->providers = mdf_strv_dup (cfg->providers, cfg->nproviders);
@@ -276,20 +414,16 @@ listener_new (const listener_config_t *cfg, char *err, size_t errlen)
     self->clock = mdf_clock_system ();
     self->scale_g = calloc (self->nproviders + 1, sizeof *self->scale_g);
     self->state_g = calloc (self->nproviders + 1, sizeof *self->state_g);
-    self->state
-        = fbstate_new (cfg->nendpoints, cfg->stale_after_ms * 1000000, cfg->failsafe, &self->clock);
     mdf_ratelimit_t rl = MDF_RATELIMIT_INIT (1000, 5);
     self->rl = rl;
-    if (!self->endpoints || !self->providers || !self->driven || !self->scale_g || !self->state_g
-        || !self->state) {
+    if (!self->providers || !self->driven || !self->scale_g || !self->state_g) {
         snprintf (err, errlen, "out of memory");
         listener_destroy (&self);
         return NULL;
     }
     s_metrics (self);
-    self->actor = zactor_new (s_actor, self);
-    if (!self->actor || atomic_load (&self->start_rc) < 0) {
-        snprintf (err, errlen, "%s", self->actor ? self->start_err : "cannot start feedback");
+    self->actor = mdf_actor_new (s_actor, self, err, errlen);
+    if (!self->actor) {
         listener_destroy (&self);
         return NULL;
     }
@@ -303,8 +437,6 @@ listener_destroy (listener_t **self_p)
         return;
     listener_t *self = *self_p;
     zactor_destroy (&self->actor);
-    fbstate_destroy (&self->state);
-    mdf_strv_free (self->endpoints, self->nendpoints);
     mdf_strv_free (self->providers, self->nproviders);
     free (self->driven);
     free (self->scale_g);
@@ -326,7 +458,9 @@ listener_status (listener_t *self, listener_status_t *out)
 {
     out->level = atomic_load (&self->st_level);
     out->failsafe = atomic_load (&self->st_failsafe) != 0;
+    out->live = atomic_load (&self->st_live);
     out->stale = atomic_load (&self->st_stale);
-    out->unheard = atomic_load (&self->st_unheard);
+    out->leaving = atomic_load (&self->st_leaving);
+    out->candidate = atomic_load (&self->st_candidate);
     out->events = atomic_load (&self->st_events);
 }

@@ -1,22 +1,27 @@
 /*
- * listener: the actor that listens to the stores' backpressure and rescales
- * the providers' token buckets.
+ * listener: the actor that listens to the stores' feedback and rescales the
+ * providers' token buckets.
  *
- * The actor thread owns a SUB socket connected to every [store] feedback
- * endpoint and subscribed to "feedback.".  Each event is decoded (proto/),
- * fed to fbstate (levels, epochs, seq gaps, restarts) and then applied: the
- * worst level over the stores (failsafe for silent or unheard ones) goes
- * through the policy, and the resulting scale is set on every driven
- * provider's bucket.  The same evaluation also runs every 50 ms, so staleness
- * and reloads take effect without an event.  Malformed events are counted,
- * logged (rate-limited) and ignored.
+ * The actor thread owns one SUB socket per store of the roster (roster.h;
+ * common/sockset.h connects and closes them as stores come and go),
+ * subscribed to "feedback.", so it knows which store each event comes from.
+ * Each event is decoded (proto/) and fed to the store's entry in the roster
+ * (members.h: membership, epochs, seq, the sanity rules), then the policy
+ * turns every member into one scale (policy_scale_members: per store for
+ * `share`, the aggregate headroom for the others), set on every driven
+ * provider's bucket.  The same evaluation also runs every 50 ms, so
+ * staleness, forgetting and reloads take effect without an event.
+ * Malformed events are counted, logged (rate-limited) and ignored; events
+ * the sanity rules refuse are counted by reason.
  *
  * Metrics: pipeline_rate_scale_factor{provider}, pipeline_backpressure_state
- * {provider} (0 ok, 1 soft, 2 hard), pipeline_feedback_queue_depth{source}
- * (source = coordinator_id), mdp_feedback_events_total{level},
- * mdp_feedback_malformed_total, mdp_feedback_ignored_total,
- * mdp_feedback_gaps_total (missed events), mdp_feedback_restarts_total,
- * mdp_feedback_stale_coordinators, mdp_feedback_failsafe (0/1),
+ * {provider} (0 ok, 1 soft, 2 hard: the worst level among the members),
+ * pipeline_feedback_queue_depth{source} (source = coordinator_id),
+ * mdp_feedback_events_total{level}, mdp_feedback_malformed_total,
+ * mdp_feedback_ignored_total{reason=duplicate|old_epoch|foreign|implausible},
+ * mdp_feedback_gaps_total, mdp_feedback_restarts_total,
+ * mdp_feedback_resyncs_total, mdp_feedback_stale_coordinators,
+ * mdp_feedback_failsafe (0/1), mdp_stores{state=live|stale|leaving|candidate},
  * mdp_feedback_apply_delay_seconds (event ts -> scale applied).
  */
 #ifndef PIPELINE_LISTENER_H
@@ -27,15 +32,13 @@
 #include <stdint.h>
 
 #include "common/metrics.h"
-#include "pipeline/curve.h"
 #include "pipeline/coordinator.h"
+#include "pipeline/curve.h"
 #include "pipeline/policy.h"
+#include "pipeline/roster.h"
 
 typedef struct {
-    char *const *endpoints; /* feedback endpoints */
-    size_t nendpoints;
-    int64_t stale_after_ms;
-    mdf_level_t failsafe;
+    roster_t *roster;     /* borrowed: the stores */
     const size_t *driven; /* provider indices feedback drives */
     size_t ndriven;
     const char *const *providers; /* names, by index (for labels) */
@@ -48,7 +51,7 @@ typedef struct {
 
 typedef struct _listener_t listener_t;
 
-/* Start the actor.  NULL with err (bad endpoint, ...). */
+/* Start the actor.  NULL with err. */
 listener_t *listener_new (const listener_config_t *cfg, char *err, size_t errlen);
 void listener_destroy (listener_t **self_p);
 
@@ -57,10 +60,9 @@ void listener_set_failsafe (listener_t *self, mdf_level_t failsafe, int64_t stal
 
 /* For /health (thread-safe snapshots). */
 typedef struct {
-    int level;     /* driving level, 0..2 */
-    bool failsafe; /* a store counts as failsafe */
-    int stale;     /* stores silent too long */
-    int unheard;   /* stores never heard */
+    int level;     /* worst level among the members, 0..2 */
+    bool failsafe; /* no member, or a stale one */
+    int live, stale, leaving, candidate;
     uint64_t events;
 } listener_status_t;
 void listener_status (listener_t *self, listener_status_t *out);

@@ -187,8 +187,7 @@ s_adopt (s_incarnation_t *inc, const mdf_feedback_t *ev, int64_t now)
 
 /* The event's values become the store's state. */
 static void
-s_apply (members_t *self, s_slot_t *s, const mdf_feedback_t *ev, int64_t now,
-         members_result_t *out)
+s_apply (members_t *self, s_slot_t *s, const mdf_feedback_t *ev, int64_t now, members_result_t *out)
 {
     member_t *m = &s->m;
     snprintf (m->coordinator_id, sizeof m->coordinator_id, "%s", ev->coordinator_id);
@@ -347,7 +346,8 @@ s_score (const members_t *self, const member_t *m)
 {
     mdf_level_t level = m->state == MEMBER_STALE ? self->failsafe : m->level;
     int stale = m->state == MEMBER_STALE;
-    double rate = m->service_rate > 0 ? m->service_rate : (double)(m->capacity > 0 ? m->capacity : 1);
+    double rate
+        = m->service_rate > 0 ? m->service_rate : (double)(m->capacity > 0 ? m->capacity : 1);
     double delay = (double)(m->queue_size + m->inflight_bars) / rate; /* seconds */
     delay = delay < 0 ? 0 : delay > 1e5 ? 1e5 : delay;
     return ((double)level * 2 + stale) * 1e12 + delay * 1e6 + (double)m->inflight;

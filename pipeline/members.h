@@ -76,7 +76,7 @@ typedef enum {
 typedef struct {
     char ingest[256], feedback[256]; /* endpoints ("" when feedback is off) */
     member_state_t state;
-    bool retired;                 /* no longer listed or discovered */
+    bool retired; /* no longer listed or discovered */
     char coordinator_id[MDF_ID_MAX + 1];
     int64_t epoch;
     uint64_t seq;

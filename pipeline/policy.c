@@ -308,8 +308,8 @@ s_share_target (const policy_params_t *p, const policy_member_t *m)
 
 /* Bars/s to member m now; integrates when `integrate`. */
 static double
-s_share_member (const policy_params_t *p, s_share_slot_t *st, const policy_member_t *m,
-                double dt, int integrate)
+s_share_member (const policy_params_t *p, s_share_slot_t *st, const policy_member_t *m, double dt,
+                int integrate)
 {
     double n = m->producers >= 1 ? m->producers : 1;
     double mu = m->service_rate > 0 ? m->service_rate : 0;
@@ -591,9 +591,10 @@ s_eval_aggregate (policy_t *self, const policy_input_t *in, int64_t now_ns)
         q_sum += m->queue_size;
         h += w * s_step_scale (p, NULL, lv, 0, NAN, 0);
         if (!self->state) /* stateless maps: each member's own scale, weighted */
-            mapped += w * s_clamp (self->ops->scale (p, NULL, lv, s_clamp (fill, 0, 1),
-                                                     m->stale ? NAN : 0, now_ns),
-                                   0, 1);
+            mapped += w
+                      * s_clamp (self->ops->scale (p, NULL, lv, s_clamp (fill, 0, 1),
+                                                   m->stale ? NAN : 0, now_ns),
+                                 0, 1);
         w_sum += w;
     }
     if (!self->state)
@@ -612,8 +613,8 @@ policy_scale_members (policy_t *self, const policy_input_t *in, int64_t now_ns)
         s = s_eval (self, POLICY_LEVEL_FAILSAFE, 1, 1, now_ns);
     else if (self->ops->scale_members) {
         double applied = self->have_out ? self->out : NAN;
-        s = s_clamp (self->ops->scale_members (&self->params, self->state, in, applied, now_ns),
-                     0, 1);
+        s = s_clamp (self->ops->scale_members (&self->params, self->state, in, applied, now_ns), 0,
+                     1);
         s = s_shape (self, s, now_ns);
     } else
         s = s_eval_aggregate (self, in, now_ns);

@@ -1,11 +1,16 @@
 /*
- * sender: the actor that owns the DEALER; batching lives in batcher.c.
- * See sender.h.
+ * sender: the actor that owns one DEALER per store; batching lives in
+ * batcher.c, the stores in roster.h.  See sender.h.
  *
- * `flights` (max_inflight slots) holds the batches taken from the batcher
- * and not yet released: only the sender thread touches it.  Each slot keeps
- * the encoded body for resends, the deadline of its next (re)send and its
- * retry count.
+ * `flights` (max_inflight x MEMBERS_MAX slots) holds the batches taken from
+ * the batcher and not yet released: only the sender thread touches it.  Each
+ * keeps the encoded body for resends, the store it was last sent to (`slot`,
+ * -1 while it waits for a store with room), the deadline of its next
+ * (re)send and its retry count.
+ *
+ * Invariant: a flight with slot >= 0 is counted in that store's in-flight
+ * batches and bars (members_sent) exactly until it is answered, rerouted or
+ * released (members_answered), so members_pick sees every store's window.
  */
 #include "pipeline/sender.h"
 
@@ -15,17 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/actor.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/sockset.h"
 #include "common/strv.h"
 #include "pipeline/batcher.h"
+
+#define S_WAIT_NS 20000000 /* a batch with no store to take it looks again after 20 ms */
 
 typedef struct {
     batch_t *b; /* NULL: free slot */
     mdf_buf_t buf;
-    int64_t deadline_ns;
+    int slot;            /* store it is in flight to, or -1 */
+    int64_t deadline_ns; /* next (re)send */
     int retries;
     bool waiting_retry, sent_once;
+    bool waiting_room; /* no store had room: send as soon as one has */
 } s_flight_t;
 
 typedef struct {
@@ -34,24 +45,24 @@ typedef struct {
 
 struct _sender_t {
     char *producer_id;
-    char **endpoints;
-    size_t nendpoints;
+    roster_t *roster;
     mdp_curve_t curve; /* copy of cfg->curve */
     char **providers;
     size_t nproviders;
-    size_t max_inflight;
+    size_t max_inflight, nflights;
     int64_t ack_timeout_ns, backoff_ns, backoff_max_ns;
 
     batcher_t *batcher;
     s_flight_t *flights;
     zactor_t *actor;
-    atomic_int start_rc; /* written by the actor before it signals */
-    char start_err[256];
+    uint64_t seen_gen; /* roster generation the DEALERs follow */
+    bool room;         /* an answer freed room in some store's window */
+    int64_t next_tick_ns;
 
     mdf_counter_t **ingested;
     s_prov_metrics_t *pm;
     mdf_counter_t *resent_timeout, *resent_retry, *unknown_acks, *bad_acks;
-    mdf_gauge_t *inflight_gauge;
+    mdf_gauge_t *inflight_gauge, *routable_g;
     mdf_histogram_t *ack_latency;
     mdf_ratelimit_t rl;
 };
@@ -87,32 +98,82 @@ sender_inflight (sender_t *self)
     return batcher_pending (self->batcher);
 }
 
+size_t
+sender_unacked_bars (sender_t *self)
+{
+    return batcher_pending_bars (self->batcher);
+}
+
 int64_t
 sender_oldest_ms (sender_t *self)
 {
     return batcher_oldest_ns (self->batcher) / 1000000;
 }
 
-/* ---- sender thread ---------------------------------------------------- */
+/* ---- the stores ----------------------------------------------------------- */
 
-static void
-s_send (sender_t *self, void *dealer, s_flight_t *f, int64_t now)
+static int
+s_setup_dealer (zsock_t *sock, void *arg)
 {
-    if (zmq_send (dealer, f->buf.data, f->buf.size, ZMQ_DONTWAIT) < 0) {
-        /* No store connected (ZMQ_IMMEDIATE) or HWM: try again shortly. */
-        f->deadline_ns = now + self->backoff_ns;
-        f->waiting_retry = true;
-        return;
-    }
-    if (!f->sent_once) {
-        f->sent_once = true;
-        s_add (self->pm[f->b->prov].sent, f->b->n);
-    }
-    f->deadline_ns = now + self->ack_timeout_ns;
-    f->waiting_retry = false;
+    sender_t *self = arg;
+    zsock_set_linger (sock, 0);
+    zsock_set_immediate (sock, 1); /* no queueing for a store not connected */
+    zsock_set_ipv6 (sock, 1);
+    zsock_set_sndhwm (sock, (int)self->max_inflight * 4 + 16);
+    mdp_curve_apply (&self->curve, sock);
+    return 0;
 }
 
-/* Encode the slot's batch once; frees its bars.  -1: try again later. */
+/* Follow the roster: a DEALER per store, none for a store removed; the
+ * batcher's window is max_inflight per store that can take batches. */
+static void
+s_follow_roster (sender_t *self, mdf_sockset_t *dealers)
+{
+    uint64_t gen = roster_generation (self->roster);
+    if (gen == self->seen_gen)
+        return;
+    self->seen_gen = gen;
+    self->room = true; /* a store may have joined */
+    char ingest[MEMBERS_MAX][256];
+    size_t routable = 0;
+    members_t *m = roster_lock (self->roster);
+    for (int i = 0; i < MEMBERS_MAX; i++) {
+        const member_t *mb = members_get (m, i);
+        snprintf (ingest[i], sizeof ingest[i], "%s", mb ? mb->ingest : "");
+        routable += members_routable (m, i);
+    }
+    roster_unlock (self->roster, false);
+    for (int i = 0; i < MEMBERS_MAX; i++) {
+        char err[300];
+        if (mdf_sockset_set (dealers, (size_t)i, ingest[i], err, sizeof err) < 0)
+            mdf_warn ("cannot connect to a store", "error=\"%s\"", err);
+    }
+    batcher_set_window (self->batcher, self->max_inflight * (routable ? routable : 1));
+    if (self->routable_g)
+        mdf_gauge_set (self->routable_g, (double)routable);
+}
+
+/* Stores that left and have nothing in flight any more are removed (the
+ * listener does the same; without feedback it is the only one). */
+static void
+s_tick (sender_t *self)
+{
+    int64_t now = mdf_mono_ns ();
+    if (now < self->next_tick_ns)
+        return;
+    self->next_tick_ns = now + 100000000;
+    int removed[MEMBERS_MAX];
+    size_t before[4], after[4];
+    members_t *m = roster_lock (self->roster);
+    members_count (m, &before[0], &before[1], &before[2], &before[3]);
+    size_t n = members_tick (m, removed, MEMBERS_MAX);
+    members_count (m, &after[0], &after[1], &after[2], &after[3]);
+    roster_unlock (self->roster, n > 0 || memcmp (before, after, sizeof before) != 0);
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+/* Encode the flight's batch once; frees its bars.  -1: try again later. */
 static int
 s_encode (sender_t *self, s_flight_t *f)
 {
@@ -133,52 +194,104 @@ s_encode (sender_t *self, s_flight_t *f)
     return 0;
 }
 
-/* Take newly sealed batches into free slots and send them. */
+/* The flight is no longer in flight where it was (answered, rerouted). */
 static void
-s_send_new (sender_t *self, void *dealer)
+s_unassign (sender_t *self, s_flight_t *f)
 {
-    batch_t *taken[self->max_inflight];
-    size_t n = batcher_take (self->batcher, taken, self->max_inflight);
+    if (f->slot < 0)
+        return;
+    self->room = true;
+    members_t *m = roster_lock (self->roster);
+    members_answered (m, f->slot, (int64_t)f->b->n);
+    roster_unlock (self->roster, false);
+    f->slot = -1;
+}
+
+/* Send the flight to the store with the most headroom, now. */
+static void
+s_send (sender_t *self, mdf_sockset_t *dealers, s_flight_t *f, int64_t now)
+{
+    s_unassign (self, f);
+    if (s_encode (self, f) < 0) {
+        f->deadline_ns = now + self->backoff_ns;
+        return;
+    }
+    members_t *m = roster_lock (self->roster);
+    int slot = members_pick (m, (int64_t)f->b->n, self->max_inflight);
+    zsock_t *dealer = slot >= 0 ? mdf_sockset_get (dealers, (size_t)slot) : NULL;
+    if (dealer && zmq_send (zsock_resolve (dealer), f->buf.data, f->buf.size, ZMQ_DONTWAIT) >= 0) {
+        members_sent (m, slot, (int64_t)f->b->n);
+        f->slot = slot;
+    }
+    roster_unlock (self->roster, false);
+    if (f->slot < 0) {
+        /* no store with room (or connected): as soon as an answer frees
+         * room, or shortly */
+        f->deadline_ns = now + S_WAIT_NS;
+        f->waiting_room = true;
+        return;
+    }
+    f->waiting_room = false;
+    if (f->sent_once)
+        s_add (f->waiting_retry ? self->resent_retry : self->resent_timeout, 1);
+    else {
+        f->sent_once = true;
+        s_add (self->pm[f->b->prov].sent, f->b->n);
+    }
+    f->deadline_ns = now + self->ack_timeout_ns;
+    f->waiting_retry = false;
+}
+
+/* Take newly sealed batches into free flights and send them. */
+static void
+s_send_new (sender_t *self, mdf_sockset_t *dealers)
+{
+    batch_t *taken[64];
     int64_t now = mdf_mono_ns ();
     size_t slot = 0;
-    for (size_t i = 0; i < n; i++) {
-        while (self->flights[slot].b) /* the window guarantees a free slot */
-            slot++;
-        s_flight_t *f = &self->flights[slot];
-        memset (f, 0, sizeof *f);
-        f->b = taken[i];
-        if (s_encode (self, f) < 0) {
-            f->deadline_ns = now + self->backoff_ns;
-            continue;
+    for (;;) {
+        size_t n = batcher_take (self->batcher, taken, 64);
+        for (size_t i = 0; i < n; i++) {
+            while (slot < self->nflights && self->flights[slot].b) /* the window leaves room */
+                slot++;
+            if (slot == self->nflights) {
+                mdf_error ("sender: more sealed batches than flights", "batches=%zu", n);
+                return;
+            }
+            s_flight_t *f = &self->flights[slot];
+            memset (f, 0, sizeof *f);
+            f->b = taken[i];
+            f->slot = -1;
+            s_send (self, dealers, f, now);
         }
-        s_send (self, dealer, f, now);
+        if (n < 64)
+            return;
     }
 }
 
 static void
-s_resend_due (sender_t *self, void *dealer)
+s_resend_due (sender_t *self, mdf_sockset_t *dealers)
 {
     int64_t now = mdf_mono_ns ();
-    for (size_t s = 0; s < self->max_inflight; s++) {
+    bool room = self->room;
+    self->room = false;
+    for (size_t s = 0; s < self->nflights; s++) {
         s_flight_t *f = &self->flights[s];
-        if (!f->b || f->deadline_ns > now)
-            continue;
-        if (s_encode (self, f) < 0) {
-            f->deadline_ns = now + self->backoff_ns;
-            continue;
-        }
-        if (f->sent_once)
-            s_add (f->waiting_retry ? self->resent_retry : self->resent_timeout, 1);
-        s_send (self, dealer, f, now);
+        if (f->b && (f->deadline_ns <= now || (room && f->waiting_room)))
+            s_send (self, dealers, f, now);
     }
 }
+
+/* ---- acks ----------------------------------------------------------------- */
 
 static void
 s_release (sender_t *self, s_flight_t *f)
 {
+    s_unassign (self, f);
     mdf_buf_free (&f->buf);
     batcher_release (self->batcher, f->b);
     memset (f, 0, sizeof *f);
+    f->slot = -1;
 }
 
 static void
@@ -199,7 +312,7 @@ static void
 s_handle_ack (sender_t *self, const mdf_ack_t *ack)
 {
     s_flight_t *f = NULL;
-    for (size_t s = 0; s < self->max_inflight && !f; s++)
+    for (size_t s = 0; s < self->nflights && !f; s++)
         if (self->flights[s].b && self->flights[s].b->seq == ack->batch_seq)
             f = &self->flights[s];
     if (!f) {
@@ -208,6 +321,7 @@ s_handle_ack (sender_t *self, const mdf_ack_t *ack)
     }
     int64_t now = mdf_mono_ns ();
     if (ack->status == MDF_ACK_RETRY) {
+        s_unassign (self, f); /* it is not queued there */
         int64_t wait = self->backoff_ns << (f->retries < 16 ? f->retries : 16);
         f->retries++;
         f->deadline_ns = now + (wait < self->backoff_max_ns ? wait : self->backoff_max_ns);
@@ -249,6 +363,8 @@ s_recv_acks (sender_t *self, void *dealer)
     }
 }
 
+/* ---- the loop ------------------------------------------------------------- */
+
 /* Milliseconds until the next linger or (re)send deadline, at most 100. */
 static long
 s_next_timeout (sender_t *self)
@@ -256,43 +372,23 @@ s_next_timeout (sender_t *self)
     int64_t now = mdf_mono_ns (), next = now + 100000000;
     int64_t linger = batcher_next_linger (self->batcher);
     next = linger < next ? linger : next;
-    for (size_t s = 0; s < self->max_inflight; s++)
+    for (size_t s = 0; s < self->nflights; s++)
         if (self->flights[s].b && self->flights[s].deadline_ns < next)
             next = self->flights[s].deadline_ns;
     return next <= now ? 0 : (long)((next - now + 999999) / 1000000);
 }
 
-static zsock_t *
-s_connect (sender_t *self)
-{
-    zsock_t *dealer = zsock_new (ZMQ_DEALER);
-    if (!dealer) {
-        snprintf (self->start_err, sizeof self->start_err, "cannot create DEALER socket");
-        return NULL;
-    }
-    zsock_set_linger (dealer, 0);
-    zsock_set_immediate (dealer, 1);
-    mdp_curve_apply (&self->curve, dealer);
-    zsock_set_sndhwm (dealer, (int)self->max_inflight * 4 + 16);
-    for (size_t i = 0; i < self->nendpoints; i++)
-        if (zsock_connect (dealer, "%s", self->endpoints[i]) < 0) {
-            snprintf (self->start_err, sizeof self->start_err,
-                      "store.ingest: cannot connect to \"%s\": %s", self->endpoints[i],
-                      zmq_strerror (zmq_errno ()));
-            zsock_destroy (&dealer);
-            return NULL;
-        }
-    return dealer;
-}
-
 /* One round: wait for something to do, then do it.  false on $TERM. */
 static bool
-s_round (sender_t *self, zsock_t *pipe, void *dealer)
+s_round (sender_t *self, zsock_t *pipe, mdf_sockset_t *dealers)
 {
-    zmq_pollitem_t items[3] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
-                                { NULL, batcher_fd (self->batcher), ZMQ_POLLIN, 0 },
-                                { dealer, 0, ZMQ_POLLIN, 0 } };
-    if (zmq_poll (items, 3, s_next_timeout (self)) < 0 && zmq_errno () != EINTR)
+    zmq_pollitem_t items[3 + MDF_SOCKSET_MAX];
+    int slots[MDF_SOCKSET_MAX];
+    items[0] = (zmq_pollitem_t){ zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
+    items[1] = (zmq_pollitem_t){ NULL, batcher_fd (self->batcher), ZMQ_POLLIN, 0 };
+    items[2] = (zmq_pollitem_t){ NULL, roster_fd (self->roster, ROSTER_SENDER), ZMQ_POLLIN, 0 };
+    size_t n = mdf_sockset_poll (dealers, items + 3, slots, MDF_SOCKSET_MAX);
+    if (zmq_poll (items, (int)(3 + n), s_next_timeout (self)) < 0 && zmq_errno () != EINTR)
         return false;
     if (items[0].revents & ZMQ_POLLIN) {
         char *cmd = zstr_recv (pipe);
@@ -304,41 +400,35 @@ s_round (sender_t *self, zsock_t *pipe, void *dealer)
     if (items[1].revents & ZMQ_POLLIN)
         batcher_clear_wake (self->batcher);
     if (items[2].revents & ZMQ_POLLIN)
-        s_recv_acks (self, dealer);
-    s_send_new (self, dealer);
-    s_resend_due (self, dealer);
+        roster_clear (self->roster, ROSTER_SENDER);
+    for (size_t i = 0; i < n; i++)
+        if (items[3 + i].revents & ZMQ_POLLIN)
+            s_recv_acks (self, items[3 + i].socket);
+    s_tick (self);
+    s_follow_roster (self, dealers);
+    s_send_new (self, dealers);
+    s_resend_due (self, dealers);
     return true;
 }
 
-/* Failed start: sender_new destroys the actor at once; wait for its $TERM. */
 static void
-s_wait_term (zsock_t *pipe)
-{
-    while (true) {
-        char *cmd = zstr_recv (pipe);
-        bool term = !cmd || streq (cmd, "$TERM");
-        zstr_free (&cmd);
-        if (term)
-            return;
-    }
-}
-
-static void
-s_actor (zsock_t *pipe, void *arg)
+s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
 {
     sender_t *self = arg;
-    zsock_t *dealer = s_connect (self);
-    atomic_store (&self->start_rc, dealer ? 0 : -1);
-    zsock_signal (pipe, 0);
-    if (dealer)
-        while (s_round (self, pipe, zsock_resolve (dealer)))
-            ;
-    else
-        s_wait_term (pipe);
-    zsock_destroy (&dealer);
+    mdf_sockset_t *dealers = mdf_sockset_new (ZMQ_DEALER, s_setup_dealer, self);
+    if (!dealers) {
+        mdf_actor_fail (start, "out of memory");
+        return;
+    }
+    self->seen_gen = roster_generation (self->roster) + 1; /* follow it at once */
+    s_follow_roster (self, dealers);
+    mdf_actor_ready (start);
+    while (s_round (self, pipe, dealers))
+        ;
+    mdf_sockset_destroy (&dealers);
 }
 
-/* ---- construction ----------------------------------------------------- */
+/* ---- construction --------------------------------------------------------- */
 
 static void
 s_prov_metrics (sender_t *self, mdf_metrics_t *m, size_t i)
@@ -374,6 +464,8 @@ s_metrics (sender_t *self, mdf_metrics_t *m)
                                           "Ack bodies that did not decode", NULL);
     self->inflight_gauge = mdf_metrics_gauge (
         m, "mdp_batches_inflight", "Batches holding bars not yet acked (open ones included)", NULL);
+    self->routable_g = mdf_metrics_gauge (m, "mdp_stores_routable",
+                                          "Stores that can take new batches (members)", NULL);
     self->ack_latency = mdf_metrics_histogram (m, "mdp_ack_latency_seconds",
                                                "From sealing a batch to its final ack",
                                                mdf_buckets_latency, mdf_buckets_latency_n, NULL);
@@ -385,24 +477,25 @@ static int
 s_init (sender_t *self, const sender_config_t *cfg)
 {
     self->producer_id = strdup (cfg->producer_id);
-    self->endpoints = mdf_strv_dup ((const char *const *)cfg->endpoints, cfg->nendpoints);
-    self->nendpoints = cfg->nendpoints;
+    self->roster = cfg->roster;
     if (cfg->curve)
         self->curve = *cfg->curve;
     self->providers = mdf_strv_dup (cfg->providers, cfg->nproviders);
     self->nproviders = cfg->nproviders;
     self->max_inflight = cfg->max_inflight ? cfg->max_inflight : 1;
+    self->nflights = self->max_inflight * MEMBERS_MAX;
     self->ack_timeout_ns = cfg->ack_timeout_ms * 1000000;
     self->backoff_ns = cfg->retry_backoff_ms * 1000000;
     self->backoff_max_ns = cfg->retry_backoff_max_ms * 1000000;
-    self->flights = calloc (self->max_inflight, sizeof *self->flights);
+    self->flights = calloc (self->nflights, sizeof *self->flights);
     self->pm = calloc (self->nproviders + 1, sizeof *self->pm);
     self->ingested = calloc (self->nproviders + 1, sizeof *self->ingested);
     mdf_ratelimit_t rl = MDF_RATELIMIT_INIT (1000, 5);
     self->rl = rl;
-    if (!self->producer_id || !self->endpoints || !self->providers || !self->flights || !self->pm
-        || !self->ingested)
+    if (!self->producer_id || !self->providers || !self->flights || !self->pm || !self->ingested)
         return -1;
+    for (size_t s = 0; s < self->nflights; s++)
+        self->flights[s].slot = -1;
     s_metrics (self, cfg->metrics);
     /* batch_seq starts at the wall time in us: unique across restarts. */
     self->batcher = batcher_new (self->nproviders, cfg->batch_max, self->max_inflight,
@@ -420,9 +513,8 @@ sender_new (const sender_config_t *cfg, char *err, size_t errlen)
         sender_destroy (&self);
         return NULL;
     }
-    self->actor = zactor_new (s_actor, self);
-    if (!self->actor || atomic_load (&self->start_rc) < 0) {
-        snprintf (err, errlen, "%s", self->actor ? self->start_err : "cannot start sender");
+    self->actor = mdf_actor_new (s_actor, self, err, errlen);
+    if (!self->actor) {
         sender_destroy (&self);
         return NULL;
     }
@@ -438,13 +530,12 @@ sender_destroy (sender_t **self_p)
     if (self->batcher)
         batcher_close (self->batcher);
     zactor_destroy (&self->actor);
-    for (size_t s = 0; self->flights && s < self->max_inflight; s++)
+    for (size_t s = 0; self->flights && s < self->nflights; s++)
         mdf_buf_free (&self->flights[s].buf); /* batches are freed by the batcher */
     batcher_destroy (&self->batcher);
     free (self->flights);
     free (self->pm);
     free (self->ingested);
-    mdf_strv_free (self->endpoints, self->nendpoints);
     mdf_strv_free (self->providers, self->nproviders);
     free (self->producer_id);
     free (self);

@@ -1,23 +1,29 @@
 /*
- * sender: sends the batches the batcher seals to the store, and follows acks.
+ * sender: sends the batches the batcher seals to the stores, and follows acks.
  *
  * sender_push hands bars to the batcher (batcher.h: open batches per
- * provider, a window of at most max_inflight sealed batches, providers
- * blocking when it is full).  The sender thread, a czmq actor, owns the
- * DEALER connected to every ingest endpoint.  It polls the DEALER, its pipe
- * and the batcher's eventfd; takes sealed batches, encodes (proto/) and sends
- * them at once; resends a batch whose ack has not come within ack_timeout_ms;
- * resends a "retry" batch after a backoff (retry_backoff_ms doubling up to
- * retry_backoff_max_ms).  Resends keep the batch_seq; the store's upserts make
- * duplicates harmless.  A batch is released only on "ok" or "rejected", so a
- * store that goes away and comes back (new epoch) loses no bar.  Acks for an
- * unknown batch_seq (late duplicates) are counted and ignored.
+ * provider, a window of sealed batches, providers blocking when it is full).
+ * The sender thread, an actor, owns one DEALER per store of the roster
+ * (roster.h; common/sockset.h keeps them in step with the stores as they
+ * come and go).  It polls its pipe, the batcher's eventfd, the roster's
+ * eventfd and every DEALER; takes sealed batches, encodes them (proto/) and
+ * sends each to the store members_pick chooses (the most headroom, within
+ * the store's window of max_inflight batches and its credit); resends a batch
+ * whose ack has not come within ack_timeout_ms, to whichever store is best
+ * then (a store that left gets no new batch, so its unacked ones move to the
+ * others); resends a "retry" batch after a backoff (retry_backoff_ms
+ * doubling up to retry_backoff_max_ms).  Resends keep the batch_seq; the
+ * stores' upserts make duplicates harmless.  A batch is released only on
+ * "ok" or "rejected", so a store that goes away loses no bar.  Acks for an
+ * unknown batch_seq (late duplicates) are counted and ignored.  The
+ * batcher's window is max_inflight times the stores that can take batches
+ * (at least one), so more stores mean more in flight, never more per store.
  *
  * Metrics (label provider unless noted): mdp_bars_ingested_total,
  * mdp_bars_sent_total, mdp_bars_acked_total, mdp_bars_rejected_total,
  * mdp_batches_rejected_total, mdp_batches_resent_total{reason=timeout|retry},
  * mdp_batches_inflight, mdp_acks_unknown_total, mdp_acks_malformed_total,
- * mdp_ack_latency_seconds.
+ * mdp_ack_latency_seconds, mdp_stores_routable (gauge).
  */
 #ifndef PIPELINE_SENDER_H
 #define PIPELINE_SENDER_H
@@ -28,17 +34,17 @@
 
 #include "common/metrics.h"
 #include "pipeline/curve.h"
+#include "pipeline/roster.h"
 #include "proto/batch.h"
 
 typedef struct {
     const char *producer_id;
-    char *const *endpoints; /* ingest endpoints */
-    size_t nendpoints;
+    roster_t *roster;             /* borrowed: the stores */
     const char *const *providers; /* provider names, index = provider idx */
     size_t nproviders;
     size_t batch_max;
     int64_t linger_ms;
-    size_t max_inflight;
+    size_t max_inflight; /* per store */
     int64_t ack_timeout_ms;
     int64_t retry_backoff_ms;
     int64_t retry_backoff_max_ms;
@@ -48,7 +54,7 @@ typedef struct {
 
 typedef struct _sender_t sender_t;
 
-/* Start the sender thread (config copied).  NULL with err (bad endpoint, ...). */
+/* Start the sender thread (config copied).  NULL with err. */
 sender_t *sender_new (const sender_config_t *cfg, char *err, size_t errlen);
 
 /* Stop the thread and free every batch still held; *self_p = NULL. */
@@ -69,6 +75,9 @@ int sender_drain (sender_t *self, int64_t timeout_ms);
 /* Batches holding bars not yet acked (sealed + non-empty open), as the
  * mdp_batches_inflight gauge shows. */
 size_t sender_inflight (sender_t *self);
+
+/* Bars in those batches. */
+size_t sender_unacked_bars (sender_t *self);
 
 /* Milliseconds the oldest unacked batch has waited (0 when none). */
 int64_t sender_oldest_ms (sender_t *self);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/http.h"
+#include "pipeline/members.h"
 #include "pipeline/policy.h"
 
 #define S_OFF(f) offsetof (settings_t, f)
@@ -23,9 +24,18 @@ const mdf_cfg_entry_t pipeline_entries[] = {
     { "pipeline.id", MDF_CFG_STRING, "pipeline-1", 0, -1, NULL, S_OFF (id), 0,
       "producer_id in every batch sent to the store" },
     { "store.ingest", MDF_CFG_STRLIST, "tcp://127.0.0.1:5555", 0, -1, NULL, S_OFF (ingest), 0,
-      "store ingest endpoints (ROUTER); the DEALER connects to each" },
+      "store ingest endpoints (ROUTER), one per store; a DEALER connects to each" },
     { "store.feedback", MDF_CFG_STRLIST, "tcp://127.0.0.1:5556", 0, -1, NULL, S_OFF (feedback), 0,
-      "store feedback endpoints (XPUB); the SUB connects to each" },
+      "store feedback endpoints (XPUB), in the order of store.ingest; a SUB connects to each" },
+    { "store.discover", MDF_CFG_STRING, "", 0, -1, NULL, S_OFF (discover), 0,
+      "DNS name whose A/AAAA records are the stores (a headless Service), resolved again every "
+      "discover_interval_ms; not with store.ingest / store.feedback" },
+    { "store.discover_ingest_port", MDF_CFG_INT, "5555", 1, 65535, NULL,
+      S_OFF (discover_ingest_port), 0, "ingest (ROUTER) port of each discovered store" },
+    { "store.discover_feedback_port", MDF_CFG_INT, "5556", 1, 65535, NULL,
+      S_OFF (discover_feedback_port), 0, "feedback (XPUB) port of each discovered store" },
+    { "store.discover_interval_ms", MDF_CFG_INT, "2000", 100, 3600000, NULL,
+      S_OFF (discover_interval_ms), 0, "how often store.discover is resolved again" },
     { "store.batch_max", MDF_CFG_INT, "500", 1, 100000, NULL, S_OFF (batch_max), 0,
       "bars per batch, at most" },
     { "store.linger_ms", MDF_CFG_INT, "5", 0, 60000, NULL, S_OFF (linger_ms), 0,
@@ -83,6 +93,9 @@ const mdf_cfg_entry_t pipeline_entries[] = {
       "share: integral gain (1/s^2): takes up a share other producers leave unused" },
     { "feedback.stale_after_ms", MDF_CFG_INT, "3000", 1, 3600000, NULL, S_OFF (stale_after_ms), MDF_CFG_LIVE,
       "a store silent this long counts as the failsafe level" },
+    { "feedback.forget_after_ms", MDF_CFG_INT, "10000", 1, 3600000, NULL,
+      S_OFF (forget_after_ms), 0,
+      "a store silent this long is forgotten with its state (no longer counted at all)" },
     { "feedback.failsafe", MDF_CFG_ENUM, "soft", 0, -1, s_levels, S_OFF (policy.failsafe), MDF_CFG_LIVE,
       "level assumed for a silent or not yet heard store" },
     { "feedback.providers", MDF_CFG_STRLIST, "", 0, -1, NULL, S_OFF (fb_providers), 0,
@@ -246,6 +259,34 @@ s_load_control_token (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
     return s->control_token ? 0 : -1;
 }
 
+/* The stores: lists (one feedback endpoint per ingest endpoint, same order)
+ * or discovery, not both. */
+static int
+s_check_stores (mdf_cfg_t *cfg, const settings_t *s, char *err, size_t errlen)
+{
+    bool listed = strcmp (mdf_cfg_where (cfg, "store.ingest"), "default") != 0
+                  || strcmp (mdf_cfg_where (cfg, "store.feedback"), "default") != 0;
+    if (*s->discover) {
+        if (listed)
+            return mdf_cfg_fail (cfg, "store.discover", err, errlen,
+                                 "store.discover and store.ingest / store.feedback are mutually "
+                                 "exclusive: set one");
+        return 0;
+    }
+    if (s->ingest.count == 0)
+        return mdf_cfg_fail (cfg, "store.ingest", err, errlen,
+                             "store.ingest needs at least one endpoint");
+    if (s->ingest.count > MEMBERS_MAX)
+        return mdf_cfg_fail (cfg, "store.ingest", err, errlen, "store.ingest: at most %d stores",
+                             MEMBERS_MAX);
+    if (s->fb_enabled && s->feedback.count != s->ingest.count)
+        return mdf_cfg_fail (cfg, "store.feedback", err, errlen,
+                             "store.feedback must list one endpoint per store.ingest endpoint, "
+                             "in the same order (%zu for %zu)",
+                             s->feedback.count, s->ingest.count);
+    return 0;
+}
+
 static int
 s_check (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
 {
@@ -258,12 +299,8 @@ s_check (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
         return -1;
     if (s_load_control_token (cfg, s, err, errlen) < 0)
         return -1;
-    if (s->ingest.count == 0)
-        return mdf_cfg_fail (cfg, "store.ingest", err, errlen,
-                             "store.ingest needs at least one endpoint");
-    if (s->fb_enabled && s->feedback.count == 0)
-        return mdf_cfg_fail (cfg, "store.feedback", err, errlen,
-                             "store.feedback needs at least one endpoint when feedback is on");
+    if (s_check_stores (cfg, s, err, errlen) < 0)
+        return -1;
     if (!policy_known (s->policy_name))
         return mdf_cfg_fail (cfg, "feedback.policy", err, errlen,
                              "feedback.policy: unknown policy \"%s\" (known: %s)", s->policy_name,

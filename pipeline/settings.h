@@ -45,6 +45,10 @@ typedef struct {
     char *id;
     mdf_strlist_t ingest;
     mdf_strlist_t feedback;
+    char *discover;               /* [store] discover: DNS name of the stores ("" = lists) */
+    int64_t discover_ingest_port; /* ports of each discovered store */
+    int64_t discover_feedback_port;
+    int64_t discover_interval_ms; /* how often the name is resolved again */
     int64_t batch_max;
     int64_t linger_ms;
     int64_t max_inflight;
@@ -56,6 +60,7 @@ typedef struct {
     char *policy_name;      /* [feedback] policy */
     policy_params_t policy; /* the policy's [feedback] keys, given to it as they are */
     int64_t stale_after_ms;
+    int64_t forget_after_ms;    /* [feedback] forget_after_ms: a silent store is forgotten */
     mdf_strlist_t fb_providers; /* empty: all */
     char *http_listen;
     char *http_control_token;      /* [http] control_token (as written; never printed) */

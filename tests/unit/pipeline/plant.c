@@ -167,7 +167,8 @@ plant_run (plant_t *p, double seconds, double from_s)
                 int s = s_route (p, &pp[k], st, k, t);
                 if (s < 0)
                     break;
-                double bars = pp[k].pending > 0 ? pp[k].pending : floor (fmin (pp[k].tokens, PLANT_BATCH));
+                double bars
+                    = pp[k].pending > 0 ? pp[k].pending : floor (fmin (pp[k].tokens, PLANT_BATCH));
                 if (st[s].q + bars > p->capacity[s]) {
                     p->retries++;
                     pp[k].pending = bars;
@@ -225,8 +226,8 @@ plant_run (plant_t *p, double seconds, double from_s)
                     producers += st[i].last_send[k] > 0 && t - st[i].last_send[k] < 10.0;
                 if (producers < (int)p->npipes)
                     producers = (int)p->npipes;
-                policy_member_t m = { (int)i,           1, lv, 0, st[i].q, p->capacity[i],
-                                      b > 0 ? c / b : 0, producers };
+                policy_member_t m
+                    = { (int)i, 1, lv, 0, st[i].q, p->capacity[i], b > 0 ? c / b : 0, producers };
                 ev[nev++] = (s_event_t){ t + PLANT_DELAY_S, (int)i, m };
                 st[i].next_report = t + PLANT_REPORT_S;
             }

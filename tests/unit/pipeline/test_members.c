@@ -100,7 +100,7 @@ START_TEST (silent_stores_go_stale_then_are_forgotten)
     ck_assert_int_eq (members_get (m, a)->state, MEMBER_STALE);
     ck_assert_int_eq (members_pick (m, 500, 8), a); /* still routable, last resort */
     uint32_t gen = members_get (m, a)->generation;
-    fake.now_ns += 7000 * MS; /* 10 s silent */
+    fake.now_ns += 7000 * MS;                            /* 10 s silent */
     ck_assert_uint_eq (members_tick (m, removed, 4), 0); /* listed: kept, as a candidate */
     ck_assert_int_eq (members_get (m, a)->state, MEMBER_CANDIDATE);
     ck_assert_str_eq (members_get (m, a)->coordinator_id, "");
@@ -183,8 +183,7 @@ START_TEST (one_huge_seq_cannot_hide_later_events)
     ck_assert_int_eq (r.verdict, MEMBERS_APPLIED);
     ck_assert_int_eq (members_get (m, a)->level, MDF_LEVEL_OK);
     for (uint64_t s = 52; s < 100; s++)
-        ck_assert_int_eq (s_obs (a, ev ("a", EPOCH, s, MDF_LEVEL_OK, 0)).verdict,
-                          MEMBERS_APPLIED);
+        ck_assert_int_eq (s_obs (a, ev ("a", EPOCH, s, MDF_LEVEL_OK, 0)).verdict, MEMBERS_APPLIED);
 }
 END_TEST
 
@@ -246,8 +245,8 @@ START_TEST (routing_prefers_headroom_then_fewest_in_flight)
     s_obs (b, ev ("b", EPOCH, 1, MDF_LEVEL_OK, 1000));
     s_obs (c, ev ("c", EPOCH, 1, MDF_LEVEL_OK, 500));
     ck_assert_int_eq (members_pick (m, 500, 8), c); /* 0.1 s of queue against 0.2 s */
-    members_sent (m, c, 500);                        /* both 0.2 s now */
-    ck_assert_int_eq (members_pick (m, 500, 8), b);  /* fewer batches in flight */
+    members_sent (m, c, 500);                       /* both 0.2 s now */
+    ck_assert_int_eq (members_pick (m, 500, 8), b); /* fewer batches in flight */
     members_sent (m, b, 500);
     ck_assert_int_eq (members_pick (m, 500, 8), c);
     /* windows full everywhere but at the HARD store: it gets the batch */
