@@ -196,7 +196,9 @@ s_apply (members_t *self, s_slot_t *s, const mdf_feedback_t *ev, int64_t now, me
     m->level = ev->level;
     m->queue_size = ev->queue_size;
     m->capacity = ev->capacity;
-    m->service_rate = isfinite (ev->service_rate) && ev->service_rate > 0 ? ev->service_rate : 0;
+    m->service_rate = !ev->has_service_rate || !isfinite (ev->service_rate) ? -1
+                      : ev->service_rate > 0                                ? ev->service_rate
+                                                                            : 0;
     m->producers = ev->producers > 0 ? ev->producers : 0;
     m->credit = ev->credit > 0 ? ev->credit : 0;
     m->heard_ns = now;

@@ -43,7 +43,8 @@
  * one counts at the failsafe level, after the live ones at that level), then
  * the shortest delay its queue means, (queue_size + this pipeline's bars
  * unanswered there) / service_rate (capacity per second while the rate is
- * not known), then fewest batches in flight.  So a store at HARD gets no
+ * not known; a store whose sink takes nothing now comes last), then fewest
+ * batches in flight.  So a store at HARD gets no
  * batch while another member has room, equal stores share evenly, and a slow
  * store gets less: weighing by fill instead held a store at a fifth of the
  * others' speed at 0.56 s of queue in the plant model (tests/unit/pipeline,
@@ -82,7 +83,7 @@ typedef struct {
     uint64_t seq;
     mdf_level_t level;
     int64_t queue_size, capacity;
-    double service_rate; /* rows/s the sink takes while busy; 0 unknown */
+    double service_rate; /* rows/s the sink takes while busy; -1 unknown */
     int64_t producers;   /* 0 unknown */
     int64_t credit;      /* bars; 0 no bound */
     int64_t heard_ns;    /* clock time of the last applied event (0 never) */

@@ -273,7 +273,9 @@ s_pi_scale (const policy_params_t *p, void *state, mdf_level_t level, double fil
  * what limits it (not its providers), within [-mu/N - gain x Q* / N, mu].
  * A member at HARD gets nothing (a = 0, I kept); a stale one keeps its last
  * a, times the failsafe level's step scale.  Without a known mu (a store that
- * has not drained yet) Q* is target_depth x capacity and mu counts as 0. */
+ * has not drained yet, or does not publish it) Q* is target_depth x capacity
+ * and mu counts as 0; a known mu of 0 (the sink takes nothing: an outage)
+ * makes Q* 0, so nothing more is sent until it drains again. */
 
 #define S_SHARE_SLOTS 64
 
@@ -303,7 +305,7 @@ s_share_target (const policy_params_t *p, const policy_member_t *m)
 {
     double q = p->target_depth * m->capacity;
     double by_delay = m->service_rate * (double)p->target_delay_ms / 1000.0;
-    return m->service_rate > 0 && by_delay < q ? by_delay : q;
+    return m->service_rate >= 0 && by_delay < q ? by_delay : q;
 }
 
 /* Bars/s to member m now; integrates when `integrate`. */
@@ -312,7 +314,7 @@ s_share_member (const policy_params_t *p, s_share_slot_t *st, const policy_membe
                 int integrate)
 {
     double n = m->producers >= 1 ? m->producers : 1;
-    double mu = m->service_rate > 0 ? m->service_rate : 0;
+    double mu = m->service_rate > 0 ? m->service_rate : 0; /* unknown counts as 0 */
     if (m->stale) {
         double cap = s_step_scale (p, NULL, m->level, 0, NAN, 0);
         return st->a * cap;

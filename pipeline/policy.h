@@ -100,7 +100,7 @@ typedef struct {
     mdf_level_t level;   /* its level (a stale one: the failsafe level) */
     int stale;           /* silent for stale_after_ms */
     double queue_size, capacity;
-    double service_rate; /* rows/s its sink takes while busy; 0 unknown */
+    double service_rate; /* rows/s its sink takes while busy; < 0 unknown */
     double producers;    /* producers it counts; 0 unknown */
 } policy_member_t;
 

@@ -52,7 +52,7 @@ const mdf_cfg_entry_t pipeline_entries[] = {
       "on SIGTERM, how long to wait for the last acks" },
     { "feedback.enabled", MDF_CFG_BOOL, "true", 0, -1, NULL, S_OFF (fb_enabled), 0,
       "follow the store's backpressure; false keeps every provider at its base rate" },
-    { "feedback.policy", MDF_CFG_STRING, "step", 0, -1, s_policies, S_OFF (policy_name), MDF_CFG_LIVE,
+    { "feedback.policy", MDF_CFG_STRING, "share", 0, -1, s_policies, S_OFF (policy_name), MDF_CFG_LIVE,
       "how a level becomes a rate scale" },
     { "feedback.scale_ok", MDF_CFG_DOUBLE, "1.0", 0, 1, NULL, S_OFF (policy.scale_ok), MDF_CFG_LIVE,
       "step policy: scale at level ok" },

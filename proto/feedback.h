@@ -24,10 +24,11 @@ typedef struct {
     double ts;                       /* wall seconds when sent */
     /* Optional (additive v1 keys; 0 when absent): what a producer needs to
      * pace itself (proto/README.md, "Feedback event"). */
-    double drain_rate;   /* rows/s committed over the last second */
-    double service_rate; /* rows/s the sink takes while busy (0: not known yet) */
-    int64_t producers;   /* producers that sent a batch lately */
-    int64_t credit;      /* bars each producer may have unacked here (0: no bound) */
+    double drain_rate;     /* rows/s committed over the last second */
+    double service_rate;   /* rows/s the sink takes while busy */
+    bool has_service_rate; /* false: not known yet (key absent) */
+    int64_t producers;     /* producers that sent a batch lately, or subscribers (0: absent) */
+    int64_t credit;        /* bars each producer may have unacked here (0: absent, no bound) */
 } mdf_feedback_t;
 
 /* Encode `ev` into `out` (replacing its content).  0, or -1 on allocation failure.

@@ -19,6 +19,7 @@ struct _publisher_t {
     uint64_t seq;
     atomic_llong subscribers; /* read by the HTTP thread */
     stats_t *stats;
+    publisher_pacing_t pacing; /* carried by every event from now on */
 };
 
 publisher_t *
@@ -51,6 +52,7 @@ publisher_new (const char *endpoint, const char *coordinator_id, int64_t capacit
     self->capacity = capacity;
     self->epoch = mdf_wall_ns () / 1000000;
     self->stats = stats;
+    self->pacing.service_rate = -1;
     return self;
 }
 
@@ -79,6 +81,11 @@ publisher_publish (publisher_t *self, mdf_level_t level, int64_t queue_size, con
     snprintf (ev.reason, sizeof ev.reason, "%s", reason ? reason : "");
     snprintf (ev.source, sizeof ev.source, "store");
     ev.ts = mdf_wall_s ();
+    ev.drain_rate = self->pacing.drain_rate;
+    ev.service_rate = self->pacing.service_rate;
+    ev.has_service_rate = self->pacing.service_rate >= 0;
+    ev.producers = self->pacing.producers;
+    ev.credit = self->pacing.credit;
     mdf_buf_t body = { 0 };
     if (mdf_feedback_encode (&ev, &body) != 0)
         return -1;
@@ -92,6 +99,12 @@ publisher_publish (publisher_t *self, mdf_level_t level, int64_t queue_size, con
     self->seq++;
     mdf_counter_inc (self->stats->events[level]);
     return 0;
+}
+
+void
+publisher_set_pacing (publisher_t *self, const publisher_pacing_t *pacing)
+{
+    self->pacing = *pacing;
 }
 
 int

@@ -35,6 +35,17 @@ publisher_t *publisher_new (const char *endpoint, const char *coordinator_id, in
 
 void publisher_destroy (publisher_t **self_p);
 
+/* What producers need to pace themselves (proto/README.md, "Feedback
+ * event"): published in every event from the next one on. */
+typedef struct {
+    double drain_rate;   /* rows/s committed over the last second */
+    double service_rate; /* rows/s while busy; < 0 unknown (the key is left out) */
+    int64_t producers;   /* producers sending lately, or subscribers if more */
+    int64_t credit;      /* bars each producer may have unacked here */
+} publisher_pacing_t;
+
+void publisher_set_pacing (publisher_t *self, const publisher_pacing_t *pacing);
+
 /* Publish one event.  0, or -1 if it could not be encoded or sent. */
 int publisher_publish (publisher_t *self, mdf_level_t level, int64_t queue_size,
                        const char *reason);

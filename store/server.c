@@ -24,6 +24,8 @@
 #include "common/metrics.h"
 #include "proto/batch.h"
 #include "store/auth.h"
+#include "store/drain.h"
+#include "store/producers.h"
 #include "store/publisher.h"
 #include "store/health.h"
 #include "store/inflight.h"
@@ -39,7 +41,10 @@ struct _server_t {
     mdf_metrics_t *metrics;
     stats_t stats;
     queue_t *queue;
-    inflight_t *inflight; /* batches queued, not yet answered (resends) */
+    inflight_t *inflight;   /* batches queued, not yet answered (resends) */
+    drain_t *drain;         /* the sink's speed, from the workers */
+    producers_t *producers; /* who sent lately */
+    int64_t last_reported;  /* queue size of the last event */
     workers_t *workers;
     publisher_t *publisher;
     store_auth_t *auth; /* NULL unless security.curve */
@@ -58,9 +63,26 @@ struct _server_t {
 
 /* ---- level, heartbeat, breaker ---- */
 
+/* What producers pace themselves by (proto/README.md, "Feedback event"):
+ * the sink's speed, how many share it, and each one's bound on bars in
+ * flight here, high_watermark / producers, so that all their windows
+ * together stay below the high watermark. */
+static void
+s_pacing (server_t *self)
+{
+    int64_t producers = (int64_t)producers_active (self->producers);
+    int64_t subscribers = publisher_subscribers (self->publisher);
+    producers = producers > subscribers ? producers : subscribers;
+    publisher_pacing_t p = { drain_rate (self->drain), drain_service_rate (self->drain), producers,
+                             self->settings->high_watermark / (producers > 0 ? producers : 1) };
+    publisher_set_pacing (self->publisher, &p);
+}
+
 static void
 s_publish (server_t *self, mdf_level_t level, const char *reason)
 {
+    s_pacing (self);
+    self->last_reported = queue_size (self->queue);
     if (publisher_publish (self->publisher, level, queue_size (self->queue), reason) != 0)
         mdf_warn ("feedback event not sent", "reason=%s", reason);
 }
@@ -100,7 +122,8 @@ s_timers (server_t *self)
         self->next_heartbeat_ns = now + self->settings->heartbeat_ms * 1000000;
     }
     if (self->settings->report_ms > 0 && now >= self->next_report_ns) {
-        if (queue_size (self->queue) > 0)
+        /* while the queue holds bars, and once more when it emptied */
+        if (queue_size (self->queue) > 0 || self->last_reported > 0)
             s_publish (self, self->published, "report");
         self->next_report_ns = now + self->settings->report_ms * 1000000;
     }
@@ -220,6 +243,7 @@ s_accept (server_t *self, work_item_t *it)
     const store_settings_t *s = self->settings;
     inflight_sender_t from = { it->identity, it->identity_len };
     inflight_found_t found = INFLIGHT_ABSENT;
+    producers_seen (self->producers, it->batch.producer_id);
     if (bars > 0 && bars <= s->max_bars && bars <= s->capacity) /* could be queued */
         found = inflight_find (self->inflight, &it->batch, &from);
     if (found == INFLIGHT_DUPLICATE) /* even while draining: the drain answers it */
@@ -454,7 +478,8 @@ s_build (server_t *self, char *err, size_t errlen)
             s->breaker_failures,
             s->breaker_cooldown_ms,
             s->max_rows_per_sec,
-            self->done_endpoint };
+            self->done_endpoint,
+            self->drain };
     self->workers = workers_new (&wc, self->queue, &self->stats, err, errlen);
     if (!self->workers)
         return -1;
@@ -479,7 +504,9 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
     self->metrics = mdf_metrics_new ();
     self->queue = queue_new (s->capacity, s->low_watermark, s->high_watermark, s->hysteresis);
     self->inflight = inflight_new ();
-    if (!self->metrics || !self->queue || !self->inflight
+    self->drain = drain_new (NULL);
+    self->producers = producers_new (NULL);
+    if (!self->metrics || !self->queue || !self->inflight || !self->drain || !self->producers
         || stats_init (&self->stats, self->metrics, s->store_id)) {
         snprintf (err, errlen, "out of memory");
         server_destroy (&self);
@@ -546,6 +573,8 @@ server_destroy (server_t **self_p)
     zsock_destroy (&self->done);
     queue_destroy (&self->queue, s_free_item);
     inflight_destroy (&self->inflight);
+    drain_destroy (&self->drain);
+    producers_destroy (&self->producers);
     mdf_metrics_destroy (&self->metrics);
     free (self);
     *self_p = NULL;

@@ -231,7 +231,11 @@ s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
 {
     for (size_t i = 0; i < n; i++)
         batches[i] = &items[i]->batch;
+    /* the throttle wait and the retries count as the sink's busy time */
+    int64_t started = self->cfg.drain ? drain_begin (self->cfg.drain) : 0;
     bool committed = s_write (self, sink, batches, n, bars);
+    if (self->cfg.drain)
+        drain_end (self->cfg.drain, started, committed ? bars : 0);
     if (committed) {
         int64_t now = mdf_mono_ns ();
         mdf_counter_add (self->stats->bars_written, (uint64_t)bars);

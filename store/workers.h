@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "proto/batch.h"
+#include "store/drain.h"
 #include "store/queue.h"
 #include "store/sink.h"
 #include "store/stats.h"
@@ -84,6 +85,7 @@ typedef struct {
     int64_t breaker_failures, breaker_cooldown_ms;
     int64_t max_rows_per_sec;
     const char *done_endpoint; /* inproc endpoint to connect PUSH sockets to */
+    drain_t *drain;            /* borrowed, may be NULL: each transaction is reported */
 } workers_config_t;
 
 typedef enum { BREAKER_CLOSED = 0, BREAKER_OPEN = 1, BREAKER_HALF_OPEN = 2 } breaker_state_t;

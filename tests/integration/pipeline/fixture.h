@@ -28,7 +28,8 @@ typedef struct {
     "refill_rate = 2000\nsymbols = [\"AAA\", \"BBB\"]\n"
 
 /* `store_tuning` replaces the default [store] tuning lines, `feedback_section`
- * the default [feedback] table, `providers` the [[providers]] tables (each
+ * the default [feedback] table (the step policy, whose scales the stand-in's
+ * levels test directly), `providers` the [[providers]] tables (each
  * may be NULL for the defaults); `env` adds KEY=VALUE strings. */
 void fx_start (fx_t *fx, const char *store_tuning, const char *feedback_section,
                const char *providers, char *const env[]);

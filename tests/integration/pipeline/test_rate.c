@@ -114,7 +114,8 @@ END_TEST
 START_TEST (reload_and_sighup_apply_new_scales_and_rates)
 {
     fx_t fx;
-    fx_start (&fx, NULL, "[feedback]\nscale_soft = 0.5\nstale_after_ms = 600", NULL, NULL);
+    fx_start (&fx, NULL, "[feedback]\npolicy = \"step\"\nscale_soft = 0.5\nstale_after_ms = 600",
+              NULL, NULL);
     standin_set_level (fx.store, MDF_LEVEL_SOFT);
     ck_assert (fx_wait_metric (&fx, SCALE, 0.5, 1e-9, 5000));
 
@@ -143,7 +144,8 @@ END_TEST
 START_TEST (feedback_drives_only_the_listed_providers_and_can_be_off)
 {
     fx_t fx;
-    fx_start (&fx, NULL, "[feedback]\nproviders = [\"syn\"]\nstale_after_ms = 600",
+    fx_start (&fx, NULL,
+              "[feedback]\npolicy = \"step\"\nproviders = [\"syn\"]\nstale_after_ms = 600",
               FX_SYNTHETIC "\n[[providers]]\nname = \"free\"\nsymbols = [\"F\"]\n"
                            "refill_rate = 100\n",
               NULL);

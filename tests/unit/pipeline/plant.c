@@ -23,6 +23,7 @@ typedef struct {
     double last_send[PLANT_MAX];
     uint64_t seq;
     double next_report;
+    double last_mu; /* -1 until the sink has worked */
 } s_store_t;
 
 typedef struct {
@@ -131,8 +132,10 @@ plant_run (plant_t *p, double seconds, double from_s)
         pp[k].policy = policy_new (p->policy, &p->params, err, sizeof err);
         ck_assert_msg (pp[k].policy != NULL, "%s", err);
     }
-    for (size_t i = 0; i < p->nstores; i++)
+    for (size_t i = 0; i < p->nstores; i++) {
         st[i].next_report = p->start[i];
+        st[i].last_mu = -1;
+    }
     int steps = (int)(seconds / PLANT_DT + 0.5);
     for (int step = 0; step < steps; step++) {
         double t = step * PLANT_DT;

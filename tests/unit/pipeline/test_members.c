@@ -47,6 +47,7 @@ ev (const char *id, int64_t epoch, uint64_t seq, mdf_level_t level, int64_t q)
     e.capacity = 10000;
     e.ts = WALL;
     e.service_rate = 5000;
+    e.has_service_rate = true;
     snprintf (e.reason, sizeof e.reason, "report");
     return e;
 }

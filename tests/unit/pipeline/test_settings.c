@@ -46,7 +46,7 @@ START_TEST (minimal_config_gets_the_documented_defaults)
     ck_assert_int_eq (s.max_inflight, 8);
     ck_assert_double_eq (s.policy.scale_soft, 0.5);
     ck_assert_int_eq (s.policy.failsafe, MDF_LEVEL_SOFT);
-    ck_assert_str_eq (s.policy_name, "step");
+    ck_assert_str_eq (s.policy_name, "share");
     ck_assert_int_eq (s.nproviders, 1);
     ck_assert_int_eq (s.providers[0].capacity, 1000);
     settings_free (&s);

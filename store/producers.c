@@ -1,0 +1,81 @@
+/*
+ * producers: see producers.h.  A flat array searched linearly: a store has a
+ * handful of producers, and the last one found is checked first (batches of
+ * one producer come in runs).
+ */
+#include "store/producers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/proto.h"
+
+typedef struct {
+    char id[MDF_ID_MAX + 1];
+    int64_t seen_ns;
+} s_entry_t;
+
+struct _producers_t {
+    mdf_clock_t clock;
+    s_entry_t *entries;
+    size_t n, last;
+};
+
+producers_t *
+producers_new (const mdf_clock_t *clock)
+{
+    producers_t *self = calloc (1, sizeof *self);
+    if (self)
+        self->entries = calloc (PRODUCERS_MAX, sizeof *self->entries);
+    if (!self || !self->entries) {
+        free (self);
+        return NULL;
+    }
+    self->clock = clock ? *clock : mdf_clock_system ();
+    return self;
+}
+
+void
+producers_destroy (producers_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free ((*self_p)->entries);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+void
+producers_seen (producers_t *self, const char *id)
+{
+    int64_t now = mdf_clock_now (&self->clock);
+    if (self->n && strcmp (self->entries[self->last].id, id) == 0) {
+        self->entries[self->last].seen_ns = now;
+        return;
+    }
+    size_t oldest = 0;
+    for (size_t i = 0; i < self->n; i++) {
+        if (strcmp (self->entries[i].id, id) == 0) {
+            self->entries[i].seen_ns = now;
+            self->last = i;
+            return;
+        }
+        if (self->entries[i].seen_ns < self->entries[oldest].seen_ns)
+            oldest = i;
+    }
+    size_t slot = self->n < PRODUCERS_MAX ? self->n++ : oldest;
+    snprintf (self->entries[slot].id, sizeof self->entries[slot].id, "%s", id);
+    self->entries[slot].seen_ns = now;
+    self->last = slot;
+}
+
+size_t
+producers_active (producers_t *self)
+{
+    int64_t since = mdf_clock_now (&self->clock) - (int64_t)PRODUCERS_ACTIVE_MS * 1000000;
+    size_t n = 0;
+    for (size_t i = 0; i < self->n; i++)
+        n += self->entries[i].seen_ns > since;
+    return n;
+}

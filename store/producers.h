@@ -1,0 +1,34 @@
+/*
+ * producers: which producers sent this store a batch lately.
+ *
+ * The ingest thread notes every batch's producer_id; producers_active counts
+ * the ids seen within PRODUCERS_ACTIVE_MS, the `producers` key of the
+ * feedback events (proto/README.md), from which each producer takes its
+ * share of the drain and its credit.  At most PRODUCERS_MAX ids are kept;
+ * beyond that the one seen longest ago is replaced (the count is then a
+ * lower bound; the credit still bounds each window).
+ *
+ * Not thread-safe (the ingest thread owns it).  Time from an mdf_clock_t.
+ */
+#ifndef STORE_PRODUCERS_H
+#define STORE_PRODUCERS_H
+
+#include <stddef.h>
+
+#include "common/clock.h"
+
+#define PRODUCERS_MAX 1024
+#define PRODUCERS_ACTIVE_MS 10000
+
+typedef struct _producers_t producers_t;
+
+producers_t *producers_new (const mdf_clock_t *clock);
+void producers_destroy (producers_t **self_p);
+
+/* A batch from `id` arrived now. */
+void producers_seen (producers_t *self, const char *id);
+
+/* Ids seen within PRODUCERS_ACTIVE_MS. */
+size_t producers_active (producers_t *self);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * drain: the drain and service rates md-store publishes, on a fake clock.
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "store/drain.h"
+
+#define MS 1000000LL
+
+static mdf_fake_clock_t fake;
+static mdf_clock_t clk;
+static drain_t *d;
+
+static void
+setup (void)
+{
+    fake.now_ns = 1000000 * MS;
+    clk = mdf_clock_fake (&fake);
+    d = drain_new (&clk);
+    ck_assert_ptr_nonnull (d);
+}
+
+static void
+teardown (void)
+{
+    drain_destroy (&d);
+}
+
+/* One worker writing `rows` per transaction of `ms`, back to back, for `total_ms`. */
+static void
+s_work (int64_t rows, int64_t ms, int64_t total_ms)
+{
+    for (int64_t t = 0; t < total_ms; t += ms) {
+        int64_t t0 = drain_begin (d);
+        fake.now_ns += ms * MS;
+        drain_end (d, t0, rows);
+    }
+}
+
+START_TEST (unknown_until_the_sink_has_worked)
+{
+    ck_assert_double_eq (drain_service_rate (d), -1);
+    ck_assert_double_eq (drain_rate (d), 0);
+}
+END_TEST
+
+START_TEST (a_busy_sink_gives_its_speed)
+{
+    s_work (500, 100, 2000); /* 5000 rows/s */
+    ck_assert_double_eq_tol (drain_service_rate (d), 5000, 1);
+    ck_assert_double_eq_tol (drain_rate (d), 5000, 600); /* within a slot's rows */
+}
+END_TEST
+
+START_TEST (a_half_idle_sink_still_gives_its_speed)
+{
+    for (int i = 0; i < 20; i++) { /* 50 ms writing 250 rows, 50 ms idle */
+        int64_t t0 = drain_begin (d);
+        fake.now_ns += 50 * MS;
+        drain_end (d, t0, 250);
+        fake.now_ns += 50 * MS;
+    }
+    ck_assert_double_eq_tol (drain_service_rate (d), 5000, 1);
+    ck_assert_double_eq_tol (drain_rate (d), 2500, 300);
+}
+END_TEST
+
+START_TEST (an_idle_sink_keeps_the_last_estimate)
+{
+    s_work (500, 100, 1000);
+    fake.now_ns += 10000 * MS;
+    ck_assert_double_eq_tol (drain_service_rate (d), 5000, 1);
+    ck_assert_double_eq (drain_rate (d), 0);
+}
+END_TEST
+
+START_TEST (a_blocked_write_brings_it_down_to_zero)
+{
+    s_work (500, 100, 1000);
+    int64_t t0 = drain_begin (d); /* a write that does not come back: a lock, a dead database */
+    fake.now_ns += 250 * MS;
+    double mid = drain_service_rate (d);
+    ck_assert_double_lt (mid, 5000 * 0.6); /* half the window without rows */
+    fake.now_ns += 500 * MS;
+    ck_assert_double_eq (drain_service_rate (d), 0);
+    drain_end (d, t0, 0); /* it failed */
+    s_work (500, 100, 600);
+    ck_assert_double_eq_tol (drain_service_rate (d), 5000, 1);
+}
+END_TEST
+
+START_TEST (two_workers_in_parallel_add_up)
+{
+    for (int i = 0; i < 10; i++) {
+        int64_t a = drain_begin (d), b = drain_begin (d);
+        fake.now_ns += 100 * MS;
+        drain_end (d, a, 500);
+        drain_end (d, b, 500);
+    }
+    ck_assert_double_eq_tol (drain_service_rate (d), 10000, 1);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *s = suite_create ("drain");
+    TCase *tc = tcase_create ("drain");
+    tcase_add_checked_fixture (tc, setup, teardown);
+    tcase_add_test (tc, unknown_until_the_sink_has_worked);
+    tcase_add_test (tc, a_busy_sink_gives_its_speed);
+    tcase_add_test (tc, a_half_idle_sink_still_gives_its_speed);
+    tcase_add_test (tc, an_idle_sink_keeps_the_last_estimate);
+    tcase_add_test (tc, a_blocked_write_brings_it_down_to_zero);
+    tcase_add_test (tc, two_workers_in_parallel_add_up);
+    suite_add_tcase (s, tc);
+    SRunner *sr = srunner_create (s);
+    srunner_run_all (sr, CK_NORMAL);
+    int failed = srunner_ntests_failed (sr);
+    srunner_free (sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
