@@ -1,6 +1,6 @@
 /*
  * batch: a batch of bars from a pipeline to the store, and the store's ack
- * (wire contract v1, DESIGN.md).
+ * (wire contract v1, proto/README.md).
  *
  * A batch decodes in two steps of strictness: a malformed body (not msgpack,
  * not a map, wrong types, missing keys, too large) is MDF_DECODE_MALFORMED;
@@ -47,11 +47,12 @@ int mdf_batch_encode (const mdf_batch_t *batch, mdf_buf_t *out);
  * accepted (0, or anything above MDF_BATCH_MAX_BARS, means MDF_BATCH_MAX_BARS).
  * On anything but MDF_DECODE_OK the bars are freed (nbars 0); batch_seq,
  * has_batch_seq, producer_id and provider keep what could be read.  An empty
- * bars array is valid. */
+ * bars array is valid.  Allocates only the bars array (n * sizeof (mdf_bar_t)),
+ * and only when the body holds at least 9 bytes per bar. */
 mdf_decode_t mdf_batch_decode (const void *data, size_t size, mdf_batch_t *batch, size_t max_bars,
                                char *err, size_t errlen);
 
-/* Check one bar against the rules of DESIGN.md (empty or over-64-byte symbol,
+/* Check one bar against the rules of proto/README.md (empty or over-64-byte symbol,
  * ts <= 0, a non-finite open/high/low/close -- or volume --, low > high, negative
  * volume).  0, or -1 with err "bar 3: low (10.5) > high (10.2)". */
 int mdf_bar_validate (const mdf_bar_t *bar, size_t index, char *err, size_t errlen);

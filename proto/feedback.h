@@ -1,5 +1,5 @@
 /*
- * feedback: the store's backpressure event (wire contract v1, DESIGN.md).
+ * feedback: the store's backpressure event (wire contract v1, proto/README.md).
  *
  * Two frames on the wire: topic "feedback.<coordinator_id>", then the msgpack
  * body encoded here.
