@@ -9,7 +9,11 @@
  * Decoding walks the body once (wire_body_open), then reads batch_seq first (so
  * has_batch_seq is set even when a later key is wrong and the store can still
  * answer), then checks the version, the type, the ids and the bars in order.
- * The first problem wins, in bar
+ * A body the walk refuses (trailing bytes, nested too deep, truncated, a
+ * reserved byte, a non-string key) still gets has_batch_seq when its first
+ * batch_seq key came, with an unsigned integer, before the problem: the store
+ * can answer it "rejected" instead of leaving the sender to time out and
+ * resend it forever.  The first problem wins, in bar
  * order: a bar of the wrong shape or types makes the batch
  * MDF_DECODE_MALFORMED, a bar that breaks a rule of proto/README.md
  * MDF_DECODE_INVALID; both errors start "bar N: ".  Symbol rules are checked
@@ -384,9 +388,15 @@ mdf_batch_decode (const void *data, size_t size, mdf_batch_t *batch, size_t max_
     };
     wire_body_t body;
     mdf_decode_t rc;
-    if (wire_body_open (&body, data, size, keys, K_COUNT, err, errlen))
+    if (wire_body_open (&body, data, size, keys, K_COUNT, err, errlen)) {
+        /* the keys the walk passed are set: batch_seq may be among them */
+        const wire_obj_t *seq = wire_find (&body, "batch_seq");
+        if (seq && seq->type == WIRE_UINT) {
+            batch->batch_seq = seq->via.u64;
+            batch->has_batch_seq = true;
+        }
         rc = MDF_DECODE_MALFORMED;
-    else
+    } else
         rc = s_decode (&body, (const uint8_t *)data + size, batch, limit, err, errlen);
     if (rc != MDF_DECODE_OK) {
         free (batch->bars);

@@ -8,7 +8,10 @@
  * ts <= 0, non-finite price, low > high, negative volume) is
  * MDF_DECODE_INVALID with an error naming the bar index, and the store answers
  * "rejected" with that error.  When the body was malformed but `batch_seq` could
- * still be read, has_batch_seq is set so the store can still answer.
+ * still be read, has_batch_seq is set so the store can still answer: a wrong
+ * key, but also trailing bytes, too deep nesting, a truncation, a reserved byte
+ * or a non-string key that come after the first `batch_seq` key and its
+ * unsigned value.
  * Malformed bars (not an array of 7, symbol not a string, ts not an integer, a
  * price not a number) also give errors "bar N: ...".  Problems are reported in
  * bar order, the first one wins.  The ack codec is in ack.c.

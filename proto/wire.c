@@ -415,6 +415,70 @@ s_deep (s_walk_t *w)
 
 /* ---- the body ---- */
 
+/* Walk the `items` keys and values of the top-level map at *pp, noting the
+ * first occurrence of each wanted key.  Strict: s_skip's bound counts every
+ * object still due in the map.  Lenient (after a strict walk failed, to find
+ * the keys that are still readable): each value on its own, so the walk gets
+ * as far as the bytes are whole.  0, or -1 at the first value that is not. */
+static int
+s_pairs (s_walk_t *w, const uint8_t **pp, uint64_t items, wire_key_t *keys, size_t nkeys,
+         bool strict, const char **nonstr)
+{
+    for (uint64_t i = 0; i < items; i += 2) {
+        const uint8_t *kp = *pp;
+        if (s_skip (w, pp, 1, strict ? items - i - 1 : 0))
+            return -1;
+        wire_obj_t k;
+        wire_read (&kp, w->end, &k); /* cannot fail: s_skip read it */
+        wire_key_t *want = NULL;
+        if (k.type != WIRE_STR) {
+            if (!*nonstr)
+                *nonstr = wire_type_name (&k);
+        } else
+            for (size_t j = 0; j < nkeys; j++) {
+                if (strlen (keys[j].name) == k.n && memcmp (keys[j].name, k.via.ptr, k.n) == 0) {
+                    want = keys[j].found ? NULL : &keys[j]; /* the first occurrence wins */
+                    break;
+                }
+            }
+        if (want) {
+            const uint8_t *vp = *pp;
+            want->found = wire_read (&vp, w->end, &want->val) == 0;
+        }
+        if (s_skip (w, pp, 1, strict ? items - i - 2 : 0))
+            return -1;
+    }
+    return 0;
+}
+
+/* The strict walk of a body whose first byte is a map header. */
+static int
+s_map_body (s_walk_t *w, wire_key_t *keys, size_t nkeys)
+{
+    const uint8_t *p = w->base;
+    const size_t size = (size_t)(w->end - w->base);
+    wire_obj_t root;
+    if (wire_read (&p, w->end, &root))
+        return s_truncated (w);
+    const uint64_t items = 2 * (uint64_t)root.n;
+    if (items > (uint64_t)(w->end - p))
+        return wire_fail (w->err, w->errlen,
+                          "truncated body (%zu bytes): a container at offset 0 "
+                          "declares more elements than bytes left",
+                          size);
+    const char *nonstr = NULL; /* the type of the first non-string key */
+    if (s_pairs (w, &p, items, keys, nkeys, true, &nonstr))
+        return -1;
+    if (p != w->end)
+        return wire_fail (w->err, w->errlen, "%zu trailing bytes after the body",
+                          (size_t)(w->end - p));
+    if (w->deep)
+        return s_deep (w);
+    if (nonstr)
+        return wire_fail (w->err, w->errlen, "body map has a non-string key (%s)", nonstr);
+    return 0;
+}
+
 int
 wire_body_open (wire_body_t *body, const void *data, size_t size, wire_key_t *keys, size_t nkeys,
                 char *err, size_t errlen)
@@ -430,7 +494,6 @@ wire_body_open (wire_body_t *body, const void *data, size_t size, wire_key_t *ke
     s_walk_t w
         = { .base = data, .end = (const uint8_t *)data + size, .err = err, .errlen = errlen };
     const uint8_t *p = data;
-    wire_obj_t root;
     if (!s_is_map (*p)) {
         if (s_skip (&w, &p, 0, 0))
             return -1;
@@ -439,53 +502,24 @@ wire_body_open (wire_body_t *body, const void *data, size_t size, wire_key_t *ke
                               (size_t)(w.end - p));
         if (w.deep)
             return s_deep (&w);
+        wire_obj_t root;
         p = data;
         if (wire_read (&p, w.end, &root))
             return s_truncated (&w); /* cannot happen: s_skip read it */
         return wire_fail (err, errlen, "body is not a map (got %s)", wire_type_name (&root));
     }
-    /* The top-level map: the walk of s_skip, one key or value at a time, so
-     * each key is seen (and keys past a too-deep value are still found). */
-    if (wire_read (&p, w.end, &root))
-        return s_truncated (&w);
-    const uint64_t items = 2 * (uint64_t)root.n;
-    if (items > (uint64_t)(w.end - p))
-        return wire_fail (err, errlen,
-                          "truncated body (%zu bytes): a container at offset 0 "
-                          "declares more elements than bytes left",
-                          size);
-    const char *nonstr = NULL; /* the type of the first non-string key */
-    for (uint64_t i = 0; i < items; i += 2) {
-        const uint8_t *kp = p;
-        if (s_skip (&w, &p, 1, items - i - 1))
-            return -1;
-        wire_obj_t k;
-        wire_read (&kp, w.end, &k); /* cannot fail: s_skip read it */
-        wire_key_t *want = NULL;
-        if (k.type != WIRE_STR) {
-            if (!nonstr)
-                nonstr = wire_type_name (&k);
-        } else
-            for (size_t j = 0; j < nkeys; j++) {
-                if (strlen (keys[j].name) == k.n && memcmp (keys[j].name, k.via.ptr, k.n) == 0) {
-                    want = keys[j].found ? NULL : &keys[j]; /* the first occurrence wins */
-                    break;
-                }
-            }
-        if (want) {
-            const uint8_t *vp = p;
-            want->found = wire_read (&vp, w.end, &want->val) == 0;
-        }
-        if (s_skip (&w, &p, 1, items - i - 2))
-            return -1;
-    }
-    if (p != w.end)
-        return wire_fail (err, errlen, "%zu trailing bytes after the body", (size_t)(w.end - p));
-    if (w.deep)
-        return s_deep (&w);
-    if (nonstr)
-        return wire_fail (err, errlen, "body map has a non-string key (%s)", nonstr);
-    return 0;
+    if (s_map_body (&w, keys, nkeys) == 0)
+        return 0;
+    /* Refused.  Walk it again, leniently and without a word, for the keys
+     * whose pairs are whole before the place it breaks. */
+    s_walk_t again = { .base = w.base, .end = w.end };
+    wire_obj_t root;
+    const char *nonstr = NULL;
+    for (size_t i = 0; i < nkeys; i++)
+        keys[i].found = false;
+    if (wire_read (&p, again.end, &root) == 0)
+        s_pairs (&again, &p, 2 * (uint64_t)root.n, keys, nkeys, false, &nonstr);
+    return -1;
 }
 
 const wire_obj_t *

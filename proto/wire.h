@@ -18,9 +18,11 @@
  *     "key 'level': expected string, got integer".  Arrays (the bars) are read
  *     element by element with wire_read over the bytes the walk validated.
  *
- * When the walk fails, the keys it passed before the failure are still set
- * (with `found`), so a caller can still read e.g. batch_seq from a body with
- * trailing bytes and answer it.
+ * When the walk refuses a map, wire_body_open walks it again leniently (each
+ * value on its own, nesting unlimited) and sets the keys whose pairs are whole
+ * before the place the body breaks, so a caller can still read e.g. batch_seq
+ * from a body with trailing bytes, a truncation or too deep a value, and
+ * answer it.
  *
  * Values keep msgpack-c's object model (an integer >= 0 is "positive" whatever
  * its encoding, a float32 widens to double) and its nesting limit
@@ -88,7 +90,7 @@ typedef struct {
 } wire_body_t;
 
 /* Walk and check that data is one msgpack map with string keys, filling
- * `keys`.  0, or -1 with err (the keys found before the problem stay set).
+ * `keys`.  0, or -1 with err (and the keys readable before the problem set).
  * Nothing to close: the values point into data. */
 int wire_body_open (wire_body_t *body, const void *data, size_t size, wire_key_t *keys,
                     size_t nkeys, char *err, size_t errlen);

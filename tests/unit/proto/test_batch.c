@@ -1,6 +1,7 @@
 /*
- * Bars request: round trips, each bar rule of DESIGN.md (invalid -> "rejected"),
- * each shape error (malformed), limits, and has_batch_seq.
+ * Bars request: round trips, each bar rule of proto/README.md (invalid ->
+ * "rejected"), each shape error (malformed), limits, and has_batch_seq: set
+ * whenever batch_seq can be read, even from a body the walk refuses.
  */
 #include <float.h>
 #include <math.h>
@@ -183,7 +184,7 @@ END_TEST
 
 START_TEST (batch_applies_no_rule_beyond_design)
 {
-    /* open/close outside [low, high] and low == high are not DESIGN rules */
+    /* open/close outside [low, high] and low == high are not rules */
     mdf_bar_t b
         = { .symbol = "IBM", .ts = 1, .open = 50, .high = 10, .low = 10, .close = -3, .volume = 0 };
     mdf_batch_t out = { 0 };
@@ -357,6 +358,179 @@ START_TEST (batch_over_the_bar_limit_is_malformed)
 }
 END_TEST
 
+/* ---- batch_seq readable in a body refused as a whole ---- */
+
+/* Decode `body`: malformed, the error starting with `want`, and batch_seq 77
+ * read (or not). */
+static void
+s_expect_refused (const mdf_buf_t *body, const char *want, bool seq_read)
+{
+    mdf_batch_t out = { 0 };
+    char err[256] = "";
+    ck_assert_int_eq (mdf_batch_decode (body->data, body->size, &out, 0, err, sizeof err),
+                      MDF_DECODE_MALFORMED);
+    ck_assert_msg (strncmp (err, want, strlen (want)) == 0, "error '%s', expected '%s...'", err,
+                   want);
+    ck_assert_msg (out.has_batch_seq == seq_read, "has_batch_seq %d for '%s'", out.has_batch_seq,
+                   err);
+    if (seq_read)
+        ck_assert_uint_eq (out.batch_seq, 77);
+    ck_assert_uint_eq (out.nbars, 0);
+    ck_assert_ptr_null (out.bars);
+    mdf_batch_clear (&out);
+}
+
+/* `depth` arrays nested in one another, the innermost empty. */
+static void
+s_nest (mdf_buf_t *out, size_t depth)
+{
+    mdf_buf_free (out);
+    out->data = malloc (depth);
+    ck_assert_ptr_nonnull (out->data);
+    memset (out->data, 0x91, depth - 1);
+    out->data[depth - 1] = (char)0x90;
+    out->size = depth;
+}
+
+/* A valid request (batch_seq 77, one bar) plus `extra` pairs after its keys,
+ * or with batch_seq moved after them when seq_last. */
+static void
+s_request (mdf_buf_t *out, const mp_kv_t *extra, size_t nextra, bool seq_last)
+{
+    mdf_buf_t bars = { 0 };
+    s_one_bar_raw (&bars, "AAPL", 4, 1);
+    mp_kv_t kvs[16];
+    size_t n = mp_batch_kvs (kvs, &bars);
+    for (size_t i = 0; i < nextra; i++)
+        kvs[n++] = extra[i];
+    if (seq_last) {
+        mp_kv_t seq = kvs[3];
+        memmove (&kvs[3], &kvs[4], (n - 4) * sizeof kvs[0]);
+        kvs[n - 1] = seq;
+    }
+    mp_map (out, kvs, n, NULL, NULL, NULL, 0);
+    mdf_buf_free (&bars);
+}
+
+START_TEST (batch_seq_is_read_from_a_body_with_trailing_bytes)
+{
+    mdf_buf_t body = { 0 };
+    s_request (&body, NULL, 0, false);
+    mdf_batch_t out = { 0 };
+    char err[256];
+    ck_assert_int_eq (mdf_batch_decode (body.data, body.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_OK);
+    mdf_batch_clear (&out);
+    char *longer = realloc (body.data, body.size + 3);
+    ck_assert_ptr_nonnull (longer);
+    memcpy (longer + body.size, "\xc0\x01\x02", 3);
+    body.data = longer;
+    body.size += 1;
+    s_expect_refused (&body, "1 trailing bytes after the body", true);
+    body.size += 2;
+    s_expect_refused (&body, "3 trailing bytes after the body", true);
+    mdf_buf_free (&body);
+}
+END_TEST
+
+START_TEST (batch_seq_is_read_from_a_body_nested_too_deep)
+{
+    /* the top-level map is level 1: 31 arrays below it are allowed ... */
+    mdf_buf_t deep = { 0 }, body = { 0 };
+    s_nest (&deep, 31);
+    mp_kv_t x = { .key = "x", .kind = MP_RAW, .s = deep.data, .n = deep.size };
+    s_request (&body, &x, 1, false);
+    mdf_batch_t out = { 0 };
+    char err[256];
+    ck_assert_int_eq (mdf_batch_decode (body.data, body.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_OK);
+    ck_assert_uint_eq (out.nbars, 1);
+    mdf_batch_clear (&out);
+    /* ... 32 are not, after batch_seq or before it */
+    s_nest (&deep, 32);
+    x = (mp_kv_t){ .key = "x", .kind = MP_RAW, .s = deep.data, .n = deep.size };
+    s_request (&body, &x, 1, false);
+    s_expect_refused (&body, "containers nested more than 32 deep", true);
+    s_request (&body, &x, 1, true);
+    s_expect_refused (&body, "containers nested more than 32 deep", true);
+    /* a deep bars array, and thousands of levels */
+    mp_kv_t kvs[8];
+    size_t n = mp_batch_kvs (kvs, &deep);
+    mp_map (&body, kvs, n, NULL, NULL, NULL, 0);
+    s_expect_refused (&body, "containers nested more than 32 deep", true);
+    s_nest (&deep, 5000);
+    n = mp_batch_kvs (kvs, &deep);
+    mp_map (&body, kvs, n, NULL, NULL, NULL, 0);
+    s_expect_refused (&body, "containers nested more than 32 deep", true);
+    mdf_buf_free (&deep);
+    mdf_buf_free (&body);
+}
+END_TEST
+
+START_TEST (batch_seq_is_read_from_a_body_broken_after_it)
+{
+    /* a reserved byte, a non-string key, a truncation: after batch_seq */
+    mdf_buf_t body = { 0 };
+    mp_kv_t bad = { .key = "x", .kind = MP_RAW, .s = "\x92\x01\xc1", .n = 3 };
+    s_request (&body, &bad, 1, false);
+    s_expect_refused (&body, "not msgpack: byte 0xc1", true);
+
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    mp_begin (&sb, &pk);
+    msgpack_pack_map (&pk, 2);
+    mp_str (&pk, "batch_seq", 9);
+    msgpack_pack_uint64 (&pk, 77);
+    msgpack_pack_int (&pk, 5); /* a key that is not a string */
+    msgpack_pack_nil (&pk);
+    mp_end (&sb, &body);
+    s_expect_refused (&body, "body map has a non-string key (integer)", true);
+
+    s_request (&body, NULL, 0, false);
+    const char *at = memmem (body.data, body.size,
+                             "\xa9"
+                             "batch_seq",
+                             10);
+    ck_assert_ptr_nonnull (at);
+    const size_t seq_end = (size_t)(at - body.data) + 11; /* key, then 77 as a fixint */
+    for (size_t len = seq_end; len < body.size; len++) {
+        mdf_buf_t cut = { .data = body.data, .size = len };
+        s_expect_refused (&cut, "truncated body", true);
+    }
+    /* batch_seq cut off, or not yet there: nothing to answer */
+    for (size_t len = 1; len < seq_end; len++) {
+        mdf_buf_t cut = { .data = body.data, .size = len };
+        s_expect_refused (&cut, "truncated body", false);
+    }
+    mdf_buf_free (&body);
+}
+END_TEST
+
+START_TEST (batch_seq_is_not_read_when_its_first_value_is_unusable)
+{
+    /* the first batch_seq wins: a string then a number is not readable */
+    mdf_buf_t body = { 0 };
+    mp_kv_t kvs[8];
+    mdf_buf_t bars = { .data = "\x90", .size = 1 };
+    size_t n = mp_batch_kvs (kvs, &bars);
+    kvs[3] = (mp_kv_t){ .key = "batch_seq", .kind = MP_STR, .s = "77" };
+    const mp_kv_t again[] = { { .key = "batch_seq", .kind = MP_UINT, .u = 77 },
+                              { .key = "x", .kind = MP_RAW, .s = "\xc1", .n = 1 } };
+    mp_map (&body, kvs, n, NULL, NULL, again, 2);
+    s_expect_refused (&body, "not msgpack: byte 0xc1", false);
+    /* a negative batch_seq is not readable either */
+    kvs[3] = (mp_kv_t){ .key = "batch_seq", .kind = MP_INT, .i = -77 };
+    mp_map (&body, kvs, n, NULL, NULL, &again[1], 1);
+    s_expect_refused (&body, "not msgpack: byte 0xc1", false);
+    /* nor one in a map that is not the body's */
+    const char inner[] = "\x91\x81\xa9"
+                         "batch_seq\x4d";
+    mdf_buf_t wrapped = { .data = (char *)inner, .size = sizeof inner - 1 };
+    s_expect_refused (&wrapped, "body is not a map (got array)", false);
+    mdf_buf_free (&body);
+}
+END_TEST
+
 TCase *
 batch_tcase (void)
 {
@@ -372,5 +546,9 @@ batch_tcase (void)
     tcase_add_test (tc, batch_names_missing_and_mistyped_keys);
     tcase_add_test (tc, batch_rejects_other_versions_and_types);
     tcase_add_test (tc, batch_over_the_bar_limit_is_malformed);
+    tcase_add_test (tc, batch_seq_is_read_from_a_body_with_trailing_bytes);
+    tcase_add_test (tc, batch_seq_is_read_from_a_body_nested_too_deep);
+    tcase_add_test (tc, batch_seq_is_read_from_a_body_broken_after_it);
+    tcase_add_test (tc, batch_seq_is_not_read_when_its_first_value_is_unusable);
     return tc;
 }
