@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_probe.h"
 #include "mp.h"
 #include "proto/batch.h"
 #include "suites.h"
@@ -358,6 +359,47 @@ START_TEST (batch_over_the_bar_limit_is_malformed)
 }
 END_TEST
 
+START_TEST (batch_decode_allocates_only_what_the_body_can_hold)
+{
+    /* 5000 declared bars in ~5 KB: a valid bar takes 9 bytes at least, so
+     * they cannot all be valid and nothing is allocated */
+    size_t n = 5000;
+    mdf_buf_t bars = { .data = malloc (3 + n), .size = 3 + n };
+    ck_assert_ptr_nonnull (bars.data);
+    memcpy (bars.data, "\xdc\x13\x88", 3); /* array 16 of 5000 */
+    memset (bars.data + 3, 0x01, n);
+    mp_kv_t kvs[8];
+    size_t nkvs = mp_batch_kvs (kvs, &bars);
+    mdf_buf_t buf = { 0 };
+    mp_map (&buf, kvs, nkvs, NULL, NULL, NULL, 0);
+    mdf_batch_t out = { 0 };
+    char err[256];
+    /* (Check's assertions allocate: read the probe before asserting) */
+    alloc_probe_reset ();
+    mdf_decode_t rc = mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err);
+    size_t allocated = alloc_probe_max ();
+    ck_assert_int_eq (rc, MDF_DECODE_MALFORMED);
+    ck_assert_uint_eq (allocated, 0);
+    ck_assert_str_eq (err, "bar 0: expected an array of 7 values, got integer");
+    /* the same count of real bars: one array of exactly that many */
+    mdf_bar_t *many = malloc (n * sizeof *many);
+    ck_assert_ptr_nonnull (many);
+    for (size_t i = 0; i < n; i++)
+        many[i] = s_bar ("S", (int64_t)i + 1);
+    mdf_batch_t in = { .batch_seq = 1, .bars = many, .nbars = n };
+    ck_assert_int_eq (mdf_batch_encode (&in, &buf), 0);
+    alloc_probe_reset ();
+    rc = mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err);
+    allocated = alloc_probe_max ();
+    ck_assert_int_eq (rc, MDF_DECODE_OK);
+    ck_assert_uint_eq (allocated, n * sizeof (mdf_bar_t));
+    mdf_batch_clear (&out);
+    mdf_buf_free (&buf);
+    mdf_buf_free (&bars);
+    free (many);
+}
+END_TEST
+
 /* ---- batch_seq readable in a body refused as a whole ---- */
 
 /* Decode `body`: malformed, the error starting with `want`, and batch_seq 77
@@ -546,6 +588,7 @@ batch_tcase (void)
     tcase_add_test (tc, batch_names_missing_and_mistyped_keys);
     tcase_add_test (tc, batch_rejects_other_versions_and_types);
     tcase_add_test (tc, batch_over_the_bar_limit_is_malformed);
+    tcase_add_test (tc, batch_decode_allocates_only_what_the_body_can_hold);
     tcase_add_test (tc, batch_seq_is_read_from_a_body_with_trailing_bytes);
     tcase_add_test (tc, batch_seq_is_read_from_a_body_nested_too_deep);
     tcase_add_test (tc, batch_seq_is_read_from_a_body_broken_after_it);
