@@ -359,6 +359,87 @@ START_TEST (batch_over_the_bar_limit_is_malformed)
 }
 END_TEST
 
+/* The bytes msgpack-c's packer writes for `b`, as the encoder's contract says:
+ * keys in table order, each bar [str, int, float64 x 5]. */
+static void
+s_pack_like_msgpack_c (const mdf_batch_t *b, mdf_buf_t *out)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    mp_begin (&sb, &pk);
+    msgpack_pack_map (&pk, 6);
+    mp_str (&pk, "v", 1);
+    msgpack_pack_int64 (&pk, 1);
+    mp_str (&pk, "type", 4);
+    mp_str (&pk, "bars", 4);
+    mp_str (&pk, "producer_id", 11);
+    mp_str (&pk, b->producer_id, strnlen (b->producer_id, sizeof b->producer_id));
+    mp_str (&pk, "batch_seq", 9);
+    msgpack_pack_uint64 (&pk, b->batch_seq);
+    mp_str (&pk, "provider", 8);
+    mp_str (&pk, b->provider, strnlen (b->provider, sizeof b->provider));
+    mp_str (&pk, "bars", 4);
+    msgpack_pack_array (&pk, b->nbars);
+    for (size_t i = 0; i < b->nbars; i++) {
+        const mdf_bar_t *r = &b->bars[i];
+        msgpack_pack_array (&pk, 7);
+        mp_str (&pk, r->symbol, strnlen (r->symbol, sizeof r->symbol));
+        msgpack_pack_int64 (&pk, r->ts);
+        msgpack_pack_double (&pk, r->open);
+        msgpack_pack_double (&pk, r->high);
+        msgpack_pack_double (&pk, r->low);
+        msgpack_pack_double (&pk, r->close);
+        msgpack_pack_double (&pk, r->volume);
+    }
+    mp_end (&sb, out);
+}
+
+START_TEST (batch_encodes_the_bytes_msgpack_c_packs)
+{
+    /* every width of int for ts (the encoder does not validate), symbols of
+     * every length up to a full array, odd doubles, 16+ bars (array 16) */
+    const int64_t ts[] = { 0,          1,
+                           127,        128,
+                           255,        256,
+                           65535,      65536,
+                           4294967295, 4294967296,
+                           INT64_MAX,  -1,
+                           -32,        -33,
+                           -128,       -129,
+                           -32768,     -32769,
+                           INT32_MIN,  (int64_t)INT32_MIN - 1,
+                           INT64_MIN,  1700000000000000000 };
+    const double odd[] = { NAN, INFINITY, -INFINITY, -0.0, DBL_MIN, DBL_MAX, 1e-310, 0.1 };
+    const size_t nts = sizeof ts / sizeof ts[0], nodd = sizeof odd / sizeof odd[0];
+    mdf_bar_t bars[MDF_SYMBOL_MAX + 2];
+    const size_t n = sizeof bars / sizeof bars[0];
+    for (size_t i = 0; i < n; i++) {
+        memset (&bars[i], 0, sizeof bars[i]);
+        memset (bars[i].symbol, 'A' + (int)(i % 26), i); /* i bytes; 65 fills the array */
+        bars[i].ts = ts[i % nts];
+        bars[i].open = odd[i % nodd];
+        bars[i].high = odd[(i + 1) % nodd];
+        bars[i].low = -(double)i;
+        bars[i].close = (double)i * 0.25;
+        bars[i].volume = odd[(i + 3) % nodd];
+    }
+    const uint64_t seqs[] = { 0, 127, 128, 65536, UINT64_MAX };
+    const size_t idlens[] = { 0, 31, 32, MDF_ID_MAX };
+    for (size_t k = 0; k < sizeof seqs / sizeof seqs[0]; k++) {
+        mdf_batch_t in = { .batch_seq = seqs[k], .bars = bars, .nbars = k == 0 ? 0 : n - k };
+        memset (in.producer_id, 'p', idlens[k % 4]);
+        memset (in.provider, 'q', idlens[(k + 1) % 4]);
+        mdf_buf_t ours = { 0 }, theirs = { 0 };
+        ck_assert_int_eq (mdf_batch_encode (&in, &ours), 0);
+        s_pack_like_msgpack_c (&in, &theirs);
+        ck_assert_uint_eq (ours.size, theirs.size);
+        ck_assert_msg (memcmp (ours.data, theirs.data, ours.size) == 0, "case %zu differs", k);
+        mdf_buf_free (&ours);
+        mdf_buf_free (&theirs);
+    }
+}
+END_TEST
+
 START_TEST (batch_decode_allocates_only_what_the_body_can_hold)
 {
     /* 5000 declared bars in ~5 KB: a valid bar takes 9 bytes at least, so
@@ -579,6 +660,7 @@ batch_tcase (void)
     TCase *tc = tcase_create ("batch");
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, batch_round_trip_keeps_every_bar);
+    tcase_add_test (tc, batch_encodes_the_bytes_msgpack_c_packs);
     tcase_add_test (tc, batch_with_no_bars_is_valid);
     tcase_add_test (tc, batch_rejects_each_bar_rule_naming_the_bar);
     tcase_add_test (tc, batch_applies_no_rule_beyond_design);
