@@ -19,7 +19,7 @@ int
 mdf_feedback_encode (const mdf_feedback_t *ev, mdf_buf_t *out)
 {
     wire_enc_t enc;
-    wire_enc_begin (&enc, 10);
+    wire_enc_begin (&enc, 10, 0);
     wire_enc_int_kv (&enc, "v", ev->v ? ev->v : MDF_PROTO_VERSION);
     wire_enc_str_kv (&enc, "coordinator_id", ev->coordinator_id, sizeof ev->coordinator_id);
     wire_enc_int_kv (&enc, "epoch", ev->epoch);
@@ -62,12 +62,15 @@ int
 mdf_feedback_decode (const void *data, size_t size, mdf_feedback_t *ev, char *err, size_t errlen)
 {
     memset (ev, 0, sizeof *ev);
+    wire_key_t keys[]
+        = { { .name = "v" },        { .name = "coordinator_id" }, { .name = "epoch" },
+            { .name = "seq" },      { .name = "level" },          { .name = "queue_size" },
+            { .name = "capacity" }, { .name = "reason" },         { .name = "source" },
+            { .name = "ts" } };
     wire_body_t body;
-    if (wire_body_open (&body, data, size, err, errlen))
+    if (wire_body_open (&body, data, size, keys, sizeof keys / sizeof keys[0], err, errlen))
         return -1;
-    int rc = s_decode_fields (&body, ev, err, errlen);
-    wire_body_close (&body);
-    return rc;
+    return s_decode_fields (&body, ev, err, errlen);
 }
 
 const char *
