@@ -345,7 +345,8 @@ s_thread (void *arg)
              * (once stopped, the next call returns at once) */
             if (mdf_mono_ns () - t0 < (int64_t)S_IDLE_CHECK_MS * 1000000)
                 break;
-            sink_check (sink, err, sizeof err); /* logged by the sink */
+            if (sink_check (sink, err, sizeof err) != 0) /* logged by the sink */
+                mdf_counter_inc (self->stats->sink_errors);
             continue;
         }
         s_handle (self, sink, push, items, batches, n, bars);

@@ -228,6 +228,85 @@ START_TEST (deleted_files_fail_the_write_and_the_retry_stores_it_at_the_path)
 }
 END_TEST
 
+/* Delete the three files from inside the sink's transaction: from SQLite's
+ * update hook (while the upserts run) or its commit hook (as the commit
+ * starts), installed on every connection of the process by an auto
+ * extension and armed for one transaction. */
+static enum { S_ARM_NONE, S_ARM_UPDATE, S_ARM_COMMIT } s_armed;
+
+static void
+s_delete_files_now (void)
+{
+    s_armed = S_ARM_NONE;
+    s_remove ("");
+    s_remove ("-wal");
+    s_remove ("-shm");
+}
+
+static void
+s_on_update (void *arg, int op, const char *db, const char *table, sqlite3_int64 rowid)
+{
+    (void)arg, (void)op, (void)db, (void)table, (void)rowid;
+    if (s_armed == S_ARM_UPDATE)
+        s_delete_files_now ();
+}
+
+static int
+s_on_commit (void *arg)
+{
+    (void)arg;
+    if (s_armed == S_ARM_COMMIT)
+        s_delete_files_now ();
+    return 0; /* go on committing */
+}
+
+static int
+s_hooks (sqlite3 *db, const char **errmsg, const struct sqlite3_api_routines *api)
+{
+    (void)errmsg, (void)api;
+    sqlite3_update_hook (db, s_on_update, NULL);
+    sqlite3_commit_hook (db, s_on_commit, NULL);
+    return SQLITE_OK;
+}
+
+static void
+s_install_hooks (void)
+{
+    s_armed = S_ARM_NONE;
+    ck_assert_int_eq (sqlite3_auto_extension ((void (*) (void))s_hooks), SQLITE_OK);
+}
+
+START_TEST (files_deleted_during_the_transaction_fail_it_before_the_commit)
+{
+    s_install_hooks ();
+    sink_t *sink = s_sink (s_path);
+    char err[1024] = "";
+    ck_assert_int_eq (s_write (sink, "before", 10, 1, err, sizeof err), 0);
+    s_armed = S_ARM_UPDATE;
+    ck_assert_int_eq (s_write (sink, "during", 50, 1, err, sizeof err), -1);
+    ck_assert_msg (strstr (err, "before the commit") != NULL, "%s", err);
+    ck_assert_msg (s_write (sink, "during", 50, 1, err, sizeof err) == 0, "%s", err);
+    sink_destroy (&sink);
+    ck_assert_int_eq (s_query ("SELECT count(*) FROM bars"), 50);
+}
+END_TEST
+
+START_TEST (a_commit_into_deleted_files_is_not_reported_committed)
+{
+    s_install_hooks ();
+    sink_t *sink = s_sink (s_path);
+    char err[1024] = "";
+    ck_assert_int_eq (s_write (sink, "before", 10, 1, err, sizeof err), 0);
+    s_armed = S_ARM_COMMIT; /* the commit itself goes into the deleted -wal */
+    ck_assert_int_eq (s_write (sink, "during", 50, 1, err, sizeof err), -1);
+    ck_assert_msg (strstr (err, "after the commit") != NULL, "%s", err);
+    ck_assert_msg (strstr (err, "bars.db was deleted") != NULL, "%s", err);
+    ck_assert_msg (s_write (sink, "during", 50, 1, err, sizeof err) == 0, "%s", err);
+    sink_destroy (&sink);
+    ck_assert_int_eq (s_query ("SELECT count(*) FROM bars"), 50);
+}
+END_TEST
+
 START_TEST (closing_a_connection_to_deleted_files_leaves_the_new_ones_alone)
 {
     sink_t *old = s_sink (s_path), *fresh = s_sink (s_path);
@@ -426,6 +505,8 @@ main (void)
     tcase_add_test (tc, two_connections_write_the_same_file);
     tcase_add_test (tc, unwritable_path_fails_with_a_message);
     tcase_add_test (tc, deleted_files_fail_the_write_and_the_retry_stores_it_at_the_path);
+    tcase_add_test (tc, files_deleted_during_the_transaction_fail_it_before_the_commit);
+    tcase_add_test (tc, a_commit_into_deleted_files_is_not_reported_committed);
     tcase_add_test (tc, closing_a_connection_to_deleted_files_leaves_the_new_ones_alone);
     tcase_add_test (tc, closing_after_the_wal_was_replaced_leaves_the_new_one_alone);
     tcase_add_test (tc, a_truncated_shm_fails_the_write_instead_of_crashing);
