@@ -183,21 +183,8 @@ s_failing (workers_t *self, int delta)
     pthread_mutex_unlock (&self->lock);
 }
 
-static bool s_write_until_committed (workers_t *self, sink_t *sink,
-                                     const mdf_batch_t *const *batches, size_t n, int64_t bars,
-                                     bool *failed);
-
-/* Write until committed (true) or aborted (false). */
-static bool
-s_write (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_t n, int64_t bars)
-{
-    bool failed = false;
-    bool committed = s_write_until_committed (self, sink, batches, n, bars, &failed);
-    if (failed)
-        s_failing (self, -1);
-    return committed;
-}
-
+/* The retry loop of s_write; *failed is set (and this worker counted among
+ * those failing) at the first failed attempt. */
 static bool
 s_write_until_committed (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_t n,
                          int64_t bars, bool *failed)
@@ -237,6 +224,17 @@ s_write_until_committed (workers_t *self, sink_t *sink, const mdf_batch_t *const
         backoff_ms
             = backoff_ms * 2 > self->cfg.retry_max_ms ? self->cfg.retry_max_ms : backoff_ms * 2;
     }
+}
+
+/* Write until committed (true) or aborted (false). */
+static bool
+s_write (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_t n, int64_t bars)
+{
+    bool failed = false;
+    bool committed = s_write_until_committed (self, sink, batches, n, bars, &failed);
+    if (failed)
+        s_failing (self, -1);
+    return committed;
 }
 
 static int64_t
