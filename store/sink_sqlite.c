@@ -9,7 +9,9 @@
  *
  * The files under a connection.  SQLite keeps PATH, PATH-wal (where a commit
  * lands until a checkpoint copies it into PATH) and PATH-shm (the WAL's
- * index, mapped into memory) open by descriptor.  If they are deleted or
+ * index, mapped into memory) open by descriptor; -wal and -shm sit beside
+ * the file PATH resolves to when PATH is a symbolic link, and are checked
+ * there.  If they are deleted or
  * replaced while the store runs, the connection goes on committing into
  * files that are no longer at the path and vanish with it.  So each
  * connection records the identity (device, inode) of the three files right
@@ -70,7 +72,9 @@ typedef struct {
 typedef struct _sqlite_sink_t sqlite_sink_t;
 struct _sqlite_sink_t {
     char *path, *table, *synchronous;
-    char *names[S_NFILES]; /* PATH, PATH-wal, PATH-shm */
+    /* PATH, and the -wal and -shm SQLite uses: beside the file PATH resolves
+     * to (a symbolic link is followed); stable while registered */
+    char *names[S_NFILES];
     sqlite3 *db;
     sqlite3_stmt *upsert;
     /* the files this connection has open; written under s_reg_lock */
@@ -127,6 +131,20 @@ s_exec (sqlite_sink_t *self, const char *sql, char *err, size_t errlen)
 }
 
 /* ---- the files under the connection ---- */
+
+/* -wal and -shm beside `db` (SQLite names them after the resolved path). */
+static void
+s_name_companions (sqlite_sink_t *self, const char *db)
+{
+    static const char *const suffix[S_NFILES] = { "", "-wal", "-shm" };
+    for (int i = S_WAL; i < S_NFILES; i++) {
+        char *name = NULL;
+        if (asprintf (&name, "%s%s", db, suffix[i]) < 0)
+            continue; /* keep the previous name */
+        free (self->names[i]);
+        self->names[i] = name;
+    }
+}
 
 static void
 s_stat_all (const sqlite_sink_t *self, s_file_id_t now[S_NFILES])
@@ -201,6 +219,9 @@ s_verify (sqlite_sink_t *self, const char *when, char *err, size_t errlen)
 static int
 s_before_open (sqlite_sink_t *self, char *err, size_t errlen)
 {
+    char *real = realpath (self->path, NULL);
+    s_name_companions (self, real ? real : self->path);
+    free (real);
     s_file_id_t now[S_NFILES];
     s_stat_all (self, now);
     if (!now[S_DB].present) {
@@ -248,6 +269,9 @@ s_before_open (sqlite_sink_t *self, char *err, size_t errlen)
 static int
 s_after_open (sqlite_sink_t *self, char *err, size_t errlen)
 {
+    const char *opened = sqlite3_db_filename (self->db, "main");
+    if (opened && *opened)
+        s_name_companions (self, opened);
     s_file_id_t now[S_NFILES];
     s_stat_all (self, now);
     int moved = 0;

@@ -439,6 +439,33 @@ START_TEST (a_wal_left_without_its_database_is_moved_aside)
 }
 END_TEST
 
+START_TEST (a_path_through_a_symbolic_link_is_checked_where_sqlite_writes)
+{
+    /* SQLite puts -wal and -shm beside the file the link points to */
+    char real_dir[128], target[200], link_path[200];
+    snprintf (real_dir, sizeof real_dir, "%s/real", s_dir);
+    snprintf (target, sizeof target, "%s/target.db", real_dir);
+    snprintf (link_path, sizeof link_path, "%s/link.db", s_dir);
+    ck_assert_int_eq (mkdir (real_dir, 0755), 0);
+    ck_assert_int_eq (symlink (target, link_path), 0);
+    sink_t *sink = s_sink (link_path);
+    char err[1024] = "";
+    mdf_batch_t a;
+    s_batch (&a, "x", 20, 1, 1.0);
+    const mdf_batch_t *one[] = { &a };
+    ck_assert_msg (sink_write (sink, one, 1, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg (sink_check (sink, err, sizeof err) == 0, "%s", err);
+    char name[300];
+    snprintf (name, sizeof name, "%s-wal", target);
+    ck_assert_int_eq (unlink (name), 0);
+    ck_assert_int_eq (sink_write (sink, one, 1, err, sizeof err), -1);
+    ck_assert_msg (strstr (err, "target.db-wal was deleted") != NULL, "%s", err);
+    ck_assert_msg (sink_write (sink, one, 1, err, sizeof err) == 0, "%s", err);
+    mdf_batch_clear (&a);
+    sink_destroy (&sink);
+}
+END_TEST
+
 START_TEST (ping_opens_reads_and_notices_deleted_files)
 {
     sink_t *pinger = s_sink (s_path);
@@ -512,6 +539,7 @@ main (void)
     tcase_add_test (tc, a_truncated_shm_fails_the_write_instead_of_crashing);
     tcase_add_test (tc, a_replaced_wal_waits_for_every_old_connection_to_close);
     tcase_add_test (tc, a_wal_left_without_its_database_is_moved_aside);
+    tcase_add_test (tc, a_path_through_a_symbolic_link_is_checked_where_sqlite_writes);
     tcase_add_test (tc, ping_opens_reads_and_notices_deleted_files);
     tcase_add_test (tc, ping_fails_on_an_unusable_path);
     tcase_add_test (tc, unknown_type_is_refused);
