@@ -490,6 +490,9 @@ def check_compose(root, store, pipeline):
             got = healthcheck_port(svc.get("healthcheck"))
             if want != got:
                 problem(path, f"service {name}: healthcheck port {got} != [http] listen port {want}")
+            # service_healthy gates on readiness: a store without its database is not healthy
+            if "/health/ready" not in str((svc.get("healthcheck") or {}).get("test")):
+                problem(path, f"service {name}: healthcheck must GET /health/ready")
             mounts = " ".join(v if isinstance(v, str) else "" for v in svc.get("volumes") or [])
             if f"config/{name}.toml:" not in mounts:
                 problem(path, f"service {name}: docker/config/{name}.toml is not mounted")
@@ -635,8 +638,8 @@ def check_dockerfile(root, store, pipeline, build_root):
         if not users or users[-1].split(":")[0] in ("root", "0"):
             problem(path, f"stage {name} must run as a non-root USER")
         hcs = [a for i, a in instrs if i == "HEALTHCHECK"]
-        if not hcs or "/health" not in hcs[-1]:
-            problem(path, f"stage {name} needs a HEALTHCHECK on /health")
+        if not hcs or "/health/ready" not in hcs[-1]:
+            problem(path, f"stage {name} needs a HEALTHCHECK on /health/ready")
         if not any(i == "ENTRYPOINT" and f"md-{name}" in a for i, a in instrs):
             problem(path, f"stage {name} must have ENTRYPOINT md-{name}")
         exposed = {int(p.split("/")[0]) for i, a in instrs if i == "EXPOSE" for p in a.split()}
@@ -748,10 +751,11 @@ def check_k8s(root, allowed_store, allowed_pipeline):
                 role = "store"
             elif "md-pipeline" in str(c.get("image")):
                 role = "pipeline"
-            if ((c.get("readinessProbe") or {}).get("httpGet") or {}).get("path") != "/health":
-                problem(where, f"container {c.get('name')}: readinessProbe must GET /health")
-            if not c.get("livenessProbe"):
-                problem(where, f"container {c.get('name')}: no livenessProbe")
+            if ((c.get("readinessProbe") or {}).get("httpGet") or {}).get("path") != "/health/ready":
+                problem(where, f"container {c.get('name')}: readinessProbe must GET /health/ready")
+            # liveness must not follow the sink: a restart would drop the queue
+            if ((c.get("livenessProbe") or {}).get("httpGet") or {}).get("path") != "/health/live":
+                problem(where, f"container {c.get('name')}: livenessProbe must GET /health/live")
         deployments[dep["metadata"]["name"]] = (where, dep, labels, ports, role, pod)
         # The mounted config's ports must be the container's.
         for vol in pod.get("volumes") or []:

@@ -33,9 +33,11 @@ MUTATIONS = [
      "    stop_grace_period: 30s", "    stop_grace_periods: 30s", "compose"),
     ("compose: depends_on without service_healthy", "docker/docker-compose.yml",
      "      store:\n        condition: service_healthy\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-fsS\", "
-     "\"-o\", \"/dev/null\", \"http://127.0.0.1:9102/health\"]",
+     "\"-o\", \"/dev/null\", \"http://127.0.0.1:9102/health/ready\"]",
      "      store:\n        condition: service_started\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-fsS\", "
-     "\"-o\", \"/dev/null\", \"http://127.0.0.1:9102/health\"]", "check"),
+     "\"-o\", \"/dev/null\", \"http://127.0.0.1:9102/health/ready\"]", "check"),
+    ("compose: store healthy without its database", "docker/docker-compose.yml",
+     "http://127.0.0.1:9101/health/ready", "http://127.0.0.1:9101/health/live", "check"),
     ("compose: store healthcheck on a wrong port", "docker/docker-compose.yml",
      "http://127.0.0.1:9101/health", "http://127.0.0.1:9111/health", "check"),
     ("compose: config mount of a missing file", "docker/docker-compose.yml",
@@ -62,7 +64,7 @@ MUTATIONS = [
      "USER 10001:10001\n# 9102", "USER root\n# 9102", "check"),
     ("Dockerfile: HEALTHCHECK dropped", "docker/Dockerfile",
      "HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \\\n"
-     "  CMD [\"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:9101/health\"]\n", "", "check"),
+     "  CMD [\"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:9101/health/ready\"]\n", "", "check"),
     ("ConfigMap: key not in DESIGN.md", "deploy/k8s/configmap.yaml",
      "    hysteresis = 200", "    hysteresis = 200\n    hysteresis_ms = 200", "check"),
     ("ConfigMap: invalid TOML", "deploy/k8s/configmap.yaml",
@@ -74,6 +76,10 @@ MUTATIONS = [
     ("k8s: namespace hard-coded", "deploy/k8s/pipeline.yaml",
      "kind: Deployment\nmetadata:\n  name: md-pipeline\n",
      "kind: Deployment\nmetadata:\n  name: md-pipeline\n  namespace: prod\n", "check"),
+    ("k8s: store readiness ignores the sink", "deploy/k8s/store.yaml",
+     "              path: /health/ready", "              path: /health/live", "check"),
+    ("k8s: store restarted when its sink is down", "deploy/k8s/store.yaml",
+     "              path: /health/live", "              path: /health/ready", "check"),
     ("k8s: headless Service not headless", "deploy/k8s/store.yaml",
      "  clusterIP: None", "  clusterIP: \"\"", "check"),
     ("k8s: Service targets an unknown port", "deploy/k8s/store.yaml",
