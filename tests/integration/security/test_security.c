@@ -1,10 +1,13 @@
 /*
- * CurveZMQ between md-store and md-pipeline (issue 7, "Security"):
+ * CurveZMQ between md-store and md-pipeline:
  *   - authorised pipeline: bars flow end to end (rows == bars ingested), no
  *     handshake refused;
  *   - a pipeline whose key is not in authorized_keys_dir: refused on both
- *     sockets (mds_auth_failures_total counts them), no bar written, the store
- *     sees no subscriber;
+ *     sockets (mds_auth_failures_total{reason="key"} counts them), no bar
+ *     written, the store sees no subscriber;
+ *   - clients with no key at all (mdctl send and mdctl watch without CURVE):
+ *     refused on ingest and on feedback and counted under
+ *     reason="mechanism", nothing written;
  *   - a pipeline given the wrong server key: no bar delivered, no event read;
  *   - a rogue XPUB (mdctl publish without the store's key) publishing HARD
  *     never changes the scale of a pipeline that verifies the store's key.
@@ -136,7 +139,8 @@ START_TEST (unauthorised_client_is_refused_on_both_sockets_and_counted)
     E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
     E2E_CHECK (s_start_pipe (&pipe, &k, "other", "store", NULL) == 0, "md-pipeline did not start");
     /* one DEALER and one SUB handshake at least, each refused by ZAP */
-    double refused = h_wait_metric_ge (store.http_port, "mds_auth_failures_total", 2, 10000);
+    double refused
+        = h_wait_metric_ge (store.http_port, "mds_auth_failures_total{reason=\"key\"}", 2, 10000);
     E2E_CHECK (refused >= 2, "refusals counted: %.0f", refused);
     E2E_CHECK (h_log_contains (&store.proc, "CURVE client refused"), "refusal not logged");
     E2E_CHECK (h_scrape (store.http_port, "mds_feedback_subscribers") == 0,
@@ -257,12 +261,67 @@ START_TEST (unauthorised_mdctl_send_gives_up_and_fails)
                out ? out : "");
     E2E_CHECK (out && strstr (out, "no connection"), "no hint about the connection: %s",
                out ? out : "");
-    E2E_CHECK (h_scrape (store.http_port, "mds_auth_failures_total") >= 1, "refusal not counted");
+    E2E_CHECK (h_scrape (store.http_port, "mds_auth_failures_total{reason=\"key\"}") >= 1,
+               "refusal not counted");
     E2E_CHECK (h_scrape (store.http_port, "mds_bars_written_total") == 0, "bars written");
     E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not exit 0");
     free (out);
     free (server);
     free (secret);
+    free (ep);
+    free (mdctl);
+    free (csv);
+    s_free (&k);
+}
+END_TEST
+
+/* No key at all (the NULL mechanism) never reaches the ZAP handler: libzmq
+ * drops the connection at the mechanism mismatch.  Still a refusal to count,
+ * on both sockets. */
+START_TEST (client_without_a_key_is_refused_and_counted)
+{
+    keys_t k;
+    s_keys (&k);
+    e2e_store_t store;
+    char *extra = s_store_extra (&k);
+    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 200, extra) == 0, "store config");
+    free (extra);
+    E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
+    char *csv = h_strf ("%s/bars.csv", k.dir);
+    FILE *f = fopen (csv, "w");
+    ck_assert_ptr_nonnull (f);
+    fprintf (f, "symbol,ts,open,high,low,close,volume\nAAA,1700000000,1,2,0.5,1.5,10\n");
+    fclose (f);
+    char *mdctl = h_build_path ("tools/mdctl");
+    char *ep = h_strf ("tcp://127.0.0.1:%d", store.ingest_port);
+    char *send_argv[]
+        = { mdctl, "send", ep, csv, "--timeout-ms", "200", "--max-attempts", "3", NULL };
+    char *out = NULL;
+    int rc = h_run (send_argv, NULL, 15000, &out);
+    E2E_CHECK (rc == 1, "mdctl send without a key exited %d: %s", rc, out ? out : "");
+    free (out);
+    double refused = h_wait_metric_ge (store.http_port,
+                                       "mds_auth_failures_total{reason=\"mechanism\"}", 1, 5000);
+    E2E_CHECK (refused >= 1, "keyless client on ingest not counted (%.0f)", refused);
+
+    /* the same on feedback: a SUB without a key */
+    char *fb = h_strf ("tcp://127.0.0.1:%d", store.feedback_port);
+    char *watch_argv[] = { mdctl, "watch", fb, "--plain", "--duration", "1", NULL };
+    out = NULL;
+    h_run (watch_argv, NULL, 10000, &out);
+    E2E_CHECK (!out || !strstr (out, "level="), "a keyless SUB read an event: %s", out);
+    free (out);
+    double more = h_wait_metric_ge (
+        store.http_port, "mds_auth_failures_total{reason=\"mechanism\"}", refused + 1, 5000);
+    E2E_CHECK (more >= refused + 1, "keyless client on feedback not counted (%.0f)", more);
+    E2E_CHECK (h_scrape (store.http_port, "mds_auth_failures_total{reason=\"key\"}") == 0,
+               "counted as an unknown key");
+    E2E_CHECK (h_scrape (store.http_port, "mds_feedback_subscribers") == 0,
+               "the keyless SUB became a subscriber");
+    E2E_CHECK (h_scrape (store.http_port, "mds_bars_written_total") == 0, "bars written");
+    E2E_CHECK (h_log_contains (&store.proc, "reason=mechanism"), "refusal not logged");
+    E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not exit 0");
+    free (fb);
     free (ep);
     free (mdctl);
     free (csv);
@@ -281,6 +340,7 @@ main (void)
     tcase_add_test (tc, wrong_server_key_gives_no_connection);
     tcase_add_test (tc, forged_event_from_rogue_xpub_never_changes_the_scale);
     tcase_add_test (tc, unauthorised_mdctl_send_gives_up_and_fails);
+    tcase_add_test (tc, client_without_a_key_is_refused_and_counted);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);
