@@ -5,9 +5,11 @@
  * Design
  *   - The route table is filled before mdf_http_start and read-only after, so
  *     the server thread reads it without a lock.
- *   - Requests are dispatched on MHD's first call for a connection: unknown
- *     paths (404), wrong methods (405 + Allow) and GET /metrics, /health are
- *     answered at once; a registered route gets a small request state that
+ *   - Every request gets a small state when its request line arrives (MHD's
+ *     URI log callback), freed by the completion callback.  Requests are
+ *     dispatched on MHD's first call to the access handler, once the headers
+ *     are in: unknown paths (404), wrong methods (405 + Allow) and GET
+ *     /metrics, /health are answered at once; a registered route's state
  *     collects the body (at most MDF_HTTP_BODY_MAX bytes; beyond that the rest
  *     is read and discarded and the answer is 413; a Content-Length above
  *     MDF_HTTP_DRAIN_MAX is refused at once, and a chunked body that grows
@@ -23,6 +25,14 @@
  *     depend on the token's content or length (only on the length the client
  *     sent).  Authentication comes before routing: an unauthenticated client
  *     learns nothing about which paths under the prefix exist.
+ *   - Routes match the raw request target exactly, as the client sent it
+ *     (MHD's URI log callback sees it before MHD splits off the query and
+ *     decodes %XX): "/control/pause?x=1", "/control/pause%00",
+ *     "/control/%70ause" or "/control/pause/" are 404, never the route, and a
+ *     target with a NUL byte in it is 400 (s_target_cut).  The
+ *     built-ins compare the raw path and take any query (Prometheus may add
+ *     parameters).  The protected prefix is checked on the raw target and on
+ *     MHD's decoded path both, so every spelling under it is 401 first.
  *   - A slow or idle client cannot hold the server: connections time out after
  *     MDF_HTTP_TIMEOUT_S seconds of inactivity and at most MDF_HTTP_MAX_CONN
  *     are served at once.
@@ -56,6 +66,8 @@
 #define MDF_HTTP_DRAIN_MAX (1024 * 1024)
 #define MDF_HTTP_TIMEOUT_S 10
 #define MDF_HTTP_MAX_CONN 64
+/* The longest request target kept (longer ones cannot be a route: 404). */
+#define MDF_HTTP_TARGET_MAX 1024
 
 #define S_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define S_JSON_TYPE "application/json"
@@ -87,9 +99,14 @@ struct _mdf_http_t {
 
 typedef enum { S_AUTH_OK, S_AUTH_MISSING, S_AUTH_INVALID } s_auth_t;
 
-/* One request to a registered route, alive from MHD's first call to its
- * completion callback. */
+/* One request, alive from MHD's URI log callback (the request line has
+ * arrived) to its completion callback. */
 typedef struct {
+    char *target;           /* the request target as sent: path and query, undecoded */
+    char *path;             /* its path: up to the first '?' */
+    uintptr_t line_pos;     /* where the target sat in MHD's buffer (see s_target_cut) */
+    bool begun;             /* the access handler has seen the headers */
+    bool collecting;        /* reading a body for a route or a refusal */
     const s_route_t *route; /* NULL when denied */
     char *body;
     size_t len;
@@ -254,6 +271,22 @@ s_authenticate (const mdf_http_t *self, struct MHD_Connection *conn)
     return s_token_equal (self, v, n) ? S_AUTH_OK : S_AUTH_INVALID;
 }
 
+/* The client's numeric address ("?" when unknown). */
+static void
+s_client_host (struct MHD_Connection *conn, char *host, size_t hostlen)
+{
+    snprintf (host, hostlen, "?");
+    const union MHD_ConnectionInfo *ci
+        = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof (struct sockaddr_in6)
+                                                               : sizeof (struct sockaddr_in);
+        if (getnameinfo (ci->client_addr, len, host, (socklen_t)hostlen, NULL, 0, NI_NUMERICHOST)
+            != 0)
+            snprintf (host, hostlen, "?");
+    }
+}
+
 /* Count a refusal and log it (rate-limited) with the client's address; the
  * token the client sent is never logged. */
 static void
@@ -265,15 +298,8 @@ s_note_denied (mdf_http_t *self, struct MHD_Connection *conn, const char *url, c
     uint64_t suppressed = 0;
     if (!mdf_ratelimit_allow (&self->deny_limit, &suppressed))
         return;
-    char host[NI_MAXHOST] = "?", qpath[300], qmethod[40];
-    const union MHD_ConnectionInfo *ci
-        = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr) {
-        socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof (struct sockaddr_in6)
-                                                               : sizeof (struct sockaddr_in);
-        if (getnameinfo (ci->client_addr, len, host, sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
-            snprintf (host, sizeof host, "?");
-    }
+    char host[NI_MAXHOST], qpath[300], qmethod[40];
+    s_client_host (conn, host, sizeof host);
     mdf_warn ("http request refused: bearer token missing or wrong",
               "remote=%s method=%s path=%s reason=%s suppressed=%" PRIu64, host,
               mdf_log_quote (qmethod, sizeof qmethod, method),
@@ -295,12 +321,18 @@ s_is_get (const char *method)
     return strcmp (method, MHD_HTTP_METHOD_GET) == 0 || strcmp (method, MHD_HTTP_METHOD_HEAD) == 0;
 }
 
+static bool
+s_is_builtin (const char *path)
+{
+    return strcmp (path, "/metrics") == 0 || strcmp (path, "/health") == 0;
+}
+
 static enum MHD_Result
-s_builtin (mdf_http_t *self, struct MHD_Connection *conn, const char *url, const char *method)
+s_builtin (mdf_http_t *self, struct MHD_Connection *conn, const char *path, const char *method)
 {
     if (!s_is_get (method))
         return s_send_error (conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", "GET, HEAD");
-    if (strcmp (url, "/metrics") == 0) {
+    if (strcmp (path, "/metrics") == 0) {
         char *text = self->metrics ? mdf_metrics_render (self->metrics) : strdup ("");
         if (!text)
             return s_send_error (conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
@@ -327,41 +359,44 @@ s_announced (struct MHD_Connection *conn)
  * denied request.  A body announced above MDF_HTTP_DRAIN_MAX is not read: the
  * answer (413, or 401 when denied) goes out at once. */
 static enum MHD_Result
-s_request_begin (struct MHD_Connection *conn, const s_route_t *route, s_auth_t auth, void **con_cls)
+s_request_begin (struct MHD_Connection *conn, s_request_t *req, const s_route_t *route,
+                 s_auth_t auth)
 {
     unsigned long long announced = s_announced (conn);
     if (announced > MDF_HTTP_DRAIN_MAX)
         return auth != S_AUTH_OK
                    ? s_send_unauthorized (conn, auth)
                    : s_send_error (conn, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", NULL);
-    s_request_t *req = calloc (1, sizeof *req);
-    if (!req)
-        return MHD_NO;
+    req->collecting = true;
     req->route = route;
     req->auth = auth;
     req->too_large = announced > MDF_HTTP_BODY_MAX || auth != S_AUTH_OK;
-    *con_cls = req;
     return MHD_YES;
 }
 
 /* First call for any path but the built-ins: 401 for a protected path without
- * the right token (before routing), 404, 405, or start reading the body. */
+ * the right token (before anything else), 400 for a target that cannot be
+ * read whole (`bad_target`), 404, 405, or start reading the body.
+ * Routes compare the raw target whole: a query, an encoding or a trailing
+ * slash makes it another path. */
 static enum MHD_Result
-s_route_begin (mdf_http_t *self, struct MHD_Connection *conn, const char *url, const char *method,
-               void **con_cls)
+s_route_begin (mdf_http_t *self, struct MHD_Connection *conn, s_request_t *req, const char *url,
+               const char *method, bool bad_target)
 {
-    if (s_is_protected (self, url)) {
+    if (s_is_protected (self, req->target) || s_is_protected (self, url)) {
         s_auth_t auth = s_authenticate (self, conn);
         if (auth != S_AUTH_OK) {
-            s_note_denied (self, conn, url, method, auth);
-            return s_request_begin (conn, NULL, auth, con_cls);
+            s_note_denied (self, conn, req->target, method, auth);
+            return s_request_begin (conn, req, NULL, auth);
         }
     }
+    if (bad_target)
+        return s_send_error (conn, MHD_HTTP_BAD_REQUEST, "bad request target", NULL);
     char allow[128] = "";
     const s_route_t *match = NULL;
     for (size_t i = 0; i < self->nroutes; i++) {
         const s_route_t *r = &self->routes[i];
-        if (strcmp (r->path, url) != 0)
+        if (strcmp (r->path, req->target) != 0)
             continue;
         if (strcmp (r->method, method) == 0)
             match = r;
@@ -372,7 +407,7 @@ s_route_begin (mdf_http_t *self, struct MHD_Connection *conn, const char *url, c
         return s_send_error (conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
     if (!match)
         return s_send_error (conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", allow);
-    return s_request_begin (conn, match, S_AUTH_OK, con_cls);
+    return s_request_begin (conn, req, match, S_AUTH_OK);
 }
 
 static void
@@ -405,27 +440,89 @@ s_route_finish (struct MHD_Connection *conn, s_request_t *req)
     return s_send_reply (conn, &reply);
 }
 
+/* MHD's URI log callback: the request line has arrived and `uri` is the
+ * target exactly as sent.  Its copy becomes the request's state (MHD's
+ * *con_cls); NULL (out of memory) makes the access handler close the
+ * connection. */
+static void *
+s_uri_log (void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls, (void)conn;
+    s_request_t *req = calloc (1, sizeof *req);
+    if (!req)
+        return NULL;
+    const char *raw = uri ? uri : "";
+    size_t len = strnlen (raw, MDF_HTTP_TARGET_MAX + 1);
+    size_t path_len = strcspn (raw, "?");
+    if (path_len > len)
+        path_len = len;
+    /* one buffer: target, NUL, path, NUL */
+    req->target = malloc (2 * len + 2);
+    if (!req->target) {
+        free (req);
+        return NULL;
+    }
+    memcpy (req->target, raw, len);
+    req->target[len] = '\0';
+    req->path = req->target + len + 1;
+    memcpy (req->path, raw, path_len);
+    req->path[path_len] = '\0';
+    req->line_pos = len <= MDF_HTTP_TARGET_MAX ? (uintptr_t)uri : 0;
+    return req;
+}
+
+/* MHD passes the target as a C string, so a NUL byte sent inside it
+ * ("POST /control/pause\0junk HTTP/1.1") would cut it short.  In MHD's buffer
+ * the version follows the target after one separator: a copied target
+ * shorter than that gap held a NUL.  (No version, or a layout not as
+ * expected: nothing to compare.) */
+static bool
+s_target_cut (const s_request_t *req, const char *version)
+{
+    if (!req->line_pos || !version || !*version)
+        return false;
+    uintptr_t at = (uintptr_t)version;
+    if (at <= req->line_pos || at - req->line_pos > MDF_HTTP_TARGET_MAX + 1)
+        return false;
+    return at - 1 - req->line_pos != strlen (req->target);
+}
+
+/* First call, headers complete: the built-ins (for a target read whole), or
+ * the routes. */
+static enum MHD_Result
+s_dispatch (mdf_http_t *self, struct MHD_Connection *conn, s_request_t *req, const char *url,
+            const char *method, const char *version)
+{
+    bool bad = s_target_cut (req, version) || strlen (req->target) > MDF_HTTP_TARGET_MAX;
+    if (!bad && s_is_builtin (req->path))
+        return s_builtin (self, conn, req->path, method);
+    return s_route_begin (self, conn, req, url, method, bad);
+}
+
 static enum MHD_Result
 s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     mdf_http_t *self = cls;
     s_request_t *req = *con_cls;
-    if (!req) {
-        if (strcmp (url, "/metrics") == 0 || strcmp (url, "/health") == 0)
-            return s_builtin (self, conn, url, method);
-        return s_route_begin (self, conn, url, method, con_cls);
+    if (!req)
+        return MHD_NO; /* no request state (out of memory): close */
+    if (!req->begun) {
+        req->begun = true;
+        return s_dispatch (self, conn, req, url, method, version);
     }
     if (*upload_data_size) {
         /* A chunked body announces no length: bound what is read here too. */
         req->received += *upload_data_size;
         if (req->received > MDF_HTTP_DRAIN_MAX)
             return MHD_NO;
-        s_route_collect (req, upload_data, *upload_data_size);
+        if (req->collecting)
+            s_route_collect (req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (!req->collecting)
+        return MHD_YES; /* answered on the first call */
     return s_route_finish (conn, req);
 }
 
@@ -436,6 +533,7 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls, (void)conn, (void)toe;
     s_request_t *req = *con_cls;
     if (req) {
+        free (req->target);
         free (req->body);
         free (req);
         *con_cls = NULL;
@@ -553,12 +651,12 @@ mdf_http_start (mdf_http_t *self, char *err, size_t errlen)
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The logger must be the first option so every MHD message goes to it. */
-    self->daemon
-        = MHD_start_daemon (flags, 0, NULL, NULL, s_access, self, MHD_OPTION_EXTERNAL_LOGGER,
-                            s_mhd_log, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)MDF_HTTP_TIMEOUT_S,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MDF_HTTP_MAX_CONN,
-                            MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL, MHD_OPTION_END);
+    self->daemon = MHD_start_daemon (
+        flags, 0, NULL, NULL, s_access, self, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)MDF_HTTP_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)MDF_HTTP_MAX_CONN, MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self,
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self, MHD_OPTION_END);
     if (!self->daemon) {
         snprintf (err, errlen, "%s: cannot start HTTP server (details in the log)", self->listen);
         return -1;

@@ -13,8 +13,11 @@
  * read, and compares in time independent of the token's content and length.
  * GET /metrics and GET /health are never protected.
  *
- * Handlers run on the server's thread: they must only read atomics or talk to
- * the service through thread-safe calls, never touch another thread's sockets.
+ * Paths match exactly as the client sent them: a registered route matches
+ * only its own path, with no query string, no %XX encoding and no extra
+ * slash ("/control/pause?x=1" and "/control/pause%00" are 404); /metrics and
+ * /health accept a query.  A protected prefix answers 401 first, however the
+ * path under it is spelled.
  */
 #ifndef MDF_HTTP_H
 #define MDF_HTTP_H
