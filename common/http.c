@@ -33,15 +33,35 @@
  *     built-ins compare the raw path and take any query (Prometheus may add
  *     parameters).  The protected prefix is checked on the raw target and on
  *     MHD's decoded path both, so every spelling under it is 401 first.
- *   - A slow or idle client cannot hold the server: connections time out after
- *     MDF_HTTP_TIMEOUT_S seconds of inactivity and at most MDF_HTTP_MAX_CONN
- *     are served at once.
+ *   - A slow client cannot hold the server.  Idle connections time out after
+ *     MDF_HTTP_TIMEOUT_S seconds, but activity resets that timer, so a client
+ *     dribbling a byte every few seconds would keep a slot forever.  Every
+ *     request therefore also has deadlines that activity does not move: its
+ *     headers complete within MDF_HTTP_HEADERS_S of the connection's accept
+ *     (or of the previous response on a kept-alive connection), the whole
+ *     exchange within MDF_HTTP_REQUEST_S.  A sweeper thread keeps the live
+ *     connections (MHD's connection notifications) with their deadlines and
+ *     shutdown()s the socket of one past its deadline; MHD then sees the
+ *     socket end and closes the connection as usual.  MHD tells us about a
+ *     closed connection before it closes the descriptor, and the list is
+ *     only changed and swept under one lock, so the sweeper never touches a
+ *     descriptor number that has been reused.
+ *   - At most MDF_HTTP_PER_IP connections per client address (MHD refuses
+ *     more at accept), MDF_HTTP_MAX_CONN for any request, and
+ *     MDF_HTTP_RESERVE more kept for health probes: a connection accepted
+ *     while MDF_HTTP_MAX_CONN are open must send its headers within
+ *     MDF_HTTP_RESERVE_HEADERS_MS and is served only for /health (and
+ *     /health/live, /health/ready); anything else there gets 503.  So neither
+ *     one address nor a crowd of slow requests keeps the probes out.  Cuts and
+ *     refusals are counted in mdf_http_connections_dropped_total{reason}.
  *   - The listen address is parsed and test-bound in mdf_http_start, before
  *     MHD binds, so a failure is reported as "ADDRESS: reason" (MHD itself only
  *     says "NULL").  MHD's own diagnostics go to the log module.
  */
 #include "common/http.h"
 
+#include "common/clock.h"
+#include "common/cond.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -49,6 +69,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,8 +85,8 @@
  * a connection reset in the middle of its upload.  Larger ones are refused at
  * once and the connection is closed. */
 #define MDF_HTTP_DRAIN_MAX (1024 * 1024)
+/* Idle timeout (MHD's own; activity resets it). */
 #define MDF_HTTP_TIMEOUT_S 10
-#define MDF_HTTP_MAX_CONN 64
 /* The longest request target kept (longer ones cannot be a route: 404). */
 #define MDF_HTTP_TARGET_MAX 1024
 
@@ -95,7 +116,34 @@ struct _mdf_http_t {
     size_t token_len;
     mdf_counter_t *denied;
     mdf_ratelimit_t deny_limit;
+    /* live connections and their deadlines (conn_lock): MHD's thread adds,
+     * updates and removes them, the sweeper cuts those past their deadline */
+    pthread_mutex_t conn_lock;
+    pthread_cond_t conn_cond;
+    struct s_conn *conns;
+    size_t nconns;
+    int64_t sweep_at_ns; /* when the sweeper looks next (INT64_MAX: idle) */
+    bool sweeper_stop;
+    bool sweeper_running;
+    pthread_t sweeper;
+    mdf_ratelimit_t cut_limit;
+    /* mdf_http_connections_dropped_total{reason}; NULL without a registry */
+    mdf_counter_t *dropped_headers, *dropped_request, *dropped_limit, *dropped_busy;
 };
+
+typedef enum { S_PHASE_HEADERS, S_PHASE_REQUEST } s_phase_t;
+
+/* One TCP connection, from MHD's "started" notification to "closed". */
+typedef struct s_conn {
+    struct s_conn *prev, *next;
+    int fd;
+    char remote[64]; /* numeric client address, for the log */
+    bool reserved;   /* accepted beyond MDF_HTTP_MAX_CONN: health probes only */
+    s_phase_t phase;
+    int64_t deadline_ns; /* for the current phase */
+    int64_t request_start_ns;
+    bool cut; /* shut down by the sweeper */
+} s_conn_t;
 
 typedef enum { S_AUTH_OK, S_AUTH_MISSING, S_AUTH_INVALID } s_auth_t;
 
@@ -133,6 +181,19 @@ mdf_http_new (const char *listen, mdf_metrics_t *metrics, mdf_http_health_fn hea
     self->port = -1;
     mdf_ratelimit_init (&self->log_limit, 10000, 10);
     mdf_ratelimit_init (&self->deny_limit, 10000, 1);
+    mdf_ratelimit_init (&self->cut_limit, 10000, 1);
+    self->sweep_at_ns = INT64_MAX;
+    if (pthread_mutex_init (&self->conn_lock, NULL) != 0) {
+        free (self->listen);
+        free (self);
+        return NULL;
+    }
+    if (mdf_cond_init_monotonic (&self->conn_cond) != 0) {
+        pthread_mutex_destroy (&self->conn_lock);
+        free (self->listen);
+        free (self);
+        return NULL;
+    }
     return self;
 }
 
@@ -313,12 +374,184 @@ s_is_protected (const mdf_http_t *self, const char *url)
     return self->prefix[0] && strncmp (url, self->prefix, strlen (self->prefix)) == 0;
 }
 
+/* ---- connections and deadlines ---- */
+
+static void
+s_drop (mdf_counter_t *counter)
+{
+    if (counter)
+        mdf_counter_inc (counter);
+}
+
+/* Deadline for the headers of a request starting at `start_ns`. */
+static int64_t
+s_headers_deadline (const s_conn_t *c, int64_t start_ns)
+{
+    return start_ns
+           + (c->reserved ? (int64_t)MDF_HTTP_RESERVE_HEADERS_MS * 1000000
+                          : (int64_t)MDF_HTTP_HEADERS_S * 1000000000);
+}
+
+/* Move c's deadline (conn_lock held); wake the sweeper if it must look
+ * sooner than it planned. */
+static void
+s_set_deadline (mdf_http_t *self, s_conn_t *c, s_phase_t phase, int64_t deadline_ns)
+{
+    c->phase = phase;
+    c->deadline_ns = deadline_ns;
+    if (deadline_ns < self->sweep_at_ns) {
+        self->sweep_at_ns = deadline_ns;
+        pthread_cond_signal (&self->conn_cond);
+    }
+}
+
+static s_conn_t *
+s_conn_of (struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci
+        = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void
+s_conn_started (mdf_http_t *self, struct MHD_Connection *conn, void **socket_context)
+{
+    const union MHD_ConnectionInfo *fd
+        = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    s_conn_t *c = fd ? calloc (1, sizeof *c) : NULL;
+    if (!c)
+        return; /* untracked: only MHD's idle timeout applies */
+    c->fd = fd->connect_fd;
+    s_client_host (conn, c->remote, sizeof c->remote);
+    int64_t now = mdf_mono_ns ();
+    pthread_mutex_lock (&self->conn_lock);
+    c->reserved = self->nconns >= MDF_HTTP_MAX_CONN;
+    c->request_start_ns = now;
+    c->next = self->conns;
+    if (self->conns)
+        self->conns->prev = c;
+    self->conns = c;
+    self->nconns++;
+    s_set_deadline (self, c, S_PHASE_HEADERS, s_headers_deadline (c, now));
+    pthread_mutex_unlock (&self->conn_lock);
+    *socket_context = c;
+}
+
+/* MHD calls this before it closes the descriptor: once c is off the list the
+ * sweeper cannot shut down a reused descriptor number. */
+static void
+s_conn_closed (mdf_http_t *self, void **socket_context)
+{
+    s_conn_t *c = *socket_context;
+    if (!c)
+        return;
+    pthread_mutex_lock (&self->conn_lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        self->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    self->nconns--;
+    pthread_mutex_unlock (&self->conn_lock);
+    free (c);
+    *socket_context = NULL;
+}
+
+static void
+s_notify_connection (void *cls, struct MHD_Connection *conn, void **socket_context,
+                     enum MHD_ConnectionNotificationCode toe)
+{
+    mdf_http_t *self = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        s_conn_started (self, conn, socket_context);
+    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        s_conn_closed (self, socket_context);
+}
+
+/* The headers are in: the rest of the exchange has MDF_HTTP_REQUEST_S from
+ * the request's start. */
+static void
+s_conn_headers_done (mdf_http_t *self, s_conn_t *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock (&self->conn_lock);
+    s_set_deadline (self, c, S_PHASE_REQUEST,
+                    c->request_start_ns + (int64_t)MDF_HTTP_REQUEST_S * 1000000000);
+    pthread_mutex_unlock (&self->conn_lock);
+}
+
+/* A response went out: a kept-alive connection's next request starts now. */
+static void
+s_conn_next_request (mdf_http_t *self, s_conn_t *c)
+{
+    if (!c)
+        return;
+    int64_t now = mdf_mono_ns ();
+    pthread_mutex_lock (&self->conn_lock);
+    c->request_start_ns = now;
+    s_set_deadline (self, c, S_PHASE_HEADERS, s_headers_deadline (c, now));
+    pthread_mutex_unlock (&self->conn_lock);
+}
+
+/* Cut one connection past its deadline (conn_lock held). */
+static void
+s_cut (mdf_http_t *self, s_conn_t *c)
+{
+    shutdown (c->fd, SHUT_RDWR);
+    c->cut = true;
+    bool headers = c->phase == S_PHASE_HEADERS;
+    s_drop (headers ? self->dropped_headers : self->dropped_request);
+    uint64_t suppressed = 0;
+    if (!mdf_ratelimit_allow (&self->cut_limit, &suppressed))
+        return;
+    mdf_warn (
+        headers ? "http connection cut: request headers not complete in time"
+                : "http connection cut: request not complete in time",
+        "remote=%s limit_ms=%lld reserved=%s suppressed=%" PRIu64, c->remote,
+        headers ? (long long)(c->reserved ? MDF_HTTP_RESERVE_HEADERS_MS : MDF_HTTP_HEADERS_S * 1000)
+                : (long long)MDF_HTTP_REQUEST_S * 1000,
+        c->reserved ? "true" : "false", suppressed);
+}
+
+static void *
+s_sweeper (void *arg)
+{
+    mdf_http_t *self = arg;
+    pthread_mutex_lock (&self->conn_lock);
+    while (!self->sweeper_stop) {
+        int64_t now = mdf_mono_ns (), next = INT64_MAX;
+        for (s_conn_t *c = self->conns; c; c = c->next) {
+            if (c->cut)
+                continue;
+            if (c->deadline_ns <= now)
+                s_cut (self, c);
+            else if (c->deadline_ns < next)
+                next = c->deadline_ns;
+        }
+        self->sweep_at_ns = next;
+        mdf_cond_wait_ns (&self->conn_cond, &self->conn_lock,
+                          next == INT64_MAX ? INT64_MAX : next - now);
+    }
+    pthread_mutex_unlock (&self->conn_lock);
+    return NULL;
+}
+
 /* ---- dispatch ---- */
 
 static bool
 s_is_get (const char *method)
 {
     return strcmp (method, MHD_HTTP_METHOD_GET) == 0 || strcmp (method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+/* The probes a reserved connection may serve. */
+static bool
+s_is_health_path (const char *path)
+{
+    return strcmp (path, "/health") == 0 || strcmp (path, "/health/live") == 0
+           || strcmp (path, "/health/ready") == 0;
 }
 
 static bool
@@ -487,12 +720,20 @@ s_target_cut (const s_request_t *req, const char *version)
     return at - 1 - req->line_pos != strlen (req->target);
 }
 
-/* First call, headers complete: the built-ins (for a target read whole), or
- * the routes. */
+/* First call, headers complete: check the target, keep reserved connections
+ * for the probes, then the built-ins or the routes. */
 static enum MHD_Result
 s_dispatch (mdf_http_t *self, struct MHD_Connection *conn, s_request_t *req, const char *url,
             const char *method, const char *version)
 {
+    s_conn_t *c = s_conn_of (conn);
+    s_conn_headers_done (self, c);
+    if (c && c->reserved && !s_is_health_path (req->path)) {
+        s_drop (self->dropped_busy);
+        return s_send (conn, MHD_HTTP_SERVICE_UNAVAILABLE, S_JSON_TYPE,
+                       strdup ("{\"error\":\"server busy\"}\n"), MHD_HTTP_HEADER_CONNECTION,
+                       "close");
+    }
     bool bad = s_target_cut (req, version) || strlen (req->target) > MDF_HTTP_TARGET_MAX;
     if (!bad && s_is_builtin (req->path))
         return s_builtin (self, conn, req->path, method);
@@ -530,7 +771,7 @@ static void
 s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)conn, (void)toe;
+    mdf_http_t *self = cls;
     s_request_t *req = *con_cls;
     if (req) {
         free (req->target);
@@ -538,12 +779,18 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
         free (req);
         *con_cls = NULL;
     }
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        s_conn_next_request (self, s_conn_of (conn));
 }
 
 static void
 s_mhd_log (void *cls, const char *fmt, va_list ap)
 {
     mdf_http_t *self = cls;
+    /* MHD refuses a connection over the per-address or overall limit with
+     * this message (and no other hook): count it here. */
+    if (strstr (fmt, "reached connection limit"))
+        s_drop (self->dropped_limit);
     uint64_t suppressed = 0;
     if (!mdf_ratelimit_allow (&self->log_limit, &suppressed))
         return;
@@ -633,6 +880,47 @@ s_probe_bind (const char *listen, const struct sockaddr_storage *addr, char *err
     return rc == 0 ? 0 : -1;
 }
 
+static void
+s_register_metrics (mdf_http_t *self)
+{
+    if (!self->metrics)
+        return;
+    static const char help[]
+        = "HTTP connections refused or cut, by reason: headers_timeout, request_timeout (a "
+          "deadline passed), limit (per-address or overall connection limit), busy (not a "
+          "health probe on a connection kept for probes)";
+    const char *name = "mdf_http_connections_dropped_total";
+    self->dropped_headers
+        = mdf_metrics_counter (self->metrics, name, help, "reason", "headers_timeout", NULL);
+    self->dropped_request
+        = mdf_metrics_counter (self->metrics, name, help, "reason", "request_timeout", NULL);
+    self->dropped_limit = mdf_metrics_counter (self->metrics, name, help, "reason", "limit", NULL);
+    self->dropped_busy = mdf_metrics_counter (self->metrics, name, help, "reason", "busy", NULL);
+}
+
+static int
+s_sweeper_start (mdf_http_t *self)
+{
+    self->sweeper_stop = false;
+    if (pthread_create (&self->sweeper, NULL, s_sweeper, self) != 0)
+        return -1;
+    self->sweeper_running = true;
+    return 0;
+}
+
+static void
+s_sweeper_stop (mdf_http_t *self)
+{
+    if (!self->sweeper_running)
+        return;
+    pthread_mutex_lock (&self->conn_lock);
+    self->sweeper_stop = true;
+    pthread_cond_signal (&self->conn_cond);
+    pthread_mutex_unlock (&self->conn_lock);
+    pthread_join (self->sweeper, NULL);
+    self->sweeper_running = false;
+}
+
 int
 mdf_http_start (mdf_http_t *self, char *err, size_t errlen)
 {
@@ -647,6 +935,11 @@ mdf_http_start (mdf_http_t *self, char *err, size_t errlen)
     if (s_resolve (self->listen, &addr, err, errlen) != 0
         || s_probe_bind (self->listen, &addr, err, errlen) != 0)
         return -1;
+    s_register_metrics (self);
+    if (s_sweeper_start (self) != 0) {
+        snprintf (err, errlen, "%s: cannot start the HTTP deadline thread", self->listen);
+        return -1;
+    }
     unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -655,9 +948,12 @@ mdf_http_start (mdf_http_t *self, char *err, size_t errlen)
         flags, 0, NULL, NULL, s_access, self, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)MDF_HTTP_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)MDF_HTTP_MAX_CONN, MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self,
-        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self, MHD_OPTION_END);
+        (unsigned int)(MDF_HTTP_MAX_CONN + MDF_HTTP_RESERVE), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)MDF_HTTP_PER_IP, MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self,
+        MHD_OPTION_NOTIFY_CONNECTION, s_notify_connection, self, MHD_OPTION_NOTIFY_COMPLETED,
+        s_completed, self, MHD_OPTION_END);
     if (!self->daemon) {
+        s_sweeper_stop (self);
         snprintf (err, errlen, "%s: cannot start HTTP server (details in the log)", self->listen);
         return -1;
     }
@@ -680,7 +976,10 @@ mdf_http_destroy (mdf_http_t **self_p)
         return;
     mdf_http_t *self = *self_p;
     if (self->daemon)
-        MHD_stop_daemon (self->daemon);
+        MHD_stop_daemon (self->daemon); /* closes every connection: the list empties */
+    s_sweeper_stop (self);
+    pthread_cond_destroy (&self->conn_cond);
+    pthread_mutex_destroy (&self->conn_lock);
     explicit_bzero (self->token, sizeof self->token);
     free (self->listen);
     free (self);
