@@ -5,9 +5,8 @@
  *   - a pipeline whose key is not in authorized_keys_dir: refused on both
  *     sockets (mds_auth_failures_total{reason="key"} counts them), no bar
  *     written, the store sees no subscriber;
- *   - clients with no key at all (mdctl send and mdctl watch without CURVE):
- *     refused on ingest and on feedback and counted under
- *     reason="mechanism", nothing written;
+ *   - clients with no key at all (plain ZeroMQ DEALER and SUB): refused on
+ *     ingest and on feedback and counted under reason="mechanism";
  *   - a pipeline given the wrong server key: no bar delivered, no event read;
  *   - a rogue XPUB (mdctl publish without the store's key) publishing HARD
  *     never changes the scale of a pipeline that verifies the store's key.
@@ -19,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "tests/integration/e2e/e2e_fixture.h"
 
@@ -277,7 +277,8 @@ END_TEST
 
 /* No key at all (the NULL mechanism) never reaches the ZAP handler: libzmq
  * drops the connection at the mechanism mismatch.  Still a refusal to count,
- * on both sockets. */
+ * on both sockets.  The keyless clients are plain libzmq sockets that stay up
+ * (and keep reconnecting) until the store has counted them. */
 START_TEST (client_without_a_key_is_refused_and_counted)
 {
     keys_t k;
@@ -287,44 +288,46 @@ START_TEST (client_without_a_key_is_refused_and_counted)
     E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 200, extra) == 0, "store config");
     free (extra);
     E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
-    char *csv = h_strf ("%s/bars.csv", k.dir);
-    FILE *f = fopen (csv, "w");
-    ck_assert_ptr_nonnull (f);
-    fprintf (f, "symbol,ts,open,high,low,close,volume\nAAA,1700000000,1,2,0.5,1.5,10\n");
-    fclose (f);
-    char *mdctl = h_build_path ("tools/mdctl");
-    char *ep = h_strf ("tcp://127.0.0.1:%d", store.ingest_port);
-    char *send_argv[]
-        = { mdctl, "send", ep, csv, "--timeout-ms", "200", "--max-attempts", "3", NULL };
-    char *out = NULL;
-    int rc = h_run (send_argv, NULL, 15000, &out);
-    E2E_CHECK (rc == 1, "mdctl send without a key exited %d: %s", rc, out ? out : "");
-    free (out);
-    double refused = h_wait_metric_ge (store.http_port,
-                                       "mds_auth_failures_total{reason=\"mechanism\"}", 1, 5000);
-    E2E_CHECK (refused >= 1, "keyless client on ingest not counted (%.0f)", refused);
+    const char *mechanism = "mds_auth_failures_total{reason=\"mechanism\"}";
+    void *ctx = zmq_ctx_new ();
+    ck_assert_ptr_nonnull (ctx);
+    int zero = 0;
 
-    /* the same on feedback: a SUB without a key */
+    /* ingest: a DEALER sending a frame that must never arrive */
+    void *dealer = zmq_socket (ctx, ZMQ_DEALER);
+    zmq_setsockopt (dealer, ZMQ_LINGER, &zero, sizeof zero);
+    char *ep = h_strf ("tcp://127.0.0.1:%d", store.ingest_port);
+    E2E_CHECK (zmq_connect (dealer, ep) == 0, "connect %s", ep);
+    zmq_send (dealer, "not a batch", 11, ZMQ_DONTWAIT);
+    double refused = h_wait_metric_ge (store.http_port, mechanism, 1, 15000);
+    E2E_CHECK (refused >= 1, "keyless client on ingest not counted (%.0f)", refused);
+    zmq_close (dealer);
+
+    /* feedback: a SUB that must never become a subscriber */
+    void *sub = zmq_socket (ctx, ZMQ_SUB);
+    zmq_setsockopt (sub, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt (sub, ZMQ_SUBSCRIBE, "", 0);
     char *fb = h_strf ("tcp://127.0.0.1:%d", store.feedback_port);
-    char *watch_argv[] = { mdctl, "watch", fb, "--plain", "--duration", "1", NULL };
-    out = NULL;
-    h_run (watch_argv, NULL, 10000, &out);
-    E2E_CHECK (!out || !strstr (out, "level="), "a keyless SUB read an event: %s", out);
-    free (out);
-    double more = h_wait_metric_ge (
-        store.http_port, "mds_auth_failures_total{reason=\"mechanism\"}", refused + 1, 5000);
+    E2E_CHECK (zmq_connect (sub, fb) == 0, "connect %s", fb);
+    double more = h_wait_metric_ge (store.http_port, mechanism, refused + 1, 15000);
     E2E_CHECK (more >= refused + 1, "keyless client on feedback not counted (%.0f)", more);
+    char buf[64];
+    E2E_CHECK (zmq_recv (sub, buf, sizeof buf, ZMQ_DONTWAIT) < 0, "a keyless SUB read an event");
+    zmq_close (sub);
+    zmq_ctx_term (ctx);
+
     E2E_CHECK (h_scrape (store.http_port, "mds_auth_failures_total{reason=\"key\"}") == 0,
                "counted as an unknown key");
     E2E_CHECK (h_scrape (store.http_port, "mds_feedback_subscribers") == 0,
                "the keyless SUB became a subscriber");
-    E2E_CHECK (h_scrape (store.http_port, "mds_bars_written_total") == 0, "bars written");
+    E2E_CHECK (h_scrape (store.http_port, "mds_ingest_malformed_total{reason=\"frames\"}") == 0
+                   && h_scrape (store.http_port, "mds_ingest_malformed_total{reason=\"decode\"}")
+                          == 0,
+               "the keyless client's frame reached the store");
     E2E_CHECK (h_log_contains (&store.proc, "reason=mechanism"), "refusal not logged");
     E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not exit 0");
     free (fb);
     free (ep);
-    free (mdctl);
-    free (csv);
     s_free (&k);
 }
 END_TEST
