@@ -12,7 +12,7 @@
  * prepared, a PAIR reading that socket's monitor (libzmq's event messages: a
  * 6-byte frame, event id and value, then the endpoint).  It blocks the
  * signals the store handles, so SIGHUP or SIGTERM never end up interrupting
- * it, and treats an interrupted poll as a reason to poll again: only $TERM
+ * it, ignores czmq's interrupt flag and polls again after EINTR: only $TERM
  * (or the context ending) stops it.
  */
 #include "store/auth.h"
@@ -231,6 +231,9 @@ s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
         zsock_destroy (&zap);
         return;
     }
+    /* Only $TERM ends the handler, never czmq's interrupt flag (a SIGINT
+     * caught by czmq's default handler would make every wait return at once). */
+    zpoller_set_nonstop (poller, true);
     mdf_actor_ready (start);
     s_monitor_t mons[S_MONITORS_MAX];
     size_t nmons = 0;
@@ -246,7 +249,7 @@ s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
                 if (which == mons[i].pair)
                     s_monitor_event (self, &mons[i]);
         } else
-            running = zmq_errno () != ETERM; /* EINTR: poll again */
+            running = zmq_errno () == EINTR; /* poll again; ETERM: the context ends */
     }
     zpoller_destroy (&poller);
     for (size_t i = 0; i < nmons; i++)

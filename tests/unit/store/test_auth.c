@@ -8,11 +8,15 @@
  *     (ZAP enforced), even one whose key is authorised;
  *   - an authorised client gets through; an unknown key, a client with no key
  *     at all and a client with the wrong server key are refused and counted in
- *     mds_auth_failures_total under reason key, mechanism, handshake.
+ *     mds_auth_failures_total under reason key, mechanism, handshake;
+ *   - signals the store handles (SIGHUP on reload) do not stop the handler:
+ *     after a burst of them an unknown key is still refused.
  */
 #include "store/auth.h"
 
 #include <check.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +214,56 @@ START_TEST (refusals_are_counted_by_reason)
 }
 END_TEST
 
+static void
+s_on_signal (int sig)
+{
+    (void)sig;
+}
+
+START_TEST (signals_do_not_stop_the_handler)
+{
+    mdf_metrics_t *reg = mdf_metrics_new ();
+    store_auth_t *auth = s_auth_new (reg);
+    int port = 0;
+    zsock_t *router = s_router (auth, &port);
+    /* The store catches SIGHUP without SA_RESTART.  With this thread blocking
+     * it, a process-directed SIGHUP goes to a thread that does not: the
+     * handler's own thread, unless it blocks them too. */
+    struct sigaction sa, old;
+    memset (&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGHUP, &sa, &old);
+    sigset_t hup, prev;
+    sigemptyset (&hup);
+    sigaddset (&hup, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &hup, &prev);
+    for (int i = 0; i < 20; i++) {
+        kill (getpid (), SIGHUP);
+        zclock_sleep (5);
+    }
+    zcert_t *stranger = zcert_new ();
+    zsock_t *unknown = s_dealer (port, stranger, zcert_public_txt (s_store));
+    char *got = s_received (router, 1000);
+    ck_assert_msg (got == NULL, "an unknown key got in after SIGHUP (\"%s\")", got);
+    ck_assert_double_ge (s_wait_failures (reg, "key", 1, 5000), 1);
+    zsock_t *good = s_dealer (port, s_client, zcert_public_txt (s_store));
+    got = s_received (router, 5000);
+    ck_assert_msg (got && streq (got, "hello"), "the authorised client did not get through");
+    zstr_free (&got);
+    zsock_destroy (&unknown);
+    zsock_destroy (&good);
+    zcert_destroy (&stranger);
+    store_auth_release (router);
+    zsock_destroy (&router);
+    store_auth_destroy (&auth);
+    mdf_metrics_destroy (&reg);
+    /* a SIGHUP still pending here runs the no-op handler */
+    pthread_sigmask (SIG_SETMASK, &prev, NULL);
+    sigaction (SIGHUP, &old, NULL);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -219,6 +273,7 @@ main (void)
     tcase_set_timeout (tc, 30);
     tcase_add_test (tc, refusals_are_counted_by_reason);
     tcase_add_test (tc, without_a_handler_nobody_gets_in);
+    tcase_add_test (tc, signals_do_not_stop_the_handler);
     tcase_add_test (tc, no_curve_when_the_zap_endpoint_is_taken);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
