@@ -37,9 +37,10 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-typedef enum { S_KEY, S_MECHANISM, S_HANDSHAKE, S_REASONS } s_reason_t;
+typedef enum { S_KEY, S_MECHANISM, S_HANDSHAKE, S_INCOMPLETE, S_REASONS } s_reason_t;
 
-static const char *const s_reason_names[S_REASONS] = { "key", "mechanism", "handshake" };
+static const char *const s_reason_names[S_REASONS]
+    = { "key", "mechanism", "handshake", "incomplete" };
 
 struct _store_auth_t {
     zcert_t *cert;                      /* the store's keypair */
@@ -128,10 +129,14 @@ s_answer (store_auth_t *self, zsock_t *zap)
     zmsg_destroy (&req);
 }
 
-/* A monitor event: count the handshake failures ZAP never saw.  Failures ZAP
- * refused (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) are not subscribed to, and a peer
- * that merely disconnects mid-handshake (no detail, any errno but EFAULT) is
- * no refusal. */
+/* A monitor event: count the handshake failures ZAP never saw (failures ZAP
+ * refused, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, are not subscribed to).  A client
+ * without CURVE sees the mismatch in our greeting as soon as we see it in
+ * its own, and often hangs up first: we then get no protocol error, only
+ * the connection ending mid-handshake (no detail, EPIPE or ECONNRESET).  So
+ * that a keyless client is always counted, a connection that ends before its
+ * handshake completed counts too, as "incomplete" (which also takes in port
+ * scanners and clients that die mid-handshake). */
 static void
 s_monitor_event (store_auth_t *self, s_monitor_t *mon)
 {
@@ -147,6 +152,7 @@ s_monitor_event (store_auth_t *self, s_monitor_t *mon)
         memcpy (&value, zframe_data (head) + 2, sizeof value);
         int reason = -1;
         const char *detail = "";
+        char text[120];
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
             && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
             reason = S_MECHANISM;
@@ -157,6 +163,11 @@ s_monitor_event (store_auth_t *self, s_monitor_t *mon)
         } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && value == EFAULT) {
             reason = S_HANDSHAKE;
             detail = "no ZAP handler answered";
+        } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            reason = S_INCOMPLETE;
+            snprintf (text, sizeof text, "connection ended during the handshake (%s)",
+                      value ? zmq_strerror ((int)value) : "closed");
+            detail = text;
         }
         if (reason >= 0) {
             char *endpoint = ep ? zframe_strdup (ep) : NULL;
@@ -306,9 +317,13 @@ store_auth_new (const char *secret_key_file, const char *authorized_keys_dir,
         self->failures[r] = mdf_metrics_counter (
             metrics, "mds_auth_failures_total",
             "CURVE handshakes refused, by reason: key (not authorised), mechanism (client "
-            "without CURVE), handshake (other failed CURVE handshakes)",
+            "without CURVE), handshake (other failed CURVE handshakes), incomplete "
+            "(connection ended mid-handshake)",
             "reason", s_reason_names[r], NULL);
-    if (!self->failures[S_KEY] || !self->failures[S_MECHANISM] || !self->failures[S_HANDSHAKE]) {
+    bool registered = true;
+    for (int r = 0; r < S_REASONS; r++)
+        registered = registered && self->failures[r];
+    if (!registered) {
         snprintf (err, errlen, "cannot register mds_auth_failures_total");
         store_auth_destroy (&self);
         return NULL;

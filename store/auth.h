@@ -20,7 +20,9 @@
  *   mechanism  the client does not speak CURVE at all (no key: NULL, or PLAIN)
  *   handshake  any other failed CURVE handshake (wrong server key, a corrupt
  *              handshake, no ZAP handler answering)
- * The last two never reach ZAP: a socket monitor on each prepared socket,
+ *   incomplete the connection ended before its handshake did: a keyless
+ *              client that hung up first on seeing CURVE, a port scanner
+ * The last three never reach ZAP: a socket monitor on each prepared socket,
  * read by the same actor, reports them.
  *
  * Invariants: store_auth_apply must be called before the socket binds (libzmq
