@@ -453,9 +453,8 @@ s_build (server_t *self, char *err, size_t errlen)
     if (s->curve) {
         self->auth = store_auth_new (s->secret_key_file, s->authorized_keys_dir, self->metrics, err,
                                      errlen);
-        if (!self->auth)
+        if (!self->auth || store_auth_apply (self->auth, self->router, "ingest", err, errlen) != 0)
             return -1;
-        store_auth_apply (self->auth, self->router);
     }
     if (zsock_bind (self->router, "%s", s->ingest_endpoint) < 0) {
         snprintf (err, errlen, "ingest.endpoint %s: %s", s->ingest_endpoint,
@@ -575,6 +574,7 @@ server_destroy (server_t **self_p)
     }
     webhook_destroy (&self->webhook, (int)self->settings->webhook_timeout_ms);
     publisher_destroy (&self->publisher);
+    store_auth_release (self->router); /* before the auth actor goes (auth.h) */
     zsock_destroy (&self->router);
     store_auth_destroy (&self->auth);
     zsock_destroy (&self->done);
