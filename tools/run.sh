@@ -14,6 +14,7 @@
 # Output (logs, database, run.csv, run.png) goes to DIR (default run/).  The
 # build directory is $MDF_BUILD_DIR (default build/).
 set -euo pipefail
+trap 'rc=$?; echo "run.sh: line $LINENO: \`$BASH_COMMAND\` failed (exit $rc)" >&2' ERR
 cd "$(dirname "$0")/.."
 
 duration=0
@@ -22,13 +23,31 @@ store_cfg=tools/demo/store.toml
 pipe_cfg=tools/demo/pipeline.toml
 while [ $# -gt 0 ]; do
     case "$1" in
-        --duration) duration="$2"; shift 2 ;;
-        --out) out="$2"; shift 2 ;;
-        --store-config) store_cfg="$2"; shift 2 ;;
-        --pipeline-config) pipe_cfg="$2"; shift 2 ;;
-        -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        --duration | --out | --store-config | --pipeline-config)
+            if [ $# -lt 2 ]; then
+                echo "run.sh: $1 needs a value (try --help)" >&2
+                exit 2
+            fi
+            case "$1" in
+                --duration) duration="$2" ;;
+                --out) out="$2" ;;
+                --store-config) store_cfg="$2" ;;
+                --pipeline-config) pipe_cfg="$2" ;;
+            esac
+            shift 2 ;;
         *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
+done
+if ! [[ "$duration" =~ ^[0-9]+([.][0-9]+)?$ ]]; then
+    echo "run.sh: --duration wants a number of seconds (0: until Ctrl-C), got '$duration'" >&2
+    exit 2
+fi
+for f in "$store_cfg" "$pipe_cfg"; do
+    if [ ! -r "$f" ]; then
+        echo "run.sh: cannot read config file '$f'" >&2
+        exit 2
+    fi
 done
 
 tools/deps.sh run
