@@ -6,18 +6,27 @@ engine runs in CI, so they rot silently.  This script fails (exit 1, one line
 per problem) when they drift from each other or from the services' contract:
 
   * every TOML (docker/config/*.toml and the ConfigMaps' *.toml) uses only the
-    keys DESIGN.md fixes ("Config keys the tests rely on"), plus [log] level,
-    [sink] conninfo and [[providers]] path;
+    keys listed below (the stable keys deployments set), each of which the
+    services document (README.md's configuration reference, generated from
+    their settings tables);
   * docker-compose.yml: the five services, healthchecks, depends_on with
     condition service_healthy, mounted files that exist, healthcheck ports and
     endpoints that match the TOMLs, postgres credentials that match conninfo;
   * prometheus.yml scrapes both services on their [http] listen ports;
-  * the Grafana dashboard only queries metric names DESIGN.md promises, shows
-    queue depth, level, scale and rates, and draws the store.toml watermarks;
+  * the Grafana dashboard only queries metric names the services document
+    (the metrics tables of store/README.md and pipeline/README.md), shows
+    queue depth, level, scale, rates and sink health, draws the watermarks
+    from the coordinator_queue_*_watermark gauges and has a `coordinator`
+    variable; docker/prometheus/rules.yml (alerting rules, loaded by
+    prometheus.yml and mounted by compose) uses only documented metrics;
+  * grace periods: compose's stop_grace_period and Kubernetes'
+    terminationGracePeriodSeconds exceed the service's drain timeout
+    ([store] drain_timeout_ms of the shipped TOML, or its documented default)
+    by GRACE_MARGIN_S at least, so SIGKILL never cuts a drain short;
   * the Dockerfile has the build/runtime/store/pipeline stages, a non-root
     USER, HEALTHCHECKs and EXPOSEs that match the TOMLs, and (once the
     binaries are built) runtime packages covering every library they link;
-  * CurveZMQ (issue 7): [security] curve is on in every shipped TOML, and
+  * CurveZMQ: [security] curve is on in every shipped TOML, and
     the pipeline's POST /control/* needs a bearer token: [http]
     control_token_file is set (never a literal control_token).  Every key
     and token path (as the TOML and the service's environment set it) lies
@@ -36,8 +45,7 @@ per problem) when they drift from each other or from the services' contract:
     has fallback (AverageValue triggers) and HPA behavior stabilization.
 
 Environment: MDF_SOURCE_ROOT (repository root, required), MDF_BUILD_ROOT
-(optional: enables the linked-library check), MDF_DESIGN_MD (optional: path
-of DESIGN.md; when present, the key and metric lists below must match it).
+(optional: enables the linked-library check).
 
 `check_deploy.py --extract-configmaps DIR` writes each ConfigMap TOML to DIR
 (as <configmap>--<key>).  `check_deploy.py --stage-keys DIR` makes real keys
@@ -67,42 +75,39 @@ import urllib.parse
 
 import yaml
 
-# Keys fixed by DESIGN.md ("Config keys the tests rely on").  Kept here too so
-# the check works without DESIGN.md; when DESIGN.md is given they must agree.
-DESIGN_STORE_KEYS = {
-    "store.id", "ingest.endpoint", "feedback.endpoint", "feedback.heartbeat_ms",
-    "queue.capacity", "queue.high_watermark", "queue.low_watermark", "queue.hysteresis",
-    "workers.count", "workers.batch_max", "sink.type", "sink.path",
-    "sink.max_rows_per_sec", "http.listen", "webhook.enabled", "webhook.url",
-    "webhook.timeout_ms",
+# The keys the shipped TOMLs may set: the stable core every deployment needs,
+# plus the sink's conninfo, the log level, the drain timeout (the grace
+# periods are checked against it), CurveZMQ and the control token.  Narrower
+# than everything the services accept on purpose; each must also be in the
+# README's configuration reference (documented_config below).
+STORE_KEYS = {
+    "store.id", "store.drain_timeout_ms", "ingest.endpoint", "feedback.endpoint",
+    "feedback.heartbeat_ms", "queue.capacity", "queue.high_watermark", "queue.low_watermark",
+    "queue.hysteresis", "workers.count", "workers.batch_max", "sink.type", "sink.path",
+    "sink.conninfo", "sink.max_rows_per_sec", "http.listen", "webhook.enabled", "webhook.url",
+    "webhook.timeout_ms", "log.level",
+    "security.curve", "security.secret_key_file", "security.authorized_keys_dir",
+    "ingest.max_message_bytes", "ingest.max_bars",
 }
-DESIGN_PIPELINE_KEYS = {
+PIPELINE_KEYS = {
     "pipeline.id", "store.ingest", "store.feedback", "store.batch_max", "store.linger_ms",
-    "store.max_inflight", "store.ack_timeout_ms", "feedback.enabled", "feedback.policy",
-    "feedback.scale_ok", "feedback.scale_soft", "feedback.scale_hard",
+    "store.max_inflight", "store.ack_timeout_ms", "store.drain_timeout_ms", "feedback.enabled",
+    "feedback.policy", "feedback.scale_ok", "feedback.scale_soft", "feedback.scale_hard",
     "feedback.stale_after_ms", "feedback.failsafe", "providers.name", "providers.type",
-    "providers.capacity", "providers.refill_rate", "providers.symbols", "http.listen",
+    "providers.capacity", "providers.refill_rate", "providers.symbols", "providers.path",
+    "http.listen", "log.level",
+    "security.curve", "security.secret_key_file",
+    "security.server_public_key", "security.server_public_key_file",
+    # bearer token for POST /control/* (pipeline/README.md "Control token");
+    # http.control_token is known only to be refused with a clear message
+    "http.control_token", "http.control_token_file",
 }
-# Named in DESIGN.md's comments or by the services' briefs.
-EXTRA_STORE_KEYS = {"sink.conninfo", "log.level",
-                    # issue 7, security
-                    "security.curve", "security.secret_key_file", "security.authorized_keys_dir",
-                    "ingest.max_message_bytes", "ingest.max_bars"}
-EXTRA_PIPELINE_KEYS = {"providers.path", "log.level",
-                       # issue 7, security
-                       "security.curve", "security.secret_key_file",
-                       "security.server_public_key", "security.server_public_key_file",
-                       # bearer token for POST /control/* (pipeline/README.md "Control token");
-                       # http.control_token is known only to be refused with a clear message
-                       "http.control_token", "http.control_token_file"}
 
-DESIGN_METRICS = {
-    "coordinator_queue_depth", "coordinator_backpressure_ok", "coordinator_backpressure_soft",
-    "coordinator_backpressure_hard", "mds_feedback_events_total", "mds_feedback_subscribers",
-    "pipeline_rate_scale_factor", "pipeline_backpressure_state", "pipeline_feedback_queue_depth",
-    "mds_bars_written_total", "mds_batches_total", "mdp_bars_ingested_total",
-    "mdp_bars_acked_total", "mdp_batches_inflight",
-}
+# SIGKILL must not race the drain: a grace period at least this much longer
+# than the drain timeout (the service still has to ack, publish "shutdown"
+# and exit after the drain gives up).
+GRACE_MARGIN_S = 10
+
 METRIC_RE = re.compile(r"\b((?:coordinator|pipeline|mds|mdp)_[a-z0-9_]+)")
 LABEL_NAMES = {"coordinator_id"}  # matches METRIC_RE but is a label
 
@@ -135,40 +140,82 @@ def flat_keys(doc, prefix=""):
     return keys
 
 
-def design_from_file(path):
-    """(store keys, pipeline keys, metric names) parsed from DESIGN.md."""
-    text = open(path, encoding="utf-8").read()
-    found = {}
-    for name in ("store", "pipeline"):
-        m = re.search(r"`%s\.toml`:\s*```toml\n(.*?)```" % name, text, re.S)
-        if not m:
-            raise ValueError(f"no ```toml block after `{name}.toml`:")
-        found[name] = flat_keys(tomllib.loads(m.group(1)))
-    metrics = set()
-    m = re.search(r"Metrics include(.*?)\n\n", text, re.S)
-    if m:
-        para = m.group(1)
-        for base, alts in re.findall(r"`([a-z_]+_)((?:[a-z]+\|)+[a-z]+)`", para):
-            metrics |= {base + a for a in alts.split("|")}
-        metrics |= {n for n in METRIC_RE.findall(para) if not n.endswith("_")} - LABEL_NAMES
-    return found["store"], found["pipeline"], metrics
+CONFIG_REF_BEGIN = "<!-- config-reference:begin -->"
+CONFIG_REF_END = "<!-- config-reference:end -->"
 
 
-def allowed_keys():
-    store, pipeline, metrics = DESIGN_STORE_KEYS, DESIGN_PIPELINE_KEYS, DESIGN_METRICS
-    design = os.environ.get("MDF_DESIGN_MD")
-    if design and os.path.exists(design):
+def documented_config(root):
+    """{"store"|"pipeline": {dotted key: default text}} from README.md's
+    configuration reference (generated from the settings tables by
+    tools/update-docs.sh; [[providers]] keys as providers.KEY).  Problems when
+    it cannot be read."""
+    path = os.path.join(root, "README.md")
+    out = {"store": {}, "pipeline": {}}
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError as e:
+        problem(path, f"cannot read the configuration reference: {e}")
+        return out
+    begin, end = text.find(CONFIG_REF_BEGIN), text.find(CONFIG_REF_END)
+    if begin < 0 or end < begin:
+        problem(path, f"no configuration reference between {CONFIG_REF_BEGIN} and {CONFIG_REF_END}")
+        return out
+    role, prefix = None, ""
+    for line in text[begin:end].splitlines():
+        if line.startswith("#"):
+            role = "store" if "md-store" in line else "pipeline" if "md-pipeline" in line else role
+            prefix = "providers." if "[[providers]]" in line else ""
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        m = re.fullmatch(r"`([a-z_.]+)`", cells[0]) if role and len(cells) >= 3 else None
+        if m:
+            default = re.sub(r"^`(.*)`$", r"\1", cells[2])
+            out[role][prefix + m.group(1)] = default
+    if not out["store"] or not out["pipeline"]:
+        problem(path, "the configuration reference lists no md-store or no md-pipeline key")
+    return out
+
+
+def documented_metrics(root):
+    """Metric names in the `## Metrics` tables of store/README.md and
+    pipeline/README.md (the services' full lists; `a_ok` / `_soft` expands
+    to a_ok, a_soft)."""
+    names = set()
+    for rel in ("store/README.md", "pipeline/README.md"):
+        path = os.path.join(root, rel)
         try:
-            d_store, d_pipe, d_metrics = design_from_file(design)
-        except (ValueError, tomllib.TOMLDecodeError) as e:
-            problem(design, f"cannot read the config keys: {e}")
-        else:
-            if d_store != store or d_pipe != pipeline:
-                problem(design, "config keys differ from check_deploy.py's copy: "
-                        f"store {sorted(d_store ^ store)} pipeline {sorted(d_pipe ^ pipeline)}")
-            if d_metrics and not metrics <= d_metrics:
-                problem(design, f"metric names gone from DESIGN.md: {sorted(metrics - d_metrics)}")
-    return store | EXTRA_STORE_KEYS, pipeline | EXTRA_PIPELINE_KEYS, metrics
+            text = open(path, encoding="utf-8").read()
+        except OSError as e:
+            problem(path, f"cannot read its metrics table: {e}")
+            continue
+        m = re.search(r"^## Metrics\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+        if not m:
+            problem(path, "no ## Metrics section")
+            continue
+        for line in m.group(1).splitlines():
+            if not line.startswith("| `"):
+                continue
+            full = None
+            for tok in re.findall(r"`([a-z0-9_]+)`", line.split("|")[1]):
+                if tok.startswith("_") and full:
+                    tok = full.rsplit("_", 1)[0] + tok
+                full = tok
+                names.add(tok)
+    if not names:
+        problem("store/README.md, pipeline/README.md", "no metric documented")
+    return names
+
+
+def allowed_keys(root):
+    """(store keys, pipeline keys, documented metric names, documented config);
+    problems for an allowed key the services do not document."""
+    doc = documented_config(root)
+    for role, keys in (("store", STORE_KEYS), ("pipeline", PIPELINE_KEYS)):
+        if doc[role]:
+            for key in sorted(keys - set(doc[role])):
+                problem("tests/deploy/check_deploy.py", f"allows {role} key {key}, which README.md's "
+                        "configuration reference does not document")
+    return STORE_KEYS, PIPELINE_KEYS, documented_metrics(root), doc
 
 
 def check_toml_keys(where, text, allowed):
@@ -178,7 +225,8 @@ def check_toml_keys(where, text, allowed):
         problem(where, f"not valid TOML: {e}")
         return None
     for key in sorted(flat_keys(doc) - allowed):
-        problem(where, f"key {key} is not a config key of DESIGN.md (nor [log] level / [sink] conninfo)")
+        problem(where, f"key {key} is not one the shipped configs may set (check_deploy.py's "
+                "STORE_KEYS / PIPELINE_KEYS: keys the services document)")
     return doc
 
 
@@ -563,7 +611,8 @@ def check_grafana(root, store, metrics):
         if "coordinator_queue_depth" in json.dumps(p.get("targets")):
             thresholds |= {s.get("value") for s in steps}
     for name in sorted(used - metrics):
-        problem(path, f"metric {name} is not one DESIGN.md names")
+        problem(path, f"metric {name} is not one the services document (store/README.md, "
+                "pipeline/README.md metrics tables)")
     for need in ("coordinator_queue_depth", "coordinator_backpressure_hard", "pipeline_rate_scale_factor",
                  "mdp_bars_ingested_total", "mds_bars_written_total"):
         if need not in used:
@@ -1345,7 +1394,7 @@ def main():
         return stage_keys(root, sys.argv[2])
     if len(sys.argv) == 3 and sys.argv[1] == "--compose-plan":
         return compose_plan(root, sys.argv[2])
-    allowed_store, allowed_pipeline, metrics = allowed_keys()
+    allowed_store, allowed_pipeline, metrics, documented = allowed_keys(root)
     cfg = os.path.join(root, "docker", "config")
     docs = {}
     for name, allowed, rule in (("store", allowed_store, check_store_toml),

@@ -1,20 +1,21 @@
 #!/usr/bin/env python3
 """The deploy checks catch breakage (meson suite 'deploy').
 
-A check that passes on anything is worse than none.  This copies docker/ and
-deploy/ into a scratch root, confirms the untouched copy passes every check,
-then applies one realistic mistake at a time (a typo'd key, a wrong port, a
-dropped fallback, broken YAML, a key or the control token not mounted, a
-token that is fixed, short or world-readable, ...) and asserts the check meant
-to catch it fails on it.  Every mutation's `old` text must still be in the file, so this
-list stays in step with the files it breaks.
+A check that passes on anything is worse than none.  This copies docker/,
+deploy/ and the READMEs the checks read into a scratch root, confirms the
+untouched copy passes every check, then applies one realistic mistake at a
+time (a typo'd key, a wrong port, a dropped fallback, broken YAML, a key or
+the control token not mounted, a token that is fixed, short or
+world-readable, ...) and asserts the check meant to catch it fails on it.
+Every mutation's `old` text must still be in the file, so this list stays in
+step with the files it breaks.
 
 Checks: check_deploy.py (consistency), `docker-compose config -q`, yamllint
 (tests/deploy/yamllint.yml), `promtool check config`, and check_configs.sh
 (real keys, the real binaries' --check-config) once the binaries are built.
 A tool that is not installed is skipped with a note; if none of them can
 run, exit 77.
-Env: MDF_SOURCE_ROOT (required), MDF_BUILD_ROOT, MDF_DESIGN_MD (optional).
+Env: MDF_SOURCE_ROOT (required), MDF_BUILD_ROOT (optional).
 """
 
 import os
@@ -48,7 +49,7 @@ MUTATIONS = [
      "tcp://0.0.0.0:5556", "tcp://127.0.0.1:5556", "check"),
     ("pipeline.toml: wrong store port", "docker/config/pipeline.toml",
      "ingest = [\"tcp://store:5555\"]", "ingest = [\"tcp://store:5557\"]", "check"),
-    ("pipeline.toml: key not in DESIGN.md", "docker/config/pipeline.toml",
+    ("pipeline.toml: key the shipped configs may not set", "docker/config/pipeline.toml",
      "linger_ms = 5", "linger_ms = 5\nlinger_us = 5000", "check"),
     ("prometheus.yml: wrong scrape port", "docker/config/prometheus.yml",
      "store:9101", "store:9111", "check"),
@@ -63,7 +64,7 @@ MUTATIONS = [
     ("Dockerfile: HEALTHCHECK dropped", "docker/Dockerfile",
      "HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \\\n"
      "  CMD [\"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:9101/health\"]\n", "", "check"),
-    ("ConfigMap: key not in DESIGN.md", "deploy/k8s/configmap.yaml",
+    ("ConfigMap: key the shipped configs may not set", "deploy/k8s/configmap.yaml",
      "    hysteresis = 200", "    hysteresis = 200\n    hysteresis_ms = 200", "check"),
     ("ConfigMap: invalid TOML", "deploy/k8s/configmap.yaml",
      "    policy = \"step\"", "    policy = step", "check"),
@@ -93,7 +94,7 @@ MUTATIONS = [
      "          stabilizationWindowSeconds: 600\n", "", "check"),
     ("k8s: trailing spaces", "deploy/k8s/configmap.yaml",
      "  name: md-store-config\n", "  name: md-store-config   \n", "yamllint"),
-    # CurveZMQ keys (issue 7)
+    # CurveZMQ keys
     ("store.toml: curve off", "docker/config/store.toml",
      "[security]\ncurve = true", "[security]\ncurve = false", "check"),
     ("compose: curve turned off by the pipeline's environment", "docker/docker-compose.yml",
@@ -225,6 +226,11 @@ def main():
     with tempfile.TemporaryDirectory() as root:
         for d in ("docker", "deploy"):
             shutil.copytree(os.path.join(src, d), os.path.join(root, d))
+        # The documentation check_deploy.py reads the documented keys and
+        # metrics from.
+        for f in ("README.md", "store/README.md", "pipeline/README.md"):
+            os.makedirs(os.path.dirname(os.path.join(root, f)), exist_ok=True)
+            shutil.copyfile(os.path.join(src, f), os.path.join(root, f))
         cmds, run = runners(root)
         for tool in ("compose", "yamllint", "promtool", "configs"):
             if tool not in cmds:

@@ -1,7 +1,7 @@
 /*
  * feed: SUB sockets that yield decoded feedback events (see feed.h).
  *
- * Each event is two frames, topic then body (DESIGN.md); a message with a
+ * Each event is two frames, topic then body (proto/README.md); a message with a
  * different shape is drained whole and reported, so one bad publisher cannot
  * desynchronise the frames of the next event.  Sockets are polled together;
  * the scan starts after the socket served last so a busy store cannot starve

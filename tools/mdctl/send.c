@@ -12,7 +12,7 @@
  * resends it after --timeout-ms; after --max-attempts sends it is given up.
  * Sends never block: while no store is connected (down, or CURVE refused) a
  * send is an attempt without an ack, so the run still ends.
- * Resending is safe because the store upserts (DESIGN.md); an ack for a batch
+ * Resending is safe because the store upserts (proto/README.md); an ack for a batch
  * that already ended (a late duplicate) is ignored.
  *
  * Exit 0 when every batch was ok, 1 when one was rejected or given up (or the
