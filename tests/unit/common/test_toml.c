@@ -469,13 +469,18 @@ s_jvalue (jp_t *p, int depth)
 static char *
 s_slurp (const char *path, size_t *len)
 {
+    *len = 0;
     FILE *f = fopen (path, "rb");
     if (!f)
         return NULL;
     fseek (f, 0, SEEK_END);
     long n = ftell (f);
     fseek (f, 0, SEEK_SET);
-    char *data = malloc ((size_t)n + 1);
+    char *data = n >= 0 ? malloc ((size_t)n + 1) : NULL;
+    if (!data) {
+        fclose (f);
+        return NULL;
+    }
     *len = fread (data, 1, (size_t)n, f);
     data[*len] = '\0';
     fclose (f);
@@ -610,7 +615,7 @@ s_check_valid (const char *dir, const char *rel)
     char path[8192], jpath[8192], err[512], why[512] = "";
     snprintf (path, sizeof path, "%s/%s", dir, rel);
     snprintf (jpath, sizeof jpath, "%.*s.json", (int)(strlen (path) - 5), path);
-    size_t len, jlen;
+    size_t len = 0, jlen = 0;
     char *text = s_slurp (path, &len), *jtext = s_slurp (jpath, &jlen);
     jp_t jp = { jtext, 0, jlen };
     json_t *j = jtext ? s_jvalue (&jp, 0) : NULL;
