@@ -81,6 +81,16 @@ control_post () { # control_post NAME: POST /control/NAME to the pipeline
     fi
 }
 
+# A service already answering on one of the HTTP ports (another run, or
+# services started by hand) would be mistaken for ours.
+for hp in "$store_http" "$pipe_http"; do
+    if curl -s -o /dev/null --max-time 2 "http://$hp/health"; then
+        echo "run.sh: something already answers on http://$hp (another md-store or md-pipeline?):" \
+            "stop it, or give configs with other ports (--store-config, --pipeline-config)" >&2
+        exit 1
+    fi
+done
+
 mkdir -p "$out"
 rm -f "$db_path" "$db_path-wal" "$db_path-shm" "$out/run.csv" "$out/run.png"
 store_pid="" pipe_pid="" rec_pid=""
