@@ -24,8 +24,9 @@ per problem) when they drift from each other or from the services' contract:
     ([store] drain_timeout_ms of the shipped TOML, or its documented default)
     by GRACE_MARGIN_S at least, so SIGKILL never cuts a drain short;
   * the Dockerfile has the build/runtime/store/pipeline stages, a non-root
-    USER, HEALTHCHECKs and EXPOSEs that match the TOMLs, and (once the
-    binaries are built) runtime packages covering every library they link;
+    USER, HEALTHCHECKs and EXPOSEs that match the TOMLs, apt's caches removed
+    in every RUN that installs packages, and (once the binaries are built)
+    runtime packages covering every library they link;
   * CurveZMQ: [security] curve is on in every shipped TOML, and
     the pipeline's POST /control/* needs a bearer token: [http]
     control_token_file is set (never a literal control_token).  Every key
@@ -430,6 +431,52 @@ def compose_key_writers(services):
     return writers
 
 
+# --------------------------------------------------------------------------
+# Grace periods: SIGTERM -> drain -> exit must finish before the SIGKILL
+
+COMPOSE_DEFAULT_GRACE_S = 10   # docker compose stop without stop_grace_period
+K8S_DEFAULT_GRACE_S = 30       # a pod without terminationGracePeriodSeconds
+
+
+def duration_seconds(value):
+    """Seconds of a compose duration ("45s", "1m30s", "1500ms", 45), or None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value or "").strip()
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s|us)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 0.000001}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def drain_timeout_ms(doc, env, role, config_doc):
+    """[store] drain_timeout_ms of a service as it runs: its environment
+    (MDS_/MDP_STORE_DRAIN_TIMEOUT_MS), else the TOML, else the documented
+    default; None when none can be read."""
+    val = (env or {}).get(f"{ENV_PREFIX[role]}_STORE_DRAIN_TIMEOUT_MS")
+    if val is None:
+        val = ((doc or {}).get("store") or {}).get("drain_timeout_ms")
+    if val is None:
+        val = config_doc.get(role, {}).get("store.drain_timeout_ms")
+    try:
+        return int(str(val))
+    except ValueError:
+        return None
+
+
+def check_grace(where, what, grace_s, drain_ms):
+    """The grace period before SIGKILL exceeds the drain timeout by more than
+    GRACE_MARGIN_S: otherwise SIGKILL races the service's own timeout and a
+    drain that would have finished is cut short."""
+    if drain_ms is None or grace_s is None:
+        problem(where, f"cannot read {what} or the drain timeout")
+        return
+    if not grace_s > drain_ms / 1000 + GRACE_MARGIN_S:
+        problem(where, f"{what} {grace_s:g}s must exceed [store] drain_timeout_ms "
+                f"({drain_ms} ms) by more than {GRACE_MARGIN_S}s: SIGKILL would race the drain")
+
+
 def check_compose_keys(root, path, services, store, pipeline):
     writers = compose_key_writers(services)
     dockerfile = os.path.join(root, "docker", "Dockerfile")
@@ -487,7 +534,7 @@ def check_compose_keys(root, path, services, store, pipeline):
             problem(path, f"service {writer}: its image (Dockerfile stage {target}) does not ship mdctl")
 
 
-def check_compose(root, store, pipeline):
+def check_compose(root, store, pipeline, config_doc):
     path = os.path.join(root, "docker", "docker-compose.yml")
     docs = load_yaml(path)
     if len(docs) != 1 or not isinstance(docs[0], dict):
@@ -542,6 +589,13 @@ def check_compose(root, store, pipeline):
             if f"config/{name}.toml:" not in mounts:
                 problem(path, f"service {name}: docker/config/{name}.toml is not mounted")
     check_compose_keys(root, path, services, store, pipeline)
+    for name, doc in (("store", store), ("pipeline", pipeline)):
+        svc = services.get(name)
+        if doc is None or not isinstance(svc, dict):
+            continue
+        grace = svc.get("stop_grace_period", f"{COMPOSE_DEFAULT_GRACE_S}s")
+        check_grace(f"{path} service {name}", "stop_grace_period", duration_seconds(grace),
+                    drain_timeout_ms(doc, compose_env(svc), name, config_doc))
     pg = services.get("postgres") or {}
     if not str(pg.get("image", "")).startswith("timescale/timescaledb"):
         problem(path, "postgres must use a timescale/timescaledb image")
@@ -673,6 +727,17 @@ def check_dockerfile(root, store, pipeline, build_root):
     build_cmds = " ".join(a for i, a in stages["build"] if i == "RUN")
     if "meson setup" not in build_cmds or "-Dtests=false" not in build_cmds:
         problem(path, "build stage must run meson setup -Dtests=false")
+    # A stage that installs packages cleans apt's caches in the same RUN (a
+    # later RUN cannot shrink the layer), without counting on the base
+    # image's docker-clean hook.
+    for name, instrs in stages.items():
+        for instr, args in instrs:
+            if instr == "RUN" and "apt-get install" in args:
+                for need in ("apt-get clean", "/var/lib/apt/lists/*", "/var/cache/apt/*.bin"):
+                    if need not in args or (need.startswith("/") and "rm -rf" not in args):
+                        problem(path, f"stage {name}: a RUN that installs packages must also run "
+                                "`apt-get clean && rm -rf /var/cache/apt/*.bin /var/lib/apt/lists/*` "
+                                f"(missing {need})")
     runtime_pkgs = apt_packages(stages["runtime"])
     if any(p.endswith("-dev") for p in runtime_pkgs):
         problem(path, f"runtime stage installs -dev packages: {sorted(runtime_pkgs)}")
@@ -744,7 +809,7 @@ def k8s_docs(root):
     return out
 
 
-def check_k8s(root, allowed_store, allowed_pipeline):
+def check_k8s(root, allowed_store, allowed_pipeline, config_doc):
     docs = k8s_docs(root)
     by_kind = {}
     for where, d in docs:
@@ -826,6 +891,7 @@ def check_k8s(root, allowed_store, allowed_pipeline):
     documented = documented_secrets(root)
     for name in store_deps + pipe_deps:
         check_k8s_keys(deployments[name], tomls, documented)
+        check_k8s_grace(deployments[name], tomls, config_doc)
     store_name = store_deps[0]
 
     headless = None
@@ -920,6 +986,20 @@ def secret_files(name, items, documented):
     if items:
         return {i.get("path"): (i.get("key"), i.get("mode")) for i in items if i.get("key") in documented.get(name, ())}
     return {k: (k, None) for k in documented.get(name, ())}
+
+
+def check_k8s_grace(dep, tomls, config_doc):
+    where, _, _, _, role, pod = dep
+    cms = {(v.get("configMap") or {}).get("name") for v in pod.get("volumes") or []}
+    doc = next((d for (cm, key), d in tomls.items() if cm in cms and key == f"{role}.toml"), None)
+    if doc is None:
+        return
+    env = {e.get("name"): e.get("value") for c in pod.get("containers") or [] for e in c.get("env") or []
+           if "value" in e}
+    grace = pod.get("terminationGracePeriodSeconds", K8S_DEFAULT_GRACE_S)
+    check_grace(where, "terminationGracePeriodSeconds",
+                duration_seconds(grace) if isinstance(grace, int) else None,
+                drain_timeout_ms(doc, env, role, config_doc))
 
 
 def check_k8s_keys(dep, tomls, documented):
@@ -1412,11 +1492,11 @@ def main():
         if extra.endswith(".toml"):
             allowed = allowed_store if "store" in extra else allowed_pipeline
             check_toml_keys(os.path.join(cfg, extra), open(os.path.join(cfg, extra)).read(), allowed)
-    check_compose(root, docs["store"], docs["pipeline"])
+    check_compose(root, docs["store"], docs["pipeline"], documented)
     check_prometheus(root, docs["store"], docs["pipeline"])
     check_grafana(root, docs["store"], metrics)
     check_dockerfile(root, docs["store"], docs["pipeline"], os.environ.get("MDF_BUILD_ROOT"))
-    check_k8s(root, allowed_store, allowed_pipeline)
+    check_k8s(root, allowed_store, allowed_pipeline, documented)
     unique = list(dict.fromkeys(problems))
     for p in unique:
         print(p)
