@@ -12,17 +12,21 @@ per problem) when they drift from each other or from the services' contract:
   * docker-compose.yml: the five services, healthchecks, depends_on with
     condition service_healthy, mounted files that exist, healthcheck ports and
     endpoints that match the TOMLs, postgres credentials that match conninfo;
-  * prometheus.yml scrapes both services on their [http] listen ports;
+  * docker/prometheus/prometheus.yml scrapes both services on their [http]
+    listen ports and loads rules.yml, which compose mounts where the config
+    finds it; rules.yml has the promised alerts (ALERTS_WANTED), on metric
+    names the services document, and rules_test.yml a firing and a quiet
+    unit test for each (promtool runs them: meson test deploy-promtool-*);
   * the Grafana dashboard only queries metric names the services document
     (the metrics tables of store/README.md and pipeline/README.md), shows
     queue depth, level, scale, rates and sink health, draws the watermarks
-    from the coordinator_queue_*_watermark gauges and has a `coordinator`
-    variable; docker/prometheus/rules.yml (alerting rules, loaded by
-    prometheus.yml and mounted by compose) uses only documented metrics;
+    from the coordinator_queue_*_watermark gauges (no fixed thresholds) and
+    filters every store series by its `coordinator` variable;
   * grace periods: compose's stop_grace_period and Kubernetes'
     terminationGracePeriodSeconds exceed the service's drain timeout
-    ([store] drain_timeout_ms of the shipped TOML, or its documented default)
-    by GRACE_MARGIN_S at least, so SIGKILL never cuts a drain short;
+    ([store] drain_timeout_ms as the service runs: environment, TOML or the
+    documented default) by more than GRACE_MARGIN_S, so SIGKILL never cuts a
+    drain short;
   * the Dockerfile has the build/runtime/store/pipeline stages, a non-root
     USER, HEALTHCHECKs and EXPOSEs that match the TOMLs, apt's caches removed
     in every RUN that installs packages, and (once the binaries are built)
@@ -620,8 +624,9 @@ def check_compose(root, store, pipeline, config_doc):
                 problem("docker/config/pipeline.toml", f"[store] {sec} must be [\"{want}\"], is {got}")
 
 
-def check_prometheus(root, store, pipeline):
-    path = os.path.join(root, "docker", "config", "prometheus.yml")
+def check_prometheus(root, store, pipeline, metrics):
+    pdir = os.path.join(root, "docker", "prometheus")
+    path = os.path.join(pdir, "prometheus.yml")
     docs = load_yaml(path)
     if not docs or not isinstance(docs[0], dict):
         problem(path, "empty")
@@ -637,9 +642,69 @@ def check_prometheus(root, store, pipeline):
             want = f"{name}:{port_of(doc.get('http', {}).get('listen'))}"
             if want not in targets:
                 problem(path, f"does not scrape {want}")
+    check_alert_rules(root, path, docs[0].get("rule_files") or [], metrics)
 
 
-def check_grafana(root, store, metrics):
+ALERTS_WANTED = {  # alert: what it must watch (a metric its expression uses)
+    "MdflowStoreHard": "coordinator_backpressure_hard",
+    "MdflowSinkBreakerOpen": "mds_sink_breaker_state",
+    "MdflowPipelineFeedbackStale": "mdp_feedback_failsafe",
+    "MdflowRetryAcksRising": "mds_batches_total",
+    "MdflowPipelinePaused": "mdp_paused",
+}
+
+
+def check_alert_rules(root, config_path, rule_files, metrics):
+    """docker/prometheus/rules.yml is loaded by prometheus.yml, mounted by
+    compose where the config finds it, watches the alerts we promise with
+    documented metrics only, and every alert has a firing and a quiet unit
+    test in rules_test.yml."""
+    pdir = os.path.dirname(config_path)
+    rules_path = os.path.join(pdir, "rules.yml")
+    if "rules.yml" not in [str(r) for r in rule_files]:
+        problem(config_path, "rule_files does not load rules.yml (the mdflow alerting rules)")
+    # compose: the config and the rules in one directory of the container, as
+    # rule_files resolves relative to the config file.
+    svc = compose_services(root).get("prometheus") or {}
+    mounts = {os.path.normpath(t): os.path.normpath(os.path.join(root, "docker", src))
+              for src, t, _ in compose_volumes(svc) if src.startswith(".")}
+    config_target = next((t for t, src in mounts.items() if src == os.path.normpath(config_path)), None)
+    if config_target is None:
+        problem("docker/docker-compose.yml", "service prometheus does not mount prometheus/prometheus.yml")
+    else:
+        for rf in rule_files:
+            want = os.path.normpath(os.path.join(os.path.dirname(config_target), str(rf)))
+            if mounts.get(want) != os.path.normpath(os.path.join(pdir, str(rf))):
+                problem("docker/docker-compose.yml", f"service prometheus: {rf} is not mounted at {want}, "
+                        "where the config loads it from")
+    docs = load_yaml(rules_path)
+    alerts = {}
+    for g in ((docs[0] or {}).get("groups") or []) if docs and isinstance(docs[0], dict) else []:
+        for r in g.get("rules") or []:
+            if r.get("alert"):
+                alerts[r["alert"]] = str(r.get("expr", ""))
+    for alert, expr in sorted(alerts.items()):
+        for name in sorted(set(METRIC_RE.findall(expr)) - LABEL_NAMES - metrics):
+            problem(rules_path, f"alert {alert}: metric {name} is not one the services document")
+    for alert, metric in ALERTS_WANTED.items():
+        if alert not in alerts:
+            problem(rules_path, f"no alert {alert}")
+        elif not re.search(r"\b%s\b" % metric, alerts[alert]):
+            problem(rules_path, f"alert {alert} does not watch {metric}")
+    tests_path = os.path.join(pdir, "rules_test.yml")
+    tdocs = load_yaml(tests_path)
+    fires, quiet = set(), set()
+    for t in ((tdocs[0] or {}).get("tests") or []) if tdocs and isinstance(tdocs[0], dict) else []:
+        for a in t.get("alert_rule_test") or []:
+            (fires if a.get("exp_alerts") else quiet).add(a.get("alertname"))
+    for alert in sorted(alerts):
+        if alert not in fires:
+            problem(tests_path, f"no unit test where {alert} fires")
+        if alert not in quiet:
+            problem(tests_path, f"no unit test where {alert} stays quiet")
+
+
+def check_grafana(root, metrics):
     gdir = os.path.join(root, "docker", "grafana")
     ds_docs = load_yaml(os.path.join(gdir, "provisioning", "datasources", "prometheus.yml"))
     uids = {d.get("uid") for doc in ds_docs if doc for d in doc.get("datasources") or []}
@@ -654,28 +719,51 @@ def check_grafana(root, store, metrics):
         problem(path, f"cannot load: {e}")
         return
     used = set()
-    thresholds = set()
+    variables = {v.get("name"): v for v in (dash.get("templating") or {}).get("list") or []}
+    var = variables.get("coordinator") or {}
+    var_query = json.dumps(var.get("query") or var.get("definition") or "")
+    if not var or "coordinator_id" not in var_query:
+        problem(path, "no `coordinator` template variable over the coordinator_id label "
+                "(label_values(..., coordinator_id)) to pick the stores shown")
+    depth_panels = []
     for p in dash.get("panels") or []:
+        exprs = [t.get("expr", "") for t in p.get("targets") or []]
         for t in p.get("targets") or []:
-            used |= set(METRIC_RE.findall(t.get("expr", ""))) - LABEL_NAMES
             uid = (t.get("datasource") or p.get("datasource") or {}).get("uid")
             if uid not in uids:
                 problem(path, f"panel {p.get('title')!r}: datasource uid {uid!r} is not provisioned")
-        steps = (((p.get("fieldConfig") or {}).get("defaults") or {}).get("thresholds") or {}).get("steps") or []
-        if "coordinator_queue_depth" in json.dumps(p.get("targets")):
-            thresholds |= {s.get("value") for s in steps}
+        for e in exprs:
+            names = set(METRIC_RE.findall(e)) - LABEL_NAMES
+            used |= names
+            # Every store series is filtered by the variable (mds_* through a
+            # join on the store's coordinator_* series).
+            if any(n.startswith(("coordinator_", "mds_")) for n in names) and "$coordinator" not in e:
+                problem(path, f"panel {p.get('title')!r}: {e!r} ignores the coordinator variable")
+        if any(re.search(r"\bcoordinator_queue_depth\b", e) for e in exprs):
+            depth_panels.append((p, " ".join(exprs)))
     for name in sorted(used - metrics):
         problem(path, f"metric {name} is not one the services document (store/README.md, "
                 "pipeline/README.md metrics tables)")
     for need in ("coordinator_queue_depth", "coordinator_backpressure_hard", "pipeline_rate_scale_factor",
-                 "mdp_bars_ingested_total", "mds_bars_written_total"):
+                 "mdp_bars_ingested_total", "mds_bars_written_total", "mds_feedback_subscribers",
+                 # sink health: breaker, errors, draining
+                 "mds_sink_breaker_state", "mds_sink_errors_total", "mds_draining"):
         if need not in used:
             problem(path, f"no panel shows {need}")
-    if store is not None:
-        q = store.get("queue", {})
-        for wm in ("low_watermark", "high_watermark"):
-            if q.get(wm) not in thresholds:
-                problem(path, f"queue depth panel does not mark {wm} {q.get(wm)} of store.toml")
+    # The queue depth is drawn with each store's own watermarks, read from its
+    # gauges: fixed threshold lines would be wrong for any store configured
+    # differently from docker/config/store.toml.
+    if not depth_panels:
+        problem(path, "no panel shows coordinator_queue_depth")
+    for p, exprs in depth_panels:
+        for wm in ("coordinator_queue_low_watermark", "coordinator_queue_high_watermark"):
+            if not re.search(r"\b%s\b" % wm, exprs):
+                problem(path, f"panel {p.get('title')!r} shows the queue depth without {wm}")
+        steps = (((p.get("fieldConfig") or {}).get("defaults") or {}).get("thresholds") or {}).get("steps") or []
+        fixed = [st.get("value") for st in steps if st.get("value") is not None]
+        if fixed:
+            problem(path, f"panel {p.get('title')!r} marks fixed thresholds {fixed}: draw the watermarks "
+                    "from the coordinator_queue_*_watermark gauges instead")
 
 
 def dockerfile_stages(text):
@@ -1493,8 +1581,8 @@ def main():
             allowed = allowed_store if "store" in extra else allowed_pipeline
             check_toml_keys(os.path.join(cfg, extra), open(os.path.join(cfg, extra)).read(), allowed)
     check_compose(root, docs["store"], docs["pipeline"], documented)
-    check_prometheus(root, docs["store"], docs["pipeline"])
-    check_grafana(root, docs["store"], metrics)
+    check_prometheus(root, docs["store"], docs["pipeline"], metrics)
+    check_grafana(root, metrics)
     check_dockerfile(root, docs["store"], docs["pipeline"], os.environ.get("MDF_BUILD_ROOT"))
     check_k8s(root, allowed_store, allowed_pipeline, documented)
     unique = list(dict.fromkeys(problems))

@@ -11,7 +11,8 @@ Every mutation's `old` text must still be in the file, so this list stays in
 step with the files it breaks.
 
 Checks: check_deploy.py (consistency), `docker-compose config -q`, yamllint
-(tests/deploy/yamllint.yml), `promtool check config`, and check_configs.sh
+(tests/deploy/yamllint.yml), `promtool check config`, `promtool test rules`
+(the alerting rules' unit tests), and check_configs.sh
 (real keys, the real binaries' --check-config) once the binaries are built.
 A tool that is not installed is skipped with a note; if none of them can
 run, exit 77.
@@ -51,14 +52,54 @@ MUTATIONS = [
      "ingest = [\"tcp://store:5555\"]", "ingest = [\"tcp://store:5557\"]", "check"),
     ("pipeline.toml: key the shipped configs may not set", "docker/config/pipeline.toml",
      "linger_ms = 5", "linger_ms = 5\nlinger_us = 5000", "check"),
-    ("prometheus.yml: wrong scrape port", "docker/config/prometheus.yml",
+    ("prometheus.yml: wrong scrape port", "docker/prometheus/prometheus.yml",
      "store:9101", "store:9111", "check"),
-    ("prometheus.yml: bad config", "docker/config/prometheus.yml",
+    ("prometheus.yml: bad config", "docker/prometheus/prometheus.yml",
      "scrape_interval: 5s", "scrape_interval: fast", "promtool"),
+    # Alerting rules (docker/prometheus/rules.yml) and their unit tests
+    ("prometheus.yml: alerting rules not loaded", "docker/prometheus/prometheus.yml",
+     "rule_files:\n  - rules.yml\n", "", "check"),
+    ("compose: alerting rules not mounted", "docker/docker-compose.yml",
+     "      - ./prometheus/rules.yml:/etc/prometheus/rules.yml:ro", "", "check"),
+    ("compose: alerting rules mounted where the config does not look", "docker/docker-compose.yml",
+     "./prometheus/rules.yml:/etc/prometheus/rules.yml:ro", "./prometheus/rules.yml:/etc/prometheus/rules/mdflow.yml:ro",
+     "check"),
+    ("rules: HARD alert fires at once", "docker/prometheus/rules.yml",
+     "        expr: coordinator_backpressure_hard == 1\n        for: 1m\n",
+     "        expr: coordinator_backpressure_hard == 1\n", "rules"),
+    ("rules: retry alert counts ok acks", "docker/prometheus/rules.yml",
+     "mds_batches_total{status=\"retry\"}", "mds_batches_total{status=~\"retry|ok\"}", "rules"),
+    ("rules: breaker alert misses half-open", "docker/prometheus/rules.yml",
+     "        expr: mds_sink_breaker_state > 0\n", "        expr: mds_sink_breaker_state == 1\n", "rules"),
+    ("rules: paused alert on a metric nobody exports", "docker/prometheus/rules.yml",
+     "        expr: mdp_paused == 1\n", "        expr: mdp_pipeline_paused == 1\n", "check"),
+    ("rules: stale-feedback alert dropped", "docker/prometheus/rules.yml",
+     "      - alert: MdflowPipelineFeedbackStale\n", "      - alert: MdflowPipelineFeedbackOld\n", "check"),
     ("dashboard: unknown metric", "docker/grafana/dashboards/mdflow.json",
      "\"pipeline_rate_scale_factor\"", "\"pipeline_rate_scale\"", "check"),
-    ("dashboard: watermark line moved", "docker/grafana/dashboards/mdflow.json",
-     "\"value\": 8000", "\"value\": 9000", "check"),
+    ("dashboard: high watermark as a constant line", "docker/grafana/dashboards/mdflow.json",
+     "\"expr\": \"coordinator_queue_high_watermark{coordinator_id=~\\\"$coordinator\\\"}\"",
+     "\"expr\": \"vector(8000)\"", "check"),
+    ("dashboard: low watermark series dropped", "docker/grafana/dashboards/mdflow.json",
+     "\"expr\": \"coordinator_queue_low_watermark{coordinator_id=~\\\"$coordinator\\\"}\"",
+     "\"expr\": \"coordinator_queue_capacity{coordinator_id=~\\\"$coordinator\\\"}\"", "check"),
+    ("dashboard: watermark drawn as a fixed threshold", "docker/grafana/dashboards/mdflow.json",
+     "              \"mode\": \"off\"\n            },\n            \"fillOpacity\": 10,\n            \"lineWidth\": 2\n"
+     "          },\n          \"mappings\": [],\n          \"thresholds\": {\n            \"mode\": \"absolute\",\n"
+     "            \"steps\": [\n              {\n                \"color\": \"green\",\n                \"value\": null\n"
+     "              }\n",
+     "              \"mode\": \"line\"\n            },\n            \"fillOpacity\": 10,\n            \"lineWidth\": 2\n"
+     "          },\n          \"mappings\": [],\n          \"thresholds\": {\n            \"mode\": \"absolute\",\n"
+     "            \"steps\": [\n              {\n                \"color\": \"green\",\n                \"value\": null\n"
+     "              },\n              {\n                \"color\": \"red\",\n                \"value\": 8000\n"
+     "              }\n", "check"),
+    ("dashboard: coordinator variable renamed", "docker/grafana/dashboards/mdflow.json",
+     "\"name\": \"coordinator\"", "\"name\": \"store\"", "check"),
+    ("dashboard: subscribers panel ignores the coordinator variable", "docker/grafana/dashboards/mdflow.json",
+     "\"expr\": \"mds_feedback_subscribers{coordinator_id=~\\\"$coordinator\\\"}\"",
+     "\"expr\": \"mds_feedback_subscribers\"", "check"),
+    ("dashboard: sink breaker not shown", "docker/grafana/dashboards/mdflow.json",
+     "mds_sink_breaker_state * on", "mds_sink_errors_total * on", "check"),
     ("Dockerfile: runs as root", "docker/Dockerfile",
      "USER 10001:10001\n# 9102", "USER root\n# 9102", "check"),
     ("Dockerfile: runtime stage keeps apt's package lists", "docker/Dockerfile",
@@ -228,7 +269,8 @@ def runners(root):
         cmds["yamllint"] = ["yamllint", "-s", "-c", os.path.join(HERE, "yamllint.yml"),
                             os.path.join(root, "deploy", "k8s"), os.path.join(root, "docker")]
     if shutil.which("promtool"):
-        cmds["promtool"] = ["promtool", "check", "config", os.path.join(root, "docker", "config", "prometheus.yml")]
+        cmds["promtool"] = ["promtool", "check", "config", os.path.join(root, "docker", "prometheus", "prometheus.yml")]
+        cmds["rules"] = ["promtool", "test", "rules", os.path.join(root, "docker", "prometheus", "rules_test.yml")]
 
     build = os.environ.get("MDF_BUILD_ROOT", "")
     if all(os.access(os.path.join(build, b), os.X_OK)
@@ -258,7 +300,7 @@ def main():
             os.makedirs(os.path.dirname(os.path.join(root, f)), exist_ok=True)
             shutil.copyfile(os.path.join(src, f), os.path.join(root, f))
         cmds, run = runners(root)
-        for tool in ("compose", "yamllint", "promtool", "configs"):
+        for tool in ("compose", "yamllint", "promtool", "rules", "configs"):
             if tool not in cmds:
                 print(f"note: {tool} not installed (configs: binaries not built), its mutations are skipped")
         for name in cmds:
