@@ -113,8 +113,7 @@ START_TEST (help_prints_the_configuration_reference)
      * keys in a table of their own, as the README's reference has them. */
     const char *rows[] = {
         "| `pipeline.id` | string | `pipeline-1` |  | `MDP_PIPELINE_ID` |",
-        "| `store.drain_timeout_ms` | integer | `5000` | 0 .. 600000 | "
-        "`MDP_STORE_DRAIN_TIMEOUT_MS` |",
+        "| `store.drain_timeout_ms` | integer | `5000` | 0 .. 600000 |",
         "| `feedback.scale_soft` | number | `0.5` | 0 .. 1 | `MDP_FEEDBACK_SCALE_SOFT` |",
         "| `http.control_token_file` | string |",
         "[[providers]]",
