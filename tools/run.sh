@@ -52,8 +52,13 @@ done
 
 tools/deps.sh run
 build="${MDF_BUILD_DIR:-build}"
-[ -d "$build" ] || meson setup "$build" >/dev/null
-ninja -C "$build" store/md-store pipeline/md-pipeline tools/mdctl >/dev/null
+# Quiet when it works; the tail of meson's or ninja's output when it does not.
+if ! log=$( { [ -d "$build" ] || meson setup "$build"; } 2>&1 &&
+            ninja -C "$build" store/md-store pipeline/md-pipeline tools/mdctl 2>&1); then
+    printf '%s\n' "$log" | tail -n 30 >&2
+    echo "run.sh: building md-store, md-pipeline and mdctl in $build/ failed (above)" >&2
+    exit 1
+fi
 
 cfg_get () { # cfg_get FILE KEY: first `KEY = value` in the file, quotes stripped
     sed -n "s/^$2[[:space:]]*=[[:space:]]*\"\{0,1\}\([^\"#]*\)\"\{0,1\}.*/\1/p" "$1" | head -n 1 | tr -d ' '
@@ -149,6 +154,10 @@ wait "$store_pid" || echo "run.sh: md-store exited with $?" >&2
 wait "$rec_pid" 2>/dev/null || true
 store_pid="" pipe_pid="" rec_pid=""
 rows=$(sqlite3 "$db_path" 'SELECT count(*) FROM bars;' 2>/dev/null || echo "?")
+if [ ! -s "$out/run.csv" ]; then
+    echo "run.sh: mdctl record wrote no $out/run.csv; see $out/mdctl-record.log" >&2
+    exit 1
+fi
 
 awk -F, -v elapsed="$elapsed" -v produced="$produced" -v acked="$acked" -v rows="$rows" \
     -v written="$written" -v cap="$sink_cap" -v events="$events" -v retries="$retries" '

@@ -16,11 +16,19 @@ trap 'rc=$?; echo "test.sh: line $LINENO: \`$BASH_COMMAND\` failed (exit $rc)" >
 cd "$(dirname "$0")/.."
 tools/deps.sh test
 if [ -d build ]; then
-    meson setup --reconfigure build >/dev/null
+    setup=(meson setup --reconfigure build)
 else
-    meson setup build >/dev/null
+    setup=(meson setup build)
 fi
-ninja -C build
+if ! log=$("${setup[@]}" 2>&1); then
+    printf '%s\n' "$log" | tail -n 30 >&2
+    echo "test.sh: '${setup[*]}' failed (above)" >&2
+    exit 1
+fi
+if ! ninja -C build; then
+    echo "test.sh: the build failed (above)" >&2
+    exit 1
+fi
 if ! meson test -C build --print-errorlogs --num-processes 2 "$@"; then
     echo "test.sh: tests failed (see above; full log: build/meson-logs/testlog.txt)" >&2
     exit 1
