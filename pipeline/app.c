@@ -444,8 +444,9 @@ app_stop (app_t *self)
     if (self->sender) {
         rc = sender_drain (self->sender, self->s.drain_timeout_ms);
         if (rc < 0)
-            mdf_warn ("stopping with unacked batches", "inflight=%zu",
-                      sender_inflight (self->sender));
+            mdf_error ("stopping with unacked batches: their bars may not be stored",
+                       "batches=%zu bars=%zu drain_timeout_ms=%lld", sender_inflight (self->sender),
+                       sender_unacked_bars (self->sender), (long long)self->s.drain_timeout_ms);
     }
     return rc;
 }

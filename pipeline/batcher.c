@@ -294,6 +294,19 @@ batcher_pending (batcher_t *self)
     return p;
 }
 
+size_t
+batcher_pending_bars (batcher_t *self)
+{
+    size_t bars = 0;
+    pthread_mutex_lock (&self->lock);
+    for (batch_t *b = self->sealed_head; b; b = b->next)
+        bars += b->n;
+    for (size_t i = 0; i < self->nproviders; i++)
+        bars += self->open[i].n;
+    pthread_mutex_unlock (&self->lock);
+    return bars;
+}
+
 int64_t
 batcher_oldest_ns (batcher_t *self)
 {

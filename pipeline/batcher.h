@@ -82,6 +82,9 @@ size_t batcher_window (batcher_t *self);
 /* Batches holding bars not yet acked: sealed + non-empty open ones. */
 size_t batcher_pending (batcher_t *self);
 
+/* Bars in those batches (what would be lost if the pipeline stopped now). */
+size_t batcher_pending_bars (batcher_t *self);
+
 /* Nanoseconds the oldest unreleased batch has waited (0 when none). */
 int64_t batcher_oldest_ns (batcher_t *self);
 

@@ -87,6 +87,12 @@ sender_inflight (sender_t *self)
     return batcher_pending (self->batcher);
 }
 
+size_t
+sender_unacked_bars (sender_t *self)
+{
+    return batcher_pending_bars (self->batcher);
+}
+
 int64_t
 sender_oldest_ms (sender_t *self)
 {

@@ -70,6 +70,9 @@ int sender_drain (sender_t *self, int64_t timeout_ms);
  * mdp_batches_inflight gauge shows. */
 size_t sender_inflight (sender_t *self);
 
+/* Bars in those batches. */
+size_t sender_unacked_bars (sender_t *self);
+
 /* Milliseconds the oldest unacked batch has waited (0 when none). */
 int64_t sender_oldest_ms (sender_t *self);
 

@@ -522,7 +522,7 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
         mdf_warn ("queue.hysteresis exceeds queue.low_watermark; using low_watermark",
                   "hysteresis=%lld low_watermark=%lld", (long long)s->hysteresis,
                   (long long)s->low_watermark);
-    mdf_gauge_set (self->stats.queue_capacity, (double)s->capacity);
+    stats_set_queue_limits (&self->stats, s->capacity, s->low_watermark, s->high_watermark);
     stats_set_level (&self->stats, MDF_LEVEL_OK);
     if (s_build (self, err, errlen) != 0) {
         server_destroy (&self);

@@ -353,7 +353,9 @@ START_TEST (health_and_metrics_expose_the_promised_names)
                             "coordinator_backpressure_soft{coordinator_id=\"c1\"}",
                             "coordinator_backpressure_hard{coordinator_id=\"c1\"}",
                             "mds_feedback_events_total{level=\"ok\"}",
-                            "mds_feedback_subscribers",
+                            "mds_feedback_subscribers{coordinator_id=\"c1\"}",
+                            "coordinator_queue_low_watermark{coordinator_id=\"c1\"}",
+                            "coordinator_queue_high_watermark{coordinator_id=\"c1\"}",
                             "mds_bars_written_total",
                             "mds_batches_total{status=\"ok\"}",
                             "mds_batches_total{status=\"retry\"}",
@@ -368,6 +370,10 @@ START_TEST (health_and_metrics_expose_the_promised_names)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         ck_assert_msg (!isnan (h_metric (body, names[i])), "missing %s", names[i]);
     ck_assert_int_eq ((int)h_metric (body, "coordinator_backpressure_ok"), 1);
+    /* The watermarks as configured (here the defaults), for dashboards and
+     * alerts to draw each store's own thresholds. */
+    ck_assert_int_eq ((int)h_metric (body, "coordinator_queue_low_watermark"), 5000);
+    ck_assert_int_eq ((int)h_metric (body, "coordinator_queue_high_watermark"), 8000);
     ck_assert_int_eq ((int)h_metric (body, "mds_workers_alive"), 1);
     free (body);
 }
