@@ -890,12 +890,6 @@ wire_enc_finish (wire_enc_t *enc, mdf_buf_t *out)
         enc->data = NULL;
         return -1;
     }
-    /* a reserve sized for the worst case: give back what was not used */
-    if (enc->alloc - enc->size > 4096 && enc->alloc - enc->size > enc->size / 4) {
-        char *trimmed = realloc (enc->data, enc->size);
-        if (trimmed)
-            enc->data = trimmed;
-    }
     mdf_buf_free (out);
     out->size = enc->size;
     out->data = enc->data;

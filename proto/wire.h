@@ -161,8 +161,7 @@ void wire_enc_double_kv (wire_enc_t *enc, const char *key, double v);
  * would write the same), then how many were: a pointer, or NULL (rc set). */
 uint8_t *wire_enc_room (wire_enc_t *enc, size_t n);
 void wire_enc_wrote (wire_enc_t *enc, size_t n);
-/* Move the bytes into out (freeing what out held), trimming the buffer when
- * much more was reserved than written.  0 or -1. */
+/* Move the bytes into out (freeing what out held).  0 or -1. */
 int wire_enc_finish (wire_enc_t *enc, mdf_buf_t *out);
 
 #endif
