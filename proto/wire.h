@@ -30,7 +30,8 @@
  * msgpack_unpack_next.
  *
  * Encoding writes a map with a fixed key order through msgpack-c's packer into
- * one growing buffer, so the same struct always gives the same bytes.
+ * one buffer, so the same struct always gives the same bytes; batch.c writes
+ * the bars' bytes itself (wire_enc_room), the very bytes the packer would.
  */
 #ifndef MDF_WIRE_H
 #define MDF_WIRE_H
