@@ -182,12 +182,20 @@ s_head (uint8_t b, s_head_t *h)
     }
 }
 
+/* An nb-byte two's complement value, sign-extended (as msgpack-c loads it). */
 static inline int64_t
 s_signed (uint64_t u, size_t nb)
 {
-    /* sign-extend an nb-byte two's complement value */
-    const unsigned shift = (unsigned)(64 - 8 * nb);
-    return (int64_t)(u << shift) >> shift;
+    switch (nb) {
+    case 1:
+        return (int8_t)u;
+    case 2:
+        return (int16_t)u;
+    case 4:
+        return (int32_t)u;
+    default:
+        return (int64_t)u;
+    }
 }
 
 int
