@@ -39,10 +39,15 @@ publisher_new (const char *endpoint, const char *coordinator_id, int64_t capacit
     zmq_setsockopt (zsock_resolve (self->xpub), ZMQ_XPUB_VERBOSER, &on, sizeof on);
     zsock_set_sndhwm (self->xpub, sndhwm);
     zsock_set_linger (self->xpub, 1000);
-    if (auth)
-        store_auth_apply (auth, self->xpub);
+    if (auth && store_auth_apply (auth, self->xpub, "feedback", err, errlen) != 0) {
+        store_auth_release (self->xpub);
+        zsock_destroy (&self->xpub);
+        free (self);
+        return NULL;
+    }
     if (zsock_bind (self->xpub, "%s", endpoint) < 0) {
         snprintf (err, errlen, "feedback.endpoint %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        store_auth_release (self->xpub);
         zsock_destroy (&self->xpub);
         free (self);
         return NULL;
@@ -62,6 +67,7 @@ publisher_destroy (publisher_t **self_p)
     publisher_t *self = *self_p;
     if (!self)
         return;
+    store_auth_release (self->xpub); /* before the auth actor goes (auth.h) */
     zsock_destroy (&self->xpub);
     free (self);
     *self_p = NULL;
