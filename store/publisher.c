@@ -18,6 +18,7 @@ struct _publisher_t {
     int64_t epoch;
     uint64_t seq;
     atomic_llong subscribers; /* read by the HTTP thread */
+    int64_t producer_subs;    /* subscriptions to MDF_PRODUCER_TOPIC */
     stats_t *stats;
     publisher_pacing_t pacing; /* carried by every event from now on */
 };
@@ -108,6 +109,12 @@ publisher_publish (publisher_t *self, mdf_level_t level, int64_t queue_size, con
     return 0;
 }
 
+int64_t
+publisher_producers (const publisher_t *self)
+{
+    return self->producer_subs;
+}
+
 void
 publisher_set_pacing (publisher_t *self, const publisher_pacing_t *pacing)
 {
@@ -121,8 +128,17 @@ publisher_recv (publisher_t *self)
     if (!frame)
         return 0;
     int fresh = 0;
-    if (zframe_size (frame) >= 1) {
-        byte kind = zframe_data (frame)[0];
+    size_t n = zframe_size (frame);
+    const byte *d = zframe_data (frame);
+    size_t plen = strlen (MDF_PRODUCER_TOPIC);
+    if (n == 1 + plen && memcmp (d + 1, MDF_PRODUCER_TOPIC, plen) == 0) {
+        /* a producer announcing itself: counted, not a subscriber of events */
+        if (d[0] == 1)
+            self->producer_subs++;
+        else if (d[0] == 0 && self->producer_subs > 0)
+            self->producer_subs--;
+    } else if (n >= 1) {
+        byte kind = d[0];
         if (kind == 1) {
             atomic_fetch_add (&self->subscribers, 1);
             fresh = 1;

@@ -76,11 +76,15 @@ static void
 s_pacing (server_t *self)
 {
     int64_t producers = (int64_t)producers_active (self->producers);
-    int64_t subscribers = publisher_subscribers (self->publisher);
-    producers = producers > subscribers ? producers : subscribers;
+    int64_t announced = publisher_producers (self->publisher);
+    producers = producers > announced ? producers : announced;
     publisher_pacing_t p = { drain_rate (self->drain), drain_service_rate (self->drain), producers,
                              self->settings->high_watermark / (producers > 0 ? producers : 1) };
     publisher_set_pacing (self->publisher, &p);
+    mdf_gauge_set (self->stats.drain_rate, p.drain_rate);
+    mdf_gauge_set (self->stats.service_rate, p.service_rate);
+    mdf_gauge_set (self->stats.producers, (double)p.producers);
+    mdf_gauge_set (self->stats.credit, (double)p.credit);
 }
 
 static void

@@ -90,11 +90,21 @@ stats_init (stats_t *self, mdf_metrics_t *reg, const char *id)
     self->webhook_dropped
         = mdf_metrics_counter (reg, "mds_webhook_posts_total", wh, "result", "dropped", NULL);
     self->draining = mdf_metrics_gauge (reg, "mds_draining", "1 while draining for shutdown", NULL);
+    self->drain_rate = mdf_metrics_gauge (reg, "mds_sink_drain_rate",
+                                          "Rows per second committed over the last second", NULL);
+    self->service_rate = mdf_metrics_gauge (
+        reg, "mds_sink_service_rate",
+        "Rows per second the sink commits while it has work (-1: not known yet)", NULL);
+    self->producers = mdf_metrics_gauge (reg, "mds_producers",
+                                         "Producers counted in the feedback events (pacing)", NULL);
+    self->credit = mdf_metrics_gauge (reg, "mds_credit_bars",
+                                      "Bars each producer may have in flight here", NULL);
     ok = ok && self->subscribers && self->bars_written && self->batches_ok && self->batches_retry
          && self->batches_rejected && self->malformed_empty && self->malformed_frames
          && self->malformed_decode && self->ingest_duplicates && self->sink_write
          && self->ingest_commit && self->sink_errors && self->breaker && self->workers_alive
-         && self->webhook_ok && self->webhook_error && self->webhook_dropped && self->draining;
+         && self->webhook_ok && self->webhook_error && self->webhook_dropped && self->draining
+         && self->drain_rate && self->service_rate && self->producers && self->credit;
     return ok ? 0 : -1;
 }
 

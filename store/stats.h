@@ -35,6 +35,10 @@ typedef struct {
     mdf_gauge_t *workers_alive;       /* mds_workers_alive */
     mdf_counter_t *webhook_ok, *webhook_error, *webhook_dropped; /* mds_webhook_posts_total */
     mdf_gauge_t *draining;                                       /* mds_draining: 1 after SIGTERM */
+    mdf_gauge_t *drain_rate;   /* mds_sink_drain_rate: rows/s committed, last second */
+    mdf_gauge_t *service_rate; /* mds_sink_service_rate: rows/s while busy (-1 unknown) */
+    mdf_gauge_t *producers;    /* mds_producers: as published in the events */
+    mdf_gauge_t *credit;       /* mds_credit_bars: bars each producer may have in flight */
 } stats_t;
 
 /* Register every series in `reg` (borrowed).  0, or -1 if one failed. */

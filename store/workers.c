@@ -276,9 +276,11 @@ s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
         batches[i] = &items[i]->batch;
     /* the throttle wait and the retries count as the sink's busy time */
     int64_t started = self->cfg.drain ? drain_begin (self->cfg.drain) : 0;
+    int64_t max_rows = atomic_load (&self->max_rows);
     bool committed = s_write (self, sink, batches, n, bars);
     if (self->cfg.drain)
-        drain_end (self->cfg.drain, started, committed ? bars : 0);
+        drain_end (self->cfg.drain, started, committed ? bars : 0,
+                   max_rows > 0 ? bars * 1000000000LL / max_rows : 0);
     if (committed) {
         int64_t now = mdf_mono_ns ();
         mdf_counter_add (self->stats->bars_written, (uint64_t)bars);
