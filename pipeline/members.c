@@ -31,6 +31,8 @@ typedef struct {
     bool used;
     member_t m;
     s_incarnation_t cur, prev;
+    mdf_feedback_t prev_ev; /* the last event of `prev` (ignored when it came) */
+    bool has_prev_ev;
 } s_slot_t;
 
 struct _members_t {
@@ -118,6 +120,7 @@ s_forget (s_slot_t *s, bool feedback_on)
     s->m.state = feedback_on ? MEMBER_CANDIDATE : MEMBER_LIVE;
     memset (&s->cur, 0, sizeof s->cur);
     memset (&s->prev, 0, sizeof s->prev);
+    s->has_prev_ev = false;
 }
 
 int
@@ -202,7 +205,7 @@ s_apply (members_t *self, s_slot_t *s, const mdf_feedback_t *ev, int64_t now, me
     m->producers = ev->producers > 0 ? ev->producers : 0;
     m->credit = ev->credit > 0 ? ev->credit : 0;
     m->heard_ns = now;
-    out->shutdown = strcmp (ev->reason, "shutdown") == 0;
+    out->shutdown = strcmp (ev->reason, "shutdown") == 0 || strcmp (ev->reason, "draining") == 0;
     if (out->shutdown)
         m->state = MEMBER_LEAVING;
     else if (!m->retired)
@@ -266,6 +269,7 @@ members_observe (members_t *self, int slot, const mdf_feedback_t *ev, double wal
     if (ev->epoch > s->cur.epoch) {
         /* a restart, or a new store at this address */
         s->prev = s->cur;
+        s->has_prev_ev = false;
         s_adopt (&s->cur, ev, now);
         s->m.generation++;
         out->restart = true;
@@ -284,13 +288,39 @@ members_observe (members_t *self, int slot, const mdf_feedback_t *ev, double wal
         s_apply (self, s, ev, now, out);
         return;
     }
-    if (s_same (&s->prev, ev))
+    if (s_same (&s->prev, ev)) {
         s->prev.seen_ns = now;
+        s->prev_ev = *ev; /* for members_tick, should the new one fall silent */
+        s->has_prev_ev = true;
+    }
     bool same_id = strcmp (ev->coordinator_id, s->cur.id) == 0;
     out->verdict = same_id || s_same (&s->prev, ev) ? MEMBERS_OLD_EPOCH : MEMBERS_FOREIGN;
 }
 
 /* ---- time ---------------------------------------------------------------- */
+
+/* The incarnation that replaced `prev` has been silent for stale_after while
+ * `prev` still talks: `prev` is current again, from its last event, without
+ * waiting for its next one. */
+static bool
+s_revert_if_bogus (members_t *self, s_slot_t *s, int64_t now)
+{
+    if (!s->cur.set || !s->prev.set || !s->has_prev_ev)
+        return false;
+    if (now - s->cur.seen_ns < self->stale_ns || now - s->prev.seen_ns >= self->stale_ns)
+        return false;
+    s_incarnation_t bogus = s->cur;
+    s->cur = s->prev;
+    s->prev = bogus;
+    s->cur.seq = s->prev_ev.seq;
+    s->has_prev_ev = false;
+    s->m.generation++;
+    members_result_t r;
+    memset (&r, 0, sizeof r);
+    s_apply (self, s, &s->prev_ev, s->cur.seen_ns, &r);
+    s->m.reverts++;
+    return true;
+}
 
 size_t
 members_tick (members_t *self, int *removed, size_t max)
@@ -302,6 +332,7 @@ members_tick (members_t *self, int *removed, size_t max)
         if (!s->used)
             continue;
         member_t *m = &s->m;
+        s_revert_if_bogus (self, s, now);
         bool heard = m->heard_ns != 0;
         int64_t silent = heard ? now - m->heard_ns : 0;
         if (self->feedback_on && m->state == MEMBER_LIVE && heard && silent >= self->stale_ns)

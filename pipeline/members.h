@@ -31,10 +31,11 @@
  *    replaced at the same address), replaces the state: a restart;
  *  - an older epoch, or another coordinator_id with an epoch not newer, is
  *    not this store's current incarnation: counted and ignored;
- *  - a replaced incarnation is kept as the previous one: if the new one goes
- *    silent for stale_after while the previous one still talks, the previous
- *    one is current again.  So no single event can freeze the state for
- *    longer than stale_after.
+ *  - a replaced incarnation is kept as the previous one, with its last event:
+ *    once the new one has been silent for stale_after while the previous one
+ *    still talks (heard within stale_after), the previous one is current
+ *    again, at the next tick (50 ms), from that last event.  So no single
+ *    event can freeze the state for longer than stale_after (plus a tick).
  *
  * Routing (members_pick): among live and stale members that are not leaving
  * and have room (fewer than max_inflight batches unacked there, and the
@@ -90,6 +91,7 @@ typedef struct {
     size_t inflight;     /* batches sent there, not yet answered */
     int64_t inflight_bars;
     uint32_t generation; /* changes when its coordinator state is replaced or forgotten */
+    uint64_t reverts;    /* times a newer incarnation was given up for the previous one */
 } member_t;
 
 typedef enum {
@@ -107,7 +109,7 @@ typedef struct {
     bool restart;  /* a new incarnation replaced the state */
     bool resync;   /* seq jumped beyond the window */
     bool reverted; /* the previous incarnation is current again */
-    bool shutdown; /* the event announced a shutdown */
+    bool shutdown; /* the event announced a drain or a shutdown */
     uint64_t gap;  /* events missed before this one */
 } members_result_t;
 

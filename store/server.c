@@ -383,6 +383,9 @@ server_drain (server_t *self)
     mdf_info ("draining", "batches=%zu bars=%lld", self->pending,
               (long long)queue_size (self->queue));
     queue_stop (self->queue, true);
+    /* pipelines stop sending at once (they would get "retry" until the
+     * "shutdown" event at the end) and keep listening for the acks */
+    s_publish (self, self->published, "draining");
     int64_t deadline = mdf_mono_ns () + self->settings->drain_timeout_ms * 1000000;
     while (self->pending > 0 && mdf_mono_ns () < deadline)
         s_poll_once (self, 50);

@@ -239,6 +239,44 @@ START_TEST (one_bogus_newer_incarnation_holds_at_most_stale_after)
 }
 END_TEST
 
+/* The store, believed at HARD by the bogus event, gets no batch and so sends
+ * only heartbeats: the previous incarnation must come back at a tick, from
+ * its last event, not wait for its next one. */
+START_TEST (a_bogus_incarnation_is_given_up_at_a_tick_from_the_last_real_event)
+{
+    int a = s_add ("tcp://a:5555");
+    s_obs (a, ev ("a", EPOCH, 5, MDF_LEVEL_OK, 0));
+    s_obs (a, ev ("rogue", EPOCH + 10, 1, MDF_LEVEL_HARD, 9000));
+    ck_assert_int_eq (members_get (m, a)->level, MDF_LEVEL_HARD);
+    fake.now_ns += 2500 * MS;
+    s_obs (a, ev ("a", EPOCH, 6, MDF_LEVEL_OK, 300)); /* ignored, remembered */
+    int removed[4];
+    fake.now_ns += 400 * MS; /* 2.9 s: not yet */
+    members_tick (m, removed, 4);
+    ck_assert_str_eq (members_get (m, a)->coordinator_id, "rogue");
+    fake.now_ns += 100 * MS; /* 3.0 s: the rogue is silent for stale_after */
+    members_tick (m, removed, 4);
+    ck_assert_str_eq (members_get (m, a)->coordinator_id, "a");
+    ck_assert_int_eq (members_get (m, a)->level, MDF_LEVEL_OK);
+    ck_assert_int_eq (members_get (m, a)->queue_size, 300);
+    ck_assert_int_eq (members_get (m, a)->state, MEMBER_LIVE);
+    ck_assert_uint_eq (members_get (m, a)->reverts, 1);
+    /* and its events go on from there */
+    ck_assert_int_eq (s_obs (a, ev ("a", EPOCH, 7, MDF_LEVEL_OK, 0)).verdict, MEMBERS_APPLIED);
+}
+END_TEST
+
+START_TEST (draining_means_leaving)
+{
+    int a = s_add ("tcp://a:5555");
+    s_obs (a, ev ("a", EPOCH, 1, MDF_LEVEL_OK, 0));
+    mdf_feedback_t e = ev ("a", EPOCH, 2, MDF_LEVEL_OK, 100);
+    snprintf (e.reason, sizeof e.reason, "draining");
+    ck_assert (s_obs (a, e).shutdown);
+    ck_assert (!members_routable (m, a));
+}
+END_TEST
+
 START_TEST (routing_prefers_headroom_then_fewest_in_flight)
 {
     int a = s_add ("tcp://a:5555"), b = s_add ("tcp://b:5555"), c = s_add ("tcp://c:5555");
@@ -305,6 +343,8 @@ main (void)
     tcase_add_test (tc, an_implausible_epoch_is_ignored);
     tcase_add_test (tc, another_coordinator_is_ignored_unless_newer);
     tcase_add_test (tc, one_bogus_newer_incarnation_holds_at_most_stale_after);
+    tcase_add_test (tc, a_bogus_incarnation_is_given_up_at_a_tick_from_the_last_real_event);
+    tcase_add_test (tc, draining_means_leaving);
     tcase_add_test (tc, routing_prefers_headroom_then_fewest_in_flight);
     tcase_add_test (tc, the_credit_bounds_bars_in_flight_but_one_batch_may_go);
     tcase_add_test (tc, without_feedback_every_listed_store_is_live);
