@@ -77,8 +77,10 @@ START_TEST (a_new_incarnation_has_a_new_epoch_and_restarts_seq)
     mdf_feedback_t a, b;
     ck_assert_int_eq (mds_wait_event (sub, "subscribe", -1, &a, 5000), 0);
     ck_assert_int_eq (mds_stop (&mds_cur, 10000), 0);
+    ck_assert_int_eq (mds_wait_event (sub, "draining", -1, &b, 5000), 0);
+    ck_assert_uint_eq (b.seq, a.seq + 1); /* SIGTERM: "draining" at once ... */
     ck_assert_int_eq (mds_wait_event (sub, "shutdown", -1, &b, 5000), 0);
-    ck_assert_uint_eq (b.seq, a.seq + 1);
+    ck_assert_uint_eq (b.seq, a.seq + 2); /* ... "shutdown" when it is over */
     /* start again on the same ports */
     ck_assert_int_eq (mds_relaunch (&mds_cur), 0);
     ck_assert_int_eq (mds_wait_event (sub, "subscribe", -1, &b, 10000), 0);
