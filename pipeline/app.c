@@ -45,6 +45,7 @@ struct _app_t {
     listener_t *listener;
     roster_t *roster;
     discover_t *discover;
+    mdf_gauge_t *scale_g[COORDINATOR_MAX_PROVIDERS], *state_g[COORDINATOR_MAX_PROVIDERS];
     provider_t **providers;
     mdf_http_t *http;
     pthread_mutex_t reload_lock;
@@ -288,10 +289,10 @@ s_start_sender (app_t *self, const char **names, char *err, size_t errlen)
 }
 
 static int
-s_start_listener (app_t *self, const char **names, char *err, size_t errlen)
+s_start_listener (app_t *self, char *err, size_t errlen)
 {
     const settings_t *s = &self->s;
-    size_t driven[64], nd = 0;
+    size_t driven[COORDINATOR_MAX_PROVIDERS], nd = 0;
     for (size_t i = 0; i < s->nproviders; i++) {
         bool drive = s->fb_providers.count == 0;
         for (size_t k = 0; k < s->fb_providers.count; k++)
@@ -306,11 +307,11 @@ s_start_listener (app_t *self, const char **names, char *err, size_t errlen)
         .roster = self->roster,
         .driven = driven,
         .ndriven = nd,
-        .providers = names,
-        .nproviders = s->nproviders,
         .coord = self->coord,
         .policy = self->policy,
         .metrics = self->metrics,
+        .scale_g = self->scale_g,
+        .state_g = self->state_g,
     };
     self->listener = listener_new (&fc, err, errlen);
     return self->listener ? 0 : -1;
@@ -336,16 +337,19 @@ s_start_core (app_t *self, char *err, size_t errlen)
             snprintf (err, errlen, "provider %s: bad bucket settings", p->name);
             return -1;
         }
-        mdf_gauge_t *g
+        /* registered once here for every provider; the listener sets
+         * those it drives */
+        self->scale_g[i]
             = mdf_metrics_gauge (self->metrics, "pipeline_rate_scale_factor",
                                  "Token bucket scale in [0, 1]", "provider", p->name, NULL);
-        if (g)
-            mdf_gauge_set (g, 1.0);
-        g = mdf_metrics_gauge (self->metrics, "pipeline_backpressure_state",
-                               "Level driving the provider: 0 ok, 1 soft, 2 hard", "provider",
-                               p->name, NULL);
-        if (g)
-            mdf_gauge_set (g, 0);
+        self->state_g[i] = mdf_metrics_gauge (
+            self->metrics, "pipeline_backpressure_state",
+            "Worst level among the stores driving the provider: 0 ok, 1 soft, 2 hard", "provider",
+            p->name, NULL);
+        if (self->scale_g[i])
+            mdf_gauge_set (self->scale_g[i], 1.0);
+        if (self->state_g[i])
+            mdf_gauge_set (self->state_g[i], 0);
     }
     return 0;
 }
@@ -356,11 +360,11 @@ s_start (app_t *self, char *err, size_t errlen)
     settings_t *s = &self->s;
     if (s_start_core (self, err, errlen) < 0)
         return -1;
-    const char *names[64];
+    const char *names[COORDINATOR_MAX_PROVIDERS];
     for (size_t i = 0; i < s->nproviders; i++)
         names[i] = s->providers[i].name;
     if (s_start_stores (self, err, errlen) < 0 || s_start_sender (self, names, err, errlen) < 0
-        || s_start_listener (self, names, err, errlen) < 0)
+        || s_start_listener (self, err, errlen) < 0)
         return -1;
     if (*s->discover) {
         self->discover = discover_new (s->discover, (int)s->discover_ingest_port,

@@ -16,8 +16,6 @@
 #include "common/cond.h"
 #include "pipeline/bucket.h"
 
-#define S_MAX_PROVIDERS 64
-
 typedef struct {
     char name[128];
     bucket_t *bucket;
@@ -33,7 +31,7 @@ struct _coordinator_t {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     mdf_clock_t clock;
-    s_prov_t provs[S_MAX_PROVIDERS];
+    s_prov_t provs[COORDINATOR_MAX_PROVIDERS];
     size_t n;
     bool paused, shutdown;
     size_t busy; /* providers between a successful acquire and done */
@@ -70,7 +68,7 @@ coordinator_add (coordinator_t *self, const coordinator_provider_t *p)
 {
     pthread_mutex_lock (&self->lock);
     int idx = -1;
-    if (self->n < S_MAX_PROVIDERS) {
+    if (self->n < COORDINATOR_MAX_PROVIDERS) {
         s_prov_t *pr = &self->provs[self->n];
         memset (pr, 0, sizeof *pr);
         pr->bucket = bucket_new (p->capacity, p->refill_rate, &self->clock);

@@ -28,6 +28,10 @@
 
 typedef struct _coordinator_t coordinator_t;
 
+/* Providers a pipeline can have (coordinator_add refuses more; the settings
+ * check says so first). */
+#define COORDINATOR_MAX_PROVIDERS 64
+
 typedef struct {
     const char *name;           /* copied */
     double capacity;            /* burst, >= 1 */

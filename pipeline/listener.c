@@ -20,7 +20,6 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/sockset.h"
-#include "common/strv.h"
 #include "proto/feedback.h"
 
 #define S_TICK_MS 50
@@ -30,8 +29,6 @@ struct _listener_t {
     mdp_curve_t curve; /* copy of cfg->curve */
     size_t *driven;
     size_t ndriven;
-    char **providers;
-    size_t nproviders;
     coordinator_t *coord;
     policy_t *policy;
     mdf_metrics_t *metrics;
@@ -48,8 +45,8 @@ struct _listener_t {
     atomic_int st_level, st_failsafe, st_live, st_stale, st_leaving, st_candidate;
     atomic_ullong st_events;
 
-    mdf_gauge_t **scale_g, **state_g;
-    mdf_gauge_t *depth_g[MEMBERS_MAX]; /* pipeline_feedback_queue_depth, per store */
+    mdf_gauge_t *const *scale_g, *const *state_g; /* borrowed, by provider index */
+    mdf_gauge_t *depth_g[MEMBERS_MAX];            /* pipeline_feedback_queue_depth, per store */
     uint32_t depth_gen[MEMBERS_MAX];
     mdf_counter_t *ev_level[3], *malformed, *gaps, *restarts, *resyncs;
     mdf_counter_t *ignored[MEMBERS_UNKNOWN_SLOT + 1];
@@ -127,8 +124,10 @@ s_apply (listener_t *self, const s_view_t *v)
         size_t idx = self->driven[i];
         double applied = coordinator_set_budget_scale (self->coord, idx, scale);
         coordinator_set_global_pressure (self->coord, idx, (int)level);
-        s_gauge (self->scale_g[idx], applied);
-        s_gauge (self->state_g[idx], (double)level);
+        if (self->scale_g)
+            s_gauge (self->scale_g[idx], applied);
+        if (self->state_g)
+            s_gauge (self->state_g[idx], (double)level);
     }
     s_gauge (self->stale_g, (double)v->stale);
     s_gauge (self->failsafe_g, failsafe ? 1 : 0);
@@ -349,16 +348,6 @@ s_metrics (listener_t *self)
     mdf_metrics_t *m = self->metrics;
     if (!m)
         return;
-    for (size_t i = 0; i < self->ndriven; i++) {
-        size_t idx = self->driven[i];
-        const char *p = self->providers[idx];
-        self->scale_g[idx] = mdf_metrics_gauge (
-            m, "pipeline_rate_scale_factor", "Token bucket scale in [0, 1]", "provider", p, NULL);
-        self->state_g[idx] = mdf_metrics_gauge (
-            m, "pipeline_backpressure_state",
-            "Worst level among the stores driving the provider: 0 ok, 1 soft, 2 hard", "provider",
-            p, NULL);
-    }
     for (int l = 0; l < 3; l++)
         self->ev_level[l] = mdf_metrics_counter (m, "mdp_feedback_events_total",
                                                  "Feedback events received, by level", "level",
@@ -402,8 +391,6 @@ listener_new (const listener_config_t *cfg, char *err, size_t errlen)
     self->roster = cfg->roster;
     if (cfg->curve)
         self->curve = *cfg->curve;
-    self->providers = mdf_strv_dup (cfg->providers, cfg->nproviders);
-    self->nproviders = cfg->nproviders;
     self->driven = calloc (cfg->ndriven ? cfg->ndriven : 1, sizeof *self->driven);
     if (self->driven)
         memcpy (self->driven, cfg->driven, cfg->ndriven * sizeof *self->driven);
@@ -412,11 +399,11 @@ listener_new (const listener_config_t *cfg, char *err, size_t errlen)
     self->policy = cfg->policy;
     self->metrics = cfg->metrics;
     self->clock = mdf_clock_system ();
-    self->scale_g = calloc (self->nproviders + 1, sizeof *self->scale_g);
-    self->state_g = calloc (self->nproviders + 1, sizeof *self->state_g);
+    self->scale_g = cfg->scale_g;
+    self->state_g = cfg->state_g;
     mdf_ratelimit_t rl = MDF_RATELIMIT_INIT (1000, 5);
     self->rl = rl;
-    if (!self->providers || !self->driven || !self->scale_g || !self->state_g) {
+    if (!self->driven) {
         snprintf (err, errlen, "out of memory");
         listener_destroy (&self);
         return NULL;
@@ -437,10 +424,7 @@ listener_destroy (listener_t **self_p)
         return;
     listener_t *self = *self_p;
     zactor_destroy (&self->actor);
-    mdf_strv_free (self->providers, self->nproviders);
     free (self->driven);
-    free (self->scale_g);
-    free (self->state_g);
     free (self);
     *self_p = NULL;
 }

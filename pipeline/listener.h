@@ -14,8 +14,9 @@
  * Malformed events are counted, logged (rate-limited) and ignored; events
  * the sanity rules refuse are counted by reason.
  *
- * Metrics: pipeline_rate_scale_factor{provider}, pipeline_backpressure_state
- * {provider} (0 ok, 1 soft, 2 hard: the worst level among the members),
+ * Metrics: sets pipeline_rate_scale_factor{provider} and
+ * pipeline_backpressure_state{provider} (0 ok, 1 soft, 2 hard: the worst level
+ * among the members; both registered by the caller), and registers
  * pipeline_feedback_queue_depth{source} (source = coordinator_id),
  * mdp_feedback_events_total{level}, mdp_feedback_malformed_total,
  * mdp_feedback_ignored_total{reason=duplicate|old_epoch|foreign|implausible},
@@ -41,12 +42,13 @@ typedef struct {
     roster_t *roster;     /* borrowed: the stores */
     const size_t *driven; /* provider indices feedback drives */
     size_t ndriven;
-    const char *const *providers; /* names, by index (for labels) */
-    size_t nproviders;
     coordinator_t *coord;     /* borrowed */
     policy_t *policy;         /* borrowed */
     mdf_metrics_t *metrics;   /* borrowed, may be NULL */
     const mdp_curve_t *curve; /* NULL or off: plain TCP (copied) */
+    /* pipeline_rate_scale_factor and pipeline_backpressure_state of each
+     * provider, by index (registered by the caller; entries may be NULL) */
+    mdf_gauge_t *const *scale_g, *const *state_g;
 } listener_config_t;
 
 typedef struct _listener_t listener_t;

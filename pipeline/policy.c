@@ -272,10 +272,10 @@ s_pi_scale (const policy_params_t *p, void *state, mdf_level_t level, double fil
  * less than its share): it moves only while this pipeline's own rate is
  * what limits it (not its providers), within [-mu/N - gain x Q* / N, mu].
  * A member at HARD gets nothing (a = 0, I kept); a stale one keeps its last
- * a, times the failsafe level's step scale.  Without a known mu (a store that
- * has not drained yet, or does not publish it) Q* is target_depth x capacity
- * and mu counts as 0; a known mu of 0 (the sink takes nothing: an outage)
- * makes Q* 0, so nothing more is sent until it drains again. */
+ * a (at most what the providers ask), times the failsafe level's step scale.  Without a known mu (a
+ * store that has not drained yet, or does not publish it) Q* is target_depth x capacity and mu
+ * counts as 0; a known mu of 0 (the sink takes nothing: an outage) makes Q* 0, so nothing more is
+ * sent until it drains again. */
 
 #define S_SHARE_SLOTS 64
 
@@ -308,10 +308,11 @@ s_share_target (const policy_params_t *p, const policy_member_t *m)
     return m->service_rate >= 0 && by_delay < q ? by_delay : q;
 }
 
-/* Bars/s to member m now; integrates when `integrate`. */
+/* Bars/s to member m now (at most `demand`, what the pipeline could use);
+ * integrates when `integrate`. */
 static double
-s_share_member (const policy_params_t *p, s_share_slot_t *st, const policy_member_t *m, double dt,
-                int integrate)
+s_share_member (const policy_params_t *p, s_share_slot_t *st, const policy_member_t *m,
+                double demand, double dt, int integrate)
 {
     double n = m->producers >= 1 ? m->producers : 1;
     double mu = m->service_rate > 0 ? m->service_rate : 0; /* unknown counts as 0 */
@@ -330,6 +331,7 @@ s_share_member (const policy_params_t *p, s_share_slot_t *st, const policy_membe
         st->i = s_clamp (st->i + p->integral * e / n * dt, lo, hi);
     }
     double a = (mu + p->gain * e) / n + st->i;
+    a = a < demand ? a : demand;
     st->a = a > 0 ? a : 0;
     return st->a;
 }
@@ -356,7 +358,7 @@ s_share_members (const policy_params_t *p, void *state, const policy_input_t *in
         }
         double e_sign = s_share_target (p, m) - m->queue_size;
         int integrate = limited || e_sign < 0;
-        rate += s_share_member (p, sl, m, dt, integrate);
+        rate += s_share_member (p, sl, m, in->demand, dt, integrate);
     }
     if (in->demand <= 0)
         return p->scale_ok;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/http.h"
+#include "pipeline/coordinator.h"
 #include "pipeline/members.h"
 #include "pipeline/policy.h"
 
@@ -314,8 +315,9 @@ s_check (mdf_cfg_t *cfg, settings_t *s, char *err, size_t errlen)
     if (s->nproviders == 0)
         return mdf_cfg_fail (cfg, "providers", err, errlen,
                              "at least one [[providers]] table is required");
-    if (s->nproviders > 64)
-        return mdf_cfg_fail (cfg, "providers", err, errlen, "at most 64 providers");
+    if (s->nproviders > COORDINATOR_MAX_PROVIDERS)
+        return mdf_cfg_fail (cfg, "providers", err, errlen, "at most %d providers",
+                             COORDINATOR_MAX_PROVIDERS);
     for (size_t i = 0; i < s->nproviders; i++)
         if (s_check_provider (cfg, s, i, err, errlen) < 0)
             return -1;

@@ -27,7 +27,7 @@ mdf_ack_encode (const mdf_ack_t *ack, mdf_buf_t *out)
 {
     bool rejected = ack->status == MDF_ACK_REJECTED;
     wire_enc_t enc;
-    wire_enc_begin (&enc, rejected ? 7 : 6);
+    wire_enc_begin (&enc, rejected ? 7 : 6, 0);
     wire_enc_int_kv (&enc, "v", MDF_PROTO_VERSION);
     wire_enc_str_kv (&enc, "type", "ack", 3);
     wire_enc_uint_kv (&enc, "batch_seq", ack->batch_seq);
@@ -43,10 +43,10 @@ static int
 s_decode_status (const wire_body_t *body, mdf_ack_status_t *out, char *err, size_t errlen)
 {
     char text[16];
-    const msgpack_object *o = wire_find (body, "status");
+    const wire_obj_t *o = wire_find (body, "status");
     if (!o)
         return wire_fail (err, errlen, "key 'status' missing");
-    if (o->type == MSGPACK_OBJECT_STR && o->via.str.size < sizeof text
+    if (o->type == WIRE_STR && o->n < sizeof text
         && wire_obj_str (o, "status", text, sizeof text - 1, false, NULL, 0) == 0) {
         for (size_t i = 0; i < S_NSTATUS; i++) {
             if (strcmp (text, s_status_names[i]) == 0) {
@@ -55,11 +55,11 @@ s_decode_status (const wire_body_t *body, mdf_ack_status_t *out, char *err, size
             }
         }
     }
-    if (o->type != MSGPACK_OBJECT_STR)
+    if (o->type != WIRE_STR)
         return wire_fail (err, errlen, "key 'status': expected string, got %s", wire_type_name (o));
     char q[160];
     return wire_fail (err, errlen, "key 'status': unknown status '%s' (ok, retry, rejected)",
-                      wire_quote (o->via.str.ptr, o->via.str.size, q, sizeof q));
+                      wire_quote (o->via.ptr, o->n, q, sizeof q));
 }
 
 static int
@@ -71,13 +71,13 @@ s_decode_fields (const wire_body_t *body, mdf_ack_t *ack, char *err, size_t errl
         || wire_get_uint (body, "count", &ack->count, err, errlen))
         return -1;
     if (ack->status == MDF_ACK_REJECTED) {
-        const msgpack_object *e = wire_find (body, "error");
+        const wire_obj_t *e = wire_find (body, "error");
         if (!e)
             return wire_fail (err, errlen, "key 'error' missing (required when rejected)");
         if (wire_obj_str (e, "error", ack->error, MDF_ERROR_MAX, false, err, errlen))
             return -1;
     }
-    const msgpack_object *level = wire_find_opt (body, "level");
+    const wire_obj_t *level = wire_find_opt (body, "level");
     if (level) {
         if (wire_obj_level (level, "level", &ack->level, err, errlen))
             return -1;
@@ -90,10 +90,11 @@ int
 mdf_ack_decode (const void *data, size_t size, mdf_ack_t *ack, char *err, size_t errlen)
 {
     memset (ack, 0, sizeof *ack);
+    wire_key_t keys[]
+        = { { .name = "v" },     { .name = "type" },  { .name = "batch_seq" }, { .name = "status" },
+            { .name = "count" }, { .name = "error" }, { .name = "level" } };
     wire_body_t body;
-    if (wire_body_open (&body, data, size, err, errlen))
+    if (wire_body_open (&body, data, size, keys, sizeof keys / sizeof keys[0], err, errlen))
         return -1;
-    int rc = s_decode_fields (&body, ack, err, errlen);
-    wire_body_close (&body);
-    return rc;
+    return s_decode_fields (&body, ack, err, errlen);
 }

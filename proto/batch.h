@@ -8,7 +8,10 @@
  * ts <= 0, non-finite price, low > high, negative volume) is
  * MDF_DECODE_INVALID with an error naming the bar index, and the store answers
  * "rejected" with that error.  When the body was malformed but `batch_seq` could
- * still be read, has_batch_seq is set so the store can still answer.
+ * still be read, has_batch_seq is set so the store can still answer: a wrong
+ * key, but also trailing bytes, too deep nesting, a truncation, a reserved byte
+ * or a non-string key that come after the first `batch_seq` key and its
+ * unsigned value.
  * Malformed bars (not an array of 7, symbol not a string, ts not an integer, a
  * price not a number) also give errors "bar N: ...".  Problems are reported in
  * bar order, the first one wins.  The ack codec is in ack.c.
@@ -47,12 +50,12 @@ int mdf_batch_encode (const mdf_batch_t *batch, mdf_buf_t *out);
  * accepted (0, or anything above MDF_BATCH_MAX_BARS, means MDF_BATCH_MAX_BARS).
  * On anything but MDF_DECODE_OK the bars are freed (nbars 0); batch_seq,
  * has_batch_seq, producer_id and provider keep what could be read.  An empty
- * bars array is valid. */
+ * bars array is valid.  Allocates only the bars array (n * sizeof (mdf_bar_t)),
+ * and only when the body holds at least 9 bytes per bar. */
 mdf_decode_t mdf_batch_decode (const void *data, size_t size, mdf_batch_t *batch, size_t max_bars,
                                char *err, size_t errlen);
 
-/* Check one bar against the bar rules (proto/README.md, "Validation"): empty or
- * over-64-byte symbol,
+/* Check one bar against the rules of proto/README.md (empty or over-64-byte symbol,
  * ts <= 0, a non-finite open/high/low/close -- or volume --, low > high, negative
  * volume).  0, or -1 with err "bar 3: low (10.5) > high (10.2)". */
 int mdf_bar_validate (const mdf_bar_t *bar, size_t index, char *err, size_t errlen);

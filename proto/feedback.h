@@ -22,8 +22,10 @@ typedef struct {
     char reason[MDF_REASON_MAX + 1]; /* "" encodes/decodes as nil */
     char source[MDF_ID_MAX + 1];     /* "store" */
     double ts;                       /* wall seconds when sent */
-    /* Optional (additive v1 keys; 0 when absent): what a producer needs to
-     * pace itself (proto/README.md, "Feedback event"). */
+    /* Optional (additive v1 keys): what a producer needs to pace itself
+     * (proto/README.md, "Feedback event").  Encoded only with has_pacing;
+     * decoding sets has_pacing when any of them came, each absent one 0. */
+    bool has_pacing;
     double drain_rate;     /* rows/s committed over the last second */
     double service_rate;   /* rows/s the sink takes while busy */
     bool has_service_rate; /* false: not known yet (key absent) */

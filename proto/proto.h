@@ -9,10 +9,12 @@
  * key, a value of the wrong type, an oversized string or array, or trailing
  * bytes gives -1 and an error message naming the key (or bar index); never a
  * crash or an out-of-bounds read.  Unknown keys are ignored; integers are
- * accepted where a float is expected.  Before msgpack-c sees a body, a
- * pre-scan (wire.c) checks that it is one complete object whose containers
- * declare no more elements than there are bytes, so a decoder allocates at most
- * a small multiple of the body's size whatever the body claims.
+ * accepted where a float is expected.  Decoders read the msgpack bytes in place
+ * (wire.c) after one walk has checked that the body is one complete object,
+ * nested at most 32 deep, whose containers declare no more elements than there
+ * are bytes; they allocate nothing but a batch's bars array, and that only once
+ * the bytes could hold that many bars, so whatever a body claims costs at most
+ * sizeof (mdf_bar_t) per 9 bytes of body.
  *
  * Encoders write keys in a fixed order (the order of the tables in
  * proto/README.md), so a message always encodes to the same bytes.
@@ -30,7 +32,7 @@
 
 /* Limits the decoders enforce. */
 #define MDF_ID_MAX 128    /* producer_id, coordinator_id, provider: bytes */
-#define MDF_SYMBOL_MAX 64 /* symbol bytes (a bar rule: over 64 is rejected) */
+#define MDF_SYMBOL_MAX 64 /* symbol bytes (over 64 is rejected) */
 #define MDF_REASON_MAX 64
 #define MDF_ERROR_MAX 256
 #define MDF_BATCH_MAX_BARS 100000 /* a batch with more bars is malformed */

@@ -28,7 +28,7 @@
 
 #define DRAIN_WINDOW_MS 500
 #define DRAIN_SLOT_MS 50
-#define DRAIN_MIN_BUSY_MS 50 /* less busy time than this in the window: keep the last estimate */
+#define DRAIN_MIN_BUSY_MS 1 /* less busy time than this in the window: keep the last estimate */
 
 typedef struct _drain_t drain_t;
 

@@ -81,6 +81,7 @@ publisher_publish (publisher_t *self, mdf_level_t level, int64_t queue_size, con
     snprintf (ev.reason, sizeof ev.reason, "%s", reason ? reason : "");
     snprintf (ev.source, sizeof ev.source, "store");
     ev.ts = mdf_wall_s ();
+    ev.has_pacing = true;
     ev.drain_rate = self->pacing.drain_rate;
     ev.service_rate = self->pacing.service_rate;
     ev.has_service_rate = self->pacing.service_rate >= 0;

@@ -1,7 +1,8 @@
 /*
  * gen_corpus: write the seed corpus of the fuzz targets, a handful of small
  * valid and invalid bodies per decoder, from the encoders (so they follow the
- * contract) plus a few hand-made breakages.  Usage: gen_corpus DIR writes
+ * contract) plus a few hand-made ones: encodings the encoder never writes,
+ * and bodies broken after a readable batch_seq.  Usage: gen_corpus DIR writes
  * DIR/{feedback,batch,ack}/NAME.  The committed corpus came from
  *   ninja -C build-fuzz tests/fuzz/gen_corpus && build-fuzz/tests/fuzz/gen_corpus tests/fuzz/corpus
  */
@@ -89,6 +90,39 @@ s_batch (const char *dir)
                                "\x91\x97\xa1"
                                "A\x01\x01\x02\x01\x02\x03";
     rc |= s_write (dir, "batch", "int-prices", ints, sizeof ints - 1);
+    /* encodings the encoder never writes, each read by the decoder's general
+     * path: bars as array 16, a bar as array 16, a str8 symbol, ts as int32
+     * and int8, float32 and negative-int prices; batch_seq after the bars */
+    static const char odd[] = "\x86\xa1v\x01\xa4type\xa4"
+                              "bars\xab"
+                              "producer_id\xa1p"
+                              "\xa8provider\xa1x\xa4"
+                              "bars"
+                              "\xdc\x00\x02"
+                              "\xdc\x00\x07\xd9\x04MSFT\xd2\x00\x01\x00\x00"
+                              "\xca\x41\x20\x00\x00\xcb\x40\x26\x00\x00\x00\x00\x00\x00"
+                              "\xff\x0a\xcc\xc8"
+                              "\x97\xa2XY\xd0\x05\x01\x02\x01\x02\x03"
+                              "\xa9"
+                              "batch_seq\xcd\x01\x2c";
+    rc |= s_write (dir, "batch", "odd-encodings", odd, sizeof odd - 1);
+    /* broken after batch_seq, so still answered: an extra key nested 33 deep,
+     * a non-string key, a reserved byte */
+    static const char deep_head[] = "\x83\xa9"
+                                    "batch_seq\x07\xa1v\x01\xa1x";
+    char deep[sizeof deep_head - 1 + 32];
+    memcpy (deep, deep_head, sizeof deep_head - 1);
+    memset (deep + sizeof deep_head - 1, 0x91, 31);
+    deep[sizeof deep - 1] = (char)0x90;
+    rc |= s_write (dir, "batch", "nested-too-deep", deep, sizeof deep);
+    rc |= s_write (dir, "batch", "non-string-key",
+                   "\x82\xa9"
+                   "batch_seq\x07\x05\xc0",
+                   14);
+    rc |= s_write (dir, "batch", "reserved-byte",
+                   "\x82\xa9"
+                   "batch_seq\x07\xa1x\xc1",
+                   15);
     return rc;
 }
 

@@ -1,14 +1,15 @@
 /*
- * roundtrip: decode -> encode -> decode must give the same message (see
- * roundtrip.h).  Doubles are compared bit for bit (-0.0 and NaN payloads must
- * survive).  An ack decoded without `level` comes back with level "ok" (the
- * encoder always writes it), so has_level is compared only when it was set.
+ * roundtrip: decode -> encode -> decode must give the same message, and a
+ * batch decode must stay within its allocation bound (see roundtrip.h).  Doubles are compared bit
+ * for bit (-0.0 and NaN payloads must survive).  An ack decoded without `level` comes back with
+ * level "ok" (the encoder always writes it), so has_level is compared only when it was set.
  */
 #include "roundtrip.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "alloc_probe.h"
 #include "proto/batch.h"
 #include "proto/feedback.h"
 
@@ -80,7 +81,16 @@ roundtrip_batch (const uint8_t *data, size_t size, char *why, size_t whylen)
 {
     mdf_batch_t a = { 0 }, b = { 0 };
     char err[512] = "";
+    alloc_probe_reset ();
     mdf_decode_t d = mdf_batch_decode (data, size, &a, 0, err, sizeof err);
+    /* the documented bound: the bars array only, at most one bar per 9 bytes */
+    if (alloc_probe_max () > size / 9 * sizeof (mdf_bar_t)) {
+        char what[128];
+        snprintf (what, sizeof what, "batch: decoding %zu bytes allocated %zu in one go", size,
+                  alloc_probe_max ());
+        mdf_batch_clear (&a);
+        return s_why (why, whylen, what, NULL);
+    }
     if (d != MDF_DECODE_OK) {
         int ok = err[0] && (d == MDF_DECODE_INVALID || d == MDF_DECODE_MALFORMED) && a.nbars == 0
                  && a.bars == NULL;

@@ -3,7 +3,9 @@
  * targets and the unit tests' random-input case.  Given any bytes:
  *   - decoding never crashes (the sanitizers watch that);
  *   - a failure comes with a non-empty error message;
- *   - a success re-encodes, and decoding the encoding gives the same message.
+ *   - a success re-encodes, and decoding the encoding gives the same message;
+ *   - a batch decode allocates nothing larger than one mdf_bar_t per 9 bytes of
+ *     body (alloc_probe.h: link alloc_probe.c and wrap the allocator).
  * Each function returns 0 when the property holds, -1 (with a description in
  * why) when it does not.
  */

@@ -1,7 +1,8 @@
 /*
  * md-store ingest over its real sockets: feedback on subscribe, heartbeats
  * and restarts; acks only after commit, idempotent resends, each rejection
- * rule, hostile frames that disturb no one.
+ * rule, a broken body answered by its batch_seq, hostile frames that disturb
+ * no one.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -267,6 +268,65 @@ START_TEST (batch_larger_than_capacity_is_rejected)
 }
 END_TEST
 
+/* A valid batch of 3 bars as encoded bytes, with `tail` appended and, when
+ * extra_key, one more key announced in the top-level map header (the tail
+ * then holds that pair). */
+static void
+s_send_patched (zsock_t *d, uint64_t seq, const void *tail, size_t tail_len, bool extra_key)
+{
+    mdf_batch_t b;
+    mds_make_batch (&b, "p", seq, "test", 3, 5000);
+    mdf_buf_t buf = { 0 };
+    ck_assert_int_eq (mdf_batch_encode (&b, &buf), 0);
+    mdf_batch_clear (&b);
+    ck_assert_int_eq ((unsigned char)buf.data[0], 0x86); /* a fixmap of 6 keys */
+    unsigned char *raw = malloc (buf.size + tail_len);
+    ck_assert_ptr_nonnull (raw);
+    memcpy (raw, buf.data, buf.size);
+    memcpy (raw + buf.size, tail, tail_len);
+    if (extra_key)
+        raw[0] = 0x87;
+    zframe_t *f = zframe_new (raw, buf.size + tail_len);
+    ck_assert_int_eq (zframe_send (&f, d, 0), 0);
+    free (raw);
+    mdf_buf_free (&buf);
+}
+
+START_TEST (a_broken_body_with_a_readable_batch_seq_is_answered_rejected)
+{
+    MDS_START (0, NULL, NULL);
+    zsock_t *d = mds_dealer (&mds_cur);
+    mdf_ack_t ack;
+    /* one byte after the top-level map */
+    s_send_patched (d, 41, "\xc0", 1, false);
+    ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
+    ck_assert_uint_eq (ack.batch_seq, 41);
+    ck_assert_int_eq (ack.status, MDF_ACK_REJECTED);
+    ck_assert_uint_eq (ack.count, 0);
+    ck_assert_str_eq (ack.error, "1 trailing bytes after the body");
+    /* an extra key whose value nests 40 arrays deep (limit: 32 levels) */
+    unsigned char deep[2 + 40];
+    deep[0] = 0xa1;
+    deep[1] = 'x';
+    memset (deep + 2, 0x91, 39);
+    deep[41] = 0x90;
+    s_send_patched (d, 42, deep, sizeof deep, true);
+    ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
+    ck_assert_uint_eq (ack.batch_seq, 42);
+    ck_assert_int_eq (ack.status, MDF_ACK_REJECTED);
+    ck_assert_msg (strstr (ack.error, "nested more than 32 deep") != NULL, "error '%s'", ack.error);
+    /* counted as rejected batches, not as undecodable frames; nothing stored */
+    int port = mds_cur.http_port;
+    ck_assert_int_eq ((int)h_scrape (port, "mds_batches_total{status=\"rejected\"}"), 2);
+    ck_assert_int_eq ((int)h_scrape (port, "mds_ingest_malformed_total{reason=\"decode\"}"), 0);
+    ck_assert_int_eq (mds_send (d, 43, 1, 1), 0);
+    ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
+    ck_assert_int_eq (ack.status, MDF_ACK_OK);
+    ck_assert_int_eq (mds_db_count (mds_cur.db), 1);
+    zsock_destroy (&d);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- hostile */
 
 static void
@@ -342,6 +402,7 @@ main (void)
     tcase_add_test (tc, empty_batch_is_acked_ok_with_count_0);
     tcase_add_test (tc, each_rejection_rule_rejects_the_whole_batch_naming_the_bar);
     tcase_add_test (tc, batch_larger_than_capacity_is_rejected);
+    tcase_add_test (tc, a_broken_body_with_a_readable_batch_seq_is_answered_rejected);
     tcase_add_test (tc, hostile_frames_are_counted_and_disturb_no_one);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);

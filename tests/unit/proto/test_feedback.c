@@ -49,6 +49,21 @@ s_assert_same (const mdf_feedback_t *a, const mdf_feedback_t *b)
     ck_assert (memcmp (&a->ts, &b->ts, sizeof a->ts) == 0);
 }
 
+/* Decode the default body with one more kv; expect failure with `want`. */
+static void
+s_expect_reject_extra (const mp_kv_t *extra, const char *want)
+{
+    mp_kv_t kvs[16];
+    size_t n = mp_feedback_kvs (kvs);
+    mdf_buf_t buf = { 0 };
+    mp_map (&buf, kvs, n, NULL, NULL, extra, 1);
+    mdf_feedback_t ev;
+    char err[256];
+    ck_assert_int_eq (s_decode (&buf, &ev, err, sizeof err), -1);
+    ck_assert_str_eq (err, want);
+    mdf_buf_free (&buf);
+}
+
 START_TEST (feedback_round_trip_keeps_every_field)
 {
     mdf_feedback_t in = { .v = 1,
@@ -244,6 +259,50 @@ START_TEST (feedback_rejects_bodies_that_are_not_string_keyed_maps)
 }
 END_TEST
 
+/* The pacing keys (drain_rate, service_rate, producers, credit) are
+ * optional: they travel when set, an event without them decodes as before,
+ * and when present they must be of the right type. */
+START_TEST (feedback_pacing_keys_are_optional_and_checked)
+{
+    mdf_feedback_t in
+        = { .v = 1, .epoch = 17, .seq = 3, .level = MDF_LEVEL_OK, .capacity = 10, .ts = 1.5 };
+    strcpy (in.coordinator_id, "c");
+    strcpy (in.source, "store");
+    mdf_buf_t buf = { 0 }, plain = { 0 };
+    mdf_feedback_t out;
+    char err[256];
+    ck_assert_int_eq (mdf_feedback_encode (&in, &plain), 0);
+    in.has_pacing = true;
+    in.drain_rate = 4999.5;
+    in.producers = 10;
+    in.credit = 800;
+    ck_assert_int_eq (mdf_feedback_encode (&in, &buf), 0);
+    ck_assert_int_eq (s_decode (&buf, &out, err, sizeof err), 0);
+    ck_assert (out.has_pacing && !out.has_service_rate);
+    ck_assert_double_eq (out.drain_rate, 4999.5);
+    ck_assert_int_eq (out.producers, 10);
+    ck_assert_int_eq (out.credit, 800);
+    in.has_service_rate = true;
+    in.service_rate = 0; /* known: the sink takes nothing now */
+    ck_assert_int_eq (mdf_feedback_encode (&in, &buf), 0);
+    ck_assert_int_eq (s_decode (&buf, &out, err, sizeof err), 0);
+    ck_assert (out.has_service_rate);
+    ck_assert_double_eq (out.service_rate, 0);
+    /* without them: exactly the bytes of before, and nothing known */
+    ck_assert_int_eq (s_decode (&plain, &out, err, sizeof err), 0);
+    ck_assert (!out.has_pacing && !out.has_service_rate);
+    ck_assert_int_eq (out.credit, 0);
+    mdf_buf_free (&plain);
+    mdf_buf_free (&buf);
+    s_expect_reject_extra (&(mp_kv_t){ .key = "service_rate", .kind = MP_STR, .s = "fast" },
+                           "key 'service_rate': expected number, got string");
+    s_expect_reject_extra (&(mp_kv_t){ .key = "credit", .kind = MP_INT, .i = -1 },
+                           "key 'credit': must not be negative");
+    s_expect_reject_extra (&(mp_kv_t){ .key = "drain_rate", .kind = MP_DBL, .d = -2 },
+                           "key 'drain_rate': must be a finite number >= 0");
+}
+END_TEST
+
 START_TEST (feedback_topic_is_prefix_and_id)
 {
     char topic[64];
@@ -267,6 +326,7 @@ feedback_tcase (void)
     tcase_add_test (tc, feedback_names_each_wrong_type);
     tcase_add_test (tc, feedback_rejections_say_what_is_wrong);
     tcase_add_test (tc, feedback_rejects_bodies_that_are_not_string_keyed_maps);
+    tcase_add_test (tc, feedback_pacing_keys_are_optional_and_checked);
     tcase_add_test (tc, feedback_topic_is_prefix_and_id);
     return tc;
 }
