@@ -16,10 +16,12 @@
 #              in [t0, t1], hold=the mean rate from that tick to t1
 #   rate       t0 t1: mean committed rate over [t0, t1] (rows/s)
 #   series     win: "T rate" for every tick (trailing window), for the logs
-#   failsafe   t0 t1: per pipeline, the longest stretch with
+#   failsafe   t0 t1 [after_live=1]: per pipeline, the longest stretch with
 #              mdp_feedback_failsafe = 1 inside [t0, t1] ("LABEL=SECONDS"),
 #              from its first sample at 1 to the first sample back at 0;
-#              total=the sum of all stretches over every pipeline
+#              total=the sum of all stretches over every pipeline; with
+#              after_live=1 a pipeline's samples count only from its first
+#              one with a live store (before, it has no member at all)
 #   first      label key t0 above: seconds from t0 to the first sample of
 #              `label` at or after t0 whose `key` > above ("none" if never)
 #   value      label key at: `key` of `label` at the last sample <= at
@@ -71,7 +73,10 @@ function at_or_before(t,    k) {
         v = kv("written")
         if (v != "nan" && v != "") last_written[$2] = v + 0
     }
-    if (mode == "failsafe" && $3 == "pipe" && $4 != "down" && $1 >= t0 && $1 <= t1) {
+    if (mode == "failsafe" && $3 == "pipe" && $4 != "down" && after_live && kv("live") + 0 >= 1)
+        had_live[$2] = 1
+    if (mode == "failsafe" && $3 == "pipe" && $4 != "down" && $1 >= t0 && $1 <= t1 \
+        && (!after_live || (($2) in had_live))) {
         f = kv("failsafe") + 0
         if (f == 1 && !(($2) in since)) since[$2] = $1
         if (f != 1 && (($2) in since)) {

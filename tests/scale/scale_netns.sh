@@ -99,8 +99,8 @@ pipe_start p1 21 pipe-1 p1 $((5 * C))
 pipe_start p2 22 pipe-2 p2 $((5 * C))
 [ "$(resolve p1)" = "${IP_OF[s1]} " ] || fail "p1 resolves $DNS_NAME to '$(resolve p1)', expected ${IP_OF[s1]}"
 wait_for "both pipelines with s1 live" 10 live_is 1
-RUNNING="dns s1 s1-relay s2 s3 p1 p2"
-hold 6 $RUNNING
+RUNNING=(dns s1 s1-relay s2 s3 p1 p2)
+hold 6 "${RUNNING[@]}"
 T=$(wall)
 r=$(sample rate -v t0="$(plus "$T" -4)" -v t1="$T")
 log "one store: committed $(field "$r" rate) rows/s (C = $C)"
@@ -109,7 +109,7 @@ log "one store: committed $(field "$r" rate) rows/s (C = $C)"
 dns_set s1 s2 s3
 TA=$(event_time "dns s1 s2 s3")
 wait_for "both pipelines with 3 live stores" 8 live_is 3
-hold 11 $RUNNING
+hold 11 "${RUNNING[@]}"
 TA1=$(plus "$TA" 12)
 r=$(sample reach -v t0="$TA" -v t1="$TA1" -v target=$((3 * C * 95 / 100)) -v win=2)
 log "scale-out: 0.95 x 3C reached $(field "$r" reach) s after the join (peak $(field "$r" peak), then mean $(field "$r" hold) rows/s)"
@@ -125,9 +125,9 @@ rc=$?
 [ "$rc" = 0 ] || fail "s3 exited $rc after SIGTERM"
 grep -q 'msg=drained' "$TMP/s3.log" || fail "s3 did not log its drain"
 probe_del s3
-RUNNING="dns s1 s1-relay s2 p1 p2"
+RUNNING=(dns s1 s1-relay s2 p1 p2)
 wait_for "both pipelines with 2 live stores" 8 live_is 2
-hold 7 $RUNNING
+hold 7 "${RUNNING[@]}"
 TB1=$(plus "$TB" 8)
 r=$(sample reach -v t0="$TB" -v t1="$TB1" -v target=$((2 * C * 95 / 100)) -v win=2)
 log "scale-in: 0.95 x 2C at $(field "$r" reach) s after the SIGTERM (then mean $(field "$r" hold) rows/s)"
@@ -136,18 +136,17 @@ le "$(field "$r" reach)" 5 || fail "committed throughput not back to 0.95 x 2C w
 # ------------------------------------------------------------ 3. replacement
 store_start s4 14 store-4 "$C"
 dns_set s1 s2 s4
-RUNNING="dns s1 s1-relay s2 s4 p1 p2"
+RUNNING=(dns s1 s1-relay s2 s4 p1 p2)
 wait_for "both pipelines with 3 live stores (s4 joined)" 8 live_is 3
-hold 4 $RUNNING
+hold 4 "${RUNNING[@]}"
 { kill -KILL "${PID_OF[s2]}"; wait_exit s2 5; } 2>/dev/null # (no "Killed" job notice)
 ip -n "${NS_OF[s2]}" link set eth0 down
 event "sigkill s2"
 probe_del s2
 store_start s5 15 store-5 "$C"
 dns_set s1 s2 s4 s5
-RUNNING="dns s1 s1-relay s4 s5 p1 p2"
-TC=$(event_time "sigkill s2")
-hold 13 $RUNNING
+RUNNING=(dns s1 s1-relay s4 s5 p1 p2)
+hold 13 "${RUNNING[@]}"
 dns_set s1 s4 s5
 wait_for "both pipelines with 3 live stores (s2 forgotten, s5 joined)" 8 live_is 3
 r=$(sample failsafe -v t0=0 -v t1="$(wall)")
@@ -158,7 +157,7 @@ done
 ge "$(field "$r" total)" 1 || fail "no failsafe at all after s2 went silent: the crash was not seen ($r)"
 
 # ------------------------------------------------------------ 4. poisoning
-hold 5 $RUNNING
+hold 5 "${RUNNING[@]}"
 declare -A BEFORE
 IGNORED='mdp_feedback_ignored_total{reason='
 for p in p1 p2; do
@@ -174,7 +173,7 @@ POISON_S=$(plus "$STALE_MS" "$HEARTBEAT_MS" | awk '{ print $1 / 1000 }')
 kill -USR1 "${PID_OF[s1-relay]}"
 event "poison s1"
 TD=$(event_time "poison s1")
-hold 8 $RUNNING
+hold 8 "${RUNNING[@]}"
 grep -q '^done' "$TMP/s1-relay.log" || fail "the relay did not inject its events: $(cat "$TMP/s1-relay.log")"
 # log_time ROLE PATTERN: wall time of the first log line of ROLE matching PATTERN
 log_time() { date -d "$(grep -m1 -e "$2" "$TMP/$1.log" | sed -n 's/^ts=\([^ ]*\).*/\1/p')" +%s.%3N 2>/dev/null; }
@@ -190,7 +189,9 @@ for p in p1 p2; do
     [ "$d_rst" -ge 1 ] || fail "$p did not take the newer foreign event as a replacement"
     adopted=$(log_time "$p" 'msg="store restarted" coordinator=rogue-')
     back=$(log_time "$p" 'back to the previous one')
-    [ -n "$adopted" ] && [ -n "$back" ] || fail "$p: no log of the forged incarnation being taken and dropped"
+    if [ -z "$adopted" ] || [ -z "$back" ]; then
+        fail "$p: no log of the forged incarnation being taken and dropped"
+    fi
     held=$(plus "$back" "-$TD")
     r=$(sample scale_dev -v label="$p" -v tb0="$(plus "$TD" -5)" -v tp="$TD" -v t1="$(plus "$TD" 8)" -v band=0.02)
     log "$p held the forged incarnation ${held} s; its scale (0.5 s mean) around the poisoning: $r"

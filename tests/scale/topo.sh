@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/scale/topo.sh: a multi-host mdflow topology in network namespaces,
 # sourced by tests/scale/scale_netns.sh and bench/scale/run.sh (bash).
 #
@@ -42,7 +43,7 @@ PIPE_BIN=$BUILD/pipeline/md-pipeline
 PROBE_BIN=$BUILD/tests/scale/scale_probe
 RELAY_BIN=$BUILD/tests/scale/scale_relay
 
-declare -A NS_OF IP_OF PID_OF CONF_OF
+declare -A NS_OF IP_OF PID_OF
 PIDS_ORDER=()  # "role" in start order; stopped in reverse
 NS_MADE=()
 PROBE_PID=""
@@ -228,15 +229,15 @@ probe_start() { # probe_start INTERVAL_MS
 # ---------------------------------------------------------------- processes
 # stop_pid PID: SIGCONT + SIGTERM, wait up to 10 s, then SIGKILL.  Returns the exit code.
 stop_pid() {
-    local pid=$1 i rc
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return $?; }
-    kill -CONT "$pid" 2>/dev/null
-    kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    local pid=$1 i
+    [ -n "$pid" ] || return 0
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -CONT "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null
+        for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
+    fi
     wait "$pid" 2>/dev/null
-    rc=$?
-    return $rc
 }
 # stop ROLE: stop that process; returns its exit code.
 stop() {
@@ -271,6 +272,9 @@ topo_down() {
         rm -rf "/etc/netns/$ns"
     done
     NS_MADE=()
+    PIDS_ORDER=()
+    PROBE_T=()
+    NS_OF=() IP_OF=() PID_OF=()
     rmdir /etc/netns 2>/dev/null || true
 }
 
@@ -280,7 +284,7 @@ left() { [ "$SECONDS" -lt "$DEADLINE" ]; }
 wait_for() {
     local what=$1 end=$((SECONDS + $2)); shift 2
     until "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -lt "$end" ] && left || fail "timed out waiting for $what"
+        if [ "$SECONDS" -ge "$end" ] || ! left; then fail "timed out waiting for $what"; fi
         sleep 0.1
     done
     log "ok: $what"
