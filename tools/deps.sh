@@ -19,7 +19,7 @@ BUILD="meson ninja-build pkg-config gcc libc6-dev libzmq3-dev libczmq-dev libmsg
        libsqlite3-dev libpq-dev libmicrohttpd-dev libcurl4-openssl-dev"
 RUN="sqlite3 gnuplot-nox curl procps"
 TEST="postgresql prometheus clang clang-format libclang-rt-14-dev valgrind docker-compose yamllint python3
-      python3-yaml iproute2 nftables"
+      python3-yaml iproute2 nftables dnsmasq-base"
 
 pkgs_for () {
     case "$1" in
