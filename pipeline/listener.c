@@ -48,6 +48,7 @@ struct _listener_t {
     mdf_gauge_t *const *scale_g, *const *state_g; /* borrowed, by provider index */
     mdf_gauge_t *depth_g[MEMBERS_MAX];            /* pipeline_feedback_queue_depth, per store */
     uint32_t depth_gen[MEMBERS_MAX];
+    uint64_t reverts_seen[MEMBERS_MAX]; /* member_t.reverts already logged */
     mdf_counter_t *ev_level[3], *malformed, *gaps, *restarts, *resyncs;
     mdf_counter_t *ignored[MEMBERS_UNKNOWN_SLOT + 1];
     mdf_gauge_t *stale_g, *failsafe_g, *stores_g[4];
@@ -178,6 +179,25 @@ s_follow_roster (listener_t *self, mdf_sockset_t *subs)
     }
 }
 
+/* Log the stores whose bogus newer incarnation members_tick gave up (the
+ * roster held locked). */
+static bool
+s_log_reverts (listener_t *self, members_t *m)
+{
+    bool any = false;
+    for (int i = 0; i < MEMBERS_MAX; i++) {
+        const member_t *mb = members_get (m, i);
+        if (!mb || mb->reverts == self->reverts_seen[i])
+            continue;
+        self->reverts_seen[i] = mb->reverts;
+        any = true;
+        mdf_warn ("a newer incarnation went silent; back to the previous one",
+                  "coordinator=%s ingest=%s epoch=%lld", mb->coordinator_id, mb->ingest,
+                  (long long)mb->epoch);
+    }
+    return any;
+}
+
 /* Reload, staleness and forgetting; then the scale. */
 static void
 s_tick (listener_t *self)
@@ -195,8 +215,9 @@ s_tick (listener_t *self)
     members_count (m, &before[1], &before[2], &before[3], &before[0]);
     size_t nremoved = members_tick (m, removed, MEMBERS_MAX);
     members_count (m, &after[1], &after[2], &after[3], &after[0]);
+    bool reverted = s_log_reverts (self, m);
     s_view (m, &v);
-    bool changed = nremoved > 0 || memcmp (before, after, sizeof before) != 0;
+    bool changed = nremoved > 0 || reverted || memcmp (before, after, sizeof before) != 0;
     roster_unlock (self->roster, changed);
     s_apply (self, &v);
 }
