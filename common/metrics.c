@@ -280,8 +280,19 @@ s_register (mdf_metrics_t *self, const char *name, const char *help, metric_type
         f = NULL;
     if (f && !(s = s_series_find (f, &labels)))
         s = s_series_add (f, &labels);
+    if (s)
+        atomic_store (&s->hidden, false); /* asked for again: shown again */
     pthread_mutex_unlock (&self->lock);
     return s;
+}
+
+void
+mdf_gauge_hide (mdf_gauge_t *g)
+{
+    if (g) {
+        series_t *s = (series_t *)((char *)g - offsetof (series_t, u.gauge));
+        atomic_store (&s->hidden, true);
+    }
 }
 
 mdf_counter_t *

@@ -46,6 +46,10 @@ void mdf_counter_add (mdf_counter_t *c, uint64_t n);
 uint64_t mdf_counter_value (const mdf_counter_t *c);
 
 void mdf_gauge_set (mdf_gauge_t *g, double v);
+/* Leave the series out of the exposition (a store that is gone), until it is
+ * registered again (mdf_metrics_gauge with the same labels); the handle stays
+ * valid. */
+void mdf_gauge_hide (mdf_gauge_t *g);
 void mdf_gauge_add (mdf_gauge_t *g, double delta);
 double mdf_gauge_value (const mdf_gauge_t *g);
 

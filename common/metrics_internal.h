@@ -34,6 +34,7 @@ struct _mdf_histogram_t {
 typedef struct series_t {
     struct series_t *next;
     char **values;
+    atomic_bool hidden; /* not rendered (mdf_gauge_hide) until registered again */
     union {
         struct _mdf_counter_t counter;
         struct _mdf_gauge_t gauge;

@@ -161,6 +161,8 @@ s_render_family (s_buf_t *b, const family_t *f)
     s_buf_puts (b, "\n");
     char value[64];
     for (const series_t *s = f->head; s; s = s->next) {
+        if (atomic_load (&s->hidden))
+            continue;
         if (f->type == M_COUNTER) {
             snprintf (value, sizeof value, "%" PRIu64, mdf_counter_value (&s->u.counter));
             s_render_sample (b, f, "", s, NULL, value);

@@ -198,6 +198,21 @@ s_log_reverts (listener_t *self, members_t *m)
     return any;
 }
 
+/* A store removed or forgotten leaves no queue depth behind in /metrics. */
+static void
+s_hide_gone (listener_t *self, members_t *m)
+{
+    for (int i = 0; i < MEMBERS_MAX; i++) {
+        if (!self->depth_g[i])
+            continue;
+        const member_t *mb = members_get (m, i);
+        if (!mb || mb->generation != self->depth_gen[i]) {
+            mdf_gauge_hide (self->depth_g[i]);
+            self->depth_g[i] = NULL;
+        }
+    }
+}
+
 /* Reload, staleness and forgetting; then the scale. */
 static void
 s_tick (listener_t *self)
@@ -216,6 +231,7 @@ s_tick (listener_t *self)
     size_t nremoved = members_tick (m, removed, MEMBERS_MAX);
     members_count (m, &after[1], &after[2], &after[3], &after[0]);
     bool reverted = s_log_reverts (self, m);
+    s_hide_gone (self, m);
     s_view (m, &v);
     bool changed = nremoved > 0 || reverted || memcmp (before, after, sizeof before) != 0;
     roster_unlock (self->roster, changed);
@@ -230,6 +246,7 @@ s_depth_gauge (listener_t *self, int slot, const member_t *m)
     if (!self->metrics)
         return;
     if (!self->depth_g[slot] || self->depth_gen[slot] != m->generation) {
+        mdf_gauge_hide (self->depth_g[slot]); /* the store it was (shown again if the same) */
         self->depth_g[slot] = mdf_metrics_gauge (self->metrics, "pipeline_feedback_queue_depth",
                                                  "Queue depth the store last reported", "source",
                                                  m->coordinator_id, NULL);

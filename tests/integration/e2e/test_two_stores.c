@@ -17,6 +17,7 @@
  * (B's unacked batches were resent after their ack timeout).
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -82,8 +83,11 @@ static bool
 s_b_forgotten (void *arg)
 {
     int port = *(int *)arg;
+    /* forgotten: a candidate again, no failsafe, and no queue depth left
+     * behind in /metrics */
     return h_scrape (port, "mdp_stores{state=\"candidate\"}") == 1
-           && h_scrape (port, "mdp_feedback_failsafe") == 0;
+           && h_scrape (port, "mdp_feedback_failsafe") == 0
+           && isnan (h_scrape (port, "pipeline_feedback_queue_depth{source=\"store-b\"}"));
 }
 
 static bool

@@ -114,6 +114,25 @@ START_TEST (families_sorted_series_in_registration_order)
 }
 END_TEST
 
+START_TEST (a_hidden_gauge_leaves_the_exposition_until_asked_for_again)
+{
+    mdf_gauge_t *a = mdf_metrics_gauge (reg, "depth", "Depth", "source", "a", NULL);
+    mdf_gauge_t *b = mdf_metrics_gauge (reg, "depth", "Depth", "source", "b", NULL);
+    mdf_gauge_set (a, 1);
+    mdf_gauge_set (b, 2);
+    mdf_gauge_hide (a);
+    mdf_gauge_set (a, 3); /* the handle stays valid */
+    char *text = mdf_metrics_render (reg);
+    ck_assert_msg (!strstr (text, "depth{source=\"a\"}"), "%s", text);
+    ck_assert_msg (strstr (text, "depth{source=\"b\"} 2\n"), "%s", text);
+    free (text);
+    ck_assert_ptr_eq (mdf_metrics_gauge (reg, "depth", "Depth", "source", "a", NULL), a);
+    text = mdf_metrics_render (reg);
+    ck_assert_msg (strstr (text, "depth{source=\"a\"} 3\n"), "%s", text);
+    free (text);
+}
+END_TEST
+
 START_TEST (same_name_and_labels_give_same_handle)
 {
     mdf_counter_t *a = mdf_metrics_counter (reg, "x_total", "x", "level", "ok", NULL);
@@ -324,6 +343,7 @@ s_suite (void)
     tcase_add_test (tc, gauge_holds_doubles_and_special_values);
     tcase_add_test (tc, histogram_renders_cumulative_buckets_sum_count);
     tcase_add_test (tc, families_sorted_series_in_registration_order);
+    tcase_add_test (tc, a_hidden_gauge_leaves_the_exposition_until_asked_for_again);
     tcase_add_test (tc, same_name_and_labels_give_same_handle);
     tcase_add_test (tc, misuse_returns_null);
     tcase_add_test (tc, empty_registry_renders_empty_text);
