@@ -46,6 +46,9 @@ s_create (const sink_config_t *cfg)
     return self;
 }
 
+/* "postgres WHAT: <server or libpq message>" into err; -1.  `what` is a short
+ * label, not the SQL text.  A message longer than err is cut and ends in
+ * "..." so that a reader knows it was cut. */
 static int
 s_fail (pg_sink_t *self, const char *what, char *err, size_t errlen)
 {
@@ -53,18 +56,21 @@ s_fail (pg_sink_t *self, const char *what, char *err, size_t errlen)
     size_t len = strlen (msg);
     while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
         len--;
-    snprintf (err, errlen, "postgres %s: %.*s", what, (int)len, msg);
+    int w = snprintf (err, errlen, "postgres %s: %.*s", what, (int)len, msg);
+    if (w >= 0 && (size_t)w >= errlen && errlen >= 4)
+        memcpy (err + errlen - 4, "...", 4);
     return -1;
 }
 
-/* Run a command expecting `want`; 0 or -1 with err. */
+/* Run a command expecting `want`; 0 or -1 with err naming `what`. */
 static int
-s_exec (pg_sink_t *self, const char *sql, ExecStatusType want, char *err, size_t errlen)
+s_exec (pg_sink_t *self, const char *what, const char *sql, ExecStatusType want, char *err,
+        size_t errlen)
 {
     PGresult *res = PQexec (self->conn, sql);
     int rc = PQresultStatus (res) == want ? 0 : -1;
     if (rc)
-        s_fail (self, sql, err, errlen);
+        s_fail (self, what, err, errlen);
     PQclear (res);
     return rc;
 }
@@ -93,9 +99,9 @@ s_hypertable (pg_sink_t *self, const char *ident)
               "SELECT create_hypertable('%s', 'ts', if_not_exists => TRUE, "
               "migrate_data => TRUE)",
               ident);
-    if (s_exec (self, "CREATE EXTENSION IF NOT EXISTS timescaledb", PGRES_COMMAND_OK, err,
-                sizeof err)
-        || s_exec (self, sql, PGRES_TUPLES_OK, err, sizeof err)) {
+    if (s_exec (self, "create extension", "CREATE EXTENSION IF NOT EXISTS timescaledb",
+                PGRES_COMMAND_OK, err, sizeof err)
+        || s_exec (self, "create_hypertable", sql, PGRES_TUPLES_OK, err, sizeof err)) {
         char q[600];
         mdf_warn ("timescaledb present but hypertable not made", "error=%s",
                   mdf_log_quote (q, sizeof q, err));
@@ -117,11 +123,11 @@ s_open (void *state, char *err, size_t errlen)
               "low double precision, close double precision, volume double precision, "
               "PRIMARY KEY (provider, symbol, ts))",
               ident);
-    if (s_exec (self, "SET client_min_messages = warning", PGRES_COMMAND_OK, err, errlen)
-        || s_exec (self, sql, PGRES_COMMAND_OK, err, errlen))
+    if (s_exec (self, "set", "SET client_min_messages = warning", PGRES_COMMAND_OK, err, errlen)
+        || s_exec (self, "create table", sql, PGRES_COMMAND_OK, err, errlen))
         return -1;
     s_hypertable (self, ident);
-    if (s_exec (self,
+    if (s_exec (self, "create staging table",
                 "CREATE TEMP TABLE IF NOT EXISTS mds_stage (n bigint, provider text, "
                 "symbol text, ts bigint, open float8, high float8, low float8, "
                 "close float8, volume float8) ON COMMIT DELETE ROWS",
@@ -214,7 +220,7 @@ s_copy (pg_sink_t *self, const mdf_batch_t *const *batches, size_t n, char *err,
                 snprintf (err, errlen, "postgres: out of memory");
                 return -1;
             }
-    if (s_exec (self, "COPY mds_stage FROM STDIN", PGRES_COPY_IN, err, errlen))
+    if (s_exec (self, "COPY", "COPY mds_stage FROM STDIN", PGRES_COPY_IN, err, errlen))
         return -1;
     if (PQputCopyData (self->conn, self->buf, (int)self->len) != 1
         || PQputCopyEnd (self->conn, NULL) != 1)
@@ -231,7 +237,7 @@ static int
 s_write (void *state, const mdf_batch_t *const *batches, size_t n, char *err, size_t errlen)
 {
     pg_sink_t *self = state;
-    if (s_exec (self, "BEGIN", PGRES_COMMAND_OK, err, errlen))
+    if (s_exec (self, "BEGIN", "BEGIN", PGRES_COMMAND_OK, err, errlen))
         return -1;
     int rc = s_copy (self, batches, n, err, errlen);
     if (rc == 0) {
@@ -240,7 +246,7 @@ s_write (void *state, const mdf_batch_t *const *batches, size_t n, char *err, si
         PQclear (res);
     }
     if (rc == 0)
-        rc = s_exec (self, "COMMIT", PGRES_COMMAND_OK, err, errlen);
+        rc = s_exec (self, "COMMIT", "COMMIT", PGRES_COMMAND_OK, err, errlen);
     else {
         PGresult *res = PQexec (self->conn, "ROLLBACK");
         PQclear (res);
