@@ -16,13 +16,20 @@ enum {
     P_COPY_BINARY,
     P_COPY_BINARY_DISTINCT,
     P_COPY_BINARY_1RT,
+    P_COPY_BINARY_1RT_SORTED,
     P_UNNEST,
     P_VALUES
 };
 
-const char *const bare_paths[]
-    = { "copy-text",       "copy-text-plain", "copy-binary", "copy-binary-distinct",
-        "copy-binary-1rt", "unnest",          "values",      NULL };
+const char *const bare_paths[] = { "copy-text",
+                                   "copy-text-plain",
+                                   "copy-binary",
+                                   "copy-binary-distinct",
+                                   "copy-binary-1rt",
+                                   "copy-binary-1rt-sorted",
+                                   "unnest",
+                                   "values",
+                                   NULL };
 
 struct bare_s {
     PGconn *conn;
@@ -174,6 +181,7 @@ bare_open (const char *conninfo, const char *table, const char *path, char *err,
         break;
     case P_COPY_BINARY:
     case P_COPY_BINARY_1RT:
+    case P_COPY_BINARY_1RT_SORTED:
         stage = "CREATE TEMP TABLE bare_stage (provider text, symbol text, ts timestamptz, "
                 "open float8, high float8, low float8, close float8, volume float8) "
                 "ON COMMIT DELETE ROWS";
@@ -317,17 +325,39 @@ s_one_trip (bare_t *self, char *err, size_t errlen)
 }
 
 static int
+s_cmp_rows (const void *pa, const void *pb)
+{
+    const bare_row_t *a = pa, *b = pb;
+    int c = strcmp (a->provider, b->provider);
+    if (!c)
+        c = strcmp (a->symbol, b->symbol);
+    return c ? c : (a->ts > b->ts) - (a->ts < b->ts);
+}
+
+static int
 s_staged (bare_t *self, const bare_row_t *rows, size_t n, char *err, size_t errlen)
 {
+    bare_row_t *sorted = NULL;
+    if (self->path == P_COPY_BINARY_1RT_SORTED) {
+        sorted = malloc (n * sizeof *sorted);
+        if (!sorted) {
+            snprintf (err, errlen, "out of memory");
+            return -1;
+        }
+        memcpy (sorted, rows, n * sizeof *sorted);
+        qsort (sorted, n, sizeof *sorted, s_cmp_rows);
+        rows = sorted;
+    }
     self->len = 0;
     bool text = self->path == P_COPY_TEXT || self->path == P_COPY_TEXT_PLAIN;
     int rc = text ? s_fill_text (self, rows, n)
                   : s_fill_binary (self, rows, n, self->path == P_COPY_BINARY_DISTINCT);
+    free (sorted);
     if (rc) {
         snprintf (err, errlen, "out of memory");
         return -1;
     }
-    if (self->path == P_COPY_BINARY_1RT)
+    if (self->path == P_COPY_BINARY_1RT || self->path == P_COPY_BINARY_1RT_SORTED)
         return s_one_trip (self, err, errlen);
     if (s_exec (self, "BEGIN", PGRES_COMMAND_OK, err, errlen)
         || s_exec (self,

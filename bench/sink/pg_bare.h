@@ -15,6 +15,8 @@
  *   copy-binary     binary COPY into a TEMP staging table (ts already a
  *                   timestamptz), INSERT ... SELECT ... ON CONFLICT
  *   copy-binary-distinct  binary COPY with a row number, DISTINCT ON
+ *   copy-binary-1rt BEGIN; COPY; EXECUTE; COMMIT as one query (one round trip)
+ *   copy-binary-1rt-sorted  the same with the rows sorted by key first
  *   unnest          one INSERT ... SELECT FROM unnest($1..$8) ON CONFLICT,
  *                   the columns as binary arrays (no staging table)
  *   values          one prepared INSERT ... VALUES (...), (...) ON CONFLICT

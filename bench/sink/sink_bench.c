@@ -19,13 +19,16 @@
  * copy-binary-1rt: the same binary COPY + upsert in one round trip, the same
  * rows, no mdflow code) on the same server.  N rows in all per run; each round
  * runs both, alternating which goes first, and the figures are medians over
- * the rounds (a shared machine is noisy), printed as "rows/s = R x bare".
- * Client CPU per row (the writer threads' own time) shows what the sink's
- * code costs on top of the bare loop.  The server is CONNINFO, or
+ * the rounds (a shared machine is noisy), printed as "rows/s = R x bare"
+ * where R is the median of the rounds' sink/bare ratios.  CPU per row of the
+ * writer threads (client) and, when the server was started here, of all the
+ * server's processes (its backends, WAL writer, checkpointer) show what each
+ * side costs independently of what else runs on the machine.  The server is CONNINFO, or
  * $MDF_BENCH_PG, or a throwaway one started here on loopback with default
  * (durable) settings and stopped at the end; skipped when none can be reached
  * or started.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -79,6 +82,68 @@ s_thread_cpu (void)
     clock_gettime (CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
+
+/* CPU seconds used so far by the PostgreSQL server whose postmaster is `pid`
+ * and by its live children (backends, WAL writer, checkpointer), from
+ * /proc/PID/schedstat; 0 when unknown. */
+static double
+s_server_cpu (int pid)
+{
+    if (pid <= 0)
+        return 0;
+    double total = 0;
+    DIR *d = opendir ("/proc");
+    struct dirent *e;
+    while (d && (e = readdir (d))) {
+        int p = atoi (e->d_name);
+        if (p <= 0)
+            continue;
+        char path[64], line[512];
+        snprintf (path, sizeof path, "/proc/%d/stat", p);
+        FILE *f = fopen (path, "r");
+        int ppid = 0;
+        if (f) {
+            const char *rp = fgets (line, sizeof line, f) ? strrchr (line, ')') : NULL;
+            if (!rp || sscanf (rp, ") %*c %d", &ppid) != 1)
+                ppid = 0;
+            fclose (f);
+        }
+        if (p != pid && ppid != pid)
+            continue;
+        snprintf (path, sizeof path, "/proc/%d/schedstat", p);
+        f = fopen (path, "r");
+        unsigned long long ns = 0;
+        if (f) {
+            if (fscanf (f, "%llu", &ns) != 1)
+                ns = 0;
+            fclose (f);
+        }
+        total += (double)ns / 1e9;
+    }
+    if (d)
+        closedir (d);
+    return total;
+}
+
+/* The postmaster's PID from DIR/data/postmaster.pid; 0 when unknown. */
+static int
+s_postmaster (const pg_server_t *pg)
+{
+    if (!pg->running)
+        return 0;
+    char path[400];
+    snprintf (path, sizeof path, "%s/data/postmaster.pid", pg->dir);
+    FILE *f = fopen (path, "r");
+    int pid = 0;
+    if (f) {
+        if (fscanf (f, "%d", &pid) != 1)
+            pid = 0;
+        fclose (f);
+    }
+    return pid;
+}
+
+static int s_postmaster_pid;
 
 /* ---- SQLite: one connection ---- */
 
@@ -180,10 +245,10 @@ s_writer (void *arg)
 
 /* Rows per second of `workers` writers (sink or bare) writing `total` rows in
  * transactions of `batch`, wall clock; -1 on error.  *cpu_us: the writer
- * threads' CPU microseconds per row. */
+ * threads' CPU microseconds per row; *server_us: the server's (0 unknown). */
 static double
 s_run_pg (const char *conninfo, const char *table, bool bare, int workers, size_t batch,
-          size_t total, int round, double *cpu_us)
+          size_t total, int round, double *cpu_us, double *server_us)
 {
     writer_t w[MAX_WORKERS];
     pthread_t th[MAX_WORKERS];
@@ -217,6 +282,7 @@ s_run_pg (const char *conninfo, const char *table, bool bare, int workers, size_
     if (ok) {
         for (int i = 0; i < workers; i++)
             pthread_create (&th[i], NULL, s_writer, &w[i]);
+        double server0 = s_server_cpu (s_postmaster_pid);
         pthread_barrier_wait (&go);
         int64_t t0 = mdf_mono_ns ();
         size_t rows = 0;
@@ -231,9 +297,11 @@ s_run_pg (const char *conninfo, const char *table, bool bare, int workers, size_
             cpu += w[i].cpu_s;
         }
         double dt = (double)(mdf_mono_ns () - t0) / 1e9;
+        double server = s_server_cpu (s_postmaster_pid) - server0; /* before the backends go */
         if (ok) {
             rate = (double)rows / dt;
             *cpu_us = cpu * 1e6 / (double)rows;
+            *server_us = server * 1e6 / (double)rows;
         }
     }
     for (int i = 0; i < workers; i++) {
@@ -262,37 +330,49 @@ static void
 s_report_pg (const char *conninfo, size_t total, int rounds, const int *workers, int nworkers)
 {
     const size_t sizes[] = { 500, 5000 };
-    static double sink[8][2][MAX_ROUNDS], bare[8][2][MAX_ROUNDS], sink_cpu[8][2][MAX_ROUNDS],
-        bare_cpu[8][2][MAX_ROUNDS];
+    enum { SINK, BARE };
+    /* [who][workers][size][round] */
+    static double rate[2][8][2][MAX_ROUNDS], cpu[2][8][2][MAX_ROUNDS], server[2][8][2][MAX_ROUNDS],
+        ratio[8][2][MAX_ROUNDS];
     bool failed[8][2] = { { false } };
     for (int r = 0; r < rounds; r++)
         for (int wi = 0; wi < nworkers; wi++)
             for (int si = 0; si < 2; si++) {
                 for (int k = 0; k < 2; k++) {
-                    bool do_bare = (k == 0) == (r % 2 == 0); /* alternate who goes first */
-                    double *rate = do_bare ? &bare[wi][si][r] : &sink[wi][si][r];
-                    double *cpu = do_bare ? &bare_cpu[wi][si][r] : &sink_cpu[wi][si][r];
-                    *rate = s_run_pg (conninfo, "bars_bench", do_bare, workers[wi], sizes[si],
-                                      total, r, cpu);
-                    if (*rate < 0)
+                    int who = (k == 0) == (r % 2 == 0) ? BARE : SINK; /* alternate who goes first */
+                    rate[who][wi][si][r]
+                        = s_run_pg (conninfo, "bars_bench", who == BARE, workers[wi], sizes[si],
+                                    total, r, &cpu[who][wi][si][r], &server[who][wi][si][r]);
+                    if (rate[who][wi][si][r] < 0)
                         failed[wi][si] = true;
                 }
+                ratio[wi][si][r] = rate[SINK][wi][si][r] / rate[BARE][wi][si][r];
                 fprintf (stderr,
                          "  round %d  workers %d  batch %5zu: sink %8.0f rows/s, bare %8.0f "
-                         "rows/s\n",
-                         r + 1, workers[wi], sizes[si], sink[wi][si][r], bare[wi][si][r]);
+                         "rows/s (%.2f); server CPU %.2f vs %.2f us/row\n",
+                         r + 1, workers[wi], sizes[si], rate[SINK][wi][si][r],
+                         rate[BARE][wi][si][r], ratio[wi][si][r], server[SINK][wi][si][r],
+                         server[BARE][wi][si][r]);
             }
+    printf ("postgres: the sink vs a bare libpq loop doing the same COPY + upsert, medians of %d "
+            "rounds of %zu rows;\n          R = the median of each round's sink/bare; CPU "
+            "in us per row, sink vs bare\n",
+            rounds, total);
     for (int wi = 0; wi < nworkers; wi++)
         for (int si = 0; si < 2; si++) {
             if (failed[wi][si]) {
                 printf ("postgres   workers %d  batch %5zu: failed\n", workers[wi], sizes[si]);
                 continue;
             }
-            double s = s_median (sink[wi][si], rounds), b = s_median (bare[wi][si], rounds);
-            printf ("postgres   workers %d  batch %5zu: %8.0f rows/s = %.2f x bare (%8.0f "
-                    "rows/s); client CPU %.2f vs %.2f us/row  (median of %d, %zu rows)\n",
-                    workers[wi], sizes[si], s, s / b, b, s_median (sink_cpu[wi][si], rounds),
-                    s_median (bare_cpu[wi][si], rounds), rounds, total);
+            printf ("postgres   workers %d  batch %5zu: %7.0f rows/s = %.2f x bare (%7.0f "
+                    "rows/s); client CPU %.2f vs %.2f",
+                    workers[wi], sizes[si], s_median (rate[SINK][wi][si], rounds),
+                    s_median (ratio[wi][si], rounds), s_median (rate[BARE][wi][si], rounds),
+                    s_median (cpu[SINK][wi][si], rounds), s_median (cpu[BARE][wi][si], rounds));
+            if (s_postmaster_pid)
+                printf (", server CPU %.2f vs %.2f", s_median (server[SINK][wi][si], rounds),
+                        s_median (server[BARE][wi][si], rounds));
+            printf ("\n");
         }
     fflush (stdout);
 }
@@ -359,6 +439,7 @@ main (int argc, char **argv)
         }
         conninfo = server.conninfo;
     }
+    s_postmaster_pid = s_postmaster (&server);
     s_report_pg (conninfo, total, rounds, workers, nworkers);
     pg_server_stop (&server);
     return 0;
