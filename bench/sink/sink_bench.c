@@ -83,18 +83,23 @@ s_thread_cpu (void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* CPU seconds used so far by the PostgreSQL server whose postmaster is `pid`
- * and by its live children (backends, WAL writer, checkpointer), from
- * /proc/PID/schedstat; 0 when unknown. */
-static double
-s_server_cpu (int pid)
+/* CPU time of the PostgreSQL server whose postmaster is `postmaster`: the
+ * postmaster and its children (backends, WAL writer, checkpointer, ...), per
+ * process from /proc/PID/schedstat. */
+#define MAX_PROCS 256
+typedef struct {
+    int n;
+    int pid[MAX_PROCS];
+    double cpu[MAX_PROCS];
+} procs_t;
+
+static void
+s_server_cpu (int postmaster, procs_t *out)
 {
-    if (pid <= 0)
-        return 0;
-    double total = 0;
-    DIR *d = opendir ("/proc");
+    out->n = 0;
+    DIR *d = postmaster > 0 ? opendir ("/proc") : NULL;
     struct dirent *e;
-    while (d && (e = readdir (d))) {
+    while (d && (e = readdir (d)) && out->n < MAX_PROCS) {
         int p = atoi (e->d_name);
         if (p <= 0)
             continue;
@@ -108,7 +113,7 @@ s_server_cpu (int pid)
                 ppid = 0;
             fclose (f);
         }
-        if (p != pid && ppid != pid)
+        if (p != postmaster && ppid != postmaster)
             continue;
         snprintf (path, sizeof path, "/proc/%d/schedstat", p);
         f = fopen (path, "r");
@@ -118,11 +123,27 @@ s_server_cpu (int pid)
                 ns = 0;
             fclose (f);
         }
-        total += (double)ns / 1e9;
+        out->pid[out->n] = p;
+        out->cpu[out->n++] = (double)ns / 1e9;
     }
     if (d)
         closedir (d);
-    return total;
+}
+
+/* CPU seconds the server used between two snapshots (a process that ended in
+ * between is missed; one that started counts whole). */
+static double
+s_server_cpu_used (const procs_t *before, const procs_t *after)
+{
+    double used = 0;
+    for (int i = 0; i < after->n; i++) {
+        double was = 0;
+        for (int j = 0; j < before->n; j++)
+            if (before->pid[j] == after->pid[i])
+                was = before->cpu[j];
+        used += after->cpu[i] - was;
+    }
+    return used;
 }
 
 /* The postmaster's PID from DIR/data/postmaster.pid; 0 when unknown. */
@@ -282,7 +303,8 @@ s_run_pg (const char *conninfo, const char *table, bool bare, int workers, size_
     if (ok) {
         for (int i = 0; i < workers; i++)
             pthread_create (&th[i], NULL, s_writer, &w[i]);
-        double server0 = s_server_cpu (s_postmaster_pid);
+        static procs_t before, after;
+        s_server_cpu (s_postmaster_pid, &before);
         pthread_barrier_wait (&go);
         int64_t t0 = mdf_mono_ns ();
         size_t rows = 0;
@@ -297,7 +319,8 @@ s_run_pg (const char *conninfo, const char *table, bool bare, int workers, size_
             cpu += w[i].cpu_s;
         }
         double dt = (double)(mdf_mono_ns () - t0) / 1e9;
-        double server = s_server_cpu (s_postmaster_pid) - server0; /* before the backends go */
+        s_server_cpu (s_postmaster_pid, &after); /* before the backends go */
+        double server = s_server_cpu_used (&before, &after);
         if (ok) {
             rate = (double)rows / dt;
             *cpu_us = cpu * 1e6 / (double)rows;
