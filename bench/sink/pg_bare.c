@@ -15,6 +15,7 @@ enum {
     P_COPY_TEXT_PLAIN,
     P_COPY_BINARY,
     P_COPY_BINARY_DISTINCT,
+    P_COPY_BINARY_1RT_TEXT,
     P_COPY_BINARY_1RT,
     P_COPY_BINARY_1RT_SORTED,
     P_UNNEST,
@@ -25,6 +26,7 @@ const char *const bare_paths[] = { "copy-text",
                                    "copy-text-plain",
                                    "copy-binary",
                                    "copy-binary-distinct",
+                                   "copy-binary-1rt-text",
                                    "copy-binary-1rt",
                                    "copy-binary-1rt-sorted",
                                    "unnest",
@@ -180,11 +182,18 @@ bare_open (const char *conninfo, const char *table, const char *path, char *err,
         merge = merge_sql;
         break;
     case P_COPY_BINARY:
+    case P_COPY_BINARY_1RT_TEXT:
     case P_COPY_BINARY_1RT:
     case P_COPY_BINARY_1RT_SORTED:
-        stage = "CREATE TEMP TABLE bare_stage (provider text, symbol text, ts timestamptz, "
-                "open float8, high float8, low float8, close float8, volume float8) "
-                "ON COMMIT DELETE ROWS";
+        /* varchar(n) with n covering the longest provider and symbol: no
+         * TOAST table, so ON COMMIT DELETE ROWS truncates one file, not three */
+        stage = p == P_COPY_BINARY_1RT || p == P_COPY_BINARY_1RT_SORTED
+                    ? "CREATE TEMP TABLE bare_stage (provider varchar(128), symbol varchar(64), "
+                      "ts timestamptz, open float8, high float8, low float8, close float8, "
+                      "volume float8) ON COMMIT DELETE ROWS"
+                    : "CREATE TEMP TABLE bare_stage (provider text, symbol text, ts timestamptz, "
+                      "open float8, high float8, low float8, close float8, volume float8) "
+                      "ON COMMIT DELETE ROWS";
         snprintf (merge_sql, sizeof merge_sql, "INSERT INTO %s SELECT * FROM bare_stage" SET_COLS,
                   table);
         merge = merge_sql;
@@ -357,7 +366,8 @@ s_staged (bare_t *self, const bare_row_t *rows, size_t n, char *err, size_t errl
         snprintf (err, errlen, "out of memory");
         return -1;
     }
-    if (self->path == P_COPY_BINARY_1RT || self->path == P_COPY_BINARY_1RT_SORTED)
+    if (self->path == P_COPY_BINARY_1RT || self->path == P_COPY_BINARY_1RT_SORTED
+        || self->path == P_COPY_BINARY_1RT_TEXT)
         return s_one_trip (self, err, errlen);
     if (s_exec (self, "BEGIN", PGRES_COMMAND_OK, err, errlen)
         || s_exec (self,

@@ -15,7 +15,11 @@
  *   copy-binary     binary COPY into a TEMP staging table (ts already a
  *                   timestamptz), INSERT ... SELECT ... ON CONFLICT
  *   copy-binary-distinct  binary COPY with a row number, DISTINCT ON
- *   copy-binary-1rt BEGIN; COPY; EXECUTE; COMMIT as one query (one round trip)
+ *   copy-binary-1rt-text  BEGIN; COPY; EXECUTE; COMMIT as one query (one round
+ *                   trip), staging columns provider and symbol text
+ *   copy-binary-1rt the same with varchar(128) and varchar(64) instead: the
+ *                   staging table has no TOAST table, which ON COMMIT DELETE
+ *                   ROWS would truncate too at every commit (the sink's SQL)
  *   copy-binary-1rt-sorted  the same with the rows sorted by key first
  *   unnest          one INSERT ... SELECT FROM unnest($1..$8) ON CONFLICT,
  *                   the columns as binary arrays (no staging table)
