@@ -190,6 +190,8 @@ mdf_bar_validate (const mdf_bar_t *bar, size_t index, char *err, size_t errlen)
     if (n > MDF_SYMBOL_MAX)
         return wire_fail (err, errlen, "bar %zu: symbol longer than %d bytes", index,
                           MDF_SYMBOL_MAX);
+    if (!wire_utf8_valid (bar->symbol, n))
+        return wire_fail (err, errlen, "bar %zu: symbol is not valid UTF-8", index);
     if (bar->ts <= 0)
         return wire_fail (err, errlen, "bar %zu: ts (%lld) must be > 0", index, (long long)bar->ts);
     const char *names[] = { "open", "high", "low", "close", "volume" };
@@ -323,15 +325,20 @@ s_decode_bar (const uint8_t **pp, const uint8_t *end, size_t i, mdf_bar_t *bar, 
         return wire_fail (err, errlen, "bar %zu: symbol longer than %d bytes (%zu)", i,
                           MDF_SYMBOL_MAX, symlen),
                MDF_DECODE_INVALID;
-    /* copy and look for a NUL byte in one pass (symbols are short) */
+    /* copy and look for a NUL byte and non-ASCII bytes in one pass (symbols
+     * are short; most are ASCII, which needs no UTF-8 check) */
     char nul = 1;
+    unsigned char high = 0;
     for (size_t k = 0; k < symlen; k++) {
         bar->symbol[k] = sym[k];
         nul = (char)(nul && sym[k]);
+        high |= (unsigned char)sym[k];
     }
     if (!nul)
         return wire_fail (err, errlen, "bar %zu: symbol contains a NUL byte", i),
                MDF_DECODE_INVALID;
+    if ((high & 0x80) && !wire_utf8_valid (sym, symlen))
+        return wire_fail (err, errlen, "bar %zu: symbol is not valid UTF-8", i), MDF_DECODE_INVALID;
     bar->symbol[symlen] = '\0';
     /* the rules of mdf_bar_validate, which words the error when one fails */
     const bool ok = bar->ts > 0 && isfinite (bar->open) && isfinite (bar->high)

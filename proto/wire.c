@@ -662,6 +662,40 @@ wire_get_double (const wire_body_t *body, const char *key, double *out, char *er
     return 0;
 }
 
+bool
+wire_utf8_valid (const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        size_t len;
+        unsigned min, cp;
+        if (c >= 0xc2 && c <= 0xdf)
+            len = 2, min = 0x80, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            len = 3, min = 0x800, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            len = 4, min = 0x10000, cp = c & 0x07;
+        else
+            return false; /* a continuation byte first, 0xc0/0xc1, 0xf5.. */
+        if ((size_t)(end - p) < len)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false; /* overlong, beyond Unicode, a surrogate */
+        p += len;
+    }
+    return true;
+}
+
 int
 wire_obj_str (const wire_obj_t *o, const char *key, char *out, size_t max, bool nil_ok, char *err,
               size_t errlen)
@@ -678,6 +712,8 @@ wire_obj_str (const wire_obj_t *o, const char *key, char *out, size_t max, bool 
         return wire_fail (err, errlen, "key '%s': string too long (%zu > %zu bytes)", key, n, max);
     if (n > 0 && memchr (o->via.ptr, '\0', n))
         return wire_fail (err, errlen, "key '%s': string contains a NUL byte", key);
+    if (!wire_utf8_valid (o->via.ptr, n))
+        return wire_fail (err, errlen, "key '%s': string is not valid UTF-8", key);
     if (n > 0)
         memcpy (out, o->via.ptr, n);
     out[n] = '\0';

@@ -107,7 +107,12 @@ int wire_get_uint (const wire_body_t *body, const char *key, uint64_t *out, char
                    size_t errlen);
 int wire_get_double (const wire_body_t *body, const char *key, double *out, char *err,
                      size_t errlen);
-/* Copy a string of at most `max` bytes (no NUL bytes inside) into out[max + 1].
+/* True when the n bytes at s are valid UTF-8 (no overlong form, surrogate or
+ * code point beyond U+10FFFF). */
+bool wire_utf8_valid (const char *s, size_t n);
+
+/* Copy a string of at most `max` bytes (valid UTF-8, no NUL bytes inside)
+ * into out[max + 1].
  * With nil_ok, nil gives "". */
 int wire_get_str (const wire_body_t *body, const char *key, char *out, size_t max, bool nil_ok,
                   char *err, size_t errlen);

@@ -208,7 +208,44 @@ START_TEST (batch_rejects_raw_symbols_breaking_rules)
     s_expect_raw (&bars, MDF_DECODE_INVALID, "bar 0: symbol longer than 64 bytes (300)");
     s_one_bar_raw (&bars, big, MDF_SYMBOL_MAX, 1);
     s_expect_raw (&bars, MDF_DECODE_OK, "");
+    /* UTF-8: multibyte symbols are fine, broken ones are refused (a sink
+     * like PostgreSQL would refuse them on every retry) */
+    const char *good[] = { "\xc3\xa9t\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x93\x88" };
+    for (size_t k = 0; k < 3; k++) {
+        s_one_bar_raw (&bars, good[k], strlen (good[k]), 1);
+        s_expect_raw (&bars, MDF_DECODE_OK, "");
+    }
+    const char *bad[]
+        = { "\xff", "A\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80" "A" };
+    for (size_t k = 0; k < 6; k++) {
+        s_one_bar_raw (&bars, bad[k], strlen (bad[k]), 1);
+        s_expect_raw (&bars, MDF_DECODE_INVALID, "bar 0: symbol is not valid UTF-8");
+    }
+    mdf_bar_t b = s_bar ("\xff", 1);
+    char err[128];
+    ck_assert_int_eq (mdf_bar_validate (&b, 0, err, sizeof err), -1);
+    ck_assert_str_eq (err, "bar 0: symbol is not valid UTF-8");
     mdf_buf_free (&bars);
+}
+END_TEST
+
+START_TEST (batch_refuses_ids_that_are_not_utf8)
+{
+    mdf_buf_t bars = { .data = "\x90", .size = 1 };
+    mp_kv_t kvs[8];
+    size_t n = mp_batch_kvs (kvs, &bars);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (kvs[i].key, "provider") == 0)
+            kvs[i] = (mp_kv_t){ .key = "provider", .kind = MP_STR, .s = "bad\xfe" };
+    mdf_buf_t buf = { 0 };
+    mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
+    mdf_batch_t out = { 0 };
+    char err[256];
+    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_MALFORMED);
+    ck_assert_str_eq (err, "key 'provider': string is not valid UTF-8");
+    ck_assert (out.has_batch_seq); /* answered "rejected" */
+    mdf_buf_free (&buf);
 }
 END_TEST
 
@@ -665,6 +702,7 @@ batch_tcase (void)
     tcase_add_test (tc, batch_rejects_each_bar_rule_naming_the_bar);
     tcase_add_test (tc, batch_applies_no_rule_beyond_design);
     tcase_add_test (tc, batch_rejects_raw_symbols_breaking_rules);
+    tcase_add_test (tc, batch_refuses_ids_that_are_not_utf8);
     tcase_add_test (tc, batch_accepts_ints_for_prices);
     tcase_add_test (tc, batch_rejects_bars_of_the_wrong_shape);
     tcase_add_test (tc, batch_names_missing_and_mistyped_keys);
