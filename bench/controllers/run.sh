@@ -73,8 +73,11 @@ mkdir -p "$out/logs"
 : >"$out/raw.txt"
 tmp=$(mktemp -d /tmp/mdflow-ctl-XXXXXX)
 ns="" nsx=()
-pids=()
+pids=() bg=()
 cleanup () {
+    # the probe and the disturbance first (a disturbance's last sleep, at
+    # most 2 s, ends on its own), then the services
+    for pid in "${bg[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     if [ -n "$ns" ]; then
@@ -84,6 +87,7 @@ cleanup () {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap "exit 143" TERM INT
 
 used=" "
 free_port () {
@@ -256,6 +260,7 @@ feedback = [\"tcp://127.0.0.1:$SF\"]"
         --schedule "$sched" --store-log "$(join "${slogs[@]}")" --trace "$out/logs/$name.trace" \
         >"$tmp/$name.probe" &
     local probe=$! dist line
+    bg=("$probe")
     # every pipeline at once, then wait for them
     for ((k = 0; k < npipes; k++)); do
         "${nsx[@]}" "$build/pipeline/md-pipeline" --config "$tmp/$name-p$((k + 1)).toml" \
@@ -264,10 +269,12 @@ feedback = [\"tcp://127.0.0.1:$SF\"]"
     done
     disturb "$sc" "${spids[0]}" "$tmp/$name-s1.toml" "${pports[0]}" "$tmp/$name-s1.db" "$R" &
     dist=$!
+    bg+=("$dist")
     for ((k = 0; k < npipes; k++)); do wait_http "${pports[k]}" "${ppids[k]}" "$name pipeline $((k + 1))"; done
     wait "$probe" || { echo "controllers: $name: the probe failed" >&2; exit 1; }
     line=$(cat "$tmp/$name.probe")
     kill "$dist" 2>/dev/null || true; wait "$dist" 2>/dev/null || true
+    bg=()
     stop "${ppids[@]}"
     stop "${spids[@]}"
     pids=()
