@@ -5,9 +5,11 @@
  * Design
  *   - The route table is filled before mdf_http_start and read-only after, so
  *     the server thread reads it without a lock.
- *   - Requests are dispatched on MHD's first call for a connection: unknown
- *     paths (404), wrong methods (405 + Allow) and GET /metrics, /health are
- *     answered at once; a registered route gets a small request state that
+ *   - Every request gets a small state when its request line arrives (MHD's
+ *     URI log callback), freed by the completion callback.  Requests are
+ *     dispatched on MHD's first call to the access handler, once the headers
+ *     are in: unknown paths (404), wrong methods (405 + Allow) and GET
+ *     /metrics, /health are answered at once; a registered route's state
  *     collects the body (at most MDF_HTTP_BODY_MAX bytes; beyond that the rest
  *     is read and discarded and the answer is 413; a Content-Length above
  *     MDF_HTTP_DRAIN_MAX is refused at once, and a chunked body that grows
@@ -23,15 +25,43 @@
  *     depend on the token's content or length (only on the length the client
  *     sent).  Authentication comes before routing: an unauthenticated client
  *     learns nothing about which paths under the prefix exist.
- *   - A slow or idle client cannot hold the server: connections time out after
- *     MDF_HTTP_TIMEOUT_S seconds of inactivity and at most MDF_HTTP_MAX_CONN
- *     are served at once.
+ *   - Routes match the raw request target exactly, as the client sent it
+ *     (MHD's URI log callback sees it before MHD splits off the query and
+ *     decodes %XX): "/control/pause?x=1", "/control/pause%00",
+ *     "/control/%70ause" or "/control/pause/" are 404, never the route, and a
+ *     target with a NUL byte in it is 400 (s_target_cut).  The
+ *     built-ins compare the raw path and take any query (Prometheus may add
+ *     parameters).  The protected prefix is checked on the raw target and on
+ *     MHD's decoded path both, so every spelling under it is 401 first.
+ *   - A slow client cannot hold the server.  Idle connections time out after
+ *     MDF_HTTP_TIMEOUT_S seconds, but activity resets that timer, so a client
+ *     dribbling a byte every few seconds would keep a slot forever.  Every
+ *     request therefore also has deadlines that activity does not move: its
+ *     headers complete within MDF_HTTP_HEADERS_S of the connection's accept
+ *     (or of the previous response on a kept-alive connection), the whole
+ *     exchange within MDF_HTTP_REQUEST_S.  A sweeper thread keeps the live
+ *     connections (MHD's connection notifications) with their deadlines and
+ *     shutdown()s the socket of one past its deadline; MHD then sees the
+ *     socket end and closes the connection as usual.  MHD tells us about a
+ *     closed connection before it closes the descriptor, and the list is
+ *     only changed and swept under one lock, so the sweeper never touches a
+ *     descriptor number that has been reused.
+ *   - At most MDF_HTTP_PER_IP connections per client address (MHD refuses
+ *     more at accept), MDF_HTTP_MAX_CONN for any request, and
+ *     MDF_HTTP_RESERVE more kept for health probes: a connection accepted
+ *     while MDF_HTTP_MAX_CONN are open must send its headers within
+ *     MDF_HTTP_RESERVE_HEADERS_MS and is served only for /health (and
+ *     /health/live, /health/ready); anything else there gets 503.  So neither
+ *     one address nor a crowd of slow requests keeps the probes out.  Cuts and
+ *     refusals are counted in mdf_http_connections_dropped_total{reason}.
  *   - The listen address is parsed and test-bound in mdf_http_start, before
  *     MHD binds, so a failure is reported as "ADDRESS: reason" (MHD itself only
  *     says "NULL").  MHD's own diagnostics go to the log module.
  */
 #include "common/http.h"
 
+#include "common/clock.h"
+#include "common/cond.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -39,6 +69,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,8 +85,10 @@
  * a connection reset in the middle of its upload.  Larger ones are refused at
  * once and the connection is closed. */
 #define MDF_HTTP_DRAIN_MAX (1024 * 1024)
+/* Idle timeout (MHD's own; activity resets it). */
 #define MDF_HTTP_TIMEOUT_S 10
-#define MDF_HTTP_MAX_CONN 64
+/* The longest request target kept (longer ones cannot be a route: 404). */
+#define MDF_HTTP_TARGET_MAX 1024
 
 #define S_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define S_JSON_TYPE "application/json"
@@ -83,13 +116,45 @@ struct _mdf_http_t {
     size_t token_len;
     mdf_counter_t *denied;
     mdf_ratelimit_t deny_limit;
+    /* live connections and their deadlines (conn_lock): MHD's thread adds,
+     * updates and removes them, the sweeper cuts those past their deadline */
+    pthread_mutex_t conn_lock;
+    pthread_cond_t conn_cond;
+    struct s_conn *conns;
+    size_t nconns;
+    int64_t sweep_at_ns; /* when the sweeper looks next (INT64_MAX: idle) */
+    bool sweeper_stop;
+    bool sweeper_running;
+    pthread_t sweeper;
+    mdf_ratelimit_t cut_limit;
+    /* mdf_http_connections_dropped_total{reason}; NULL without a registry */
+    mdf_counter_t *dropped_headers, *dropped_request, *dropped_limit, *dropped_busy;
 };
+
+typedef enum { S_PHASE_HEADERS, S_PHASE_REQUEST } s_phase_t;
+
+/* One TCP connection, from MHD's "started" notification to "closed". */
+typedef struct s_conn {
+    struct s_conn *prev, *next;
+    int fd;
+    char remote[64]; /* numeric client address, for the log */
+    bool reserved;   /* accepted beyond MDF_HTTP_MAX_CONN: health probes only */
+    s_phase_t phase;
+    int64_t deadline_ns; /* for the current phase */
+    int64_t request_start_ns;
+    bool cut; /* shut down by the sweeper */
+} s_conn_t;
 
 typedef enum { S_AUTH_OK, S_AUTH_MISSING, S_AUTH_INVALID } s_auth_t;
 
-/* One request to a registered route, alive from MHD's first call to its
- * completion callback. */
+/* One request, alive from MHD's URI log callback (the request line has
+ * arrived) to its completion callback. */
 typedef struct {
+    char *target;           /* the request target as sent: path and query, undecoded */
+    char *path;             /* its path: up to the first '?' */
+    uintptr_t line_pos;     /* where the target sat in MHD's buffer (see s_target_cut) */
+    bool begun;             /* the access handler has seen the headers */
+    bool collecting;        /* reading a body for a route or a refusal */
     const s_route_t *route; /* NULL when denied */
     char *body;
     size_t len;
@@ -116,6 +181,19 @@ mdf_http_new (const char *listen, mdf_metrics_t *metrics, mdf_http_health_fn hea
     self->port = -1;
     mdf_ratelimit_init (&self->log_limit, 10000, 10);
     mdf_ratelimit_init (&self->deny_limit, 10000, 1);
+    mdf_ratelimit_init (&self->cut_limit, 10000, 1);
+    self->sweep_at_ns = INT64_MAX;
+    if (pthread_mutex_init (&self->conn_lock, NULL) != 0) {
+        free (self->listen);
+        free (self);
+        return NULL;
+    }
+    if (mdf_cond_init_monotonic (&self->conn_cond) != 0) {
+        pthread_mutex_destroy (&self->conn_lock);
+        free (self->listen);
+        free (self);
+        return NULL;
+    }
     return self;
 }
 
@@ -254,6 +332,22 @@ s_authenticate (const mdf_http_t *self, struct MHD_Connection *conn)
     return s_token_equal (self, v, n) ? S_AUTH_OK : S_AUTH_INVALID;
 }
 
+/* The client's numeric address ("?" when unknown). */
+static void
+s_client_host (struct MHD_Connection *conn, char *host, size_t hostlen)
+{
+    snprintf (host, hostlen, "?");
+    const union MHD_ConnectionInfo *ci
+        = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof (struct sockaddr_in6)
+                                                               : sizeof (struct sockaddr_in);
+        if (getnameinfo (ci->client_addr, len, host, (socklen_t)hostlen, NULL, 0, NI_NUMERICHOST)
+            != 0)
+            snprintf (host, hostlen, "?");
+    }
+}
+
 /* Count a refusal and log it (rate-limited) with the client's address; the
  * token the client sent is never logged. */
 static void
@@ -265,15 +359,8 @@ s_note_denied (mdf_http_t *self, struct MHD_Connection *conn, const char *url, c
     uint64_t suppressed = 0;
     if (!mdf_ratelimit_allow (&self->deny_limit, &suppressed))
         return;
-    char host[NI_MAXHOST] = "?", qpath[300], qmethod[40];
-    const union MHD_ConnectionInfo *ci
-        = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr) {
-        socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof (struct sockaddr_in6)
-                                                               : sizeof (struct sockaddr_in);
-        if (getnameinfo (ci->client_addr, len, host, sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
-            snprintf (host, sizeof host, "?");
-    }
+    char host[NI_MAXHOST], qpath[300], qmethod[40];
+    s_client_host (conn, host, sizeof host);
     mdf_warn ("http request refused: bearer token missing or wrong",
               "remote=%s method=%s path=%s reason=%s suppressed=%" PRIu64, host,
               mdf_log_quote (qmethod, sizeof qmethod, method),
@@ -287,6 +374,170 @@ s_is_protected (const mdf_http_t *self, const char *url)
     return self->prefix[0] && strncmp (url, self->prefix, strlen (self->prefix)) == 0;
 }
 
+/* ---- connections and deadlines ---- */
+
+static void
+s_drop (mdf_counter_t *counter)
+{
+    if (counter)
+        mdf_counter_inc (counter);
+}
+
+/* Deadline for the headers of a request starting at `start_ns`. */
+static int64_t
+s_headers_deadline (const s_conn_t *c, int64_t start_ns)
+{
+    return start_ns
+           + (c->reserved ? (int64_t)MDF_HTTP_RESERVE_HEADERS_MS * 1000000
+                          : (int64_t)MDF_HTTP_HEADERS_S * 1000000000);
+}
+
+/* Move c's deadline (conn_lock held); wake the sweeper if it must look
+ * sooner than it planned. */
+static void
+s_set_deadline (mdf_http_t *self, s_conn_t *c, s_phase_t phase, int64_t deadline_ns)
+{
+    c->phase = phase;
+    c->deadline_ns = deadline_ns;
+    if (deadline_ns < self->sweep_at_ns) {
+        self->sweep_at_ns = deadline_ns;
+        pthread_cond_signal (&self->conn_cond);
+    }
+}
+
+static s_conn_t *
+s_conn_of (struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci
+        = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void
+s_conn_started (mdf_http_t *self, struct MHD_Connection *conn, void **socket_context)
+{
+    const union MHD_ConnectionInfo *fd
+        = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    s_conn_t *c = fd ? calloc (1, sizeof *c) : NULL;
+    if (!c)
+        return; /* untracked: only MHD's idle timeout applies */
+    c->fd = fd->connect_fd;
+    s_client_host (conn, c->remote, sizeof c->remote);
+    int64_t now = mdf_mono_ns ();
+    pthread_mutex_lock (&self->conn_lock);
+    c->reserved = self->nconns >= MDF_HTTP_MAX_CONN;
+    c->request_start_ns = now;
+    c->next = self->conns;
+    if (self->conns)
+        self->conns->prev = c;
+    self->conns = c;
+    self->nconns++;
+    s_set_deadline (self, c, S_PHASE_HEADERS, s_headers_deadline (c, now));
+    pthread_mutex_unlock (&self->conn_lock);
+    *socket_context = c;
+}
+
+/* MHD calls this before it closes the descriptor: once c is off the list the
+ * sweeper cannot shut down a reused descriptor number. */
+static void
+s_conn_closed (mdf_http_t *self, void **socket_context)
+{
+    s_conn_t *c = *socket_context;
+    if (!c)
+        return;
+    pthread_mutex_lock (&self->conn_lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        self->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    self->nconns--;
+    pthread_mutex_unlock (&self->conn_lock);
+    free (c);
+    *socket_context = NULL;
+}
+
+static void
+s_notify_connection (void *cls, struct MHD_Connection *conn, void **socket_context,
+                     enum MHD_ConnectionNotificationCode toe)
+{
+    mdf_http_t *self = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        s_conn_started (self, conn, socket_context);
+    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        s_conn_closed (self, socket_context);
+}
+
+/* The headers are in: the rest of the exchange has MDF_HTTP_REQUEST_S from
+ * the request's start. */
+static void
+s_conn_headers_done (mdf_http_t *self, s_conn_t *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock (&self->conn_lock);
+    s_set_deadline (self, c, S_PHASE_REQUEST,
+                    c->request_start_ns + (int64_t)MDF_HTTP_REQUEST_S * 1000000000);
+    pthread_mutex_unlock (&self->conn_lock);
+}
+
+/* A response went out: a kept-alive connection's next request starts now. */
+static void
+s_conn_next_request (mdf_http_t *self, s_conn_t *c)
+{
+    if (!c)
+        return;
+    int64_t now = mdf_mono_ns ();
+    pthread_mutex_lock (&self->conn_lock);
+    c->request_start_ns = now;
+    s_set_deadline (self, c, S_PHASE_HEADERS, s_headers_deadline (c, now));
+    pthread_mutex_unlock (&self->conn_lock);
+}
+
+/* Cut one connection past its deadline (conn_lock held). */
+static void
+s_cut (mdf_http_t *self, s_conn_t *c)
+{
+    shutdown (c->fd, SHUT_RDWR);
+    c->cut = true;
+    bool headers = c->phase == S_PHASE_HEADERS;
+    s_drop (headers ? self->dropped_headers : self->dropped_request);
+    uint64_t suppressed = 0;
+    if (!mdf_ratelimit_allow (&self->cut_limit, &suppressed))
+        return;
+    mdf_warn (
+        headers ? "http connection cut: request headers not complete in time"
+                : "http connection cut: request not complete in time",
+        "remote=%s limit_ms=%lld reserved=%s suppressed=%" PRIu64, c->remote,
+        headers ? (long long)(c->reserved ? MDF_HTTP_RESERVE_HEADERS_MS : MDF_HTTP_HEADERS_S * 1000)
+                : (long long)MDF_HTTP_REQUEST_S * 1000,
+        c->reserved ? "true" : "false", suppressed);
+}
+
+static void *
+s_sweeper (void *arg)
+{
+    mdf_http_t *self = arg;
+    pthread_mutex_lock (&self->conn_lock);
+    while (!self->sweeper_stop) {
+        int64_t now = mdf_mono_ns (), next = INT64_MAX;
+        for (s_conn_t *c = self->conns; c; c = c->next) {
+            if (c->cut)
+                continue;
+            if (c->deadline_ns <= now)
+                s_cut (self, c);
+            else if (c->deadline_ns < next)
+                next = c->deadline_ns;
+        }
+        self->sweep_at_ns = next;
+        mdf_cond_wait_ns (&self->conn_cond, &self->conn_lock,
+                          next == INT64_MAX ? INT64_MAX : next - now);
+    }
+    pthread_mutex_unlock (&self->conn_lock);
+    return NULL;
+}
+
 /* ---- dispatch ---- */
 
 static bool
@@ -295,12 +546,26 @@ s_is_get (const char *method)
     return strcmp (method, MHD_HTTP_METHOD_GET) == 0 || strcmp (method, MHD_HTTP_METHOD_HEAD) == 0;
 }
 
+/* The probes a reserved connection may serve. */
+static bool
+s_is_health_path (const char *path)
+{
+    return strcmp (path, "/health") == 0 || strcmp (path, "/health/live") == 0
+           || strcmp (path, "/health/ready") == 0;
+}
+
+static bool
+s_is_builtin (const char *path)
+{
+    return strcmp (path, "/metrics") == 0 || strcmp (path, "/health") == 0;
+}
+
 static enum MHD_Result
-s_builtin (mdf_http_t *self, struct MHD_Connection *conn, const char *url, const char *method)
+s_builtin (mdf_http_t *self, struct MHD_Connection *conn, const char *path, const char *method)
 {
     if (!s_is_get (method))
         return s_send_error (conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", "GET, HEAD");
-    if (strcmp (url, "/metrics") == 0) {
+    if (strcmp (path, "/metrics") == 0) {
         char *text = self->metrics ? mdf_metrics_render (self->metrics) : strdup ("");
         if (!text)
             return s_send_error (conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
@@ -327,41 +592,44 @@ s_announced (struct MHD_Connection *conn)
  * denied request.  A body announced above MDF_HTTP_DRAIN_MAX is not read: the
  * answer (413, or 401 when denied) goes out at once. */
 static enum MHD_Result
-s_request_begin (struct MHD_Connection *conn, const s_route_t *route, s_auth_t auth, void **con_cls)
+s_request_begin (struct MHD_Connection *conn, s_request_t *req, const s_route_t *route,
+                 s_auth_t auth)
 {
     unsigned long long announced = s_announced (conn);
     if (announced > MDF_HTTP_DRAIN_MAX)
         return auth != S_AUTH_OK
                    ? s_send_unauthorized (conn, auth)
                    : s_send_error (conn, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", NULL);
-    s_request_t *req = calloc (1, sizeof *req);
-    if (!req)
-        return MHD_NO;
+    req->collecting = true;
     req->route = route;
     req->auth = auth;
     req->too_large = announced > MDF_HTTP_BODY_MAX || auth != S_AUTH_OK;
-    *con_cls = req;
     return MHD_YES;
 }
 
 /* First call for any path but the built-ins: 401 for a protected path without
- * the right token (before routing), 404, 405, or start reading the body. */
+ * the right token (before anything else), 400 for a target that cannot be
+ * read whole (`bad_target`), 404, 405, or start reading the body.
+ * Routes compare the raw target whole: a query, an encoding or a trailing
+ * slash makes it another path. */
 static enum MHD_Result
-s_route_begin (mdf_http_t *self, struct MHD_Connection *conn, const char *url, const char *method,
-               void **con_cls)
+s_route_begin (mdf_http_t *self, struct MHD_Connection *conn, s_request_t *req, const char *url,
+               const char *method, bool bad_target)
 {
-    if (s_is_protected (self, url)) {
+    if (s_is_protected (self, req->target) || s_is_protected (self, url)) {
         s_auth_t auth = s_authenticate (self, conn);
         if (auth != S_AUTH_OK) {
-            s_note_denied (self, conn, url, method, auth);
-            return s_request_begin (conn, NULL, auth, con_cls);
+            s_note_denied (self, conn, req->target, method, auth);
+            return s_request_begin (conn, req, NULL, auth);
         }
     }
+    if (bad_target)
+        return s_send_error (conn, MHD_HTTP_BAD_REQUEST, "bad request target", NULL);
     char allow[128] = "";
     const s_route_t *match = NULL;
     for (size_t i = 0; i < self->nroutes; i++) {
         const s_route_t *r = &self->routes[i];
-        if (strcmp (r->path, url) != 0)
+        if (strcmp (r->path, req->target) != 0)
             continue;
         if (strcmp (r->method, method) == 0)
             match = r;
@@ -372,7 +640,7 @@ s_route_begin (mdf_http_t *self, struct MHD_Connection *conn, const char *url, c
         return s_send_error (conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
     if (!match)
         return s_send_error (conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", allow);
-    return s_request_begin (conn, match, S_AUTH_OK, con_cls);
+    return s_request_begin (conn, req, match, S_AUTH_OK);
 }
 
 static void
@@ -405,27 +673,97 @@ s_route_finish (struct MHD_Connection *conn, s_request_t *req)
     return s_send_reply (conn, &reply);
 }
 
+/* MHD's URI log callback: the request line has arrived and `uri` is the
+ * target exactly as sent.  Its copy becomes the request's state (MHD's
+ * *con_cls); NULL (out of memory) makes the access handler close the
+ * connection. */
+static void *
+s_uri_log (void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls, (void)conn;
+    s_request_t *req = calloc (1, sizeof *req);
+    if (!req)
+        return NULL;
+    const char *raw = uri ? uri : "";
+    size_t len = strnlen (raw, MDF_HTTP_TARGET_MAX + 1);
+    size_t path_len = strcspn (raw, "?");
+    if (path_len > len)
+        path_len = len;
+    /* one buffer: target, NUL, path, NUL */
+    req->target = malloc (2 * len + 2);
+    if (!req->target) {
+        free (req);
+        return NULL;
+    }
+    memcpy (req->target, raw, len);
+    req->target[len] = '\0';
+    req->path = req->target + len + 1;
+    memcpy (req->path, raw, path_len);
+    req->path[path_len] = '\0';
+    req->line_pos = len <= MDF_HTTP_TARGET_MAX ? (uintptr_t)uri : 0;
+    return req;
+}
+
+/* MHD passes the target as a C string, so a NUL byte sent inside it
+ * ("POST /control/pause\0junk HTTP/1.1") would cut it short.  In MHD's buffer
+ * the version follows the target after one separator: a copied target
+ * shorter than that gap held a NUL.  (No version, or a layout not as
+ * expected: nothing to compare.) */
+static bool
+s_target_cut (const s_request_t *req, const char *version)
+{
+    if (!req->line_pos || !version || !*version)
+        return false;
+    uintptr_t at = (uintptr_t)version;
+    if (at <= req->line_pos || at - req->line_pos > MDF_HTTP_TARGET_MAX + 1)
+        return false;
+    return at - 1 - req->line_pos != strlen (req->target);
+}
+
+/* First call, headers complete: check the target, keep reserved connections
+ * for the probes, then the built-ins or the routes. */
+static enum MHD_Result
+s_dispatch (mdf_http_t *self, struct MHD_Connection *conn, s_request_t *req, const char *url,
+            const char *method, const char *version)
+{
+    s_conn_t *c = s_conn_of (conn);
+    s_conn_headers_done (self, c);
+    if (c && c->reserved && !s_is_health_path (req->path)) {
+        s_drop (self->dropped_busy);
+        return s_send (conn, MHD_HTTP_SERVICE_UNAVAILABLE, S_JSON_TYPE,
+                       strdup ("{\"error\":\"server busy\"}\n"), MHD_HTTP_HEADER_CONNECTION,
+                       "close");
+    }
+    bool bad = s_target_cut (req, version) || strlen (req->target) > MDF_HTTP_TARGET_MAX;
+    if (!bad && s_is_builtin (req->path))
+        return s_builtin (self, conn, req->path, method);
+    return s_route_begin (self, conn, req, url, method, bad);
+}
+
 static enum MHD_Result
 s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     mdf_http_t *self = cls;
     s_request_t *req = *con_cls;
-    if (!req) {
-        if (strcmp (url, "/metrics") == 0 || strcmp (url, "/health") == 0)
-            return s_builtin (self, conn, url, method);
-        return s_route_begin (self, conn, url, method, con_cls);
+    if (!req)
+        return MHD_NO; /* no request state (out of memory): close */
+    if (!req->begun) {
+        req->begun = true;
+        return s_dispatch (self, conn, req, url, method, version);
     }
     if (*upload_data_size) {
         /* A chunked body announces no length: bound what is read here too. */
         req->received += *upload_data_size;
         if (req->received > MDF_HTTP_DRAIN_MAX)
             return MHD_NO;
-        s_route_collect (req, upload_data, *upload_data_size);
+        if (req->collecting)
+            s_route_collect (req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (!req->collecting)
+        return MHD_YES; /* answered on the first call */
     return s_route_finish (conn, req);
 }
 
@@ -433,19 +771,26 @@ static void
 s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)conn, (void)toe;
+    mdf_http_t *self = cls;
     s_request_t *req = *con_cls;
     if (req) {
+        free (req->target);
         free (req->body);
         free (req);
         *con_cls = NULL;
     }
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        s_conn_next_request (self, s_conn_of (conn));
 }
 
 static void
 s_mhd_log (void *cls, const char *fmt, va_list ap)
 {
     mdf_http_t *self = cls;
+    /* MHD refuses a connection over the per-address or overall limit with
+     * this message (and no other hook): count it here. */
+    if (strstr (fmt, "reached connection limit"))
+        s_drop (self->dropped_limit);
     uint64_t suppressed = 0;
     if (!mdf_ratelimit_allow (&self->log_limit, &suppressed))
         return;
@@ -535,6 +880,47 @@ s_probe_bind (const char *listen, const struct sockaddr_storage *addr, char *err
     return rc == 0 ? 0 : -1;
 }
 
+static void
+s_register_metrics (mdf_http_t *self)
+{
+    if (!self->metrics)
+        return;
+    static const char help[]
+        = "HTTP connections refused or cut, by reason: headers_timeout, request_timeout (a "
+          "deadline passed), limit (per-address or overall connection limit), busy (not a "
+          "health probe on a connection kept for probes)";
+    const char *name = "mdf_http_connections_dropped_total";
+    self->dropped_headers
+        = mdf_metrics_counter (self->metrics, name, help, "reason", "headers_timeout", NULL);
+    self->dropped_request
+        = mdf_metrics_counter (self->metrics, name, help, "reason", "request_timeout", NULL);
+    self->dropped_limit = mdf_metrics_counter (self->metrics, name, help, "reason", "limit", NULL);
+    self->dropped_busy = mdf_metrics_counter (self->metrics, name, help, "reason", "busy", NULL);
+}
+
+static int
+s_sweeper_start (mdf_http_t *self)
+{
+    self->sweeper_stop = false;
+    if (pthread_create (&self->sweeper, NULL, s_sweeper, self) != 0)
+        return -1;
+    self->sweeper_running = true;
+    return 0;
+}
+
+static void
+s_sweeper_stop (mdf_http_t *self)
+{
+    if (!self->sweeper_running)
+        return;
+    pthread_mutex_lock (&self->conn_lock);
+    self->sweeper_stop = true;
+    pthread_cond_signal (&self->conn_cond);
+    pthread_mutex_unlock (&self->conn_lock);
+    pthread_join (self->sweeper, NULL);
+    self->sweeper_running = false;
+}
+
 int
 mdf_http_start (mdf_http_t *self, char *err, size_t errlen)
 {
@@ -549,17 +935,25 @@ mdf_http_start (mdf_http_t *self, char *err, size_t errlen)
     if (s_resolve (self->listen, &addr, err, errlen) != 0
         || s_probe_bind (self->listen, &addr, err, errlen) != 0)
         return -1;
+    s_register_metrics (self);
+    if (s_sweeper_start (self) != 0) {
+        snprintf (err, errlen, "%s: cannot start the HTTP deadline thread", self->listen);
+        return -1;
+    }
     unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The logger must be the first option so every MHD message goes to it. */
-    self->daemon
-        = MHD_start_daemon (flags, 0, NULL, NULL, s_access, self, MHD_OPTION_EXTERNAL_LOGGER,
-                            s_mhd_log, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)MDF_HTTP_TIMEOUT_S,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MDF_HTTP_MAX_CONN,
-                            MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL, MHD_OPTION_END);
+    self->daemon = MHD_start_daemon (
+        flags, 0, NULL, NULL, s_access, self, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)MDF_HTTP_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)(MDF_HTTP_MAX_CONN + MDF_HTTP_RESERVE), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)MDF_HTTP_PER_IP, MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self,
+        MHD_OPTION_NOTIFY_CONNECTION, s_notify_connection, self, MHD_OPTION_NOTIFY_COMPLETED,
+        s_completed, self, MHD_OPTION_END);
     if (!self->daemon) {
+        s_sweeper_stop (self);
         snprintf (err, errlen, "%s: cannot start HTTP server (details in the log)", self->listen);
         return -1;
     }
@@ -582,7 +976,10 @@ mdf_http_destroy (mdf_http_t **self_p)
         return;
     mdf_http_t *self = *self_p;
     if (self->daemon)
-        MHD_stop_daemon (self->daemon);
+        MHD_stop_daemon (self->daemon); /* closes every connection: the list empties */
+    s_sweeper_stop (self);
+    pthread_cond_destroy (&self->conn_cond);
+    pthread_mutex_destroy (&self->conn_lock);
     explicit_bzero (self->token, sizeof self->token);
     free (self->listen);
     free (self);

@@ -13,6 +13,22 @@
  * read, and compares in time independent of the token's content and length.
  * GET /metrics and GET /health are never protected.
  *
+ * Paths match exactly as the client sent them: a registered route matches
+ * only its own path, with no query string, no %XX encoding and no extra
+ * slash ("/control/pause?x=1" and "/control/pause%00" are 404); /metrics and
+ * /health accept a query.  A protected prefix answers 401 first, however the
+ * path under it is spelled.
+ *
+ * Limits (a slow or crowded client cannot lock the probes out): at most
+ * MDF_HTTP_PER_IP connections from one client address and MDF_HTTP_MAX_CONN
+ * for any request, plus MDF_HTTP_RESERVE that serve only /health (and
+ * /health/live, /health/ready).  A request's headers must be complete within
+ * MDF_HTTP_HEADERS_S of the connection's accept (MDF_HTTP_RESERVE_HEADERS_MS
+ * on a reserved connection), the whole exchange within MDF_HTTP_REQUEST_S,
+ * however active the client is; then the connection is cut.  Refusals and
+ * cuts are counted in mdf_http_connections_dropped_total{reason} of the
+ * server's registry.
+ *
  * Handlers run on the server's thread: they must only read atomics or talk to
  * the service through thread-safe calls, never touch another thread's sockets.
  */
@@ -23,6 +39,14 @@
 #include <stddef.h>
 
 #include "common/metrics.h"
+
+/* Connection limits and deadlines (see above). */
+#define MDF_HTTP_MAX_CONN 64
+#define MDF_HTTP_RESERVE 8
+#define MDF_HTTP_PER_IP 16
+#define MDF_HTTP_HEADERS_S 5
+#define MDF_HTTP_RESERVE_HEADERS_MS 1000
+#define MDF_HTTP_REQUEST_S 15
 
 typedef struct _mdf_http_t mdf_http_t;
 

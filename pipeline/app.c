@@ -10,6 +10,11 @@
  * TOKEN" before its handler or body (common/http.c), counting the refusals in
  * mdp_http_unauthorized_total.  Without one, /control/ is open: fine on
  * loopback, warned about at start-up on any other address.
+ *
+ * GET /health/live: 200 whenever the server answers (it starts last, once
+ * every part runs; a stopping pipeline is still live, it is draining).
+ * GET /health/ready: 200 until the pipeline starts stopping, then 503.
+ * GET /health is the summary, with both facts.
  */
 #include "pipeline/app.h"
 
@@ -171,17 +176,37 @@ s_health (void *arg, mdf_http_reply_t *r)
     char *body = NULL;
     if (asprintf (&body,
                   "{\"service\":\"md-pipeline\",\"state\":\"%s\",\"version\":\"%s\","
+                  "\"live\":true,\"ready\":%s,"
                   "\"paused\":%s,\"components\":{"
                   "\"providers\":{\"state\":\"%s\"%s},\"feedback\":%s,"
                   "\"sender\":{\"state\":\"%s\",\"inflight\":%zu,\"oldest_ms\":%lld}}}",
-                  state, MDF_VERSION, coordinator_paused (self->coord) ? "true" : "false",
-                  prov_ok ? "ok" : "degraded", prov, fb, snd_ok ? "ok" : "stalled", inflight,
-                  (long long)oldest)
+                  state, MDF_VERSION, stopping ? "false" : "true",
+                  coordinator_paused (self->coord) ? "true" : "false", prov_ok ? "ok" : "degraded",
+                  prov, fb, snd_ok ? "ok" : "stalled", inflight, (long long)oldest)
         < 0)
         body = NULL;
     r->status = stopping ? 503 : 200;
     r->content_type = "application/json";
     r->body = body;
+}
+
+static void
+s_health_live (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
+{
+    (void)arg, (void)body, (void)len;
+    s_reply (r, 200, "{\"service\":\"md-pipeline\",\"live\":true%s}\n", "");
+}
+
+static void
+s_health_ready (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
+{
+    (void)body, (void)len;
+    app_t *self = arg;
+    if (atomic_load (&self->stopping))
+        s_reply (r, 503, "{\"service\":\"md-pipeline\",\"ready\":false,\"reason\":\"%s\"}\n",
+                 "stopping");
+    else
+        s_reply (r, 200, "{\"service\":\"md-pipeline\",\"ready\":true%s}\n", "");
 }
 
 /* ---- construction ----------------------------------------------------- */
@@ -224,7 +249,9 @@ s_start_http (app_t *self, char *err, size_t errlen)
     mdf_counter_t *denied = mdf_metrics_counter (
         self->metrics, "mdp_http_unauthorized_total",
         "Requests to /control/ refused with 401 (bearer token missing or wrong)", NULL);
-    if (mdf_http_route (self->http, "POST", "/control/pause", s_pause, self) < 0
+    if (mdf_http_route (self->http, "GET", "/health/live", s_health_live, self) < 0
+        || mdf_http_route (self->http, "GET", "/health/ready", s_health_ready, self) < 0
+        || mdf_http_route (self->http, "POST", "/control/pause", s_pause, self) < 0
         || mdf_http_route (self->http, "POST", "/control/resume", s_resume, self) < 0
         || mdf_http_route (self->http, "POST", "/control/reload", s_reload_http, self) < 0)
         return -1;
@@ -455,8 +482,9 @@ app_stop (app_t *self)
     if (self->sender) {
         rc = sender_drain (self->sender, self->s.drain_timeout_ms);
         if (rc < 0)
-            mdf_warn ("stopping with unacked batches", "inflight=%zu",
-                      sender_inflight (self->sender));
+            mdf_error ("stopping with unacked batches: their bars may not be stored",
+                       "batches=%zu bars=%zu drain_timeout_ms=%lld", sender_inflight (self->sender),
+                       sender_unacked_bars (self->sender), (long long)self->s.drain_timeout_ms);
     }
     return rc;
 }

@@ -30,7 +30,9 @@ app_t *app_new (settings_t *settings, const char *config_path, char *err, size_t
 /* Re-read the config and apply the live keys.  0, or -1 with err. Thread-safe. */
 int app_reload (app_t *self, char *err, size_t errlen);
 
-/* Stop providers, flush, wait for acks (bounded).  0 when every bar was acked. */
+/* Stop providers, flush, wait for acks (bounded by store.drain_timeout_ms).
+ * 0 when every bar taken in was acked (or rejected); -1, after logging how
+ * many batches and bars are unacked, when the drain timed out. */
 int app_stop (app_t *self);
 
 void app_destroy (app_t **self_p);

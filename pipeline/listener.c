@@ -151,6 +151,7 @@ s_setup_sub (zsock_t *sock, void *arg)
     zsock_set_linger (sock, 0);
     zsock_set_ipv6 (sock, 1);
     zsock_set_subscribe (sock, MDF_FEEDBACK_TOPIC_PREFIX);
+    zsock_set_subscribe (sock, MDF_PRODUCER_TOPIC); /* counted as a producer at once */
     mdp_curve_apply (&self->curve, sock);
     return 0;
 }

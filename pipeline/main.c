@@ -5,7 +5,9 @@
  * Table of contents: parse arguments -> load and validate the config (exit 2
  * on error, naming file:line and key) -> block the signals and build the app
  * -> wait for signals (SIGHUP reloads, SIGTERM/SIGINT stop) -> stop: providers
- * stop, batches are flushed and acks awaited (bounded) -> exit 0.
+ * stop, batches are flushed and acks awaited (bounded) -> exit 0 when every
+ * bar was acked, 1 when some were not (app_stop logs how many), as md-store
+ * exits 1 when its drain times out.
  *
  * Signals are blocked in every thread and taken synchronously with
  * sigtimedwait here, so there is no handler and no global flag.
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/cfg.h"
 #include "common/log.h"
 #include "pipeline/app.h"
 #include "pipeline/settings.h"
@@ -33,10 +36,22 @@ s_usage (FILE *out)
              "  -c, --config FILE   pipeline TOML config (see pipeline/pipeline.toml)\n"
              "      --check-config  validate the config, print the effective settings, exit\n"
              "  -V, --version       print the version\n"
-             "  -h, --help          this help\n\n"
+             "  -h, --help          this text and the configuration reference\n\n"
              "Every key can be overridden by MDP_<SECTION>_<KEY>, e.g. MDP_FEEDBACK_SCALE_SOFT.\n"
-             "Signals: SIGHUP reloads scales, refill rates and log level; SIGTERM/SIGINT stop.\n"
-             "Exit codes: 0 done, 1 runtime failure, 2 bad usage or config.\n");
+             "Signals: SIGHUP reloads the keys marked live below; SIGTERM/SIGINT stop.\n"
+             "Exit codes: 0 done (every bar acked), 1 runtime failure or stopped with bars\n"
+             "not acked within store.drain_timeout_ms, 2 bad usage or config.\n");
+}
+
+/* --help: the usage, then every key of pipeline.toml as md-store --help
+ * prints its own (the tables the README's configuration reference is
+ * generated from). */
+static void
+s_help (void)
+{
+    s_usage (stdout);
+    printf ("\n");
+    mdf_cfg_print_schema_reference (&pipeline_schema, "pipeline.toml", stdout);
 }
 
 typedef struct {
@@ -66,7 +81,7 @@ s_parse_args (int argc, char **argv, s_args_t *a)
             printf ("md-pipeline %s\n", MDF_VERSION);
             return 1;
         case 'h':
-            s_usage (stdout);
+            s_help ();
             return 1;
         default:
             s_usage (stderr);
@@ -136,8 +151,8 @@ main (int argc, char **argv)
         return 1;
     }
     s_run (app, &set);
-    app_stop (app);
+    rc = app_stop (app) == 0 ? 0 : 1;
     app_destroy (&app);
-    mdf_info ("stopped", NULL);
-    return 0;
+    mdf_info ("stopped", "exit=%d", rc);
+    return rc;
 }

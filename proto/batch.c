@@ -46,6 +46,35 @@
  * does not validate, so a symbol may fill its array), int64, five float64. */
 #define S_MAX_BAR_BYTES (1 + 2 + (MDF_SYMBOL_MAX + 1) + 9 + 5 * 9)
 
+/* The symbol's length (symbols are short: a loop beats a call). */
+static inline size_t
+s_symlen (const mdf_bar_t *bar)
+{
+    size_t n = 0;
+    while (n < sizeof bar->symbol && bar->symbol[n])
+        n++;
+    return n;
+}
+
+/* Bytes of the smallest encoding of v (the one msgpack_pack_int64 picks). */
+static inline size_t
+s_int_size (int64_t v)
+{
+    if (v >= -32 && v < 128)
+        return 1;
+    if (v >= 0)
+        return v < 256 ? 2 : v < 65536 ? 3 : v <= UINT32_MAX ? 5 : 9;
+    return v >= -128 ? 2 : v >= -32768 ? 3 : v >= INT32_MIN ? 5 : 9;
+}
+
+/* Bytes s_put_bar writes for the bar. */
+static inline size_t
+s_bar_size (const mdf_bar_t *bar)
+{
+    const size_t n = s_symlen (bar);
+    return 1 + (n < 32 ? 1 : 2) + n + s_int_size (bar->ts) + 5 * 9;
+}
+
 static inline uint8_t *
 s_put64 (uint8_t *p, uint8_t tag, uint64_t v)
 {
@@ -105,7 +134,7 @@ static uint8_t *
 s_put_bar (uint8_t *p, const mdf_bar_t *bar)
 {
     *p++ = 0x90 | S_BAR_FIELDS;
-    const size_t n = strnlen (bar->symbol, sizeof bar->symbol);
+    const size_t n = s_symlen (bar);
     if (n < 32)
         *p++ = (uint8_t)(0xa0 | n);
     else {
@@ -128,8 +157,10 @@ mdf_batch_encode (const mdf_batch_t *batch, mdf_buf_t *out)
         || batch->nbars > (SIZE_MAX - 1024) / S_MAX_BAR_BYTES)
         return -1;
     /* the envelope through msgpack-c's packer, into a buffer that also has
-     * room for the bars at their largest */
-    const size_t room = batch->nbars * S_MAX_BAR_BYTES;
+     * room for the bars, so it is allocated once */
+    size_t room = 0;
+    for (size_t i = 0; i < batch->nbars; i++)
+        room += s_bar_size (&batch->bars[i]);
     wire_enc_t enc;
     wire_enc_begin (&enc, 6, 512 + room);
     wire_enc_int_kv (&enc, "v", MDF_PROTO_VERSION);
@@ -142,10 +173,9 @@ mdf_batch_encode (const mdf_batch_t *batch, mdf_buf_t *out)
         enc.rc = -1;
     uint8_t *p = wire_enc_room (&enc, room);
     if (p) {
-        uint8_t *const start = p;
         for (size_t i = 0; i < batch->nbars; i++)
             p = s_put_bar (p, &batch->bars[i]);
-        wire_enc_wrote (&enc, (size_t)(p - start));
+        wire_enc_wrote (&enc, room);
     }
     return wire_enc_finish (&enc, out);
 }

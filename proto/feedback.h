@@ -11,6 +11,13 @@
 
 #define MDF_FEEDBACK_TOPIC_PREFIX "feedback."
 
+/* A producer (md-pipeline) subscribes to this topic too, besides
+ * MDF_FEEDBACK_TOPIC_PREFIX: no event ever matches it, but the store counts
+ * these subscriptions as producers about to send (proto/README.md,
+ * "Feedback event", key `producers`), so that pipelines starting together
+ * share the store from their first batch. */
+#define MDF_PRODUCER_TOPIC "producer."
+
 typedef struct {
     int64_t v; /* 1 (0 encodes as 1) */
     char coordinator_id[MDF_ID_MAX + 1];

@@ -182,12 +182,20 @@ s_head (uint8_t b, s_head_t *h)
     }
 }
 
+/* An nb-byte two's complement value, sign-extended (as msgpack-c loads it). */
 static inline int64_t
 s_signed (uint64_t u, size_t nb)
 {
-    /* sign-extend an nb-byte two's complement value */
-    const unsigned shift = (unsigned)(64 - 8 * nb);
-    return (int64_t)(u << shift) >> shift;
+    switch (nb) {
+    case 1:
+        return (int8_t)u;
+    case 2:
+        return (int16_t)u;
+    case 4:
+        return (int32_t)u;
+    default:
+        return (int64_t)u;
+    }
 }
 
 int
@@ -889,12 +897,6 @@ wire_enc_finish (wire_enc_t *enc, mdf_buf_t *out)
         free (enc->data);
         enc->data = NULL;
         return -1;
-    }
-    /* a reserve sized for the worst case: give back what was not used */
-    if (enc->alloc - enc->size > 4096 && enc->alloc - enc->size > enc->size / 4) {
-        char *trimmed = realloc (enc->data, enc->size);
-        if (trimmed)
-            enc->data = trimmed;
     }
     mdf_buf_free (out);
     out->size = enc->size;

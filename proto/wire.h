@@ -30,7 +30,8 @@
  * msgpack_unpack_next.
  *
  * Encoding writes a map with a fixed key order through msgpack-c's packer into
- * one growing buffer, so the same struct always gives the same bytes.
+ * one buffer, so the same struct always gives the same bytes; batch.c writes
+ * the bars' bytes itself (wire_enc_room), the very bytes the packer would.
  */
 #ifndef MDF_WIRE_H
 #define MDF_WIRE_H
@@ -161,8 +162,7 @@ void wire_enc_double_kv (wire_enc_t *enc, const char *key, double v);
  * would write the same), then how many were: a pointer, or NULL (rc set). */
 uint8_t *wire_enc_room (wire_enc_t *enc, size_t n);
 void wire_enc_wrote (wire_enc_t *enc, size_t n);
-/* Move the bytes into out (freeing what out held), trimming the buffer when
- * much more was reserved than written.  0 or -1. */
+/* Move the bytes into out (freeing what out held).  0 or -1. */
 int wire_enc_finish (wire_enc_t *enc, mdf_buf_t *out);
 
 #endif

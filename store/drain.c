@@ -152,11 +152,13 @@ s_update_service (drain_t *self, int64_t now)
 }
 
 void
-drain_end (drain_t *self, int64_t started, int64_t rows)
+drain_end (drain_t *self, int64_t started, int64_t rows, int64_t min_busy_ns)
 {
     pthread_mutex_lock (&self->lock);
     int64_t now = mdf_clock_now (&self->clock);
     s_account (self, now);
+    if (min_busy_ns > now - started) /* time the write stands for, not spent */
+        s_slot (self, now)->busy_ns += min_busy_ns - (now - started);
     if (self->active > 0)
         self->active--;
     s_spread (self, started, now, rows > 0 ? rows : 0);

@@ -8,7 +8,9 @@
  *  - the drain rate: rows committed per second of wall time (what the sink
  *    did);
  *  - the service rate: rows committed per second during which at least one
- *    write was in progress (what the sink can do while it has work).  A
+ *    write was in progress (what the sink can do while it has work); a
+ *    throttled sink (sink.max_rows_per_sec) counts each write as taking at
+ *    least its share of the throttle, so its rate is the throttle's.  A
  *    write blocked on a lock or an unreachable database counts as busy time
  *    with no rows, so the service rate falls towards 0 during an outage, as
  *    it should: producers then stop adding to a queue that does not move.
@@ -38,8 +40,11 @@ void drain_destroy (drain_t **self_p);
 
 /* A write starts; returns its start time, for drain_end. */
 int64_t drain_begin (drain_t *self);
-/* The write that drain_begin started at `started` committed `rows` (0: it failed). */
-void drain_end (drain_t *self, int64_t started, int64_t rows);
+/* The write that drain_begin started at `started` committed `rows` (0: it
+ * failed).  `min_busy_ns`: the sink time the write stands for at least (a
+ * throttle of R rows/s makes n rows cost n / R seconds even when they are
+ * written faster); the part not spent is counted as busy too. */
+void drain_end (drain_t *self, int64_t started, int64_t rows, int64_t min_busy_ns);
 
 /* Rows/s committed over the last second of wall time. */
 double drain_rate (drain_t *self);

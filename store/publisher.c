@@ -18,6 +18,7 @@ struct _publisher_t {
     int64_t epoch;
     uint64_t seq;
     atomic_llong subscribers; /* read by the HTTP thread */
+    int64_t producer_subs;    /* subscriptions to MDF_PRODUCER_TOPIC */
     stats_t *stats;
     publisher_pacing_t pacing; /* carried by every event from now on */
 };
@@ -39,10 +40,15 @@ publisher_new (const char *endpoint, const char *coordinator_id, int64_t capacit
     zmq_setsockopt (zsock_resolve (self->xpub), ZMQ_XPUB_VERBOSER, &on, sizeof on);
     zsock_set_sndhwm (self->xpub, sndhwm);
     zsock_set_linger (self->xpub, 1000);
-    if (auth)
-        store_auth_apply (auth, self->xpub);
+    if (auth && store_auth_apply (auth, self->xpub, "feedback", err, errlen) != 0) {
+        store_auth_release (self->xpub);
+        zsock_destroy (&self->xpub);
+        free (self);
+        return NULL;
+    }
     if (zsock_bind (self->xpub, "%s", endpoint) < 0) {
         snprintf (err, errlen, "feedback.endpoint %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        store_auth_release (self->xpub);
         zsock_destroy (&self->xpub);
         free (self);
         return NULL;
@@ -62,6 +68,7 @@ publisher_destroy (publisher_t **self_p)
     publisher_t *self = *self_p;
     if (!self)
         return;
+    store_auth_release (self->xpub); /* before the auth actor goes (auth.h) */
     zsock_destroy (&self->xpub);
     free (self);
     *self_p = NULL;
@@ -102,6 +109,12 @@ publisher_publish (publisher_t *self, mdf_level_t level, int64_t queue_size, con
     return 0;
 }
 
+int64_t
+publisher_producers (const publisher_t *self)
+{
+    return self->producer_subs;
+}
+
 void
 publisher_set_pacing (publisher_t *self, const publisher_pacing_t *pacing)
 {
@@ -115,8 +128,17 @@ publisher_recv (publisher_t *self)
     if (!frame)
         return 0;
     int fresh = 0;
-    if (zframe_size (frame) >= 1) {
-        byte kind = zframe_data (frame)[0];
+    size_t n = zframe_size (frame);
+    const byte *d = zframe_data (frame);
+    size_t plen = strlen (MDF_PRODUCER_TOPIC);
+    if (n == 1 + plen && memcmp (d + 1, MDF_PRODUCER_TOPIC, plen) == 0) {
+        /* a producer announcing itself: counted, not a subscriber of events */
+        if (d[0] == 1)
+            self->producer_subs++;
+        else if (d[0] == 0 && self->producer_subs > 0)
+            self->producer_subs--;
+    } else if (n >= 1) {
+        byte kind = d[0];
         if (kind == 1) {
             atomic_fetch_add (&self->subscribers, 1);
             fresh = 1;

@@ -40,7 +40,7 @@ void publisher_destroy (publisher_t **self_p);
 typedef struct {
     double drain_rate;   /* rows/s committed over the last second */
     double service_rate; /* rows/s while busy; < 0 unknown (the key is left out) */
-    int64_t producers;   /* producers sending lately, or subscribers if more */
+    int64_t producers;   /* producers sending lately, or announced (subscribed) if more */
     int64_t credit;      /* bars each producer may have unacked here */
 } publisher_pacing_t;
 
@@ -60,5 +60,7 @@ void *publisher_socket (publisher_t *self);
 int64_t publisher_epoch (const publisher_t *self);
 uint64_t publisher_seq (const publisher_t *self); /* seq of the last event sent */
 int64_t publisher_subscribers (const publisher_t *self);
+/* Producers subscribed to MDF_PRODUCER_TOPIC now (ingest thread only). */
+int64_t publisher_producers (const publisher_t *self);
 
 #endif

@@ -36,6 +36,10 @@
 
 _Static_assert(INFLIGHT_IDENTITY_MAX >= WORK_IDENTITY_MAX, "identities must fit");
 
+/* The sink is pinged this often, each ping bounded (readiness, health.h). */
+#define SERVER_SINK_PING_MS 5000
+#define SERVER_SINK_PING_TIMEOUT_MS 3000
+
 struct _server_t {
     const store_settings_t *settings;
     mdf_metrics_t *metrics;
@@ -57,6 +61,7 @@ struct _server_t {
     mdf_level_t published;
     bool sink_down_reported;
     atomic_bool draining;
+    atomic_llong loop_ns; /* monotonic, each turn of the ingest loop (liveness) */
     size_t pending;
     mdf_ratelimit_t hostile_rl, reject_rl, duplicate_rl;
 };
@@ -71,11 +76,15 @@ static void
 s_pacing (server_t *self)
 {
     int64_t producers = (int64_t)producers_active (self->producers);
-    int64_t subscribers = publisher_subscribers (self->publisher);
-    producers = producers > subscribers ? producers : subscribers;
+    int64_t announced = publisher_producers (self->publisher);
+    producers = producers > announced ? producers : announced;
     publisher_pacing_t p = { drain_rate (self->drain), drain_service_rate (self->drain), producers,
                              self->settings->high_watermark / (producers > 0 ? producers : 1) };
     publisher_set_pacing (self->publisher, &p);
+    mdf_gauge_set (self->stats.drain_rate, p.drain_rate);
+    mdf_gauge_set (self->stats.service_rate, p.service_rate);
+    mdf_gauge_set (self->stats.producers, (double)p.producers);
+    mdf_gauge_set (self->stats.credit, (double)p.credit);
 }
 
 static void
@@ -351,6 +360,7 @@ s_poll_once (server_t *self, int max_wait_ms)
     }
     s_check_level (self);
     s_timers (self);
+    atomic_store (&self->loop_ns, (long long)mdf_mono_ns ());
 }
 
 int
@@ -411,24 +421,46 @@ server_apply_live (server_t *self)
 
 /* ---- assembly ---- */
 
+/* The HTTP thread's view of the store: atomics and thread-safe calls only. */
+static void
+s_health_view (server_t *self, health_view_t *v)
+{
+    memset (v, 0, sizeof *v);
+    v->draining = atomic_load (&self->draining);
+    v->loop_ms_ago = (mdf_mono_ns () - (int64_t)atomic_load (&self->loop_ns)) / 1000000;
+    v->level = queue_level (self->queue);
+    v->size = queue_size (self->queue);
+    v->capacity = self->settings->capacity;
+    v->sink_type = self->settings->sink_type;
+    workers_health (self->workers, &v->sink);
+    v->subscribers = publisher_subscribers (self->publisher);
+    v->webhook = webhook_state (self->webhook);
+}
+
 static void
 s_health (void *arg, mdf_http_reply_t *reply)
 {
-    server_t *self = arg;
-    char err[300] = "";
-    health_view_t v = { 0 };
-    v.draining = atomic_load (&self->draining);
-    v.level = queue_level (self->queue);
-    v.size = queue_size (self->queue);
-    v.capacity = self->settings->capacity;
-    v.sink_type = self->settings->sink_type;
-    v.breaker = workers_breaker (self->workers);
-    workers_last_error (self->workers, err, sizeof err);
-    v.sink_error = err;
-    v.workers_alive = (int)mdf_gauge_value (self->stats.workers_alive);
-    v.subscribers = publisher_subscribers (self->publisher);
-    v.webhook = webhook_state (self->webhook);
+    health_view_t v;
+    s_health_view (arg, &v);
     health_render (&v, reply);
+}
+
+static void
+s_health_live (void *arg, const char *body, size_t len, mdf_http_reply_t *reply)
+{
+    (void)body, (void)len;
+    health_view_t v;
+    s_health_view (arg, &v);
+    health_render_live (&v, reply);
+}
+
+static void
+s_health_ready (void *arg, const char *body, size_t len, mdf_http_reply_t *reply)
+{
+    (void)body, (void)len;
+    health_view_t v;
+    s_health_view (arg, &v);
+    health_render_ready (&v, reply);
 }
 
 static int
@@ -449,9 +481,8 @@ s_build (server_t *self, char *err, size_t errlen)
     if (s->curve) {
         self->auth = store_auth_new (s->secret_key_file, s->authorized_keys_dir, self->metrics, err,
                                      errlen);
-        if (!self->auth)
+        if (!self->auth || store_auth_apply (self->auth, self->router, "ingest", err, errlen) != 0)
             return -1;
-        store_auth_apply (self->auth, self->router);
     }
     if (zsock_bind (self->router, "%s", s->ingest_endpoint) < 0) {
         snprintf (err, errlen, "ingest.endpoint %s: %s", s->ingest_endpoint,
@@ -479,13 +510,18 @@ s_build (server_t *self, char *err, size_t errlen)
             s->breaker_cooldown_ms,
             s->max_rows_per_sec,
             self->done_endpoint,
+            SERVER_SINK_PING_MS,
+            SERVER_SINK_PING_TIMEOUT_MS,
             self->drain };
     self->workers = workers_new (&wc, self->queue, &self->stats, err, errlen);
     if (!self->workers)
         return -1;
     if (*s->http_listen) { /* last: the health callback reads the parts above */
         self->http = mdf_http_new (s->http_listen, self->metrics, s_health, self);
-        if (!self->http || mdf_http_start (self->http, err, errlen) != 0)
+        if (!self->http
+            || mdf_http_route (self->http, "GET", "/health/live", s_health_live, self) != 0
+            || mdf_http_route (self->http, "GET", "/health/ready", s_health_ready, self) != 0
+            || mdf_http_start (self->http, err, errlen) != 0)
             return -1;
     }
     return 0;
@@ -501,6 +537,7 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
     self->hostile_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
     self->reject_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
     self->duplicate_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
+    atomic_store (&self->loop_ns, (long long)mdf_mono_ns ()); /* live from the start */
     self->metrics = mdf_metrics_new ();
     self->queue = queue_new (s->capacity, s->low_watermark, s->high_watermark, s->hysteresis);
     self->inflight = inflight_new ();
@@ -516,7 +553,7 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
         mdf_warn ("queue.hysteresis exceeds queue.low_watermark; using low_watermark",
                   "hysteresis=%lld low_watermark=%lld", (long long)s->hysteresis,
                   (long long)s->low_watermark);
-    mdf_gauge_set (self->stats.queue_capacity, (double)s->capacity);
+    stats_set_queue_limits (&self->stats, s->capacity, s->low_watermark, s->high_watermark);
     stats_set_level (&self->stats, MDF_LEVEL_OK);
     if (s_build (self, err, errlen) != 0) {
         server_destroy (&self);
@@ -568,6 +605,7 @@ server_destroy (server_t **self_p)
     }
     webhook_destroy (&self->webhook, (int)self->settings->webhook_timeout_ms);
     publisher_destroy (&self->publisher);
+    store_auth_release (self->router); /* before the auth actor goes (auth.h) */
     zsock_destroy (&self->router);
     store_auth_destroy (&self->auth);
     zsock_destroy (&self->done);

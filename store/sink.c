@@ -15,6 +15,7 @@ struct _sink_t {
     const sink_ops_t *ops;
     void *state;
     bool open;
+    bool pinger; /* sink_ping was called: never used for writes */
 };
 
 static const sink_ops_t *const s_backends[]
@@ -59,6 +60,10 @@ sink_open (sink_t *self, char *err, size_t errlen)
 int
 sink_write (sink_t *self, const mdf_batch_t *const *batches, size_t n, char *err, size_t errlen)
 {
+    if (self->pinger) { /* its connection is not set up for writes (sink.h) */
+        snprintf (err, errlen, "%s sink: this connection is used for pings only", self->ops->name);
+        return -1;
+    }
     if (sink_open (self, err, errlen) != 0)
         return -1;
     if (self->ops->write (self->state, batches, n, err, errlen) != 0) {
@@ -73,6 +78,28 @@ sink_close (sink_t *self)
 {
     self->ops->close (self->state);
     self->open = false;
+}
+
+int
+sink_ping (sink_t *self, int timeout_ms, char *err, size_t errlen)
+{
+    self->pinger = true;
+    if (!self->ops->ping)
+        return 0;
+    if (self->ops->ping (self->state, timeout_ms, err, errlen) != 0) {
+        sink_close (self);
+        return -1;
+    }
+    return 0;
+}
+
+int
+sink_check (sink_t *self, char *err, size_t errlen)
+{
+    if (!self->ops->check || self->ops->check (self->state, err, errlen) == 0)
+        return 0;
+    sink_close (self);
+    return -1;
 }
 
 bool

@@ -40,12 +40,29 @@ sink_t *sink_new (const sink_config_t *cfg, char *err, size_t errlen);
 int sink_open (sink_t *self, char *err, size_t errlen);
 
 /* Upsert every bar of batches[0..n) in one transaction, opening first if
- * needed.  0 when committed, -1 with err when nothing was. */
+ * needed.  0 when committed, -1 with err when nothing was.  sqlite: also -1
+ * when the file at the configured path is not (or, checked after the commit,
+ * no longer) the one the transaction went to; the retry writes the bars into
+ * the file at the path, and the upsert stores each once. */
 int sink_write (sink_t *self, const mdf_batch_t *const *batches, size_t n, char *err,
                 size_t errlen);
 
 /* Drop the connection (a later write reconnects). */
 void sink_close (sink_t *self);
+
+/* Can the sink take bars right now?  Checks without writing, on a connection
+ * of its own: a sink that is pinged is used for nothing else (sink_write on
+ * it fails).  postgres: connect if needed and SELECT 1, each step bounded by
+ * timeout_ms; sqlite: open if needed, the file check of sink_check and a
+ * one-row read; null: always 0.  0, or -1 with err and the connection
+ * closed.  Blocks at most about timeout_ms (sqlite: its busy timeout). */
+int sink_ping (sink_t *self, int timeout_ms, char *err, size_t errlen);
+
+/* Cheap check between writes, no query: sqlite compares the files at the
+ * configured path (database, -wal, -shm) with those its connection has open
+ * and closes the connection when they are no longer the same, returning -1
+ * with err naming what changed; other backends and a closed sink: 0. */
+int sink_check (sink_t *self, char *err, size_t errlen);
 
 bool sink_is_open (const sink_t *self);
 const char *sink_type (const sink_t *self);
@@ -63,6 +80,12 @@ typedef struct {
                   size_t errlen);
     void (*close) (void *state);
     void (*destroy) (void *state);
+    /* sink_ping: manages its own connection (opens what it needs); on -1 the
+     * caller closes.  NULL: always reachable. */
+    int (*ping) (void *state, int timeout_ms, char *err, size_t errlen);
+    /* sink_check: 0 when the open connection (if any) is still good; on -1
+     * the caller closes.  NULL: nothing to check. */
+    int (*check) (void *state, char *err, size_t errlen);
 } sink_ops_t;
 
 extern const sink_ops_t sink_sqlite_ops;

@@ -39,4 +39,5 @@ s_destroy (void *state)
     free (state);
 }
 
-const sink_ops_t sink_null_ops = { "null", s_create, s_open, s_write, s_close, s_destroy };
+const sink_ops_t sink_null_ops
+    = { "null", s_create, s_open, s_write, s_close, s_destroy, NULL, NULL };

@@ -17,10 +17,13 @@
  */
 #include "store/sink.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 
@@ -268,4 +271,104 @@ s_destroy (void *state)
     free (self);
 }
 
-const sink_ops_t sink_postgres_ops = { "postgres", s_create, s_open, s_write, s_close, s_destroy };
+/* ---- ping: a connection of its own, without the table setup ---- */
+
+/* Wait until the socket is ready for `events` or the deadline (monotonic ms)
+ * passes; 1 ready, 0 timed out, -1 error. */
+static int
+s_ping_wait (PGconn *conn, short events, int64_t deadline_ms)
+{
+    for (;;) {
+        struct timespec ts;
+        clock_gettime (CLOCK_MONOTONIC, &ts);
+        int64_t left = deadline_ms - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = { PQsocket (conn), events, 0 };
+        if (pfd.fd < 0)
+            return -1;
+        int rc = poll (&pfd, 1, (int)left);
+        if (rc > 0)
+            return 1;
+        if (rc < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+static int64_t
+s_ping_deadline (int timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+}
+
+/* Connect without blocking past timeout_ms (libpq's asynchronous connect). */
+static int
+s_ping_connect (pg_sink_t *self, int timeout_ms, char *err, size_t errlen)
+{
+    const char *const keys[] = { "dbname", NULL };
+    const char *const values[] = { self->conninfo, NULL };
+    self->conn = PQconnectStartParams (keys, values, 1);
+    if (!self->conn || PQstatus (self->conn) == CONNECTION_BAD)
+        return s_fail (self, "connect", err, errlen);
+    int64_t deadline = s_ping_deadline (timeout_ms);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED)
+            return s_fail (self, "connect", err, errlen);
+        int rc = s_ping_wait (self->conn, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+        if (rc <= 0) {
+            snprintf (err, errlen, "postgres connect: %s within %d ms",
+                      rc == 0 ? "no connection" : "socket error", timeout_ms);
+            return -1;
+        }
+        st = PQconnectPoll (self->conn);
+    }
+    return 0;
+}
+
+/* SELECT 1 and wait for its answer at most timeout_ms. */
+static int
+s_ping_query (pg_sink_t *self, int timeout_ms, char *err, size_t errlen)
+{
+    if (!PQsendQuery (self->conn, "SELECT 1"))
+        return s_fail (self, "SELECT 1", err, errlen);
+    int64_t deadline = s_ping_deadline (timeout_ms);
+    while (PQisBusy (self->conn)) {
+        int rc = s_ping_wait (self->conn, POLLIN, deadline);
+        if (rc <= 0) {
+            snprintf (err, errlen, "postgres SELECT 1: %s within %d ms",
+                      rc == 0 ? "no answer" : "socket error", timeout_ms);
+            return -1;
+        }
+        if (!PQconsumeInput (self->conn))
+            return s_fail (self, "SELECT 1", err, errlen);
+    }
+    int rc = 0;
+    PGresult *res;
+    while ((res = PQgetResult (self->conn))) {
+        if (rc == 0 && PQresultStatus (res) != PGRES_TUPLES_OK)
+            rc = s_fail (self, "SELECT 1", err, errlen);
+        PQclear (res);
+    }
+    return rc;
+}
+
+/* The connection is kept between pings; one that went bad since (a server
+ * restart) is replaced at once rather than reported as a failure. */
+static int
+s_ping (void *state, int timeout_ms, char *err, size_t errlen)
+{
+    pg_sink_t *self = state;
+    if (self->conn && PQstatus (self->conn) == CONNECTION_OK
+        && s_ping_query (self, timeout_ms, err, errlen) == 0)
+        return 0;
+    s_close (self);
+    if (s_ping_connect (self, timeout_ms, err, errlen) != 0)
+        return -1;
+    return s_ping_query (self, timeout_ms, err, errlen);
+}
+
+const sink_ops_t sink_postgres_ops
+    = { "postgres", s_create, s_open, s_write, s_close, s_destroy, s_ping, NULL };

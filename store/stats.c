@@ -26,9 +26,18 @@ stats_init (stats_t *self, mdf_metrics_t *reg, const char *id)
                                            "coordinator_id", id, NULL);
     self->queue_capacity = mdf_metrics_gauge (reg, "coordinator_queue_capacity",
                                               "Queue capacity in bars", "coordinator_id", id, NULL);
+    self->queue_high_wm
+        = mdf_metrics_gauge (reg, "coordinator_queue_high_watermark",
+                             "Queue depth in bars at and above which the store is at level hard",
+                             "coordinator_id", id, NULL);
+    self->queue_low_wm
+        = mdf_metrics_gauge (reg, "coordinator_queue_low_watermark",
+                             "Queue depth in bars at and below which the store returns to level ok",
+                             "coordinator_id", id, NULL);
     self->queue_batches
         = mdf_metrics_gauge (reg, "mds_queue_batches", "Batches waiting for a worker", NULL);
-    bool ok = self->queue_depth && self->queue_capacity && self->queue_batches;
+    bool ok = self->queue_depth && self->queue_capacity && self->queue_high_wm && self->queue_low_wm
+              && self->queue_batches;
     for (int i = 0; i < 3; i++) {
         self->backpressure[i] = mdf_metrics_gauge (
             reg, bp_names[i], "1 when the store is at this level", "coordinator_id", id, NULL);
@@ -37,8 +46,9 @@ stats_init (stats_t *self, mdf_metrics_t *reg, const char *id)
                                    "Feedback events published, by level", "level", levels[i], NULL);
         ok = ok && self->backpressure[i] && self->events[i];
     }
-    self->subscribers = mdf_metrics_gauge (reg, "mds_feedback_subscribers",
-                                           "Current feedback subscriptions (XPUB)", NULL);
+    self->subscribers
+        = mdf_metrics_gauge (reg, "mds_feedback_subscribers",
+                             "Current feedback subscriptions (XPUB)", "coordinator_id", id, NULL);
     self->bars_written
         = mdf_metrics_counter (reg, "mds_bars_written_total", "Bars committed to the sink", NULL);
     const char *bh = "Batches answered, by status";
@@ -80,12 +90,31 @@ stats_init (stats_t *self, mdf_metrics_t *reg, const char *id)
     self->webhook_dropped
         = mdf_metrics_counter (reg, "mds_webhook_posts_total", wh, "result", "dropped", NULL);
     self->draining = mdf_metrics_gauge (reg, "mds_draining", "1 while draining for shutdown", NULL);
+    self->drain_rate = mdf_metrics_gauge (reg, "mds_sink_drain_rate",
+                                          "Rows per second committed over the last second", NULL);
+    self->service_rate = mdf_metrics_gauge (
+        reg, "mds_sink_service_rate",
+        "Rows per second the sink commits while it has work (-1: not known yet)", NULL);
+    self->producers = mdf_metrics_gauge (reg, "mds_producers",
+                                         "Producers counted in the feedback events (pacing)", NULL);
+    self->credit = mdf_metrics_gauge (reg, "mds_credit_bars",
+                                      "Bars each producer may have in flight here", NULL);
     ok = ok && self->subscribers && self->bars_written && self->batches_ok && self->batches_retry
          && self->batches_rejected && self->malformed_empty && self->malformed_frames
          && self->malformed_decode && self->ingest_duplicates && self->sink_write
          && self->ingest_commit && self->sink_errors && self->breaker && self->workers_alive
-         && self->webhook_ok && self->webhook_error && self->webhook_dropped && self->draining;
+         && self->webhook_ok && self->webhook_error && self->webhook_dropped && self->draining
+         && self->drain_rate && self->service_rate && self->producers && self->credit;
     return ok ? 0 : -1;
+}
+
+void
+stats_set_queue_limits (stats_t *self, int64_t capacity, int64_t low_watermark,
+                        int64_t high_watermark)
+{
+    mdf_gauge_set (self->queue_capacity, (double)capacity);
+    mdf_gauge_set (self->queue_low_wm, (double)low_watermark);
+    mdf_gauge_set (self->queue_high_wm, (double)high_watermark);
 }
 
 void

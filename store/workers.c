@@ -16,7 +16,11 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/cond.h"
 #include "common/log.h"
+
+/* An idle worker checks its sink connection this often (sink_check). */
+#define S_IDLE_CHECK_MS 1000
 
 struct _workers_t {
     workers_config_t cfg;
@@ -25,6 +29,8 @@ struct _workers_t {
     stats_t *stats;
     pthread_t *threads;
     int started;
+    pthread_t pinger;
+    bool pinger_started;
     atomic_bool abort;
     atomic_int alive;
     atomic_int breaker_pub; /* breaker_state_t, for readers */
@@ -39,6 +45,14 @@ struct _workers_t {
     int64_t throttle_next_ns;
     char last_error[256];
     mdf_ratelimit_t log_rl;
+    /* sink health, under lock (workers.h) */
+    pthread_cond_t pinger_cond; /* monotonic: wakes the pinger to stop */
+    bool pinger_stop;
+    bool checked;     /* a ping finished or a write committed */
+    bool ping_failed; /* the last ping failed and no write committed since */
+    int64_t ok_ns;    /* last successful ping or commit */
+    int failing;      /* workers retrying a failed write */
+    char ping_error[256];
 };
 
 work_item_t *
@@ -128,6 +142,9 @@ s_breaker_result (workers_t *self, bool ok, bool probe, const char *err)
         self->failures = 0;
         s_set_breaker (self, BREAKER_CLOSED);
         self->last_error[0] = '\0';
+        self->checked = true; /* a commit proves the sink reachable */
+        self->ping_failed = false;
+        self->ok_ns = mdf_mono_ns ();
     } else {
         self->failures++;
         snprintf (self->last_error, sizeof self->last_error, "%s", err);
@@ -157,9 +174,20 @@ s_throttle_slot (workers_t *self, int64_t rows)
     return start;
 }
 
-/* Write until committed (true) or aborted (false). */
+/* Count this worker in (+1) or out (-1) of those retrying a failed write. */
+static void
+s_failing (workers_t *self, int delta)
+{
+    pthread_mutex_lock (&self->lock);
+    self->failing += delta;
+    pthread_mutex_unlock (&self->lock);
+}
+
+/* The retry loop of s_write; *failed is set (and this worker counted among
+ * those failing) at the first failed attempt. */
 static bool
-s_write (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_t n, int64_t bars)
+s_write_until_committed (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_t n,
+                         int64_t bars, bool *failed)
 {
     if (!s_sleep_until (self, s_throttle_slot (self, bars)))
         return false;
@@ -175,6 +203,10 @@ s_write (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_
             mdf_histogram_observe (self->stats->sink_write, (double)(mdf_mono_ns () - t0) / 1e9);
         if (rc != 0)
             mdf_counter_inc (self->stats->sink_errors); /* before the breaker shows it */
+        if (rc != 0 && !*failed) {
+            *failed = true;
+            s_failing (self, +1);
+        }
         s_breaker_result (self, rc == 0, probe, err);
         if (rc == 0)
             return true;
@@ -192,6 +224,17 @@ s_write (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_
         backoff_ms
             = backoff_ms * 2 > self->cfg.retry_max_ms ? self->cfg.retry_max_ms : backoff_ms * 2;
     }
+}
+
+/* Write until committed (true) or aborted (false). */
+static bool
+s_write (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_t n, int64_t bars)
+{
+    bool failed = false;
+    bool committed = s_write_until_committed (self, sink, batches, n, bars, &failed);
+    if (failed)
+        s_failing (self, -1);
+    return committed;
 }
 
 static int64_t
@@ -233,9 +276,11 @@ s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
         batches[i] = &items[i]->batch;
     /* the throttle wait and the retries count as the sink's busy time */
     int64_t started = self->cfg.drain ? drain_begin (self->cfg.drain) : 0;
+    int64_t max_rows = atomic_load (&self->max_rows);
     bool committed = s_write (self, sink, batches, n, bars);
     if (self->cfg.drain)
-        drain_end (self->cfg.drain, started, committed ? bars : 0);
+        drain_end (self->cfg.drain, started, committed ? bars : 0,
+                   max_rows > 0 ? bars * 1000000000LL / max_rows : 0);
     if (committed) {
         int64_t now = mdf_mono_ns ();
         mdf_counter_add (self->stats->bars_written, (uint64_t)bars);
@@ -295,9 +340,18 @@ s_thread (void *arg)
     }
     for (;;) {
         int64_t bars = 0; /* the take follows a live change of the throttle */
-        size_t n = queue_take (self->queue, s_take_max (self), (void **)items, max_items, &bars);
-        if (n == 0)
-            break;
+        int64_t t0 = mdf_mono_ns ();
+        size_t n = queue_take_timed (self->queue, s_take_max (self), (void **)items, max_items,
+                                     &bars, S_IDLE_CHECK_MS);
+        if (n == 0) {
+            /* 0 means stopped or timed out; only a timeout waits the full time
+             * (once stopped, the next call returns at once) */
+            if (mdf_mono_ns () - t0 < (int64_t)S_IDLE_CHECK_MS * 1000000)
+                break;
+            if (sink_check (sink, err, sizeof err) != 0) /* logged by the sink */
+                mdf_counter_inc (self->stats->sink_errors);
+            continue;
+        }
         s_handle (self, sink, push, items, batches, n, bars);
     }
     atomic_fetch_sub (&self->alive, 1);
@@ -308,6 +362,100 @@ out:
     zsock_destroy (&push);
     sink_destroy (&sink);
     return NULL;
+}
+
+/* ---- the pinger ---- */
+
+static void
+s_ping_result (workers_t *self, bool ok, const char *err)
+{
+    pthread_mutex_lock (&self->lock);
+    bool was_failed = self->ping_failed, first = !self->checked;
+    self->checked = true;
+    self->ping_failed = !ok;
+    if (ok) {
+        self->ok_ns = mdf_mono_ns ();
+        self->ping_error[0] = '\0';
+    } else
+        snprintf (self->ping_error, sizeof self->ping_error, "%s", err);
+    pthread_cond_broadcast (&self->ready_cond); /* workers_new waits for the first */
+    pthread_mutex_unlock (&self->lock);
+    char q[600];
+    if (!ok && (first || !was_failed))
+        mdf_warn ("sink not reachable", "type=%s error=%s", self->cfg.sink.type,
+                  mdf_log_quote (q, sizeof q, err));
+    else if (ok && was_failed)
+        mdf_info ("sink reachable again", "type=%s", self->cfg.sink.type);
+}
+
+/* Ping at start and every ping_ms, sink_check every second in between, until
+ * workers_join stops it. */
+static void *
+s_pinger (void *arg)
+{
+    workers_t *self = arg;
+    char err[512] = "";
+    sink_t *sink = sink_new (&self->cfg.sink, err, sizeof err);
+    int64_t next_ping = mdf_mono_ns ();
+    pthread_mutex_lock (&self->lock);
+    while (!self->pinger_stop) {
+        int64_t now = mdf_mono_ns ();
+        pthread_mutex_unlock (&self->lock);
+        if (!sink)
+            s_ping_result (self, false, err);
+        else if (now >= next_ping) {
+            int rc = sink_ping (sink, (int)self->cfg.ping_timeout_ms, err, sizeof err);
+            s_ping_result (self, rc == 0, err);
+            now = mdf_mono_ns ();
+            next_ping = now + self->cfg.ping_ms * 1000000;
+        } else if (sink_check (sink, err, sizeof err) != 0)
+            s_ping_result (self, false, err); /* the next ping reopens */
+        int64_t wait = next_ping - now;
+        if (wait > (int64_t)S_IDLE_CHECK_MS * 1000000)
+            wait = (int64_t)S_IDLE_CHECK_MS * 1000000;
+        pthread_mutex_lock (&self->lock);
+        if (!self->pinger_stop && wait > 0)
+            mdf_cond_wait_ns (&self->pinger_cond, &self->lock, wait);
+    }
+    pthread_mutex_unlock (&self->lock);
+    sink_destroy (&sink);
+    return NULL;
+}
+
+static void
+s_pinger_stop (workers_t *self)
+{
+    if (!self->pinger_started)
+        return;
+    pthread_mutex_lock (&self->lock);
+    self->pinger_stop = true;
+    pthread_cond_broadcast (&self->pinger_cond);
+    pthread_mutex_unlock (&self->lock);
+    pthread_join (self->pinger, NULL);
+    self->pinger_started = false;
+}
+
+void
+workers_health (workers_t *self, workers_health_t *out)
+{
+    memset (out, 0, sizeof *out);
+    out->breaker = workers_breaker (self);
+    out->alive = workers_alive (self);
+    pthread_mutex_lock (&self->lock);
+    int64_t now = mdf_mono_ns ();
+    int64_t stale_ns = (3 * self->cfg.ping_ms + self->cfg.ping_timeout_ms) * 1000000;
+    out->checked = self->checked;
+    out->last_ok_ms_ago = self->ok_ns ? (now - self->ok_ns) / 1000000 : -1;
+    out->reachable
+        = self->checked && !self->ping_failed && self->ok_ns && now - self->ok_ns <= stale_ns;
+    out->failing_writes = self->failing;
+    const char *error = self->failing > 0 || out->breaker != BREAKER_CLOSED ? self->last_error
+                        : self->ping_failed                                 ? self->ping_error
+                                                                            : "";
+    if (!*error && out->checked && !out->reachable)
+        error = "no successful sink check for 3 ping periods";
+    snprintf (out->error, sizeof out->error, "%s", error);
+    pthread_mutex_unlock (&self->lock);
 }
 
 workers_t *
@@ -327,7 +475,8 @@ workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *
     self->stats = stats;
     self->log_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 3);
     pthread_mutex_init (&self->lock, NULL);
-    pthread_cond_init (&self->ready_cond, NULL);
+    mdf_cond_init_monotonic (&self->ready_cond); /* timed wait for the first ping */
+    mdf_cond_init_monotonic (&self->pinger_cond);
     self->threads = calloc ((size_t)cfg->count, sizeof (pthread_t));
     if (!self->threads || !self->done_endpoint) {
         workers_destroy (&self);
@@ -347,6 +496,19 @@ workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *
     while (self->ready < self->started)
         pthread_cond_wait (&self->ready_cond, &self->lock);
     pthread_mutex_unlock (&self->lock);
+    if (pthread_create (&self->pinger, NULL, s_pinger, self) != 0) {
+        snprintf (err, errlen, "cannot start the sink pinger thread");
+        queue_stop (queue, false);
+        workers_destroy (&self);
+        return NULL;
+    }
+    self->pinger_started = true;
+    /* so /health is right from the first request */
+    pthread_mutex_lock (&self->lock);
+    int64_t until = mdf_mono_ns () + (cfg->ping_timeout_ms + 1000) * 1000000;
+    while (!self->checked && mdf_mono_ns () < until)
+        mdf_cond_wait_ns (&self->ready_cond, &self->lock, until - mdf_mono_ns ());
+    pthread_mutex_unlock (&self->lock);
     return self;
 }
 
@@ -359,6 +521,7 @@ workers_abort (workers_t *self)
 void
 workers_join (workers_t *self)
 {
+    s_pinger_stop (self);
     for (int i = 0; i < self->started; i++)
         pthread_join (self->threads[i], NULL);
     self->started = 0;
@@ -371,6 +534,7 @@ workers_destroy (workers_t **self_p)
     if (!self)
         return;
     workers_join (self);
+    pthread_cond_destroy (&self->pinger_cond);
     pthread_cond_destroy (&self->ready_cond);
     pthread_mutex_destroy (&self->lock);
     free (self->threads);

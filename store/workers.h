@@ -17,6 +17,17 @@
  *
  * max_rows_per_sec > 0 throttles all workers together: each transaction of n
  * bars reserves n / rate seconds of a shared schedule and waits for its slot.
+ *
+ * Sink health, for readiness (workers_health): a dedicated pinger thread with
+ * a sink connection of its own calls sink_ping at start and every ping_ms
+ * (bounded by ping_timeout_ms; never on the ingest thread, never holding a
+ * worker), and sink_check every second in between.  The sink counts as
+ * reachable while the last ping succeeded, or a write committed since, and
+ * that success is recent (3 ping periods); a write that failed keeps the
+ * sink "failing" until that write commits.  Idle workers (nothing to take
+ * for a second) run sink_check on their own connection, so a SQLite
+ * connection to files that were deleted or replaced is let go of within a
+ * second even without traffic.
  */
 #ifndef STORE_WORKERS_H
 #define STORE_WORKERS_H
@@ -85,6 +96,8 @@ typedef struct {
     int64_t breaker_failures, breaker_cooldown_ms;
     int64_t max_rows_per_sec;
     const char *done_endpoint; /* inproc endpoint to connect PUSH sockets to */
+    int64_t ping_ms;           /* sink ping period (> 0) */
+    int64_t ping_timeout_ms;   /* bound of one ping (connect, query) */
     drain_t *drain;            /* borrowed, may be NULL: each transaction is reported */
 } workers_config_t;
 
@@ -92,9 +105,21 @@ typedef enum { BREAKER_CLOSED = 0, BREAKER_OPEN = 1, BREAKER_HALF_OPEN = 2 } bre
 
 typedef struct _workers_t workers_t;
 
-/* Start the threads.  `queue` and `stats` are borrowed and must outlive the
- * workers; strings of cfg are copied.  NULL with err if a sink type is unknown
- * or a thread cannot start. */
+/* Sink facts for /health and /health/ready (one consistent snapshot). */
+typedef struct {
+    breaker_state_t breaker;
+    int alive;              /* worker threads running */
+    bool checked;           /* a ping finished (or a write committed) since start */
+    bool reachable;         /* the last ping succeeded or a write committed since; recent */
+    int failing_writes;     /* workers retrying a write that failed */
+    int64_t last_ok_ms_ago; /* since the last successful ping or commit; -1: never */
+    char error[256];        /* the failure behind a state that is not ok; "" otherwise */
+} workers_health_t;
+
+/* Start the threads (workers and pinger) and wait for the first ping, at
+ * most ping_timeout_ms + 1 s.  `queue` and `stats` are borrowed and must
+ * outlive the workers; strings of cfg are copied.  NULL with err if a sink
+ * type is unknown or a thread cannot start. */
 workers_t *workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *err,
                         size_t errlen);
 
@@ -103,8 +128,9 @@ workers_t *workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *st
  * queue_stop (q, false) when a drain times out. */
 void workers_abort (workers_t *self);
 
-/* Wait for every thread to end (after queue_stop).  Idempotent; the object
- * stays readable (breaker, last error) until workers_destroy. */
+/* Wait for every thread to end (after queue_stop; the pinger is stopped
+ * here).  Idempotent; the object stays readable (breaker, last error) until
+ * workers_destroy. */
 void workers_join (workers_t *self);
 
 /* Join (if not yet) and free. */
@@ -117,5 +143,6 @@ breaker_state_t workers_breaker (workers_t *self);
 int workers_alive (workers_t *self);
 /* Last sink error text (for /health), copied into buf; "" when none. */
 void workers_last_error (workers_t *self, char *buf, size_t size);
+void workers_health (workers_t *self, workers_health_t *out);
 
 #endif

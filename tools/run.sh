@@ -14,6 +14,7 @@
 # Output (logs, database, run.csv, run.png) goes to DIR (default run/).  The
 # build directory is $MDF_BUILD_DIR (default build/).
 set -euo pipefail
+trap 'rc=$?; echo "run.sh: line $LINENO: \`$BASH_COMMAND\` failed (exit $rc)" >&2' ERR
 cd "$(dirname "$0")/.."
 
 duration=0
@@ -22,19 +23,42 @@ store_cfg=tools/demo/store.toml
 pipe_cfg=tools/demo/pipeline.toml
 while [ $# -gt 0 ]; do
     case "$1" in
-        --duration) duration="$2"; shift 2 ;;
-        --out) out="$2"; shift 2 ;;
-        --store-config) store_cfg="$2"; shift 2 ;;
-        --pipeline-config) pipe_cfg="$2"; shift 2 ;;
-        -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        --duration | --out | --store-config | --pipeline-config)
+            if [ $# -lt 2 ]; then
+                echo "run.sh: $1 needs a value (try --help)" >&2
+                exit 2
+            fi
+            case "$1" in
+                --duration) duration="$2" ;;
+                --out) out="$2" ;;
+                --store-config) store_cfg="$2" ;;
+                --pipeline-config) pipe_cfg="$2" ;;
+            esac
+            shift 2 ;;
         *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
+done
+if ! [[ "$duration" =~ ^[0-9]+([.][0-9]+)?$ ]]; then
+    echo "run.sh: --duration wants a number of seconds (0: until Ctrl-C), got '$duration'" >&2
+    exit 2
+fi
+for f in "$store_cfg" "$pipe_cfg"; do
+    if [ ! -r "$f" ]; then
+        echo "run.sh: cannot read config file '$f'" >&2
+        exit 2
+    fi
 done
 
 tools/deps.sh run
 build="${MDF_BUILD_DIR:-build}"
-[ -d "$build" ] || meson setup "$build" >/dev/null
-ninja -C "$build" store/md-store pipeline/md-pipeline tools/mdctl >/dev/null
+# Quiet when it works; the tail of meson's or ninja's output when it does not.
+if ! log=$( { [ -d "$build" ] || meson setup "$build"; } 2>&1 &&
+            ninja -C "$build" store/md-store pipeline/md-pipeline tools/mdctl 2>&1); then
+    printf '%s\n' "$log" | tail -n 30 >&2
+    echo "run.sh: building md-store, md-pipeline and mdctl in $build/ failed (above)" >&2
+    exit 1
+fi
 
 cfg_get () { # cfg_get FILE KEY: first `KEY = value` in the file, quotes stripped
     sed -n "s/^$2[[:space:]]*=[[:space:]]*\"\{0,1\}\([^\"#]*\)\"\{0,1\}.*/\1/p" "$1" | head -n 1 | tr -d ' '
@@ -61,6 +85,16 @@ control_post () { # control_post NAME: POST /control/NAME to the pipeline
         curl -fs -X POST "http://$pipe_http/control/$1" >/dev/null
     fi
 }
+
+# A service already answering on one of the HTTP ports (another run, or
+# services started by hand) would be mistaken for ours.
+for hp in "$store_http" "$pipe_http"; do
+    if curl -s -o /dev/null --max-time 2 "http://$hp/health"; then
+        echo "run.sh: something already answers on http://$hp (another md-store or md-pipeline?):" \
+            "stop it, or give configs with other ports (--store-config, --pipeline-config)" >&2
+        exit 1
+    fi
+done
 
 mkdir -p "$out"
 rm -f "$db_path" "$db_path-wal" "$db_path-shm" "$out/run.csv" "$out/run.png"
@@ -120,6 +154,10 @@ wait "$store_pid" || echo "run.sh: md-store exited with $?" >&2
 wait "$rec_pid" 2>/dev/null || true
 store_pid="" pipe_pid="" rec_pid=""
 rows=$(sqlite3 "$db_path" 'SELECT count(*) FROM bars;' 2>/dev/null || echo "?")
+if [ ! -s "$out/run.csv" ]; then
+    echo "run.sh: mdctl record wrote no $out/run.csv; see $out/mdctl-record.log" >&2
+    exit 1
+fi
 
 awk -F, -v elapsed="$elapsed" -v produced="$produced" -v acked="$acked" -v rows="$rows" \
     -v written="$written" -v cap="$sink_cap" -v events="$events" -v retries="$retries" '

@@ -15,7 +15,7 @@
 # copies of the TOMLs whose key and token paths point there (nothing else
 # changed).  Then `md-store --config FILE --check-config` (and md-pipeline for
 # the pipeline configs, which must show the token file in use) must exit 0 on
-# each copy.  check_deploy.py only knows the keys DESIGN.md fixes; this
+# each copy.  check_deploy.py only knows which keys may be set; this
 # catches values and keys the services reject, key or token paths that name
 # no file the deployment makes, keys that are not zcert files and tokens the
 # pipeline refuses.  The services' environment is scrubbed of MDS_*/MDP_* so only

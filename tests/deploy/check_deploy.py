@@ -6,18 +6,32 @@ engine runs in CI, so they rot silently.  This script fails (exit 1, one line
 per problem) when they drift from each other or from the services' contract:
 
   * every TOML (docker/config/*.toml and the ConfigMaps' *.toml) uses only the
-    keys DESIGN.md fixes ("Config keys the tests rely on"), plus [log] level,
-    [sink] conninfo and [[providers]] path;
+    keys listed below (the stable keys deployments set), each of which the
+    services document (README.md's configuration reference, generated from
+    their settings tables);
   * docker-compose.yml: the five services, healthchecks, depends_on with
     condition service_healthy, mounted files that exist, healthcheck ports and
     endpoints that match the TOMLs, postgres credentials that match conninfo;
-  * prometheus.yml scrapes both services on their [http] listen ports;
-  * the Grafana dashboard only queries metric names DESIGN.md promises, shows
-    queue depth, level, scale and rates, and draws the store.toml watermarks;
+  * docker/prometheus/prometheus.yml scrapes both services on their [http]
+    listen ports and loads rules.yml, which compose mounts where the config
+    finds it; rules.yml has the promised alerts (ALERTS_WANTED), on metric
+    names the services document, and rules_test.yml a firing and a quiet
+    unit test for each (promtool runs them: meson test deploy-promtool-*);
+  * the Grafana dashboard only queries metric names the services document
+    (the metrics tables of store/README.md and pipeline/README.md), shows
+    queue depth, level, scale, rates and sink health, draws the watermarks
+    from the coordinator_queue_*_watermark gauges (no fixed thresholds) and
+    filters every store series by its `coordinator` variable;
+  * grace periods: compose's stop_grace_period and Kubernetes'
+    terminationGracePeriodSeconds exceed the service's drain timeout
+    ([store] drain_timeout_ms as the service runs: environment, TOML or the
+    documented default) by more than GRACE_MARGIN_S, so SIGKILL never cuts a
+    drain short;
   * the Dockerfile has the build/runtime/store/pipeline stages, a non-root
-    USER, HEALTHCHECKs and EXPOSEs that match the TOMLs, and (once the
-    binaries are built) runtime packages covering every library they link;
-  * CurveZMQ (issue 7): [security] curve is on in every shipped TOML, and
+    USER, HEALTHCHECKs and EXPOSEs that match the TOMLs, apt's caches removed
+    in every RUN that installs packages, and (once the binaries are built)
+    runtime packages covering every library they link;
+  * CurveZMQ: [security] curve is on in every shipped TOML, and
     the pipeline's POST /control/* needs a bearer token: [http]
     control_token_file is set (never a literal control_token).  Every key
     and token path (as the TOML and the service's environment set it) lies
@@ -36,8 +50,7 @@ per problem) when they drift from each other or from the services' contract:
     has fallback (AverageValue triggers) and HPA behavior stabilization.
 
 Environment: MDF_SOURCE_ROOT (repository root, required), MDF_BUILD_ROOT
-(optional: enables the linked-library check), MDF_DESIGN_MD (optional: path
-of DESIGN.md; when present, the key and metric lists below must match it).
+(optional: enables the linked-library check).
 
 `check_deploy.py --extract-configmaps DIR` writes each ConfigMap TOML to DIR
 (as <configmap>--<key>).  `check_deploy.py --stage-keys DIR` makes real keys
@@ -67,42 +80,39 @@ import urllib.parse
 
 import yaml
 
-# Keys fixed by DESIGN.md ("Config keys the tests rely on").  Kept here too so
-# the check works without DESIGN.md; when DESIGN.md is given they must agree.
-DESIGN_STORE_KEYS = {
-    "store.id", "ingest.endpoint", "feedback.endpoint", "feedback.heartbeat_ms",
-    "queue.capacity", "queue.high_watermark", "queue.low_watermark", "queue.hysteresis",
-    "workers.count", "workers.batch_max", "sink.type", "sink.path",
-    "sink.max_rows_per_sec", "http.listen", "webhook.enabled", "webhook.url",
-    "webhook.timeout_ms",
+# The keys the shipped TOMLs may set: the stable core every deployment needs,
+# plus the sink's conninfo, the log level, the drain timeout (the grace
+# periods are checked against it), CurveZMQ and the control token.  Narrower
+# than everything the services accept on purpose; each must also be in the
+# README's configuration reference (documented_config below).
+STORE_KEYS = {
+    "store.id", "store.drain_timeout_ms", "ingest.endpoint", "feedback.endpoint",
+    "feedback.heartbeat_ms", "queue.capacity", "queue.high_watermark", "queue.low_watermark",
+    "queue.hysteresis", "workers.count", "workers.batch_max", "sink.type", "sink.path",
+    "sink.conninfo", "sink.max_rows_per_sec", "http.listen", "webhook.enabled", "webhook.url",
+    "webhook.timeout_ms", "log.level",
+    "security.curve", "security.secret_key_file", "security.authorized_keys_dir",
+    "ingest.max_message_bytes", "ingest.max_bars",
 }
-DESIGN_PIPELINE_KEYS = {
+PIPELINE_KEYS = {
     "pipeline.id", "store.ingest", "store.feedback", "store.batch_max", "store.linger_ms",
-    "store.max_inflight", "store.ack_timeout_ms", "feedback.enabled", "feedback.policy",
-    "feedback.scale_ok", "feedback.scale_soft", "feedback.scale_hard",
+    "store.max_inflight", "store.ack_timeout_ms", "store.drain_timeout_ms", "feedback.enabled",
+    "feedback.policy", "feedback.scale_ok", "feedback.scale_soft", "feedback.scale_hard",
     "feedback.stale_after_ms", "feedback.failsafe", "providers.name", "providers.type",
-    "providers.capacity", "providers.refill_rate", "providers.symbols", "http.listen",
+    "providers.capacity", "providers.refill_rate", "providers.symbols", "providers.path",
+    "http.listen", "log.level",
+    "security.curve", "security.secret_key_file",
+    "security.server_public_key", "security.server_public_key_file",
+    # bearer token for POST /control/* (pipeline/README.md "Control token");
+    # http.control_token is known only to be refused with a clear message
+    "http.control_token", "http.control_token_file",
 }
-# Named in DESIGN.md's comments or by the services' briefs.
-EXTRA_STORE_KEYS = {"sink.conninfo", "log.level",
-                    # issue 7, security
-                    "security.curve", "security.secret_key_file", "security.authorized_keys_dir",
-                    "ingest.max_message_bytes", "ingest.max_bars"}
-EXTRA_PIPELINE_KEYS = {"providers.path", "log.level",
-                       # issue 7, security
-                       "security.curve", "security.secret_key_file",
-                       "security.server_public_key", "security.server_public_key_file",
-                       # bearer token for POST /control/* (pipeline/README.md "Control token");
-                       # http.control_token is known only to be refused with a clear message
-                       "http.control_token", "http.control_token_file"}
 
-DESIGN_METRICS = {
-    "coordinator_queue_depth", "coordinator_backpressure_ok", "coordinator_backpressure_soft",
-    "coordinator_backpressure_hard", "mds_feedback_events_total", "mds_feedback_subscribers",
-    "pipeline_rate_scale_factor", "pipeline_backpressure_state", "pipeline_feedback_queue_depth",
-    "mds_bars_written_total", "mds_batches_total", "mdp_bars_ingested_total",
-    "mdp_bars_acked_total", "mdp_batches_inflight",
-}
+# SIGKILL must not race the drain: a grace period at least this much longer
+# than the drain timeout (the service still has to ack, publish "shutdown"
+# and exit after the drain gives up).
+GRACE_MARGIN_S = 10
+
 METRIC_RE = re.compile(r"\b((?:coordinator|pipeline|mds|mdp)_[a-z0-9_]+)")
 LABEL_NAMES = {"coordinator_id"}  # matches METRIC_RE but is a label
 
@@ -135,40 +145,82 @@ def flat_keys(doc, prefix=""):
     return keys
 
 
-def design_from_file(path):
-    """(store keys, pipeline keys, metric names) parsed from DESIGN.md."""
-    text = open(path, encoding="utf-8").read()
-    found = {}
-    for name in ("store", "pipeline"):
-        m = re.search(r"`%s\.toml`:\s*```toml\n(.*?)```" % name, text, re.S)
-        if not m:
-            raise ValueError(f"no ```toml block after `{name}.toml`:")
-        found[name] = flat_keys(tomllib.loads(m.group(1)))
-    metrics = set()
-    m = re.search(r"Metrics include(.*?)\n\n", text, re.S)
-    if m:
-        para = m.group(1)
-        for base, alts in re.findall(r"`([a-z_]+_)((?:[a-z]+\|)+[a-z]+)`", para):
-            metrics |= {base + a for a in alts.split("|")}
-        metrics |= {n for n in METRIC_RE.findall(para) if not n.endswith("_")} - LABEL_NAMES
-    return found["store"], found["pipeline"], metrics
+CONFIG_REF_BEGIN = "<!-- config-reference:begin -->"
+CONFIG_REF_END = "<!-- config-reference:end -->"
 
 
-def allowed_keys():
-    store, pipeline, metrics = DESIGN_STORE_KEYS, DESIGN_PIPELINE_KEYS, DESIGN_METRICS
-    design = os.environ.get("MDF_DESIGN_MD")
-    if design and os.path.exists(design):
+def documented_config(root):
+    """{"store"|"pipeline": {dotted key: default text}} from README.md's
+    configuration reference (generated from the settings tables by
+    tools/update-docs.sh; [[providers]] keys as providers.KEY).  Problems when
+    it cannot be read."""
+    path = os.path.join(root, "README.md")
+    out = {"store": {}, "pipeline": {}}
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError as e:
+        problem(path, f"cannot read the configuration reference: {e}")
+        return out
+    begin, end = text.find(CONFIG_REF_BEGIN), text.find(CONFIG_REF_END)
+    if begin < 0 or end < begin:
+        problem(path, f"no configuration reference between {CONFIG_REF_BEGIN} and {CONFIG_REF_END}")
+        return out
+    role, prefix = None, ""
+    for line in text[begin:end].splitlines():
+        if line.startswith("#"):
+            role = "store" if "md-store" in line else "pipeline" if "md-pipeline" in line else role
+            prefix = "providers." if "[[providers]]" in line else ""
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        m = re.fullmatch(r"`([a-z_.]+)`", cells[0]) if role and len(cells) >= 3 else None
+        if m:
+            default = re.sub(r"^`(.*)`$", r"\1", cells[2])
+            out[role][prefix + m.group(1)] = default
+    if not out["store"] or not out["pipeline"]:
+        problem(path, "the configuration reference lists no md-store or no md-pipeline key")
+    return out
+
+
+def documented_metrics(root):
+    """Metric names in the `## Metrics` tables of store/README.md and
+    pipeline/README.md (the services' full lists; `a_ok` / `_soft` expands
+    to a_ok, a_soft)."""
+    names = set()
+    for rel in ("store/README.md", "pipeline/README.md"):
+        path = os.path.join(root, rel)
         try:
-            d_store, d_pipe, d_metrics = design_from_file(design)
-        except (ValueError, tomllib.TOMLDecodeError) as e:
-            problem(design, f"cannot read the config keys: {e}")
-        else:
-            if d_store != store or d_pipe != pipeline:
-                problem(design, "config keys differ from check_deploy.py's copy: "
-                        f"store {sorted(d_store ^ store)} pipeline {sorted(d_pipe ^ pipeline)}")
-            if d_metrics and not metrics <= d_metrics:
-                problem(design, f"metric names gone from DESIGN.md: {sorted(metrics - d_metrics)}")
-    return store | EXTRA_STORE_KEYS, pipeline | EXTRA_PIPELINE_KEYS, metrics
+            text = open(path, encoding="utf-8").read()
+        except OSError as e:
+            problem(path, f"cannot read its metrics table: {e}")
+            continue
+        m = re.search(r"^## Metrics\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+        if not m:
+            problem(path, "no ## Metrics section")
+            continue
+        for line in m.group(1).splitlines():
+            if not line.startswith("| `"):
+                continue
+            full = None
+            for tok in re.findall(r"`([a-z0-9_]+)`", line.split("|")[1]):
+                if tok.startswith("_") and full:
+                    tok = full.rsplit("_", 1)[0] + tok
+                full = tok
+                names.add(tok)
+    if not names:
+        problem("store/README.md, pipeline/README.md", "no metric documented")
+    return names
+
+
+def allowed_keys(root):
+    """(store keys, pipeline keys, documented metric names, documented config);
+    problems for an allowed key the services do not document."""
+    doc = documented_config(root)
+    for role, keys in (("store", STORE_KEYS), ("pipeline", PIPELINE_KEYS)):
+        if doc[role]:
+            for key in sorted(keys - set(doc[role])):
+                problem("tests/deploy/check_deploy.py", f"allows {role} key {key}, which README.md's "
+                        "configuration reference does not document")
+    return STORE_KEYS, PIPELINE_KEYS, documented_metrics(root), doc
 
 
 def check_toml_keys(where, text, allowed):
@@ -178,7 +230,8 @@ def check_toml_keys(where, text, allowed):
         problem(where, f"not valid TOML: {e}")
         return None
     for key in sorted(flat_keys(doc) - allowed):
-        problem(where, f"key {key} is not a config key of DESIGN.md (nor [log] level / [sink] conninfo)")
+        problem(where, f"key {key} is not one the shipped configs may set (check_deploy.py's "
+                "STORE_KEYS / PIPELINE_KEYS: keys the services document)")
     return doc
 
 
@@ -382,6 +435,52 @@ def compose_key_writers(services):
     return writers
 
 
+# --------------------------------------------------------------------------
+# Grace periods: SIGTERM -> drain -> exit must finish before the SIGKILL
+
+COMPOSE_DEFAULT_GRACE_S = 10   # docker compose stop without stop_grace_period
+K8S_DEFAULT_GRACE_S = 30       # a pod without terminationGracePeriodSeconds
+
+
+def duration_seconds(value):
+    """Seconds of a compose duration ("45s", "1m30s", "1500ms", 45), or None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value or "").strip()
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s|us)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 0.000001}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def drain_timeout_ms(doc, env, role, config_doc):
+    """[store] drain_timeout_ms of a service as it runs: its environment
+    (MDS_/MDP_STORE_DRAIN_TIMEOUT_MS), else the TOML, else the documented
+    default; None when none can be read."""
+    val = (env or {}).get(f"{ENV_PREFIX[role]}_STORE_DRAIN_TIMEOUT_MS")
+    if val is None:
+        val = ((doc or {}).get("store") or {}).get("drain_timeout_ms")
+    if val is None:
+        val = config_doc.get(role, {}).get("store.drain_timeout_ms")
+    try:
+        return int(str(val))
+    except ValueError:
+        return None
+
+
+def check_grace(where, what, grace_s, drain_ms):
+    """The grace period before SIGKILL exceeds the drain timeout by more than
+    GRACE_MARGIN_S: otherwise SIGKILL races the service's own timeout and a
+    drain that would have finished is cut short."""
+    if drain_ms is None or grace_s is None:
+        problem(where, f"cannot read {what} or the drain timeout")
+        return
+    if not grace_s > drain_ms / 1000 + GRACE_MARGIN_S:
+        problem(where, f"{what} {grace_s:g}s must exceed [store] drain_timeout_ms "
+                f"({drain_ms} ms) by more than {GRACE_MARGIN_S}s: SIGKILL would race the drain")
+
+
 def check_compose_keys(root, path, services, store, pipeline):
     writers = compose_key_writers(services)
     dockerfile = os.path.join(root, "docker", "Dockerfile")
@@ -439,7 +538,7 @@ def check_compose_keys(root, path, services, store, pipeline):
             problem(path, f"service {writer}: its image (Dockerfile stage {target}) does not ship mdctl")
 
 
-def check_compose(root, store, pipeline):
+def check_compose(root, store, pipeline, config_doc):
     path = os.path.join(root, "docker", "docker-compose.yml")
     docs = load_yaml(path)
     if len(docs) != 1 or not isinstance(docs[0], dict):
@@ -490,10 +589,20 @@ def check_compose(root, store, pipeline):
             got = healthcheck_port(svc.get("healthcheck"))
             if want != got:
                 problem(path, f"service {name}: healthcheck port {got} != [http] listen port {want}")
+            # service_healthy gates on readiness: a store without its database is not healthy
+            if "/health/ready" not in str((svc.get("healthcheck") or {}).get("test")):
+                problem(path, f"service {name}: healthcheck must GET /health/ready")
             mounts = " ".join(v if isinstance(v, str) else "" for v in svc.get("volumes") or [])
             if f"config/{name}.toml:" not in mounts:
                 problem(path, f"service {name}: docker/config/{name}.toml is not mounted")
     check_compose_keys(root, path, services, store, pipeline)
+    for name, doc in (("store", store), ("pipeline", pipeline)):
+        svc = services.get(name)
+        if doc is None or not isinstance(svc, dict):
+            continue
+        grace = svc.get("stop_grace_period", f"{COMPOSE_DEFAULT_GRACE_S}s")
+        check_grace(f"{path} service {name}", "stop_grace_period", duration_seconds(grace),
+                    drain_timeout_ms(doc, compose_env(svc), name, config_doc))
     pg = services.get("postgres") or {}
     if not str(pg.get("image", "")).startswith("timescale/timescaledb"):
         problem(path, "postgres must use a timescale/timescaledb image")
@@ -518,8 +627,9 @@ def check_compose(root, store, pipeline):
                 problem("docker/config/pipeline.toml", f"[store] {sec} must be [\"{want}\"], is {got}")
 
 
-def check_prometheus(root, store, pipeline):
-    path = os.path.join(root, "docker", "config", "prometheus.yml")
+def check_prometheus(root, store, pipeline, metrics):
+    pdir = os.path.join(root, "docker", "prometheus")
+    path = os.path.join(pdir, "prometheus.yml")
     docs = load_yaml(path)
     if not docs or not isinstance(docs[0], dict):
         problem(path, "empty")
@@ -535,9 +645,69 @@ def check_prometheus(root, store, pipeline):
             want = f"{name}:{port_of(doc.get('http', {}).get('listen'))}"
             if want not in targets:
                 problem(path, f"does not scrape {want}")
+    check_alert_rules(root, path, docs[0].get("rule_files") or [], metrics)
 
 
-def check_grafana(root, store, metrics):
+ALERTS_WANTED = {  # alert: what it must watch (a metric its expression uses)
+    "MdflowStoreHard": "coordinator_backpressure_hard",
+    "MdflowSinkBreakerOpen": "mds_sink_breaker_state",
+    "MdflowPipelineFeedbackStale": "mdp_feedback_failsafe",
+    "MdflowRetryAcksRising": "mds_batches_total",
+    "MdflowPipelinePaused": "mdp_paused",
+}
+
+
+def check_alert_rules(root, config_path, rule_files, metrics):
+    """docker/prometheus/rules.yml is loaded by prometheus.yml, mounted by
+    compose where the config finds it, watches the alerts we promise with
+    documented metrics only, and every alert has a firing and a quiet unit
+    test in rules_test.yml."""
+    pdir = os.path.dirname(config_path)
+    rules_path = os.path.join(pdir, "rules.yml")
+    if "rules.yml" not in [str(r) for r in rule_files]:
+        problem(config_path, "rule_files does not load rules.yml (the mdflow alerting rules)")
+    # compose: the config and the rules in one directory of the container, as
+    # rule_files resolves relative to the config file.
+    svc = compose_services(root).get("prometheus") or {}
+    mounts = {os.path.normpath(t): os.path.normpath(os.path.join(root, "docker", src))
+              for src, t, _ in compose_volumes(svc) if src.startswith(".")}
+    config_target = next((t for t, src in mounts.items() if src == os.path.normpath(config_path)), None)
+    if config_target is None:
+        problem("docker/docker-compose.yml", "service prometheus does not mount prometheus/prometheus.yml")
+    else:
+        for rf in rule_files:
+            want = os.path.normpath(os.path.join(os.path.dirname(config_target), str(rf)))
+            if mounts.get(want) != os.path.normpath(os.path.join(pdir, str(rf))):
+                problem("docker/docker-compose.yml", f"service prometheus: {rf} is not mounted at {want}, "
+                        "where the config loads it from")
+    docs = load_yaml(rules_path)
+    alerts = {}
+    for g in ((docs[0] or {}).get("groups") or []) if docs and isinstance(docs[0], dict) else []:
+        for r in g.get("rules") or []:
+            if r.get("alert"):
+                alerts[r["alert"]] = str(r.get("expr", ""))
+    for alert, expr in sorted(alerts.items()):
+        for name in sorted(set(METRIC_RE.findall(expr)) - LABEL_NAMES - metrics):
+            problem(rules_path, f"alert {alert}: metric {name} is not one the services document")
+    for alert, metric in ALERTS_WANTED.items():
+        if alert not in alerts:
+            problem(rules_path, f"no alert {alert}")
+        elif not re.search(r"\b%s\b" % metric, alerts[alert]):
+            problem(rules_path, f"alert {alert} does not watch {metric}")
+    tests_path = os.path.join(pdir, "rules_test.yml")
+    tdocs = load_yaml(tests_path)
+    fires, quiet = set(), set()
+    for t in ((tdocs[0] or {}).get("tests") or []) if tdocs and isinstance(tdocs[0], dict) else []:
+        for a in t.get("alert_rule_test") or []:
+            (fires if a.get("exp_alerts") else quiet).add(a.get("alertname"))
+    for alert in sorted(alerts):
+        if alert not in fires:
+            problem(tests_path, f"no unit test where {alert} fires")
+        if alert not in quiet:
+            problem(tests_path, f"no unit test where {alert} stays quiet")
+
+
+def check_grafana(root, metrics):
     gdir = os.path.join(root, "docker", "grafana")
     ds_docs = load_yaml(os.path.join(gdir, "provisioning", "datasources", "prometheus.yml"))
     uids = {d.get("uid") for doc in ds_docs if doc for d in doc.get("datasources") or []}
@@ -552,27 +722,51 @@ def check_grafana(root, store, metrics):
         problem(path, f"cannot load: {e}")
         return
     used = set()
-    thresholds = set()
+    variables = {v.get("name"): v for v in (dash.get("templating") or {}).get("list") or []}
+    var = variables.get("coordinator") or {}
+    var_query = json.dumps(var.get("query") or var.get("definition") or "")
+    if not var or "coordinator_id" not in var_query:
+        problem(path, "no `coordinator` template variable over the coordinator_id label "
+                "(label_values(..., coordinator_id)) to pick the stores shown")
+    depth_panels = []
     for p in dash.get("panels") or []:
+        exprs = [t.get("expr", "") for t in p.get("targets") or []]
         for t in p.get("targets") or []:
-            used |= set(METRIC_RE.findall(t.get("expr", ""))) - LABEL_NAMES
             uid = (t.get("datasource") or p.get("datasource") or {}).get("uid")
             if uid not in uids:
                 problem(path, f"panel {p.get('title')!r}: datasource uid {uid!r} is not provisioned")
-        steps = (((p.get("fieldConfig") or {}).get("defaults") or {}).get("thresholds") or {}).get("steps") or []
-        if "coordinator_queue_depth" in json.dumps(p.get("targets")):
-            thresholds |= {s.get("value") for s in steps}
+        for e in exprs:
+            names = set(METRIC_RE.findall(e)) - LABEL_NAMES
+            used |= names
+            # Every store series is filtered by the variable (mds_* through a
+            # join on the store's coordinator_* series).
+            if any(n.startswith(("coordinator_", "mds_")) for n in names) and "$coordinator" not in e:
+                problem(path, f"panel {p.get('title')!r}: {e!r} ignores the coordinator variable")
+        if any(re.search(r"\bcoordinator_queue_depth\b", e) for e in exprs):
+            depth_panels.append((p, " ".join(exprs)))
     for name in sorted(used - metrics):
-        problem(path, f"metric {name} is not one DESIGN.md names")
+        problem(path, f"metric {name} is not one the services document (store/README.md, "
+                "pipeline/README.md metrics tables)")
     for need in ("coordinator_queue_depth", "coordinator_backpressure_hard", "pipeline_rate_scale_factor",
-                 "mdp_bars_ingested_total", "mds_bars_written_total"):
+                 "mdp_bars_ingested_total", "mds_bars_written_total", "mds_feedback_subscribers",
+                 # sink health: breaker, errors, draining
+                 "mds_sink_breaker_state", "mds_sink_errors_total", "mds_draining"):
         if need not in used:
             problem(path, f"no panel shows {need}")
-    if store is not None:
-        q = store.get("queue", {})
-        for wm in ("low_watermark", "high_watermark"):
-            if q.get(wm) not in thresholds:
-                problem(path, f"queue depth panel does not mark {wm} {q.get(wm)} of store.toml")
+    # The queue depth is drawn with each store's own watermarks, read from its
+    # gauges: fixed threshold lines would be wrong for any store configured
+    # differently from docker/config/store.toml.
+    if not depth_panels:
+        problem(path, "no panel shows coordinator_queue_depth")
+    for p, exprs in depth_panels:
+        for wm in ("coordinator_queue_low_watermark", "coordinator_queue_high_watermark"):
+            if not re.search(r"\b%s\b" % wm, exprs):
+                problem(path, f"panel {p.get('title')!r} shows the queue depth without {wm}")
+        steps = (((p.get("fieldConfig") or {}).get("defaults") or {}).get("thresholds") or {}).get("steps") or []
+        fixed = [st.get("value") for st in steps if st.get("value") is not None]
+        if fixed:
+            problem(path, f"panel {p.get('title')!r} marks fixed thresholds {fixed}: draw the watermarks "
+                    "from the coordinator_queue_*_watermark gauges instead")
 
 
 def dockerfile_stages(text):
@@ -624,6 +818,17 @@ def check_dockerfile(root, store, pipeline, build_root):
     build_cmds = " ".join(a for i, a in stages["build"] if i == "RUN")
     if "meson setup" not in build_cmds or "-Dtests=false" not in build_cmds:
         problem(path, "build stage must run meson setup -Dtests=false")
+    # A stage that installs packages cleans apt's caches in the same RUN (a
+    # later RUN cannot shrink the layer), without counting on the base
+    # image's docker-clean hook.
+    for name, instrs in stages.items():
+        for instr, args in instrs:
+            if instr == "RUN" and "apt-get install" in args:
+                for need in ("apt-get clean", "/var/lib/apt/lists/*", "/var/cache/apt/*.bin"):
+                    if need not in args or (need.startswith("/") and "rm -rf" not in args):
+                        problem(path, f"stage {name}: a RUN that installs packages must also run "
+                                "`apt-get clean && rm -rf /var/cache/apt/*.bin /var/lib/apt/lists/*` "
+                                f"(missing {need})")
     runtime_pkgs = apt_packages(stages["runtime"])
     if any(p.endswith("-dev") for p in runtime_pkgs):
         problem(path, f"runtime stage installs -dev packages: {sorted(runtime_pkgs)}")
@@ -635,8 +840,8 @@ def check_dockerfile(root, store, pipeline, build_root):
         if not users or users[-1].split(":")[0] in ("root", "0"):
             problem(path, f"stage {name} must run as a non-root USER")
         hcs = [a for i, a in instrs if i == "HEALTHCHECK"]
-        if not hcs or "/health" not in hcs[-1]:
-            problem(path, f"stage {name} needs a HEALTHCHECK on /health")
+        if not hcs or "/health/ready" not in hcs[-1]:
+            problem(path, f"stage {name} needs a HEALTHCHECK on /health/ready")
         if not any(i == "ENTRYPOINT" and f"md-{name}" in a for i, a in instrs):
             problem(path, f"stage {name} must have ENTRYPOINT md-{name}")
         exposed = {int(p.split("/")[0]) for i, a in instrs if i == "EXPOSE" for p in a.split()}
@@ -695,7 +900,7 @@ def k8s_docs(root):
     return out
 
 
-def check_k8s(root, allowed_store, allowed_pipeline):
+def check_k8s(root, allowed_store, allowed_pipeline, config_doc):
     docs = k8s_docs(root)
     by_kind = {}
     for where, d in docs:
@@ -748,10 +953,11 @@ def check_k8s(root, allowed_store, allowed_pipeline):
                 role = "store"
             elif "md-pipeline" in str(c.get("image")):
                 role = "pipeline"
-            if ((c.get("readinessProbe") or {}).get("httpGet") or {}).get("path") != "/health":
-                problem(where, f"container {c.get('name')}: readinessProbe must GET /health")
-            if not c.get("livenessProbe"):
-                problem(where, f"container {c.get('name')}: no livenessProbe")
+            if ((c.get("readinessProbe") or {}).get("httpGet") or {}).get("path") != "/health/ready":
+                problem(where, f"container {c.get('name')}: readinessProbe must GET /health/ready")
+            # liveness must not follow the sink: a restart would drop the queue
+            if ((c.get("livenessProbe") or {}).get("httpGet") or {}).get("path") != "/health/live":
+                problem(where, f"container {c.get('name')}: livenessProbe must GET /health/live")
         deployments[dep["metadata"]["name"]] = (where, dep, labels, ports, role, pod)
         # The mounted config's ports must be the container's.
         for vol in pod.get("volumes") or []:
@@ -777,6 +983,7 @@ def check_k8s(root, allowed_store, allowed_pipeline):
     documented = documented_secrets(root)
     for name in store_deps + pipe_deps:
         check_k8s_keys(deployments[name], tomls, documented)
+        check_k8s_grace(deployments[name], tomls, config_doc)
     store_name = store_deps[0]
 
     headless = None
@@ -871,6 +1078,20 @@ def secret_files(name, items, documented):
     if items:
         return {i.get("path"): (i.get("key"), i.get("mode")) for i in items if i.get("key") in documented.get(name, ())}
     return {k: (k, None) for k in documented.get(name, ())}
+
+
+def check_k8s_grace(dep, tomls, config_doc):
+    where, _, _, _, role, pod = dep
+    cms = {(v.get("configMap") or {}).get("name") for v in pod.get("volumes") or []}
+    doc = next((d for (cm, key), d in tomls.items() if cm in cms and key == f"{role}.toml"), None)
+    if doc is None:
+        return
+    env = {e.get("name"): e.get("value") for c in pod.get("containers") or [] for e in c.get("env") or []
+           if "value" in e}
+    grace = pod.get("terminationGracePeriodSeconds", K8S_DEFAULT_GRACE_S)
+    check_grace(where, "terminationGracePeriodSeconds",
+                duration_seconds(grace) if isinstance(grace, int) else None,
+                drain_timeout_ms(doc, env, role, config_doc))
 
 
 def check_k8s_keys(dep, tomls, documented):
@@ -1345,7 +1566,7 @@ def main():
         return stage_keys(root, sys.argv[2])
     if len(sys.argv) == 3 and sys.argv[1] == "--compose-plan":
         return compose_plan(root, sys.argv[2])
-    allowed_store, allowed_pipeline, metrics = allowed_keys()
+    allowed_store, allowed_pipeline, metrics, documented = allowed_keys(root)
     cfg = os.path.join(root, "docker", "config")
     docs = {}
     for name, allowed, rule in (("store", allowed_store, check_store_toml),
@@ -1363,11 +1584,11 @@ def main():
         if extra.endswith(".toml"):
             allowed = allowed_store if "store" in extra else allowed_pipeline
             check_toml_keys(os.path.join(cfg, extra), open(os.path.join(cfg, extra)).read(), allowed)
-    check_compose(root, docs["store"], docs["pipeline"])
-    check_prometheus(root, docs["store"], docs["pipeline"])
-    check_grafana(root, docs["store"], metrics)
+    check_compose(root, docs["store"], docs["pipeline"], documented)
+    check_prometheus(root, docs["store"], docs["pipeline"], metrics)
+    check_grafana(root, metrics)
     check_dockerfile(root, docs["store"], docs["pipeline"], os.environ.get("MDF_BUILD_ROOT"))
-    check_k8s(root, allowed_store, allowed_pipeline)
+    check_k8s(root, allowed_store, allowed_pipeline, documented)
     unique = list(dict.fromkeys(problems))
     for p in unique:
         print(p)

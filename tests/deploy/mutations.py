@@ -1,20 +1,22 @@
 #!/usr/bin/env python3
 """The deploy checks catch breakage (meson suite 'deploy').
 
-A check that passes on anything is worse than none.  This copies docker/ and
-deploy/ into a scratch root, confirms the untouched copy passes every check,
-then applies one realistic mistake at a time (a typo'd key, a wrong port, a
-dropped fallback, broken YAML, a key or the control token not mounted, a
-token that is fixed, short or world-readable, ...) and asserts the check meant
-to catch it fails on it.  Every mutation's `old` text must still be in the file, so this
-list stays in step with the files it breaks.
+A check that passes on anything is worse than none.  This copies docker/,
+deploy/ and the READMEs the checks read into a scratch root, confirms the
+untouched copy passes every check, then applies one realistic mistake at a
+time (a typo'd key, a wrong port, a dropped fallback, broken YAML, a key or
+the control token not mounted, a token that is fixed, short or
+world-readable, ...) and asserts the check meant to catch it fails on it.
+Every mutation's `old` text must still be in the file, so this list stays in
+step with the files it breaks.
 
 Checks: check_deploy.py (consistency), `docker-compose config -q`, yamllint
-(tests/deploy/yamllint.yml), `promtool check config`, and check_configs.sh
+(tests/deploy/yamllint.yml), `promtool check config`, `promtool test rules`
+(the alerting rules' unit tests), and check_configs.sh
 (real keys, the real binaries' --check-config) once the binaries are built.
 A tool that is not installed is skipped with a note; if none of them can
 run, exit 77.
-Env: MDF_SOURCE_ROOT (required), MDF_BUILD_ROOT, MDF_DESIGN_MD (optional).
+Env: MDF_SOURCE_ROOT (required), MDF_BUILD_ROOT (optional).
 """
 
 import os
@@ -30,12 +32,14 @@ MUTATIONS = [
     ("compose: YAML broken", "docker/docker-compose.yml",
      "  postgres:\n    image: timescale", " postgres:\n    image: timescale", "yamllint"),
     ("compose: unknown service key", "docker/docker-compose.yml",
-     "    stop_grace_period: 30s", "    stop_grace_periods: 30s", "compose"),
+     "    stop_grace_period: 45s", "    stop_grace_periods: 45s", "compose"),
     ("compose: depends_on without service_healthy", "docker/docker-compose.yml",
      "      store:\n        condition: service_healthy\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-fsS\", "
-     "\"-o\", \"/dev/null\", \"http://127.0.0.1:9102/health\"]",
+     "\"-o\", \"/dev/null\", \"http://127.0.0.1:9102/health/ready\"]",
      "      store:\n        condition: service_started\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-fsS\", "
-     "\"-o\", \"/dev/null\", \"http://127.0.0.1:9102/health\"]", "check"),
+     "\"-o\", \"/dev/null\", \"http://127.0.0.1:9102/health/ready\"]", "check"),
+    ("compose: store healthy without its database", "docker/docker-compose.yml",
+     "http://127.0.0.1:9101/health/ready", "http://127.0.0.1:9101/health/live", "check"),
     ("compose: store healthcheck on a wrong port", "docker/docker-compose.yml",
      "http://127.0.0.1:9101/health", "http://127.0.0.1:9111/health", "check"),
     ("compose: config mount of a missing file", "docker/docker-compose.yml",
@@ -48,22 +52,68 @@ MUTATIONS = [
      "tcp://0.0.0.0:5556", "tcp://127.0.0.1:5556", "check"),
     ("pipeline.toml: wrong store port", "docker/config/pipeline.toml",
      "ingest = [\"tcp://store:5555\"]", "ingest = [\"tcp://store:5557\"]", "check"),
-    ("pipeline.toml: key not in DESIGN.md", "docker/config/pipeline.toml",
+    ("pipeline.toml: key the shipped configs may not set", "docker/config/pipeline.toml",
      "linger_ms = 5", "linger_ms = 5\nlinger_us = 5000", "check"),
-    ("prometheus.yml: wrong scrape port", "docker/config/prometheus.yml",
+    ("prometheus.yml: wrong scrape port", "docker/prometheus/prometheus.yml",
      "store:9101", "store:9111", "check"),
-    ("prometheus.yml: bad config", "docker/config/prometheus.yml",
+    ("prometheus.yml: bad config", "docker/prometheus/prometheus.yml",
      "scrape_interval: 5s", "scrape_interval: fast", "promtool"),
+    # Alerting rules (docker/prometheus/rules.yml) and their unit tests
+    ("prometheus.yml: alerting rules not loaded", "docker/prometheus/prometheus.yml",
+     "rule_files:\n  - rules.yml\n", "", "check"),
+    ("compose: alerting rules not mounted", "docker/docker-compose.yml",
+     "      - ./prometheus/rules.yml:/etc/prometheus/rules.yml:ro", "", "check"),
+    ("compose: alerting rules mounted where the config does not look", "docker/docker-compose.yml",
+     "./prometheus/rules.yml:/etc/prometheus/rules.yml:ro", "./prometheus/rules.yml:/etc/prometheus/rules/mdflow.yml:ro",
+     "check"),
+    ("rules: HARD alert fires at once", "docker/prometheus/rules.yml",
+     "        expr: coordinator_backpressure_hard == 1\n        for: 1m\n",
+     "        expr: coordinator_backpressure_hard == 1\n", "rules"),
+    ("rules: retry alert counts ok acks", "docker/prometheus/rules.yml",
+     "mds_batches_total{status=\"retry\"}", "mds_batches_total{status=~\"retry|ok\"}", "rules"),
+    ("rules: breaker alert misses half-open", "docker/prometheus/rules.yml",
+     "        expr: mds_sink_breaker_state > 0\n", "        expr: mds_sink_breaker_state == 1\n", "rules"),
+    ("rules: paused alert on a metric nobody exports", "docker/prometheus/rules.yml",
+     "        expr: mdp_paused == 1\n", "        expr: mdp_pipeline_paused == 1\n", "check"),
+    ("rules: stale-feedback alert dropped", "docker/prometheus/rules.yml",
+     "      - alert: MdflowPipelineFeedbackStale\n", "      - alert: MdflowPipelineFeedbackOld\n", "check"),
     ("dashboard: unknown metric", "docker/grafana/dashboards/mdflow.json",
      "\"pipeline_rate_scale_factor\"", "\"pipeline_rate_scale\"", "check"),
-    ("dashboard: watermark line moved", "docker/grafana/dashboards/mdflow.json",
-     "\"value\": 8000", "\"value\": 9000", "check"),
+    ("dashboard: high watermark as a constant line", "docker/grafana/dashboards/mdflow.json",
+     "\"expr\": \"coordinator_queue_high_watermark{coordinator_id=~\\\"$coordinator\\\"}\"",
+     "\"expr\": \"vector(8000)\"", "check"),
+    ("dashboard: low watermark series dropped", "docker/grafana/dashboards/mdflow.json",
+     "\"expr\": \"coordinator_queue_low_watermark{coordinator_id=~\\\"$coordinator\\\"}\"",
+     "\"expr\": \"coordinator_queue_capacity{coordinator_id=~\\\"$coordinator\\\"}\"", "check"),
+    ("dashboard: watermark drawn as a fixed threshold", "docker/grafana/dashboards/mdflow.json",
+     "              \"mode\": \"off\"\n            },\n            \"fillOpacity\": 10,\n            \"lineWidth\": 2\n"
+     "          },\n          \"mappings\": [],\n          \"thresholds\": {\n            \"mode\": \"absolute\",\n"
+     "            \"steps\": [\n              {\n                \"color\": \"green\",\n                \"value\": null\n"
+     "              }\n",
+     "              \"mode\": \"line\"\n            },\n            \"fillOpacity\": 10,\n            \"lineWidth\": 2\n"
+     "          },\n          \"mappings\": [],\n          \"thresholds\": {\n            \"mode\": \"absolute\",\n"
+     "            \"steps\": [\n              {\n                \"color\": \"green\",\n                \"value\": null\n"
+     "              },\n              {\n                \"color\": \"red\",\n                \"value\": 8000\n"
+     "              }\n", "check"),
+    ("dashboard: coordinator variable renamed", "docker/grafana/dashboards/mdflow.json",
+     "\"name\": \"coordinator\"", "\"name\": \"store\"", "check"),
+    ("dashboard: subscribers panel ignores the coordinator variable", "docker/grafana/dashboards/mdflow.json",
+     "\"expr\": \"mds_feedback_subscribers{coordinator_id=~\\\"$coordinator\\\"}\"",
+     "\"expr\": \"mds_feedback_subscribers\"", "check"),
+    ("dashboard: sink breaker not shown", "docker/grafana/dashboards/mdflow.json",
+     "mds_sink_breaker_state * on", "mds_sink_errors_total * on", "check"),
     ("Dockerfile: runs as root", "docker/Dockerfile",
      "USER 10001:10001\n# 9102", "USER root\n# 9102", "check"),
+    ("Dockerfile: runtime stage keeps apt's package lists", "docker/Dockerfile",
+     " && apt-get clean \\\n && rm -rf /var/cache/apt/*.bin /var/lib/apt/lists/* \\\n && groupadd",
+     " && groupadd", "check"),
+    ("Dockerfile: build stage relies on docker-clean", "docker/Dockerfile",
+     " && apt-get clean \\\n && rm -rf /var/cache/apt/*.bin /var/lib/apt/lists/*\n\nWORKDIR /src",
+     "\n\nWORKDIR /src", "check"),
     ("Dockerfile: HEALTHCHECK dropped", "docker/Dockerfile",
      "HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \\\n"
-     "  CMD [\"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:9101/health\"]\n", "", "check"),
-    ("ConfigMap: key not in DESIGN.md", "deploy/k8s/configmap.yaml",
+     "  CMD [\"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:9101/health/ready\"]\n", "", "check"),
+    ("ConfigMap: key the shipped configs may not set", "deploy/k8s/configmap.yaml",
      "    hysteresis = 200", "    hysteresis = 200\n    hysteresis_ms = 200", "check"),
     ("ConfigMap: invalid TOML", "deploy/k8s/configmap.yaml",
      "    policy = \"step\"", "    policy = step", "check"),
@@ -74,6 +124,10 @@ MUTATIONS = [
     ("k8s: namespace hard-coded", "deploy/k8s/pipeline.yaml",
      "kind: Deployment\nmetadata:\n  name: md-pipeline\n",
      "kind: Deployment\nmetadata:\n  name: md-pipeline\n  namespace: prod\n", "check"),
+    ("k8s: store readiness ignores the sink", "deploy/k8s/store.yaml",
+     "              path: /health/ready", "              path: /health/live", "check"),
+    ("k8s: store restarted when its sink is down", "deploy/k8s/store.yaml",
+     "              path: /health/live", "              path: /health/ready", "check"),
     ("k8s: headless Service not headless", "deploy/k8s/store.yaml",
      "  clusterIP: None", "  clusterIP: \"\"", "check"),
     ("k8s: Service targets an unknown port", "deploy/k8s/store.yaml",
@@ -93,7 +147,27 @@ MUTATIONS = [
      "          stabilizationWindowSeconds: 600\n", "", "check"),
     ("k8s: trailing spaces", "deploy/k8s/configmap.yaml",
      "  name: md-store-config\n", "  name: md-store-config   \n", "yamllint"),
-    # CurveZMQ keys (issue 7)
+    # Grace periods outlast the drain timeouts (SIGKILL must not race the drain)
+    ("compose: store grace period equal to its drain timeout", "docker/docker-compose.yml",
+     "    stop_grace_period: 45s", "    stop_grace_period: 30s", "check"),
+    ("compose: pipeline grace period without a margin", "docker/docker-compose.yml",
+     "    stop_grace_period: 20s", "    stop_grace_period: 15s", "check"),
+    ("compose: store grace period dropped (compose's 10 s default)", "docker/docker-compose.yml",
+     "    stop_grace_period: 45s\n", "", "check"),
+    ("store.toml: drain timeout raised past the grace period", "docker/config/store.toml",
+     "drain_timeout_ms = 30000", "drain_timeout_ms = 40000", "check"),
+    ("compose: drain timeout raised by the store's environment", "docker/docker-compose.yml",
+     "      MDS_LOG_LEVEL: info\n", "      MDS_LOG_LEVEL: info\n      MDS_STORE_DRAIN_TIMEOUT_MS: \"60000\"\n",
+     "check"),
+    ("pipeline.toml: drain timeout raised past the grace period", "docker/config/pipeline.toml",
+     "drain_timeout_ms = 5000", "drain_timeout_ms = 10000", "check"),
+    ("k8s: store grace period shorter than the drain", "deploy/k8s/store.yaml",
+     "      terminationGracePeriodSeconds: 60", "      terminationGracePeriodSeconds: 35", "check"),
+    ("ConfigMap: store drain timeout past the pod's grace period", "deploy/k8s/configmap.yaml",
+     "    drain_timeout_ms = 30000", "    drain_timeout_ms = 55000", "check"),
+    ("ConfigMap: pipeline drain timeout past the pod's grace period", "deploy/k8s/configmap.yaml",
+     "    drain_timeout_ms = 5000", "    drain_timeout_ms = 25000", "check"),
+    # CurveZMQ keys
     ("store.toml: curve off", "docker/config/store.toml",
      "[security]\ncurve = true", "[security]\ncurve = false", "check"),
     ("compose: curve turned off by the pipeline's environment", "docker/docker-compose.yml",
@@ -201,7 +275,8 @@ def runners(root):
         cmds["yamllint"] = ["yamllint", "-s", "-c", os.path.join(HERE, "yamllint.yml"),
                             os.path.join(root, "deploy", "k8s"), os.path.join(root, "docker")]
     if shutil.which("promtool"):
-        cmds["promtool"] = ["promtool", "check", "config", os.path.join(root, "docker", "config", "prometheus.yml")]
+        cmds["promtool"] = ["promtool", "check", "config", os.path.join(root, "docker", "prometheus", "prometheus.yml")]
+        cmds["rules"] = ["promtool", "test", "rules", os.path.join(root, "docker", "prometheus", "rules_test.yml")]
 
     build = os.environ.get("MDF_BUILD_ROOT", "")
     if all(os.access(os.path.join(build, b), os.X_OK)
@@ -225,8 +300,13 @@ def main():
     with tempfile.TemporaryDirectory() as root:
         for d in ("docker", "deploy"):
             shutil.copytree(os.path.join(src, d), os.path.join(root, d))
+        # The documentation check_deploy.py reads the documented keys and
+        # metrics from.
+        for f in ("README.md", "store/README.md", "pipeline/README.md"):
+            os.makedirs(os.path.dirname(os.path.join(root, f)), exist_ok=True)
+            shutil.copyfile(os.path.join(src, f), os.path.join(root, f))
         cmds, run = runners(root)
-        for tool in ("compose", "yamllint", "promtool", "configs"):
+        for tool in ("compose", "yamllint", "promtool", "rules", "configs"):
             if tool not in cmds:
                 print(f"note: {tool} not installed (configs: binaries not built), its mutations are skipped")
         for name in cmds:

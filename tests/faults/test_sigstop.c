@@ -7,6 +7,8 @@
  * answers the batches that waited in its sockets, heartbeats resume, the
  * pipeline returns to OK (scale 1.0) and bars keep being acked.  After a
  * pause and the last acks, rows == mdp_bars_ingested_total: zero loss.
+ * Probes: the pipeline stays live and ready while its store is frozen (a
+ * restart would not help it), and the store is ready again after SIGCONT.
  */
 #include <check.h>
 #include <math.h>
@@ -27,6 +29,15 @@ typedef struct {
     int port;
     double want_state, want_scale, max_inflight;
 } s_level_t;
+
+/* The HTTP status of GET path (0 when nothing answers). */
+static int
+s_status (int port, const char *path)
+{
+    int status = 0;
+    free (h_http ("GET", port, path, NULL, &status, 1000));
+    return status;
+}
 
 /* True once the pipeline reports the wanted level and scale. */
 static bool
@@ -83,11 +94,17 @@ START_TEST (sigstop_of_the_store_means_failsafe_then_recovery_and_no_loss)
         E2E_CHECK (s_at_level (&fs), "left failsafe while the store was stopped");
         E2E_CHECK (fs.max_inflight <= MAX_INFLIGHT + 1, "%.0f batches in flight, window is %d",
                    fs.max_inflight, MAX_INFLIGHT);
+        E2E_CHECK (s_status (pipe.http_port, "/health/live") == 200
+                       && s_status (pipe.http_port, "/health/ready") == 200,
+                   "the pipeline is not live and ready while its store is stopped");
     }
     double acked_at_cont = h_scrape (pipe.http_port, "mdp_bars_acked_total");
     h_signal (&store.proc, SIGCONT);
 
     E2E_CHECK (h_wait_until (s_at_level, &ok, 10000) == 0, "no return to OK after SIGCONT");
+    E2E_CHECK (s_status (store.http_port, "/health/ready") == 200
+                   && s_status (store.http_port, "/health/live") == 200,
+               "the store is not live and ready after SIGCONT");
     double more
         = h_wait_metric_ge (pipe.http_port, "mdp_bars_acked_total", acked_at_cont + 5000, 15000);
     E2E_CHECK (more >= acked_at_cont + 5000, "acks did not resume (%.0f then %.0f)", acked_at_cont,

@@ -10,6 +10,8 @@
 #include "tools/mdctl/feed.h"
 #include "tools/mdctl/mdctl.h"
 
+#include "common/clock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +20,86 @@
 struct _feed_t {
     void *ctx;
     void **subs;
-    zmq_pollitem_t *items;
+    void **mons;           /* PAIR sockets reading each SUB's monitor */
+    zmq_pollitem_t *items; /* n SUBs, then n monitors */
+    feed_conn_t *conns;
     char *const *endpoints;
     size_t n;
     size_t next; /* where the next scan starts */
     unsigned long bad;
 };
+
+/* Monitor SUB i through an inproc PAIR (before it connects, so no event is
+ * missed).  0 or -1. */
+static int
+s_monitor (feed_t *self, size_t i)
+{
+    char addr[64];
+    snprintf (addr, sizeof addr, "inproc://mdctl-feed-monitor-%zu", i);
+    if (zmq_socket_monitor (
+            self->subs[i], addr,
+            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+                | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        != 0)
+        return -1;
+    self->mons[i] = zmq_socket (self->ctx, ZMQ_PAIR);
+    if (!self->mons[i])
+        return -1;
+    int linger = 0;
+    zmq_setsockopt (self->mons[i], ZMQ_LINGER, &linger, sizeof linger);
+    return zmq_connect (self->mons[i], addr);
+}
+
+/* Read every pending monitor event of endpoint i into its feed_conn_t.  A
+ * monitor message is two frames: 6 bytes (uint16 event, uint32 value), then
+ * the endpoint. */
+static void
+s_drain_monitor (feed_t *self, size_t i)
+{
+    feed_conn_t *c = &self->conns[i];
+    while (true) {
+        zmq_msg_t head;
+        zmq_msg_init (&head);
+        if (zmq_msg_recv (&head, self->mons[i], ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&head);
+            return;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size (&head) >= 6) {
+            const uint8_t *d = zmq_msg_data (&head);
+            memcpy (&event, d, sizeof event);
+            memcpy (&value, d + 2, sizeof value);
+        }
+        while (zmq_msg_more (&head)) { /* the endpoint frame */
+            zmq_msg_close (&head);
+            zmq_msg_init (&head);
+            if (zmq_msg_recv (&head, self->mons[i], ZMQ_DONTWAIT) < 0)
+                break;
+        }
+        zmq_msg_close (&head);
+        switch (event) {
+        case ZMQ_EVENT_CONNECTED:
+            c->connected = true;
+            break;
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            c->retried = true;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            c->handshake_ok = true;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            c->handshake_failed = event;
+            c->handshake_fail_val = (int)value;
+            break;
+        default:
+            break;
+        }
+    }
+}
 
 feed_t *
 feed_new (char *const *endpoints, size_t n, char *err, size_t errlen)
@@ -39,10 +115,12 @@ feed_new_curve (char *const *endpoints, size_t n, const char *curve_secret,
     if (!self)
         return NULL;
     self->ctx = zmq_ctx_new ();
-    self->subs = calloc (n, sizeof *self->subs);
-    self->items = calloc (n, sizeof *self->items);
+    self->subs = calloc (n ? n : 1, sizeof *self->subs);
+    self->mons = calloc (n ? n : 1, sizeof *self->mons);
+    self->items = calloc (n ? 2 * n : 1, sizeof *self->items);
+    self->conns = calloc (n ? n : 1, sizeof *self->conns);
     self->endpoints = endpoints;
-    if (!self->ctx || !self->subs || !self->items) {
+    if (!self->ctx || !self->subs || !self->mons || !self->items || !self->conns) {
         snprintf (err, errlen, "out of memory");
         feed_destroy (&self);
         return NULL;
@@ -65,6 +143,12 @@ feed_new_curve (char *const *endpoints, size_t n, const char *curve_secret,
             feed_destroy (&self);
             return NULL;
         }
+        if (s_monitor (self, i) != 0) {
+            snprintf (err, errlen, "cannot monitor the socket for '%s': %s", endpoints[i],
+                      zmq_strerror (zmq_errno ()));
+            feed_destroy (&self);
+            return NULL;
+        }
         if (zmq_connect (sub, endpoints[i]) != 0) {
             snprintf (err, errlen, "cannot connect to '%s': %s", endpoints[i],
                       zmq_strerror (zmq_errno ()));
@@ -73,6 +157,10 @@ feed_new_curve (char *const *endpoints, size_t n, const char *curve_secret,
         }
         self->items[i].socket = sub;
         self->items[i].events = ZMQ_POLLIN;
+    }
+    for (size_t i = 0; i < n; i++) {
+        self->items[n + i].socket = self->mons[i];
+        self->items[n + i].events = ZMQ_POLLIN;
     }
     return self;
 }
@@ -83,13 +171,20 @@ feed_destroy (feed_t **self_p)
     if (!self_p || !*self_p)
         return;
     feed_t *self = *self_p;
-    for (size_t i = 0; i < self->n; i++)
+    for (size_t i = 0; i < self->n; i++) {
+        if (self->subs[i])
+            zmq_socket_monitor (self->subs[i], NULL, 0);
+        if (self->mons[i])
+            zmq_close (self->mons[i]);
         if (self->subs[i])
             zmq_close (self->subs[i]);
+    }
     if (self->ctx)
         zmq_ctx_term (self->ctx);
     free (self->subs);
+    free (self->mons);
     free (self->items);
+    free (self->conns);
     free (self);
     *self_p = NULL;
 }
@@ -161,20 +256,31 @@ feed_recv (feed_t *self, int timeout_ms, mdf_feedback_t *ev, size_t *source, cha
 {
     if (self->n == 0)
         return 0;
-    for (size_t i = 0; i < self->n; i++)
-        self->items[i].revents = 0;
-    int ready = zmq_poll (self->items, (int)self->n, timeout_ms);
-    if (ready <= 0)
-        return 0;
-    for (size_t k = 0; k < self->n; k++) {
-        size_t i = (self->next + k) % self->n;
-        if (!(self->items[i].revents & ZMQ_POLLIN))
-            continue;
-        self->next = (i + 1) % self->n;
-        *source = i;
-        return s_read (self, i, ev, err, errlen);
+    int64_t deadline = mdf_mono_ms () + (timeout_ms > 0 ? timeout_ms : 0);
+    while (true) {
+        for (size_t i = 0; i < 2 * self->n; i++)
+            self->items[i].revents = 0;
+        int64_t left = deadline - mdf_mono_ms ();
+        int ready = zmq_poll (self->items, (int)(2 * self->n), left > 0 ? (long)left : 0);
+        if (ready <= 0)
+            return 0; /* timeout, or a signal (EINTR) */
+        for (size_t i = 0; i < self->n; i++)
+            if (self->items[self->n + i].revents & ZMQ_POLLIN)
+                s_drain_monitor (self, i);
+        for (size_t k = 0; k < self->n; k++) {
+            size_t i = (self->next + k) % self->n;
+            if (!(self->items[i].revents & ZMQ_POLLIN))
+                continue;
+            self->next = (i + 1) % self->n;
+            *source = i;
+            int rc = s_read (self, i, ev, err, errlen);
+            if (rc == 1)
+                self->conns[i].events++;
+            return rc;
+        }
+        if (left <= 0)
+            return 0; /* only monitor events, and no time left */
     }
-    return 0;
 }
 
 size_t
@@ -193,4 +299,10 @@ unsigned long
 feed_bad_events (const feed_t *self)
 {
     return self->bad;
+}
+
+const feed_conn_t *
+feed_conn (const feed_t *self, size_t i)
+{
+    return i < self->n ? &self->conns[i] : NULL;
 }

@@ -5,12 +5,19 @@
  * calling thread, so a view can tell which endpoint an event came from and
  * which endpoints have never answered.  Bodies are decoded by proto/; a body
  * that does not decode is counted and reported, never fatal.
+ *
+ * Each SUB also has a socket monitor, read while waiting for events, so a
+ * silent endpoint can be explained (feed_conn): nothing accepted the
+ * connection, or it did and the handshake failed (a CurveZMQ store refusing a
+ * client without keys or with a key it does not admit), or the connection
+ * is up and simply carries no event.
  */
 #ifndef MDCTL_FEED_H
 #define MDCTL_FEED_H
 
 #include "proto/feedback.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct _feed_t feed_t;
@@ -39,5 +46,18 @@ const char *feed_endpoint (const feed_t *self, size_t i);
 
 /* Events that failed to decode so far. */
 unsigned long feed_bad_events (const feed_t *self);
+
+/* What the connection to one endpoint has gone through so far. */
+typedef struct {
+    unsigned long events;   /* feedback events received (decoded) */
+    bool connected;         /* a TCP connection was made at least once */
+    bool retried;           /* a connection attempt failed (nothing listening?) */
+    bool handshake_ok;      /* a ZMTP handshake (CURVE or plain) completed */
+    int handshake_failed;   /* 0, or the ZMQ_EVENT_HANDSHAKE_FAILED_* of the last failure */
+    int handshake_fail_val; /* its value: ZAP status code (auth) or ZMQ protocol error */
+} feed_conn_t;
+
+/* Connection state of endpoint i (NULL when i is out of range). */
+const feed_conn_t *feed_conn (const feed_t *self, size_t i);
 
 #endif

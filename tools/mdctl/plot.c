@@ -13,7 +13,7 @@
  *      the store (only when the recording has them).
  *
  * Watermarks come from --low/--high, else 50% / 80% of the largest capacity
- * recorded (the default 5000 / 8000 for 10000).  pngcairo is used when gnuplot
+ * recorded (5000 / 8000 for 10000, the shipped watermarks).  pngcairo is used when gnuplot
  * has it, else the libgd png terminal.  Without gnuplot in PATH the command
  * exits 1 and says to install the Debian package gnuplot-nox.
  */

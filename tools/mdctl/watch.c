@@ -13,6 +13,15 @@
  * checks the signal flag on every turn: Ctrl-C ends it with exit 0.  With
  * --count N it ends after N events, and exits 1 if --duration ran out first,
  * so scripts can wait for an event with a bound.
+ *
+ * A store sends a welcome event to each new subscriber and heartbeats every
+ * second, so silence means something is wrong.  When no endpoint has sent an
+ * event within --timeout (default 5 s; 0: wait forever), or by the end of
+ * --duration, watch says why for each endpoint, from what the socket monitor
+ * saw (feed_conn): nothing listening, a CurveZMQ handshake refused (no keys
+ * given, or a key the store does not admit), or a connection carrying no
+ * event; and exits 1.  Endpoints still silent while others talk get the same
+ * diagnosis as a warning, and watch goes on.
  */
 #include "tools/mdctl/feed.h"
 #include "tools/mdctl/mdctl.h"
@@ -26,10 +35,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #define WATCH_SCRAPE_MS 1000
 #define WATCH_REDRAW_MS 250
 #define WATCH_PLAIN_TICK_MS 100
+#define WATCH_DEFAULT_TIMEOUT_S 5.0
 
 typedef struct {
     char **endpoints;
@@ -37,6 +48,7 @@ typedef struct {
     const char *http;
     view_opts_t view;
     double duration_s; /* 0: until Ctrl-C */
+    double timeout_s;  /* no event from any endpoint this long: diagnose, exit 1 (0: off) */
     int64_t count;     /* 0: no limit */
     bool plain, no_color;
     const char *curve_secret, *curve_server; /* --curve-secret, --curve-server-key */
@@ -61,6 +73,9 @@ s_usage (FILE *out)
         "  --stale-ms MS      mark a coordinator silent this long as STALE (3000)\n"
         "  --duration S       stop after S seconds (default: until Ctrl-C)\n"
         "  --count N          stop after N events (exit 1 if --duration ends first)\n"
+        "  --timeout S        no event from any endpoint within S seconds: say why\n"
+        "                     (nothing listening, CurveZMQ keys missing or refused)\n"
+        "                     and exit 1 (default 5; 0: wait forever)\n"
         "  --recent N         events listed per coordinator (5)\n"
         "  --plain            plain lines even on a terminal\n"
         "  --no-color         no colours (also when NO_COLOR is set)\n"
@@ -86,6 +101,8 @@ s_parse_opt (int opt, char *arg, watch_args_t *a, int64_t *recent)
         return mdctl_parse_i64 (arg, 1, 86400000, &a->view.stale_ms);
     case 'd':
         return mdctl_parse_f64 (arg, 0, 1e9, &a->duration_s);
+    case 'T':
+        return mdctl_parse_f64 (arg, 0, 1e9, &a->timeout_s);
     case 'c':
         return mdctl_parse_i64 (arg, 1, INT64_MAX, &a->count);
     case 'r':
@@ -115,6 +132,7 @@ s_parse (int argc, char **argv, watch_args_t *a)
                                               { "high", required_argument, NULL, 'H' },
                                               { "stale-ms", required_argument, NULL, 's' },
                                               { "duration", required_argument, NULL, 'd' },
+                                              { "timeout", required_argument, NULL, 'T' },
                                               { "count", required_argument, NULL, 'c' },
                                               { "recent", required_argument, NULL, 'r' },
                                               { "plain", no_argument, NULL, 'P' },
@@ -125,6 +143,7 @@ s_parse (int argc, char **argv, watch_args_t *a)
                                               { NULL, 0, NULL, 0 } };
     int64_t recent = 5;
     a->view.stale_ms = 3000;
+    a->timeout_s = WATCH_DEFAULT_TIMEOUT_S;
     int opt;
     while ((opt = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
         if (opt == 'h') {
@@ -175,23 +194,91 @@ s_scrape (scrape_t *scrape, scrape_rate_t rates[2], view_t *view)
 }
 
 static int64_t
-s_min3 (int64_t a, int64_t b, int64_t c)
+s_min4 (int64_t a, int64_t b, int64_t c, int64_t d)
 {
     int64_t m = a < b ? a : b;
-    return m < c ? m : c;
+    m = m < c ? m : c;
+    return m < d ? m : d;
 }
 
-static int
-s_run (const watch_args_t *a, feed_t *feed, view_t *view, scrape_t *scrape)
+/* Why endpoint i sent nothing in waited_s seconds, from what its socket
+ * monitor saw, with what to do about it. */
+static void
+s_diagnosis (const watch_args_t *a, const feed_t *feed, size_t i, double waited_s, char *buf,
+             size_t size)
 {
-    int64_t now = mdf_mono_ms ();
+    const feed_conn_t *c = feed_conn (feed, i);
+    bool keys = a->curve_secret != NULL;
+    const char *why;
+    char detail[64] = "";
+    if (c->handshake_failed == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        snprintf (detail, sizeof detail, " (ZMQ protocol error 0x%x)",
+                  (unsigned)c->handshake_fail_val);
+    if (c->handshake_failed == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+        && c->handshake_fail_val == ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA) {
+        why = "the peer is no feedback publisher (its socket type does not match ours): is "
+              "this the store's [feedback] endpoint, not its ingest endpoint?";
+    } else if (c->handshake_failed == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        snprintf (detail, sizeof detail, " (ZAP status %d)", c->handshake_fail_val);
+        why = "the store refused our CurveZMQ key: copy the public key that goes with "
+              "--curve-secret (its NAME.key) into the store's [security] authorized_keys_dir";
+    } else if (c->handshake_failed && !keys) {
+        why = "a connection was made but the handshake failed: the store runs CurveZMQ "
+              "([security] curve = true); pass --curve-secret FILE (a keypair whose NAME.key is "
+              "in the store's authorized_keys_dir) and --curve-server-key KEY (the store's "
+              "public key, e.g. its store.key)";
+    } else if (c->handshake_failed) {
+        why = "a connection was made but the CurveZMQ handshake failed: is --curve-server-key "
+              "the store's public key, does the store run CurveZMQ ([security] curve), and is "
+              "this its [feedback] endpoint?";
+    } else if (c->connected && c->handshake_ok) {
+        why = "connected, but no event came: is this a store's [feedback] endpoint (not its "
+              "ingest endpoint)?";
+    } else if (c->connected) {
+        why = keys ? "connected, but no CurveZMQ handshake completed: is this the store's "
+                     "[feedback] endpoint, is --curve-server-key its public key, and does it "
+                     "admit the key of --curve-secret?"
+                   : "connected, but no ZeroMQ handshake completed: is this the store's "
+                     "[feedback] endpoint?  If the store runs CurveZMQ, pass --curve-secret FILE "
+                     "and --curve-server-key KEY";
+    } else {
+        why = keys ? "nothing accepted a connection there: is md-store running, and is this "
+                     "its [feedback] endpoint?"
+                   : "nothing accepted a connection there: is md-store running, and is this "
+                     "its [feedback] endpoint?  (A store with CurveZMQ on also needs "
+                     "--curve-secret FILE and --curve-server-key KEY.)";
+    }
+    snprintf (buf, size, "no feedback event from %s within %g s: %s%s", feed_endpoint (feed, i),
+              waited_s, why, detail);
+}
+
+/* Diagnose every endpoint that sent nothing, on stderr (after the view is
+ * gone).  waited_s: how long watch waited. */
+static void
+s_report_silent (const watch_args_t *a, const feed_t *feed, double waited_s)
+{
+    char line[1024];
+    for (size_t i = 0; i < feed_size (feed); i++)
+        if (feed_conn (feed, i)->events == 0) {
+            s_diagnosis (a, feed, i, waited_s, line, sizeof line);
+            mdctl_fail ("watch", "%s", line);
+        }
+}
+
+typedef enum { WATCH_DONE, WATCH_SHORT, WATCH_SILENT } s_end_t;
+
+static s_end_t
+s_run (const watch_args_t *a, feed_t *feed, view_t *view, scrape_t *scrape, double *waited_s)
+{
+    int64_t now = mdf_mono_ms (), start = now;
     int64_t deadline = a->duration_s > 0 ? now + (int64_t)(a->duration_s * 1000.0) : INT64_MAX;
+    int64_t diagnose_at = a->timeout_s > 0 ? now + (int64_t)(a->timeout_s * 1000.0) : INT64_MAX;
     int64_t tick_every = a->view.dashboard ? WATCH_REDRAW_MS : WATCH_PLAIN_TICK_MS;
     int64_t next_tick = now, next_scrape = scrape ? now : INT64_MAX, events = 0;
     scrape_rate_t rates[2];
     memset (rates, 0, sizeof rates);
     while (!mdctl_interrupted () && now < deadline && (a->count == 0 || events < a->count)) {
-        int64_t wait = s_min3 (next_tick, next_scrape, deadline) - now;
+        int64_t wait = s_min4 (next_tick, next_scrape, deadline, diagnose_at) - now;
         mdf_feedback_t ev;
         size_t source = 0;
         char err[512];
@@ -203,6 +290,18 @@ s_run (const watch_args_t *a, feed_t *feed, view_t *view, scrape_t *scrape)
         } else if (rc < 0) {
             view_warn (view, err);
         }
+        if (now >= diagnose_at) {
+            diagnose_at = INT64_MAX;
+            *waited_s = a->timeout_s;
+            if (events == 0)
+                return WATCH_SILENT;
+            char line[1024];
+            for (size_t i = 0; i < feed_size (feed); i++)
+                if (feed_conn (feed, i)->events == 0) {
+                    s_diagnosis (a, feed, i, *waited_s, line, sizeof line);
+                    view_warn (view, line);
+                }
+        }
         if (scrape && now >= next_scrape) {
             s_scrape (scrape, rates, view);
             now = mdf_mono_ms ();
@@ -213,12 +312,17 @@ s_run (const watch_args_t *a, feed_t *feed, view_t *view, scrape_t *scrape)
             next_tick = now + tick_every;
         }
     }
-    if (a->count > 0 && events < a->count && !mdctl_interrupted ()) {
+    *waited_s = now >= deadline ? a->duration_s : (double)(now - start) / 1000.0;
+    if (mdctl_interrupted ())
+        return WATCH_DONE;
+    if (events == 0)
+        return WATCH_SILENT;
+    if (a->count > 0 && events < a->count) {
         mdctl_fail ("watch", "%lld of %lld events within %g s", (long long)events,
                     (long long)a->count, a->duration_s);
-        return MDCTL_EXIT_FAIL;
+        return WATCH_SHORT;
     }
-    return MDCTL_EXIT_OK;
+    return WATCH_DONE;
 }
 
 int
@@ -248,11 +352,18 @@ mdctl_watch_main (int argc, char **argv)
         view_pipeline (view, a.http, &none);
         if (!a.view.dashboard)
             setvbuf (stdout, NULL, _IOLBF, 0);
-        rc = s_run (&a, feed, view, scrape);
+        double waited_s = 0;
+        s_end_t end = s_run (&a, feed, view, scrape, &waited_s);
+        view_destroy (&view, stdout);
+        if (end == WATCH_SILENT) {
+            if (a.count > 0)
+                mdctl_fail ("watch", "0 of %lld events within %g s", (long long)a.count, waited_s);
+            s_report_silent (&a, feed, waited_s);
+        }
+        rc = end == WATCH_DONE ? MDCTL_EXIT_OK : MDCTL_EXIT_FAIL;
     } else {
         rc = MDCTL_EXIT_FAIL;
     }
-    view_destroy (&view, stdout);
     feed_destroy (&feed);
     scrape_destroy (&scrape);
     return rc;

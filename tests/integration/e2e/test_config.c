@@ -100,7 +100,10 @@ START_TEST (environment_overrides_the_file_in_running_services)
     double scale = h_scrape (pipe.http_port, "pipeline_rate_scale_factor{provider=\"syn\"}");
     E2E_CHECK (scale == 0.75, "pipeline_rate_scale_factor is %.2f, not MDP_FEEDBACK_SCALE_SOFT",
                scale);
-    E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 0, "md-pipeline did not exit 0");
+    /* With no store, the bars it took were never acked: it says so, exit 1. */
+    E2E_CHECK (h_wait_metric_ge (pipe.http_port, "mdp_bars_ingested_total", 1, 5000) >= 1,
+               "no bar taken in");
+    E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 1, "md-pipeline stopped with unacked bars, not 1");
     ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
 }
 END_TEST

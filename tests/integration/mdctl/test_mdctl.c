@@ -161,7 +161,8 @@ START_TEST (watch_prints_one_plain_line_per_event_when_not_a_tty)
     char *log = h_strf ("%s/watch.log", dir);
     char *bin = s_mdctl ();
     char *ep = h_strf ("tcp://127.0.0.1:%d", port);
-    char *watch[] = { bin, "watch", ep, "--count", "3", "--duration", "20", NULL };
+    char *watch[]
+        = { bin, "watch", ep, "--count", "3", "--duration", "20", "--timeout", "20", NULL };
     h_proc_t w;
     ck_assert_int_eq (h_spawn (&w, watch, NULL, log), 0);
     char *publish[] = { bin,       "publish",

@@ -1,6 +1,7 @@
 /*
  * md-pipeline's command line: config errors exit 2 naming file:line and key,
- * --check-config validates, --version and --help exit 0, bad usage exits 2.
+ * --check-config validates, --version and --help exit 0 (--help with the
+ * configuration reference, as md-store's), bad usage exits 2.
  */
 #include <check.h>
 #include <stdio.h>
@@ -102,6 +103,30 @@ START_TEST (version_help_and_bad_usage)
 }
 END_TEST
 
+START_TEST (help_prints_the_configuration_reference)
+{
+    char *bin = h_build_path ("pipeline/md-pipeline");
+    char *argv[] = { bin, "--help", NULL };
+    char *out = NULL;
+    ck_assert_int_eq (h_run (argv, NULL, 5000, &out), 0);
+    /* Every key with its type, default, range and variable, the providers'
+     * keys in a table of their own, as the README's reference has them. */
+    const char *rows[] = {
+        "| `pipeline.id` | string | `pipeline-1` |  | restart | `MDP_PIPELINE_ID` |",
+        "| `store.drain_timeout_ms` | integer | `5000` | 0 .. 600000 | restart |",
+        "| `feedback.scale_soft` | number | `0.5` | 0 .. 1 | live | `MDP_FEEDBACK_SCALE_SOFT` |",
+        "| `http.control_token_file` | string |",
+        "[[providers]]",
+        "| `refill_rate` | number | `1000` | 0 .. 1000000000 | live |",
+        "| `type` | string | `synthetic` | `synthetic`, `csv` | restart | - |",
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        ck_assert_msg (strstr (out, rows[i]), "--help lacks '%s':\n%s", rows[i], out);
+    free (out);
+    free (bin);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -113,6 +138,7 @@ main (void)
     tcase_add_test (tc, bad_env_override_exits_2_naming_the_variable);
     tcase_add_test (tc, check_config_accepts_the_example_and_shows_env_overrides);
     tcase_add_test (tc, version_help_and_bad_usage);
+    tcase_add_test (tc, help_prints_the_configuration_reference);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);

@@ -2,7 +2,9 @@
  * md-pipeline's delivery guarantees against a stand-in store: a dropped ack is
  * resent, "retry" answers are resent after a backoff, a store restart loses no
  * bar, a store that stops acking bounds the in-flight window, a pause drains
- * to inflight 0 with acked == ingested, and the csv provider replays a file.
+ * to inflight 0 with acked == ingested, the csv provider replays a file, and
+ * SIGTERM exits 0 only when every bar was acked: 1, naming how many batches
+ * and bars were not, when the drain timeout ran out first.
  */
 #include <check.h>
 #include <math.h>
@@ -191,7 +193,28 @@ START_TEST (sigterm_sends_what_is_batched_and_exits_0)
 }
 END_TEST
 
-START_TEST (sigterm_with_a_dead_store_gives_up_after_the_drain_timeout)
+/* Unacked bars (ingested - acked) unchanged for 300 ms: the provider is
+ * blocked on a full window. */
+typedef struct {
+    fx_t *fx;
+    double unacked;
+    long long since_ms;
+} s_settled_t;
+
+static bool
+s_unacked_settled (void *arg)
+{
+    s_settled_t *u = arg;
+    double now = fx_metric (u->fx, INGESTED) - fx_metric (u->fx, ACKED);
+    if (now != u->unacked) {
+        u->unacked = now;
+        u->since_ms = h_now_ms ();
+        return false;
+    }
+    return h_now_ms () - u->since_ms >= 300;
+}
+
+START_TEST (sigterm_with_a_dead_store_gives_up_after_the_drain_timeout_and_exits_1)
 {
     fx_t fx;
     fx_start (&fx,
@@ -200,10 +223,25 @@ START_TEST (sigterm_with_a_dead_store_gives_up_after_the_drain_timeout)
               NULL, NULL, NULL);
     ck_assert_double_ge (h_wait_metric_ge (fx.http_port, ACKED, 100, 5000), 100);
     standin_set_mode (fx.store, STANDIN_MUTE, 0);
-    ck_assert (fx_wait_metric (&fx, INFLIGHT, 4, 0, 5000));
+    /* The window (4 sealed batches) and the provider's open batch fill up
+     * and the provider blocks. */
+    ck_assert (fx_wait_metric (&fx, INFLIGHT, 5, 0, 5000));
+    s_settled_t u = { &fx, -1, 0 };
+    ck_assert (h_wait_until (s_unacked_settled, &u, 5000) == 0);
+    ck_assert_double_gt (u.unacked, 0);
     long long t0 = h_now_ms ();
-    ck_assert_int_eq (h_stop (&fx.proc, 8000), 0);
+    int rc = h_stop (&fx.proc, 8000);
+    if (rc != 1)
+        h_dump_log (&fx.proc);
+    ck_assert_int_eq (rc, 1);
     ck_assert_int_lt (h_now_ms () - t0, 4000);
+    char *counts = h_strf ("batches=5 bars=%.0f", u.unacked);
+    if (!h_log_contains (&fx.proc, "stopping with unacked batches")
+        || !h_log_contains (&fx.proc, counts))
+        h_dump_log (&fx.proc);
+    ck_assert_msg (h_log_contains (&fx.proc, "stopping with unacked batches"), "no unacked log");
+    ck_assert_msg (h_log_contains (&fx.proc, counts), "log lacks '%s'", counts);
+    free (counts);
     fx.proc.pid = 0;
     fx_stop (&fx);
 }
@@ -223,7 +261,7 @@ main (void)
     tcase_add_test (tc, csv_provider_replays_the_file_and_skips_bad_rows);
     tcase_add_test (tc, a_missing_csv_file_cools_down_then_opens_the_breaker);
     tcase_add_test (tc, sigterm_sends_what_is_batched_and_exits_0);
-    tcase_add_test (tc, sigterm_with_a_dead_store_gives_up_after_the_drain_timeout);
+    tcase_add_test (tc, sigterm_with_a_dead_store_gives_up_after_the_drain_timeout_and_exits_1);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);

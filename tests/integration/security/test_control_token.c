@@ -1,6 +1,6 @@
 /*
- * The /control/ bearer token (pipeline/README.md, "Control token") with the
- * real md-pipeline on loopback:
+ * The /control/ bearer token (http.control_token) and exact control paths
+ * with the real md-pipeline on loopback:
  *   - with MDP_HTTP_CONTROL_TOKEN set, POST /control/pause without the token
  *     or with a wrong one is 401 and the pipeline keeps taking bars; with the
  *     token it pauses (mdp_paused 1, /health "paused":true, the window drains);
@@ -11,12 +11,18 @@
  *     at once, or a missing file, stop md-pipeline with exit 2 naming the key
  *     or the file;
  *   - without a token /control/ stays open (the default), and a non-loopback
- *     http.listen without a token is warned about at start-up.
+ *     http.listen without a token is warned about at start-up;
+ *   - control paths match exactly: with no token, "/control/pause?x=1",
+ *     "/control/pause%00", "/control/pause/", "/control//pause",
+ *     "/control/%70ause" and a NUL byte in the target are refused and do not
+ *     pause the pipeline; with a token every spelling under /control/ is 401
+ *     first, and still no route with the token.
  */
 #include <arpa/inet.h>
 #include <check.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,11 +203,14 @@ START_TEST (without_a_token_control_stays_open_on_loopback)
     e2e_pipe_t pipe;
     s_start_alone (&dir, &store, &pipe);
     E2E_CHECK (e2e_pipe_start (&pipe, NULL) == 0, "md-pipeline did not start");
+    E2E_CHECK (h_wait_metric_ge (pipe.http_port, "mdp_bars_ingested_total", 1, 5000) >= 1,
+               "no bar taken in");
     E2E_CHECK (s_post (&pipe, "/control/pause", NULL, NULL) == 200, "pause without a token");
     E2E_CHECK (h_scrape (pipe.http_port, "mdp_paused") == 1, "not paused");
     E2E_CHECK (h_log_contains (&pipe.proc, "control=open"), "start-up line without control=open");
     E2E_CHECK (!h_log_contains (&pipe.proc, "is open to anyone"), "warned on loopback");
-    E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 0, "md-pipeline did not stop cleanly");
+    /* Its store never ran, so the bars it took are unacked: exit 1. */
+    E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 1, "md-pipeline stopped with unacked bars, not 1");
     ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
 }
 END_TEST
@@ -237,6 +246,118 @@ START_TEST (a_non_loopback_listen_without_a_token_is_warned_about)
 }
 END_TEST
 
+/* POST `target` (raw bytes, `tlen` long, may hold a NUL) to 127.0.0.1:port
+ * over a plain socket (curl would normalise some spellings), with the token
+ * when given; the status, -1 without an answer. */
+static int
+s_post_raw (int port, const char *target, size_t tlen, const char *token)
+{
+    char req[512];
+    int head = snprintf (req, sizeof req, "POST ");
+    memcpy (req + head, target, tlen);
+    size_t len = (size_t)head + tlen;
+    char auth[128] = "";
+    if (token)
+        snprintf (auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
+    len += (size_t)snprintf (req + len, sizeof req - len,
+                             " HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: 0\r\n"
+                             "Connection: close\r\n\r\n",
+                             auth);
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t)port) };
+    a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    if (fd < 0 || connect (fd, (struct sockaddr *)&a, sizeof a) != 0
+        || send (fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    char buf[1024] = "";
+    size_t got = 0;
+    long long end = h_now_ms () + 3000;
+    while (got < sizeof buf - 1 && !strstr (buf, "\r\n\r\n")) {
+        long long left = end - h_now_ms ();
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (left <= 0 || poll (&p, 1, (int)left) <= 0)
+            break;
+        ssize_t n = recv (fd, buf + got, sizeof buf - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        buf[got] = '\0';
+    }
+    close (fd);
+    buf[got] = '\0';
+    int status = -1;
+    if (sscanf (buf, "HTTP/1.%*d %d", &status) != 1)
+        status = -1;
+    return status;
+}
+
+#define S_SPELLING(s)                                                                              \
+    {                                                                                              \
+        s, sizeof s - 1                                                                            \
+    }
+
+static const struct {
+    const char *target;
+    size_t len;
+} s_spellings[] = {
+    S_SPELLING ("/control/pause?x=1"), S_SPELLING ("/control/pause?"),
+    S_SPELLING ("/control/pause%00"),  S_SPELLING ("/control/pause/"),
+    S_SPELLING ("/control//pause"),    S_SPELLING ("/control/%70ause"),
+    S_SPELLING ("/control/pause#x"),   S_SPELLING ("/control/pause\0junk"),
+};
+
+#define S_NSPELLINGS (sizeof s_spellings / sizeof s_spellings[0])
+
+START_TEST (control_paths_match_exactly_without_a_token)
+{
+    char *dir;
+    e2e_store_t store;
+    e2e_pipe_t pipe;
+    s_start_alone (&dir, &store, &pipe);
+    E2E_CHECK (e2e_pipe_start (&pipe, NULL) == 0, "md-pipeline did not start");
+    for (size_t i = 0; i < S_NSPELLINGS; i++) {
+        int status = s_post_raw (pipe.http_port, s_spellings[i].target, s_spellings[i].len, NULL);
+        E2E_CHECK (status == 404 || status == 400, "POST %s answered %d", s_spellings[i].target,
+                   status);
+        E2E_CHECK (h_scrape (pipe.http_port, "mdp_paused") == 0, "POST %s paused the pipeline",
+                   s_spellings[i].target);
+    }
+    /* the one true spelling still works */
+    E2E_CHECK (s_post_raw (pipe.http_port, "/control/pause", 14, NULL) == 200, "exact path");
+    E2E_CHECK (h_scrape (pipe.http_port, "mdp_paused") == 1, "not paused by the exact path");
+    ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
+}
+END_TEST
+
+START_TEST (control_paths_are_401_first_with_a_token)
+{
+    char *dir;
+    e2e_store_t store;
+    e2e_pipe_t pipe;
+    char *env[] = { "MDP_HTTP_CONTROL_TOKEN=" TOKEN, NULL };
+    s_start_alone (&dir, &store, &pipe);
+    E2E_CHECK (e2e_pipe_start (&pipe, env) == 0, "md-pipeline did not start");
+    for (size_t i = 0; i < S_NSPELLINGS; i++) {
+        int status = s_post_raw (pipe.http_port, s_spellings[i].target, s_spellings[i].len, NULL);
+        E2E_CHECK (status == 401, "POST %s without the token answered %d", s_spellings[i].target,
+                   status);
+        status = s_post_raw (pipe.http_port, s_spellings[i].target, s_spellings[i].len, TOKEN);
+        E2E_CHECK (status == 404 || status == 400, "POST %s with the token answered %d",
+                   s_spellings[i].target, status);
+    }
+    /* "/%63ontrol/pause" decodes into the prefix: 401 too, never a route */
+    E2E_CHECK (s_post_raw (pipe.http_port, "/%63ontrol/pause", 16, NULL) == 401,
+               "encoded prefix not protected");
+    E2E_CHECK (h_scrape (pipe.http_port, "mdp_paused") == 0, "paused by a near spelling");
+    E2E_CHECK (s_post_raw (pipe.http_port, "/control/pause", 14, TOKEN) == 200, "exact path");
+    E2E_CHECK (h_scrape (pipe.http_port, "mdp_paused") == 1, "not paused by the exact path");
+    ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
+}
+END_TEST
+
 int
 main (void)
 {
@@ -247,6 +368,8 @@ main (void)
     tcase_add_test (tc, token_from_a_file_and_config_errors);
     tcase_add_test (tc, without_a_token_control_stays_open_on_loopback);
     tcase_add_test (tc, a_non_loopback_listen_without_a_token_is_warned_about);
+    tcase_add_test (tc, control_paths_match_exactly_without_a_token);
+    tcase_add_test (tc, control_paths_are_401_first_with_a_token);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);

@@ -1,31 +1,113 @@
 /*
- * HTTP request limits (README.md, "HTTP endpoints"), against md-pipeline's server
- * (common/http.c): a POST /control/pause with a body above 64 KiB gets 413 and
- * does not pause the pipeline; eight slow clients holding half-sent requests
- * open do not stop /health from answering.
+ * HTTP request limits (common/http.c) against the real services:
+ *   - a POST /control/pause with a body above 64 KiB gets 413 and does not
+ *     pause the pipeline; eight slow clients holding half-sent requests open
+ *     do not stop /health from answering;
+ *   - lock-out: 70 connections from 127.0.0.1 that each dribble a header
+ *     byte every second (activity that used to keep resetting the idle
+ *     timer) do not keep /health away: from 127.0.0.2 it answers within 1 s
+ *     while they hold their slots, from 127.0.0.1 within the header deadline
+ *     + 1 s, and every dribbler is cut by then, not before the deadline;
+ *     against md-store and md-pipeline both.
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/http.h"
 #include "tests/integration/e2e/e2e_fixture.h"
+
+#define DRIBBLERS 70
+
+/* A TCP connection to 127.0.0.1:port from the loopback address `from`
+ * ("127.0.0.2"; NULL: any); -1 when refused. */
+static int
+s_dial_from (const char *from, int port)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    if (from) {
+        struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = 0 };
+        inet_pton (AF_INET, from, &src.sin_addr);
+        if (bind (fd, (struct sockaddr *)&src, sizeof src) != 0) {
+            close (fd);
+            return -1;
+        }
+    }
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t)port) };
+    a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    if (connect (fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close (fd);
+        return -1;
+    }
+    return fd;
+}
 
 static int
 s_dial (int port)
 {
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t)port) };
-    a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    if (fd >= 0 && connect (fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    return s_dial_from (NULL, port);
+}
+
+/* Send `len` bytes of `req` from `from` and read the answer for at most
+ * `timeout_ms`: its status, or -1 when the server closed without answering
+ * (or did not answer in time). */
+static int
+s_raw (const char *from, int port, const char *req, size_t len, int timeout_ms)
+{
+    int fd = s_dial_from (from, port);
+    if (fd < 0)
+        return -1;
+    if (send (fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
         close (fd);
-        fd = -1;
+        return -1;
     }
-    return fd;
+    char buf[2048];
+    size_t got = 0;
+    long long end = h_now_ms () + timeout_ms;
+    while (got < sizeof buf - 1) {
+        long long left = end - h_now_ms ();
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (left <= 0 || poll (&p, 1, (int)left) <= 0)
+            break;
+        ssize_t n = recv (fd, buf + got, sizeof buf - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        buf[got] = '\0';
+        if (strstr (buf, "\r\n\r\n"))
+            break;
+    }
+    close (fd);
+    buf[got] = '\0';
+    int status = -1;
+    if (sscanf (buf, "HTTP/1.%*d %d", &status) != 1)
+        status = -1;
+    return status;
+}
+
+static int
+s_get_health (const char *from, int port, int timeout_ms)
+{
+    const char req[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    return s_raw (from, port, req, sizeof req - 1, timeout_ms);
+}
+
+/* True when the server has closed fd (EOF or reset); false while it is open. */
+static bool
+s_closed (int fd)
+{
+    char c;
+    ssize_t n = recv (fd, &c, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
 static void
@@ -85,12 +167,110 @@ START_TEST (slow_partial_requests_do_not_block_health)
                    "clients hold requests open",
                    status);
         E2E_CHECK (h_now_ms () - t0 < 1000, "/health took %lld ms", h_now_ms () - t0);
-        /* trickle one more byte on each slow request */
+        /* trickle one more byte on each slow request (the server may have cut
+         * it by now: that is fine) */
         for (int i = 0; i < 8; i++)
-            E2E_CHECK (write (fds[i], "a", 1) == 1, "slow client write");
+            (void)!send (fds[i], "a", 1, MSG_NOSIGNAL);
     }
     for (int i = 0; i < 8; i++)
         close (fds[i]);
+    ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
+}
+END_TEST
+
+/* The lock-out attempt against the HTTP server on `port`. */
+static void
+s_lockout (int port, const char *service)
+{
+    int fds[DRIBBLERS];
+    const char *part = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    for (int i = 0; i < DRIBBLERS; i++) {
+        fds[i] = s_dial_from ("127.0.0.1", port);
+        E2E_CHECK (fds[i] >= 0, "%s: cannot connect dribbler %d", service, i);
+        (void)!send (fds[i], part, strlen (part), MSG_NOSIGNAL);
+    }
+    long long t0 = h_now_ms ();
+
+    /* Another address gets /health at once while 127.0.0.1 holds its slots. */
+    int status = s_get_health ("127.0.0.2", port, 1000);
+    long long took = h_now_ms () - t0;
+    E2E_CHECK (status == 200 || status == 503, "%s: /health from 127.0.0.2 not answered (%d)",
+               service, status);
+    E2E_CHECK (took < 1000, "%s: /health from 127.0.0.2 took %lld ms", service, took);
+
+    /* Dribble a byte a second on every connection still open, and ask for
+     * /health from 127.0.0.1 until it answers. */
+    long long answered_at = -1, next_drip = t0 + 1000;
+    int open_mid = -1;
+    while (h_now_ms () - t0 < (MDF_HTTP_HEADERS_S + 3) * 1000LL) {
+        long long now = h_now_ms ();
+        if (now >= next_drip) {
+            for (int i = 0; i < DRIBBLERS; i++)
+                (void)!send (fds[i], "a", 1, MSG_NOSIGNAL);
+            next_drip += 1000;
+        }
+        if (open_mid < 0 && now - t0 >= (MDF_HTTP_HEADERS_S - 2) * 1000LL) {
+            open_mid = 0; /* before the deadline: the address's quota still held */
+            for (int i = 0; i < DRIBBLERS; i++)
+                open_mid += !s_closed (fds[i]);
+        }
+        if (answered_at < 0) {
+            int st = s_get_health ("127.0.0.1", port, 500);
+            if (st == 200 || st == 503)
+                answered_at = h_now_ms () - t0;
+        }
+        if (answered_at >= 0 && open_mid >= 0)
+            break;
+        usleep (100 * 1000);
+    }
+    E2E_CHECK (open_mid == MDF_HTTP_PER_IP,
+               "%s: %d dribblers open before the deadline (expected the per-address %d)", service,
+               open_mid, MDF_HTTP_PER_IP);
+    E2E_CHECK (answered_at >= 0 && answered_at <= (MDF_HTTP_HEADERS_S + 1) * 1000LL,
+               "%s: /health from 127.0.0.1 answered after %lld ms (deadline %d s)", service,
+               answered_at, MDF_HTTP_HEADERS_S);
+
+    /* By the deadline + 1 s every dribbler is gone, whatever it sent. */
+    while (h_now_ms () - t0 < (MDF_HTTP_HEADERS_S + 1) * 1000LL)
+        usleep (50 * 1000);
+    int still = 0;
+    for (int i = 0; i < DRIBBLERS; i++) {
+        (void)!send (fds[i], "a", 1, MSG_NOSIGNAL);
+        still += !s_closed (fds[i]);
+        close (fds[i]);
+    }
+    E2E_CHECK (still == 0, "%s: %d dribblers still connected after the deadline", service, still);
+    double cut = h_scrape (port, "mdf_http_connections_dropped_total{reason=\"headers_timeout\"}");
+    double refused = h_scrape (port, "mdf_http_connections_dropped_total{reason=\"limit\"}");
+    E2E_CHECK (cut >= MDF_HTTP_PER_IP, "%s: %.0f cuts counted", service, cut);
+    E2E_CHECK (refused >= DRIBBLERS - MDF_HTTP_PER_IP, "%s: %.0f refusals counted", service,
+               refused);
+}
+
+START_TEST (dribbling_clients_do_not_lock_out_the_pipeline)
+{
+    char *dir;
+    e2e_store_t store;
+    e2e_pipe_t pipe;
+    s_start (&dir, &store, &pipe);
+    s_lockout (pipe.http_port, "md-pipeline");
+    E2E_CHECK (h_log_contains (&pipe.proc, "http connection cut"), "cut not logged");
+    /* no store was started: it stops with bars unacked, so exit 1 */
+    E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 1, "md-pipeline did not stop as expected (1)");
+    ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
+}
+END_TEST
+
+START_TEST (dribbling_clients_do_not_lock_out_the_store)
+{
+    char *dir = e2e_dir ();
+    ck_assert_ptr_nonnull (dir);
+    e2e_store_t store;
+    E2E_CHECK (e2e_store_init (&store, dir, "store-a", 0, 1000, NULL) == 0, "store config");
+    E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
+    s_lockout (store.http_port, "md-store");
+    E2E_CHECK (h_log_contains (&store.proc, "http connection cut"), "cut not logged");
+    E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not exit 0");
     ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
 }
 END_TEST
@@ -100,9 +280,11 @@ main (void)
 {
     Suite *s = suite_create ("http_limits");
     TCase *tc = tcase_create ("limits");
-    tcase_set_timeout (tc, 30);
+    tcase_set_timeout (tc, 60);
     tcase_add_test (tc, oversized_body_gets_413_and_does_nothing);
     tcase_add_test (tc, slow_partial_requests_do_not_block_health);
+    tcase_add_test (tc, dribbling_clients_do_not_lock_out_the_pipeline);
+    tcase_add_test (tc, dribbling_clients_do_not_lock_out_the_store);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);

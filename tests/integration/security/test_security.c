@@ -3,8 +3,11 @@
  *   - authorised pipeline: bars flow end to end (rows == bars ingested), no
  *     handshake refused;
  *   - a pipeline whose key is not in authorized_keys_dir: refused on both
- *     sockets (mds_auth_failures_total counts them), no bar written, the store
- *     sees no subscriber;
+ *     sockets (mds_auth_failures_total{reason="key"} counts them), no bar
+ *     written, the store sees no subscriber;
+ *   - clients with no key at all (plain ZeroMQ DEALER and SUB): refused on
+ *     ingest and on feedback and counted under reason="mechanism" (or
+ *     "incomplete" when the client hangs up first);
  *   - a pipeline given the wrong server key: no bar delivered, no event read;
  *   - a rogue XPUB (mdctl publish without the store's key) publishing HARD
  *     never changes the scale of a pipeline that verifies the store's key.
@@ -16,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zmq.h>
 
 #include "tests/integration/e2e/e2e_fixture.h"
 
@@ -141,7 +146,8 @@ START_TEST (unauthorised_client_is_refused_on_both_sockets_and_counted)
     E2E_CHECK (s_start_pipe (&pipe, &k, "other", "store", NULL, NULL) == 0,
                "md-pipeline did not start");
     /* one DEALER and one SUB handshake at least, each refused by ZAP */
-    double refused = h_wait_metric_ge (store.http_port, "mds_auth_failures_total", 2, 10000);
+    double refused
+        = h_wait_metric_ge (store.http_port, "mds_auth_failures_total{reason=\"key\"}", 2, 10000);
     E2E_CHECK (refused >= 2, "refusals counted: %.0f", refused);
     E2E_CHECK (h_log_contains (&store.proc, "CURVE client refused"), "refusal not logged");
     E2E_CHECK (h_scrape (store.http_port, "mds_feedback_subscribers") == 0,
@@ -267,7 +273,8 @@ START_TEST (unauthorised_mdctl_send_gives_up_and_fails)
                out ? out : "");
     E2E_CHECK (out && strstr (out, "no connection"), "no hint about the connection: %s",
                out ? out : "");
-    E2E_CHECK (h_scrape (store.http_port, "mds_auth_failures_total") >= 1, "refusal not counted");
+    E2E_CHECK (h_scrape (store.http_port, "mds_auth_failures_total{reason=\"key\"}") >= 1,
+               "refusal not counted");
     E2E_CHECK (h_scrape (store.http_port, "mds_bars_written_total") == 0, "bars written");
     E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not exit 0");
     free (out);
@@ -276,6 +283,86 @@ START_TEST (unauthorised_mdctl_send_gives_up_and_fails)
     free (ep);
     free (mdctl);
     free (csv);
+    s_free (&k);
+}
+END_TEST
+
+/* Refusals of keyless clients: reason "mechanism" when the store saw the
+ * client's greeting, "incomplete" when the client saw ours first and hung up. */
+static double
+s_keyless (int port)
+{
+    return h_scrape (port, "mds_auth_failures_total{reason=\"mechanism\"}")
+           + h_scrape (port, "mds_auth_failures_total{reason=\"incomplete\"}");
+}
+
+static double
+s_wait_keyless (int port, double min, int timeout_ms)
+{
+    long long end = h_now_ms () + timeout_ms;
+    double v = s_keyless (port);
+    while (!(v >= min) && h_now_ms () < end) {
+        usleep (20 * 1000);
+        v = s_keyless (port);
+    }
+    return v;
+}
+
+/* No key at all (the NULL mechanism) never reaches the ZAP handler: libzmq
+ * drops the connection at the mechanism mismatch.  Still a refusal to count,
+ * on both sockets.  The keyless clients are plain libzmq sockets that stay up
+ * (and keep reconnecting) until the store has counted them. */
+START_TEST (client_without_a_key_is_refused_and_counted)
+{
+    keys_t k;
+    s_keys (&k);
+    e2e_store_t store;
+    char *extra = s_store_extra (&k);
+    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 200, extra) == 0, "store config");
+    free (extra);
+    E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
+
+    void *ctx = zmq_ctx_new ();
+    ck_assert_ptr_nonnull (ctx);
+    int zero = 0;
+
+    /* ingest: a DEALER sending a frame that must never arrive */
+    void *dealer = zmq_socket (ctx, ZMQ_DEALER);
+    zmq_setsockopt (dealer, ZMQ_LINGER, &zero, sizeof zero);
+    char *ep = h_strf ("tcp://127.0.0.1:%d", store.ingest_port);
+    E2E_CHECK (zmq_connect (dealer, ep) == 0, "connect %s", ep);
+    zmq_send (dealer, "not a batch", 11, ZMQ_DONTWAIT);
+    double refused = s_wait_keyless (store.http_port, 1, 15000);
+    E2E_CHECK (refused >= 1, "keyless client on ingest not counted (%.0f)", refused);
+    zmq_close (dealer);
+
+    /* feedback: a SUB that must never become a subscriber */
+    void *sub = zmq_socket (ctx, ZMQ_SUB);
+    zmq_setsockopt (sub, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt (sub, ZMQ_SUBSCRIBE, "", 0);
+    char *fb = h_strf ("tcp://127.0.0.1:%d", store.feedback_port);
+    E2E_CHECK (zmq_connect (sub, fb) == 0, "connect %s", fb);
+    double more = s_wait_keyless (store.http_port, refused + 1, 15000);
+    E2E_CHECK (more >= refused + 1, "keyless client on feedback not counted (%.0f)", more);
+    char buf[64];
+    E2E_CHECK (zmq_recv (sub, buf, sizeof buf, ZMQ_DONTWAIT) < 0, "a keyless SUB read an event");
+    zmq_close (sub);
+    zmq_ctx_term (ctx);
+
+    E2E_CHECK (h_scrape (store.http_port, "mds_auth_failures_total{reason=\"key\"}") == 0,
+               "counted as an unknown key");
+    E2E_CHECK (h_scrape (store.http_port, "mds_feedback_subscribers") == 0,
+               "the keyless SUB became a subscriber");
+    E2E_CHECK (h_scrape (store.http_port, "mds_ingest_malformed_total{reason=\"frames\"}") == 0
+                   && h_scrape (store.http_port, "mds_ingest_malformed_total{reason=\"decode\"}")
+                          == 0,
+               "the keyless client's frame reached the store");
+    E2E_CHECK (h_log_contains (&store.proc, "reason=mechanism")
+                   || h_log_contains (&store.proc, "reason=incomplete"),
+               "refusal not logged");
+    E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not exit 0");
+    free (fb);
+    free (ep);
     s_free (&k);
 }
 END_TEST
@@ -291,6 +378,7 @@ main (void)
     tcase_add_test (tc, wrong_server_key_gives_no_connection);
     tcase_add_test (tc, forged_event_from_rogue_xpub_never_changes_the_scale);
     tcase_add_test (tc, unauthorised_mdctl_send_gives_up_and_fails);
+    tcase_add_test (tc, client_without_a_key_is_refused_and_counted);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);

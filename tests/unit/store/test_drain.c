@@ -34,7 +34,7 @@ s_work (int64_t rows, int64_t ms, int64_t total_ms)
     for (int64_t t = 0; t < total_ms; t += ms) {
         int64_t t0 = drain_begin (d);
         fake.now_ns += ms * MS;
-        drain_end (d, t0, rows);
+        drain_end (d, t0, rows, 0);
     }
 }
 
@@ -58,7 +58,7 @@ START_TEST (a_half_idle_sink_still_gives_its_speed)
     for (int i = 0; i < 20; i++) { /* 50 ms writing 250 rows, 50 ms idle */
         int64_t t0 = drain_begin (d);
         fake.now_ns += 50 * MS;
-        drain_end (d, t0, 250);
+        drain_end (d, t0, 250, 0);
         fake.now_ns += 50 * MS;
     }
     ck_assert_double_eq_tol (drain_service_rate (d), 5000, 1);
@@ -84,7 +84,7 @@ START_TEST (a_blocked_write_brings_it_down_to_zero)
     ck_assert_double_lt (mid, 5000 * 0.6); /* half the window without rows */
     fake.now_ns += 500 * MS;
     ck_assert_double_eq (drain_service_rate (d), 0);
-    drain_end (d, t0, 0); /* it failed */
+    drain_end (d, t0, 0, 0); /* it failed */
     s_work (500, 100, 600);
     ck_assert_double_eq_tol (drain_service_rate (d), 5000, 1);
 }
@@ -95,10 +95,24 @@ START_TEST (two_workers_in_parallel_add_up)
     for (int i = 0; i < 10; i++) {
         int64_t a = drain_begin (d), b = drain_begin (d);
         fake.now_ns += 100 * MS;
-        drain_end (d, a, 500);
-        drain_end (d, b, 500);
+        drain_end (d, a, 500, 0);
+        drain_end (d, b, 500, 0);
     }
     ck_assert_double_eq_tol (drain_service_rate (d), 10000, 1);
+}
+END_TEST
+
+START_TEST (a_throttled_sink_gives_the_throttle)
+{
+    /* 500 rows written in 5 ms, under a throttle of 5000 rows/s (100 ms each),
+     * one write every 150 ms: the sink is idle between them */
+    for (int i = 0; i < 10; i++) {
+        int64_t t0 = drain_begin (d);
+        fake.now_ns += 5 * MS;
+        drain_end (d, t0, 500, 100 * MS);
+        fake.now_ns += 145 * MS;
+    }
+    ck_assert_double_eq_tol (drain_service_rate (d), 5000, 1);
 }
 END_TEST
 
@@ -114,6 +128,7 @@ main (void)
     tcase_add_test (tc, an_idle_sink_keeps_the_last_estimate);
     tcase_add_test (tc, a_blocked_write_brings_it_down_to_zero);
     tcase_add_test (tc, two_workers_in_parallel_add_up);
+    tcase_add_test (tc, a_throttled_sink_gives_the_throttle);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);
