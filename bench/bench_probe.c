@@ -33,7 +33,9 @@
  * that.  The scenario scripts append to it as they change the sink or pause
  * the provider; it is read at the end.  --trace FILE writes one line per
  * sample: seconds since start, the highest depth, the highest level, the
- * pipelines' mean scale.
+ * pipelines' mean scale, and what the stores last published for pacing: the
+ * sum of their service rates (mds_sink_service_rate, -1 while unknown counts
+ * as 0) and the first store's producers (mds_producers).
  *
  *   bench_probe --store-http PORT[,PORT...] [--pipeline-http PORT[,PORT...]]
  *               [--seconds 30] [--warmup 5] [--settle 2] [--interval-ms 10]
@@ -67,6 +69,7 @@ typedef struct {
 
 typedef struct {
     double written, retries, t, wall;
+    double service, producers; /* as last published (trace only) */
     double acked[S_MAXN];
     s_hist_t hist; /* the stores' buckets summed */
 } s_point_t;
@@ -167,6 +170,10 @@ s_point (s_conn_t *c, s_point_t *p, double *depth, int *level, double *scale)
         int l = bench_metric (text, "coordinator_backpressure_hard") == 1   ? 2
                 : bench_metric (text, "coordinator_backpressure_soft") == 1 ? 1
                                                                             : 0;
+        double mu = bench_metric (text, "mds_sink_service_rate");
+        p->service += mu > 0 ? mu : 0;
+        if (k == 0)
+            p->producers = bench_metric (text, "mds_producers");
         *depth = d > *depth ? d : *depth;
         *level = l > *level ? l : *level;
     }
@@ -273,7 +280,8 @@ s_watch (const s_opts_t *o, s_conn_t *c, s_watch_t *w)
         if (depth > w->max_depth)
             w->max_depth = depth;
         if (trace)
-            fprintf (trace, "%.3f %.0f %d %.4f\n", p.t - start, depth, level, scale);
+            fprintf (trace, "%.3f %.0f %d %.4f %.0f %.0f\n", p.t - start, depth, level, scale,
+                     p.service, p.producers);
         if (p.t - start >= o->settle) {
             if (depth > w->settled_max_depth)
                 w->settled_max_depth = depth;

@@ -44,8 +44,8 @@
 # Any key can be overridden from the environment (MDP_FEEDBACK_GAIN=...,
 # MDS_FEEDBACK_REPORT_MS=...), as with any run of the services.  The table on
 # stdout and in OUT/results.md; raw probe lines in OUT/raw.txt, per-cell logs
-# and 20 ms traces (seconds, highest depth, highest level, mean scale) in
-# OUT/logs.
+# and 20 ms traces (seconds, highest depth, highest level, mean scale, the
+# service rates and producers the stores last published) in OUT/logs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The runs use their own loopback configs and POST /control/pause without a
