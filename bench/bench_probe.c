@@ -451,8 +451,8 @@ s_print (const s_opts_t *o, s_conn_t *c, const s_watch_t *w)
             1000 * s_hist_quantile (&w->warm.hist, &w->last.hist, 0.5),
             1000 * s_hist_quantile (&w->warm.hist, &w->last.hist, 0.99),
             1000 * s_hist_quantile (&w->warm.hist, &w->last.hist, 0.999), fairness,
-            c->npipes ? amin : NAN, c->npipes ? amax : NAN, c->nstores, c->npipes, fb_count,
-            fb_mean, w->samples, span);
+            c->npipes && isfinite (amin) ? amin : NAN, c->npipes ? amax : NAN, c->nstores,
+            c->npipes, fb_count, fb_mean, w->samples, span);
 }
 
 int
