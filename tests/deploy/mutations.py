@@ -116,7 +116,7 @@ MUTATIONS = [
     ("ConfigMap: key the shipped configs may not set", "deploy/k8s/configmap.yaml",
      "    hysteresis = 200", "    hysteresis = 200\n    hysteresis_ms = 200", "check"),
     ("ConfigMap: invalid TOML", "deploy/k8s/configmap.yaml",
-     "    policy = \"step\"", "    policy = step", "check"),
+     "    policy = \"share\"", "    policy = share", "check"),
     ("k8s: YAML duplicate key", "deploy/k8s/store.yaml",
      "  replicas: 1 ", "  replicas: 1\n  replicas: 2 ", "yamllint"),
     ("k8s: Service without metadata.name", "deploy/k8s/pipeline.yaml",
