@@ -1,72 +1,93 @@
 #!/usr/bin/env bash
-# bench/controllers/run.sh: the pipeline's policies compared on the
-# same overloads, real md-store (SQLite sink throttled to C rows/s) and
-# md-pipeline (synthetic provider at 10x C) on loopback.
+# bench/controllers/run.sh: the pipeline's policies compared in every
+# scenario, one run, one table: real md-store(s) (SQLite sink throttled to
+# C rows/s, queue capacity 10,000, high watermark 8,000) and md-pipeline(s)
+# (synthetic provider) on loopback, every other key at its shipped default.
 #
 #   bench/controllers/run.sh [--build DIR] [--seconds S] [--warmup W]
-#                            [--sink-rows C] [--report-ms N] [--out DIR]
-#                            [--policies "step linear aimd target"]
-#                            [--scenarios "a b c d"]
+#                            [--sink-rows C] [--out DIR]
+#                            [--policies "share step aimd target"]
+#                            [--scenarios "a2 a10 a100 b c d e f"]
 #
-# Each run lasts W + S seconds (default 5 + 60); the first W seconds are the
-# start-up, reported apart; every measure below is over the last S seconds.
-# Scenarios (the provider offers 10 x C whenever it runs):
-#  (a) steady overload;
-#  (b) sink capacity C x (1 + 0.5 sin(2 pi t / 10 s)), set every 0.5 s by
+# Each cell (one policy in one scenario) lasts W + S seconds (default 5 +
+# 25); every measure below is over the last S seconds unless said.
+# Scenarios (the provider offers 10 x C unless said):
+#  a2, a10, a100  steady overload: the provider offers 2, 10, 100 x C;
+#  b   sink capacity C x (1 + 0.5 sin(2 pi t / 10 s)), set every 0.5 s by
 #      rewriting sink.max_rows_per_sec and sending SIGHUP to the store;
-#  (c) bursty provider: on 2 s, off 2 s (POST /control/pause and /resume);
-#  (d) sink outage of 3 s, W + 20 s after the start: an exclusive SQLite lock
-#      held on the store's database (the store's write waits on it).
-# Measures (bench/bench_probe, polling both services' /metrics every 20 ms):
+#  c   bursty provider: on 2 s, off 2 s (POST /control/pause and /resume);
+#  d   sink outage of 3 s, W + 10 s after the start: an exclusive SQLite lock
+#      held on the store's database (the store's write waits on it);
+#  e   10 pipelines, each offering C (10 x C in total), all started at once;
+#  f   1 -> 3 stores while running: in a network namespace of its own, whose
+#      /etc/hosts (ip netns exec bind-mounts /etc/netns/NS/hosts) gives the
+#      name stores.mdflow-bench one address, 127.0.0.2; three stores run on
+#      127.0.0.2/3/4 (each its own sink at C), the pipeline finds them with
+#      [store] discover = "stores.mdflow-bench".  W + 8 s after the start the
+#      hosts file is rewritten in place to list all three; the pipeline sees
+#      them at its next lookup (discover_interval_ms, 2 s by default).  Needs
+#      root (ip netns); skipped otherwise.
+# Measures (bench/bench_probe, polling every service's /metrics every 20 ms):
 #  - efficiency = committed / integral of min(sink capacity, offered) dt:
-#    capacity is the throttle, 0 during (d)'s outage; offered is 10 x C while
-#    the provider runs, 0 while (c) holds it paused.  The scenario scripts log
-#    every change to a schedule file the probe integrates;
-#  - busy = committed / integral of the throttle dt (the sink's busy fraction,
-#    "committed / sink capacity": pauses and the outage count as capacity);
-#  - ingest->commit p50/p99/p99.9: the store's mds_ingest_commit_seconds,
-#    buckets at the end minus buckets at the end of the warm-up;
-#  - mean / max queue depth (coordinator_queue_depth samples);
-#  - level changes per minute: the store's "level changed" log lines in the
-#    window; retry acks: mds_batches_total{status="retry"} over the whole run.
-# The pipeline's [feedback] keys can be overridden from the environment
-# (MDP_FEEDBACK_KP=2 ...), as with any run of md-pipeline.  Tables on stdout
-# and in OUT/results.md; raw probe lines in OUT/raw.txt, per-run logs and
-# 20 ms traces (seconds, depth, level, scale) in OUT/logs.
+#    capacity is the throttle (the sum over the stores the pipeline is told
+#    about in f, from the hosts rewrite on), 0 during d's outage; offered is
+#    what the providers ask while they run, 0 while c holds them paused;
+#  - receipt->commit p50/p99: the stores' mds_ingest_commit_seconds, buckets
+#    at the end minus buckets at the end of the warm-up;
+#  - level changes per minute: the stores' "level changed" log lines in the
+#    window (summed over the stores in f);
+#  - retry acks: mds_batches_total{status="retry"} over the whole run;
+#  - max queue after the first 2 s (start-up included) against the high
+#    watermark, the highest one store reached;
+#  - fairness (e): min / max of the pipelines' mdp_bars_acked_total increase
+#    over the window.
+# Any key can be overridden from the environment (MDP_FEEDBACK_GAIN=...,
+# MDS_FEEDBACK_REPORT_MS=...), as with any run of the services.  The table on
+# stdout and in OUT/results.md; raw probe lines in OUT/raw.txt, per-cell logs
+# and 20 ms traces (seconds, highest depth, highest level, mean scale, the
+# service rates and producers the stores last published) in OUT/logs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The runs use their own loopback configs and POST /control/pause without a
 # token: a control token exported for another pipeline must not apply here.
 unset MDP_HTTP_CONTROL_TOKEN MDP_HTTP_CONTROL_TOKEN_FILE
 
-build=build secs=60 warm=5 C=5000 report_ms=100 out=bench/controllers/out
-policies="step linear aimd target" scenarios="a b c d"
+build=build secs=25 warm=5 C=5000 out=bench/controllers/out
+policies="share step aimd target" scenarios="a2 a10 a100 b c d e f"
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) build="$2"; shift 2 ;;
         --seconds) secs="$2"; shift 2 ;;
         --warmup) warm="$2"; shift 2 ;;
         --sink-rows) C="$2"; shift 2 ;;
-        --report-ms) report_ms="$2"; shift 2 ;;
         --policies) policies="$2"; shift 2 ;;
         --scenarios) scenarios="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
-        -h | --help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "controllers: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
-R=$((10 * C))
+HWM=8000 # the store's default queue.high_watermark
 ninja -C "$build" store/md-store pipeline/md-pipeline bench/bench_probe >/dev/null
 mkdir -p "$out/logs"
 : >"$out/raw.txt"
 tmp=$(mktemp -d /tmp/mdflow-ctl-XXXXXX)
-pids=()
+ns="" nsx=()
+pids=() bg=()
 cleanup () {
+    # the probe and the disturbance first (a disturbance's last sleep, at
+    # most 2 s, ends on its own), then the services
+    for pid in "${bg[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ -n "$ns" ]; then
+        ip netns del "$ns" 2>/dev/null || true
+        rm -rf "/etc/netns/$ns"
+    fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap "exit 143" TERM INT
 
 used=" "
 free_port () {
@@ -78,22 +99,60 @@ free_port () {
         used+="$p "; printf -v "$1" '%s' "$p"; return
     done
 }
-wait_http () {
+wait_http () { # wait_http PORT PID NAME (inside the cell's namespace, if any)
     for _ in $(seq 1 200); do
-        curl -fs -o /dev/null "http://127.0.0.1:$1/health" && return 0
+        "${nsx[@]}" curl -fs -o /dev/null "http://127.0.0.1:$1/health" && return 0
         kill -0 "$2" 2>/dev/null || { echo "controllers: $3 exited" >&2; exit 1; }
         sleep 0.05
     done
     echo "controllers: $3 did not answer" >&2; exit 1
 }
 kv () { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
-stop () { for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; }
+stop () { for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+          for pid in "$@"; do wait "$pid" 2>/dev/null || true; done; }
 now () { date +%s.%N; }
+join () { local IFS=,; echo "$*"; }
+
+# store_conf NAME INGEST FEEDBACK HTTP DB: a store's config on stdout
+store_conf () {
+    cat <<EOT
+[store]
+id = "$1"
+[ingest]
+endpoint = "$2"
+[feedback]
+endpoint = "$3"
+[sink]
+type = "sqlite"
+path = "$5"
+max_rows_per_sec = $C
+[http]
+listen = "127.0.0.1:$4"
+EOT
+}
+
+# pipe_conf NAME POLICY HTTP RATE STORE_TOML: a pipeline's config on stdout
+pipe_conf () {
+    cat <<EOT
+[pipeline]
+id = "$1"
+$5
+[feedback]
+policy = "$2"
+[http]
+listen = "127.0.0.1:$3"
+[[providers]]
+name = "synthetic"
+type = "synthetic"
+refill_rate = $4
+symbols = ["AAPL", "MSFT", "GOOG", "AMZN"]
+EOT
+}
 
 # The scenario's disturbance, in the background; appends "wall throttle
 # capacity offered" lines to $sched whenever it changes one of them.
-disturb () { # disturb SCENARIO STORE_PID STORE_TOML PIPE_HTTP DB
-    local sc="$1" spid="$2" toml="$3" ph="$4" db="$5" t0 k r
+disturb () { # disturb SCENARIO STORE_PID STORE_TOML PIPE_HTTP DB OFFERED
+    local sc="$1" spid="$2" toml="$3" ph="$4" db="$5" R="$6" t0 k r
     t0=$(now)
     case "$sc" in
         b) for ((k = 1; ; k++)); do
@@ -113,101 +172,136 @@ disturb () { # disturb SCENARIO STORE_PID STORE_TOML PIPE_HTTP DB
                    echo "$(now) $C $C $R" >>"$sched"
                fi
            done ;;
-        d) sleep $((warm + 20))
+        d) sleep $((warm + 10))
            echo "$(now) $C 0 $R" >>"$sched"
            sqlite3 "$db" "BEGIN EXCLUSIVE;" ".shell sleep 3" "COMMIT;" >/dev/null 2>&1 || true
            echo "$(now) $C $C $R" >>"$sched"
+           while :; do sleep 1; done ;;
+        f) sleep $((warm + 8))
+           # in place (same inode): the namespace's bind mount of it follows
+           printf '127.0.0.1 localhost\n127.0.0.2 stores.mdflow-bench\n127.0.0.3 stores.mdflow-bench\n127.0.0.4 stores.mdflow-bench\n' \
+               >"/etc/netns/$ns/hosts"
+           echo "$(now) $((3 * C)) $((3 * C)) $R" >>"$sched"
            while :; do sleep 1; done ;;
         *) while :; do sleep 1; done ;;
     esac
 }
 
-rows=() starts=()
-declare -A p99
-load0=$(cut -d' ' -f1-3 /proc/loadavg) t_start=$(date -u +%FT%TZ)
+# f's namespace: loopback up, a hosts file of its own (one store listed).
+netns_up () {
+    ns="mdflow-ctl-$$"
+    if ! ip netns add "$ns" 2>/dev/null; then
+        ns=""; return 1
+    fi
+    ip -n "$ns" link set lo up
+    mkdir -p "/etc/netns/$ns"
+    printf '127.0.0.1 localhost\n127.0.0.2 stores.mdflow-bench\n' >"/etc/netns/$ns/hosts"
+}
+netns_down () {
+    [ -n "$ns" ] || return 0
+    ip netns del "$ns" 2>/dev/null || true
+    rm -rf "/etc/netns/$ns"
+    ns=""
+}
+
+# run_cell SCENARIO POLICY: one cell; appends to rows[] and raw.txt
+run_cell () {
+    local sc="$1" pol="$2" name="$1-$2" factor=10 npipes=1 nstores=1 k
+    local sports=() spids=() slogs=() pports=() ppids=() stoml=""
+    case "$sc" in
+        a2) factor=2 ;; a10) factor=10 ;; a100) factor=100 ;;
+        e) npipes=10 ;;
+        f) nstores=3 ;;
+    esac
+    local R=$((factor * C)) per=$((factor * C / npipes))
+    sched="$tmp/$name.sched"
+    : >"$sched"
+    nsx=()
+    if [ "$sc" = f ]; then
+        netns_up || { echo "controllers: no network namespace (needs root): $name skipped" >&2; return 0; }
+        nsx=(ip netns exec "$ns")
+        # only the first store is counted until the hosts rewrite
+        for ((k = 0; k < nstores; k++)); do
+            sports+=($((18101 + k)))
+            store_conf "$name-s$((k + 1))" "tcp://127.0.0.$((k + 2)):5555" \
+                "tcp://127.0.0.$((k + 2)):5556" "${sports[k]}" "$tmp/$name-s$((k + 1)).db" \
+                >"$tmp/$name-s$((k + 1)).toml"
+        done
+        stoml='[store]
+discover = "stores.mdflow-bench"'
+        pports=(18200)
+    else
+        local SI SF SH PH
+        free_port SI; free_port SF; free_port SH
+        sports=("$SH")
+        store_conf "$name-s1" "tcp://127.0.0.1:$SI" "tcp://127.0.0.1:$SF" "$SH" "$tmp/$name-s1.db" \
+            >"$tmp/$name-s1.toml"
+        stoml="[store]
+ingest = [\"tcp://127.0.0.1:$SI\"]
+feedback = [\"tcp://127.0.0.1:$SF\"]"
+        for ((k = 0; k < npipes; k++)); do free_port PH; pports+=("$PH"); done
+    fi
+    for ((k = 0; k < nstores; k++)); do
+        slogs+=("$out/logs/$name-s$((k + 1)).log")
+        "${nsx[@]}" "$build/store/md-store" --config "$tmp/$name-s$((k + 1)).toml" >"${slogs[k]}" 2>&1 &
+        spids+=($!); pids+=($!)
+    done
+    for ((k = 0; k < nstores; k++)); do wait_http "${sports[k]}" "${spids[k]}" "$name store $((k + 1))"; done
+    # the probe and the disturbance start with the pipelines, so the probe's
+    # "after the first 2 s" counts from the pipelines' start; f: the probe
+    # watches every store from the start (the two not yet listed hold
+    # nothing) and the schedule counts one sink until the hosts rewrite
+    for ((k = 0; k < npipes; k++)); do
+        pipe_conf "$name-p$((k + 1))" "$pol" "${pports[k]}" "$per" "$stoml" >"$tmp/$name-p$((k + 1)).toml"
+    done
+    "${nsx[@]}" "$build/bench/bench_probe" --store-http "$(join "${sports[@]}")" \
+        --pipeline-http "$(join "${pports[@]}")" --seconds $((warm + secs)) --warmup "$warm" \
+        --settle 2 --interval-ms 20 --sink-rows "$C" --high-watermark "$HWM" \
+        --schedule "$sched" --store-log "$(join "${slogs[@]}")" --trace "$out/logs/$name.trace" \
+        >"$tmp/$name.probe" &
+    local probe=$! dist line
+    bg=("$probe")
+    # every pipeline at once, then wait for them
+    for ((k = 0; k < npipes; k++)); do
+        "${nsx[@]}" "$build/pipeline/md-pipeline" --config "$tmp/$name-p$((k + 1)).toml" \
+            >"$out/logs/$name-p$((k + 1)).log" 2>&1 &
+        ppids+=($!); pids+=($!)
+    done
+    disturb "$sc" "${spids[0]}" "$tmp/$name-s1.toml" "${pports[0]}" "$tmp/$name-s1.db" "$R" &
+    dist=$!
+    bg+=("$dist")
+    for ((k = 0; k < npipes; k++)); do wait_http "${pports[k]}" "${ppids[k]}" "$name pipeline $((k + 1))"; done
+    wait "$probe" || { echo "controllers: $name: the probe failed" >&2; exit 1; }
+    line=$(cat "$tmp/$name.probe")
+    kill "$dist" 2>/dev/null || true; wait "$dist" 2>/dev/null || true
+    bg=()
+    stop "${ppids[@]}"
+    stop "${spids[@]}"
+    pids=()
+    netns_down
+    cp "$sched" "$out/logs/$name.sched"
+    echo "$name $line" >>"$out/raw.txt"
+    local fair="-" smax over=""
+    if [ "$npipes" -gt 1 ]; then fair=$(kv "$line" fairness); fi
+    smax=$(kv "$line" settled_max_depth)
+    if [ "$smax" -gt "$HWM" ]; then over=" **over**"; fi
+    rows+=("| $sc | $pol | $(kv "$line" efficiency) | $(kv "$line" window_p50_ms) / $(kv "$line" window_p99_ms) | $(kv "$line" changes_per_min) | $(kv "$line" retries) | $smax / $HWM$over | $fair |")
+    echo "controllers: $name done ($(kv "$line" efficiency) eff, p99 $(kv "$line" window_p99_ms) ms)" >&2
+}
+
+rows=()
+load0=$(cut -d' ' -f1-3 /proc/loadavg) t_start=$(date -u +%FT%TZ) s_start=$(date +%s)
 for sc in $scenarios; do
     for pol in $policies; do
-        name="$sc-$pol"
-        free_port SI; free_port SF; free_port SH; free_port PH
-        db="$tmp/$name.db" sched="$tmp/$name.sched"
-        : >"$sched"
-        cat >"$tmp/$name-store.toml" <<EOT
-[store]
-id = "$name"
-[ingest]
-endpoint = "tcp://127.0.0.1:$SI"
-[feedback]
-endpoint = "tcp://127.0.0.1:$SF"
-report_ms = $report_ms
-[sink]
-type = "sqlite"
-path = "$db"
-max_rows_per_sec = $C
-[http]
-listen = "127.0.0.1:$SH"
-EOT
-        cat >"$tmp/$name-pipe.toml" <<EOT
-[pipeline]
-id = "$name"
-[store]
-ingest = ["tcp://127.0.0.1:$SI"]
-feedback = ["tcp://127.0.0.1:$SF"]
-batch_max = 500
-max_inflight = 32
-ack_timeout_ms = 10000
-[feedback]
-policy = "$pol"
-interval_ms = 100
-[http]
-listen = "127.0.0.1:$PH"
-[[providers]]
-name = "synthetic"
-type = "synthetic"
-capacity = 1000
-refill_rate = $R
-symbols = ["AAPL", "MSFT", "GOOG", "AMZN"]
-EOT
-        slog="$out/logs/$name-store.log"
-        "$build/store/md-store" --config "$tmp/$name-store.toml" >"$slog" 2>&1 &
-        spid=$!; pids+=("$spid"); wait_http "$SH" "$spid" store
-        "$build/pipeline/md-pipeline" --config "$tmp/$name-pipe.toml" >"$out/logs/$name-pipe.log" 2>&1 &
-        ppid=$!; pids+=("$ppid"); wait_http "$PH" "$ppid" pipeline
-        disturb "$sc" "$spid" "$tmp/$name-store.toml" "$PH" "$db" &
-        dist=$!
-        line=$("$build/bench/bench_probe" --store-http "$SH" --pipeline-http "$PH" \
-            --seconds $((warm + secs)) --warmup "$warm" --interval-ms 20 --sink-rows "$C" \
-            --schedule "$sched" --store-log "$slog" --trace "$out/logs/$name.trace")
-        # (its last sleep, at most 2 s, ends on its own)
-        kill "$dist" 2>/dev/null || true; wait "$dist" 2>/dev/null || true
-        stop "$ppid" "$spid"
-        pids=()
-        cp "$sched" "$out/logs/$name.sched"
-        echo "$name $line" >>"$out/raw.txt"
-        rows+=("| $sc | $pol | $(kv "$line" efficiency) | $(kv "$line" busy) | $(kv "$line" window_p50_ms) / $(kv "$line" window_p99_ms) / $(kv "$line" window_p999_ms) | $(kv "$line" mean_depth) / $(kv "$line" window_max_depth) | $(kv "$line" changes_per_min) | $(kv "$line" retries) |")
-        p99["$sc-$pol"]=$(kv "$line" window_p99_ms)
-        starts+=("| $sc | $pol | $(kv "$line" start_max_depth) | $(kv "$line" start_changes) |")
-        echo "controllers: $name done" >&2
+        run_cell "$sc" "$pol"
     done
 done
 {
-    echo "C = $C rows/s, provider 10 x C, queue capacity 10000 (watermarks 5000/8000), report_ms $report_ms;"
-    echo "$warm s start-up, then $secs s measured per run; $t_start .. $(date -u +%FT%TZ),"
+    echo "C = $C rows/s per store, queue capacity 10000 (high watermark $HWM), shipped defaults otherwise;"
+    echo "$warm s warm-up, then $secs s measured per cell; $t_start .. $(date -u +%FT%TZ) ($(( $(date +%s) - s_start )) s),"
     echo "load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end ($(nproc) cores)"
     echo
-    echo "| scenario | policy | efficiency | busy | ingest->commit p50 / p99 / p99.9 ms | mean / max depth | level changes /min | retry acks |"
+    echo "| scenario | policy | efficiency | receipt->commit p50 / p99 ms | level changes /min | retry acks | max queue after 2 s / high watermark | fairness |"
     echo "|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
-    echo
-    echo "Start-up (first $warm s):"
-    echo
-    echo "| scenario | policy | max depth | level changes |"
-    echo "|---|---|---|---|"
-    printf '%s\n' "${starts[@]}"
-    ratios=""
-    for sc in $scenarios; do
-        [ -n "${p99[$sc-step]:-}" ] && [ -n "${p99[$sc-target]:-}" ] &&
-            ratios+=" ($sc) $(awk -v t="${p99[$sc-target]}" -v s="${p99[$sc-step]}" 'BEGIN { printf "%.2f", (s > 0 ? t / s : 0) }')"
-    done
-    [ -n "$ratios" ] && { echo; echo "p99 ingest->commit, target / step:$ratios"; }
-    true
 } | tee "$out/results.md"
