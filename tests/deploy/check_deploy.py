@@ -12,8 +12,16 @@ per problem) when they drift from each other or from the services' contract:
   * docker-compose.yml: the five services, healthchecks, depends_on with
     condition service_healthy, mounted files that exist, healthcheck ports and
     endpoints that match the TOMLs, postgres credentials that match conninfo;
-  * docker/prometheus/prometheus.yml scrapes both services on their [http]
-    listen ports and loads rules.yml, which compose mounts where the config
+  * the pipeline finds the stores by DNS ([store] discover, as the TOML and
+    the service's environment set it, on the stores' ingest/feedback ports,
+    no fixed ingest/feedback list): the compose service `store`, the
+    Kubernetes headless Service;
+  * `docker-compose up --scale store=N` works: the store publishes no fixed
+    host port and has no container_name, its entrypoint sets MDS_STORE_ID
+    from $HOSTNAME (one coordinator_id per replica) and execs md-store;
+  * docker/prometheus/prometheus.yml scrapes every store replica (DNS SD,
+    type A) and the pipeline on their [http] listen ports, and loads
+    rules.yml, which compose mounts where the config
     finds it; rules.yml has the promised alerts (ALERTS_WANTED), on metric
     names the services document, and rules_test.yml a firing and a quiet
     unit test for each (promtool runs them: meson test deploy-promtool-*);
@@ -44,10 +52,15 @@ per problem) when they drift from each other or from the services' contract:
     readable by the pod's user, not world-readable when it holds a secret
     key or the token, and holding no other service's secret key;
   * every Kubernetes document has apiVersion/kind/metadata.name and no
-    namespace; Services select Deployments and name their ports; a headless
-    Service selects the store; the KEDA ScaledObject targets the store
-    Deployment, queries coordinator_queue_depth and coordinator_backpressure_hard,
-    has fallback (AverageValue triggers) and HPA behavior stabilization.
+    namespace; Services select workloads (Deployments or StatefulSets) and
+    name their ports; a headless Service selects the store, without
+    publishNotReadyAddresses; containers run the service itself (no shell
+    wrapper); the store Deployment rolls out with maxUnavailable 0; the KEDA
+    ScaledObject targets the store workload, triggers on the pipelines' rate
+    scale and on the sinks' busy fraction (documented metrics, store series
+    selected by the store pods' coordinator_id), has fallback (AverageValue
+    triggers) and HPA behavior stabilization (what the triggers compute:
+    check_keda.py).
 
 Environment: MDF_SOURCE_ROOT (repository root, required), MDF_BUILD_ROOT
 (optional: enables the linked-library check).
@@ -65,7 +78,11 @@ writes copies of the TOMLs whose key and token paths point there;
 it prints "store|pipeline FILE" per copy, for tests/deploy/check_configs.sh.
 `check_deploy.py --compose-plan DIR` prints the compose key volumes as
 "writer SERVICE WORKDIR" / "mount SERVICE DIR/vol/VOLUME TARGET ro|rw" lines
-and writes the writer's command to DIR/keys.sh, for compose_netns.sh.
+and writes the writer's command to DIR/keys.sh, and how compose starts store
+and pipeline (entrypoint and command, or the image's, with mounted config
+files and the image's binaries mapped to this machine) to DIR/SERVICE.argv
+and their environment to DIR/SERVICE.env (both NUL-separated), for
+compose_netns.sh.
 """
 
 import json
@@ -681,11 +698,46 @@ def check_compose(root, store, pipeline, config_doc):
                 or uri.password != env.get("POSTGRES_PASSWORD"):
             problem("docker/config/store.toml", "[sink] conninfo user/password/db differ from the postgres service")
     if store is not None and pipeline is not None:
-        for sec in ("ingest", "feedback"):
-            want = f"tcp://store:{port_of(store.get(sec, {}).get('endpoint'))}"
-            got = pipeline.get("store", {}).get(sec, [])
-            if got != [want]:
-                problem("docker/config/pipeline.toml", f"[store] {sec} must be [\"{want}\"], is {got}")
+        ports = {sec: port_of(store.get(sec, {}).get("endpoint")) for sec in ("ingest", "feedback")}
+        check_discover("docker/config/pipeline.toml (compose service pipeline)",
+                       effective_stores(pipeline, compose_env(services.get("pipeline") or {}), config_doc),
+                       lambda n: n == "store", "store", ports)
+    check_compose_scaling(path, services)
+
+
+def check_compose_scaling(path, services):
+    """`docker-compose up --scale store=N` must work: no fixed host port or
+    container name (a second replica could not have them), one store.id per
+    replica (from the container's hostname, set by Docker), and a wrapper
+    that execs md-store, so that SIGTERM reaches it."""
+    svc = services.get("store")
+    if not isinstance(svc, dict):
+        return
+    if svc.get("container_name"):
+        problem(path, "service store: container_name stops `--scale store=N` (one name per container)")
+    for p in svc.get("ports") or []:
+        if isinstance(p, dict):
+            host = str(p.get("published") or "")
+        else:
+            parts = str(p).rsplit(":", 2)
+            host = parts[-2] if len(parts) >= 2 else ""
+        if host:
+            problem(path, f"service store: publishes {p!r} on a fixed host port, which a second replica "
+                    "(`--scale store=N`) cannot bind: leave the host port out (127.0.0.1::PORT)")
+    env = compose_env(svc)
+    if "MDS_STORE_ID" in env:
+        problem(path, "service store: MDS_STORE_ID in environment gives every replica the same store.id")
+    argv = compose_argv(svc)
+    script = shell_script(argv)
+    if script is None or not re.search(r"MDS_STORE_ID=\S*\$\{?HOSTNAME\b", script):
+        problem(path, "service store: each replica needs its own store.id (coordinator_id): set "
+                "MDS_STORE_ID from $HOSTNAME (the container's id) in its entrypoint")
+    for name in ("store", "pipeline"):
+        s = services.get(name)
+        script = shell_script(compose_argv(s)) if isinstance(s, dict) else None
+        if script is not None and not re.search(r"\bexec\s+(\S*/)?md-%s\b" % name, script):
+            problem(path, f"service {name}: its shell entrypoint must `exec md-{name}` (otherwise the "
+                    "shell gets SIGTERM and md-" + name + " never drains)")
 
 
 def check_prometheus(root, store, pipeline, metrics):
@@ -695,16 +747,26 @@ def check_prometheus(root, store, pipeline, metrics):
     if not docs or not isinstance(docs[0], dict):
         problem(path, "empty")
         return
-    targets = set()
+    targets, every = set(), set()
     for sc in docs[0].get("scrape_configs") or []:
         if sc.get("metrics_path", "/metrics") != "/metrics":
             problem(path, f"job {sc.get('job_name')}: metrics_path must be /metrics")
         for st in sc.get("static_configs") or []:
             targets |= set(st.get("targets") or [])
+        # DNS service discovery, type A: one target per address of the name
+        for sd in sc.get("dns_sd_configs") or []:
+            if str(sd.get("type", "SRV")).upper() == "A":
+                every |= {f"{n}:{sd.get('port')}" for n in sd.get("names") or []}
     for name, doc in (("store", store), ("pipeline", pipeline)):
         if doc is not None:
             want = f"{name}:{port_of(doc.get('http', {}).get('listen'))}"
-            if want not in targets:
+            if name == "store" and want in targets:
+                problem(path, f"scrapes {want} as a static target: with `--scale store=N` that is one "
+                        "replica or another at each scrape; use dns_sd_configs (type A) on store")
+            elif name == "store" and want not in every:
+                problem(path, f"does not scrape every store replica: want dns_sd_configs type A, "
+                        f"names [store], port {port_of(doc.get('http', {}).get('listen'))}")
+            elif name != "store" and want not in targets | every:
                 problem(path, f"does not scrape {want}")
     check_alert_rules(root, path, docs[0].get("rule_files") or [], metrics)
 
@@ -1674,7 +1736,69 @@ def compose_plan(root, out):
             if src in writers:
                 os.makedirs(os.path.join(vols, src), exist_ok=True)
                 print(f"mount {name} {os.path.join(vols, src)} {os.path.normpath(target)} {'ro' if ro else 'rw'}")
+    # How compose starts store and pipeline, for running them the same way:
+    # SERVICE.argv (NUL-separated) and SERVICE.env (NUL-separated KEY=VALUE).
+    try:
+        stages = dockerfile_stages(open(os.path.join(root, "docker", "Dockerfile"), encoding="utf-8").read())
+    except OSError as e:
+        print(f"problem: cannot read the Dockerfile: {e}")
+        return 1
+    for name in ("store", "pipeline"):
+        svc = services.get(name)
+        if not isinstance(svc, dict):
+            print(f"problem: no compose service {name}")
+            return 1
+        argv = service_argv(svc, stages, os.path.join(root, "docker"))
+        if not argv:
+            print(f"problem: cannot tell how compose starts {name}")
+            return 1
+        with open(os.path.join(out, f"{name}.argv"), "w", encoding="utf-8") as f:
+            f.write("".join(a + "\0" for a in argv))
+        with open(os.path.join(out, f"{name}.env"), "w", encoding="utf-8") as f:
+            f.write("".join(f"{k}={v}\0" for k, v in compose_env(svc).items()))
+        print(f"argv {name} {shlex.join(argv)}")
     return 0
+
+
+def image_exec(stages, stage, what):
+    """The ENTRYPOINT or CMD (what) a Dockerfile stage runs with, as a list
+    (exec form), following the stages it is built FROM; None when unset."""
+    seen = set()
+    while stage in stages and stage not in seen:
+        seen.add(stage)
+        for instr, args in reversed(stages[stage]):
+            if instr == what:
+                try:
+                    return [str(a) for a in json.loads(args)]
+                except ValueError:
+                    return ["/bin/sh", "-c", args]
+        stage = stages[stage][0][1].lower()
+    return None
+
+
+def service_argv(svc, stages, compose_dir):
+    """What a compose service's container runs: its entrypoint (or the
+    image's) and command (or the image's CMD, unless compose replaces the
+    entrypoint, which drops it), with $$ unescaped, files bind-mounted from
+    the repository replaced by their path here, and the binaries the image
+    installs in /usr/local/bin by their name (found on PATH)."""
+    target = (svc.get("build") or {}).get("target")
+    entry = svc.get("entrypoint")
+    command = svc.get("command")
+    as_list = (lambda v: shlex.split(v) if isinstance(v, str) else [str(a) for a in v or []])
+    argv = as_list(entry) if entry is not None else (image_exec(stages, target, "ENTRYPOINT") or [])
+    if command is not None:
+        argv += as_list(command)
+    elif entry is None:
+        argv += image_exec(stages, target, "CMD") or []
+    files = {os.path.normpath(t): os.path.normpath(os.path.join(compose_dir, src))
+             for src, t, _ in compose_volumes(svc) if src.startswith(".")}
+    out = []
+    for a in argv:
+        a = a.replace("$$", "$")
+        m = re.fullmatch(r"/usr/local/bin/(md-store|md-pipeline|mdctl)", a)
+        out.append(m.group(1) if m else files.get(os.path.normpath(a), a) if a.startswith("/") else a)
+    return out
 
 
 def extract_configmaps(root, outdir):
