@@ -1094,7 +1094,8 @@ def check_k8s(root, allowed_store, allowed_pipeline, config_doc, metrics):
             # what it does at start is in its config, not in a script.
             argv = container_argv(c)
             if shell_script(argv) is not None or "-c" in argv:
-                problem(where, f"container {c.get('name')}: runs a shell wrapper ({' '.join(argv)[:60]}...); "
+                shown = re.sub(r"\s+", " ", " ".join(argv))[:60]
+                problem(where, f"container {c.get('name')}: runs a shell wrapper ({shown}...); "
                         "run the service itself, with --config (the stores are found by [store] discover)")
             elif role and c.get("command") and os.path.basename(argv[0]) != f"md-{role}":
                 problem(where, f"container {c.get('name')}: command runs {argv[0]}, not md-{role}")
