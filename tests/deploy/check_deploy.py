@@ -12,8 +12,16 @@ per problem) when they drift from each other or from the services' contract:
   * docker-compose.yml: the five services, healthchecks, depends_on with
     condition service_healthy, mounted files that exist, healthcheck ports and
     endpoints that match the TOMLs, postgres credentials that match conninfo;
-  * docker/prometheus/prometheus.yml scrapes both services on their [http]
-    listen ports and loads rules.yml, which compose mounts where the config
+  * the pipeline finds the stores by DNS ([store] discover, as the TOML and
+    the service's environment set it, on the stores' ingest/feedback ports,
+    no fixed ingest/feedback list): the compose service `store`, the
+    Kubernetes headless Service;
+  * `docker-compose up --scale store=N` works: the store publishes no fixed
+    host port and has no container_name, its entrypoint sets MDS_STORE_ID
+    from $HOSTNAME (one coordinator_id per replica) and execs md-store;
+  * docker/prometheus/prometheus.yml scrapes every store replica (DNS SD,
+    type A) and the pipeline on their [http] listen ports, and loads
+    rules.yml, which compose mounts where the config
     finds it; rules.yml has the promised alerts (ALERTS_WANTED), on metric
     names the services document, and rules_test.yml a firing and a quiet
     unit test for each (promtool runs them: meson test deploy-promtool-*);
@@ -44,10 +52,15 @@ per problem) when they drift from each other or from the services' contract:
     readable by the pod's user, not world-readable when it holds a secret
     key or the token, and holding no other service's secret key;
   * every Kubernetes document has apiVersion/kind/metadata.name and no
-    namespace; Services select Deployments and name their ports; a headless
-    Service selects the store; the KEDA ScaledObject targets the store
-    Deployment, queries coordinator_queue_depth and coordinator_backpressure_hard,
-    has fallback (AverageValue triggers) and HPA behavior stabilization.
+    namespace; Services select workloads (Deployments or StatefulSets) and
+    name their ports; a headless Service selects the store, without
+    publishNotReadyAddresses; containers run the service itself (no shell
+    wrapper); the store Deployment rolls out with maxUnavailable 0; the KEDA
+    ScaledObject targets the store workload, triggers on the pipelines' rate
+    scale and on the sinks' busy fraction (documented metrics, store series
+    selected by the store pods' coordinator_id), has fallback (AverageValue
+    triggers) and HPA behavior stabilization (what the triggers compute:
+    check_keda.py).
 
 Environment: MDF_SOURCE_ROOT (repository root, required), MDF_BUILD_ROOT
 (optional: enables the linked-library check).
@@ -65,7 +78,11 @@ writes copies of the TOMLs whose key and token paths point there;
 it prints "store|pipeline FILE" per copy, for tests/deploy/check_configs.sh.
 `check_deploy.py --compose-plan DIR` prints the compose key volumes as
 "writer SERVICE WORKDIR" / "mount SERVICE DIR/vol/VOLUME TARGET ro|rw" lines
-and writes the writer's command to DIR/keys.sh, for compose_netns.sh.
+and writes the writer's command to DIR/keys.sh, and how compose starts store
+and pipeline (entrypoint and command, or the image's, with mounted config
+files and the image's binaries mapped to this machine) to DIR/SERVICE.argv
+and their environment to DIR/SERVICE.env (both NUL-separated), for
+compose_netns.sh.
 """
 
 import json
@@ -96,6 +113,10 @@ STORE_KEYS = {
 }
 PIPELINE_KEYS = {
     "pipeline.id", "store.ingest", "store.feedback", "store.batch_max", "store.linger_ms",
+    # the stores by DNS (pipeline/README.md "Stores"): the shipped configs use
+    # this, never the fixed lists above (checked below)
+    "store.discover", "store.discover_ingest_port", "store.discover_feedback_port",
+    "store.discover_interval_ms", "feedback.forget_after_ms",
     "store.max_inflight", "store.ack_timeout_ms", "store.drain_timeout_ms", "feedback.enabled",
     "feedback.policy", "feedback.scale_ok", "feedback.scale_soft", "feedback.scale_hard",
     "feedback.stale_after_ms", "feedback.failsafe", "providers.name", "providers.type",
@@ -273,6 +294,63 @@ def check_pipeline_toml(where, doc, container):
         problem(where, f"[http] listen must be 0.0.0.0:PORT inside a {container}")
     if not doc.get("providers"):
         problem(where, "no [[providers]]")
+
+
+# --------------------------------------------------------------------------
+# How the pipeline finds the stores: by DNS ([store] discover), so that stores
+# added or removed (KEDA, `docker-compose up --scale store=N`) are followed
+# live; a fixed list would keep sending to stores that left and never see new
+# ones.
+
+def effective_stores(doc, env, config_doc):
+    """{"discover": name, "ingest_port": int|None, "feedback_port": int|None,
+    "lists": [keys set]} of a pipeline TOML with the service's environment
+    applied (MDP_STORE_*), ports defaulting to the documented defaults."""
+    st = (doc or {}).get("store") or {}
+    env = env or {}
+    defaults = config_doc.get("pipeline", {})
+    out = {"discover": str(env.get("MDP_STORE_DISCOVER", st.get("discover", "")) or ""), "lists": []}
+    for sec in ("ingest", "feedback"):
+        if env.get(f"MDP_STORE_{sec.upper()}") or (f"MDP_STORE_{sec.upper()}" not in env and st.get(sec)):
+            out["lists"].append(f"store.{sec}")
+        key = f"discover_{sec}_port"
+        val = env.get(f"MDP_STORE_{key.upper()}", st.get(key, defaults.get(f"store.{key}")))
+        try:
+            out[f"{sec}_port"] = int(str(val))
+        except ValueError:
+            out[f"{sec}_port"] = None
+    return out
+
+
+def check_discover(where, eff, name_ok, want, store_ports):
+    """The pipeline discovers the stores by `want` (name_ok(name) says whether
+    a name is that one) on the store's own ports, with no fixed list."""
+    name = eff["discover"]
+    if eff["lists"]:
+        problem(where, f"sets {' and '.join(eff['lists'])}: a fixed list of stores is not followed as "
+                f"stores come and go; use [store] discover = {want!r} only")
+    if not name:
+        problem(where, f"[store] discover is not set: the pipeline must find the stores by {want!r}, "
+                "whose DNS answer is every store")
+    elif not name_ok(name):
+        problem(where, f"[store] discover = {name!r}: must be {want!r}, whose DNS answer is every store")
+    for sec in ("ingest", "feedback"):
+        if store_ports.get(sec) is not None and eff[f"{sec}_port"] != store_ports[sec]:
+            problem(where, f"[store] discover_{sec}_port {eff[f'{sec}_port']} is not the store's [{sec}] "
+                    f"endpoint port {store_ports[sec]}")
+
+
+SHELLS = {"sh", "bash", "dash", "ash", "busybox", "zsh"}
+
+
+def shell_script(argv):
+    """The script of an argv that runs a shell with -c, or None."""
+    if argv and os.path.basename(str(argv[0])) in SHELLS:
+        for i, a in enumerate(argv[1:], 1):
+            if str(a).startswith("-") and "c" in str(a)[1:] and i + 1 < len(argv):
+                return str(argv[i + 1])
+        return ""
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -620,11 +698,46 @@ def check_compose(root, store, pipeline, config_doc):
                 or uri.password != env.get("POSTGRES_PASSWORD"):
             problem("docker/config/store.toml", "[sink] conninfo user/password/db differ from the postgres service")
     if store is not None and pipeline is not None:
-        for sec in ("ingest", "feedback"):
-            want = f"tcp://store:{port_of(store.get(sec, {}).get('endpoint'))}"
-            got = pipeline.get("store", {}).get(sec, [])
-            if got != [want]:
-                problem("docker/config/pipeline.toml", f"[store] {sec} must be [\"{want}\"], is {got}")
+        ports = {sec: port_of(store.get(sec, {}).get("endpoint")) for sec in ("ingest", "feedback")}
+        check_discover("docker/config/pipeline.toml (compose service pipeline)",
+                       effective_stores(pipeline, compose_env(services.get("pipeline") or {}), config_doc),
+                       lambda n: n == "store", "store", ports)
+    check_compose_scaling(path, services)
+
+
+def check_compose_scaling(path, services):
+    """`docker-compose up --scale store=N` must work: no fixed host port or
+    container name (a second replica could not have them), one store.id per
+    replica (from the container's hostname, set by Docker), and a wrapper
+    that execs md-store, so that SIGTERM reaches it."""
+    svc = services.get("store")
+    if not isinstance(svc, dict):
+        return
+    if svc.get("container_name"):
+        problem(path, "service store: container_name stops `--scale store=N` (one name per container)")
+    for p in svc.get("ports") or []:
+        if isinstance(p, dict):
+            host = str(p.get("published") or "")
+        else:
+            parts = str(p).rsplit(":", 2)
+            host = parts[-2] if len(parts) >= 2 else ""
+        if host:
+            problem(path, f"service store: publishes {p!r} on a fixed host port, which a second replica "
+                    "(`--scale store=N`) cannot bind: leave the host port out (127.0.0.1::PORT)")
+    env = compose_env(svc)
+    if "MDS_STORE_ID" in env:
+        problem(path, "service store: MDS_STORE_ID in environment gives every replica the same store.id")
+    argv = compose_argv(svc)
+    script = shell_script(argv)
+    if script is None or not re.search(r"MDS_STORE_ID=\S*\$\{?HOSTNAME\b", script):
+        problem(path, "service store: each replica needs its own store.id (coordinator_id): set "
+                "MDS_STORE_ID from $HOSTNAME (the container's id) in its entrypoint")
+    for name in ("store", "pipeline"):
+        s = services.get(name)
+        script = shell_script(compose_argv(s)) if isinstance(s, dict) else None
+        if script is not None and not re.search(r"\bexec\s+(\S*/)?md-%s\b" % name, script):
+            problem(path, f"service {name}: its shell entrypoint must `exec md-{name}` (otherwise the "
+                    "shell gets SIGTERM and md-" + name + " never drains)")
 
 
 def check_prometheus(root, store, pipeline, metrics):
@@ -634,16 +747,26 @@ def check_prometheus(root, store, pipeline, metrics):
     if not docs or not isinstance(docs[0], dict):
         problem(path, "empty")
         return
-    targets = set()
+    targets, every = set(), set()
     for sc in docs[0].get("scrape_configs") or []:
         if sc.get("metrics_path", "/metrics") != "/metrics":
             problem(path, f"job {sc.get('job_name')}: metrics_path must be /metrics")
         for st in sc.get("static_configs") or []:
             targets |= set(st.get("targets") or [])
+        # DNS service discovery, type A: one target per address of the name
+        for sd in sc.get("dns_sd_configs") or []:
+            if str(sd.get("type", "SRV")).upper() == "A":
+                every |= {f"{n}:{sd.get('port')}" for n in sd.get("names") or []}
     for name, doc in (("store", store), ("pipeline", pipeline)):
         if doc is not None:
             want = f"{name}:{port_of(doc.get('http', {}).get('listen'))}"
-            if want not in targets:
+            if name == "store" and want in targets:
+                problem(path, f"scrapes {want} as a static target: with `--scale store=N` that is one "
+                        "replica or another at each scrape; use dns_sd_configs (type A) on store")
+            elif name == "store" and want not in every:
+                problem(path, f"does not scrape every store replica: want dns_sd_configs type A, "
+                        f"names [store], port {port_of(doc.get('http', {}).get('listen'))}")
+            elif name != "store" and want not in targets | every:
                 problem(path, f"does not scrape {want}")
     check_alert_rules(root, path, docs[0].get("rule_files") or [], metrics)
 
@@ -900,7 +1023,14 @@ def k8s_docs(root):
     return out
 
 
-def check_k8s(root, allowed_store, allowed_pipeline, config_doc):
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+
+
+def container_argv(c):
+    return [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
+
+
+def check_k8s(root, allowed_store, allowed_pipeline, config_doc, metrics):
     docs = k8s_docs(root)
     by_kind = {}
     for where, d in docs:
@@ -932,8 +1062,10 @@ def check_k8s(root, allowed_store, allowed_pipeline, config_doc):
             (check_store_toml if is_store else check_pipeline_toml)(f"{where} {key}", doc, "pod")
             tomls[(name, key)] = doc
 
+    # Workloads (Deployments, StatefulSets): {name: (where, object, pod labels,
+    # {port name: containerPort}, role, pod spec, kind)}
     deployments = {}
-    for where, dep in by_kind.get("Deployment", []):
+    for where, dep in [wd for k in WORKLOAD_KINDS for wd in by_kind.get(k, [])]:
         spec = dep.get("spec") or {}
         tmpl = spec.get("template") or {}
         labels = (tmpl.get("metadata") or {}).get("labels") or {}
@@ -958,7 +1090,16 @@ def check_k8s(root, allowed_store, allowed_pipeline, config_doc):
             # liveness must not follow the sink: a restart would drop the queue
             if ((c.get("livenessProbe") or {}).get("httpGet") or {}).get("path") != "/health/live":
                 problem(where, f"container {c.get('name')}: livenessProbe must GET /health/live")
-        deployments[dep["metadata"]["name"]] = (where, dep, labels, ports, role, pod)
+            # The service is the container's process: SIGTERM goes to it, and
+            # what it does at start is in its config, not in a script.
+            argv = container_argv(c)
+            if shell_script(argv) is not None or "-c" in argv:
+                shown = re.sub(r"\s+", " ", " ".join(argv))[:60]
+                problem(where, f"container {c.get('name')}: runs a shell wrapper ({shown}...); "
+                        "run the service itself, with --config (the stores are found by [store] discover)")
+            elif role and c.get("command") and os.path.basename(argv[0]) != f"md-{role}":
+                problem(where, f"container {c.get('name')}: command runs {argv[0]}, not md-{role}")
+        deployments[dep["metadata"]["name"]] = (where, dep, labels, ports, role, pod, dep.get("kind"))
         # The mounted config's ports must be the container's.
         for vol in pod.get("volumes") or []:
             cm = (vol.get("configMap") or {}).get("name")
@@ -971,28 +1112,36 @@ def check_k8s(root, allowed_store, allowed_pipeline, config_doc):
                     for sec in ("ingest", "feedback"):
                         if port_of(doc.get(sec, {}).get("endpoint")) != ports.get(sec):
                             problem(where, f"containerPort {sec} != [{sec}] endpoint of {cmname}/{key}")
-                args = " ".join(str(a) for c in containers for a in (c.get("command") or []) + (c.get("args") or []))
+                args = " ".join(a for c in containers for a in container_argv(c))
                 if f"/etc/mdflow/{key}" not in args:
                     problem(where, f"containers do not run with --config /etc/mdflow/{key}")
 
     store_deps = [n for n, v in deployments.items() if v[4] == "store"]
     pipe_deps = [n for n, v in deployments.items() if v[4] == "pipeline"]
     if len(store_deps) != 1 or len(pipe_deps) != 1:
-        problem("deploy/k8s", f"need one md-store and one md-pipeline Deployment, have {store_deps} {pipe_deps}")
+        problem("deploy/k8s", f"need one md-store and one md-pipeline workload, have {store_deps} {pipe_deps}")
         return
     documented = documented_secrets(root)
     for name in store_deps + pipe_deps:
         check_k8s_keys(deployments[name], tomls, documented)
         check_k8s_grace(deployments[name], tomls, config_doc)
     store_name = store_deps[0]
+    store = deployments[store_name]
+    # A rollout must not take a store away before its replacement takes
+    # batches: the pipelines' share of the sinks would dip meanwhile.
+    if store[6] == "Deployment":
+        ru = ((store[1].get("spec") or {}).get("strategy") or {}).get("rollingUpdate") or {}
+        if str(ru.get("maxUnavailable", "25%")) not in ("0", "0%"):
+            problem(store[0], "spec.strategy.rollingUpdate.maxUnavailable must be 0 (with maxSurge >= 1): "
+                    "a new store is ready before an old one drains")
 
-    headless = None
+    headless = []
     for where, svc in by_kind.get("Service", []):
         spec = svc.get("spec") or {}
         sel = spec.get("selector") or {}
         target = [n for n, v in deployments.items() if sel and all(v[2].get(k) == x for k, x in sel.items())]
         if not target:
-            problem(where, f"selector {sel} matches no Deployment")
+            problem(where, f"selector {sel} matches no Deployment or StatefulSet")
             continue
         ports = deployments[target[0]][3]
         for p in spec.get("ports") or []:
@@ -1000,15 +1149,29 @@ def check_k8s(root, allowed_store, allowed_pipeline, config_doc):
             if (isinstance(tp, str) and tp not in ports) or (isinstance(tp, int) and tp not in ports.values()):
                 problem(where, f"port {p.get('name')}: targetPort {tp} is not a container port of {target[0]}")
         if spec.get("clusterIP") == "None" and target == [store_name]:
-            headless = svc["metadata"]["name"]
+            headless.append(svc["metadata"]["name"])
+            # Not-ready stores (draining, starting, their database failing)
+            # must not be in the DNS answer the pipelines follow.
+            if spec.get("publishNotReadyAddresses") not in (None, False):
+                problem(where, "publishNotReadyAddresses must be false: the pipelines ([store] discover) "
+                        "would send batches to stores that are draining or cannot commit")
     if not headless:
         problem("deploy/k8s", f"no headless Service (clusterIP: None) selecting {store_name}")
     else:
-        pipe = deployments[pipe_deps[0]]
-        if headless not in json.dumps(pipe[5]):
-            problem(pipe[0], f"the pipeline does not use the headless Service {headless}")
+        pwhere, _, _, _, _, ppod, _ = deployments[pipe_deps[0]]
+        cms = {(v.get("configMap") or {}).get("name") for v in ppod.get("volumes") or []}
+        pdoc = next((d for (cm, key), d in tomls.items() if cm in cms and key == "pipeline.toml"), None)
+        env = {e.get("name"): e.get("value") for c in ppod.get("containers") or [] for e in c.get("env") or []
+               if "value" in e}
+        if pdoc is not None:
+            # The short name (the pod's search path finds it in its own
+            # namespace) or a FQDN of it; never the ClusterIP Service, whose
+            # name resolves to one virtual IP.
+            ports = {sec: store[3].get(sec) for sec in ("ingest", "feedback")}
+            check_discover(f"{pwhere} [pipeline.toml]", effective_stores(pdoc, env, config_doc),
+                           lambda n: n.split(".")[0] in headless, headless[0], ports)
 
-    check_scaledobject(by_kind.get("ScaledObject", []), store_name)
+    check_scaledobject(by_kind.get("ScaledObject", []), store, metrics)
 
 
 KEYS_BLOCK_MARK = "# CurveZMQ keys, control token and Secrets"
@@ -1081,7 +1244,7 @@ def secret_files(name, items, documented):
 
 
 def check_k8s_grace(dep, tomls, config_doc):
-    where, _, _, _, role, pod = dep
+    where, role, pod = dep[0], dep[4], dep[5]
     cms = {(v.get("configMap") or {}).get("name") for v in pod.get("volumes") or []}
     doc = next((d for (cm, key), d in tomls.items() if cm in cms and key == f"{role}.toml"), None)
     if doc is None:
@@ -1095,7 +1258,7 @@ def check_k8s_grace(dep, tomls, config_doc):
 
 
 def check_k8s_keys(dep, tomls, documented):
-    where, _, _, _, role, pod = dep
+    where, role, pod = dep[0], dep[4], dep[5]
     containers = pod.get("containers") or []
     cms = {(v.get("configMap") or {}).get("name") for v in pod.get("volumes") or []}
     doc = next((d for (cm, key), d in tomls.items() if cm in cms and key == f"{role}.toml"), None)
@@ -1157,17 +1320,33 @@ def check_k8s_keys(dep, tomls, documented):
                 problem(where, f"{key} {kpath} is a secret and world-readable (mode {mode:#o})")
 
 
-def check_scaledobject(objs, store_name):
+# What the KEDA triggers must measure: that the stores cannot take what the
+# pipelines ask (the pipelines' rate scale held below 1 by the share policy),
+# and how busy the stores' sinks are (drain rate over service rate), which
+# also lets it scale in.  With the share policy queue depth and the HARD level
+# stay low whatever the demand, so they are no scaling signal.
+KEDA_SIGNALS = {
+    "the pipelines held back (pipeline_rate_scale_factor)": ("pipeline_rate_scale_factor",),
+    "the stores' busy fraction (mds_sink_drain_rate / mds_sink_service_rate)":
+        ("mds_sink_drain_rate", "mds_sink_service_rate"),
+}
+
+
+def check_scaledobject(objs, store, metrics):
     if len(objs) != 1:
         problem("deploy/k8s", f"need exactly one KEDA ScaledObject, have {len(objs)}")
         return
     where, so = objs[0]
+    store_name, store_kind = store[1]["metadata"]["name"], store[6]
     if so.get("apiVersion") != "keda.sh/v1alpha1":
         problem(where, "apiVersion must be keda.sh/v1alpha1")
     spec = so.get("spec") or {}
     ref = spec.get("scaleTargetRef") or {}
-    if ref.get("name") != store_name or ref.get("kind", "Deployment") != "Deployment":
-        problem(where, f"scaleTargetRef must name Deployment {store_name}, names {ref.get('name')!r}")
+    # The workload KEDA scales is the store workload whose grace period
+    # (check_k8s_grace) and readiness were checked above.
+    if ref.get("name") != store_name or ref.get("kind", "Deployment") != store_kind:
+        problem(where, f"scaleTargetRef must name {store_kind} {store_name} (the store workload), names "
+                f"{ref.get('kind', 'Deployment')} {ref.get('name')!r}")
     lo, hi = spec.get("minReplicaCount", 0), spec.get("maxReplicaCount", 100)
     if not isinstance(lo, int) or lo < 1:
         problem(where, "minReplicaCount must be >= 1 (a pipeline with no store stalls)")
@@ -1180,18 +1359,35 @@ def check_scaledobject(objs, store_name):
         if not isinstance((beh.get(d) or {}).get("stabilizationWindowSeconds"), int):
             problem(where, f"advanced.horizontalPodAutoscalerConfig.behavior.{d}.stabilizationWindowSeconds missing")
     queries = []
+    scope = f'coordinator_id=~"{store_name}-.*"'
     for t in spec.get("triggers") or []:
         md = t.get("metadata") or {}
+        name = t.get("name")
         if t.get("type") != "prometheus":
-            problem(where, f"trigger {t.get('name')}: type must be prometheus")
+            problem(where, f"trigger {name}: type must be prometheus")
         if not md.get("serverAddress") or not md.get("query") or not md.get("threshold"):
-            problem(where, f"trigger {t.get('name')}: needs serverAddress, query, threshold")
+            problem(where, f"trigger {name}: needs serverAddress, query, threshold")
         if t.get("metricType", "AverageValue") != "AverageValue":
-            problem(where, f"trigger {t.get('name')}: fallback only works with metricType AverageValue")
-        queries.append(md.get("query") or "")
-    for metric in ("coordinator_queue_depth", "coordinator_backpressure_hard"):
-        if not any(re.search(r"\b%s\b" % metric, q) for q in queries):
-            problem(where, f"no trigger queries {metric}")
+            problem(where, f"trigger {name}: fallback only works with metricType AverageValue")
+        q = str(md.get("query") or "")
+        queries.append(q)
+        used = set(METRIC_RE.findall(q)) - LABEL_NAMES
+        for m in sorted(used - metrics):
+            problem(where, f"trigger {name}: metric {m} is not one the services document")
+        # Only this deployment's stores: every store series is selected by the
+        # store pods' coordinator_id (the pod name), the mds_* gauges through
+        # a join on such a series.
+        for sel in re.findall(r"\bcoordinator_[a-z_]+(\{[^}]*\})?", q):
+            if scope not in sel:
+                problem(where, f"trigger {name}: a coordinator_* series without {{{scope}}}: "
+                        "it would count other deployments' stores")
+                break
+        if any(m.startswith("mds_") for m in used) and not re.search(r"\bcoordinator_[a-z_]+\{", q):
+            problem(where, f"trigger {name}: mds_* series carry no coordinator_id: join them on instance "
+                    f"to a coordinator_* series selected by {{{scope}}}")
+    for what, names in KEDA_SIGNALS.items():
+        if not any(all(re.search(r"\b%s\b" % n, q) for n in names) for q in queries):
+            problem(where, f"no trigger on {what}")
 
 
 # --------------------------------------------------------------------------
@@ -1440,7 +1636,7 @@ def stage_k8s(root, out, env):
     cms = {(d.get("metadata") or {}).get("name"): d.get("data") or {} for d in docs if d.get("kind") == "ConfigMap"}
     staged, fakes, secs = [], {}, {}
     for d in docs:
-        if d.get("kind") != "Deployment":
+        if d.get("kind") not in WORKLOAD_KINDS:
             continue
         pod = ((d.get("spec") or {}).get("template") or {}).get("spec") or {}
         containers = pod.get("containers") or []
@@ -1541,7 +1737,69 @@ def compose_plan(root, out):
             if src in writers:
                 os.makedirs(os.path.join(vols, src), exist_ok=True)
                 print(f"mount {name} {os.path.join(vols, src)} {os.path.normpath(target)} {'ro' if ro else 'rw'}")
+    # How compose starts store and pipeline, for running them the same way:
+    # SERVICE.argv (NUL-separated) and SERVICE.env (NUL-separated KEY=VALUE).
+    try:
+        stages = dockerfile_stages(open(os.path.join(root, "docker", "Dockerfile"), encoding="utf-8").read())
+    except OSError as e:
+        print(f"problem: cannot read the Dockerfile: {e}")
+        return 1
+    for name in ("store", "pipeline"):
+        svc = services.get(name)
+        if not isinstance(svc, dict):
+            print(f"problem: no compose service {name}")
+            return 1
+        argv = service_argv(svc, stages, os.path.join(root, "docker"))
+        if not argv:
+            print(f"problem: cannot tell how compose starts {name}")
+            return 1
+        with open(os.path.join(out, f"{name}.argv"), "w", encoding="utf-8") as f:
+            f.write("".join(a + "\0" for a in argv))
+        with open(os.path.join(out, f"{name}.env"), "w", encoding="utf-8") as f:
+            f.write("".join(f"{k}={v}\0" for k, v in compose_env(svc).items()))
+        print(f"argv {name} {shlex.join(argv)}")
     return 0
+
+
+def image_exec(stages, stage, what):
+    """The ENTRYPOINT or CMD (what) a Dockerfile stage runs with, as a list
+    (exec form), following the stages it is built FROM; None when unset."""
+    seen = set()
+    while stage in stages and stage not in seen:
+        seen.add(stage)
+        for instr, args in reversed(stages[stage]):
+            if instr == what:
+                try:
+                    return [str(a) for a in json.loads(args)]
+                except ValueError:
+                    return ["/bin/sh", "-c", args]
+        stage = stages[stage][0][1].lower()
+    return None
+
+
+def service_argv(svc, stages, compose_dir):
+    """What a compose service's container runs: its entrypoint (or the
+    image's) and command (or the image's CMD, unless compose replaces the
+    entrypoint, which drops it), with $$ unescaped, files bind-mounted from
+    the repository replaced by their path here, and the binaries the image
+    installs in /usr/local/bin by their name (found on PATH)."""
+    target = (svc.get("build") or {}).get("target")
+    entry = svc.get("entrypoint")
+    command = svc.get("command")
+    as_list = (lambda v: shlex.split(v) if isinstance(v, str) else [str(a) for a in v or []])
+    argv = as_list(entry) if entry is not None else (image_exec(stages, target, "ENTRYPOINT") or [])
+    if command is not None:
+        argv += as_list(command)
+    elif entry is None:
+        argv += image_exec(stages, target, "CMD") or []
+    files = {os.path.normpath(t): os.path.normpath(os.path.join(compose_dir, src))
+             for src, t, _ in compose_volumes(svc) if src.startswith(".")}
+    out = []
+    for a in argv:
+        a = a.replace("$$", "$")
+        m = re.fullmatch(r"/usr/local/bin/(md-store|md-pipeline|mdctl)", a)
+        out.append(m.group(1) if m else files.get(os.path.normpath(a), a) if a.startswith("/") else a)
+    return out
 
 
 def extract_configmaps(root, outdir):
@@ -1588,7 +1846,7 @@ def main():
     check_prometheus(root, docs["store"], docs["pipeline"], metrics)
     check_grafana(root, metrics)
     check_dockerfile(root, docs["store"], docs["pipeline"], os.environ.get("MDF_BUILD_ROOT"))
-    check_k8s(root, allowed_store, allowed_pipeline, documented)
+    check_k8s(root, allowed_store, allowed_pipeline, documented, metrics)
     unique = list(dict.fromkeys(problems))
     for p in unique:
         print(p)

@@ -12,7 +12,8 @@ step with the files it breaks.
 
 Checks: check_deploy.py (consistency), `docker-compose config -q`, yamllint
 (tests/deploy/yamllint.yml), `promtool check config`, `promtool test rules`
-(the alerting rules' unit tests), and check_configs.sh
+(the alerting rules' unit tests), check_keda.py (the KEDA queries evaluated
+by promtool on the scaling cases), and check_configs.sh
 (real keys, the real binaries' --check-config) once the binaries are built.
 A tool that is not installed is skipped with a note; if none of them can
 run, exit 77.
@@ -51,11 +52,13 @@ MUTATIONS = [
     ("store.toml: binds loopback only", "docker/config/store.toml",
      "tcp://0.0.0.0:5556", "tcp://127.0.0.1:5556", "check"),
     ("pipeline.toml: wrong store port", "docker/config/pipeline.toml",
-     "ingest = [\"tcp://store:5555\"]", "ingest = [\"tcp://store:5557\"]", "check"),
+     "discover_ingest_port = 5555", "discover_ingest_port = 5557", "check"),
     ("pipeline.toml: key the shipped configs may not set", "docker/config/pipeline.toml",
      "linger_ms = 5", "linger_ms = 5\nlinger_us = 5000", "check"),
     ("prometheus.yml: wrong scrape port", "docker/prometheus/prometheus.yml",
-     "store:9101", "store:9111", "check"),
+     "        port: 9101", "        port: 9111", "check"),
+    ("prometheus.yml: wrong pipeline scrape port", "docker/prometheus/prometheus.yml",
+     "pipeline:9102", "pipeline:9112", "check"),
     ("prometheus.yml: bad config", "docker/prometheus/prometheus.yml",
      "scrape_interval: 5s", "scrape_interval: fast", "promtool"),
     # Alerting rules (docker/prometheus/rules.yml) and their unit tests
@@ -138,13 +141,88 @@ MUTATIONS = [
      "    name: md-store\n  pollingInterval", "    name: md-stores\n  pollingInterval", "check"),
     ("KEDA: fallback dropped", "deploy/k8s/keda-scaledobject.yaml",
      "  fallback:\n    failureThreshold: 3\n    replicas: 2\n", "", "check"),
-    ("KEDA: queue metric renamed", "deploy/k8s/keda-scaledobject.yaml",
-     "sum(coordinator_queue_depth{", "sum(coordinator_queue_size{", "check"),
+    ("KEDA: the pipelines' scale under a name nobody exports", "deploy/k8s/keda-scaledobject.yaml",
+     "clamp_min(min(avg_over_time(pipeline_rate_scale_factor[1m]", "clamp_min(min(avg_over_time(pipeline_scale[1m]",
+     "check"),
     ("KEDA: Value metric type (no fallback)", "deploy/k8s/keda-scaledobject.yaml",
-     "      name: queue-depth\n      metricType: AverageValue", "      name: queue-depth\n      metricType: Value",
+     "      name: held-back\n      metricType: AverageValue", "      name: held-back\n      metricType: Value",
      "check"),
     ("KEDA: no scaleDown stabilization", "deploy/k8s/keda-scaledobject.yaml",
-     "          stabilizationWindowSeconds: 600\n", "", "check"),
+     "          stabilizationWindowSeconds: 300\n", "", "check"),
+    # The stores come and go: the pipeline follows them by DNS (k8s: the
+    # headless Service of ready pods; compose: the service name), KEDA scales
+    # the store workload on what the stores cannot take
+    ("ConfigMap: pipeline discovers the ClusterIP Service (one virtual IP, one store)", "deploy/k8s/configmap.yaml",
+     "    discover = \"md-store-headless\"", "    discover = \"md-store\"", "check"),
+    ("ConfigMap: a fixed list of stores instead of discover", "deploy/k8s/configmap.yaml",
+     "    discover = \"md-store-headless\"\n",
+     "    ingest = [\"tcp://md-store-headless:5555\"]\n    feedback = [\"tcp://md-store-headless:5556\"]\n", "check"),
+    ("ConfigMap: discover and a fixed list both set (the pipeline refuses)", "deploy/k8s/configmap.yaml",
+     "    discover = \"md-store-headless\"\n",
+     "    discover = \"md-store-headless\"\n    ingest = [\"tcp://md-store-headless:5555\"]\n", "configs"),
+    ("ConfigMap: discovered feedback port is not the store's", "deploy/k8s/configmap.yaml",
+     "    discover_feedback_port = 5556", "    discover_feedback_port = 5557", "check"),
+    ("k8s: pipeline started by a shell script again", "deploy/k8s/pipeline.yaml",
+     "          command: [\"/usr/local/bin/md-pipeline\", \"--config\", \"/etc/mdflow/pipeline.toml\"]",
+     "          command: [\"/bin/sh\", \"-c\"]\n"
+     "          args: [\"exec /usr/local/bin/md-pipeline --config /etc/mdflow/pipeline.toml\"]", "check"),
+    ("k8s: discover name overridden in the pipeline's environment", "deploy/k8s/pipeline.yaml",
+     "          env:\n            - name: MDP_PIPELINE_ID\n",
+     "          env:\n            - name: MDP_STORE_DISCOVER\n              value: md-store\n"
+     "            - name: MDP_PIPELINE_ID\n", "check"),
+    ("k8s: headless Service lists not-ready stores (draining ones still get batches)", "deploy/k8s/store.yaml",
+     "  publishNotReadyAddresses: false", "  publishNotReadyAddresses: true", "check"),
+    ("k8s: store rollout drains an old store before the new one is ready", "deploy/k8s/store.yaml",
+     "      maxUnavailable: 0", "      maxUnavailable: 1", "check"),
+    ("KEDA: scales a StatefulSet, not the store Deployment", "deploy/k8s/keda-scaledobject.yaml",
+     "    kind: Deployment\n    name: md-store", "    kind: StatefulSet\n    name: md-store", "check"),
+    ("KEDA: busy trigger on queue depth instead of the sinks' busy fraction", "deploy/k8s/keda-scaledobject.yaml",
+     "sum(clamp_max(avg_over_time(mds_sink_drain_rate[1m])\n          / (avg_over_time(mds_sink_service_rate[1m]) > 0), 1)",
+     "sum(clamp_max(avg_over_time(coordinator_queue_depth{coordinator_id=~\"md-store-.*\"}[1m])\n          / 5000, 1)",
+     "check"),
+    ("KEDA: busy counts every deployment's stores", "deploy/k8s/keda-scaledobject.yaml",
+     "          (coordinator_queue_capacity{coordinator_id=~\"md-store-.*\"}))\n          unless",
+     "          (coordinator_queue_capacity))\n          unless", "check"),
+    ("KEDA: busy divides by a service rate of 0 (a store whose database is down)", "deploy/k8s/keda-scaledobject.yaml",
+     "/ (avg_over_time(mds_sink_service_rate[1m]) > 0), 1)", "/ avg_over_time(mds_sink_service_rate[1m]), 1)",
+     "keda"),
+    ("KEDA: held-back asks for stores while the pipelines run at full rate", "deploy/k8s/keda-scaledobject.yaml",
+     "          and on () (min(avg_over_time(pipeline_rate_scale_factor[1m])) < 0.9)\n", "", "keda"),
+    ("KEDA: held-back scales out while the database is down", "deploy/k8s/keda-scaledobject.yaml",
+     "          unless on () (min(max_over_time(mds_sink_breaker_state[1m])\n"
+     "          * on (instance) group_left () group by (instance)\n"
+     "          (coordinator_queue_capacity{coordinator_id=~\"md-store-.*\"})) > 0)\n        threshold: \"1\"",
+     "        threshold: \"1\"", "keda"),
+    ("KEDA: busy scales the stores in while the database is down", "deploy/k8s/keda-scaledobject.yaml",
+     "          or on () (0.7 * count(", "          and on () (0.7 * count(", "keda"),
+    ("KEDA: busy threshold changed without its hold factor", "deploy/k8s/keda-scaledobject.yaml",
+     "        threshold: \"0.7\"", "        threshold: \"0.5\"", "keda"),
+    ("KEDA: held-back floor dropped (one step asks for up to 1/scale stores)", "deploy/k8s/keda-scaledobject.yaml",
+     "clamp_min(min(avg_over_time(pipeline_rate_scale_factor[1m])), 0.25)",
+     "min(avg_over_time(pipeline_rate_scale_factor[1m]))", "keda"),
+    ("pipeline.toml: back to a fixed store list (replicas beyond one never used)", "docker/config/pipeline.toml",
+     "discover = \"store\"                  # the compose service: every replica\n",
+     "ingest = [\"tcp://store:5555\"]\nfeedback = [\"tcp://store:5556\"]\n", "check"),
+    ("pipeline.toml: discovers a name that is not the store service", "docker/config/pipeline.toml",
+     "discover = \"store\" ", "discover = \"stores\" ", "check"),
+    ("compose: store on a fixed host port (a second replica cannot start)", "docker/docker-compose.yml",
+     "\"127.0.0.1::9101\"", "\"127.0.0.1:9101:9101\"", "check"),
+    ("compose: every store replica has the same store.id", "docker/docker-compose.yml",
+     "    entrypoint:\n      - /bin/sh\n      - -c\n"
+     "      - 'MDS_STORE_ID=\"store-$${HOSTNAME:?}\"; export MDS_STORE_ID; exec md-store \"$$@\"'\n"
+     "      - md-store\n", "", "check"),
+    ("compose: store.id fixed in the store's environment", "docker/docker-compose.yml",
+     "      MDS_LOG_LEVEL: info\n", "      MDS_LOG_LEVEL: info\n      MDS_STORE_ID: store-1\n", "check"),
+    ("compose: the store's entrypoint does not exec md-store (SIGTERM stops the shell)", "docker/docker-compose.yml",
+     "export MDS_STORE_ID; exec md-store", "export MDS_STORE_ID; md-store", "check"),
+    ("compose: container_name on the store (no --scale)", "docker/docker-compose.yml",
+     "    image: mdflow/md-store:0.1.0\n    # One store.id",
+     "    image: mdflow/md-store:0.1.0\n    container_name: mdflow-store\n    # One store.id", "check"),
+    ("prometheus.yml: one static target for every store replica", "docker/prometheus/prometheus.yml",
+     "    dns_sd_configs:\n      - names: [\"store\"]\n        type: A\n        port: 9101\n        refresh_interval: 5s\n",
+     "    static_configs:\n      - targets: [\"store:9101\"]\n", "check"),
+    ("prometheus.yml: store discovery by SRV records (the default type), which compose has not",
+     "docker/prometheus/prometheus.yml", "        type: A\n", "", "check"),
     ("k8s: trailing spaces", "deploy/k8s/configmap.yaml",
      "  name: md-store-config\n", "  name: md-store-config   \n", "yamllint"),
     # Grace periods outlast the drain timeouts (SIGKILL must not race the drain)
@@ -277,6 +355,7 @@ def runners(root):
     if shutil.which("promtool"):
         cmds["promtool"] = ["promtool", "check", "config", os.path.join(root, "docker", "prometheus", "prometheus.yml")]
         cmds["rules"] = ["promtool", "test", "rules", os.path.join(root, "docker", "prometheus", "rules_test.yml")]
+        cmds["keda"] = [sys.executable, os.path.join(HERE, "check_keda.py")]
 
     build = os.environ.get("MDF_BUILD_ROOT", "")
     if all(os.access(os.path.join(build, b), os.X_OK)
@@ -306,7 +385,7 @@ def main():
             os.makedirs(os.path.dirname(os.path.join(root, f)), exist_ok=True)
             shutil.copyfile(os.path.join(src, f), os.path.join(root, f))
         cmds, run = runners(root)
-        for tool in ("compose", "yamllint", "promtool", "rules", "configs"):
+        for tool in ("compose", "yamllint", "promtool", "rules", "keda", "configs"):
             if tool not in cmds:
                 print(f"note: {tool} not installed (configs: binaries not built), its mutations are skipped")
         for name in cmds:
