@@ -329,6 +329,11 @@ s_start_listener (app_t *self, char *err, size_t errlen)
     }
     if (!s->fb_enabled)
         return 0;
+    /* driven providers earn their first tokens at the rate the policy gives
+     * (no bucket's worth of burst into a store not heard yet: with ten
+     * pipelines starting together that alone is a whole queue) */
+    for (size_t k = 0; k < nd; k++)
+        coordinator_empty (self->coord, driven[k]);
     listener_config_t fc = {
         .curve = &s->curve,
         .roster = self->roster,

@@ -47,6 +47,13 @@ bucket_destroy (bucket_t **self_p)
     }
 }
 
+void
+bucket_empty (bucket_t *self)
+{
+    self->tokens = 0;
+    self->last_ns = mdf_clock_now (&self->clock);
+}
+
 /* Credit the time since last_ns at the current rate. */
 static void
 s_refill (bucket_t *self)

@@ -35,6 +35,9 @@ void bucket_destroy (bucket_t **self_p);
  * the capacity can never be taken whole: callers ask for at most capacity. */
 int64_t bucket_take (bucket_t *self, double n);
 
+/* No token now: the bucket refills from empty, at its current rate. */
+void bucket_empty (bucket_t *self);
+
 /* Tokens available now (after refilling up to now). */
 double bucket_tokens (bucket_t *self);
 

@@ -149,6 +149,16 @@ coordinator_acquire (coordinator_t *self, size_t idx, double n)
     return got;
 }
 
+void
+coordinator_empty (coordinator_t *self, size_t idx)
+{
+    if (idx >= self->n)
+        return;
+    pthread_mutex_lock (&self->lock);
+    bucket_empty (self->provs[idx].bucket);
+    pthread_mutex_unlock (&self->lock);
+}
+
 double
 coordinator_set_budget_scale (coordinator_t *self, size_t idx, double scale)
 {

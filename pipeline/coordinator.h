@@ -64,6 +64,11 @@ int64_t coordinator_acquire (coordinator_t *self, size_t idx, double n);
 /* The bars of the last acquire have been handed on (or dropped). */
 void coordinator_done (coordinator_t *self, size_t idx);
 
+/* Empty provider idx's bucket: it earns its first tokens at the rate the
+ * scale gives (a pipeline driven by feedback starts so, and does not burst a
+ * bucket's worth into stores it has not heard yet). */
+void coordinator_empty (coordinator_t *self, size_t idx);
+
 /* Scale in [0, 1] (clamped); returns the applied value. */
 double coordinator_set_budget_scale (coordinator_t *self, size_t idx, double scale);
 double coordinator_scale (coordinator_t *self, size_t idx);

@@ -270,7 +270,9 @@ s_pi_scale (const policy_params_t *p, void *state, mdf_level_t level, double fil
  * sink never starves and the delay stays near target_delay; the integral
  * gives a pipeline the share another one leaves unused (a producer asking
  * less than its share): it moves only while this pipeline's own rate is
- * what limits it (not its providers), within [-mu / 4N, mu].
+ * what limits it (not its providers), within [-mu / 4N, mu], and leaks back
+ * towards 0 with a time constant of POLICY_SHARE_LEAK_S (so pipelines that
+ * started at different moments converge to equal shares).
  * A member at HARD gets nothing (a = 0, I kept); a stale one keeps its last
  * a (at most what the providers ask), times the failsafe level's step scale.  Without a known mu (a
  * store that has not drained yet, or does not publish it) Q* is target_depth x capacity and mu
@@ -331,7 +333,10 @@ s_share_member (const policy_params_t *p, s_share_slot_t *st, const policy_membe
          * proportional term's to correct, and an integral deep below would
          * starve the sink for seconds while it climbs back */
         double lo = -0.25 * mu / n, hi = mu > 0 ? mu : qstar;
-        st->i = s_clamp (st->i + p->integral * e / n * dt, lo, hi);
+        /* a slow leak towards 0: pipelines that started at different
+         * times would otherwise keep different integrals for good */
+        double leak = st->i * dt / POLICY_SHARE_LEAK_S;
+        st->i = s_clamp (st->i - leak + p->integral * e / n * dt, lo, hi);
     }
     double a = (mu + p->gain * e) / n + st->i;
     a = a < demand ? a : demand;

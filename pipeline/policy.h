@@ -116,6 +116,7 @@ typedef struct {
 #define POLICY_TARGET_PROBE 0.1         /* i's growth there, relative per second */
 #define POLICY_TARGET_DOUBLING_MS 200.0 /* slow start: the scale doubles this often */
 #define POLICY_TARGET_START_MIN 0.001   /* slow start from max(min_scale, this) */
+#define POLICY_SHARE_LEAK_S 20.0        /* share: the integral's leak time constant */
 
 typedef struct {
     const char *name;

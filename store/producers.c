@@ -71,11 +71,17 @@ producers_seen (producers_t *self, const char *id)
 }
 
 size_t
-producers_active (producers_t *self)
+producers_active_within (producers_t *self, int64_t ms)
 {
-    int64_t since = mdf_clock_now (&self->clock) - (int64_t)PRODUCERS_ACTIVE_MS * 1000000;
+    int64_t since = mdf_clock_now (&self->clock) - ms * 1000000;
     size_t n = 0;
     for (size_t i = 0; i < self->n; i++)
         n += self->entries[i].seen_ns > since;
     return n;
+}
+
+size_t
+producers_active (producers_t *self)
+{
+    return producers_active_within (self, PRODUCERS_ACTIVE_MS);
 }

@@ -31,4 +31,7 @@ void producers_seen (producers_t *self, const char *id);
 /* Ids seen within PRODUCERS_ACTIVE_MS. */
 size_t producers_active (producers_t *self);
 
+/* Ids seen within the last `ms`. */
+size_t producers_active_within (producers_t *self, int64_t ms);
+
 #endif

@@ -131,8 +131,10 @@ s_timers (server_t *self)
         self->next_heartbeat_ns = now + self->settings->heartbeat_ms * 1000000;
     }
     if (self->settings->report_ms > 0 && now >= self->next_report_ns) {
-        /* while the queue holds bars, and once more when it emptied */
-        if (queue_size (self->queue) > 0 || self->last_reported > 0)
+        /* while the queue holds bars, once more when it emptied, and while
+         * producers send (a sink that got faster is seen at once) */
+        if (queue_size (self->queue) > 0 || self->last_reported > 0
+            || producers_active_within (self->producers, 1000) > 0)
             s_publish (self, self->published, "report");
         self->next_report_ns = now + self->settings->report_ms * 1000000;
     }

@@ -30,8 +30,8 @@ const mdf_cfg_entry_t store_settings_table[] = {
       MDF_CFG_LIVE, "period of heartbeat events (0: none)" },
     { "feedback.report_ms", MDF_CFG_INT, "100", 0, 3600000, NULL, S_OFF (report_ms), MDF_CFG_LIVE,
       "queue_size, drain and service rates published at least this often while the queue "
-      "holds bars (and once when it empties), reason \"report\" (0: off); producers pace "
-      "themselves by them" },
+      "holds bars or producers send (and once when it empties), reason \"report\" (0: off); "
+      "producers pace themselves by them" },
     { "feedback.sndhwm", MDF_CFG_INT, "1000", 1, 1000000, NULL, S_OFF (feedback_sndhwm), 0,
       "events queued per subscriber before a slow one starts losing them" },
     { "queue.capacity", MDF_CFG_INT, "10000", 1, 100000000, NULL, S_OFF (capacity), 0,

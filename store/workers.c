@@ -189,8 +189,6 @@ static bool
 s_write_until_committed (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_t n,
                          int64_t bars, bool *failed)
 {
-    if (!s_sleep_until (self, s_throttle_slot (self, bars)))
-        return false;
     int64_t backoff_ms = self->cfg.retry_initial_ms;
     for (;;) {
         bool probe;
@@ -274,10 +272,14 @@ s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
 {
     for (size_t i = 0; i < n; i++)
         batches[i] = &items[i]->batch;
-    /* the throttle wait and the retries count as the sink's busy time */
-    int64_t started = self->cfg.drain ? drain_begin (self->cfg.drain) : 0;
+    /* Wait for this write's slot of the throttle first: that wait is the
+     * previous write's share of it, so it is not this write's sink time.
+     * The write then counts as taking at least its own share (drain_end's
+     * min_busy), and its retries count as busy time. */
     int64_t max_rows = atomic_load (&self->max_rows);
-    bool committed = s_write (self, sink, batches, n, bars);
+    bool go = s_sleep_until (self, s_throttle_slot (self, bars));
+    int64_t started = self->cfg.drain ? drain_begin (self->cfg.drain) : 0;
+    bool committed = go && s_write (self, sink, batches, n, bars);
     if (self->cfg.drain)
         drain_end (self->cfg.drain, started, committed ? bars : 0,
                    max_rows > 0 ? bars * 1000000000LL / max_rows : 0);
