@@ -272,7 +272,9 @@ s_pi_scale (const policy_params_t *p, void *state, mdf_level_t level, double fil
  * less than its share): it moves only while this pipeline's own rate is
  * what limits it (not its providers), within [-mu / 4N, mu], and leaks back
  * towards 0 with a time constant of POLICY_SHARE_LEAK_S (so pipelines that
- * started at different moments converge to equal shares).
+ * started at different moments converge to equal shares); it starts over
+ * at 0 whenever the store's producer count changes, so pipelines that joined
+ * one after the other hold equal integrals once the last one is in.
  * A member at HARD gets nothing (a = 0, I kept); a stale one keeps its last
  * a (at most what the providers ask), times the failsafe level's step scale.  Without a known mu (a
  * store that has not drained yet, or does not publish it) Q* is target_depth x capacity and mu
@@ -285,6 +287,7 @@ typedef struct {
     uint32_t generation;
     int used;
     double i, a;
+    double producers; /* as last seen: the integral starts over when it changes */
 } s_share_slot_t;
 
 typedef struct {
@@ -328,6 +331,12 @@ s_share_member (const policy_params_t *p, s_share_slot_t *st, const policy_membe
     }
     double qstar = s_share_target (p, m);
     double e = qstar - m->queue_size;
+    if (m->producers != st->producers) {
+        /* the shares changed (a producer came or went): pipelines that saw
+         * different histories start their corrections over together */
+        st->producers = m->producers;
+        st->i = 0;
+    }
     if (integrate && dt > 0) {
         /* the floor keeps most of the feed-forward: an overshoot is the
          * proportional term's to correct, and an integral deep below would
