@@ -391,10 +391,13 @@ members_pick (const members_t *self, int64_t bars, size_t max_inflight)
 {
     int best = -1;
     double best_score = 0;
+    bool below_hard = false; /* a routable member not at HARD, with room or not */
     for (int i = 0; i < MEMBERS_MAX; i++) {
         if (!members_routable (self, i))
             continue;
         const member_t *m = &self->slots[i].m;
+        mdf_level_t level = m->state == MEMBER_STALE ? self->failsafe : m->level;
+        below_hard |= level != MDF_LEVEL_HARD;
         if (!s_has_room (m, bars, max_inflight))
             continue;
         double score = s_score (self, m);
@@ -402,6 +405,12 @@ members_pick (const members_t *self, int64_t bars, size_t max_inflight)
             best = i;
             best_score = score;
         }
+    }
+    if (best >= 0 && below_hard) {
+        const member_t *m = &self->slots[best].m;
+        mdf_level_t level = m->state == MEMBER_STALE ? self->failsafe : m->level;
+        if (level == MDF_LEVEL_HARD)
+            return -1; /* wait for room below HARD rather than feed a full store */
     }
     return best;
 }

@@ -45,8 +45,9 @@
  * the shortest delay its queue means, (queue_size + this pipeline's bars
  * unanswered there) / service_rate (capacity per second while the rate is
  * not known; a store whose sink takes nothing now comes last), then fewest
- * batches in flight.  So a store at HARD gets no
- * batch while another member has room, equal stores share evenly, and a slow
+ * batches in flight.  A store at HARD gets no batch while another member is
+ * below HARD, even one whose window is full for now (the batch waits for its
+ * room); equal stores share evenly, and a slow
  * store gets less: weighing by fill instead held a store at a fifth of the
  * others' speed at 0.56 s of queue in the plant model (tests/unit/pipeline,
  * test_share.c), against 0.17 s by delay.

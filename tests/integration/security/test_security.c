@@ -224,12 +224,15 @@ START_TEST (forged_event_from_rogue_xpub_never_changes_the_scale)
     free (mdctl);
     E2E_CHECK (rc == 0, "mdctl publish failed (%d)", rc);
     double hard = h_scrape (pipe.http_port, "mdp_feedback_events_total{level=\"hard\"}");
-    double scale = h_scrape (pipe.http_port, "pipeline_rate_scale_factor{provider=\"syn\"}");
     E2E_CHECK (hard == 0 || isnan (hard), "a forged HARD event was received (%.0f)", hard);
-    /* a HARD event applied would bring the scale down; but the rogue never
-     * completes a handshake, so it never becomes a member and the real store
-     * alone drives the scale */
-    E2E_CHECK (scale >= 0.99, "scale dropped to %.2f: the forged HARD was applied", scale);
+    /* the rogue never completes a handshake, so it never becomes a member:
+     * the real store alone drives the scale (what the scale is then depends
+     * on the store's sink, slower under a sanitizer) */
+    double members = h_scrape (pipe.http_port, "mdp_stores{state=\"live\"}")
+                     + h_scrape (pipe.http_port, "mdp_stores{state=\"stale\"}");
+    double candidates = h_scrape (pipe.http_port, "mdp_stores{state=\"candidate\"}");
+    E2E_CHECK (members == 1 && candidates == 1,
+               "%.0f members and %.0f candidates: the rogue became a member", members, candidates);
     s_free (&k);
 }
 END_TEST

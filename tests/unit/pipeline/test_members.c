@@ -288,11 +288,16 @@ START_TEST (routing_prefers_headroom_then_fewest_in_flight)
     ck_assert_int_eq (members_pick (m, 500, 8), b); /* fewer batches in flight */
     members_sent (m, b, 500);
     ck_assert_int_eq (members_pick (m, 500, 8), c);
-    /* windows full everywhere but at the HARD store: it gets the batch */
+    /* windows full everywhere but at the HARD store: the batch waits for room
+     * below HARD rather than feed a store above its high watermark ... */
     for (int i = 0; i < 8; i++) {
         members_sent (m, b, 1);
         members_sent (m, c, 1);
     }
+    ck_assert_int_eq (members_pick (m, 500, 8), -1);
+    /* ... unless every member is at HARD */
+    s_obs (b, ev ("b", EPOCH, 2, MDF_LEVEL_HARD, 8500));
+    s_obs (c, ev ("c", EPOCH, 2, MDF_LEVEL_HARD, 8500));
     ck_assert_int_eq (members_pick (m, 500, 8), a);
 }
 END_TEST
