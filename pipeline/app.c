@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "common/http.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "pipeline/coordinator.h"
@@ -108,35 +109,17 @@ s_resume (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
     s_reply (r, 200, "{\"paused\":false%s}", "");
 }
 
-/* JSON-escape a short message into buf. */
-static const char *
-s_json_str (char *buf, size_t size, const char *text)
-{
-    size_t o = 0;
-    for (const char *p = text; *p && o + 7 < size; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\')
-            o += (size_t)snprintf (buf + o, size - o, "\\%c", c);
-        else if (c < 0x20)
-            o += (size_t)snprintf (buf + o, size - o, "\\u%04x", c);
-        else
-            buf[o++] = (char)c;
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 static void
 s_reload_http (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
 {
     (void)body;
     (void)len;
-    char err[512], esc[1100];
+    char err[512], esc[sizeof err * 6]; /* every byte a \u00XX at worst */
     if (app_reload (arg, err, sizeof err) == 0)
         s_reply (r, 200, "{\"reloaded\":true%s}", "");
     else
         s_reply (r, 400, "{\"reloaded\":false,\"error\":\"%s\"}",
-                 s_json_str (esc, sizeof esc, err));
+                 mdf_json_escape (esc, sizeof esc, err));
 }
 
 static void

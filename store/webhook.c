@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/log.h"
 
 typedef struct msg_t {
@@ -142,15 +143,9 @@ webhook_configure (webhook_t *self, bool enabled, const char *url, int64_t timeo
 static char *
 s_json (const webhook_event_t *ev)
 {
-    char id[MDF_ID_MAX * 2 + 1], reason[MDF_REASON_MAX * 2 + 1];
-    size_t j = 0;
-    for (const char *p = ev->coordinator_id; *p && j + 2 < sizeof id; p++) {
-        if (*p == '"' || *p == '\\')
-            id[j++] = '\\';
-        id[j++] = (unsigned char)*p < 0x20 ? '?' : *p;
-    }
-    id[j] = '\0';
-    snprintf (reason, sizeof reason, "%s", ev->reason ? ev->reason : "");
+    char id[MDF_ID_MAX * 6 + 1], reason[MDF_REASON_MAX * 6 + 1];
+    mdf_json_escape (id, sizeof id, ev->coordinator_id);
+    mdf_json_escape (reason, sizeof reason, ev->reason);
     char *json = NULL;
     if (asprintf (&json,
                   "{\"coordinator_id\":\"%s\",\"epoch\":%lld,\"seq\":%llu,\"level\":\"%s\","
