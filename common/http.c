@@ -62,6 +62,7 @@
 
 #include "common/clock.h"
 #include "common/cond.h"
+#include "common/hostport.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -805,44 +806,17 @@ s_mhd_log (void *cls, const char *fmt, va_list ap)
 
 /* ---- start / stop ---- */
 
-/* "HOST:PORT" or "[V6]:PORT" into host and port strings. */
-static int
-s_split_listen (const char *listen, char *host, size_t hostlen, char *port, size_t portlen)
-{
-    const char *colon;
-    const char *hbeg = listen, *hend;
-    if (*listen == '[') {
-        hbeg = listen + 1;
-        hend = strchr (hbeg, ']');
-        if (!hend || hend[1] != ':')
-            return -1;
-        colon = hend + 1;
-    } else {
-        colon = strrchr (listen, ':');
-        if (!colon || memchr (listen, ':', (size_t)(colon - listen)))
-            return -1;
-        hend = colon;
-    }
-    size_t hn = (size_t)(hend - hbeg);
-    const char *p = colon + 1;
-    if (hn == 0 || hn >= hostlen || !*p || strlen (p) >= portlen
-        || strspn (p, "0123456789") != strlen (p) || strtol (p, NULL, 10) > 65535)
-        return -1;
-    memcpy (host, hbeg, hn);
-    host[hn] = '\0';
-    snprintf (port, portlen, "%s", p);
-    return 0;
-}
-
 static int
 s_resolve (const char *listen, struct sockaddr_storage *addr, char *err, size_t errlen)
 {
     char host[256], port[16];
-    if (s_split_listen (listen, host, sizeof host, port, sizeof port) != 0) {
+    int port_n = 0;
+    if (mdf_hostport_split (listen, host, sizeof host, &port_n) != 0) {
         snprintf (err, errlen, "%s: bad listen address (expected HOST:PORT or [IPV6]:PORT)",
                   listen);
         return -1;
     }
+    snprintf (port, sizeof port, "%d", port_n);
     struct addrinfo hints = { 0 }, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
