@@ -8,6 +8,7 @@
 #define MDF_METRICS_INTERNAL_H
 
 #include "common/metrics.h"
+#include "common/strv.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,7 +34,7 @@ struct _mdf_histogram_t {
 
 typedef struct series_t {
     struct series_t *next;
-    char **values;
+    mdf_strlist_t values; /* one per label of the family */
     union {
         struct _mdf_counter_t counter;
         struct _mdf_gauge_t gauge;
@@ -45,8 +46,7 @@ typedef struct {
     char *name;
     char *help;
     metric_type_t type;
-    size_t nlabels;
-    char **label_names;
+    mdf_strlist_t label_names;
     double *bounds;
     size_t nbounds;
     series_t *head, *tail;
