@@ -65,9 +65,7 @@ health_render (const health_view_t *v, mdf_http_reply_t *reply)
                         : !strcmp (sink, "starting") ? "starting"
                         : reason                     ? "down"
                                                      : "ok";
-    const char *breaker = s->breaker == BREAKER_CLOSED ? "closed"
-                          : s->breaker == BREAKER_OPEN ? "open"
-                                                       : "half_open";
+    const char *breaker = breaker_state_name (s->breaker);
     char err[600];
     mdf_json_escape (err, sizeof err, s->error);
     char *body = NULL;
