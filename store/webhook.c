@@ -70,7 +70,8 @@ s_post (webhook_t *self, CURL *curl, const char *json)
     if (!ok && mdf_ratelimit_allow (&self->rl, &suppressed)) {
         char q[512];
         mdf_warn ("webhook POST failed", "url=%s status=%ld error=\"%s\" suppressed=%llu",
-                  mdf_log_quote (q, sizeof q, url), status, curl_easy_strerror (rc),
+                  mdf_log_quote (q, sizeof q, url), status,
+                  rc == CURLE_OK ? "answer not 2xx" : curl_easy_strerror (rc),
                   (unsigned long long)suppressed);
     }
     curl_slist_free_all (hdr);
