@@ -19,8 +19,6 @@
 #include "proto/feedback.h"
 #include "tests/integration/harness.h"
 
-#define INGEST "inproc://listener-test-ingest"
-#define FEEDBACK "inproc://listener-test-feedback"
 #define STALE_MS 300
 #define FORGET_MS 800
 
@@ -32,19 +30,24 @@ static policy_t *s_policy;
 static listener_t *s_listener;
 static int64_t s_epoch;
 static uint64_t s_seq;
+static char s_ingest[64], s_feedback[64];
+static int s_run; /* endpoints differ from test to test (they may share a process) */
 
 static void
 setup (void)
 {
+    s_run++;
+    snprintf (s_ingest, sizeof s_ingest, "inproc://listener-test-ingest-%d", s_run);
+    snprintf (s_feedback, sizeof s_feedback, "inproc://listener-test-feedback-%d", s_run);
     s_pub = zsock_new (ZMQ_XPUB);
     zsock_set_linger (s_pub, 0);
-    ck_assert_int_ge (zsock_bind (s_pub, FEEDBACK), 0);
+    ck_assert_int_ge (zsock_bind (s_pub, "%s", s_feedback), 0);
     s_reg = mdf_metrics_new ();
     mdf_clock_t clk = mdf_clock_system ();
     members_t *m
         = members_new (STALE_MS * 1000000LL, FORGET_MS * 1000000LL, MDF_LEVEL_SOFT, true, &clk);
     s_roster = roster_new (m);
-    const char *ingest[] = { INGEST }, *feedback[] = { FEEDBACK };
+    const char *ingest[] = { s_ingest }, *feedback[] = { s_feedback };
     ck_assert_int_eq (roster_set (s_roster, ingest, feedback, 1), 0);
     s_coord = coordinator_new (NULL);
     coordinator_provider_t p = { "p0", 100, 1000, 1000, 3, 5000 };

@@ -28,11 +28,12 @@ static mdf_metrics_t *s_reg;
 static roster_t *s_roster;
 static sender_t *s_sender;
 static mdf_bar_t s_bars[10];
+static int s_run; /* endpoints differ from test to test (they may share a process) */
 
 static void
 s_store_new (s_store_t *st, const char *name)
 {
-    snprintf (st->endpoint, sizeof st->endpoint, "inproc://sender-test-%s", name);
+    snprintf (st->endpoint, sizeof st->endpoint, "inproc://sender-test-%s-%d", name, ++s_run);
     st->router = zsock_new (ZMQ_ROUTER);
     ck_assert_ptr_nonnull (st->router);
     zsock_set_linger (st->router, 0);
@@ -96,6 +97,27 @@ s_metric (const char *series)
     double v = h_metric (text, series);
     free (text);
     return v;
+}
+
+typedef struct {
+    const char *series;
+    double at_least;
+} s_want_t;
+
+static bool
+s_reached (void *arg)
+{
+    s_want_t *w = arg;
+    return s_metric (w->series) >= w->at_least;
+}
+
+/* The sender counts a (re)send just after it went out: wait for it. */
+static void
+s_wait_metric (const char *series, double at_least)
+{
+    s_want_t w = { series, at_least };
+    ck_assert_msg (h_wait_until (s_reached, &w, 5000) == 0, "%s = %g, expected %g", series,
+                   s_metric (series), at_least);
 }
 
 /* A batch the store received: who sent it (routing id) and what. */
@@ -206,7 +228,7 @@ START_TEST (a_missing_ack_resends_the_same_batch_after_the_timeout)
     ck_assert_uint_eq (again.batch.batch_seq, first.batch.batch_seq);
     ck_assert_uint_eq (again.batch.nbars, 10);
     ck_assert_int_ge (again.at_ms - first.at_ms, 180);
-    ck_assert_double_ge (s_metric ("mdp_batches_resent_total{reason=\"timeout\"}"), 1);
+    s_wait_metric ("mdp_batches_resent_total{reason=\"timeout\"}", 1);
     ck_assert_double_eq (s_metric ("mdp_bars_sent_total{provider=\"p0\"}"), 10); /* once */
     s_answer (&st, &again, MDF_ACK_OK, again.batch.batch_seq);
     ck_assert_int_eq (h_wait_until (s_nothing_inflight, NULL, 5000), 0);
@@ -231,6 +253,7 @@ START_TEST (a_retry_is_resent_after_a_backoff_that_doubles)
     ck_assert_uint_eq (g[2].batch.batch_seq, g[0].batch.batch_seq);
     ck_assert_int_ge (g[1].at_ms - g[0].at_ms, 90);  /* retry_backoff_ms */
     ck_assert_int_ge (g[2].at_ms - g[1].at_ms, 190); /* doubled */
+    s_wait_metric ("mdp_batches_resent_total{reason=\"retry\"}", 2);
     ck_assert_double_eq (s_metric ("mdp_batches_resent_total{reason=\"retry\"}"), 2);
     ck_assert_uint_eq (sender_inflight (s_sender), 1); /* a retry never releases */
     s_answer (&st, &g[2], MDF_ACK_OK, g[2].batch.batch_seq);

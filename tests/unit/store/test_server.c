@@ -20,13 +20,12 @@
 #include "store/settings.h"
 #include "tests/integration/harness.h"
 
-#define INGEST "inproc://server-test-ingest"
-#define FEEDBACK "inproc://server-test-feedback"
-
 static store_settings_t s_set;
 static server_t *s_srv;
 static pthread_t s_thread;
 static volatile sig_atomic_t s_signal;
+static char s_ingest[64], s_feedback[64];
+static int s_runs; /* endpoints differ from test to test (they may share a process) */
 
 static void
 s_str (char **field, const char *value)
@@ -42,9 +41,12 @@ s_settings (int64_t capacity, int64_t max_rows)
 {
     memset (&s_set, 0, sizeof s_set);
     ck_assert_int_eq (mdf_cfg_defaults (store_settings_table, store_settings_count, &s_set), 0);
+    s_runs++;
+    snprintf (s_ingest, sizeof s_ingest, "inproc://server-test-ingest-%d", s_runs);
+    snprintf (s_feedback, sizeof s_feedback, "inproc://server-test-feedback-%d", s_runs);
     s_str (&s_set.store_id, "srv-test");
-    s_str (&s_set.ingest_endpoint, INGEST);
-    s_str (&s_set.feedback_endpoint, FEEDBACK);
+    s_str (&s_set.ingest_endpoint, s_ingest);
+    s_str (&s_set.feedback_endpoint, s_feedback);
     s_str (&s_set.sink_type, "null");
     s_str (&s_set.http_listen, "127.0.0.1:0");
     s_str (&s_set.log_level, "error");
@@ -106,7 +108,7 @@ s_destroy (void)
 static zsock_t *
 s_dealer (void)
 {
-    zsock_t *d = zsock_new_dealer (INGEST);
+    zsock_t *d = zsock_new_dealer (s_ingest);
     ck_assert_ptr_nonnull (d);
     zsock_set_linger (d, 0);
     return d;
@@ -278,7 +280,7 @@ START_TEST (a_batch_that_does_not_fit_gets_retry_and_the_level_goes_hard)
 {
     /* a sink taking 10 rows/s */
     s_start (100, 10);
-    zsock_t *sub = zsock_new_sub (FEEDBACK, MDF_FEEDBACK_TOPIC_PREFIX);
+    zsock_t *sub = zsock_new_sub (s_feedback, MDF_FEEDBACK_TOPIC_PREFIX);
     mdf_feedback_t ev;
     ck_assert_int_eq (s_event (sub, "subscribe", &ev, 5000), 0); /* the welcome */
     ck_assert_int_eq (ev.level, MDF_LEVEL_OK);
@@ -312,7 +314,7 @@ END_TEST
 START_TEST (drain_acks_what_was_queued_and_publishes_shutdown)
 {
     s_start (10000, 0);
-    zsock_t *sub = zsock_new_sub (FEEDBACK, MDF_FEEDBACK_TOPIC_PREFIX);
+    zsock_t *sub = zsock_new_sub (s_feedback, MDF_FEEDBACK_TOPIC_PREFIX);
     mdf_feedback_t ev;
     ck_assert_int_eq (s_event (sub, "subscribe", &ev, 5000), 0);
     zsock_t *d = s_dealer ();
