@@ -671,6 +671,29 @@ h_metric (const char *exposition, const char *series)
 }
 
 double
+h_registry_value (mdf_metrics_t *reg, const char *series)
+{
+    char *text = mdf_metrics_render (reg);
+    double v = h_metric (text, series);
+    free (text);
+    return v;
+}
+
+int
+h_wait_registry_ge (mdf_metrics_t *reg, const char *series, double min, int timeout_ms)
+{
+    long long deadline = h_now_ms () + timeout_ms;
+    for (;;) {
+        double v = h_registry_value (reg, series);
+        if (!isnan (v) && v >= min)
+            return 0;
+        if (h_now_ms () >= deadline)
+            return -1;
+        s_sleep_ms (5);
+    }
+}
+
+double
 h_scrape (int port, const char *series)
 {
     int status = 0;

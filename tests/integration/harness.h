@@ -10,10 +10,14 @@
 #ifndef MDF_HARNESS_H
 #define MDF_HARNESS_H
 
+#include <check.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <sys/types.h>
+
+#include "common/metrics.h"
 
 /* "$MDF_BUILD_ROOT/rel" / "$MDF_SOURCE_ROOT/rel" (static buffer per call site is
  * not needed: returns a malloc'd string the caller frees). */
@@ -117,6 +121,14 @@ int h_wait_http (int port, int timeout_ms);
  * absent. */
 double h_metric (const char *exposition, const char *series);
 
+/* One series of a registry in this process (a module under test registered
+ * it), read through its exposition; NAN when absent. */
+double h_registry_value (mdf_metrics_t *reg, const char *series);
+
+/* Poll it until it is >= min: 0, or -1 after timeout_ms.  For counters
+ * another thread bumps just after what the test saw. */
+int h_wait_registry_ge (mdf_metrics_t *reg, const char *series, double min, int timeout_ms);
+
 /* GET /metrics and read one series; NAN when absent or unreachable. */
 double h_scrape (int port, const char *series);
 
@@ -139,5 +151,17 @@ long h_db_rows (const char *db);
 
 /* Milliseconds on the monotonic clock. */
 long long h_now_ms (void);
+
+/* A Check suite's main: run every test of `s` (each forked, unless
+ * CK_FORK=no), print the results, free; EXIT_SUCCESS when none failed. */
+static inline int
+h_run_suite (Suite *s)
+{
+    SRunner *sr = srunner_create (s);
+    srunner_run_all (sr, CK_NORMAL);
+    int failed = srunner_ntests_failed (sr);
+    srunner_free (sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
 
 #endif

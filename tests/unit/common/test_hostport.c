@@ -9,6 +9,8 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "tests/integration/harness.h"
+
 START_TEST (names_ipv4_and_bracketed_ipv6_split)
 {
     char host[64];
@@ -69,9 +71,5 @@ main (void)
     tcase_add_test (tc, anything_else_is_refused);
     tcase_add_test (tc, loopback_is_127_8_and_v6_one_and_localhost);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

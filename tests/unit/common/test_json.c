@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/integration/harness.h"
+
 START_TEST (quotes_backslashes_and_controls_are_escaped)
 {
     char buf[128];
@@ -62,9 +64,5 @@ main (void)
     tcase_add_test (tc, a_broken_sequence_never_swallows_a_quote);
     tcase_add_test (tc, a_long_text_is_cut_between_whole_escapes);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

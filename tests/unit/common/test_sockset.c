@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/integration/harness.h"
+
 static int setups;
 
 static int
@@ -179,9 +181,5 @@ main (void)
     tcase_add_test (tc, a_refused_or_bad_slot_is_closed_with_a_reason);
     tcase_add_test (tc, poll_items_say_which_peer_sent);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

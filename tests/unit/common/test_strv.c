@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/integration/harness.h"
+
 START_TEST (set_copies_every_string)
 {
     char a[] = "tcp://127.0.0.1:5555", b[] = "";
@@ -64,9 +66,5 @@ main (void)
     tcase_add_test (tc, push_copies_n_bytes_and_terminates_them);
     tcase_add_test (tc, empty_list_is_null_and_zero_and_frees_twice);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -105,9 +105,5 @@ main (void)
     tcase_add_test (tc, a_name_that_does_not_resolve_gives_no_store);
     tcase_add_test (tc, the_thread_puts_the_stores_into_the_roster);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

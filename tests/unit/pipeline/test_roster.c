@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pipeline/roster.h"
+#include "tests/integration/harness.h"
 
 static mdf_fake_clock_t fake;
 static mdf_clock_t clk;
@@ -149,9 +150,5 @@ main (void)
     tcase_add_test (tc, an_unchanged_unlock_wakes_nobody);
     tcase_add_test (tc, a_list_longer_than_the_table_adds_what_fits);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

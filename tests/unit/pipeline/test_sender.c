@@ -93,31 +93,15 @@ s_stop (s_store_t *stores, size_t n)
 static double
 s_metric (const char *series)
 {
-    char *text = mdf_metrics_render (s_reg);
-    double v = h_metric (text, series);
-    free (text);
-    return v;
-}
-
-typedef struct {
-    const char *series;
-    double at_least;
-} s_want_t;
-
-static bool
-s_reached (void *arg)
-{
-    s_want_t *w = arg;
-    return s_metric (w->series) >= w->at_least;
+    return h_registry_value (s_reg, series);
 }
 
 /* The sender counts a (re)send just after it went out: wait for it. */
 static void
 s_wait_metric (const char *series, double at_least)
 {
-    s_want_t w = { series, at_least };
-    ck_assert_msg (h_wait_until (s_reached, &w, 5000) == 0, "%s = %g, expected %g", series,
-                   s_metric (series), at_least);
+    ck_assert_msg (h_wait_registry_ge (s_reg, series, at_least, 5000) == 0, "%s = %g, expected %g",
+                   series, s_metric (series), at_least);
 }
 
 /* A batch the store received: who sent it (routing id) and what. */
@@ -190,24 +174,39 @@ s_nothing_inflight (void *arg)
     return sender_inflight (s_sender) == 0;
 }
 
+/* One store, a sender towards it, one batch of 10 bars pushed and received
+ * there as *got. */
+static void
+s_one_batch (s_store_t *st, int64_t ack_timeout_ms, int64_t backoff_ms, s_got_t *got)
+{
+    s_store_new (st, "a");
+    s_start (st, 1, 4, ack_timeout_ms, backoff_ms);
+    ck_assert_int_eq (sender_push (s_sender, 0, s_bars, 10), 0);
+    ck_assert (s_receive (st, got, 5000));
+}
+
+/* Answer `got` with `status` and wait until the sender holds nothing. */
+static void
+s_answer_released (s_store_t *st, const s_got_t *got, mdf_ack_status_t status)
+{
+    s_answer (st, got, status, got->batch.batch_seq);
+    ck_assert_int_eq (h_wait_until (s_nothing_inflight, NULL, 5000), 0);
+}
+
 /* ---- tests ---- */
 
 START_TEST (a_batch_goes_to_the_store_and_its_ok_releases_it)
 {
     s_store_t st;
-    s_store_new (&st, "a");
-    s_start (&st, 1, 4, 10000, 50);
-    ck_assert_int_eq (sender_push (s_sender, 0, s_bars, 10), 0);
     s_got_t got;
-    ck_assert (s_receive (&st, &got, 5000));
+    s_one_batch (&st, 10000, 50, &got);
     ck_assert_str_eq (got.batch.producer_id, "unit");
     ck_assert_str_eq (got.batch.provider, "p0");
     ck_assert_uint_eq (got.batch.nbars, 10);
     ck_assert_int_eq (got.batch.bars[9].ts, s_bars[9].ts);
     ck_assert_uint_eq (sender_inflight (s_sender), 1);
     ck_assert_uint_eq (sender_unacked_bars (s_sender), 10);
-    s_answer (&st, &got, MDF_ACK_OK, got.batch.batch_seq);
-    ck_assert_int_eq (h_wait_until (s_nothing_inflight, NULL, 5000), 0);
+    s_answer_released (&st, &got, MDF_ACK_OK);
     ck_assert_double_eq (s_metric ("mdp_bars_sent_total{provider=\"p0\"}"), 10);
     ck_assert_double_eq (s_metric ("mdp_bars_acked_total{provider=\"p0\"}"), 10);
     ck_assert_int_eq (sender_drain (s_sender, 1000), 0);
@@ -219,19 +218,15 @@ END_TEST
 START_TEST (a_missing_ack_resends_the_same_batch_after_the_timeout)
 {
     s_store_t st;
-    s_store_new (&st, "a");
-    s_start (&st, 1, 4, 200, 50);
-    ck_assert_int_eq (sender_push (s_sender, 0, s_bars, 10), 0);
     s_got_t first, again;
-    ck_assert (s_receive (&st, &first, 5000));
+    s_one_batch (&st, 200, 50, &first);
     ck_assert (s_receive (&st, &again, 5000)); /* no ack: it comes again */
     ck_assert_uint_eq (again.batch.batch_seq, first.batch.batch_seq);
     ck_assert_uint_eq (again.batch.nbars, 10);
     ck_assert_int_ge (again.at_ms - first.at_ms, 180);
     s_wait_metric ("mdp_batches_resent_total{reason=\"timeout\"}", 1);
     ck_assert_double_eq (s_metric ("mdp_bars_sent_total{provider=\"p0\"}"), 10); /* once */
-    s_answer (&st, &again, MDF_ACK_OK, again.batch.batch_seq);
-    ck_assert_int_eq (h_wait_until (s_nothing_inflight, NULL, 5000), 0);
+    s_answer_released (&st, &again, MDF_ACK_OK);
     s_got_free (&first);
     s_got_free (&again);
     s_stop (&st, 1);
@@ -241,11 +236,8 @@ END_TEST
 START_TEST (a_retry_is_resent_after_a_backoff_that_doubles)
 {
     s_store_t st;
-    s_store_new (&st, "a");
-    s_start (&st, 1, 4, 10000, 100);
-    ck_assert_int_eq (sender_push (s_sender, 0, s_bars, 10), 0);
     s_got_t g[3];
-    ck_assert (s_receive (&st, &g[0], 5000));
+    s_one_batch (&st, 10000, 100, &g[0]);
     s_answer (&st, &g[0], MDF_ACK_RETRY, g[0].batch.batch_seq);
     ck_assert (s_receive (&st, &g[1], 5000));
     s_answer (&st, &g[1], MDF_ACK_RETRY, g[1].batch.batch_seq);
@@ -256,8 +248,7 @@ START_TEST (a_retry_is_resent_after_a_backoff_that_doubles)
     s_wait_metric ("mdp_batches_resent_total{reason=\"retry\"}", 2);
     ck_assert_double_eq (s_metric ("mdp_batches_resent_total{reason=\"retry\"}"), 2);
     ck_assert_uint_eq (sender_inflight (s_sender), 1); /* a retry never releases */
-    s_answer (&st, &g[2], MDF_ACK_OK, g[2].batch.batch_seq);
-    ck_assert_int_eq (h_wait_until (s_nothing_inflight, NULL, 5000), 0);
+    s_answer_released (&st, &g[2], MDF_ACK_OK);
     for (int i = 0; i < 3; i++)
         s_got_free (&g[i]);
     s_stop (&st, 1);
@@ -267,13 +258,9 @@ END_TEST
 START_TEST (a_rejected_batch_is_released_and_counted)
 {
     s_store_t st;
-    s_store_new (&st, "a");
-    s_start (&st, 1, 4, 10000, 50);
-    ck_assert_int_eq (sender_push (s_sender, 0, s_bars, 10), 0);
     s_got_t got;
-    ck_assert (s_receive (&st, &got, 5000));
-    s_answer (&st, &got, MDF_ACK_REJECTED, got.batch.batch_seq);
-    ck_assert_int_eq (h_wait_until (s_nothing_inflight, NULL, 5000), 0);
+    s_one_batch (&st, 10000, 50, &got);
+    s_answer_released (&st, &got, MDF_ACK_REJECTED);
     ck_assert_double_eq (s_metric ("mdp_batches_rejected_total{provider=\"p0\"}"), 1);
     ck_assert_double_eq (s_metric ("mdp_bars_rejected_total{provider=\"p0\"}"), 10);
     ck_assert_double_eq (s_metric ("mdp_bars_acked_total{provider=\"p0\"}"), 0);
@@ -333,29 +320,19 @@ START_TEST (batches_go_where_there_is_room_and_the_provider_waits_for_it)
 }
 END_TEST
 
-static bool
-s_both_acks_counted (void *arg)
-{
-    (void)arg;
-    return s_metric ("mdp_acks_unknown_total") >= 1 && s_metric ("mdp_acks_malformed_total") >= 1;
-}
-
 START_TEST (acks_for_nothing_in_flight_or_unreadable_are_counted_and_ignored)
 {
     s_store_t st;
-    s_store_new (&st, "a");
-    s_start (&st, 1, 4, 10000, 50);
-    ck_assert_int_eq (sender_push (s_sender, 0, s_bars, 10), 0);
     s_got_t got;
-    ck_assert (s_receive (&st, &got, 5000));
+    s_one_batch (&st, 10000, 50, &got);
     s_answer (&st, &got, MDF_ACK_OK, got.batch.batch_seq + 1000); /* a late duplicate */
     s_answer_raw (&st, &got, "\xc1", 1);                          /* garbage */
-    ck_assert_int_eq (h_wait_until (s_both_acks_counted, NULL, 5000), 0);
+    s_wait_metric ("mdp_acks_unknown_total", 1);
+    s_wait_metric ("mdp_acks_malformed_total", 1);
     ck_assert_double_eq (s_metric ("mdp_acks_unknown_total"), 1);
     ck_assert_double_eq (s_metric ("mdp_acks_malformed_total"), 1);
     ck_assert_uint_eq (sender_inflight (s_sender), 1); /* the real one still waits */
-    s_answer (&st, &got, MDF_ACK_OK, got.batch.batch_seq);
-    ck_assert_int_eq (h_wait_until (s_nothing_inflight, NULL, 5000), 0);
+    s_answer_released (&st, &got, MDF_ACK_OK);
     s_got_free (&got);
     s_stop (&st, 1);
 }
@@ -374,9 +351,5 @@ main (void)
     tcase_add_test (tc, batches_go_where_there_is_room_and_the_provider_waits_for_it);
     tcase_add_test (tc, acks_for_nothing_in_flight_or_unreadable_are_counted_and_ignored);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

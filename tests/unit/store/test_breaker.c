@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "store/breaker.h"
+#include "tests/integration/harness.h"
 
 #define MS 1000000LL
 
@@ -165,9 +166,5 @@ main (void)
     tcase_add_test (tc, a_write_already_under_way_that_commits_closes_it);
     tcase_add_test (tc, state_names_are_those_of_health);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -19,6 +19,7 @@
 #include "store/server.h"
 #include "store/settings.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/store/store_fixture.h"
 
 static store_settings_t s_set;
 static server_t *s_srv;
@@ -114,30 +115,11 @@ s_dealer (void)
     return d;
 }
 
+/* A batch of n valid bars; batches of other seq never share a row. */
 static void
 s_batch (mdf_batch_t *b, uint64_t seq, size_t n)
 {
-    memset (b, 0, sizeof *b);
-    snprintf (b->producer_id, sizeof b->producer_id, "unit");
-    snprintf (b->provider, sizeof b->provider, "prov");
-    b->batch_seq = seq;
-    b->bars = calloc (n ? n : 1, sizeof *b->bars);
-    b->nbars = n;
-    for (size_t i = 0; i < n; i++) {
-        mdf_bar_t *bar = &b->bars[i];
-        snprintf (bar->symbol, sizeof bar->symbol, "S%zu", i % 3);
-        bar->ts = 1700000000000000000LL + (int64_t)(seq * 100000 + i) * 1000;
-        bar->open = 10, bar->high = 11, bar->low = 9, bar->close = 10.5, bar->volume = 1;
-    }
-}
-
-static void
-s_send_batch (zsock_t *d, const mdf_batch_t *b)
-{
-    mdf_buf_t buf = { 0 };
-    ck_assert_int_eq (mdf_batch_encode (b, &buf), 0);
-    ck_assert_int_eq (zmq_send (zsock_resolve (d), buf.data, buf.size, 0), (int)buf.size);
-    mdf_buf_free (&buf);
+    mds_make_batch (b, "unit", seq, "prov", n, 1700000000000000000LL + (int64_t)seq * 100000000LL);
 }
 
 static void
@@ -145,31 +127,16 @@ s_send (zsock_t *d, uint64_t seq, size_t n)
 {
     mdf_batch_t b;
     s_batch (&b, seq, n);
-    s_send_batch (d, &b);
+    ck_assert_int_eq (mds_send_batch (d, &b), 0);
     mdf_batch_clear (&b);
-}
-
-/* One ack within timeout_ms: 0, or -1 when none came. */
-static int
-s_ack (zsock_t *d, mdf_ack_t *ack, int timeout_ms)
-{
-    zpoller_t *p = zpoller_new (d, NULL);
-    void *ready = zpoller_wait (p, timeout_ms);
-    zpoller_destroy (&p);
-    if (!ready)
-        return -1;
-    zframe_t *f = zframe_recv (d);
-    char err[256];
-    int rc = f ? mdf_ack_decode (zframe_data (f), zframe_size (f), ack, err, sizeof err) : -1;
-    zframe_destroy (&f);
-    return rc;
 }
 
 static void
 s_expect (zsock_t *d, uint64_t seq, mdf_ack_status_t status, uint64_t count)
 {
     mdf_ack_t ack;
-    ck_assert_msg (s_ack (d, &ack, 5000) == 0, "no ack for batch %llu", (unsigned long long)seq);
+    ck_assert_msg (mds_recv_ack (d, &ack, 5000) == 0, "no ack for batch %llu",
+                   (unsigned long long)seq);
     ck_assert_uint_eq (ack.batch_seq, seq);
     ck_assert_msg (ack.status == status, "batch %llu: %s (%s), expected %s",
                    (unsigned long long)seq, mdf_ack_status_name (ack.status), ack.error,
@@ -182,30 +149,6 @@ static double
 s_metric (const char *series)
 {
     return h_scrape (server_http_port (s_srv), series);
-}
-
-/* One event within timeout_ms with `reason`, skipping others. */
-static int
-s_event (zsock_t *sub, const char *reason, mdf_feedback_t *ev, int timeout_ms)
-{
-    long long deadline = h_now_ms () + timeout_ms;
-    zpoller_t *p = zpoller_new (sub, NULL);
-    int rc = -1;
-    while (rc != 0 && h_now_ms () < deadline) {
-        if (!zpoller_wait (p, (int)(deadline - h_now_ms ())))
-            break;
-        zmsg_t *msg = zmsg_recv (sub);
-        zframe_t *body = msg && zmsg_size (msg) == 2 ? zmsg_last (msg) : NULL;
-        char err[256];
-        if (body
-            && mdf_feedback_decode (zframe_data (body), zframe_size (body), ev, err, sizeof err)
-                   == 0
-            && strcmp (ev->reason, reason) == 0)
-            rc = 0;
-        zmsg_destroy (&msg);
-    }
-    zpoller_destroy (&p);
-    return rc;
 }
 
 /* ---- tests ---- */
@@ -236,15 +179,15 @@ START_TEST (a_bad_bar_or_a_batch_over_a_limit_is_rejected_with_the_reason)
     mdf_batch_t b;
     s_batch (&b, 7, 5);
     b.bars[3].low = 20; /* above its high */
-    s_send_batch (d, &b);
+    ck_assert_int_eq (mds_send_batch (d, &b), 0);
     mdf_batch_clear (&b);
     mdf_ack_t ack;
-    ck_assert_int_eq (s_ack (d, &ack, 5000), 0);
+    ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
     ck_assert_uint_eq (ack.batch_seq, 7);
     ck_assert_int_eq (ack.status, MDF_ACK_REJECTED);
     ck_assert_msg (strstr (ack.error, "3"), "error does not name bar 3: %s", ack.error);
     s_send (d, 8, 1001); /* over ingest.max_bars (= capacity here) */
-    ck_assert_int_eq (s_ack (d, &ack, 5000), 0);
+    ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
     ck_assert_int_eq (ack.status, MDF_ACK_REJECTED);
     ck_assert_msg (strstr (ack.error, "ingest.max_bars"), "%s", ack.error);
     ck_assert_double_eq (s_metric ("mds_batches_total{status=\"rejected\"}"), 2);
@@ -264,7 +207,7 @@ START_TEST (malformed_messages_get_no_answer_are_counted_and_the_loop_goes_on)
     zstr_send (d, "\xc1 not msgpack");
     zmq_send (zsock_resolve (d), "", 0, 0); /* empty */
     mdf_ack_t ack;
-    ck_assert_int_eq (s_ack (d, &ack, 300), -1);
+    ck_assert_int_eq (mds_recv_ack (d, &ack, 300), -1);
     s_send (d, 9, 3);
     s_expect (d, 9, MDF_ACK_OK, 3); /* still serving */
     ck_assert_double_eq (s_metric ("mds_ingest_malformed_total{reason=\"frames\"}"), 1);
@@ -282,7 +225,7 @@ START_TEST (a_batch_that_does_not_fit_gets_retry_and_the_level_goes_hard)
     s_start (100, 10);
     zsock_t *sub = zsock_new_sub (s_feedback, MDF_FEEDBACK_TOPIC_PREFIX);
     mdf_feedback_t ev;
-    ck_assert_int_eq (s_event (sub, "subscribe", &ev, 5000), 0); /* the welcome */
+    ck_assert_int_eq (mds_wait_event (sub, "subscribe", -1, &ev, 5000), 0); /* the welcome */
     ck_assert_int_eq (ev.level, MDF_LEVEL_OK);
     ck_assert_str_eq (ev.coordinator_id, "srv-test");
     zsock_t *d = s_dealer ();
@@ -291,17 +234,17 @@ START_TEST (a_batch_that_does_not_fit_gets_retry_and_the_level_goes_hard)
     s_expect (d, 1, MDF_ACK_OK, 50);
     /* ... so the next 90 bars wait in the queue: above the high watermark */
     s_send (d, 2, 90);
-    ck_assert_int_eq (s_event (sub, "watermark", &ev, 5000), 0);
+    ck_assert_int_eq (mds_wait_event (sub, "watermark", -1, &ev, 5000), 0);
     ck_assert_int_eq (ev.level, MDF_LEVEL_HARD);
     ck_assert_int_eq (ev.queue_size, 90);
     s_send (d, 3, 20); /* 90 + 20 > 100 */
     mdf_ack_t ack;
-    ck_assert_int_eq (s_ack (d, &ack, 5000), 0);
+    ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
     ck_assert_uint_eq (ack.batch_seq, 3);
     ck_assert_int_eq (ack.status, MDF_ACK_RETRY);
     ck_assert_int_eq (ack.level, MDF_LEVEL_HARD);
     s_send (d, 4, 101); /* more than the whole queue: never fits */
-    ck_assert_int_eq (s_ack (d, &ack, 5000), 0);
+    ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
     ck_assert_int_eq (ack.status, MDF_ACK_REJECTED);
     ck_assert_double_eq (s_metric ("mds_batches_total{status=\"retry\"}"), 1);
     zsock_destroy (&d);
@@ -316,7 +259,7 @@ START_TEST (drain_acks_what_was_queued_and_publishes_shutdown)
     s_start (10000, 0);
     zsock_t *sub = zsock_new_sub (s_feedback, MDF_FEEDBACK_TOPIC_PREFIX);
     mdf_feedback_t ev;
-    ck_assert_int_eq (s_event (sub, "subscribe", &ev, 5000), 0);
+    ck_assert_int_eq (mds_wait_event (sub, "subscribe", -1, &ev, 5000), 0);
     zsock_t *d = s_dealer ();
     for (uint64_t seq = 1; seq <= 5; seq++)
         s_send (d, seq, 50);
@@ -324,7 +267,7 @@ START_TEST (drain_acks_what_was_queued_and_publishes_shutdown)
         s_expect (d, seq, MDF_ACK_OK, 50);
     s_stop_loop ();
     ck_assert_int_eq (server_drain (s_srv), 0);
-    ck_assert_int_eq (s_event (sub, "shutdown", &ev, 5000), 0);
+    ck_assert_int_eq (mds_wait_event (sub, "shutdown", -1, &ev, 5000), 0);
     ck_assert_int_eq (ev.queue_size, 0);
     int status = 0;
     free (h_http ("GET", server_http_port (s_srv), "/health/ready", NULL, &status, 2000));
@@ -347,9 +290,5 @@ main (void)
     tcase_add_test (tc, a_batch_that_does_not_fit_gets_retry_and_the_level_goes_hard);
     tcase_add_test (tc, drain_acks_what_was_queued_and_publishes_shutdown);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

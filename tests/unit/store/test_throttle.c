@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "store/throttle.h"
+#include "tests/integration/harness.h"
 
 #define MS 1000000LL
 #define SEC 1000000000LL
@@ -154,9 +155,5 @@ main (void)
     tcase_add_test (tc, a_live_change_of_the_rate_sizes_the_next_slots);
     tcase_add_test (tc, a_throttled_take_holds_a_tenth_of_a_second);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }
