@@ -21,7 +21,7 @@
  * mdf_cfg_load_array(), each element against its own entry table.
  *
  * Field storage by type:  STRING -> char * (owned, freed by mdf_cfg_free);
- * INT -> int64_t; DOUBLE -> double; BOOL -> bool; STRLIST -> mdf_strlist_t;
+ * INT -> int64_t; DOUBLE -> double; BOOL -> bool; STRLIST -> mdf_strlist_t (strv.h);
  * ENUM -> int, the index of the value in `choices`.
  *
  * Flags: MDF_CFG_LIVE marks a key a running service applies on reload
@@ -41,6 +41,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/strv.h" /* mdf_strlist_t: STRLIST fields */
+
 typedef enum {
     MDF_CFG_STRING,
     MDF_CFG_INT,
@@ -54,11 +56,6 @@ enum {
     MDF_CFG_LIVE = 1u << 0,   /* applied on reload without a restart */
     MDF_CFG_SECRET = 1u << 1, /* printed as (redacted) by the dump */
 };
-
-typedef struct {
-    char **items; /* owned */
-    size_t count;
-} mdf_strlist_t;
 
 typedef struct {
     const char *key; /* "section.key", or just "key" inside an array element */
@@ -200,9 +197,5 @@ typedef struct {
  * (the running settings untouched, the failure logged). */
 int mdf_cfg_reload (const mdf_cfg_reloader_t *r, const char *path, void *running,
                     mdf_cfg_changes_t *out, char *err, size_t errlen);
-
-/* Duplicate / free a string list (helpers for services that copy settings). */
-int mdf_strlist_copy (mdf_strlist_t *dst, const mdf_strlist_t *src);
-void mdf_strlist_free (mdf_strlist_t *list);
 
 #endif

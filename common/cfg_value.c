@@ -166,21 +166,6 @@ s_set_enum (const mdf_cfg_entry_t *e, const source_t *src, void *field, char *er
     return 0;
 }
 
-static int
-s_list_push (mdf_strlist_t *l, const char *s, size_t n)
-{
-    char **items = realloc (l->items, (l->count + 1) * sizeof *items);
-    if (!items)
-        return -1;
-    l->items = items;
-    l->items[l->count] = malloc (n + 1);
-    if (!l->items[l->count])
-        return -1;
-    memcpy (l->items[l->count], s, n);
-    l->items[l->count++][n] = '\0';
-    return 0;
-}
-
 /* Comma-separated text into `l`, items trimmed, empty ones dropped. */
 static int
 s_split (mdf_strlist_t *l, const char *text)
@@ -194,7 +179,7 @@ s_split (mdf_strlist_t *l, const char *text)
             a++;
         while (b > a && isspace ((unsigned char)b[-1]))
             b--;
-        if (b > a && s_list_push (l, a, (size_t)(b - a)))
+        if (b > a && mdf_strlist_push (l, a, (size_t)(b - a)))
             return -1;
         p = *end ? end + 1 : end;
     }
@@ -210,7 +195,7 @@ s_set_list (const source_t *src, void *field, char *err, size_t errlen)
     if (!node)
         rc = s_split (&l, src->text);
     else if (mdf_toml_type (node) == MDF_TOML_STRING)
-        rc = s_list_push (&l, mdf_toml_string (node), strlen (mdf_toml_string (node)));
+        rc = mdf_strlist_push (&l, mdf_toml_string (node), strlen (mdf_toml_string (node)));
     else if (mdf_toml_type (node) != MDF_TOML_ARRAY)
         return cfg_error (err, errlen, "%s: %s: expected a list of strings, got %s", src->where,
                           src->name, mdf_toml_type_name (mdf_toml_type (node)));
@@ -221,7 +206,7 @@ s_set_list (const source_t *src, void *field, char *err, size_t errlen)
             return cfg_error (err, errlen, "%s: %s[%zu]: expected a string, got %s", src->where,
                               src->name, i, mdf_toml_type_name (mdf_toml_type (item)));
         }
-        rc = s_list_push (&l, mdf_toml_string (item), strlen (mdf_toml_string (item)));
+        rc = mdf_strlist_push (&l, mdf_toml_string (item), strlen (mdf_toml_string (item)));
     }
     if (rc) {
         mdf_strlist_free (&l);
@@ -253,30 +238,4 @@ cfg_value_set (const mdf_cfg_entry_t *e, const source_t *src, void *base, char *
         return s_set_enum (e, src, field, err, errlen);
     }
     return cfg_error (err, errlen, "%s: bad entry type", src->name);
-}
-
-/* ---------------------------------------------------------------- string lists */
-
-int
-mdf_strlist_copy (mdf_strlist_t *dst, const mdf_strlist_t *src)
-{
-    mdf_strlist_t l = { 0 };
-    for (size_t i = 0; i < src->count; i++) {
-        if (s_list_push (&l, src->items[i], strlen (src->items[i]))) {
-            mdf_strlist_free (&l);
-            return -1;
-        }
-    }
-    *dst = l;
-    return 0;
-}
-
-void
-mdf_strlist_free (mdf_strlist_t *list)
-{
-    for (size_t i = 0; i < list->count; i++)
-        free (list->items[i]);
-    free (list->items);
-    list->items = NULL;
-    list->count = 0;
 }

@@ -20,11 +20,11 @@
  *     wrong bearer token marks the request denied; its body (if announced at
  *     most MDF_HTTP_DRAIN_MAX) is read and discarded like an oversized one and
  *     the 401 goes out on the final call, so the client reads the answer
- *     instead of a reset.  The token sits in a fixed buffer padded with zeros
- *     and every comparison walks the whole buffer, so its duration does not
- *     depend on the token's content or length (only on the length the client
- *     sent).  Authentication comes before routing: an unauthenticated client
- *     learns nothing about which paths under the prefix exist.
+ *     instead of a reset.  The token and its comparison, in time independent
+ *     of the token, are common/http_auth.c's; this file only reads the
+ *     header and answers.  Authentication comes before routing: an
+ *     unauthenticated client learns nothing about which paths under the
+ *     prefix exist.
  *   - Routes match the raw request target exactly, as the client sent it
  *     (MHD's URI log callback sees it before MHD splits off the query and
  *     decodes %XX): "/control/pause?x=1", "/control/pause%00",
@@ -62,6 +62,7 @@
 
 #include "common/clock.h"
 #include "common/cond.h"
+#include "common/hostport.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -74,7 +75,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -110,10 +110,7 @@ struct _mdf_http_t {
     struct MHD_Daemon *daemon;
     int port;
     mdf_ratelimit_t log_limit; /* MHD diagnostics are often about hostile clients */
-    /* mdf_http_protect: prefix[0] == '\0' when nothing is protected */
-    char prefix[128];
-    unsigned char token[MDF_HTTP_TOKEN_MAX]; /* zero-padded */
-    size_t token_len;
+    mdf_http_auth_t auth;      /* mdf_http_protect (http_auth.h) */
     mdf_counter_t *denied;
     mdf_ratelimit_t deny_limit;
     /* live connections and their deadlines (conn_lock): MHD's thread adds,
@@ -145,8 +142,6 @@ typedef struct s_conn {
     bool cut; /* shut down by the sweeper */
 } s_conn_t;
 
-typedef enum { S_AUTH_OK, S_AUTH_MISSING, S_AUTH_INVALID } s_auth_t;
-
 /* One request, alive from MHD's URI log callback (the request line has
  * arrived) to its completion callback. */
 typedef struct {
@@ -160,7 +155,7 @@ typedef struct {
     size_t len;
     size_t received; /* bytes of body read, kept or not */
     bool too_large;
-    s_auth_t auth; /* not S_AUTH_OK: drain the body, then answer 401 */
+    mdf_http_auth_result_t auth; /* not OK: drain the body, then answer 401 */
 } s_request_t;
 
 mdf_http_t *
@@ -213,28 +208,12 @@ mdf_http_route (mdf_http_t *self, const char *method, const char *path, mdf_http
     return 0;
 }
 
-bool
-mdf_http_token_ok (const char *token)
-{
-    if (!token || !*token)
-        return false;
-    size_t n = 0;
-    for (const char *p = token; *p; p++, n++)
-        if (n >= MDF_HTTP_TOKEN_MAX || *p < 0x21 || *p > 0x7e)
-            return false;
-    return true;
-}
-
 int
 mdf_http_protect (mdf_http_t *self, const char *path_prefix, const char *token,
                   mdf_counter_t *denied)
 {
-    if (!self || self->daemon || self->prefix[0] || !path_prefix || path_prefix[0] != '/'
-        || strlen (path_prefix) >= sizeof self->prefix || !mdf_http_token_ok (token))
+    if (!self || self->daemon || mdf_http_auth_set (&self->auth, path_prefix, token) != 0)
         return -1;
-    snprintf (self->prefix, sizeof self->prefix, "%s", path_prefix);
-    self->token_len = strlen (token);
-    memcpy (self->token, token, self->token_len);
     self->denied = denied;
     return 0;
 }
@@ -283,9 +262,9 @@ s_send_reply (struct MHD_Connection *conn, mdf_http_reply_t *reply)
 /* 401 with the challenge of RFC 6750 (error="invalid_token" when a token was
  * given but is wrong). */
 static enum MHD_Result
-s_send_unauthorized (struct MHD_Connection *conn, s_auth_t auth)
+s_send_unauthorized (struct MHD_Connection *conn, mdf_http_auth_result_t auth)
 {
-    bool missing = auth == S_AUTH_MISSING;
+    bool missing = auth == MDF_HTTP_AUTH_MISSING;
     char text[96];
     snprintf (text, sizeof text, "{\"error\":\"%s\"}\n",
               missing ? "bearer token required" : "invalid bearer token");
@@ -296,40 +275,13 @@ s_send_unauthorized (struct MHD_Connection *conn, s_auth_t auth)
 
 /* ---- authentication ---- */
 
-/* Compare the client's token with ours over the whole fixed buffer: the time
- * depends only on MDF_HTTP_TOKEN_MAX, never on where the first difference is
- * or on our token's length. */
-static bool
-s_token_equal (const mdf_http_t *self, const char *given, size_t given_len)
-{
-    volatile unsigned char diff = (unsigned char)(given_len != self->token_len);
-    for (size_t i = 0; i < MDF_HTTP_TOKEN_MAX; i++) {
-        unsigned char g = i < given_len ? (unsigned char)given[i] : 0;
-        diff |= (unsigned char)(g ^ self->token[i]);
-    }
-    return diff == 0;
-}
-
-/* Check "Authorization: Bearer TOKEN" (scheme case-insensitive, RFC 7235). */
-static s_auth_t
+/* Judge the request's "Authorization" header (http_auth.h). */
+static mdf_http_auth_result_t
 s_authenticate (const mdf_http_t *self, struct MHD_Connection *conn)
 {
-    const char *v
-        = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!v)
-        return S_AUTH_MISSING;
-    v += strspn (v, " \t");
-    if (strncasecmp (v, "Bearer", 6) != 0 || (v[6] != ' ' && v[6] != '\t'))
-        return S_AUTH_MISSING;
-    v += 6 + strspn (v + 6, " \t");
-    size_t n = strlen (v);
-    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-        n--;
-    if (n == 0)
-        return S_AUTH_MISSING;
-    if (n > MDF_HTTP_TOKEN_MAX)
-        n = MDF_HTTP_TOKEN_MAX + 1; /* compared, and unequal by length */
-    return s_token_equal (self, v, n) ? S_AUTH_OK : S_AUTH_INVALID;
+    return mdf_http_auth_check (
+        &self->auth,
+        MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
 }
 
 /* The client's numeric address ("?" when unknown). */
@@ -352,7 +304,7 @@ s_client_host (struct MHD_Connection *conn, char *host, size_t hostlen)
  * token the client sent is never logged. */
 static void
 s_note_denied (mdf_http_t *self, struct MHD_Connection *conn, const char *url, const char *method,
-               s_auth_t auth)
+               mdf_http_auth_result_t auth)
 {
     if (self->denied)
         mdf_counter_inc (self->denied);
@@ -365,13 +317,7 @@ s_note_denied (mdf_http_t *self, struct MHD_Connection *conn, const char *url, c
               "remote=%s method=%s path=%s reason=%s suppressed=%" PRIu64, host,
               mdf_log_quote (qmethod, sizeof qmethod, method),
               mdf_log_quote (qpath, sizeof qpath, url),
-              auth == S_AUTH_MISSING ? "missing" : "invalid", suppressed);
-}
-
-static bool
-s_is_protected (const mdf_http_t *self, const char *url)
-{
-    return self->prefix[0] && strncmp (url, self->prefix, strlen (self->prefix)) == 0;
+              auth == MDF_HTTP_AUTH_MISSING ? "missing" : "invalid", suppressed);
 }
 
 /* ---- connections and deadlines ---- */
@@ -593,17 +539,17 @@ s_announced (struct MHD_Connection *conn)
  * answer (413, or 401 when denied) goes out at once. */
 static enum MHD_Result
 s_request_begin (struct MHD_Connection *conn, s_request_t *req, const s_route_t *route,
-                 s_auth_t auth)
+                 mdf_http_auth_result_t auth)
 {
     unsigned long long announced = s_announced (conn);
     if (announced > MDF_HTTP_DRAIN_MAX)
-        return auth != S_AUTH_OK
+        return auth != MDF_HTTP_AUTH_OK
                    ? s_send_unauthorized (conn, auth)
                    : s_send_error (conn, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", NULL);
     req->collecting = true;
     req->route = route;
     req->auth = auth;
-    req->too_large = announced > MDF_HTTP_BODY_MAX || auth != S_AUTH_OK;
+    req->too_large = announced > MDF_HTTP_BODY_MAX || auth != MDF_HTTP_AUTH_OK;
     return MHD_YES;
 }
 
@@ -616,9 +562,10 @@ static enum MHD_Result
 s_route_begin (mdf_http_t *self, struct MHD_Connection *conn, s_request_t *req, const char *url,
                const char *method, bool bad_target)
 {
-    if (s_is_protected (self, req->target) || s_is_protected (self, url)) {
-        s_auth_t auth = s_authenticate (self, conn);
-        if (auth != S_AUTH_OK) {
+    if (mdf_http_auth_covers (&self->auth, req->target)
+        || mdf_http_auth_covers (&self->auth, url)) {
+        mdf_http_auth_result_t auth = s_authenticate (self, conn);
+        if (auth != MDF_HTTP_AUTH_OK) {
             s_note_denied (self, conn, req->target, method, auth);
             return s_request_begin (conn, req, NULL, auth);
         }
@@ -640,7 +587,7 @@ s_route_begin (mdf_http_t *self, struct MHD_Connection *conn, s_request_t *req, 
         return s_send_error (conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
     if (!match)
         return s_send_error (conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", allow);
-    return s_request_begin (conn, req, match, S_AUTH_OK);
+    return s_request_begin (conn, req, match, MDF_HTTP_AUTH_OK);
 }
 
 static void
@@ -664,7 +611,7 @@ s_route_collect (s_request_t *req, const char *data, size_t size)
 static enum MHD_Result
 s_route_finish (struct MHD_Connection *conn, s_request_t *req)
 {
-    if (req->auth != S_AUTH_OK)
+    if (req->auth != MDF_HTTP_AUTH_OK)
         return s_send_unauthorized (conn, req->auth);
     if (req->too_large)
         return s_send_error (conn, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", NULL);
@@ -805,44 +752,17 @@ s_mhd_log (void *cls, const char *fmt, va_list ap)
 
 /* ---- start / stop ---- */
 
-/* "HOST:PORT" or "[V6]:PORT" into host and port strings. */
-static int
-s_split_listen (const char *listen, char *host, size_t hostlen, char *port, size_t portlen)
-{
-    const char *colon;
-    const char *hbeg = listen, *hend;
-    if (*listen == '[') {
-        hbeg = listen + 1;
-        hend = strchr (hbeg, ']');
-        if (!hend || hend[1] != ':')
-            return -1;
-        colon = hend + 1;
-    } else {
-        colon = strrchr (listen, ':');
-        if (!colon || memchr (listen, ':', (size_t)(colon - listen)))
-            return -1;
-        hend = colon;
-    }
-    size_t hn = (size_t)(hend - hbeg);
-    const char *p = colon + 1;
-    if (hn == 0 || hn >= hostlen || !*p || strlen (p) >= portlen
-        || strspn (p, "0123456789") != strlen (p) || strtol (p, NULL, 10) > 65535)
-        return -1;
-    memcpy (host, hbeg, hn);
-    host[hn] = '\0';
-    snprintf (port, portlen, "%s", p);
-    return 0;
-}
-
 static int
 s_resolve (const char *listen, struct sockaddr_storage *addr, char *err, size_t errlen)
 {
     char host[256], port[16];
-    if (s_split_listen (listen, host, sizeof host, port, sizeof port) != 0) {
+    int port_n = 0;
+    if (mdf_hostport_split (listen, host, sizeof host, &port_n) != 0) {
         snprintf (err, errlen, "%s: bad listen address (expected HOST:PORT or [IPV6]:PORT)",
                   listen);
         return -1;
     }
+    snprintf (port, sizeof port, "%d", port_n);
     struct addrinfo hints = { 0 }, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -980,7 +900,7 @@ mdf_http_destroy (mdf_http_t **self_p)
     s_sweeper_stop (self);
     pthread_cond_destroy (&self->conn_cond);
     pthread_mutex_destroy (&self->conn_lock);
-    explicit_bzero (self->token, sizeof self->token);
+    mdf_http_auth_clear (&self->auth);
     free (self->listen);
     free (self);
     *self_p = NULL;

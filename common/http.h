@@ -6,7 +6,8 @@
  * the service adds (the pipeline's POST /control/...).  Other paths get 404;
  * a known path with another method gets 405 with an Allow header.
  *
- * A path prefix can be protected by a bearer token (mdf_http_protect): a
+ * A path prefix can be protected by a bearer token (mdf_http_protect; the
+ * token rules and the comparison are common/http_auth.h): a
  * request under it must carry "Authorization: Bearer TOKEN" or it gets 401
  * (WWW-Authenticate: Bearer realm="mdflow", JSON error body) and the handler is
  * not called.  The check happens on the request's headers, before any body is
@@ -38,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/http_auth.h"
 #include "common/metrics.h"
 
 /* Connection limits and deadlines (see above). */
@@ -74,13 +76,6 @@ mdf_http_t *mdf_http_new (const char *listen, mdf_metrics_t *metrics, mdf_http_h
 /* Add a route before start.  Returns 0 or -1 (table full / started). */
 int mdf_http_route (mdf_http_t *self, const char *method, const char *path, mdf_http_handler_fn fn,
                     void *arg);
-
-/* Longest bearer token accepted, in bytes. */
-#define MDF_HTTP_TOKEN_MAX 256
-
-/* True when `token` can be a bearer token here: 1..MDF_HTTP_TOKEN_MAX bytes of
- * visible ASCII (0x21..0x7e; no spaces, no control bytes). */
-bool mdf_http_token_ok (const char *token);
 
 /* Before start: require "Authorization: Bearer <token>" on every request whose
  * path starts with `path_prefix` (e.g. "/control/"); anything else is answered

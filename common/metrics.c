@@ -29,8 +29,6 @@
  */
 #include "common/metrics_internal.h"
 
-#include "common/strv.h"
-
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -78,13 +76,13 @@ s_family_free (family_t *f)
     series_t *s = f->head;
     while (s) {
         series_t *next = s->next;
-        mdf_strv_free (s->values, f->nlabels);
+        mdf_strlist_free (&s->values);
         if (f->type == M_HISTOGRAM)
             free (s->u.histogram.buckets);
         free (s);
         s = next;
     }
-    mdf_strv_free (f->label_names, f->nlabels);
+    mdf_strlist_free (&f->label_names);
     free (f->name);
     free (f->help);
     free (f->bounds);
@@ -165,10 +163,10 @@ static bool
 s_family_matches (const family_t *f, metric_type_t type, const s_labels_t *l, const double *bounds,
                   size_t nbounds)
 {
-    if (f->type != type || f->nlabels != l->n)
+    if (f->type != type || f->label_names.count != l->n)
         return false;
     for (size_t i = 0; i < l->n; i++)
-        if (strcmp (f->label_names[i], l->names[i]) != 0)
+        if (strcmp (f->label_names.items[i], l->names[i]) != 0)
             return false;
     if (type == M_HISTOGRAM
         && (f->nbounds != nbounds || memcmp (f->bounds, bounds, nbounds * sizeof *bounds) != 0))
@@ -192,13 +190,12 @@ s_family_add (mdf_metrics_t *self, const char *name, const char *help, metric_ty
     if (!f)
         return NULL;
     f->type = type;
-    f->nlabels = l->n;
     f->name = strdup (name);
     f->help = strdup (help ? help : "");
-    f->label_names = mdf_strv_dup (l->names, l->n);
+    int labels = mdf_strlist_set (&f->label_names, l->names, l->n);
     f->nbounds = nbounds;
     f->bounds = malloc ((nbounds ? nbounds : 1) * sizeof *bounds);
-    if (!f->name || !f->help || !f->label_names || !f->bounds) {
+    if (!f->name || !f->help || labels != 0 || !f->bounds) {
         s_family_free (f);
         return NULL;
     }
@@ -213,7 +210,7 @@ s_series_find (const family_t *f, const s_labels_t *l)
 {
     for (series_t *s = f->head; s; s = s->next) {
         size_t i = 0;
-        while (i < l->n && strcmp (s->values[i], l->values[i]) == 0)
+        while (i < l->n && strcmp (s->values.items[i], l->values[i]) == 0)
             i++;
         if (i == l->n)
             return s;
@@ -227,7 +224,7 @@ s_series_add (family_t *f, const s_labels_t *l)
     series_t *s = calloc (1, sizeof *s);
     if (!s)
         return NULL;
-    s->values = mdf_strv_dup (l->values, l->n);
+    int values = mdf_strlist_set (&s->values, l->values, l->n);
     if (f->type == M_HISTOGRAM) {
         s->u.histogram.bounds = f->bounds;
         s->u.histogram.nbounds = f->nbounds;
@@ -235,8 +232,8 @@ s_series_add (family_t *f, const s_labels_t *l)
         atomic_init (&s->u.histogram.sum_bits, s_bits (0.0));
     } else if (f->type == M_GAUGE)
         atomic_init (&s->u.gauge.bits, s_bits (0.0));
-    if (!s->values || (f->type == M_HISTOGRAM && !s->u.histogram.buckets)) {
-        mdf_strv_free (s->values, l->n);
+    if (values != 0 || (f->type == M_HISTOGRAM && !s->u.histogram.buckets)) {
+        mdf_strlist_free (&s->values);
         if (f->type == M_HISTOGRAM)
             free (s->u.histogram.buckets);
         free (s);

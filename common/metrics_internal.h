@@ -8,6 +8,7 @@
 #define MDF_METRICS_INTERNAL_H
 
 #include "common/metrics.h"
+#include "common/strv.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,8 +34,8 @@ struct _mdf_histogram_t {
 
 typedef struct series_t {
     struct series_t *next;
-    char **values;
-    atomic_bool hidden; /* not rendered (mdf_gauge_hide) until registered again */
+    mdf_strlist_t values; /* one per label of the family */
+    atomic_bool hidden;   /* not rendered (mdf_gauge_hide) until registered again */
     union {
         struct _mdf_counter_t counter;
         struct _mdf_gauge_t gauge;
@@ -46,8 +47,7 @@ typedef struct {
     char *name;
     char *help;
     metric_type_t type;
-    size_t nlabels;
-    char **label_names;
+    mdf_strlist_t label_names;
     double *bounds;
     size_t nbounds;
     series_t *head, *tail;

@@ -91,19 +91,19 @@ s_render_series_name (s_buf_t *b, const family_t *f, const char *suffix, const s
 {
     s_buf_puts (b, f->name);
     s_buf_puts (b, suffix);
-    if (f->nlabels == 0 && !le)
+    if (f->label_names.count == 0 && !le)
         return;
     s_buf_puts (b, "{");
-    for (size_t i = 0; i < f->nlabels; i++) {
+    for (size_t i = 0; i < f->label_names.count; i++) {
         if (i)
             s_buf_puts (b, ",");
-        s_buf_puts (b, f->label_names[i]);
+        s_buf_puts (b, f->label_names.items[i]);
         s_buf_puts (b, "=\"");
-        s_buf_escaped (b, s->values[i], true);
+        s_buf_escaped (b, s->values.items[i], true);
         s_buf_puts (b, "\"");
     }
     if (le) {
-        s_buf_puts (b, f->nlabels ? ",le=\"" : "le=\"");
+        s_buf_puts (b, f->label_names.count ? ",le=\"" : "le=\"");
         s_buf_puts (b, le);
         s_buf_puts (b, "\"");
     }

@@ -1,29 +1,55 @@
 /*
- * strv: duplicate and free string vectors (see strv.h).  A vector is one
- * calloc'ed array of n pointers (at least one slot, so an empty vector is not
- * NULL and NULL keeps meaning "out of memory") to n strdup'ed strings.
+ * strv: lists of owned strings (see strv.h).
  */
 #include "common/strv.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-char **
-mdf_strv_dup (const char *const *v, size_t n)
+int
+mdf_strlist_push (mdf_strlist_t *list, const char *s, size_t n)
 {
-    char **out = calloc (n ? n : 1, sizeof *out);
-    for (size_t i = 0; out && i < n; i++)
-        if (!(out[i] = strdup (v[i]))) {
-            mdf_strv_free (out, n);
-            return NULL;
+    char *copy = malloc (n + 1);
+    if (!copy)
+        return -1;
+    char **items = realloc (list->items, (list->count + 1) * sizeof *items);
+    if (!items) {
+        free (copy);
+        return -1;
+    }
+    memcpy (copy, s, n);
+    copy[n] = '\0';
+    list->items = items;
+    list->items[list->count++] = copy;
+    return 0;
+}
+
+int
+mdf_strlist_set (mdf_strlist_t *dst, const char *const *v, size_t n)
+{
+    mdf_strlist_t l = { NULL, 0 };
+    for (size_t i = 0; i < n; i++)
+        if (mdf_strlist_push (&l, v[i], strlen (v[i])) != 0) {
+            mdf_strlist_free (&l);
+            *dst = l;
+            return -1;
         }
-    return out;
+    *dst = l;
+    return 0;
+}
+
+int
+mdf_strlist_copy (mdf_strlist_t *dst, const mdf_strlist_t *src)
+{
+    return mdf_strlist_set (dst, (const char *const *)src->items, src->count);
 }
 
 void
-mdf_strv_free (char **v, size_t n)
+mdf_strlist_free (mdf_strlist_t *list)
 {
-    for (size_t i = 0; v && i < n; i++)
-        free (v[i]);
-    free (v);
+    for (size_t i = 0; i < list->count; i++)
+        free (list->items[i]);
+    free (list->items);
+    list->items = NULL;
+    list->count = 0;
 }

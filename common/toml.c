@@ -40,114 +40,23 @@
  * index, and node positions along one long line are computed incrementally.
  *
  * Files.  The reader is hand-written (no C TOML library is packaged for
- * Debian 12, see toml.h) and split by concept; the four files share the
- * private common/toml_internal.h:
- *   toml.c         this file: the public API and the parser state (positions,
- *                  errors, the arena that owns a tree);
- *   toml_lex.c     whitespace, comments, the UTF-8 check, strings and keys;
+ * Debian 12, see toml.h) and split by concept; the five files share the
+ * private common/toml_internal.h and call each other only downwards, each
+ * file only files below it, so no two depend on each other:
+ *   toml.c         this file: the public API (parse, read a tree);
+ *   toml_tree.c    tables, arrays, inline tables, dotted keys, headers, the
+ *                  document's lines;
  *   toml_scalar.c  integers, floats and date-times;
- *   toml_tree.c    nodes, tables, arrays, inline tables, dotted keys, headers.
+ *   toml_lex.c     whitespace, comments, the UTF-8 check, strings and keys;
+ *   toml_base.c    the parser state every other file uses: positions,
+ *                  errors, the arena that owns a tree, new nodes.
  */
 #include "common/toml_internal.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------- helpers */
-
-/* LINE:COL of byte `pos`.  Columns count code points from the line start;
- * the last answer is cached so positions along one long line cost O(1) each. */
-void
-toml_position (parser_t *p, size_t pos, int *line, int *col)
-{
-    size_t lo = 0, hi = p->nlines;
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (p->lines[mid] <= pos)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    size_t from = p->lines[lo];
-    int c = 1;
-    if (p->cache_line == lo && p->cache_pos <= pos && p->cache_pos >= from) {
-        from = p->cache_pos;
-        c = p->cache_col;
-    }
-    for (size_t i = from; i < pos && i < p->len; i++)
-        if (((unsigned char)p->s[i] & 0xC0) != 0x80)
-            c++;
-    p->cache_line = lo;
-    p->cache_pos = pos;
-    p->cache_col = c;
-    *line = (int)lo + 1;
-    *col = c;
-}
-
-int
-toml_fail (parser_t *p, size_t pos, const char *fmt, ...)
-{
-    if (p->failed)
-        return -1;
-    p->failed = true;
-    if (!p->err || p->errlen == 0)
-        return -1;
-    int line, col;
-    toml_position (p, pos, &line, &col);
-    int n = snprintf (p->err, p->errlen, "%s:%d:%d: ", p->name, line, col);
-    if (n >= 0 && (size_t)n < p->errlen) {
-        va_list ap;
-        va_start (ap, fmt);
-        vsnprintf (p->err + n, p->errlen - (size_t)n, fmt, ap);
-        va_end (ap);
-    }
-    return -1;
-}
-
-void *
-toml_alloc (parser_t *p, size_t size)
-{
-    size = (size + sizeof (max_align_t) - 1) / sizeof (max_align_t) * sizeof (max_align_t);
-    arena_block_t *b = p->arena;
-    if (!b || b->size - b->used < size) {
-        size_t cap = size > 16384 ? size : 16384;
-        b = malloc (sizeof (arena_block_t) + cap);
-        if (!b) {
-            toml_fail (p, p->pos, "out of memory");
-            return NULL;
-        }
-        b->size = cap;
-        b->used = 0;
-        b->next = p->arena;
-        p->arena = b;
-    }
-    void *ptr = (char *)b->data + b->used;
-    b->used += size;
-    memset (ptr, 0, size);
-    return ptr;
-}
-
-static void
-s_arena_free (arena_block_t *b)
-{
-    while (b) {
-        arena_block_t *next = b->next;
-        free (b);
-        b = next;
-    }
-}
-
-char *
-toml_strdup (parser_t *p, const char *data, size_t n)
-{
-    char *s = toml_alloc (p, n + 1);
-    if (s && n)
-        memcpy (s, data, n);
-    return s;
-}
 
 /* ---------------------------------------------------------------- public */
 
@@ -178,7 +87,7 @@ mdf_toml_parse (const char *text, size_t len, const char *name, char *err, size_
     }
     free (p.lines);
     if (p.failed) {
-        s_arena_free (p.arena);
+        toml_arena_free (p.arena);
         return NULL;
     }
     p.root->arena = p.arena;
@@ -226,7 +135,7 @@ mdf_toml_destroy (mdf_toml_t **root_p)
 {
     if (!root_p || !*root_p)
         return;
-    s_arena_free ((*root_p)->arena);
+    toml_arena_free ((*root_p)->arena);
     *root_p = NULL;
 }
 
@@ -234,15 +143,6 @@ mdf_toml_type_t
 mdf_toml_type (const mdf_toml_t *node)
 {
     return node->type;
-}
-
-const char *
-mdf_toml_type_name (mdf_toml_type_t type)
-{
-    static const char *names[]
-        = { "table",   "array",    "string",         "integer",    "float",
-            "boolean", "datetime", "local datetime", "local date", "local time" };
-    return (size_t)type < sizeof names / sizeof names[0] ? names[type] : "?";
 }
 
 int

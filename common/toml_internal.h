@@ -1,11 +1,13 @@
 /*
- * toml_internal: what the four files of the TOML reader share (private to
- * common/toml*.c; users include common/toml.h only).
+ * toml_internal: what the five files of the TOML reader share (private to
+ * common/toml*.c; users include common/toml.h only).  Each file calls only
+ * the files below it in this list, so none depends on another in a circle:
  *
- *   toml.c         public API, parser state: positions, errors, the arena
- *   toml_lex.c     whitespace, comments, UTF-8 check, strings, keys
+ *   toml.c         public API: parse, read a tree
+ *   toml_tree.c    tables, arrays, inline tables, dotted keys, headers
  *   toml_scalar.c  integers, floats, date-times
- *   toml_tree.c    nodes, tables, arrays, inline tables, dotted keys, headers
+ *   toml_lex.c     whitespace, comments, UTF-8 check, strings, keys
+ *   toml_base.c    parser state: positions, errors, the arena, new nodes
  *
  * Every function here works on one parser_t and, on error, records the first
  * error (toml_fail) and returns -1 or NULL; callers stop at the first failure.
@@ -112,7 +114,7 @@ toml_digit_value (int c)
                                     : -1;
 }
 
-/* ---- toml.c: parser state ---- */
+/* ---- toml_base.c: parser state ---- */
 
 /* LINE:COL (1-based, COL in code points) of byte `pos`. */
 void toml_position (parser_t *p, size_t pos, int *line, int *col);
@@ -123,6 +125,10 @@ int toml_fail (parser_t *p, size_t pos, const char *fmt, ...)
 void *toml_alloc (parser_t *p, size_t size);
 /* NUL-terminated copy of n bytes in the arena, or NULL. */
 char *toml_strdup (parser_t *p, const char *data, size_t n);
+/* Free an arena (a list of blocks). */
+void toml_arena_free (arena_block_t *b);
+/* A node of `type` at `pos`, `depth` levels below the root (at most MAX_DEPTH). */
+mdf_toml_t *toml_node (parser_t *p, mdf_toml_type_t type, size_t pos, int depth);
 
 /* ---- toml_lex.c ---- */
 
@@ -145,8 +151,6 @@ int toml_number (parser_t *p, int depth, mdf_toml_t **out);
 
 /* ---- toml_tree.c ---- */
 
-/* A node of `type` at `pos`, `depth` levels below the root (at most MAX_DEPTH). */
-mdf_toml_t *toml_node (parser_t *p, mdf_toml_type_t type, size_t pos, int depth);
 /* Value of key (klen bytes) in table t, or NULL. */
 mdf_toml_t *toml_find (const mdf_toml_t *t, const char *key, size_t klen);
 /* One line of the document: blank, comment, header or key = value. */

@@ -3,7 +3,7 @@
  * design and the redefinition flags; hand-written because no C TOML library
  * is packaged for Debian 12).
  *
- * Holds: nodes and their growth in the arena, key lookup (a hash index for
+ * Holds: the growth of tables and arrays in the arena, key lookup (a hash index for
  * tables of more than 8 keys), values (dispatching to toml_scalar.c and
  * toml_lex.c), arrays, inline tables (sealed), key = value with dotted keys,
  * [table] and [[array of tables]] headers, and the document's lines.
@@ -13,22 +13,6 @@
 #include <string.h>
 
 /* ---------------------------------------------------------------- nodes */
-
-mdf_toml_t *
-toml_node (parser_t *p, mdf_toml_type_t type, size_t pos, int depth)
-{
-    if (depth > MAX_DEPTH) {
-        toml_fail (p, pos, "nesting deeper than %d levels", MAX_DEPTH);
-        return NULL;
-    }
-    mdf_toml_t *n = toml_alloc (p, sizeof (mdf_toml_t));
-    if (!n)
-        return NULL;
-    n->type = type;
-    n->depth = depth;
-    toml_position (p, pos, &n->line, &n->column);
-    return n;
-}
 
 static int
 s_grow (parser_t *p, mdf_toml_t *n, bool with_keys)

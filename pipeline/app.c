@@ -18,15 +18,15 @@
  */
 #include "pipeline/app.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hostport.h"
 #include "common/http.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "pipeline/coordinator.h"
@@ -108,35 +108,17 @@ s_resume (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
     s_reply (r, 200, "{\"paused\":false%s}", "");
 }
 
-/* JSON-escape a short message into buf. */
-static const char *
-s_json_str (char *buf, size_t size, const char *text)
-{
-    size_t o = 0;
-    for (const char *p = text; *p && o + 7 < size; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\')
-            o += (size_t)snprintf (buf + o, size - o, "\\%c", c);
-        else if (c < 0x20)
-            o += (size_t)snprintf (buf + o, size - o, "\\u%04x", c);
-        else
-            buf[o++] = (char)c;
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 static void
 s_reload_http (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
 {
     (void)body;
     (void)len;
-    char err[512], esc[1100];
+    char err[512], esc[sizeof err * 6]; /* every byte a \u00XX at worst */
     if (app_reload (arg, err, sizeof err) == 0)
         s_reply (r, 200, "{\"reloaded\":true%s}", "");
     else
         s_reply (r, 400, "{\"reloaded\":false,\"error\":\"%s\"}",
-                 s_json_str (esc, sizeof esc, err));
+                 mdf_json_escape (esc, sizeof esc, err));
 }
 
 static void
@@ -211,33 +193,6 @@ s_health_ready (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
 
 /* ---- construction ----------------------------------------------------- */
 
-/* True when `listen` ("HOST:PORT", "[V6]:PORT") names a loopback address:
- * 127.0.0.0/8, ::1 or localhost.  Anything else (0.0.0.0, a host name, a
- * routable address) can be reached from elsewhere. */
-static bool
-s_listen_is_loopback (const char *listen)
-{
-    char host[256];
-    const char *end;
-    if (*listen == '[') {
-        listen++;
-        end = strchr (listen, ']');
-    } else
-        end = strrchr (listen, ':');
-    size_t n = end ? (size_t)(end - listen) : strlen (listen);
-    if (n >= sizeof host)
-        return false;
-    memcpy (host, listen, n);
-    host[n] = '\0';
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton (AF_INET, host, &a4) == 1)
-        return (ntohl (a4.s_addr) >> 24) == 127;
-    if (inet_pton (AF_INET6, host, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK (&a6);
-    return strcmp (host, "localhost") == 0;
-}
-
 /* Routes, the /control/ token, then start serving. */
 static int
 s_start_http (app_t *self, char *err, size_t errlen)
@@ -260,7 +215,7 @@ s_start_http (app_t *self, char *err, size_t errlen)
             snprintf (err, errlen, "http: cannot protect /control/ with the token");
             return -1;
         }
-    } else if (!s_listen_is_loopback (s->http_listen)) {
+    } else if (!mdf_hostport_is_loopback (s->http_listen)) {
         mdf_warn ("POST /control/* is open to anyone who can reach http.listen: set "
                   "http.control_token or http.control_token_file",
                   "listen=%s", s->http_listen);

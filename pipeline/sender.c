@@ -46,8 +46,8 @@ typedef struct {
 struct _sender_t {
     char *producer_id;
     roster_t *roster;
-    mdp_curve_t curve; /* copy of cfg->curve */
-    char **providers;
+    mdp_curve_t curve;       /* copy of cfg->curve */
+    mdf_strlist_t providers; /* names, by provider index */
     size_t nproviders;
     size_t max_inflight, nflights;
     int64_t ack_timeout_ns, backoff_ns, backoff_max_ns;
@@ -182,7 +182,7 @@ s_encode (sender_t *self, s_flight_t *f)
     mdf_batch_t mb;
     memset (&mb, 0, sizeof mb);
     snprintf (mb.producer_id, sizeof mb.producer_id, "%s", self->producer_id);
-    snprintf (mb.provider, sizeof mb.provider, "%s", self->providers[f->b->prov]);
+    snprintf (mb.provider, sizeof mb.provider, "%s", self->providers.items[f->b->prov]);
     mb.batch_seq = f->b->seq;
     mb.has_batch_seq = true;
     mb.bars = f->b->bars;
@@ -304,7 +304,7 @@ s_rejected (sender_t *self, const s_flight_t *f, const mdf_ack_t *ack)
     if (mdf_ratelimit_allow (&self->rl, &sup))
         mdf_warn ("batch rejected by the store",
                   "provider=%s batch_seq=%llu bars=%zu error=%s suppressed=%llu",
-                  self->providers[f->b->prov], (unsigned long long)f->b->seq, f->b->n,
+                  self->providers.items[f->b->prov], (unsigned long long)f->b->seq, f->b->n,
                   mdf_log_quote (q, sizeof q, ack->error), (unsigned long long)sup);
 }
 
@@ -433,7 +433,7 @@ s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
 static void
 s_prov_metrics (sender_t *self, mdf_metrics_t *m, size_t i)
 {
-    const char *p = self->providers[i];
+    const char *p = self->providers.items[i];
     s_prov_metrics_t *pm = &self->pm[i];
     self->ingested[i] = mdf_metrics_counter (m, "mdp_bars_ingested_total",
                                              "Bars taken from the provider", "provider", p, NULL);
@@ -480,7 +480,7 @@ s_init (sender_t *self, const sender_config_t *cfg)
     self->roster = cfg->roster;
     if (cfg->curve)
         self->curve = *cfg->curve;
-    self->providers = mdf_strv_dup (cfg->providers, cfg->nproviders);
+    int names = mdf_strlist_set (&self->providers, cfg->providers, cfg->nproviders);
     self->nproviders = cfg->nproviders;
     self->max_inflight = cfg->max_inflight ? cfg->max_inflight : 1;
     self->nflights = self->max_inflight * MEMBERS_MAX;
@@ -492,7 +492,7 @@ s_init (sender_t *self, const sender_config_t *cfg)
     self->ingested = calloc (self->nproviders + 1, sizeof *self->ingested);
     mdf_ratelimit_t rl = MDF_RATELIMIT_INIT (1000, 5);
     self->rl = rl;
-    if (!self->producer_id || !self->providers || !self->flights || !self->pm || !self->ingested)
+    if (!self->producer_id || names != 0 || !self->flights || !self->pm || !self->ingested)
         return -1;
     for (size_t s = 0; s < self->nflights; s++)
         self->flights[s].slot = -1;
@@ -536,7 +536,7 @@ sender_destroy (sender_t **self_p)
     free (self->flights);
     free (self->pm);
     free (self->ingested);
-    mdf_strv_free (self->providers, self->nproviders);
+    mdf_strlist_free (&self->providers);
     free (self->producer_id);
     free (self);
     *self_p = NULL;

@@ -8,27 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
+
 #ifndef MDF_VERSION
 #define MDF_VERSION "0.0.0"
 #endif
-
-/* Copy `text` into buf as JSON string content (quotes and controls escaped). */
-static const char *
-s_escape (char *buf, size_t size, const char *text)
-{
-    size_t j = 0;
-    for (const unsigned char *p = (const unsigned char *)text; *p && j + 7 < size; p++) {
-        if (*p == '"' || *p == '\\') {
-            buf[j++] = '\\';
-            buf[j++] = (char)*p;
-        } else if (*p < 0x20)
-            j += (size_t)snprintf (buf + j, size - j, "\\u%04x", *p);
-        else
-            buf[j++] = (char)*p;
-    }
-    buf[j] = '\0';
-    return buf;
-}
 
 static bool
 s_live (const health_view_t *v)
@@ -81,11 +65,9 @@ health_render (const health_view_t *v, mdf_http_reply_t *reply)
                         : !strcmp (sink, "starting") ? "starting"
                         : reason                     ? "down"
                                                      : "ok";
-    const char *breaker = s->breaker == BREAKER_CLOSED ? "closed"
-                          : s->breaker == BREAKER_OPEN ? "open"
-                                                       : "half_open";
+    const char *breaker = breaker_state_name (s->breaker);
     char err[600];
-    s_escape (err, sizeof err, s->error);
+    mdf_json_escape (err, sizeof err, s->error);
     char *body = NULL;
     if (asprintf (&body,
                   "{\"service\":\"md-store\",\"state\":\"%s\",\"version\":\"%s\","
@@ -128,7 +110,7 @@ health_render_ready (const health_view_t *v, mdf_http_reply_t *reply)
 {
     const char *reason = health_not_ready (v);
     char err[600];
-    s_escape (err, sizeof err, reason ? v->sink.error : "");
+    mdf_json_escape (err, sizeof err, reason ? v->sink.error : "");
     char *body = NULL;
     int rc = reason ? asprintf (&body,
                                 "{\"service\":\"md-store\",\"ready\":false,\"reason\":\"%s\","

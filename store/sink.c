@@ -5,11 +5,9 @@
  */
 #include "store/sink.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 struct _sink_t {
     const sink_ops_t *ops;
@@ -124,29 +122,4 @@ sink_destroy (sink_t **self_p)
     self->ops->destroy (self->state);
     free (self);
     *self_p = NULL;
-}
-
-int
-sink_mkdir_parent (const char *path, char *err, size_t errlen)
-{
-    char dir[4096];
-    snprintf (dir, sizeof dir, "%s", path);
-    char *slash = strrchr (dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir (dir, 0755) != 0 && errno != EEXIST)
-            goto fail;
-        *p = '/';
-    }
-    if (mkdir (dir, 0755) != 0 && errno != EEXIST)
-        goto fail;
-    return 0;
-fail:
-    snprintf (err, errlen, "%s: cannot create directory: %s", dir, strerror (errno));
-    return -1;
 }

@@ -92,7 +92,4 @@ extern const sink_ops_t sink_sqlite_ops;
 extern const sink_ops_t sink_postgres_ops;
 extern const sink_ops_t sink_null_ops;
 
-/* Create the parent directory of `path` (mkdir -p); 0 or -1 with err. */
-int sink_mkdir_parent (const char *path, char *err, size_t errlen);
-
 #endif

@@ -309,11 +309,37 @@ s_unregister (sqlite_sink_t *self)
 
 /* ---- open, write, close ---- */
 
+/* Create the parent directory of `path` (mkdir -p); 0 or -1 with err. */
+static int
+s_mkdir_parent (const char *path, char *err, size_t errlen)
+{
+    char dir[4096];
+    snprintf (dir, sizeof dir, "%s", path);
+    char *slash = strrchr (dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir (dir, 0755) != 0 && errno != EEXIST)
+            goto fail;
+        *p = '/';
+    }
+    if (mkdir (dir, 0755) != 0 && errno != EEXIST)
+        goto fail;
+    return 0;
+fail:
+    snprintf (err, errlen, "%s: cannot create directory: %s", dir, strerror (errno));
+    return -1;
+}
+
 static int
 s_open (void *state, char *err, size_t errlen)
 {
     sqlite_sink_t *self = state;
-    if (sink_mkdir_parent (self->path, err, errlen) != 0 || s_before_open (self, err, errlen) != 0)
+    if (s_mkdir_parent (self->path, err, errlen) != 0 || s_before_open (self, err, errlen) != 0)
         return -1;
     if (sqlite3_open_v2 (self->path, &self->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/log.h"
 
 typedef struct msg_t {
@@ -69,7 +70,8 @@ s_post (webhook_t *self, CURL *curl, const char *json)
     if (!ok && mdf_ratelimit_allow (&self->rl, &suppressed)) {
         char q[512];
         mdf_warn ("webhook POST failed", "url=%s status=%ld error=\"%s\" suppressed=%llu",
-                  mdf_log_quote (q, sizeof q, url), status, curl_easy_strerror (rc),
+                  mdf_log_quote (q, sizeof q, url), status,
+                  rc == CURLE_OK ? "answer not 2xx" : curl_easy_strerror (rc),
                   (unsigned long long)suppressed);
     }
     curl_slist_free_all (hdr);
@@ -142,15 +144,9 @@ webhook_configure (webhook_t *self, bool enabled, const char *url, int64_t timeo
 static char *
 s_json (const webhook_event_t *ev)
 {
-    char id[MDF_ID_MAX * 2 + 1], reason[MDF_REASON_MAX * 2 + 1];
-    size_t j = 0;
-    for (const char *p = ev->coordinator_id; *p && j + 2 < sizeof id; p++) {
-        if (*p == '"' || *p == '\\')
-            id[j++] = '\\';
-        id[j++] = (unsigned char)*p < 0x20 ? '?' : *p;
-    }
-    id[j] = '\0';
-    snprintf (reason, sizeof reason, "%s", ev->reason ? ev->reason : "");
+    char id[MDF_ID_MAX * 6 + 1], reason[MDF_REASON_MAX * 6 + 1];
+    mdf_json_escape (id, sizeof id, ev->coordinator_id);
+    mdf_json_escape (reason, sizeof reason, ev->reason);
     char *json = NULL;
     if (asprintf (&json,
                   "{\"coordinator_id\":\"%s\",\"epoch\":%lld,\"seq\":%llu,\"level\":\"%s\","

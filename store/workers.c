@@ -3,7 +3,8 @@
  * the throttle.
  *
  * Shared state between threads: the queue (its own mutex), `lock` guarding
- * the breaker and the throttle schedule, and atomics (abort flag, alive count,
+ * the breaker (store/breaker.h) and the sink's health, the throttle
+ * (store/throttle.h, its own lock), and atomics (abort flag, alive count,
  * breaker state for readers).  Each thread's sink and PUSH socket are its own.
  */
 #include "store/workers.h"
@@ -18,6 +19,7 @@
 #include "common/clock.h"
 #include "common/cond.h"
 #include "common/log.h"
+#include "store/throttle.h"
 
 /* An idle worker checks its sink connection this often (sink_check). */
 #define S_IDLE_CHECK_MS 1000
@@ -34,15 +36,12 @@ struct _workers_t {
     atomic_bool abort;
     atomic_int alive;
     atomic_int breaker_pub; /* breaker_state_t, for readers */
-    atomic_llong max_rows;  /* sink.max_rows_per_sec, live (SIGHUP) */
+    throttle_t *throttle;   /* sink.max_rows_per_sec, live (SIGHUP) */
     pthread_mutex_t lock;
     pthread_cond_t ready_cond;
     /* under lock: */
     int ready; /* threads past their start-up (ok or not) */
-    breaker_state_t breaker;
-    int64_t failures; /* consecutive */
-    int64_t opened_ns;
-    int64_t throttle_next_ns;
+    breaker_t *breaker;
     char last_error[256];
     mdf_ratelimit_t log_rl;
     /* sink health, under lock (workers.h) */
@@ -101,10 +100,11 @@ s_sleep_until (workers_t *self, int64_t until_ns)
     }
 }
 
+/* Publish the breaker's state to readers (lock held). */
 static void
-s_set_breaker (workers_t *self, breaker_state_t state)
+s_publish_breaker (workers_t *self)
 {
-    self->breaker = state;
+    breaker_state_t state = breaker_state (self->breaker);
     mdf_gauge_set (self->stats->breaker, (double)state);
     atomic_store (&self->breaker_pub, (int)state);
 }
@@ -113,22 +113,16 @@ s_set_breaker (workers_t *self, breaker_state_t state)
 static bool
 s_breaker_acquire (workers_t *self, bool *probe)
 {
-    *probe = false;
     for (;;) {
         if (atomic_load (&self->abort))
             return false;
         pthread_mutex_lock (&self->lock);
-        breaker_state_t st = self->breaker;
-        int64_t wait_until = self->opened_ns + self->cfg.breaker_cooldown_ms * 1000000;
-        if (st == BREAKER_OPEN && mdf_mono_ns () >= wait_until) {
-            s_set_breaker (self, BREAKER_HALF_OPEN);
-            *probe = true;
-        }
+        int64_t wait = breaker_acquire (self->breaker, probe);
+        s_publish_breaker (self);
         pthread_mutex_unlock (&self->lock);
-        if (st == BREAKER_CLOSED || *probe)
+        if (wait == 0)
             return true;
-        int64_t until = st == BREAKER_OPEN ? wait_until : mdf_mono_ns () + 20000000;
-        s_sleep_until (self, until);
+        s_sleep_until (self, mdf_mono_ns () + wait);
     }
 }
 
@@ -136,42 +130,23 @@ static void
 s_breaker_result (workers_t *self, bool ok, bool probe, const char *err)
 {
     pthread_mutex_lock (&self->lock);
+    int64_t failures = breaker_failures (self->breaker);
+    breaker_change_t change = breaker_result (self->breaker, ok, probe);
+    s_publish_breaker (self);
     if (ok) {
-        if (self->breaker != BREAKER_CLOSED)
-            mdf_info ("sink recovered, breaker closed", "failures=%lld", (long long)self->failures);
-        self->failures = 0;
-        s_set_breaker (self, BREAKER_CLOSED);
+        if (change == BREAKER_CLOSED_AGAIN)
+            mdf_info ("sink recovered, breaker closed", "failures=%lld", (long long)failures);
         self->last_error[0] = '\0';
         self->checked = true; /* a commit proves the sink reachable */
         self->ping_failed = false;
         self->ok_ns = mdf_mono_ns ();
     } else {
-        self->failures++;
         snprintf (self->last_error, sizeof self->last_error, "%s", err);
-        if (probe
-            || (self->breaker == BREAKER_CLOSED && self->failures >= self->cfg.breaker_failures)) {
-            if (self->breaker == BREAKER_CLOSED)
-                mdf_warn ("sink failing, breaker open", "failures=%lld", (long long)self->failures);
-            self->opened_ns = mdf_mono_ns ();
-            s_set_breaker (self, BREAKER_OPEN);
-        }
+        if (change == BREAKER_OPENED)
+            mdf_warn ("sink failing, breaker open", "failures=%lld",
+                      (long long)breaker_failures (self->breaker));
     }
     pthread_mutex_unlock (&self->lock);
-}
-
-/* Reserve `rows` of the throttle schedule; returns when this write may start. */
-static int64_t
-s_throttle_slot (workers_t *self, int64_t rows)
-{
-    int64_t max_rows = atomic_load (&self->max_rows);
-    if (max_rows <= 0)
-        return 0;
-    pthread_mutex_lock (&self->lock);
-    int64_t now = mdf_mono_ns ();
-    int64_t start = self->throttle_next_ns > now ? self->throttle_next_ns : now;
-    self->throttle_next_ns = start + rows * 1000000000LL / max_rows;
-    pthread_mutex_unlock (&self->lock);
-    return start;
 }
 
 /* Count this worker in (+1) or out (-1) of those retrying a failed write. */
@@ -235,16 +210,6 @@ s_write (workers_t *self, sink_t *sink, const mdf_batch_t *const *batches, size_
     return committed;
 }
 
-static int64_t
-s_take_max (const workers_t *self)
-{
-    int64_t max = self->cfg.batch_max;
-    int64_t max_rows = atomic_load (&self->max_rows);
-    if (max_rows > 0 && max_rows / 10 < max)
-        max = max_rows / 10 > 0 ? max_rows / 10 : 1;
-    return max;
-}
-
 /* A done_t for n items.  Every taken item must go back to the ingest thread
  * (it counts them, answers them and forgets their resend keys), so when
  * memory is short this waits for it; NULL only once aborted. */
@@ -276,13 +241,12 @@ s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
      * previous write's share of it, so it is not this write's sink time.
      * The write then counts as taking at least its own share (drain_end's
      * min_busy), and its retries count as busy time. */
-    int64_t max_rows = atomic_load (&self->max_rows);
-    bool go = s_sleep_until (self, s_throttle_slot (self, bars));
+    int64_t cost_ns = throttle_cost_ns (self->throttle, bars);
+    bool go = s_sleep_until (self, throttle_reserve (self->throttle, bars));
     int64_t started = self->cfg.drain ? drain_begin (self->cfg.drain) : 0;
     bool committed = go && s_write (self, sink, batches, n, bars);
     if (self->cfg.drain)
-        drain_end (self->cfg.drain, started, committed ? bars : 0,
-                   max_rows > 0 ? bars * 1000000000LL / max_rows : 0);
+        drain_end (self->cfg.drain, started, committed ? bars : 0, cost_ns);
     if (committed) {
         int64_t now = mdf_mono_ns ();
         mdf_counter_add (self->stats->bars_written, (uint64_t)bars);
@@ -343,8 +307,9 @@ s_thread (void *arg)
     for (;;) {
         int64_t bars = 0; /* the take follows a live change of the throttle */
         int64_t t0 = mdf_mono_ns ();
-        size_t n = queue_take_timed (self->queue, s_take_max (self), (void **)items, max_items,
-                                     &bars, S_IDLE_CHECK_MS);
+        size_t n = queue_take_timed (self->queue,
+                                     throttle_take_max (self->throttle, self->cfg.batch_max),
+                                     (void **)items, max_items, &bars, S_IDLE_CHECK_MS);
         if (n == 0) {
             /* 0 means stopped or timed out; only a timeout waits the full time
              * (once stopped, the next call returns at once) */
@@ -471,7 +436,8 @@ workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *
     if (!self)
         return NULL;
     self->cfg = *cfg;
-    atomic_store (&self->max_rows, (long long)cfg->max_rows_per_sec);
+    self->throttle = throttle_new (cfg->max_rows_per_sec, NULL);
+    self->breaker = breaker_new (cfg->breaker_failures, cfg->breaker_cooldown_ms, NULL);
     self->done_endpoint = strdup (cfg->done_endpoint);
     self->queue = queue;
     self->stats = stats;
@@ -480,7 +446,7 @@ workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *
     mdf_cond_init_monotonic (&self->ready_cond); /* timed wait for the first ping */
     mdf_cond_init_monotonic (&self->pinger_cond);
     self->threads = calloc ((size_t)cfg->count, sizeof (pthread_t));
-    if (!self->threads || !self->done_endpoint) {
+    if (!self->threads || !self->done_endpoint || !self->throttle || !self->breaker) {
         workers_destroy (&self);
         snprintf (err, errlen, "out of memory");
         return NULL;
@@ -541,6 +507,8 @@ workers_destroy (workers_t **self_p)
     pthread_mutex_destroy (&self->lock);
     free (self->threads);
     free (self->done_endpoint);
+    throttle_destroy (&self->throttle);
+    breaker_destroy (&self->breaker);
     free (self);
     *self_p = NULL;
 }
@@ -548,7 +516,7 @@ workers_destroy (workers_t **self_p)
 void
 workers_set_max_rows (workers_t *self, int64_t max_rows_per_sec)
 {
-    atomic_store (&self->max_rows, (long long)max_rows_per_sec);
+    throttle_set_rate (self->throttle, max_rows_per_sec);
 }
 
 breaker_state_t

@@ -11,12 +11,13 @@
  * acked, released or lost: the queue fills and the level rises.
  *
  * Retries back off exponentially (retry_initial_ms doubling to retry_max_ms).
- * A circuit breaker shared by all workers opens after breaker_failures
- * consecutive failures; while open, no worker writes except one probe per
- * breaker_cooldown_ms (half-open); a committed probe closes it.
+ * A circuit breaker shared by all workers (store/breaker.h) opens after
+ * breaker_failures consecutive failures; while open, no worker writes except
+ * one probe per breaker_cooldown_ms (half-open); a committed probe closes it.
  *
- * max_rows_per_sec > 0 throttles all workers together: each transaction of n
- * bars reserves n / rate seconds of a shared schedule and waits for its slot.
+ * max_rows_per_sec > 0 throttles all workers together (store/throttle.h):
+ * each transaction of n bars reserves n / rate seconds of a shared schedule
+ * and waits for its slot.
  *
  * Sink health, for readiness (workers_health): a dedicated pinger thread with
  * a sink connection of its own calls sink_ping at start and every ping_ms
@@ -38,6 +39,7 @@
 #include <stdint.h>
 
 #include "proto/batch.h"
+#include "store/breaker.h"
 #include "store/drain.h"
 #include "store/queue.h"
 #include "store/sink.h"
@@ -100,8 +102,6 @@ typedef struct {
     int64_t ping_timeout_ms;   /* bound of one ping (connect, query) */
     drain_t *drain;            /* borrowed, may be NULL: each transaction is reported */
 } workers_config_t;
-
-typedef enum { BREAKER_CLOSED = 0, BREAKER_OPEN = 1, BREAKER_HALF_OPEN = 2 } breaker_state_t;
 
 typedef struct _workers_t workers_t;
 

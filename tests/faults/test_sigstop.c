@@ -111,7 +111,7 @@ START_TEST (sigstop_of_the_store_means_failsafe_then_recovery_and_no_loss)
                more);
     double ingested = 0;
     E2E_CHECK (e2e_pipe_drain (&pipe, 20000, &ingested) == 0, "not every batch acked after pause");
-    long rows = e2e_db_rows (store.db);
+    long rows = h_db_rows (store.db);
     fprintf (stderr,
              "sigstop: failsafe after %lld ms (stale_after_ms %d), ingested %.0f, rows %ld\n",
              t_failsafe, STALE_MS, ingested, rows);

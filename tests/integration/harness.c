@@ -5,7 +5,10 @@
  * answers, a metric that reaches a value, a child that exits); nothing sleeps
  * "to let things settle".  Children are started with fork/exec in their own
  * process group so a test can stop one and everything it spawned by PID, and
- * die with the test process (PR_SET_PDEATHSIG) when a failed check ends it.
+ * die with the test process (PR_SET_PDEATHSIG) when a failed check ends it;
+ * every child and every directory a test owns is recorded so that a failed
+ * test can print the logs and clean up (h_kill_all) and the runner can reap
+ * what a test that died left (h_reaper_reap).
  * HTTP goes through libcurl, the same client a user's tooling would use.
  */
 #include "tests/integration/harness.h"
@@ -17,6 +20,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +33,103 @@
 #include <unistd.h>
 
 extern char **environ;
+
+/* ---- the record of children and directories (see harness.h) ---- */
+
+#define S_MAX_CHILDREN 64
+#define S_MAX_DIRS 16
+#define S_CMD_MAX 1024
+
+typedef struct {
+    pid_t pid; /* 0 once reaped */
+    char log[512];
+} s_child_t;
+
+static s_child_t s_children[S_MAX_CHILDREN];
+static size_t s_nchildren;
+static char *s_dirs[S_MAX_DIRS];
+static size_t s_ndirs;
+static char s_reaper[512]; /* registry file, "" when not open */
+
+/* Append one line to the registry file (when open). */
+static void
+s_reaper_note (const char *kind, long pid, const char *text)
+{
+    if (!*s_reaper)
+        return;
+    FILE *f = fopen (s_reaper, "a");
+    if (f) {
+        fprintf (f, "%s %ld %s\n", kind, pid, text);
+        fclose (f);
+    }
+}
+
+/* argv joined by spaces, as /proc/PID/cmdline reads with NULs turned into
+ * spaces (cut at S_CMD_MAX - 1 bytes either way). */
+static void
+s_cmdline (char *const argv[], char *out)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; argv[i] && o < S_CMD_MAX - 1; i++)
+        o += (size_t)snprintf (out + o, S_CMD_MAX - o, "%s%s", i ? " " : "", argv[i]);
+    if (o > S_CMD_MAX - 1)
+        out[S_CMD_MAX - 1] = '\0';
+}
+
+static void
+s_record (pid_t pid, char *const argv[], const char *log)
+{
+    if (s_nchildren < S_MAX_CHILDREN) {
+        s_child_t *c = &s_children[s_nchildren++];
+        c->pid = pid;
+        snprintf (c->log, sizeof c->log, "%s", log);
+    }
+    char cmd[S_CMD_MAX];
+    s_cmdline (argv, cmd);
+    s_reaper_note ("p", (long)pid, cmd);
+}
+
+static void
+s_reaped (pid_t pid)
+{
+    for (size_t i = 0; i < s_nchildren; i++)
+        if (s_children[i].pid == pid)
+            s_children[i].pid = 0;
+}
+
+/* Forget a child whose log is `log` (h_run's, deleted once read). */
+static void
+s_forget (const char *log)
+{
+    for (size_t i = 0; i < s_nchildren; i++)
+        if (strcmp (s_children[i].log, log) == 0) {
+            s_children[i] = s_children[--s_nchildren];
+            i--;
+        }
+}
+
+/* True when the log of child i was already seen at a lower index. */
+static bool
+s_seen_log (size_t i)
+{
+    for (size_t k = 0; k < i; k++)
+        if (strcmp (s_children[k].log, s_children[i].log) == 0)
+            return true;
+    return false;
+}
+
+static void
+s_forget_all (bool remove_dirs)
+{
+    for (size_t i = 0; i < s_ndirs; i++) {
+        if (remove_dirs)
+            h_rmtree (s_dirs[i]);
+        free (s_dirs[i]);
+    }
+    s_ndirs = 0;
+    s_nchildren = 0;
+}
 
 long long
 h_now_ms (void)
@@ -207,6 +308,7 @@ h_spawn (h_proc_t *proc, char *const argv[], char *const env[], const char *log_
     }
     free (envp);
     proc->pid = pid;
+    s_record (pid, argv, proc->log_path);
     return 0;
 }
 
@@ -230,6 +332,7 @@ h_wait (h_proc_t *proc, int timeout_ms)
         int status = 0;
         pid_t r = waitpid (proc->pid, &status, WNOHANG);
         if (r == proc->pid) {
+            s_reaped (proc->pid);
             proc->pid = 0;
             return s_decode_status (status);
         }
@@ -310,6 +413,124 @@ h_log_contains (const h_proc_t *proc, const char *needle)
     return found;
 }
 
+bool
+h_log_sanitizer (const h_proc_t *proc)
+{
+    char *text = s_slurp (proc->log_path);
+    bool found = text && (strstr (text, "Sanitizer") || strstr (text, "runtime error:"));
+    free (text);
+    return found;
+}
+
+void
+h_own_dir (const char *dir)
+{
+    if (!dir || !*dir)
+        return;
+    char *copy = strdup (dir);
+    if (copy && s_ndirs < S_MAX_DIRS)
+        s_dirs[s_ndirs++] = copy;
+    else
+        free (copy);
+    s_reaper_note ("d", 0, dir);
+}
+
+void
+h_kill_all (void)
+{
+    for (size_t i = 0; i < s_nchildren; i++) {
+        h_proc_t p = { .pid = s_children[i].pid };
+        snprintf (p.log_path, sizeof p.log_path, "%s", s_children[i].log);
+        if (p.pid > 0) {
+            kill (-p.pid, SIGKILL);
+            kill (p.pid, SIGKILL);
+            h_wait (&p, 5000);
+        }
+        if (!s_seen_log (i))
+            h_dump_log (&p);
+    }
+    s_forget_all (true);
+}
+
+int
+h_stop_all (int timeout_ms)
+{
+    int rc = 0;
+    for (size_t i = 0; i < s_nchildren; i++) {
+        h_proc_t p = { .pid = s_children[i].pid };
+        snprintf (p.log_path, sizeof p.log_path, "%s", s_children[i].log);
+        if (p.pid > 0)
+            h_stop (&p, timeout_ms);
+        if (!s_seen_log (i) && h_log_sanitizer (&p)) {
+            fprintf (stderr, "harness: a sanitizer report in %s\n", p.log_path);
+            h_dump_log (&p);
+            rc = -1;
+        }
+    }
+    s_forget_all (false);
+    return rc;
+}
+
+void
+h_reaper_open (void)
+{
+    char *dir = h_tmpdir ();
+    snprintf (s_reaper, sizeof s_reaper, "%s/started", dir ? dir : "/tmp");
+    free (dir);
+}
+
+/* True while `pid` runs `cmd` (its /proc cmdline, NULs read as spaces). */
+static bool
+s_runs (long pid, const char *cmd)
+{
+    char path[64], text[S_CMD_MAX];
+    snprintf (path, sizeof path, "/proc/%ld/cmdline", pid);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return false;
+    size_t n = fread (text, 1, sizeof text - 1, f);
+    fclose (f);
+    while (n && text[n - 1] == '\0')
+        n--;
+    for (size_t i = 0; i < n; i++)
+        if (text[i] == '\0')
+            text[i] = ' ';
+    text[n] = '\0';
+    return n > 0 && strcmp (text, cmd) == 0;
+}
+
+void
+h_reaper_reap (void)
+{
+    if (!*s_reaper)
+        return;
+    FILE *f = fopen (s_reaper, "r");
+    char line[S_CMD_MAX + 64];
+    while (f && fgets (line, sizeof line, f)) {
+        line[strcspn (line, "\n")] = '\0';
+        char kind = line[0];
+        char *rest = NULL;
+        long pid = line[0] ? strtol (line + 1, &rest, 10) : 0;
+        if (!rest || *rest != ' ')
+            continue;
+        rest++;
+        if (kind == 'p' && pid > 0 && s_runs (pid, rest)) {
+            fprintf (stderr, "harness: stopping orphaned process %ld (%s)\n", pid, rest);
+            kill ((pid_t)pid, SIGKILL);
+            for (int i = 0; i < 100 && s_runs (pid, rest); i++)
+                s_sleep_ms (10);
+        } else if (kind == 'd')
+            h_rmtree (rest);
+    }
+    if (f)
+        fclose (f);
+    char *slash = strrchr (s_reaper, '/');
+    if (slash)
+        *slash = '\0';
+    h_rmtree (s_reaper);
+    s_reaper[0] = '\0';
+}
+
 int
 h_run (char *const argv[], char *const env[], int timeout_ms, char **output)
 {
@@ -327,6 +548,7 @@ h_run (char *const argv[], char *const env[], int timeout_ms, char **output)
     }
     if (output)
         *output = s_slurp (path);
+    s_forget (path);
     unlink (path);
     return rc;
 }
@@ -449,6 +671,29 @@ h_metric (const char *exposition, const char *series)
 }
 
 double
+h_registry_value (mdf_metrics_t *reg, const char *series)
+{
+    char *text = mdf_metrics_render (reg);
+    double v = h_metric (text, series);
+    free (text);
+    return v;
+}
+
+int
+h_wait_registry_ge (mdf_metrics_t *reg, const char *series, double min, int timeout_ms)
+{
+    long long deadline = h_now_ms () + timeout_ms;
+    for (;;) {
+        double v = h_registry_value (reg, series);
+        if (!isnan (v) && v >= min)
+            return 0;
+        if (h_now_ms () >= deadline)
+            return -1;
+        s_sleep_ms (5);
+    }
+}
+
+double
 h_scrape (int port, const char *series)
 {
     int status = 0;
@@ -473,6 +718,35 @@ h_wait_metric_ge (int port, const char *series, double min, int timeout_ms)
             return v;
         s_sleep_ms (20);
     }
+}
+
+bool
+h_wait_flag (atomic_int *flag, int timeout_ms)
+{
+    long long deadline = h_now_ms () + timeout_ms;
+    while (!atomic_load (flag)) {
+        if (h_now_ms () >= deadline)
+            return false;
+        s_sleep_ms (1);
+    }
+    return true;
+}
+
+long
+h_db_rows (const char *db)
+{
+    sqlite3 *h = NULL;
+    long rows = -1;
+    if (sqlite3_open_v2 (db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout (h, 5000);
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2 (h, "SELECT count(*) FROM bars", -1, &st, NULL) == SQLITE_OK
+            && sqlite3_step (st) == SQLITE_ROW)
+            rows = (long)sqlite3_column_int64 (st, 0);
+        sqlite3_finalize (st);
+    }
+    sqlite3_close (h);
+    return rows;
 }
 
 int

@@ -10,9 +10,14 @@
 #ifndef MDF_HARNESS_H
 #define MDF_HARNESS_H
 
+#include <check.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <sys/types.h>
+
+#include "common/metrics.h"
 
 /* "$MDF_BUILD_ROOT/rel" / "$MDF_SOURCE_ROOT/rel" (static buffer per call site is
  * not needed: returns a malloc'd string the caller frees). */
@@ -39,7 +44,8 @@ typedef struct {
 
 /* Start argv[0] (a path) with argv; `env` is a NULL-terminated list of extra
  * "KEY=VALUE" strings added to the test's environment (may be NULL).  Output goes
- * to `log_path` (NULL: /dev/null).  Returns 0 or -1. */
+ * to `log_path` (NULL: /dev/null).  The child is recorded (see "Processes left
+ * behind" below).  Returns 0 or -1. */
 int h_spawn (h_proc_t *proc, char *const argv[], char *const env[], const char *log_path);
 
 /* Wait up to timeout_ms for the child to exit; returns its exit code (0-255),
@@ -57,6 +63,41 @@ void h_dump_log (const h_proc_t *proc);
 
 /* True when the log file contains `needle`. */
 bool h_log_contains (const h_proc_t *proc, const char *needle);
+
+/* True when the child's log holds a sanitizer report (ASan, UBSan, TSan). */
+bool h_log_sanitizer (const h_proc_t *proc);
+
+/* ---- Processes left behind ----
+ * Check runs each test in a forked process, and a failed assertion ends it
+ * with _exit: no teardown runs.  The services it spawned die with it
+ * (PR_SET_PDEATHSIG), but nobody would show their logs or remove their
+ * temporary directories.  So h_spawn records every child (PID, command line,
+ * log) in the test process, and h_own_dir the directories to remove; then
+ *   - a test about to fail calls h_kill_all: every recorded child still
+ *     running is killed, every log printed, every owned directory removed;
+ *   - a test that ends well calls h_stop_all: the children still running
+ *     are stopped, and it says whether a log holds a sanitizer report;
+ *   - the runner's main calls h_reaper_open before srunner_run_all and
+ *     h_reaper_reap after: every child and directory any forked test
+ *     recorded is also written to a registry file, and reap kills each
+ *     recorded child still running (only when /proc/PID/cmdline is still
+ *     its command line, so a reused PID is never touched) and removes each
+ *     recorded directory. */
+
+/* Remove `dir` when the test is killed or reaped (copied). */
+void h_own_dir (const char *dir);
+
+/* SIGKILL every recorded child still running, print every recorded log,
+ * remove the owned directories, forget them all. */
+void h_kill_all (void);
+
+/* h_stop (timeout_ms) every recorded child still running; forget them all
+ * (directories are left to the caller).  -1, with the log printed, when a
+ * recorded child's log holds a sanitizer report; else 0. */
+int h_stop_all (int timeout_ms);
+
+void h_reaper_open (void);
+void h_reaper_reap (void);
 
 /* Run argv to completion (timeout_ms), capturing stdout+stderr into *output
  * (malloc'd, may be NULL).  Returns the exit code as h_wait, -1 on timeout. */
@@ -80,6 +121,14 @@ int h_wait_http (int port, int timeout_ms);
  * absent. */
 double h_metric (const char *exposition, const char *series);
 
+/* One series of a registry in this process (a module under test registered
+ * it), read through its exposition; NAN when absent. */
+double h_registry_value (mdf_metrics_t *reg, const char *series);
+
+/* Poll it until it is >= min: 0, or -1 after timeout_ms.  For counters
+ * another thread bumps just after what the test saw. */
+int h_wait_registry_ge (mdf_metrics_t *reg, const char *series, double min, int timeout_ms);
+
 /* GET /metrics and read one series; NAN when absent or unreachable. */
 double h_scrape (int port, const char *series);
 
@@ -91,7 +140,28 @@ double h_wait_metric_ge (int port, const char *series, double min, int timeout_m
  * Polls every 20 ms. */
 int h_wait_until (bool (*cond) (void *arg), void *arg, int timeout_ms);
 
+/* Wait up to timeout_ms for *flag (set by another thread) to be non-zero:
+ * true when it is.  A thread that should be blocked is "still blocked" when
+ * this returns false after a short wait; polls every millisecond. */
+bool h_wait_flag (atomic_int *flag, int timeout_ms);
+
+/* SELECT count(*) FROM bars in the SQLite file `db`, read-only with a busy
+ * timeout (-1 on error). */
+long h_db_rows (const char *db);
+
 /* Milliseconds on the monotonic clock. */
 long long h_now_ms (void);
+
+/* A Check suite's main: run every test of `s` (each forked, unless
+ * CK_FORK=no), print the results, free; EXIT_SUCCESS when none failed. */
+static inline int
+h_run_suite (Suite *s)
+{
+    SRunner *sr = srunner_create (s);
+    srunner_run_all (sr, CK_NORMAL);
+    int failed = srunner_ntests_failed (sr);
+    srunner_free (sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
 
 #endif

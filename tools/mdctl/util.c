@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hostport.h"
+
 static volatile sig_atomic_t s_interrupted = 0;
 
 static void
@@ -120,17 +122,12 @@ int
 mdctl_http_url (const char *hostport, const char *path, char *buf, size_t size, char *err,
                 size_t errlen)
 {
-    const char *colon = hostport ? strrchr (hostport, ':') : NULL;
-    int64_t port = 0;
-    if (!colon || colon == hostport || mdctl_parse_i64 (colon + 1, 1, 65535, &port) != 0) {
+    char host[256];
+    int port = 0;
+    if (mdf_hostport_split (hostport, host, sizeof host, &port) != 0 || port < 1) {
         snprintf (err, errlen, "'%s' is not HOST:PORT", hostport ? hostport : "");
         return -1;
     }
-    for (const char *p = hostport; p < colon; p++)
-        if (isspace ((unsigned char)*p) || *p == '/') {
-            snprintf (err, errlen, "'%s' is not HOST:PORT", hostport);
-            return -1;
-        }
     if ((size_t)snprintf (buf, size, "http://%s%s", hostport, path) >= size) {
         snprintf (err, errlen, "'%s' is too long", hostport);
         return -1;

@@ -1,88 +1,41 @@
 /*
  * e2e_fixture: closed-loop processes for the end-to-end tests; see the header.
  *
- * The registry (s_procs) is per test process: Check forks each test, so it
- * starts empty every time.  It holds borrowed pointers into the test's store
- * and pipeline structs, which live for the whole test.
+ * What a test started is recorded by the harness (h_spawn, h_own_dir): a
+ * failed E2E_CHECK kills it and prints the logs (h_kill_all), e2e_cleanup
+ * stops it and looks for sanitizer reports (h_stop_all).
  */
 #include "tests/integration/e2e/e2e_fixture.h"
 
 #include <math.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_PROCS 8
-
-typedef struct {
-    h_proc_t *proc;
-    bool *running;
-} s_entry_t;
-
-static s_entry_t s_procs[S_MAX_PROCS];
-static size_t s_nprocs;
-static char *s_dir; /* the test's directory, removed by e2e_kill_all */
-
-static void
-s_register (h_proc_t *proc, bool *running)
-{
-    for (size_t i = 0; i < s_nprocs; i++)
-        if (s_procs[i].proc == proc)
-            return;
-    if (s_nprocs < S_MAX_PROCS)
-        s_procs[s_nprocs++] = (s_entry_t){ proc, running };
-}
-
 char *
 e2e_dir (void)
 {
-    s_dir = h_tmpdir ();
-    return s_dir ? strdup (s_dir) : NULL;
+    char *dir = h_tmpdir ();
+    h_own_dir (dir);
+    return dir;
 }
 
 void
 e2e_kill_all (void)
 {
-    for (size_t i = 0; i < s_nprocs; i++) {
-        if (*s_procs[i].running) {
-            h_signal (s_procs[i].proc, SIGKILL);
-            h_wait (s_procs[i].proc, 5000);
-            *s_procs[i].running = false;
-        }
-        h_dump_log (s_procs[i].proc);
-    }
-    if (s_dir) {
-        h_rmtree (s_dir);
-        free (s_dir);
-        s_dir = NULL;
-    }
+    h_kill_all ();
 }
 
 int
 e2e_cleanup (char **dir)
 {
-    int rc = 0;
-    for (size_t i = 0; i < s_nprocs; i++) {
-        if (*s_procs[i].running) {
-            h_stop (s_procs[i].proc, 10000);
-            *s_procs[i].running = false;
-        }
-        if (h_log_contains (s_procs[i].proc, "Sanitizer")
-            || h_log_contains (s_procs[i].proc, "runtime error:")) {
-            h_dump_log (s_procs[i].proc);
-            rc = -1;
-        }
-    }
-    s_nprocs = 0;
+    int rc = h_stop_all (10000);
     if (dir && *dir) {
         h_rmtree (*dir);
         free (*dir);
         *dir = NULL;
     }
-    free (s_dir);
-    s_dir = NULL;
     return rc;
 }
 
@@ -133,7 +86,6 @@ s_start (h_proc_t *proc, bool *running, const char *binary, const char *config, 
     if (rc != 0)
         return -1;
     *running = true;
-    s_register (proc, running);
     if (h_wait_http (http_port, 10000) != 0)
         return -1;
     return 0;
@@ -313,21 +265,4 @@ e2e_watch_store (const e2e_store_t *s, int duration_ms, int warmup_ms, bool stop
     if (c.warm_taken && c.t_last > c.t_warm)
         w->rate = (c.written_last - c.written_warm) * 1000.0 / (double)(c.t_last - c.t_warm);
     return c.lost ? -1 : 0;
-}
-
-long
-e2e_db_rows (const char *db)
-{
-    sqlite3 *h = NULL;
-    long rows = -1;
-    if (sqlite3_open_v2 (db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout (h, 5000);
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2 (h, "SELECT count(*) FROM bars", -1, &st, NULL) == SQLITE_OK
-            && sqlite3_step (st) == SQLITE_ROW)
-            rows = (long)sqlite3_column_int64 (st, 0);
-        sqlite3_finalize (st);
-    }
-    sqlite3_close (h);
-    return rows;
 }

@@ -4,11 +4,11 @@
  * fresh temporary directory.
  *
  * Check runs each test in a forked child and a failed ck_assert leaves with
- * _exit (no atexit, no teardown), which would orphan the services.  So every
- * process started here is recorded in a small per-test registry, and tests
- * assert with E2E_CHECK, which SIGKILLs everything recorded (and prints the
- * logs) before failing.  Ports are chosen once in *_init, so a store started
- * again after a kill -9 comes back on the same endpoints and database.
+ * _exit (no atexit, no teardown).  So every process started here is
+ * recorded by the harness (harness.h, "Processes left behind"), and tests
+ * assert with E2E_CHECK, which SIGKILLs everything recorded, prints the logs
+ * and removes the test's directory before failing.  Ports are chosen once in *_init, so a store
+ * started again after a kill -9 comes back on the same endpoints and database.
  *
  * Nothing here sleeps to let things settle: waits poll an observable (HTTP
  * answering, a metric, a process exit) against a deadline.
@@ -113,14 +113,12 @@ typedef struct {
 int e2e_watch_store (const e2e_store_t *s, int duration_ms, int warmup_ms, bool stop_on_retry,
                      e2e_watch_t *w);
 
-/* Rows in the bars table of a SQLite file, read with libsqlite3 (-1 on error). */
-long e2e_db_rows (const char *db);
-
-/* A fresh temporary directory for the test (malloc'd). */
+/* A fresh temporary directory for the test (malloc'd), removed by
+ * e2e_kill_all or e2e_cleanup. */
 char *e2e_dir (void);
 
 /* SIGKILL every process this test started that is still running, print their
- * logs to stderr. */
+ * logs to stderr, remove the test's directory (h_kill_all). */
 void e2e_kill_all (void);
 
 /* Stop everything still running (SIGTERM, then SIGKILL), remove dir.  -1 when

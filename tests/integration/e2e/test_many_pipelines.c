@@ -200,7 +200,7 @@ START_TEST (ten_pipelines_share_one_store_fairly_without_overfilling_it)
                  "pipeline %d still has batches unacked", i);
         ingested += n;
     }
-    long rows = e2e_db_rows (store.db);
+    long rows = h_db_rows (store.db);
     S_CHECK (rows == (long)ingested, "%ld rows stored, %.0f bars ingested", rows, ingested);
 
     for (int i = 0; i < S_PIPES; i++) {

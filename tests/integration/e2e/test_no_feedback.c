@@ -47,7 +47,7 @@ START_TEST (without_feedback_the_same_overload_fills_the_queue_and_gets_retries)
                "after pause, the pipeline's batches were not all acked");
     E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 0, "md-pipeline did not exit 0");
     E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not drain and exit 0");
-    long rows = e2e_db_rows (store.db);
+    long rows = h_db_rows (store.db);
     fprintf (stderr, "no feedback: ingested %.0f, rows %ld\n", ingested, rows);
     E2E_CHECK (rows == (long)ingested, "rows %ld != mdp_bars_ingested_total %.0f", rows, ingested);
     ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");

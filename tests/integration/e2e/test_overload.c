@@ -60,7 +60,7 @@ START_TEST (feedback_keeps_the_queue_below_capacity_at_10x_overload)
     E2E_CHECK (retries == 0, "%.0f retries while draining", retries);
     E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 0, "md-pipeline did not exit 0");
     E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not drain and exit 0");
-    long rows = e2e_db_rows (store.db);
+    long rows = h_db_rows (store.db);
     fprintf (stderr, "overload 10x: ingested %.0f, rows %ld\n", ingested, rows);
     E2E_CHECK (ingested > RUN_MS / 1000 * C_ROWS * 0.9, "only %.0f bars ingested", ingested);
     E2E_CHECK (rows == (long)ingested, "rows %ld != mdp_bars_ingested_total %.0f", rows, ingested);

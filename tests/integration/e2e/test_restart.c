@@ -40,7 +40,7 @@ START_TEST (kill_9_of_the_store_loses_and_duplicates_nothing)
     double depth = h_wait_metric_ge (store.http_port, "coordinator_queue_depth", 500, 10000);
     E2E_CHECK (depth >= 500, "no bars in the queue to lose (depth %.0f)", depth);
     E2E_CHECK (e2e_store_kill (&store) == 128 + 9, "md-store did not die of SIGKILL");
-    long rows_at_kill = e2e_db_rows (store.db);
+    long rows_at_kill = h_db_rows (store.db);
     fprintf (stderr, "restart: killed with %.0f bars queued, %ld rows committed\n", depth,
              rows_at_kill);
 
@@ -56,7 +56,7 @@ START_TEST (kill_9_of_the_store_loses_and_duplicates_nothing)
                "after pause, the pipeline's batches were not all acked");
     E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 0, "md-pipeline did not exit 0");
     E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not drain and exit 0");
-    long rows = e2e_db_rows (store.db);
+    long rows = h_db_rows (store.db);
     fprintf (stderr, "restart: %.0f batches resent after timeouts, ingested %.0f, rows %ld\n",
              resent, ingested, rows);
     E2E_CHECK (rows > rows_at_kill, "nothing written after the restart");

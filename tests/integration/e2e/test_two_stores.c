@@ -164,7 +164,7 @@ START_TEST (the_pipeline_routes_around_a_hard_store_and_forgets_a_dead_one)
     E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 0, "md-pipeline did not exit 0");
     E2E_CHECK (e2e_store_stop (&a, 20000) == 0, "md-store A did not exit 0");
     E2E_CHECK (e2e_store_stop (&b, 20000) == 0, "md-store B did not exit 0");
-    long rows_a = e2e_db_rows (a.db), rows_b = e2e_db_rows (b.db);
+    long rows_a = h_db_rows (a.db), rows_b = h_db_rows (b.db);
     fprintf (stderr, "two stores: ingested %.0f, rows A %ld + B %ld\n", ingested, rows_a, rows_b);
     E2E_CHECK (rows_a + rows_b == (long)ingested, "A %ld + B %ld rows, the pipeline produced %.0f",
                rows_a, rows_b, ingested);

@@ -123,7 +123,7 @@ START_TEST (authorised_pipeline_delivers_bars_end_to_end)
     E2E_CHECK (refused == 0, "authorised client refused %.0f times", refused);
     E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 0, "md-pipeline did not exit 0");
     E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not exit 0");
-    long rows = e2e_db_rows (store.db);
+    long rows = h_db_rows (store.db);
     E2E_CHECK (rows == (long)ingested && rows > 0, "rows %ld != ingested %.0f", rows, ingested);
     s_free (&k);
 }

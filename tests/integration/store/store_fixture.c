@@ -6,75 +6,8 @@
 #include <check.h>
 
 #include <signal.h>
-#include <sqlite3.h>
 #include <string.h>
 #include <unistd.h>
-
-static char s_registry[256];
-
-void
-mds_registry_open (void)
-{
-    char *dir = h_tmpdir ();
-    snprintf (s_registry, sizeof s_registry, "%s/started", dir ? dir : "/tmp");
-    free (dir);
-}
-
-static void
-s_register (const mds_t *m)
-{
-    if (!*s_registry)
-        return;
-    FILE *f = fopen (s_registry, "a");
-    if (f) {
-        fprintf (f, "%d %s\n", (int)m->proc.pid, m->dir);
-        fclose (f);
-    }
-}
-
-/* True when `pid` is still an md-store started with `dir`'s config. */
-static bool
-s_is_ours (int pid, const char *dir)
-{
-    char path[64], cmd[2048];
-    snprintf (path, sizeof path, "/proc/%d/cmdline", pid);
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return false;
-    size_t n = fread (cmd, 1, sizeof cmd - 1, f);
-    fclose (f);
-    for (size_t i = 0; i < n; i++)
-        if (cmd[i] == '\0')
-            cmd[i] = ' ';
-    cmd[n] = '\0';
-    return strstr (cmd, "md-store") && strstr (cmd, dir);
-}
-
-void
-mds_registry_reap (void)
-{
-    if (!*s_registry)
-        return;
-    FILE *f = fopen (s_registry, "r");
-    int pid;
-    char dir[512];
-    while (f && fscanf (f, "%d %511s", &pid, dir) == 2) {
-        if (s_is_ours (pid, dir)) {
-            fprintf (stderr, "store_fixture: stopping orphaned md-store %d\n", pid);
-            kill (pid, SIGKILL);
-            for (int i = 0; i < 100 && s_is_ours (pid, dir); i++)
-                usleep (10000);
-        }
-        h_rmtree (dir);
-    }
-    if (f)
-        fclose (f);
-    char *slash = strrchr (s_registry, '/');
-    if (slash)
-        *slash = '\0';
-    h_rmtree (s_registry);
-    s_registry[0] = '\0';
-}
 
 char *
 mds_endpoint (int port)
@@ -87,6 +20,7 @@ mds_prepare (mds_t *m, int heartbeat_ms, const char *extra)
 {
     memset (m, 0, sizeof *m);
     m->dir = h_tmpdir ();
+    h_own_dir (m->dir);
     m->ingest_port = h_free_port ();
     m->feedback_port = h_free_port ();
     m->http_port = h_free_port ();
@@ -115,7 +49,6 @@ mds_relaunch (mds_t *m)
     if (rc != 0)
         return -1;
     m->running = true;
-    s_register (m);
     return 0;
 }
 
@@ -142,7 +75,6 @@ s_launch (mds_t *m, const char *extra, char *const env[])
     if (rc != 0)
         return -1;
     m->running = true;
-    s_register (m);
     if (h_wait_http (m->http_port, 10000) != 0)
         return -1;
     if (h_wait (&m->proc, 0) == -1)
@@ -187,14 +119,13 @@ mds_cleanup (mds_t *m, bool dump_log)
         h_stop (&m->proc, 5000);
     m->running = false;
     int rc = 0;
-    if (m->proc.pid
-        && (h_log_contains (&m->proc, "Sanitizer")
-            || h_log_contains (&m->proc, "runtime error:"))) {
+    /* by its log, which outlives the process (h_stop above reaped it) */
+    if (m->proc.log_path[0] && h_log_sanitizer (&m->proc)) {
         fprintf (stderr, "md-store reported a sanitizer error:\n");
         dump_log = true;
         rc = -1;
     }
-    if (dump_log && m->proc.pid)
+    if (dump_log && m->proc.log_path[0])
         h_dump_log (&m->proc);
     if (m->dir)
         h_rmtree (m->dir);
@@ -317,24 +248,6 @@ mds_wait_event (zsock_t *sub, const char *reason, int level, mdf_feedback_t *ev,
     }
 }
 
-long
-mds_db_count (const char *db)
-{
-    sqlite3 *h;
-    if (sqlite3_open_v2 (db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close (h);
-        return -1;
-    }
-    sqlite3_stmt *st = NULL;
-    long n = -1;
-    if (sqlite3_prepare_v2 (h, "SELECT count(*) FROM bars", -1, &st, NULL) == SQLITE_OK
-        && sqlite3_step (st) == SQLITE_ROW)
-        n = (long)sqlite3_column_int64 (st, 0);
-    sqlite3_finalize (st);
-    sqlite3_close (h);
-    return n;
-}
-
 mds_t mds_cur;
 
 void
@@ -347,4 +260,21 @@ void
 mds_test_teardown (void)
 {
     ck_assert_msg (mds_cleanup (&mds_cur, false) == 0, "sanitizer report in md-store's log");
+}
+
+void
+mds_start_failing_sink (char **tmp_p, char **blocker_p, char **db_p)
+{
+    *tmp_p = h_tmpdir ();
+    ck_assert_ptr_nonnull (*tmp_p);
+    h_own_dir (*tmp_p);
+    *blocker_p = h_strf ("%s/blocked", *tmp_p);
+    free (h_write_file (*tmp_p, "blocked", "not a directory"));
+    *db_p = h_strf ("%s/bars.db", *blocker_p);
+    char *extra = h_strf ("[workers]\nretry_initial_ms = 10\nretry_max_ms = 50\n"
+                          "breaker_failures = 2\nbreaker_cooldown_ms = 50\n"
+                          "[sink]\npath = \"%s\"\n",
+                          *db_p);
+    MDS_START (0, extra, NULL);
+    free (extra);
 }

@@ -46,7 +46,8 @@ char *mds_endpoint (int port); /* "tcp://127.0.0.1:port", malloc'd */
 /* The md-store of the running test, for Check suites: add
  * tcase_add_checked_fixture (tc, mds_test_setup, mds_test_teardown) and start
  * it with MDS_START.  A failed assertion ends the test process without
- * teardown: main's mds_registry_reap() stops what it left. */
+ * teardown: main's h_reaper_reap() (harness.h) stops what it left and
+ * removes its directory. */
 extern mds_t mds_cur;
 void mds_test_setup (void);    /* zeroes mds_cur */
 void mds_test_teardown (void); /* mds_cleanup; fails the test on a sanitizer report */
@@ -71,16 +72,11 @@ int mds_recv_event (zsock_t *sub, mdf_feedback_t *ev, int timeout_ms);
 int mds_wait_event (zsock_t *sub, const char *reason, int level, mdf_feedback_t *ev,
                     int timeout_ms);
 
-/* Check runs each test in a forked process and a failed assertion ends it
- * without teardown, which would orphan the md-store it started.  So every
- * start is recorded in a registry file; the runner's main calls
- * mds_registry_open() before srunner_run_all and mds_registry_reap() after:
- * it stops each recorded md-store still running (checked by /proc cmdline, so
- * a reused PID is never touched) and removes its directory. */
-void mds_registry_open (void);
-void mds_registry_reap (void);
-
-/* SELECT count(*) FROM bars in the SQLite file (-1 on error). */
-long mds_db_count (const char *db);
+/* Start md-store with a sink that fails until the caller removes the file
+ * *blocker_p (a regular file where the database's directory should be):
+ * every write fails, retries every 10-50 ms, and the breaker opens after 2
+ * failures for 50 ms.  *tmp_p (remove it with h_rmtree), *blocker_p and
+ * *db_p are malloc'd.  Fails the test when md-store does not start. */
+void mds_start_failing_sink (char **tmp_p, char **blocker_p, char **db_p);
 
 #endif

@@ -72,7 +72,7 @@ START_TEST (soft_and_hard_with_a_throttled_sink_then_back_to_ok)
     while (ok < 10 && mds_recv_ack (d, &ack, 10000) == 0)
         ok += ack.status == MDF_ACK_OK;
     ck_assert_int_eq (ok, 10);
-    ck_assert_int_eq (mds_db_count (mds_cur.db), 1000);
+    ck_assert_int_eq (h_db_rows (mds_cur.db), 1000);
     ck_assert_int_ge (
         (int)h_scrape (mds_cur.http_port, "mds_feedback_events_total{level=\"hard\"}"), 1);
     zsock_destroy (&d);
@@ -83,15 +83,8 @@ END_TEST
 START_TEST (failing_sink_acks_nothing_then_recovers_without_loss)
 {
     /* the database's directory is blocked by a regular file: writes fail */
-    char *tmp = h_tmpdir ();
-    char *blocker = h_strf ("%s/blocked", tmp);
-    free (h_write_file (tmp, "blocked", "not a directory"));
-    char *db = h_strf ("%s/bars.db", blocker);
-    char *extra = h_strf ("[workers]\nretry_initial_ms = 10\nretry_max_ms = 50\n"
-                          "breaker_failures = 2\nbreaker_cooldown_ms = 50\n"
-                          "[sink]\npath = \"%s\"\n",
-                          db);
-    MDS_START (0, extra, NULL);
+    char *tmp, *blocker, *db;
+    mds_start_failing_sink (&tmp, &blocker, &db);
     zsock_t *sub = mds_sub (&mds_cur);
     zsock_t *d = mds_dealer (&mds_cur);
     mdf_feedback_t ev;
@@ -111,13 +104,13 @@ START_TEST (failing_sink_acks_nothing_then_recovers_without_loss)
     ck_assert_int_eq (unlink (blocker), 0);
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
-    ck_assert_int_eq (mds_db_count (db), 30);
+    ck_assert_int_eq (h_db_rows (db), 30);
     free (h_http ("GET", mds_cur.http_port, "/health", NULL, &status, 2000));
     ck_assert_int_eq (status, 200);
     zsock_destroy (&sub);
     zsock_destroy (&d);
     h_rmtree (tmp);
-    free (tmp), free (blocker), free (db), free (extra);
+    free (tmp), free (blocker), free (db);
 }
 END_TEST
 
@@ -153,7 +146,7 @@ START_TEST (sigterm_drains_every_queued_batch_then_says_shutdown)
     ck_assert_int_eq (ev.queue_size, 0);
     ck_assert_int_eq (h_wait (&mds_cur.proc, 10000), 0);
     mds_cur.running = false;
-    ck_assert_int_eq (mds_db_count (mds_cur.db), 1000);
+    ck_assert_int_eq (h_db_rows (mds_cur.db), 1000);
     zsock_destroy (&d);
     zsock_destroy (&sub);
 }
@@ -172,9 +165,9 @@ main (void)
     tcase_add_test (tc, sigterm_drains_every_queued_batch_then_says_shutdown);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
-    mds_registry_open ();
+    h_reaper_open ();
     srunner_run_all (sr, CK_NORMAL);
-    mds_registry_reap ();
+    h_reaper_reap ();
     int failed = srunner_ntests_failed (sr);
     srunner_free (sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -152,7 +152,7 @@ START_TEST (bars_acked_after_the_database_was_deleted_are_in_the_file_at_the_pat
     /* every bar acked after the deletion, and only those (the others went
      * with the deleted file) */
     ck_assert_int_eq (s_rows (mds_cur.db, 21, 40), 2000);
-    ck_assert_int_eq (mds_db_count (mds_cur.db), 2000);
+    ck_assert_int_eq (h_db_rows (mds_cur.db), 2000);
 }
 END_TEST
 
@@ -277,9 +277,9 @@ main (void)
     tcase_add_test (tc, sigbus_is_logged_with_the_database_path_and_exits_1);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
-    mds_registry_open ();
+    h_reaper_open ();
     srunner_run_all (sr, CK_NORMAL);
-    mds_registry_reap ();
+    h_reaper_reap ();
     int failed = srunner_ntests_failed (sr);
     srunner_free (sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

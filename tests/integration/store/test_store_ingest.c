@@ -105,7 +105,7 @@ START_TEST (ack_ok_only_after_the_rows_are_in_the_database)
         ck_assert_uint_eq (ack.count, 100);
         ck_assert (ack.has_level);
         /* the ack is out: the rows must be readable now */
-        ck_assert_int_eq (mds_db_count (mds_cur.db), (long)seq * 100);
+        ck_assert_int_eq (h_db_rows (mds_cur.db), (long)seq * 100);
     }
     ck_assert_int_eq ((int)h_scrape (mds_cur.http_port, "mds_bars_written_total"), 500);
     ck_assert_int_eq ((int)h_scrape (mds_cur.http_port, "mds_batches_total{status=\"ok\"}"), 5);
@@ -124,7 +124,7 @@ START_TEST (resent_batch_is_stored_once)
         ck_assert_int_eq (ack.status, MDF_ACK_OK);
         ck_assert_uint_eq (ack.batch_seq, 42);
     }
-    ck_assert_int_eq (mds_db_count (mds_cur.db), 250);
+    ck_assert_int_eq (h_db_rows (mds_cur.db), 250);
     zsock_destroy (&d);
 }
 END_TEST
@@ -249,7 +249,7 @@ START_TEST (each_rejection_rule_rejects_the_whole_batch_naming_the_bar)
     ck_assert_int_eq (mds_send (d, 999, 1, 1), 0);
     mdf_ack_t ack;
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
-    ck_assert_int_eq (mds_db_count (mds_cur.db), 1);
+    ck_assert_int_eq (h_db_rows (mds_cur.db), 1);
     zsock_destroy (&d);
 }
 END_TEST
@@ -324,7 +324,7 @@ START_TEST (a_broken_body_with_a_readable_batch_seq_is_answered_rejected)
     ck_assert_int_eq (mds_send (d, 43, 1, 1), 0);
     ck_assert_int_eq (mds_recv_ack (d, &ack, 5000), 0);
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
-    ck_assert_int_eq (mds_db_count (mds_cur.db), 1);
+    ck_assert_int_eq (h_db_rows (mds_cur.db), 1);
     zsock_destroy (&d);
 }
 END_TEST
@@ -377,7 +377,7 @@ START_TEST (hostile_frames_are_counted_and_disturb_no_one)
     ck_assert_int_eq (mds_recv_ack (bad, &ack, 5000), 0);
     ck_assert_uint_eq (ack.batch_seq, 2);
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
-    ck_assert_int_eq (mds_db_count (mds_cur.db), 20);
+    ck_assert_int_eq (h_db_rows (mds_cur.db), 20);
     int port = mds_cur.http_port;
     ck_assert_int_eq ((int)h_scrape (port, "mds_ingest_malformed_total{reason=\"empty\"}"), 50);
     ck_assert_int_eq ((int)h_scrape (port, "mds_ingest_malformed_total{reason=\"frames\"}"), 51);
@@ -408,9 +408,9 @@ main (void)
     tcase_add_test (tc, hostile_frames_are_counted_and_disturb_no_one);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
-    mds_registry_open ();
+    h_reaper_open ();
     srunner_run_all (sr, CK_NORMAL);
-    mds_registry_reap ();
+    h_reaper_reap ();
     int failed = srunner_ntests_failed (sr);
     srunner_free (sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

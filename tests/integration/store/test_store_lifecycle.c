@@ -395,9 +395,9 @@ main (void)
     tcase_add_test (tc, health_and_metrics_expose_the_promised_names);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
-    mds_registry_open ();
+    h_reaper_open ();
     srunner_run_all (sr, CK_NORMAL);
-    mds_registry_reap ();
+    h_reaper_reap ();
     int failed = srunner_ntests_failed (sr);
     srunner_free (sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -163,9 +163,9 @@ main (void)
     tcase_add_test (tc, a_sqlite_store_is_ready_at_once_and_not_while_draining);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
-    mds_registry_open ();
+    h_reaper_open ();
     srunner_run_all (sr, CK_NORMAL);
-    mds_registry_reap ();
+    h_reaper_reap ();
     int failed = srunner_ntests_failed (sr);
     srunner_free (sr);
     pg_server_stop (&s_pg);

@@ -47,27 +47,10 @@ s_send_as (zsock_t *d, const char *producer, uint64_t seq, size_t n, int64_t ts0
     return rc;
 }
 
-/* A store whose sink fails until *blocker_p is removed (its database's parent
- * is a regular file). */
-static void
-s_start_failing (char **tmp_p, char **blocker_p, char **db_p)
-{
-    *tmp_p = h_tmpdir ();
-    *blocker_p = h_strf ("%s/blocked", *tmp_p);
-    free (h_write_file (*tmp_p, "blocked", "not a directory"));
-    *db_p = h_strf ("%s/bars.db", *blocker_p);
-    char *extra = h_strf ("[workers]\nretry_initial_ms = 10\nretry_max_ms = 50\n"
-                          "breaker_failures = 2\nbreaker_cooldown_ms = 50\n"
-                          "[sink]\npath = \"%s\"\n",
-                          *db_p);
-    MDS_START (0, extra, NULL);
-    free (extra);
-}
-
 START_TEST (resend_of_a_queued_batch_is_queued_once_and_acked_once_to_the_last_sender)
 {
     char *tmp, *blocker, *db;
-    s_start_failing (&tmp, &blocker, &db);
+    mds_start_failing_sink (&tmp, &blocker, &db);
     int port = mds_cur.http_port;
     zsock_t *d1 = mds_dealer (&mds_cur);
     ck_assert_int_eq (mds_send (d1, 7, 40, 1000), 0);
@@ -108,7 +91,7 @@ START_TEST (resend_of_a_queued_batch_is_queued_once_and_acked_once_to_the_last_s
     ck_assert_int_eq (mds_recv_ack (d1, &ack, 10000), 0);
     ck_assert_uint_eq (ack.batch_seq, 7); /* other-producer's */
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
-    ck_assert_int_eq (mds_db_count (db), 120);
+    ck_assert_int_eq (h_db_rows (db), 120);
     ck_assert_int_eq ((int)h_scrape (port, "mds_bars_written_total"), 120);
     ck_assert_int_eq ((int)h_scrape (port, DEPTH), 0);
     /* 3 batches + 4 markers, each answered once */
@@ -121,7 +104,7 @@ START_TEST (resend_of_a_queued_batch_is_queued_once_and_acked_once_to_the_last_s
     ck_assert_int_eq (mds_recv_ack (d1, &ack, 10000), 0);
     ck_assert_uint_eq (ack.batch_seq, 7);
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
-    ck_assert_int_eq (mds_db_count (db), 120);
+    ck_assert_int_eq (h_db_rows (db), 120);
     ck_assert_int_eq ((int)h_scrape (port, DUPLICATES), 3);
     zsock_destroy (&d1);
     zsock_destroy (&d2);
@@ -133,7 +116,7 @@ END_TEST
 START_TEST (same_batch_seq_with_other_bars_is_not_a_resend_and_is_stored)
 {
     char *tmp, *blocker, *db;
-    s_start_failing (&tmp, &blocker, &db);
+    mds_start_failing_sink (&tmp, &blocker, &db);
     zsock_t *d = mds_dealer (&mds_cur);
     ck_assert_int_eq (s_send_as (d, "test-producer", 9, 30, 1000, 10.5), 0);
     ck_assert_int_eq (s_send_as (d, "test-producer", 9, 30, 5000, 10.5), 0);  /* other rows */
@@ -148,7 +131,7 @@ START_TEST (same_batch_seq_with_other_bars_is_not_a_resend_and_is_stored)
         ck_assert_uint_eq (ack.batch_seq, 9);
         ck_assert_int_eq (ack.status, MDF_ACK_OK);
     }
-    ck_assert_int_eq (mds_db_count (db), 60); /* the third upserted the first's rows */
+    ck_assert_int_eq (h_db_rows (db), 60); /* the third upserted the first's rows */
     zsock_destroy (&d);
     h_rmtree (tmp);
     free (tmp), free (blocker), free (db);
@@ -179,7 +162,7 @@ START_TEST (resend_while_draining_is_absorbed_and_acked_at_the_commit)
     ck_assert_int_eq (h_wait (&mds_cur.proc, 10000), 0);
     mds_cur.running = false;
     ck_assert_int_eq (mds_recv_ack (d, &ack, 0), -1); /* one answer each, no more */
-    ck_assert_int_eq (mds_db_count (mds_cur.db), 200);
+    ck_assert_int_eq (h_db_rows (mds_cur.db), 200);
     zsock_destroy (&d);
 }
 END_TEST
@@ -196,9 +179,9 @@ main (void)
     tcase_add_test (tc, resend_while_draining_is_absorbed_and_acked_at_the_commit);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
-    mds_registry_open ();
+    h_reaper_open ();
     srunner_run_all (sr, CK_NORMAL);
-    mds_registry_reap ();
+    h_reaper_reap ();
     int failed = srunner_ntests_failed (sr);
     srunner_free (sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -2,7 +2,8 @@
  * test_http_auth: bearer-token protection of a path prefix (mdf_http_protect):
  * 401 before any handler or body, constant answers for every wrong token,
  * big and chunked bodies refused without a reset, /metrics and /health left
- * open, refusals counted and logged without the token.
+ * open, refusals counted and logged without the token; and the guard of
+ * common/http_auth.h on its own (the header's grammar, the prefix).
  */
 #include "http_client.h"
 
@@ -307,6 +308,57 @@ START_TEST (longest_token_is_accepted)
 }
 END_TEST
 
+/* ---- the guard alone (http_auth.h): no server ---- */
+
+START_TEST (guard_reads_the_authorization_header_as_rfc_7235_says)
+{
+    mdf_http_auth_t g = { 0 };
+    ck_assert_int_eq (mdf_http_auth_set (&g, "/control/", S_TOKEN), 0);
+    ck_assert_int_eq (mdf_http_auth_check (&g, "Bearer " S_TOKEN), MDF_HTTP_AUTH_OK);
+    ck_assert_int_eq (mdf_http_auth_check (&g, "bearer\t " S_TOKEN " \t"), MDF_HTTP_AUTH_OK);
+    ck_assert_int_eq (mdf_http_auth_check (&g, "  BEARER " S_TOKEN), MDF_HTTP_AUTH_OK);
+    ck_assert_int_eq (mdf_http_auth_check (&g, NULL), MDF_HTTP_AUTH_MISSING);
+    ck_assert_int_eq (mdf_http_auth_check (&g, ""), MDF_HTTP_AUTH_MISSING);
+    ck_assert_int_eq (mdf_http_auth_check (&g, "Bearer"), MDF_HTTP_AUTH_MISSING);
+    ck_assert_int_eq (mdf_http_auth_check (&g, "Bearer   "), MDF_HTTP_AUTH_MISSING);
+    ck_assert_int_eq (mdf_http_auth_check (&g, "Basic " S_TOKEN), MDF_HTTP_AUTH_MISSING);
+    ck_assert_int_eq (mdf_http_auth_check (&g, "Bearer" S_TOKEN), MDF_HTTP_AUTH_MISSING);
+    ck_assert_int_eq (mdf_http_auth_check (&g, S_TOKEN), MDF_HTTP_AUTH_MISSING);
+    /* a prefix, an extension or a one-byte change of ours is not ours */
+    ck_assert_int_eq (mdf_http_auth_check (&g, "Bearer s3cret"), MDF_HTTP_AUTH_INVALID);
+    ck_assert_int_eq (mdf_http_auth_check (&g, "Bearer " S_TOKEN "x"), MDF_HTTP_AUTH_INVALID);
+    char near[] = "Bearer " S_TOKEN;
+    near[sizeof near - 2] ^= 1;
+    ck_assert_int_eq (mdf_http_auth_check (&g, near), MDF_HTTP_AUTH_INVALID);
+    /* longer than any token can be: compared, refused */
+    char huge[MDF_HTTP_TOKEN_MAX * 2 + 8];
+    memcpy (huge, "Bearer ", 7);
+    memset (huge + 7, 'k', sizeof huge - 8);
+    huge[sizeof huge - 1] = '\0';
+    ck_assert_int_eq (mdf_http_auth_check (&g, huge), MDF_HTTP_AUTH_INVALID);
+}
+END_TEST
+
+START_TEST (guard_covers_its_prefix_only_and_is_set_once)
+{
+    mdf_http_auth_t g = { 0 };
+    ck_assert (!mdf_http_auth_covers (&g, "/control/pause")); /* nothing guarded yet */
+    ck_assert_int_eq (mdf_http_auth_set (&g, "control/", S_TOKEN), -1);
+    ck_assert_int_eq (mdf_http_auth_set (&g, "/control/", "two words"), -1);
+    ck_assert_int_eq (mdf_http_auth_set (&g, "/control/", S_TOKEN), 0);
+    ck_assert (mdf_http_auth_covers (&g, "/control/pause"));
+    ck_assert (mdf_http_auth_covers (&g, "/control/"));
+    ck_assert (!mdf_http_auth_covers (&g, "/control"));
+    ck_assert (!mdf_http_auth_covers (&g, "/metrics"));
+    ck_assert (!mdf_http_auth_covers (&g, NULL));
+    ck_assert_int_eq (mdf_http_auth_set (&g, "/other/", S_TOKEN), -1);
+    ck_assert (!mdf_http_auth_covers (&g, "/other/x"));
+    mdf_http_auth_clear (&g);
+    ck_assert (!mdf_http_auth_covers (&g, "/control/pause"));
+    ck_assert_int_eq (mdf_http_auth_check (&g, "Bearer " S_TOKEN), MDF_HTTP_AUTH_INVALID);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -326,6 +378,10 @@ s_suite (void)
     tcase_add_test (tc, protect_validates_and_only_before_start);
     tcase_add_test (tc, longest_token_is_accepted);
     suite_add_tcase (s, tc);
+    TCase *guard = tcase_create ("guard");
+    tcase_add_test (guard, guard_reads_the_authorization_header_as_rfc_7235_says);
+    tcase_add_test (guard, guard_covers_its_prefix_only_and_is_set_once);
+    suite_add_tcase (s, guard);
     return s;
 }
 

@@ -8,9 +8,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pipeline/batcher.h"
+#include "tests/integration/harness.h"
 
 static mdf_bar_t bars[1000];
 
@@ -77,16 +77,6 @@ s_push (void *arg)
     return NULL;
 }
 
-static int
-s_wait_done (pusher_t *p, int ms)
-{
-    for (int i = 0; i < ms && !atomic_load (&p->done); i++) {
-        struct timespec t = { 0, 1000000 };
-        nanosleep (&t, NULL);
-    }
-    return atomic_load (&p->done);
-}
-
 START_TEST (a_full_window_blocks_the_provider_until_a_release)
 {
     batcher_t *b = batcher_new (1, 5, 2, 1000000000LL, 1, NULL, NULL);
@@ -95,12 +85,12 @@ START_TEST (a_full_window_blocks_the_provider_until_a_release)
     pusher_t p = { b, 0, 0 };
     pthread_t t;
     pthread_create (&t, NULL, s_push, &p);
-    ck_assert_int_eq (s_wait_done (&p, 100), 0); /* blocked: window full */
+    ck_assert (!h_wait_flag (&p.done, 100)); /* blocked: window full */
     ck_assert_int_le (batcher_window (b), 2);
     batch_t *out[4];
     ck_assert_int_eq (batcher_take (b, out, 4), 2);
     batcher_release (b, out[0]);
-    ck_assert_int_eq (s_wait_done (&p, 2000), 1);
+    ck_assert (h_wait_flag (&p.done, 2000));
     ck_assert_int_eq (p.rc, 0);
     pthread_join (t, NULL);
     ck_assert_int_le (batcher_window (b), 2);
@@ -115,9 +105,9 @@ START_TEST (close_unblocks_a_waiting_provider_with_an_error)
     pusher_t p = { b, 0, 0 };
     pthread_t t;
     pthread_create (&t, NULL, s_push, &p);
-    ck_assert_int_eq (s_wait_done (&p, 50), 0);
+    ck_assert (!h_wait_flag (&p.done, 50));
     batcher_close (b);
-    ck_assert_int_eq (s_wait_done (&p, 2000), 1);
+    ck_assert (h_wait_flag (&p.done, 2000));
     ck_assert_int_eq (p.rc, -1);
     pthread_join (t, NULL);
     ck_assert_int_eq (batcher_push (b, 0, bars, 1), -1);
@@ -153,7 +143,7 @@ START_TEST (a_full_batch_sealed_by_linger_while_the_provider_waits_is_not_sealed
         ck_assert_int_eq (batcher_take (b, first, 2), 2);
         batcher_release (b, first[0]);
         size_t n = batcher_take (b, more, 4); /* may seal the full open batch */
-        ck_assert_int_eq (s_wait_done (&p, 2000), 1);
+        ck_assert (h_wait_flag (&p.done, 2000));
         pthread_join (t, NULL);
         batcher_release (b, first[1]);
         n += batcher_take (b, more + n, 4 - n);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "pipeline/coordinator.h"
+#include "tests/integration/harness.h"
 
 #define MS 1000000LL
 
@@ -25,17 +26,6 @@ s_acquire (void *arg)
     atomic_store (&w->result, coordinator_acquire (w->c, 0, 10));
     atomic_store (&w->done, 1);
     return NULL;
-}
-
-/* Wait up to ms for w->done (polling a flag the other thread sets). */
-static int
-s_wait_done (waiter_t *w, int ms)
-{
-    for (int i = 0; i < ms && !atomic_load (&w->done); i++) {
-        struct timespec t = { 0, 1000000 };
-        nanosleep (&t, NULL);
-    }
-    return atomic_load (&w->done);
 }
 
 static coordinator_t *
@@ -55,9 +45,9 @@ START_TEST (scale_zero_blocks_until_scale_rises)
     waiter_t w = { c, 0, 0 };
     pthread_t t;
     pthread_create (&t, NULL, s_acquire, &w);
-    ck_assert_int_eq (s_wait_done (&w, 100), 0); /* still blocked at scale 0 */
+    ck_assert (!h_wait_flag (&w.done, 100)); /* still blocked at scale 0 */
     coordinator_set_budget_scale (c, 0, 1.0);
-    ck_assert_int_eq (s_wait_done (&w, 2000), 1);
+    ck_assert (h_wait_flag (&w.done, 2000));
     ck_assert_int_eq (atomic_load (&w.result), 10);
     pthread_join (t, NULL);
     coordinator_destroy (&c);
@@ -73,7 +63,7 @@ START_TEST (shutdown_wakes_a_blocked_acquire)
     pthread_t t;
     pthread_create (&t, NULL, s_acquire, &w);
     coordinator_shutdown (c);
-    ck_assert_int_eq (s_wait_done (&w, 2000), 1);
+    ck_assert (h_wait_flag (&w.done, 2000));
     ck_assert_int_eq (atomic_load (&w.result), -1);
     pthread_join (t, NULL);
     coordinator_destroy (&c);
@@ -88,9 +78,9 @@ START_TEST (pause_holds_providers_until_resume)
     waiter_t w = { c, 0, 0 };
     pthread_t t;
     pthread_create (&t, NULL, s_acquire, &w);
-    ck_assert_int_eq (s_wait_done (&w, 100), 0);
+    ck_assert (!h_wait_flag (&w.done, 100));
     coordinator_pause (c, false, 0);
-    ck_assert_int_eq (s_wait_done (&w, 2000), 1);
+    ck_assert (h_wait_flag (&w.done, 2000));
     pthread_join (t, NULL);
     coordinator_destroy (&c);
 }
