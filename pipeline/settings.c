@@ -35,7 +35,7 @@ const mdf_cfg_entry_t pipeline_entries[] = {
       S_OFF (discover_ingest_port), 0, "ingest (ROUTER) port of each discovered store" },
     { "store.discover_feedback_port", MDF_CFG_INT, "5556", 1, 65535, NULL,
       S_OFF (discover_feedback_port), 0, "feedback (XPUB) port of each discovered store" },
-    { "store.discover_interval_ms", MDF_CFG_INT, "2000", 100, 3600000, NULL,
+    { "store.discover_interval_ms", MDF_CFG_INT, "500", 100, 3600000, NULL,
       S_OFF (discover_interval_ms), 0, "how often store.discover is resolved again" },
     { "store.batch_max", MDF_CFG_INT, "500", 1, 100000, NULL, S_OFF (batch_max), 0,
       "bars per batch, at most" },

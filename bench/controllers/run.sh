@@ -25,7 +25,7 @@
 #      127.0.0.2/3/4 (each its own sink at C), the pipeline finds them with
 #      [store] discover = "stores.mdflow-bench".  W + 8 s after the start the
 #      hosts file is rewritten in place to list all three; the pipeline sees
-#      them at its next lookup (discover_interval_ms, 2 s by default).  Needs
+#      them at its next lookup (discover_interval_ms, 0.5 s by default).  Needs
 #      root (ip netns); skipped otherwise.
 # Measures (bench/bench_probe, polling every service's /metrics every 20 ms):
 #  - efficiency = committed / integral of min(sink capacity, offered) dt:
