@@ -54,7 +54,7 @@ OUT=$(cd "$out" && pwd)
 
 skip() { echo "bench/scale: cannot run: $*" >&2; exit 77; }
 fail() { echo "bench/scale: FAIL: $*" >&2; exit 1; }
-STALE_MS=3000 FORGET_MS=10000 DISCOVER_MS=2000 HEARTBEAT_MS=1000
+STALE_MS=3000 FORGET_MS=10000 DISCOVER_MS=500 HEARTBEAT_MS=1000
 DEADLINE=$((SECONDS + 100000)) # per run below
 # shellcheck source=tests/scale/topo.sh
 . "$SRC/tests/scale/topo.sh"

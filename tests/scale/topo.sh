@@ -183,7 +183,7 @@ id = "$id"
 discover = "$DNS_NAME"
 discover_ingest_port = 5555
 discover_feedback_port = 5557
-discover_interval_ms = ${DISCOVER_MS:-2000}
+discover_interval_ms = ${DISCOVER_MS:-500}
 batch_max = 500
 max_inflight = 8
 [feedback]
