@@ -182,10 +182,7 @@ main (void)
     tcase_set_timeout (tc, 80);
     tcase_add_test (tc, postgres_outage_goes_hard_retries_recovers_and_loses_nothing);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
+    int rc = h_run_suite (s);
     pg_server_stop (&s_pg);
-    return failed ? 1 : 0;
+    return rc;
 }

@@ -535,6 +535,15 @@ h_reaper_reap (void)
 }
 
 int
+h_run_suite_reaped (Suite *s)
+{
+    h_reaper_open ();
+    int rc = h_run_suite (s);
+    h_reaper_reap ();
+    return rc;
+}
+
+int
 h_run (char *const argv[], char *const env[], int timeout_ms, char **output)
 {
     char path[] = "/tmp/mdflow-run-XXXXXX";

@@ -198,4 +198,9 @@ h_run_suite (Suite *s)
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* h_run_suite for suites that spawn services: h_reaper_open before the
+ * tests and h_reaper_reap after, so whatever a failed test left running is
+ * stopped and its directories removed (see "Processes left behind"). */
+int h_run_suite_reaped (Suite *s);
+
 #endif

@@ -333,9 +333,5 @@ main (void)
     tcase_add_test (tc, control_paths_match_exactly_without_a_token);
     tcase_add_test (tc, control_paths_are_401_first_with_a_token);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -198,9 +198,5 @@ main (void)
     tcase_add_test (tc, dribbling_clients_do_not_lock_out_the_pipeline);
     tcase_add_test (tc, dribbling_clients_do_not_lock_out_the_store);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -383,9 +383,5 @@ main (void)
     tcase_add_test (tc, unauthorised_mdctl_send_gives_up_and_fails);
     tcase_add_test (tc, client_without_a_key_is_refused_and_counted);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -258,11 +258,5 @@ main (void)
     tcase_add_test (tc, a_shm_truncated_between_writes_is_a_sink_error_and_the_store_goes_on);
     tcase_add_test (tc, sigbus_is_logged_with_the_database_path_and_exits_1);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    h_reaper_open ();
-    srunner_run_all (sr, CK_NORMAL);
-    h_reaper_reap ();
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite_reaped (s);
 }

@@ -57,12 +57,7 @@ main (void)
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, postgres_sink_end_to_end);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    h_reaper_open ();
-    srunner_run_all (sr, CK_NORMAL);
-    h_reaper_reap ();
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
+    int rc = h_run_suite_reaped (s);
     pg_server_stop (&s_pg);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rc;
 }

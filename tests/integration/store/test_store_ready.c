@@ -102,12 +102,7 @@ main (void)
         tcase_add_test (tc, without_its_postgres_the_store_is_live_but_not_ready_until_it_appears);
     tcase_add_test (tc, a_sqlite_store_is_ready_at_once_and_not_while_draining);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    h_reaper_open ();
-    srunner_run_all (sr, CK_NORMAL);
-    h_reaper_reap ();
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
+    int rc = h_run_suite_reaped (s);
     pg_server_stop (&s_pg);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rc;
 }

@@ -167,9 +167,5 @@ main (void)
     tcase_add_test (limits, one_address_gets_its_quota_and_no_more);
     tcase_add_test (limits, the_reserve_serves_health_only);
     suite_add_tcase (s, limits);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -101,9 +101,5 @@ main (void)
     tcase_add_test (tc, builtins_take_a_query_but_no_other_spelling);
     tcase_add_test (tc, a_protected_prefix_is_401_for_every_spelling);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }
