@@ -13,7 +13,6 @@
  * sigtimedwait here, so there is no handler and no global flag.
  */
 #include <czmq.h>
-#include <malloc.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,27 +21,13 @@
 
 #include "common/cfg.h"
 #include "common/log.h"
+#include "common/malloc_tune.h"
 #include "pipeline/app.h"
 #include "pipeline/settings.h"
 
 #ifndef MDF_VERSION
 #define MDF_VERSION "0.0.0"
 #endif
-
-/* One malloc arena for every thread instead of one per thread (glibc makes
- * up to 8 per core): each arena keeps its own free memory, and the services'
- * threads allocate little and rarely at once.  Measured with bench/memory.sh:
- * 0.1-0.15 MiB less private memory idle and 0.2 MiB less after a minute of
- * overload, in each service; no change in throughput could be seen.
- * MALLOC_ARENA_MAX in the environment, when set, wins. */
-static void
-s_tune_malloc (void)
-{
-#ifdef M_ARENA_MAX /* glibc */
-    if (!getenv ("MALLOC_ARENA_MAX"))
-        mallopt (M_ARENA_MAX, 1);
-#endif
-}
 
 static void
 s_usage (FILE *out)
@@ -135,7 +120,7 @@ s_run (app_t *app, const sigset_t *set)
 int
 main (int argc, char **argv)
 {
-    s_tune_malloc (); /* before any thread starts */
+    mdf_malloc_tune (); /* before any thread starts */
     s_args_t args = { NULL, 0 };
     int rc = s_parse_args (argc, argv, &args);
     if (rc != 0)

@@ -22,7 +22,6 @@
 #include <curl/curl.h>
 #include <czmq.h>
 #include <limits.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,25 +30,11 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/malloc_tune.h"
 #include "store/server.h"
 #include "store/settings.h"
 
 static volatile sig_atomic_t s_signal = 0;
-
-/* One malloc arena for every thread instead of one per thread (glibc makes
- * up to 8 per core): each arena keeps its own free memory, and the services'
- * threads allocate little and rarely at once.  Measured with bench/memory.sh:
- * 0.1-0.15 MiB less private memory idle and 0.2 MiB less after a minute of
- * overload, in each service; no change in throughput could be seen.
- * MALLOC_ARENA_MAX in the environment, when set, wins. */
-static void
-s_tune_malloc (void)
-{
-#ifdef M_ARENA_MAX /* glibc */
-    if (!getenv ("MALLOC_ARENA_MAX"))
-        mallopt (M_ARENA_MAX, 1);
-#endif
-}
 
 static void
 s_on_signal (int sig)
@@ -224,7 +209,7 @@ s_reload (server_t *server, const char *path, store_settings_t *running)
 int
 main (int argc, char **argv)
 {
-    s_tune_malloc (); /* before any thread starts */
+    mdf_malloc_tune (); /* before any thread starts */
     const char *path = NULL;
     bool check = false;
     int rc = s_args (argc, argv, &path, &check);

@@ -48,6 +48,9 @@
 # service rates and producers the stores last published) in OUT/logs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+BENCH_TAG=controllers
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 # The runs use their own loopback configs and POST /control/pause without a
 # token: a control token exported for another pipeline must not apply here.
 unset MDP_HTTP_CONTROL_TOKEN MDP_HTTP_CONTROL_TOKEN_FILE
@@ -89,27 +92,6 @@ cleanup () {
 trap cleanup EXIT
 trap "exit 143" TERM INT
 
-used=" "
-free_port () {
-    local p
-    while :; do
-        p=$((10000 + RANDOM % 20000))
-        [[ "$used" == *" $p "* ]] && continue
-        [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] || continue
-        used+="$p "; printf -v "$1" '%s' "$p"; return
-    done
-}
-wait_http () { # wait_http PORT PID NAME (inside the cell's namespace, if any)
-    for _ in $(seq 1 200); do
-        "${nsx[@]}" curl -fs -o /dev/null "http://127.0.0.1:$1/health" && return 0
-        kill -0 "$2" 2>/dev/null || { echo "controllers: $3 exited" >&2; exit 1; }
-        sleep 0.05
-    done
-    echo "controllers: $3 did not answer" >&2; exit 1
-}
-kv () { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
-stop () { for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-          for pid in "$@"; do wait "$pid" 2>/dev/null || true; done; }
 now () { date +%s.%N; }
 join () { local IFS=,; echo "$*"; }
 
@@ -246,7 +228,9 @@ feedback = [\"tcp://127.0.0.1:$SF\"]"
         "${nsx[@]}" "$build/store/md-store" --config "$tmp/$name-s$((k + 1)).toml" >"${slogs[k]}" 2>&1 &
         spids+=($!); pids+=($!)
     done
-    for ((k = 0; k < nstores; k++)); do wait_http "${sports[k]}" "${spids[k]}" "$name store $((k + 1))"; done
+    for ((k = 0; k < nstores; k++)); do
+        wait_http "${sports[k]}" "${spids[k]}" "$name store $((k + 1))" "${nsx[@]}"
+    done
     # the probe and the disturbance start with the pipelines, so the probe's
     # "after the first 2 s" counts from the pipelines' start; f: the probe
     # watches every store from the start (the two not yet listed hold
@@ -270,14 +254,15 @@ feedback = [\"tcp://127.0.0.1:$SF\"]"
     disturb "$sc" "${spids[0]}" "$tmp/$name-s1.toml" "${pports[0]}" "$tmp/$name-s1.db" "$R" &
     dist=$!
     bg+=("$dist")
-    for ((k = 0; k < npipes; k++)); do wait_http "${pports[k]}" "${ppids[k]}" "$name pipeline $((k + 1))"; done
+    for ((k = 0; k < npipes; k++)); do
+        wait_http "${pports[k]}" "${ppids[k]}" "$name pipeline $((k + 1))" "${nsx[@]}"
+    done
     wait "$probe" || { echo "controllers: $name: the probe failed" >&2; exit 1; }
     line=$(cat "$tmp/$name.probe")
     kill "$dist" 2>/dev/null || true; wait "$dist" 2>/dev/null || true
     bg=()
     stop "${ppids[@]}"
     stop "${spids[@]}"
-    pids=()
     netns_down
     cp "$sched" "$out/logs/$name.sched"
     echo "$name $line" >>"$out/raw.txt"

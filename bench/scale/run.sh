@@ -60,7 +60,6 @@ DEADLINE=$((SECONDS + 100000)) # per run below
 . "$SRC/tests/scale/topo.sh"
 set +e # topo.sh's helpers test return codes themselves
 topo_check
-AWK="awk -f $SRC/tests/scale/analyze.awk"
 TMP=""
 cleanup() {
     local rc=$?
@@ -72,8 +71,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-sample() { local m=$1; shift; $AWK -v mode="$m" "$@" "$TMP/samples"; }
-plus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", a + b }'; }
 live_all() { # live_all N P: every pipeline has N live stores
     local k
     for ((k = 1; k <= $2; k++)); do [ "$(pmetric "p$k" 'mdp_stores{state="live"}')" = "$1" ] || return 1; done

@@ -18,14 +18,9 @@
  * Skips (77) when no PostgreSQL server can be started.
  */
 #include <check.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <libpq-fe.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/integration/e2e/e2e_fixture.h"
@@ -38,57 +33,6 @@
     "breaker_cooldown_ms = 500\n"
 
 static pg_server_t s_pg; /* started by main, shared by the forked test */
-
-static long
-s_pg_rows (void)
-{
-    PGconn *c = PQconnectdb (s_pg.conninfo);
-    long n = -1;
-    if (PQstatus (c) == CONNECTION_OK) {
-        PGresult *r = PQexec (c, "SELECT count(*) FROM bars");
-        n = PQresultStatus (r) == PGRES_TUPLES_OK ? atol (PQgetvalue (r, 0, 0)) : -1;
-        PQclear (r);
-    }
-    PQfinish (c);
-    return n;
-}
-
-/* pg_ctl ACTION on the server's data dir, as the postgres user when root. */
-static int
-s_pg_ctl (const char *action)
-{
-    char pgctl[512], data[300], log[300], opts[512];
-    snprintf (pgctl, sizeof pgctl, "%s/pg_ctl", s_pg.bindir);
-    snprintf (data, sizeof data, "%s/data", s_pg.dir);
-    snprintf (log, sizeof log, "%s/server.log", s_pg.dir);
-    snprintf (opts, sizeof opts,
-              "-k %s -c listen_addresses=127.0.0.1 -p %d -c fsync=off -c synchronous_commit=off "
-              "-c full_page_writes=off",
-              s_pg.dir, s_pg.port);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        const struct passwd *pw = geteuid () == 0 ? getpwnam ("postgres") : NULL;
-        if (pw
-            && (setgid (pw->pw_gid) != 0 || initgroups (pw->pw_name, pw->pw_gid) != 0
-                || setuid (pw->pw_uid) != 0))
-            _exit (126);
-        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2 (fd, 1);
-            dup2 (fd, 2);
-        }
-        if (strcmp (action, "stop") == 0)
-            execl (pgctl, pgctl, "stop", "-w", "-t", "30", "-m", "fast", "-D", data, (char *)NULL);
-        else
-            execl (pgctl, pgctl, "start", "-w", "-t", "30", "-D", data, "-l", log, "-o", opts,
-                   (char *)NULL);
-        _exit (127);
-    }
-    int status = 0;
-    if (pid < 0 || waitpid (pid, &status, 0) < 0)
-        return -1;
-    return WIFEXITED (status) && WEXITSTATUS (status) == 0 ? 0 : -1;
-}
 
 /* A CSV of n bars, 1 ms apart, two symbols (replayed in a loop). */
 static char *
@@ -158,7 +102,7 @@ START_TEST (postgres_outage_goes_hard_retries_recovers_and_loses_nothing)
     double w = h_wait_metric_ge (store.http_port, "mds_bars_written_total", 5000, 15000);
     E2E_CHECK (w >= 5000, "only %.0f bars written before the outage", w);
 
-    E2E_CHECK (s_pg_ctl ("stop") == 0, "pg_ctl stop -m fast failed");
+    E2E_CHECK (pg_server_halt (&s_pg) == 0, "pg_ctl stop -m fast failed");
     long long t_down = h_now_ms ();
     double failed = h_wait_metric_ge (store.http_port, "mds_sink_errors_total", 1, OUTAGE_MS);
     E2E_CHECK (failed >= 1, "no failed write while PostgreSQL was down");
@@ -204,7 +148,7 @@ START_TEST (postgres_outage_goes_hard_retries_recovers_and_loses_nothing)
     if (inflight <= 4000) /* [queue] capacity */
         E2E_CHECK (depth == inflight, "queue depth %.0f != bars in flight %.0f", depth, inflight);
     E2E_CHECK (errors >= 3, "only %.0f failed writes in %d ms: no retries", errors, OUTAGE_MS);
-    E2E_CHECK (s_pg_ctl ("start") == 0, "PostgreSQL did not start again");
+    E2E_CHECK (pg_server_resume (&s_pg) == 0, "PostgreSQL did not start again");
 
     double ok = h_wait_metric_ge (store.http_port, "coordinator_backpressure_ok", 1, 20000);
     E2E_CHECK (ok == 1, "the store did not return to OK after PostgreSQL came back");
@@ -214,7 +158,7 @@ START_TEST (postgres_outage_goes_hard_retries_recovers_and_loses_nothing)
     E2E_CHECK (h_scrape (store.http_port, "mds_sink_breaker_state") == 0, "breaker not closed");
     double ingested = 0;
     E2E_CHECK (e2e_pipe_drain (&pipe, 20000, &ingested) == 0, "not every batch acked after pause");
-    long rows = s_pg_rows ();
+    long rows = pg_server_rows (&s_pg);
     fprintf (stderr, "pg outage: %.0f failed writes, ingested %.0f, rows %ld\n", errors, ingested,
              rows);
     E2E_CHECK (rows == (long)ingested, "rows %ld != bars produced %.0f", rows, ingested);
@@ -238,10 +182,7 @@ main (void)
     tcase_set_timeout (tc, 80);
     tcase_add_test (tc, postgres_outage_goes_hard_retries_recovers_and_loses_nothing);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
+    int rc = h_run_suite (s);
     pg_server_stop (&s_pg);
-    return failed ? 1 : 0;
+    return rc;
 }

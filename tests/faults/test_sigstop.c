@@ -130,9 +130,5 @@ main (void)
     tcase_set_timeout (tc, 55);
     tcase_add_test (tc, sigstop_of_the_store_means_failsafe_then_recovery_and_no_loss);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return h_run_suite (s);
 }

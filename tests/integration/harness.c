@@ -9,16 +9,19 @@
  * every child and every directory a test owns is recorded so that a failed
  * test can print the logs and clean up (h_kill_all) and the runner can reap
  * what a test that died left (h_reaper_reap).
- * HTTP goes through libcurl, the same client a user's tooling would use.
+ * HTTP goes through libcurl, the same client a user's tooling would use;
+ * the h_raw_* calls use a plain socket for what libcurl would not send.
  */
 #include "tests/integration/harness.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -532,6 +535,15 @@ h_reaper_reap (void)
 }
 
 int
+h_run_suite_reaped (Suite *s)
+{
+    h_reaper_open ();
+    int rc = h_run_suite (s);
+    h_reaper_reap ();
+    return rc;
+}
+
+int
 h_run (char *const argv[], char *const env[], int timeout_ms, char **output)
 {
     char path[] = "/tmp/mdflow-run-XXXXXX";
@@ -641,6 +653,119 @@ h_wait_http (int port, int timeout_ms)
         if (status > 0)
             return 0;
         s_sleep_ms (20);
+    }
+    return -1;
+}
+
+/* ---- HTTP over a plain socket (see harness.h) ---- */
+
+int
+h_raw_dial (const char *from, int port)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    if (from) {
+        struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = 0 };
+        if (inet_pton (AF_INET, from, &src.sin_addr) != 1
+            || bind (fd, (struct sockaddr *)&src, sizeof src) != 0) {
+            close (fd);
+            return -1;
+        }
+    }
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t)port) };
+    a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    if (connect (fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close (fd);
+        return -1;
+    }
+    return fd;
+}
+
+int
+h_raw_status (int fd, int timeout_ms)
+{
+    char buf[2048];
+    size_t got = 0;
+    buf[0] = '\0';
+    long long end = h_now_ms () + timeout_ms;
+    while (got < sizeof buf - 1 && !strstr (buf, "\r\n\r\n")) {
+        long long left = end - h_now_ms ();
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (left <= 0 || poll (&p, 1, (int)left) <= 0)
+            break;
+        ssize_t n = recv (fd, buf + got, sizeof buf - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        buf[got] = '\0';
+    }
+    int status = -1;
+    if (sscanf (buf, "HTTP/1.%*d %d", &status) != 1)
+        status = -1;
+    return status;
+}
+
+int
+h_raw (const char *from, int port, const char *req, size_t len, int timeout_ms)
+{
+    int fd = h_raw_dial (from, port);
+    if (fd < 0)
+        return -1;
+    int status = -1;
+    if (send (fd, req, len, MSG_NOSIGNAL) == (ssize_t)len)
+        status = h_raw_status (fd, timeout_ms);
+    close (fd);
+    return status;
+}
+
+int
+h_raw_get (const char *from, int port, const char *path, int timeout_ms)
+{
+    char req[512];
+    int n = snprintf (req, sizeof req,
+                      "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    if (n < 0 || (size_t)n >= sizeof req)
+        return -1;
+    return h_raw (from, port, req, (size_t)n, timeout_ms);
+}
+
+int
+h_raw_request (int port, const char *method, const char *target, size_t tlen,
+               const char *authorization, int timeout_ms)
+{
+    char req[1024];
+    int head = snprintf (req, sizeof req, "%s ", method);
+    if (head < 0 || (size_t)head + tlen >= sizeof req)
+        return -1;
+    memcpy (req + head, target, tlen);
+    size_t len = (size_t)head + tlen;
+    int tail = snprintf (req + len, sizeof req - len,
+                         " HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sContent-Length: 0\r\n"
+                         "Connection: close\r\n\r\n",
+                         authorization ? "Authorization: " : "", authorization ? authorization : "",
+                         authorization ? "\r\n" : "");
+    if (tail < 0 || (size_t)tail >= sizeof req - len)
+        return -1;
+    return h_raw ("127.0.0.1", port, req, len + (size_t)tail, timeout_ms);
+}
+
+bool
+h_raw_closed (int fd)
+{
+    char c;
+    ssize_t n = recv (fd, &c, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+long long
+h_raw_wait_closed (int fd, long long since, int timeout_ms)
+{
+    long long end = h_now_ms () + timeout_ms;
+    while (h_now_ms () < end) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (poll (&p, 1, 20) > 0 && h_raw_closed (fd))
+            return h_now_ms () - since;
     }
     return -1;
 }

@@ -113,6 +113,40 @@ char *h_http (const char *method, int port, const char *path, const char *body, 
 char *h_http_auth (const char *method, int port, const char *path, const char *body,
                    const char *token, int *status, int timeout_ms);
 
+/* ---- HTTP over a plain socket ----
+ * For what libcurl would not send: a target spelled byte for byte (a NUL,
+ * %XX, a dot segment, a double slash), a request left half-sent, a
+ * connection from a chosen loopback address (127.0.0.2 ...) so that a
+ * per-address limit can be filled from one and checked from another. */
+
+/* A TCP connection to 127.0.0.1:port from loopback address `from` (NULL:
+ * the kernel's choice); -1 when it cannot be made. */
+int h_raw_dial (const char *from, int port);
+
+/* Read the answer on fd for at most timeout_ms, up to the end of its
+ * headers: its status, or -1 (closed, or no answer in time). */
+int h_raw_status (int fd, int timeout_ms);
+
+/* Send `len` bytes of `req` over a new connection from `from` and read the
+ * status (h_raw_status); -1 also when it cannot connect or send. */
+int h_raw (const char *from, int port, const char *req, size_t len, int timeout_ms);
+
+/* h_raw of "GET path HTTP/1.1" with "Connection: close". */
+int h_raw_get (const char *from, int port, const char *path, int timeout_ms);
+
+/* h_raw from 127.0.0.1 of "METHOD target HTTP/1.1", the target sent as its
+ * `tlen` bytes (it may hold a NUL), with "Authorization: VALUE" when
+ * `authorization` is not NULL, Content-Length: 0 and "Connection: close". */
+int h_raw_request (int port, const char *method, const char *target, size_t tlen,
+                   const char *authorization, int timeout_ms);
+
+/* True once the server has closed fd (EOF or reset); false while it is open. */
+bool h_raw_closed (int fd);
+
+/* Wait up to timeout_ms for the server to close fd: the ms from `since`
+ * (h_now_ms) to the close, or -1 when it is still open. */
+long long h_raw_wait_closed (int fd, long long since, int timeout_ms);
+
 /* Wait until GET /health on port answers at all (any status); 0 or -1. */
 int h_wait_http (int port, int timeout_ms);
 
@@ -163,5 +197,10 @@ h_run_suite (Suite *s)
     srunner_free (sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+/* h_run_suite for suites that spawn services: h_reaper_open before the
+ * tests and h_reaper_reap after, so whatever a failed test left running is
+ * stopped and its directories removed (see "Processes left behind"). */
+int h_run_suite_reaped (Suite *s);
 
 #endif

@@ -45,7 +45,6 @@ set -u
 BUILD=${MDF_BUILD_ROOT:?MDF_BUILD_ROOT not set}
 SRC=${MDF_SOURCE_ROOT:?MDF_SOURCE_ROOT not set}
 HERE=$SRC/tests/scale
-AWK="awk -f $HERE/analyze.awk"
 C=${MDF_SCALE_C:-4000}
 STALE_MS=3000 FORGET_MS=10000 DISCOVER_MS=500 HEARTBEAT_MS=1000
 
@@ -85,9 +84,6 @@ hold() {
 }
 # both pipelines see N live stores
 live_is() { [ "$(pmetric p1 'mdp_stores{state="live"}')" = "$1" ] && [ "$(pmetric p2 'mdp_stores{state="live"}')" = "$1" ]; }
-# sample MODE [-v name=value ...]: tests/scale/analyze.awk over the samples so far
-sample() { local m=$1; shift; $AWK -v mode="$m" "$@" "$TMP/samples"; }
-plus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", a + b }'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "none" && a + 0 <= b + 0) }'; }
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
@@ -222,7 +218,7 @@ for p in p1 p2; do
     ACKED=$((ACKED + $(pmetric "$p" mdp_bars_acked_total)))
     INGESTED=$((INGESTED + $(pmetric "$p" mdp_bars_ingested_total)))
 done
-RETRY=$($AWK -v mode=total -v key=retry -v kind=store "$TMP/samples")
+RETRY=$(sample total -v key=retry -v kind=store)
 for r in p1 p2 s1-relay s1 s4 s5; do
     stop "$r"
     rc=$?

@@ -48,8 +48,13 @@ PIDS_ORDER=()  # "role" in start order; stopped in reverse
 NS_MADE=()
 PROBE_PID=""
 
+TOPO_AWK=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/analyze.awk
+
 log() { echo "[$(date +%T.%3N)] $*"; }
 wall() { date +%s.%N | cut -c1-14; }
+# sample MODE [-v name=value ...]: tests/scale/analyze.awk over the samples so far
+sample() { local m=$1; shift; awk -f "$TOPO_AWK" -v mode="$m" "$@" "$TMP/samples"; }
+plus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", a + b }'; }
 
 topo_check() {
     [ "$(id -u)" = 0 ] || skip "needs root to create network namespaces"

@@ -118,9 +118,5 @@ main (void)
                          (int)(sizeof s_cases / sizeof s_cases[0]));
     tcase_add_test (tc, environment_overrides_the_file_in_running_services);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -223,9 +223,5 @@ main (void)
     tcase_set_timeout (tc, 90);
     tcase_add_test (tc, ten_pipelines_share_one_store_fairly_without_overfilling_it);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

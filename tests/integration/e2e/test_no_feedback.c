@@ -62,9 +62,5 @@ main (void)
     tcase_set_timeout (tc, 110);
     tcase_add_test (tc, without_feedback_the_same_overload_fills_the_queue_and_gets_retries);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -76,9 +76,5 @@ main (void)
     tcase_set_timeout (tc, 90);
     tcase_add_test (tc, feedback_keeps_the_queue_below_capacity_at_10x_overload);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -74,9 +74,5 @@ main (void)
     tcase_set_timeout (tc, 110);
     tcase_add_test (tc, kill_9_of_the_store_loses_and_duplicates_nothing);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

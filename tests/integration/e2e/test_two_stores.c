@@ -180,9 +180,5 @@ main (void)
     tcase_set_timeout (tc, 80);
     tcase_add_test (tc, the_pipeline_routes_around_a_hard_store_and_forgets_a_dead_one);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

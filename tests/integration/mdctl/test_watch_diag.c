@@ -201,9 +201,5 @@ main (void)
     tcase_add_test (tc, admitted_key_gets_events_and_exits_0);
     tcase_add_test (tc, silence_for_the_whole_duration_fails_even_without_a_timeout);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -140,9 +140,5 @@ main (void)
     tcase_add_test (tc, version_help_and_bad_usage);
     tcase_add_test (tc, help_prints_the_configuration_reference);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -263,9 +263,5 @@ main (void)
     tcase_add_test (tc, sigterm_sends_what_is_batched_and_exits_0);
     tcase_add_test (tc, sigterm_with_a_dead_store_gives_up_after_the_drain_timeout_and_exits_1);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -98,9 +98,5 @@ main (void)
     tcase_add_test (tc, dwell_holds_recovery_after_a_live_switch);
     tcase_add_test (tc, an_empty_config_file_is_refused);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -183,9 +183,5 @@ main (void)
     tcase_add_test (tc, reload_and_sighup_apply_new_scales_and_rates);
     tcase_add_test (tc, feedback_drives_only_the_listed_providers_and_can_be_off);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

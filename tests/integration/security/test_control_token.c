@@ -22,7 +22,6 @@
 #include <check.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,46 +251,9 @@ END_TEST
 static int
 s_post_raw (int port, const char *target, size_t tlen, const char *token)
 {
-    char req[512];
-    int head = snprintf (req, sizeof req, "POST ");
-    memcpy (req + head, target, tlen);
-    size_t len = (size_t)head + tlen;
-    char auth[128] = "";
-    if (token)
-        snprintf (auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
-    len += (size_t)snprintf (req + len, sizeof req - len,
-                             " HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: 0\r\n"
-                             "Connection: close\r\n\r\n",
-                             auth);
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t)port) };
-    a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    if (fd < 0 || connect (fd, (struct sockaddr *)&a, sizeof a) != 0
-        || send (fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
-        if (fd >= 0)
-            close (fd);
-        return -1;
-    }
-    char buf[1024] = "";
-    size_t got = 0;
-    long long end = h_now_ms () + 3000;
-    while (got < sizeof buf - 1 && !strstr (buf, "\r\n\r\n")) {
-        long long left = end - h_now_ms ();
-        struct pollfd p = { fd, POLLIN, 0 };
-        if (left <= 0 || poll (&p, 1, (int)left) <= 0)
-            break;
-        ssize_t n = recv (fd, buf + got, sizeof buf - 1 - got, 0);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        buf[got] = '\0';
-    }
-    close (fd);
-    buf[got] = '\0';
-    int status = -1;
-    if (sscanf (buf, "HTTP/1.%*d %d", &status) != 1)
-        status = -1;
-    return status;
+    char auth[128];
+    snprintf (auth, sizeof auth, "Bearer %s", token ? token : "");
+    return h_raw_request (port, "POST", target, tlen, token ? auth : NULL, 3000);
 }
 
 #define S_SPELLING(s)                                                                              \
@@ -371,9 +333,5 @@ main (void)
     tcase_add_test (tc, control_paths_match_exactly_without_a_token);
     tcase_add_test (tc, control_paths_are_401_first_with_a_token);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

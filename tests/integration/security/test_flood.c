@@ -126,9 +126,5 @@ main (void)
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, flood_keeps_rss_bounded_and_health_answering);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

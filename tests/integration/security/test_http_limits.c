@@ -10,11 +10,7 @@
  *     + 1 s, and every dribbler is cut by then, not before the deadline;
  *     against md-store and md-pipeline both.
  */
-#include <arpa/inet.h>
 #include <check.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,90 +21,6 @@
 #include "tests/integration/e2e/e2e_fixture.h"
 
 #define DRIBBLERS 70
-
-/* A TCP connection to 127.0.0.1:port from the loopback address `from`
- * ("127.0.0.2"; NULL: any); -1 when refused. */
-static int
-s_dial_from (const char *from, int port)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    if (from) {
-        struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = 0 };
-        inet_pton (AF_INET, from, &src.sin_addr);
-        if (bind (fd, (struct sockaddr *)&src, sizeof src) != 0) {
-            close (fd);
-            return -1;
-        }
-    }
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t)port) };
-    a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    if (connect (fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close (fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int
-s_dial (int port)
-{
-    return s_dial_from (NULL, port);
-}
-
-/* Send `len` bytes of `req` from `from` and read the answer for at most
- * `timeout_ms`: its status, or -1 when the server closed without answering
- * (or did not answer in time). */
-static int
-s_raw (const char *from, int port, const char *req, size_t len, int timeout_ms)
-{
-    int fd = s_dial_from (from, port);
-    if (fd < 0)
-        return -1;
-    if (send (fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
-        close (fd);
-        return -1;
-    }
-    char buf[2048];
-    size_t got = 0;
-    long long end = h_now_ms () + timeout_ms;
-    while (got < sizeof buf - 1) {
-        long long left = end - h_now_ms ();
-        struct pollfd p = { fd, POLLIN, 0 };
-        if (left <= 0 || poll (&p, 1, (int)left) <= 0)
-            break;
-        ssize_t n = recv (fd, buf + got, sizeof buf - 1 - got, 0);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        buf[got] = '\0';
-        if (strstr (buf, "\r\n\r\n"))
-            break;
-    }
-    close (fd);
-    buf[got] = '\0';
-    int status = -1;
-    if (sscanf (buf, "HTTP/1.%*d %d", &status) != 1)
-        status = -1;
-    return status;
-}
-
-static int
-s_get_health (const char *from, int port, int timeout_ms)
-{
-    const char req[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    return s_raw (from, port, req, sizeof req - 1, timeout_ms);
-}
-
-/* True when the server has closed fd (EOF or reset); false while it is open. */
-static bool
-s_closed (int fd)
-{
-    char c;
-    ssize_t n = recv (fd, &c, 1, MSG_DONTWAIT);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-}
 
 static void
 s_start (char **dir, e2e_store_t *store, e2e_pipe_t *pipe)
@@ -153,7 +65,7 @@ START_TEST (slow_partial_requests_do_not_block_health)
     int fds[8];
     const char *part = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
     for (int i = 0; i < 8; i++) {
-        fds[i] = s_dial (pipe.http_port);
+        fds[i] = h_raw_dial (NULL, pipe.http_port);
         E2E_CHECK (fds[i] >= 0, "cannot connect");
         E2E_CHECK (write (fds[i], part, strlen (part)) == (ssize_t)strlen (part), "write");
     }
@@ -185,14 +97,14 @@ s_lockout (int port, const char *service)
     int fds[DRIBBLERS];
     const char *part = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
     for (int i = 0; i < DRIBBLERS; i++) {
-        fds[i] = s_dial_from ("127.0.0.1", port);
+        fds[i] = h_raw_dial ("127.0.0.1", port);
         E2E_CHECK (fds[i] >= 0, "%s: cannot connect dribbler %d", service, i);
         (void)!send (fds[i], part, strlen (part), MSG_NOSIGNAL);
     }
     long long t0 = h_now_ms ();
 
     /* Another address gets /health at once while 127.0.0.1 holds its slots. */
-    int status = s_get_health ("127.0.0.2", port, 1000);
+    int status = h_raw_get ("127.0.0.2", port, "/health", 1000);
     long long took = h_now_ms () - t0;
     E2E_CHECK (status == 200 || status == 503, "%s: /health from 127.0.0.2 not answered (%d)",
                service, status);
@@ -212,10 +124,10 @@ s_lockout (int port, const char *service)
         if (open_mid < 0 && now - t0 >= (MDF_HTTP_HEADERS_S - 2) * 1000LL) {
             open_mid = 0; /* before the deadline: the address's quota still held */
             for (int i = 0; i < DRIBBLERS; i++)
-                open_mid += !s_closed (fds[i]);
+                open_mid += !h_raw_closed (fds[i]);
         }
         if (answered_at < 0) {
-            int st = s_get_health ("127.0.0.1", port, 500);
+            int st = h_raw_get ("127.0.0.1", port, "/health", 500);
             if (st == 200 || st == 503)
                 answered_at = h_now_ms () - t0;
         }
@@ -236,7 +148,7 @@ s_lockout (int port, const char *service)
     int still = 0;
     for (int i = 0; i < DRIBBLERS; i++) {
         (void)!send (fds[i], "a", 1, MSG_NOSIGNAL);
-        still += !s_closed (fds[i]);
+        still += !h_raw_closed (fds[i]);
         close (fds[i]);
     }
     E2E_CHECK (still == 0, "%s: %d dribblers still connected after the deadline", service, still);
@@ -286,9 +198,5 @@ main (void)
     tcase_add_test (tc, dribbling_clients_do_not_lock_out_the_pipeline);
     tcase_add_test (tc, dribbling_clients_do_not_lock_out_the_store);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

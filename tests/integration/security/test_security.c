@@ -62,12 +62,17 @@ s_keys (keys_t *k)
     free (cmd);
 }
 
-static char *
-s_store_extra (const keys_t *k)
+/* Write the config of a CURVE store "store-a" in k->dir (the store's keypair,
+ * the authorized keys), heartbeat every heartbeat_ms; not started. */
+static void
+s_store_init (e2e_store_t *store, const keys_t *k, int heartbeat_ms)
 {
-    return h_strf ("[security]\ncurve = true\nsecret_key_file = \"%s/store.key_secret\"\n"
-                   "authorized_keys_dir = \"%s\"\n",
-                   k->keys, k->allowed);
+    char *extra = h_strf ("[security]\ncurve = true\nsecret_key_file = \"%s/store.key_secret\"\n"
+                          "authorized_keys_dir = \"%s\"\n",
+                          k->keys, k->allowed);
+    E2E_CHECK (e2e_store_init (store, k->dir, "store-a", 0, heartbeat_ms, extra) == 0,
+               "store config");
+    free (extra);
 }
 
 static int
@@ -105,9 +110,7 @@ START_TEST (authorised_pipeline_delivers_bars_end_to_end)
     e2e_pipe_opts_t o = E2E_PIPE_OPTS_DEFAULT;
     o.refill_rate = 2000;
     e2e_store_t *stores[] = { &store };
-    char *extra = s_store_extra (&k);
-    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 200, extra) == 0, "store config");
-    free (extra);
+    s_store_init (&store, &k, 200);
     E2E_CHECK (e2e_pipe_init (&pipe, k.dir, &o, stores, 1) == 0, "pipeline config");
     E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
     E2E_CHECK (s_start_pipe (&pipe, &k, "pipe", "store", NULL, NULL) == 0,
@@ -138,9 +141,7 @@ START_TEST (unauthorised_client_is_refused_on_both_sockets_and_counted)
     e2e_pipe_opts_t o = E2E_PIPE_OPTS_DEFAULT;
     o.refill_rate = 2000;
     e2e_store_t *stores[] = { &store };
-    char *extra = s_store_extra (&k);
-    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 200, extra) == 0, "store config");
-    free (extra);
+    s_store_init (&store, &k, 200);
     E2E_CHECK (e2e_pipe_init (&pipe, k.dir, &o, stores, 1) == 0, "pipeline config");
     E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
     E2E_CHECK (s_start_pipe (&pipe, &k, "other", "store", NULL, NULL) == 0,
@@ -168,9 +169,7 @@ START_TEST (wrong_server_key_gives_no_connection)
     e2e_pipe_opts_t o = E2E_PIPE_OPTS_DEFAULT;
     o.refill_rate = 2000;
     e2e_store_t *stores[] = { &store };
-    char *extra = s_store_extra (&k);
-    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 100, extra) == 0, "store config");
-    free (extra);
+    s_store_init (&store, &k, 100);
     E2E_CHECK (e2e_pipe_init (&pipe, k.dir, &o, stores, 1) == 0, "pipeline config");
     E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
     E2E_CHECK (s_start_pipe (&pipe, &k, "pipe", "impostor", NULL, NULL) == 0,
@@ -195,9 +194,7 @@ START_TEST (forged_event_from_rogue_xpub_never_changes_the_scale)
     e2e_pipe_opts_t o = E2E_PIPE_OPTS_DEFAULT;
     o.refill_rate = 2000;
     e2e_store_t *stores[] = { &store };
-    char *extra = s_store_extra (&k);
-    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 100, extra) == 0, "store config");
-    free (extra);
+    s_store_init (&store, &k, 100);
     E2E_CHECK (e2e_pipe_init (&pipe, k.dir, &o, stores, 1) == 0, "pipeline config");
     E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
     /* the rogue is a second store of the pipeline's lists (nothing listens
@@ -244,9 +241,7 @@ START_TEST (unauthorised_mdctl_send_gives_up_and_fails)
     keys_t k;
     s_keys (&k);
     e2e_store_t store;
-    char *extra = s_store_extra (&k);
-    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 200, extra) == 0, "store config");
-    free (extra);
+    s_store_init (&store, &k, 200);
     E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
     char *csv = h_strf ("%s/bars.csv", k.dir);
     FILE *f = fopen (csv, "w");
@@ -320,9 +315,7 @@ START_TEST (client_without_a_key_is_refused_and_counted)
     keys_t k;
     s_keys (&k);
     e2e_store_t store;
-    char *extra = s_store_extra (&k);
-    E2E_CHECK (e2e_store_init (&store, k.dir, "store-a", 0, 200, extra) == 0, "store config");
-    free (extra);
+    s_store_init (&store, &k, 200);
     E2E_CHECK (e2e_store_start (&store, NULL) == 0, "md-store did not start");
 
     void *ctx = zmq_ctx_new ();
@@ -383,9 +376,5 @@ main (void)
     tcase_add_test (tc, unauthorised_mdctl_send_gives_up_and_fails);
     tcase_add_test (tc, client_without_a_key_is_refused_and_counted);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

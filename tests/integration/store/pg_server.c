@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -114,6 +115,32 @@ s_user (char *why, size_t whylen, bool *ok)
     return pw;
 }
 
+/* pg_ctl start on the server's data directory and port; its exit code. */
+static int
+s_ctl_start (const pg_server_t *pg, const struct passwd *pw)
+{
+    char pgctl[512], data[300], log[300], opts[512];
+    snprintf (pgctl, sizeof pgctl, "%s/pg_ctl", pg->bindir);
+    snprintf (data, sizeof data, "%s/data", pg->dir);
+    snprintf (log, sizeof log, "%s/server.log", pg->dir);
+    snprintf (opts, sizeof opts, "-k %s -c listen_addresses=127.0.0.1 -p %d%s", pg->dir, pg->port,
+              pg->durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+    char *argv[] = { pgctl, "start", "-w", "-t", "30", "-D", data, "-l", log, "-o", opts, NULL };
+    return s_run (pw, argv, log);
+}
+
+/* pg_ctl stop -m fast on the server's data directory; its exit code. */
+static int
+s_ctl_stop (const pg_server_t *pg, const struct passwd *pw)
+{
+    char pgctl[512], data[300], log[300];
+    snprintf (pgctl, sizeof pgctl, "%s/pg_ctl", pg->bindir);
+    snprintf (data, sizeof data, "%s/data", pg->dir);
+    snprintf (log, sizeof log, "%s/server.log", pg->dir);
+    char *argv[] = { pgctl, "stop", "-w", "-t", "30", "-m", "fast", "-D", data, NULL };
+    return s_run (pw, argv, log);
+}
+
 int
 pg_server_start (pg_server_t *pg, char *why, size_t whylen)
 {
@@ -137,9 +164,9 @@ pg_server_start_ex (pg_server_t *pg, bool durable, char *why, size_t whylen)
         snprintf (why, whylen, "cannot prepare a temporary directory");
         return -1;
     }
-    char initdb[512], pgctl[512], data[300], log[300], opts[512];
+    pg->durable = durable;
+    char initdb[512], data[300], log[300];
     snprintf (initdb, sizeof initdb, "%s/initdb", pg->bindir);
-    snprintf (pgctl, sizeof pgctl, "%s/pg_ctl", pg->bindir);
     snprintf (data, sizeof data, "%s/data", pg->dir);
     snprintf (log, sizeof log, "%s/server.log", pg->dir);
     char *init_argv[]
@@ -152,12 +179,7 @@ pg_server_start_ex (pg_server_t *pg, bool durable, char *why, size_t whylen)
     int rc = -1;
     for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
         pg->port = s_free_port ();
-        snprintf (opts, sizeof opts, "-k %s -c listen_addresses=127.0.0.1 -p %d%s", pg->dir,
-                  pg->port,
-                  durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
-        char *start_argv[]
-            = { pgctl, "start", "-w", "-t", "30", "-D", data, "-l", log, "-o", opts, NULL };
-        rc = s_run (pw, start_argv, log);
+        rc = s_ctl_start (pg, pw);
     }
     if (rc != 0) {
         s_why ("pg_ctl start failed", log, why, whylen);
@@ -177,16 +199,48 @@ pg_server_stop (pg_server_t *pg)
     if (pg->running) {
         bool ok;
         char why[256];
-        const struct passwd *pw = s_user (why, sizeof why, &ok);
-        char pgctl[512], data[300], log[300];
-        snprintf (pgctl, sizeof pgctl, "%s/pg_ctl", pg->bindir);
-        snprintf (data, sizeof data, "%s/data", pg->dir);
-        snprintf (log, sizeof log, "%s/server.log", pg->dir);
-        char *stop_argv[] = { pgctl, "stop", "-w", "-t", "30", "-m", "fast", "-D", data, NULL };
-        s_run (pw, stop_argv, log);
+        s_ctl_stop (pg, s_user (why, sizeof why, &ok));
         pg->running = false;
     }
     char *rm_argv[] = { "/bin/rm", "-rf", pg->dir, NULL };
     s_run (NULL, rm_argv, "/dev/null");
     pg->dir[0] = '\0';
+}
+
+int
+pg_server_halt (pg_server_t *pg)
+{
+    bool ok;
+    char why[256];
+    const struct passwd *pw = s_user (why, sizeof why, &ok);
+    if (!pg->dir[0] || !ok || s_ctl_stop (pg, pw) != 0)
+        return -1;
+    pg->running = false;
+    return 0;
+}
+
+int
+pg_server_resume (pg_server_t *pg)
+{
+    bool ok;
+    char why[256];
+    const struct passwd *pw = s_user (why, sizeof why, &ok);
+    if (!pg->dir[0] || !ok || s_ctl_start (pg, pw) != 0)
+        return -1;
+    pg->running = true;
+    return 0;
+}
+
+long
+pg_server_rows (const pg_server_t *pg)
+{
+    PGconn *c = PQconnectdb (pg->conninfo);
+    long n = -1;
+    if (PQstatus (c) == CONNECTION_OK) {
+        PGresult *r = PQexec (c, "SELECT count(*) FROM bars");
+        n = PQresultStatus (r) == PGRES_TUPLES_OK ? atol (PQgetvalue (r, 0, 0)) : -1;
+        PQclear (r);
+    }
+    PQfinish (c);
+    return n;
 }

@@ -22,6 +22,7 @@ typedef struct {
     char bindir[256];
     int port;
     char conninfo[512]; /* "host=127.0.0.1 port=N user=postgres dbname=postgres" */
+    bool durable;       /* started by pg_server_start_ex (.., true, ..) */
     bool running;
 } pg_server_t;
 
@@ -30,5 +31,16 @@ int pg_server_start (pg_server_t *pg, char *why, size_t whylen);
 /* durable = true keeps PostgreSQL's default fsync/commit settings (benchmarks). */
 int pg_server_start_ex (pg_server_t *pg, bool durable, char *why, size_t whylen);
 void pg_server_stop (pg_server_t *pg);
+
+/* An outage: pg_server_halt stops the server (pg_ctl stop -m fast) and keeps
+ * its directory, so nothing listens on the port; pg_server_resume starts it
+ * again on the same data, port and settings.  0, or -1 when pg_ctl failed.
+ * The port is not held meanwhile: another process could take it. */
+int pg_server_halt (pg_server_t *pg);
+int pg_server_resume (pg_server_t *pg);
+
+/* SELECT count(*) FROM bars on a connection of its own; -1 when the server
+ * cannot be reached or the query fails. */
+long pg_server_rows (const pg_server_t *pg);
 
 #endif

@@ -135,6 +135,23 @@ mds_cleanup (mds_t *m, bool dump_log)
     return rc;
 }
 
+char *
+mds_wait_status (int port, const char *path, int status, int timeout_ms)
+{
+    long long deadline = h_now_ms () + timeout_ms;
+    for (;;) {
+        int got = 0;
+        char *body = h_http ("GET", port, path, NULL, &got, 1000);
+        if (got == status || h_now_ms () >= deadline) {
+            ck_assert_msg (got == status, "%s: %d, not %d: %s", path, got, status,
+                           body ? body : "");
+            return body;
+        }
+        free (body);
+        usleep (50000);
+    }
+}
+
 zsock_t *
 mds_dealer (const mds_t *m)
 {

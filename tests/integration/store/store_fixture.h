@@ -54,6 +54,11 @@ void mds_test_teardown (void); /* mds_cleanup; fails the test on a sanitizer rep
 #define MDS_START(hb, extra, env)                                                                  \
     ck_assert_msg (mds_start (&mds_cur, (hb), (extra), (env)) == 0, "md-store did not start")
 
+/* GET path on 127.0.0.1:port until it answers `status` (at least once, then
+ * until timeout_ms); fails the test when it does not.  The last body
+ * (malloc'd, may be NULL). */
+char *mds_wait_status (int port, const char *path, int status, int timeout_ms);
+
 zsock_t *mds_dealer (const mds_t *m);
 zsock_t *mds_sub (const mds_t *m);
 

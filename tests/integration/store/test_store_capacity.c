@@ -164,11 +164,5 @@ main (void)
     tcase_add_test (tc, failing_sink_acks_nothing_then_recovers_without_loss);
     tcase_add_test (tc, sigterm_drains_every_queued_batch_then_says_shutdown);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    h_reaper_open ();
-    srunner_run_all (sr, CK_NORMAL);
-    h_reaper_reap ();
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite_reaped (s);
 }

@@ -88,24 +88,6 @@ s_delete_files (const char *db)
     }
 }
 
-/* GET path until it answers `status` (timeout_ms); the last body (malloc'd). */
-static char *
-s_wait_status (int port, const char *path, int status, int timeout_ms)
-{
-    long long deadline = h_now_ms () + timeout_ms;
-    for (;;) {
-        int got = 0;
-        char *body = h_http ("GET", port, path, NULL, &got, 1000);
-        if (got == status || h_now_ms () >= deadline) {
-            ck_assert_msg (got == status, "%s: %d, not %d: %s", path, got, status,
-                           body ? body : "");
-            return body;
-        }
-        free (body);
-        usleep (50000);
-    }
-}
-
 /* Stop the store, start it again on the same files, wait until ready, stop:
  * what is read afterwards survived a restart. */
 static void
@@ -115,7 +97,7 @@ s_restart (void)
         ck_assert_int_eq (mds_stop (&mds_cur, 10000), 0);
     ck_assert_int_eq (mds_relaunch (&mds_cur), 0);
     ck_assert_int_eq (h_wait_http (mds_cur.http_port, 10000), 0);
-    free (s_wait_status (mds_cur.http_port, "/health/ready", 200, 10000));
+    free (mds_wait_status (mds_cur.http_port, "/health/ready", 200, 10000));
     ck_assert_int_eq (mds_stop (&mds_cur, 10000), 0);
 }
 
@@ -131,18 +113,18 @@ START_TEST (bars_acked_after_the_database_was_deleted_are_in_the_file_at_the_pat
 
     s_delete_files (mds_cur.db);
     /* noticed without traffic: not ready, naming the file */
-    char *body = s_wait_status (mds_cur.http_port, "/health/ready", 503, 5000);
+    char *body = mds_wait_status (mds_cur.http_port, "/health/ready", 503, 5000);
     ck_assert_msg (strstr (body, "sink_unreachable") && strstr (body, "bars.db was deleted"), "%s",
                    body);
     free (body);
-    free (s_wait_status (mds_cur.http_port, "/health/live", 200, 1000));
+    free (mds_wait_status (mds_cur.http_port, "/health/live", 200, 1000));
 
     for (uint64_t seq = 21; seq <= 40; seq++)
         ck_assert_int_eq (mds_send (d, seq, 100, (int64_t)seq * 1000), 0);
     ck_assert_int_eq (s_collect (d, ok, 20, 15000), 20);
     for (uint64_t seq = 21; seq <= 40; seq++)
         ck_assert_msg (ok[seq], "batch %llu not acked ok", (unsigned long long)seq);
-    free (s_wait_status (mds_cur.http_port, "/health/ready", 200, 10000));
+    free (mds_wait_status (mds_cur.http_port, "/health/ready", 200, 10000));
     ck_assert_int_ge ((int)h_scrape (mds_cur.http_port, "mds_sink_errors_total"), 1);
     ck_assert (h_log_contains (&mds_cur.proc, mds_cur.db));
     ck_assert (h_log_contains (&mds_cur.proc, "bars.db was deleted"));
@@ -234,14 +216,14 @@ START_TEST (a_shm_truncated_between_writes_is_a_sink_error_and_the_store_goes_on
     char *shm = h_strf ("%s-shm", mds_cur.db);
     ck_assert_int_eq (truncate (shm, 0), 0);
     free (shm);
-    char *body = s_wait_status (mds_cur.http_port, "/health/ready", 503, 5000);
+    char *body = mds_wait_status (mds_cur.http_port, "/health/ready", 503, 5000);
     ck_assert_msg (strstr (body, "bars.db-shm was truncated"), "%s", body);
     free (body);
     for (uint64_t seq = 11; seq <= 20; seq++)
         ck_assert_int_eq (mds_send (d, seq, 100, (int64_t)seq * 1000), 0);
     ck_assert_int_eq (s_collect (d, ok, 10, 20000), 10);
     ck_assert_int_eq (h_wait (&mds_cur.proc, 0), -1); /* still running */
-    free (s_wait_status (mds_cur.http_port, "/health/ready", 200, 10000));
+    free (mds_wait_status (mds_cur.http_port, "/health/ready", 200, 10000));
     zsock_destroy (&d);
     s_restart ();
     for (uint64_t seq = 1; seq <= 20; seq++)
@@ -276,11 +258,5 @@ main (void)
     tcase_add_test (tc, a_shm_truncated_between_writes_is_a_sink_error_and_the_store_goes_on);
     tcase_add_test (tc, sigbus_is_logged_with_the_database_path_and_exits_1);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    h_reaper_open ();
-    srunner_run_all (sr, CK_NORMAL);
-    h_reaper_reap ();
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite_reaped (s);
 }

@@ -407,11 +407,5 @@ main (void)
     tcase_add_test (tc, a_broken_body_with_a_readable_batch_seq_is_answered_rejected);
     tcase_add_test (tc, hostile_frames_are_counted_and_disturb_no_one);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    h_reaper_open ();
-    srunner_run_all (sr, CK_NORMAL);
-    h_reaper_reap ();
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite_reaped (s);
 }

@@ -394,11 +394,5 @@ main (void)
     tcase_add_test (tc, webhook_receives_level_changes_and_a_dead_one_is_counted);
     tcase_add_test (tc, health_and_metrics_expose_the_promised_names);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    h_reaper_open ();
-    srunner_run_all (sr, CK_NORMAL);
-    h_reaper_reap ();
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite_reaped (s);
 }

@@ -4,7 +4,6 @@
  * resends stored once.  Skips (exit 77) when no server can be started.
  */
 #include <check.h>
-#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,21 +11,6 @@
 #include "store_fixture.h"
 
 static pg_server_t s_pg;
-
-static long
-s_pg_count (void)
-{
-    PGconn *c = PQconnectdb (s_pg.conninfo);
-    if (PQstatus (c) != CONNECTION_OK) {
-        PQfinish (c);
-        return -1;
-    }
-    PGresult *r = PQexec (c, "SELECT count(*) FROM bars");
-    long n = PQresultStatus (r) == PGRES_TUPLES_OK ? atol (PQgetvalue (r, 0, 0)) : -1;
-    PQclear (r);
-    PQfinish (c);
-    return n;
-}
 
 START_TEST (postgres_sink_end_to_end)
 {
@@ -46,12 +30,12 @@ START_TEST (postgres_sink_end_to_end)
         ok++;
     }
     ck_assert_int_eq (ok, 20);
-    ck_assert_int_eq (s_pg_count (), 20 * 500);
+    ck_assert_int_eq (pg_server_rows (&s_pg), 20 * 500);
     /* resend one: still stored once */
     ck_assert_int_eq (mds_send (d, 7, 500, 7 * 1000), 0);
     ck_assert_int_eq (mds_recv_ack (d, &ack, 10000), 0);
     ck_assert_int_eq (ack.status, MDF_ACK_OK);
-    ck_assert_int_eq (s_pg_count (), 20 * 500);
+    ck_assert_int_eq (pg_server_rows (&s_pg), 20 * 500);
     ck_assert_int_eq ((int)h_scrape (m.http_port, "mds_bars_written_total"), 21 * 500);
     zsock_destroy (&d);
     ck_assert_int_eq (mds_stop (&m, 10000), 0);
@@ -73,12 +57,7 @@ main (void)
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, postgres_sink_end_to_end);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    h_reaper_open ();
-    srunner_run_all (sr, CK_NORMAL);
-    h_reaper_reap ();
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
+    int rc = h_run_suite_reaped (s);
     pg_server_stop (&s_pg);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rc;
 }

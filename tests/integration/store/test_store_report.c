@@ -57,11 +57,5 @@ main (void)
     tcase_add_checked_fixture (tc, mds_test_setup, mds_test_teardown);
     tcase_add_test (tc, queue_size_is_reported_while_not_idle);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    h_reaper_open ();
-    srunner_run_all (sr, CK_NORMAL);
-    h_reaper_reap ();
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite_reaped (s);
 }

@@ -178,11 +178,5 @@ main (void)
     tcase_add_test (tc, same_batch_seq_with_other_bars_is_not_a_resend_and_is_stored);
     tcase_add_test (tc, resend_while_draining_is_absorbed_and_acked_at_the_commit);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    h_reaper_open ();
-    srunner_run_all (sr, CK_NORMAL);
-    h_reaper_reap ();
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite_reaped (s);
 }

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/integration/harness.h"
+
 /* An actor that binds a REP socket to `arg` (an inproc endpoint), reports,
  * and answers "ping" with "pong" until $TERM. */
 static void
@@ -190,9 +192,5 @@ main (void)
     tcase_add_test (tc, setup_before_the_report_is_visible_to_the_starter);
     tcase_add_test (tc, a_long_error_is_cut_and_a_small_buffer_is_respected);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/integration/harness.h"
+
 typedef struct {
     char *id;
     int64_t capacity, high, low;
@@ -388,9 +390,5 @@ main (void)
     tcase_add_test (tc, missing_file_is_an_error);
     tcase_add_test (tc, dump_and_reference_come_from_the_table);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return h_run_suite (s);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cfg.h"
+#include "tests/integration/harness.h"
 
 typedef struct {
     char *name;
@@ -296,9 +297,5 @@ main (void)
     tcase_add_test (tc, enum_values_are_checked);
     tcase_add_test (tc, reference_has_the_reload_column_per_array);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return h_run_suite (s);
 }

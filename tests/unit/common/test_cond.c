@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "tests/integration/harness.h"
+
 typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -70,9 +72,5 @@ main (void)
     tcase_add_test (tc, a_wait_nobody_signals_times_out);
     tcase_add_test (tc, a_signal_ends_an_unbounded_wait);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

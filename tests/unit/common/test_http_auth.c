@@ -19,6 +19,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/integration/harness.h"
+
 /* ---- bearer token on a prefix (mdf_http_protect) ---- */
 
 #define S_TOKEN "s3cret-Token_0123456789abcdef"
@@ -388,9 +390,5 @@ s_suite (void)
 int
 main (void)
 {
-    SRunner *sr = srunner_create (s_suite ());
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s_suite ());
 }

@@ -12,118 +12,28 @@
  */
 #include "http_client.h"
 
-#include <arpa/inet.h>
 #include <check.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-static long long
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "tests/integration/harness.h"
 
-static void
-s_sleep_ms (int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-    nanosleep (&ts, NULL);
-}
-
-/* A connection to 127.0.0.1:port from loopback address `from`. */
+/* A connection to 127.0.0.1:port from loopback address `from` (h_raw_dial);
+ * the test fails when it cannot be made. */
 static int
 s_dial_from (const char *from, int port)
 {
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge (fd, 0);
-    struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = 0 };
-    ck_assert_int_eq (inet_pton (AF_INET, from, &src.sin_addr), 1);
-    ck_assert_int_eq (bind (fd, (struct sockaddr *)&src, sizeof src), 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t)port) };
-    a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    ck_assert_int_eq (connect (fd, (struct sockaddr *)&a, sizeof a), 0);
+    int fd = h_raw_dial (from, port);
+    ck_assert_msg (fd >= 0, "cannot connect from %s to port %d", from, port);
     return fd;
 }
 
-/* Read an answer on fd for at most `ms`: its status, or -1 (closed or no
- * answer). */
-static int
-s_read_status (int fd, int ms)
-{
-    char buf[1024];
-    size_t got = 0;
-    long long end = s_now_ms () + ms;
-    while (got < sizeof buf - 1) {
-        long long left = end - s_now_ms ();
-        struct pollfd p = { fd, POLLIN, 0 };
-        if (left <= 0 || poll (&p, 1, (int)left) <= 0)
-            break;
-        ssize_t n = recv (fd, buf + got, sizeof buf - 1 - got, 0);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        buf[got] = '\0';
-        if (strstr (buf, "\r\n\r\n"))
-            break;
-    }
-    buf[got] = '\0';
-    int status = -1;
-    if (sscanf (buf, "HTTP/1.%*d %d", &status) != 1)
-        status = -1;
-    return status;
-}
-
-/* One raw request from `from`; its status (-1: none within 3 s). */
-static int
-s_raw (const char *from, int port, const char *req, size_t len)
-{
-    int fd = s_dial_from (from, port);
-    ck_assert_int_eq (send (fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
-    int status = s_read_status (fd, 3000);
-    close (fd);
-    return status;
-}
-
-static int
-s_get_health (const char *from, int port)
-{
-    const char req[] = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    return s_raw (from, port, req, sizeof req - 1);
-}
-
-/* True once the server closed fd (EOF or reset). */
-static bool
-s_closed (int fd)
-{
-    char c;
-    ssize_t n = recv (fd, &c, 1, MSG_DONTWAIT);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-}
-
-/* Wait up to `ms` for the server to close fd; the ms it took, or -1. */
-static long long
-s_wait_closed (int fd, long long since, int ms)
-{
-    long long end = s_now_ms () + ms;
-    while (s_now_ms () < end) {
-        struct pollfd p = { fd, POLLIN, 0 };
-        if (poll (&p, 1, 20) > 0 && s_closed (fd))
-            return s_now_ms () - since;
-    }
-    return -1;
-}
-
 /* A counter of the server's, read over a connection from 127.0.0.7 (an
- * address the tests do not fill up). */
+ * address the tests do not fill up); NAN when absent. */
 static double
 s_dropped (const char *reason)
 {
@@ -132,8 +42,8 @@ s_dropped (const char *reason)
     ck_assert_int_eq (send (fd, req, sizeof req - 1, MSG_NOSIGNAL), (ssize_t)sizeof req - 1);
     static char buf[64 * 1024];
     size_t got = 0;
-    long long end = s_now_ms () + 3000;
-    while (got < sizeof buf - 1 && s_now_ms () < end) {
+    long long end = h_now_ms () + 3000;
+    while (got < sizeof buf - 1 && h_now_ms () < end) {
         struct pollfd p = { fd, POLLIN, 0 };
         if (poll (&p, 1, 100) <= 0)
             continue;
@@ -145,22 +55,21 @@ s_dropped (const char *reason)
     close (fd);
     buf[got] = '\0';
     char series[128];
-    snprintf (series, sizeof series, "mdf_http_connections_dropped_total{reason=\"%s\"} ", reason);
-    const char *at = strstr (buf, series);
-    return at ? strtod (at + strlen (series), NULL) : -1;
+    snprintf (series, sizeof series, "mdf_http_connections_dropped_total{reason=\"%s\"}", reason);
+    return h_metric (buf, series);
 }
 
 START_TEST (a_header_dribbler_is_cut_at_the_header_deadline)
 {
     int port = ht_start ();
     int fd = s_dial_from ("127.0.0.1", port);
-    long long t0 = s_now_ms ();
+    long long t0 = h_now_ms ();
     const char part[] = "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ";
     ck_assert_int_eq (send (fd, part, sizeof part - 1, MSG_NOSIGNAL), (ssize_t)sizeof part - 1);
     long long cut = -1;
-    while (cut < 0 && s_now_ms () - t0 < (MDF_HTTP_HEADERS_S + 3) * 1000LL) {
+    while (cut < 0 && h_now_ms () - t0 < (MDF_HTTP_HEADERS_S + 3) * 1000LL) {
         (void)!send (fd, "a", 1, MSG_NOSIGNAL); /* activity, every 300 ms */
-        cut = s_wait_closed (fd, t0, 300);
+        cut = h_raw_wait_closed (fd, t0, 300);
     }
     close (fd);
     ck_assert_msg (cut >= MDF_HTTP_HEADERS_S * 1000LL - 50
@@ -174,13 +83,13 @@ START_TEST (a_body_dribbler_is_cut_at_the_request_deadline)
 {
     int port = ht_start ();
     int fd = s_dial_from ("127.0.0.1", port);
-    long long t0 = s_now_ms ();
+    long long t0 = h_now_ms ();
     const char head[] = "POST /control/pause HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n";
     ck_assert_int_eq (send (fd, head, sizeof head - 1, MSG_NOSIGNAL), (ssize_t)sizeof head - 1);
     long long cut = -1;
-    while (cut < 0 && s_now_ms () - t0 < (MDF_HTTP_REQUEST_S + 3) * 1000LL) {
+    while (cut < 0 && h_now_ms () - t0 < (MDF_HTTP_REQUEST_S + 3) * 1000LL) {
         (void)!send (fd, "x", 1, MSG_NOSIGNAL);
-        cut = s_wait_closed (fd, t0, 500);
+        cut = h_raw_wait_closed (fd, t0, 500);
     }
     close (fd);
     ck_assert_msg (cut >= MDF_HTTP_REQUEST_S * 1000LL - 50
@@ -199,12 +108,12 @@ START_TEST (one_address_gets_its_quota_and_no_more)
     for (int i = 0; i < MDF_HTTP_PER_IP; i++)
         fds[i] = s_dial_from ("127.0.0.1", port);
     int extra = s_dial_from ("127.0.0.1", port);
-    ck_assert_msg (s_wait_closed (extra, s_now_ms (), 1000) >= 0,
+    ck_assert_msg (h_raw_wait_closed (extra, h_now_ms (), 1000) >= 0,
                    "connection %d from one address not refused", MDF_HTTP_PER_IP + 1);
     close (extra);
-    ck_assert_int_eq (s_get_health ("127.0.0.2", port), 200);
+    ck_assert_int_eq (h_raw_get ("127.0.0.2", port, "/health", 3000), 200);
     for (int i = 0; i < MDF_HTTP_PER_IP; i++) {
-        ck_assert_msg (!s_closed (fds[i]), "connection %d was dropped", i);
+        ck_assert_msg (!h_raw_closed (fds[i]), "connection %d was dropped", i);
         close (fds[i]);
     }
     ck_assert_double_ge (s_dropped ("limit"), 1);
@@ -223,13 +132,12 @@ START_TEST (the_reserve_serves_health_only)
     }
     /* the server accepts in arrival order: the next connection is beyond
      * MDF_HTTP_MAX_CONN, in the reserve */
-    const char metrics[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
-    ck_assert_int_eq (s_raw ("127.0.0.8", port, metrics, sizeof metrics - 1), 503);
-    ck_assert_int_eq (s_get_health ("127.0.0.8", port), 200);
+    ck_assert_int_eq (h_raw_get ("127.0.0.8", port, "/metrics", 3000), 503);
+    ck_assert_int_eq (h_raw_get ("127.0.0.8", port, "/health", 3000), 200);
     /* an idle reserved connection goes after MDF_HTTP_RESERVE_HEADERS_MS */
     int idle = s_dial_from ("127.0.0.9", port);
-    long long t0 = s_now_ms ();
-    long long cut = s_wait_closed (idle, t0, MDF_HTTP_RESERVE_HEADERS_MS + 2000);
+    long long t0 = h_now_ms ();
+    long long cut = h_raw_wait_closed (idle, t0, MDF_HTTP_RESERVE_HEADERS_MS + 2000);
     close (idle);
     ck_assert_msg (cut >= MDF_HTTP_RESERVE_HEADERS_MS - 50
                        && cut <= MDF_HTTP_RESERVE_HEADERS_MS + 1500,
@@ -237,11 +145,11 @@ START_TEST (the_reserve_serves_health_only)
     for (int i = 0; i < MDF_HTTP_MAX_CONN; i++)
         close (fds[i]);
     /* room again: /metrics is served (retry while the server sees the closes) */
-    long long end = s_now_ms () + 3000;
+    long long end = h_now_ms () + 3000;
     int status = -1;
-    while (status != 200 && s_now_ms () < end)
-        if ((status = s_raw ("127.0.0.8", port, metrics, sizeof metrics - 1)) != 200)
-            s_sleep_ms (20);
+    while (status != 200 && h_now_ms () < end)
+        if ((status = h_raw_get ("127.0.0.8", port, "/metrics", 3000)) != 200)
+            usleep (20 * 1000);
     ck_assert_int_eq (status, 200);
     ck_assert_double_ge (s_dropped ("busy"), 1);
 }
@@ -259,9 +167,5 @@ main (void)
     tcase_add_test (limits, one_address_gets_its_quota_and_no_more);
     tcase_add_test (limits, the_reserve_serves_health_only);
     suite_add_tcase (s, limits);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -10,92 +10,17 @@
  */
 #include "http_client.h"
 
-#include <arpa/inet.h>
 #include <check.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
-static long long
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "tests/integration/harness.h"
 
-/* A connection to 127.0.0.1:port from loopback address `from`. */
-static int
-s_dial_from (const char *from, int port)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge (fd, 0);
-    struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = 0 };
-    ck_assert_int_eq (inet_pton (AF_INET, from, &src.sin_addr), 1);
-    ck_assert_int_eq (bind (fd, (struct sockaddr *)&src, sizeof src), 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t)port) };
-    a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    ck_assert_int_eq (connect (fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
-/* Read an answer on fd for at most `ms`: its status, or -1 (closed or no
- * answer). */
-static int
-s_read_status (int fd, int ms)
-{
-    char buf[1024];
-    size_t got = 0;
-    long long end = s_now_ms () + ms;
-    while (got < sizeof buf - 1) {
-        long long left = end - s_now_ms ();
-        struct pollfd p = { fd, POLLIN, 0 };
-        if (left <= 0 || poll (&p, 1, (int)left) <= 0)
-            break;
-        ssize_t n = recv (fd, buf + got, sizeof buf - 1 - got, 0);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        buf[got] = '\0';
-        if (strstr (buf, "\r\n\r\n"))
-            break;
-    }
-    buf[got] = '\0';
-    int status = -1;
-    if (sscanf (buf, "HTTP/1.%*d %d", &status) != 1)
-        status = -1;
-    return status;
-}
-
-/* One raw request from `from`; its status (-1: none within 3 s). */
-static int
-s_raw (const char *from, int port, const char *req, size_t len)
-{
-    int fd = s_dial_from (from, port);
-    ck_assert_int_eq (send (fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
-    int status = s_read_status (fd, 3000);
-    close (fd);
-    return status;
-}
-
-/* METHOD target (raw, `tlen` bytes) with an optional Authorization value. */
+/* METHOD target (raw, `tlen` bytes) with an optional Authorization value
+ * (h_raw_request); its status, -1 without an answer within 3 s. */
 static int
 s_request (int port, const char *method, const char *target, size_t tlen, const char *auth)
 {
-    char req[512];
-    int n = snprintf (req, sizeof req, "%s ", method);
-    memcpy (req + n, target, tlen);
-    size_t len = (size_t)n + tlen;
-    len += (size_t)snprintf (req + len, sizeof req - len,
-                             " HTTP/1.1\r\nHost: x\r\n%s%s%sContent-Length: 0\r\n"
-                             "Connection: close\r\n\r\n",
-                             auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
-    return s_raw ("127.0.0.1", port, req, len);
+    return h_raw_request (port, method, target, tlen, auth, 3000);
 }
 
 #define S_T(s)                                                                                     \
@@ -176,9 +101,5 @@ main (void)
     tcase_add_test (tc, builtins_take_a_query_but_no_other_spelling);
     tcase_add_test (tc, a_protected_prefix_is_401_for_every_spelling);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -25,6 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/integration/harness.h"
+
 static mdf_toml_t *
 s_parse (const char *text, char *err)
 {
@@ -735,9 +737,5 @@ main (int argc, char **argv)
         tcase_add_test (conf, toml_test_suite_1_0_0);
         suite_add_tcase (s, conf);
     }
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return h_run_suite (s);
 }

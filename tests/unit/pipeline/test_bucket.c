@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "pipeline/bucket.h"
+#include "tests/integration/harness.h"
 
 #define SEC 1000000000LL
 
@@ -158,9 +159,5 @@ main (void)
     tcase_add_test (tc, sustained_rate_matches_over_many_takes);
     tcase_add_test (tc, rejects_bad_parameters);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

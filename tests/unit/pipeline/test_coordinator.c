@@ -171,9 +171,5 @@ main (void)
     tcase_add_test (tc, failures_cool_down_then_open_the_breaker);
     tcase_add_test (tc, scale_and_refill_rate_are_kept_apart);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

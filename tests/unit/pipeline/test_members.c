@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pipeline/members.h"
+#include "tests/integration/harness.h"
 
 #define MS 1000000LL
 #define WALL 1.8e9 /* seconds: "now" on this host's wall clock */
@@ -354,9 +355,5 @@ main (void)
     tcase_add_test (tc, the_credit_bounds_bars_in_flight_but_one_batch_may_go);
     tcase_add_test (tc, without_feedback_every_listed_store_is_live);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pipeline/policy.h"
+#include "tests/integration/harness.h"
 
 static const policy_params_t defaults
     = { .scale_ok = 1.0, .scale_soft = 0.5, .scale_hard = 0.0, .failsafe = MDF_LEVEL_SOFT };
@@ -93,9 +94,5 @@ main (void)
     tcase_add_test (tc, reload_changes_scales_live);
     tcase_add_test (tc, out_of_range_scales_are_clamped);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

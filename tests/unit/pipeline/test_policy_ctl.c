@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "pipeline/policy.h"
+#include "tests/integration/harness.h"
 
 #define CAP 10000.0
 #define HIGH 8000.0
@@ -507,9 +508,5 @@ main (void)
     tcase_add_test (tc, level_hard_stops_every_controller_at_once);
     tcase_add_test (tc, switching_policy_live_never_jumps_up);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "pipeline/settings.h"
+#include "tests/integration/harness.h"
 
 static char path[64];
 
@@ -386,9 +387,5 @@ main (void)
     tcase_add_test (tc, a_malformed_control_token_names_the_key_not_the_value);
     tcase_add_test (tc, check_config_dump_redacts_the_token);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

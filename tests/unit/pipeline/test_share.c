@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "plant.h"
+#include "tests/integration/harness.h"
 
 static double C = 5000;
 static double F2 = 10000, F10 = 50000, F100 = 500000;
@@ -244,9 +245,5 @@ main (void)
     tcase_add_test (tc, the_rate_follows_the_aggregate_not_the_slowest_store);
     tcase_add_test (tc, stores_joining_are_used_at_once);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "pipeline/source.h"
+#include "tests/integration/harness.h"
 
 #define NS 1000000000LL
 
@@ -164,9 +165,5 @@ main (void)
     tcase_add_test (tc, missing_file_or_bad_header_is_a_provider_error);
     tcase_add_test (tc, synthetic_bars_are_valid_with_increasing_ts_per_symbol);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -9,6 +9,7 @@
 
 #include "examples.h"
 #include "suites.h"
+#include "tests/integration/harness.h"
 
 static char *
 s_slurp (const char *path)
@@ -83,9 +84,5 @@ main (void)
     TCase *readme = tcase_create ("readme");
     tcase_add_test (readme, readme_hex_dumps_match_the_encoders);
     suite_add_tcase (s, readme);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

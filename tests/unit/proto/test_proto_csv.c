@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/integration/harness.h"
+
 #define NS 1000000000LL
 
 /* ---- ts formats ---------------------------------------------------------------- */
@@ -197,9 +199,5 @@ main (void)
     tcase_add_test (tc, rows_are_parsed_not_judged);
     tcase_add_test (tc, a_missing_file_or_a_bad_header_is_refused_with_file_and_line);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

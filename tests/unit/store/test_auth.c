@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "common/metrics.h"
+#include "tests/integration/harness.h"
 
 static char s_dir[64];
 static char s_secret[128], s_allowed[128];
@@ -283,9 +284,5 @@ main (void)
     tcase_add_test (tc, signals_do_not_stop_the_handler);
     tcase_add_test (tc, no_curve_when_the_zap_endpoint_is_taken);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "store/drain.h"
+#include "tests/integration/harness.h"
 
 #define MS 1000000LL
 
@@ -130,9 +131,5 @@ main (void)
     tcase_add_test (tc, two_workers_in_parallel_add_up);
     tcase_add_test (tc, a_throttled_sink_gives_the_throttle);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

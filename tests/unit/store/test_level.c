@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "store/level.h"
+#include "tests/integration/harness.h"
 
 #define L 5000
 #define H 8000
@@ -164,9 +165,5 @@ main (void)
     tcase_add_test (tc, hysteresis_above_low_is_clamped_so_empty_is_ok);
     tcase_add_test (tc, update_reports_change_only_on_change);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "store/producers.h"
+#include "tests/integration/harness.h"
 
 #define MS 1000000LL
 
@@ -53,9 +54,5 @@ main (void)
     tcase_add_test (tc, counts_distinct_ids_seen_lately);
     tcase_add_test (tc, more_ids_than_it_keeps_replace_the_oldest);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

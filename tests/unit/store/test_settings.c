@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "store/settings.h"
+#include "tests/integration/harness.h"
 
 static char s_path[64];
 
@@ -161,9 +162,5 @@ main (void)
     tcase_add_test (tc, environment_overrides_file);
     tcase_add_test (tc, reload_moves_the_live_keys_only);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

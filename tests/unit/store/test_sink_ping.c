@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "store/sink.h"
+#include "tests/integration/harness.h"
 
 static long long
 s_now_ms (void)
@@ -123,9 +124,5 @@ main (void)
     tcase_add_test (tc, a_pinged_postgres_sink_is_not_used_for_writes);
     tcase_add_test (tc, the_null_sink_is_always_reachable);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

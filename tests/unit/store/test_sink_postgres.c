@@ -18,6 +18,7 @@
 
 #include "store/sink.h"
 #include "tests/integration/store/pg_server.h"
+#include "tests/integration/harness.h"
 
 static pg_server_t s_pg;
 
@@ -443,10 +444,7 @@ main (void)
     tcase_add_test (tc, dropped_connection_fails_one_write_and_the_next_reconnects);
     tcase_add_test (tc, unreachable_server_fails_and_stores_nothing);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
+    int rc = h_run_suite (s);
     pg_server_stop (&s_pg);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rc;
 }

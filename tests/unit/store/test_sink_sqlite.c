@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "store/sink.h"
+#include "tests/integration/harness.h"
 
 static char s_dir[64];
 static char s_path[128];
@@ -545,9 +546,5 @@ main (void)
     tcase_add_test (tc, unknown_type_is_refused);
     tcase_add_test (tc, null_sink_accepts_everything);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }
