@@ -31,8 +31,9 @@ fx_start (fx_t *fx, const char *store_tuning, const char *feedback_section, cons
         store_tuning ? store_tuning
                      : "batch_max = 100\nlinger_ms = 5\nmax_inflight = 4\nack_timeout_ms = 300\n"
                        "retry_backoff_ms = 20\nretry_backoff_max_ms = 200\ndrain_timeout_ms = 2000",
-        feedback_section ? feedback_section
-                         : "[feedback]\npolicy = \"step\"\nstale_after_ms = 600\nfailsafe = \"soft\"",
+        feedback_section
+            ? feedback_section
+            : "[feedback]\npolicy = \"step\"\nstale_after_ms = 600\nfailsafe = \"soft\"",
         fx->http_port, providers ? providers : FX_SYNTHETIC);
     fx->config = h_write_file (fx->dir, "pipeline.toml", text);
     free (text);
