@@ -2,7 +2,8 @@
  * server: the ingest thread's loop and the assembly of md-store (server.h).
  *
  * Invariants:
- *   - only this thread touches `router`, `done` and the feedback XPUB;
+ *   - only this thread touches `router` and the feedback XPUB, and only this
+ *     thread takes the queue's answers (the workers' done_t);
  *   - `pending` counts batches pushed to the queue whose done_t has not been
  *     handled yet: it is 0 exactly when every accepted batch has been answered;
  *   - `inflight` holds the key of every pushed batch marked `tracked` until its
@@ -54,8 +55,7 @@ struct _server_t {
     store_auth_t *auth; /* NULL unless security.curve */
     webhook_t *webhook;
     mdf_http_t *http;
-    zsock_t *router, *done;
-    char done_endpoint[64];
+    zsock_t *router;
     int64_t next_heartbeat_ns;
     int64_t next_report_ns; /* [feedback] report_ms: queue_size while not idle */
     mdf_level_t published;
@@ -100,9 +100,11 @@ s_publish (server_t *self, mdf_level_t level, const char *reason)
 static void
 s_check_level (server_t *self)
 {
-    mdf_gauge_set (self->stats.queue_depth, (double)queue_size (self->queue));
-    mdf_gauge_set (self->stats.queue_batches, (double)queue_batches (self->queue));
-    mdf_level_t level = queue_level (self->queue);
+    queue_snapshot_t q;
+    queue_snapshot (self->queue, &q); /* one lock: the workers share it */
+    mdf_gauge_set (self->stats.queue_depth, (double)q.size);
+    mdf_gauge_set (self->stats.queue_batches, (double)q.batches);
+    mdf_level_t level = q.level;
     if (level == self->published)
         return;
     mdf_level_t previous = self->published;
@@ -169,14 +171,10 @@ s_reply (server_t *self, const uint8_t *id, size_t id_len, uint64_t batch_seq,
     mdf_buf_free (&body);
 }
 
+/* One finished transaction: ack its batches (if committed) and forget them. */
 static void
-s_on_done (server_t *self)
+s_on_done (server_t *self, done_t *done)
 {
-    done_t *done = NULL;
-    if (zsock_recv (self->done, "p", &done) != 0 || !done)
-        return;
-    done_receive (done);
-    s_check_level (self); /* the worker released the bars: acks carry the fresh level */
     for (size_t i = 0; i < done->n; i++) {
         work_item_t *it = done->items[i];
         const uint8_t *to = it->identity;
@@ -197,6 +195,21 @@ s_on_done (server_t *self)
         mdf_error ("batches dropped unacked at shutdown", "batches=%zu bars=%lld", done->n,
                    (long long)done->bars);
     done_destroy (&done);
+}
+
+/* Every transaction the workers finished since the last call, in order. */
+static void
+s_on_answers (server_t *self)
+{
+    queue_answer_t *a = queue_answers_take (self->queue);
+    if (!a)
+        return;
+    s_check_level (self); /* the workers released the bars: acks carry the fresh level */
+    while (a) {
+        queue_answer_t *next = a->next;
+        s_on_done (self, done_from_answer (a));
+        a = next;
+    }
 }
 
 /* ---- ingest ---- */
@@ -291,44 +304,75 @@ s_accept (server_t *self, work_item_t *it)
     work_item_destroy (&it);
 }
 
-static void
+/* The frames after the identity: the body in *body, how many in the return
+ * value (the rest are read and dropped).  Parts of a message arrive
+ * together, so once the first is in, the others are there. */
+static size_t
+s_recv_rest (void *sock, const zmq_msg_t *id, zmq_msg_t *body)
+{
+    size_t frames = 0;
+    bool more = zmq_msg_more (id);
+    if (more && zmq_msg_recv (body, sock, ZMQ_DONTWAIT) >= 0) {
+        frames = 1;
+        more = zmq_msg_more (body);
+    }
+    while (more) {
+        zmq_msg_t extra;
+        zmq_msg_init (&extra);
+        more = zmq_msg_recv (&extra, sock, ZMQ_DONTWAIT) >= 0 && zmq_msg_more (&extra);
+        zmq_msg_close (&extra);
+        frames++;
+    }
+    return frames;
+}
+
+/* Receive one message from the ROUTER, if one is there, and answer or queue
+ * it.  The body is decoded where libzmq received it (proto reads the bytes in
+ * place) straight into the work item the queue will hold.  false when none
+ * was waiting. */
+static bool
 s_on_ingest (server_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->router);
-    if (!msg)
-        return;
-    zframe_t *id = zmsg_first (msg);
-    zframe_t *body = zmsg_next (msg);
-    work_item_t *it = work_item_new ();
-    if (!it || !id || zframe_size (id) > WORK_IDENTITY_MAX) {
-        work_item_destroy (&it);
-        zmsg_destroy (&msg);
-        return;
+    void *sock = zsock_resolve (self->router);
+    zmq_msg_t id, body;
+    zmq_msg_init (&id);
+    if (zmq_msg_recv (&id, sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&id);
+        return false;
+    }
+    zmq_msg_init (&body);
+    size_t frames = s_recv_rest (sock, &id, &body);
+    work_item_t *it = zmq_msg_size (&id) <= WORK_IDENTITY_MAX ? work_item_new () : NULL;
+    if (!it) {
+        zmq_msg_close (&body);
+        zmq_msg_close (&id);
+        return true;
     }
     it->received_ns = mdf_mono_ns ();
-    it->identity_len = zframe_size (id);
-    memcpy (it->identity, zframe_data (id), it->identity_len);
+    it->identity_len = zmq_msg_size (&id);
+    memcpy (it->identity, zmq_msg_data (&id), it->identity_len);
+    zmq_msg_close (&id);
     char err[MDF_ERROR_MAX + 1] = "";
-    if (zmsg_size (msg) != 2) {
-        snprintf (err, sizeof err, "%zu frames, expected 1", zmsg_size (msg) - 1);
-        s_hostile (self, self->stats.malformed_frames, "frames", err);
-    } else if (zframe_size (body) == 0)
-        s_hostile (self, self->stats.malformed_empty, "empty", "empty body");
-    else {
-        mdf_decode_t rc = mdf_batch_decode (zframe_data (body), zframe_size (body), &it->batch, 0,
-                                            err, sizeof err);
-        zmsg_destroy (&msg);
-        if (rc == MDF_DECODE_OK) {
-            s_accept (self, it);
-            return;
-        }
-        if (rc == MDF_DECODE_INVALID || it->batch.has_batch_seq)
-            s_reject (self, it, err);
-        else
-            s_hostile (self, self->stats.malformed_decode, "decode", err);
+    size_t size = zmq_msg_size (&body);
+    mdf_decode_t rc = MDF_DECODE_MALFORMED;
+    if (frames == 1 && size > 0)
+        rc = mdf_batch_decode (zmq_msg_data (&body), size, &it->batch, 0, err, sizeof err);
+    zmq_msg_close (&body); /* the bars are in the item now */
+    if (rc == MDF_DECODE_OK) {
+        s_accept (self, it);
+        return true;
     }
-    zmsg_destroy (&msg);
+    if (frames != 1) {
+        snprintf (err, sizeof err, "%zu frames, expected 1", frames);
+        s_hostile (self, self->stats.malformed_frames, "frames", err);
+    } else if (size == 0)
+        s_hostile (self, self->stats.malformed_empty, "empty", "empty body");
+    else if (rc == MDF_DECODE_INVALID || it->batch.has_batch_seq)
+        s_reject (self, it, err);
+    else
+        s_hostile (self, self->stats.malformed_decode, "decode", err);
     work_item_destroy (&it);
+    return true;
 }
 
 /* ---- loop ---- */
@@ -346,17 +390,22 @@ s_poll_once (server_t *self, int max_wait_ms)
         wait = to_rep < wait ? (to_rep < 0 ? 0 : to_rep) : wait;
     }
     zmq_pollitem_t items[]
-        = { { zsock_resolve (self->done), 0, ZMQ_POLLIN, 0 },
+        = { { NULL, queue_answers_fd (self->queue), ZMQ_POLLIN, 0 },
             { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
             { zsock_resolve (publisher_socket (self->publisher)), 0, ZMQ_POLLIN, 0 } };
     if (zmq_poll (items, 3, (long)wait) > 0) {
-        for (int i = 0; i < 256 && (zsock_events (self->done) & ZMQ_POLLIN); i++)
-            s_on_done (self);
-        for (int i = 0; i < 256 && (zsock_events (self->router) & ZMQ_POLLIN); i++)
-            s_on_ingest (self);
-        while (zsock_events (publisher_socket (self->publisher)) & ZMQ_POLLIN)
-            if (publisher_recv (self->publisher) == 1)
-                s_publish (self, self->published, "subscribe");
+        /* answers first: room a commit freed counts before new batches are
+         * judged; then batches until none is waiting (at most 256 a round,
+         * so timers and answers are not starved) */
+        if (items[0].revents & ZMQ_POLLIN)
+            s_on_answers (self);
+        if (items[1].revents & ZMQ_POLLIN)
+            for (int i = 0; i < 256 && s_on_ingest (self); i++)
+                ;
+        if (items[2].revents & ZMQ_POLLIN)
+            while (zsock_events (publisher_socket (self->publisher)) & ZMQ_POLLIN)
+                if (publisher_recv (self->publisher) == 1)
+                    s_publish (self, self->published, "subscribe");
     }
     s_check_level (self);
     s_timers (self);
@@ -394,9 +443,8 @@ server_drain (server_t *self)
         queue_stop (self->queue, false);
         rc = -1;
     }
-    workers_join (self->workers); /* every done_t is sent by now */
-    while (zsock_events (self->done) & ZMQ_POLLIN)
-        s_on_done (self);
+    workers_join (self->workers); /* every done_t is handed back by now */
+    s_on_answers (self);
     s_check_level (self);
     s_publish (self, self->published, "shutdown");
     mdf_info ("drained", "unacked_batches=%zu", self->pending);
@@ -468,10 +516,7 @@ s_build (server_t *self, char *err, size_t errlen)
 {
     const store_settings_t *s = self->settings;
     self->router = zsock_new (ZMQ_ROUTER);
-    snprintf (self->done_endpoint, sizeof self->done_endpoint, "inproc://mds-done-%p",
-              (void *)self);
-    self->done = zsock_new_pull (NULL);
-    if (!self->router || !self->done || zsock_bind (self->done, "%s", self->done_endpoint) < 0) {
+    if (!self->router) {
         snprintf (err, errlen, "cannot create sockets");
         return -1;
     }
@@ -509,7 +554,6 @@ s_build (server_t *self, char *err, size_t errlen)
             s->breaker_failures,
             s->breaker_cooldown_ms,
             s->max_rows_per_sec,
-            self->done_endpoint,
             SERVER_SINK_PING_MS,
             SERVER_SINK_PING_TIMEOUT_MS,
             self->drain };
@@ -596,19 +640,17 @@ server_destroy (server_t **self_p)
             queue_stop (self->queue, false);
         workers_destroy (&self->workers);
     }
-    while (self->done && (zsock_events (self->done) & ZMQ_POLLIN)) {
-        done_t *done = NULL;
-        if (zsock_recv (self->done, "p", &done) == 0 && done) {
-            done_receive (done);
-            done_destroy (&done);
-        }
+    for (queue_answer_t *a = self->queue ? queue_answers_take (self->queue) : NULL, *next; a;
+         a = next) {
+        next = a->next;
+        done_t *done = done_from_answer (a);
+        done_destroy (&done);
     }
     webhook_destroy (&self->webhook, (int)self->settings->webhook_timeout_ms);
     publisher_destroy (&self->publisher);
     store_auth_release (self->router); /* before the auth actor goes (auth.h) */
     zsock_destroy (&self->router);
     store_auth_destroy (&self->auth);
-    zsock_destroy (&self->done);
     queue_destroy (&self->queue, s_free_item);
     inflight_destroy (&self->inflight);
     drain_destroy (&self->drain);
