@@ -4,9 +4,12 @@
  *
  * `flights` (max_inflight x MEMBERS_MAX slots) holds the batches taken from
  * the batcher and not yet released: only the sender thread touches it.  Each
- * keeps the encoded body for resends, the store it was last sent to (`slot`,
- * -1 while it waits for a store with room), the deadline of its next
- * (re)send and its retry count.
+ * keeps the encoded body for resends (a zmq_msg_t owning the encoder's
+ * buffer: a send passes libzmq a reference, zmq_msg_copy, and the buffer is
+ * freed when the flight and every send are done with it, on whichever thread
+ * drops the last reference), the store it was last sent to (`slot`, -1 while
+ * it waits for a store with room), the deadline of its next (re)send and its
+ * retry count.
  *
  * Invariant: a flight with slot >= 0 is counted in that store's in-flight
  * batches and bars (members_sent) exactly until it is answered, rerouted or
@@ -30,8 +33,9 @@
 #define S_WAIT_NS 20000000 /* a batch with no store to take it looks again after 20 ms */
 
 typedef struct {
-    batch_t *b; /* NULL: free slot */
-    mdf_buf_t buf;
+    batch_t *b;          /* NULL: free slot */
+    zmq_msg_t body;      /* the encoded batch, once `encoded` */
+    bool encoded;        /* body holds it (the bars went back to the batcher) */
     int slot;            /* store it is in flight to, or -1 */
     int64_t deadline_ns; /* next (re)send */
     int retries;
@@ -74,10 +78,16 @@ s_add (mdf_counter_t *c, uint64_t n)
         mdf_counter_add (c, n);
 }
 
-int
-sender_push (sender_t *self, size_t idx, const mdf_bar_t *bars, size_t n)
+size_t
+sender_reserve (sender_t *self, size_t idx, size_t want, mdf_bar_t **bars)
 {
-    return batcher_push (self->batcher, idx, bars, n);
+    return batcher_reserve (self->batcher, idx, want, bars);
+}
+
+int
+sender_commit (sender_t *self, size_t idx, size_t n)
+{
+    return batcher_commit (self->batcher, idx, n);
 }
 
 void
@@ -173,11 +183,21 @@ s_tick (sender_t *self)
 
 /* ---- sending -------------------------------------------------------------- */
 
-/* Encode the flight's batch once; frees its bars.  -1: try again later. */
+/* libzmq's free function for an encoded body: the last reference is gone
+ * (called on the sender thread or on libzmq's I/O thread). */
+static void
+s_free_body (void *data, void *hint)
+{
+    (void)hint;
+    free (data);
+}
+
+/* Encode the flight's batch once, into f->body; its bars go back to the
+ * batcher.  -1: try again later. */
 static int
 s_encode (sender_t *self, s_flight_t *f)
 {
-    if (f->buf.data)
+    if (f->encoded)
         return 0;
     mdf_batch_t mb;
     memset (&mb, 0, sizeof mb);
@@ -187,11 +207,29 @@ s_encode (sender_t *self, s_flight_t *f)
     mb.has_batch_seq = true;
     mb.bars = f->b->bars;
     mb.nbars = f->b->n;
-    if (mdf_batch_encode (&mb, &f->buf) < 0)
+    mdf_buf_t buf = { 0 };
+    if (mdf_batch_encode (&mb, &buf) < 0)
         return -1;
-    free (f->b->bars);
-    f->b->bars = NULL;
+    if (zmq_msg_init_data (&f->body, buf.data, buf.size, s_free_body, NULL) != 0) {
+        mdf_buf_free (&buf);
+        return -1;
+    }
+    f->encoded = true;
+    batcher_recycle (self->batcher, f->b);
     return 0;
+}
+
+/* Send a reference to the flight's body (no copy of the bytes). */
+static bool
+s_send_body (s_flight_t *f, zsock_t *dealer)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    if (zmq_msg_copy (&msg, &f->body) == 0
+        && zmq_msg_send (&msg, zsock_resolve (dealer), ZMQ_DONTWAIT) >= 0)
+        return true;
+    zmq_msg_close (&msg);
+    return false;
 }
 
 /* The flight is no longer in flight where it was (answered, rerouted). */
@@ -219,7 +257,7 @@ s_send (sender_t *self, mdf_sockset_t *dealers, s_flight_t *f, int64_t now)
     members_t *m = roster_lock (self->roster);
     int slot = members_pick (m, (int64_t)f->b->n, self->max_inflight);
     zsock_t *dealer = slot >= 0 ? mdf_sockset_get (dealers, (size_t)slot) : NULL;
-    if (dealer && zmq_send (zsock_resolve (dealer), f->buf.data, f->buf.size, ZMQ_DONTWAIT) >= 0) {
+    if (dealer && s_send_body (f, dealer)) {
         members_sent (m, slot, (int64_t)f->b->n);
         f->slot = slot;
     }
@@ -288,7 +326,8 @@ static void
 s_release (sender_t *self, s_flight_t *f)
 {
     s_unassign (self, f);
-    mdf_buf_free (&f->buf);
+    if (f->encoded)
+        zmq_msg_close (&f->body); /* sends still queued in libzmq keep their reference */
     batcher_release (self->batcher, f->b);
     memset (f, 0, sizeof *f);
     f->slot = -1;
@@ -370,11 +409,10 @@ static long
 s_next_timeout (sender_t *self)
 {
     int64_t now = mdf_mono_ns (), next = now + 100000000;
-    int64_t linger = batcher_next_linger (self->batcher);
-    next = linger < next ? linger : next;
     for (size_t s = 0; s < self->nflights; s++)
         if (self->flights[s].b && self->flights[s].deadline_ns < next)
             next = self->flights[s].deadline_ns;
+    next = batcher_sleep_until (self->batcher, next); /* earlier if a batch lingers out */
     return next <= now ? 0 : (long)((next - now + 999999) / 1000000);
 }
 
@@ -531,7 +569,8 @@ sender_destroy (sender_t **self_p)
         batcher_close (self->batcher);
     zactor_destroy (&self->actor);
     for (size_t s = 0; self->flights && s < self->nflights; s++)
-        mdf_buf_free (&self->flights[s].buf); /* batches are freed by the batcher */
+        if (self->flights[s].encoded) /* batches are freed by the batcher */
+            zmq_msg_close (&self->flights[s].body);
     batcher_destroy (&self->batcher);
     free (self->flights);
     free (self->pm);
