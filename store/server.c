@@ -11,11 +11,19 @@
  *     bars) is counted as a duplicate and dropped, never queued twice, and the
  *     one "ok" at the commit goes to the identity that sent it last;
  *   - `published` is the level of the last watermark event (what subscribers
- *     believe), compared with the queue's level after every change.
+ *     believe), compared with the queue's level after every change;
+ *   - the loop sleeps in poll(2) on the sockets' ZMQ_FD, which only signals
+ *     new activity: so it sleeps only when the last operation on the ROUTER
+ *     was a receive that found nothing (`router_clean`) and the XPUB's
+ *     ZMQ_EVENTS were read after its last send (`pub_clean`).  zmq_poll
+ *     would ask every socket's ZMQ_EVENTS twice per sleep, each a getpid and
+ *     a poll system call inside libzmq.
  */
 #include "store/server.h"
 
 #include <czmq.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -56,6 +64,8 @@ struct _server_t {
     webhook_t *webhook;
     mdf_http_t *http;
     zsock_t *router;
+    bool router_clean; /* see the invariants */
+    bool pub_clean;
     int64_t next_heartbeat_ns;
     int64_t next_report_ns; /* [feedback] report_ms: queue_size while not idle */
     mdf_level_t published;
@@ -90,6 +100,7 @@ s_pacing (server_t *self)
 static void
 s_publish (server_t *self, mdf_level_t level, const char *reason)
 {
+    self->pub_clean = false; /* a send may take the XPUB's signal */
     s_pacing (self);
     self->last_reported = queue_size (self->queue);
     if (publisher_publish (self->publisher, level, queue_size (self->queue), reason) != 0)
@@ -166,6 +177,7 @@ s_reply (server_t *self, const uint8_t *id, size_t id_len, uint64_t batch_seq,
                      : status == MDF_ACK_RETRY ? self->stats.batches_retry
                                                : self->stats.batches_rejected);
     void *sock = zsock_resolve (self->router);
+    self->router_clean = false; /* a send may take the ROUTER's signal */
     if (zmq_send (sock, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
         zmq_send (sock, body.data, body.size, ZMQ_DONTWAIT);
     mdf_buf_free (&body);
@@ -337,9 +349,11 @@ s_on_ingest (server_t *self)
     zmq_msg_t id, body;
     zmq_msg_init (&id);
     if (zmq_msg_recv (&id, sock, ZMQ_DONTWAIT) < 0) {
+        self->router_clean = errno == EAGAIN;
         zmq_msg_close (&id);
         return false;
     }
+    self->router_clean = false; /* more may be waiting */
     zmq_msg_init (&body);
     size_t frames = s_recv_rest (sock, &id, &body);
     work_item_t *it = zmq_msg_size (&id) <= WORK_IDENTITY_MAX ? work_item_new () : NULL;
@@ -389,23 +403,27 @@ s_poll_once (server_t *self, int max_wait_ms)
         int64_t to_rep = (self->next_report_ns - mdf_mono_ns ()) / 1000000;
         wait = to_rep < wait ? (to_rep < 0 ? 0 : to_rep) : wait;
     }
-    zmq_pollitem_t items[]
-        = { { NULL, queue_answers_fd (self->queue), ZMQ_POLLIN, 0 },
-            { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve (publisher_socket (self->publisher)), 0, ZMQ_POLLIN, 0 } };
-    if (zmq_poll (items, 3, (long)wait) > 0) {
-        /* answers first: room a commit freed counts before new batches are
-         * judged; then batches until none is waiting (at most 256 a round,
-         * so timers and answers are not starved) */
-        if (items[0].revents & ZMQ_POLLIN)
-            s_on_answers (self);
-        if (items[1].revents & ZMQ_POLLIN)
-            for (int i = 0; i < 256 && s_on_ingest (self); i++)
-                ;
-        if (items[2].revents & ZMQ_POLLIN)
-            while (zsock_events (publisher_socket (self->publisher)) & ZMQ_POLLIN)
-                if (publisher_recv (self->publisher) == 1)
-                    s_publish (self, self->published, "subscribe");
+    bool ready = !self->router_clean || !self->pub_clean; /* work left: do not sleep */
+    struct pollfd fds[] = { { queue_answers_fd (self->queue), POLLIN, 0 },
+                            { zsock_fd (self->router), POLLIN, 0 },
+                            { zsock_fd (publisher_socket (self->publisher)), POLLIN, 0 } };
+    if (poll (fds, 3, ready ? 0 : (int)wait) < 0)
+        memset (fds, 0, sizeof fds); /* EINTR: a signal; the caller looks at its flag */
+    /* answers first: room a commit freed counts before new batches are
+     * judged; then batches until none is waiting (at most 256 a round, so
+     * timers and answers are not starved) */
+    if (fds[0].revents & POLLIN)
+        s_on_answers (self);
+    if ((fds[1].revents & POLLIN) || !self->router_clean)
+        for (int i = 0; i < 256 && s_on_ingest (self); i++)
+            ;
+    if ((fds[2].revents & POLLIN) || !self->pub_clean) {
+        zsock_t *pub = publisher_socket (self->publisher);
+        self->pub_clean = true;
+        while (zsock_events (pub) & ZMQ_POLLIN)
+            if (publisher_recv (self->publisher) == 1)
+                s_publish (self, self->published, "subscribe");
+        self->pub_clean = true; /* the ZMQ_EVENTS above came after the last send */
     }
     s_check_level (self);
     s_timers (self);
