@@ -22,7 +22,6 @@
 #include "store/server.h"
 
 #include <czmq.h>
-#include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -349,7 +348,7 @@ s_on_ingest (server_t *self)
     zmq_msg_t id, body;
     zmq_msg_init (&id);
     if (zmq_msg_recv (&id, sock, ZMQ_DONTWAIT) < 0) {
-        self->router_clean = errno == EAGAIN;
+        self->router_clean = true; /* EAGAIN (or an error no retry would cure) */
         zmq_msg_close (&id);
         return false;
     }
