@@ -79,8 +79,8 @@ queue_destroy (queue_t **self_p, void (*free_item) (void *item))
     *self_p = NULL;
 }
 
-int
-queue_push (queue_t *self, void *item, int64_t bars)
+static int
+s_push (queue_t *self, void *item, int64_t bars, bool wake)
 {
     node_t *n = malloc (sizeof *n);
     if (!n)
@@ -103,9 +103,31 @@ queue_push (queue_t *self, void *item, int64_t bars)
     self->size += bars;
     self->waiting += bars;
     level_update (&self->level, self->size);
-    pthread_cond_signal (&self->ready);
+    if (wake)
+        pthread_cond_signal (&self->ready);
     pthread_mutex_unlock (&self->lock);
     return 0;
+}
+
+int
+queue_push (queue_t *self, void *item, int64_t bars)
+{
+    return s_push (self, item, bars, true);
+}
+
+int
+queue_push_quiet (queue_t *self, void *item, int64_t bars)
+{
+    return s_push (self, item, bars, false);
+}
+
+void
+queue_wake (queue_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    if (self->head)
+        pthread_cond_signal (&self->ready); /* s_pop passes it on while batches remain */
+    pthread_mutex_unlock (&self->lock);
 }
 
 /* Pop whole batches from the head; lock held, queue not empty. */

@@ -43,9 +43,17 @@ queue_t *queue_new (int64_t capacity, int64_t low, int64_t high, int64_t hystere
  * Answers not taken are not freed: take them first. */
 void queue_destroy (queue_t **self_p, void (*free_item) (void *item));
 
-/* Append `item` of `bars` (>= 1) bars, taking ownership.  Returns 0, or -1 when
- * it does not fit now (the caller keeps the item), or when the queue is stopped. */
+/* Append `item` of `bars` (>= 1) bars, taking ownership, and wake a taker.
+ * Returns 0, or -1 when it does not fit now (the caller keeps the item), or
+ * when the queue is stopped. */
 int queue_push (queue_t *self, void *item, int64_t bars);
+
+/* queue_push without waking a taker: a thread that pushes several batches in
+ * a row wakes the takers once, with queue_wake, when it is done (or has
+ * pushed a take's worth), so a taker finds them all in one take instead of
+ * being woken, and going back to sleep, once per batch. */
+int queue_push_quiet (queue_t *self, void *item, int64_t bars);
+void queue_wake (queue_t *self);
 
 /* Wait for batches and take whole ones from the head, up to `max_bars` bars in
  * total (at least one batch even if it alone exceeds max_bars) and at most

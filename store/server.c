@@ -65,6 +65,7 @@ struct _server_t {
     zsock_t *router;
     bool router_clean; /* see the invariants */
     bool pub_clean;
+    int64_t unwoken; /* bars queued since the workers were last woken */
     int64_t next_heartbeat_ns;
     int64_t next_report_ns; /* [feedback] report_ms: queue_size while not idle */
     mdf_level_t published;
@@ -268,6 +269,14 @@ s_duplicate (server_t *self, const work_item_t *it)
     }
 }
 
+static void
+s_wake_workers (server_t *self)
+{
+    if (self->unwoken > 0)
+        queue_wake (self->queue);
+    self->unwoken = 0;
+}
+
 /* Decide about one decoded, valid batch; takes ownership of `it`. */
 static void
 s_accept (server_t *self, work_item_t *it)
@@ -299,7 +308,12 @@ s_accept (server_t *self, work_item_t *it)
         /* a key already held by other bars (INFLIGHT_CONFLICT) is queued
          * untracked: its own commit answers it */
         it->tracked = found == INFLIGHT_ABSENT;
-        if (queue_push (self->queue, it, bars) == 0) {
+        if (queue_push_quiet (self->queue, it, bars) == 0) {
+            /* the workers are woken after the round's batches, or once a
+             * take's worth is waiting (s_wake_workers) */
+            self->unwoken += bars;
+            if (self->unwoken >= s->batch_max)
+                s_wake_workers (self);
             /* the worker only reads the item, so registering it after the push
              * is safe; if that fails, inflight_finish finds nothing and the ok
              * goes to it->identity */
@@ -413,9 +427,11 @@ s_poll_once (server_t *self, int max_wait_ms)
      * timers and answers are not starved) */
     if (fds[0].revents & POLLIN)
         s_on_answers (self);
-    if ((fds[1].revents & POLLIN) || !self->router_clean)
+    if ((fds[1].revents & POLLIN) || !self->router_clean) {
         for (int i = 0; i < 256 && s_on_ingest (self); i++)
             ;
+        s_wake_workers (self);
+    }
     if ((fds[2].revents & POLLIN) || !self->pub_clean) {
         zsock_t *pub = publisher_socket (self->publisher);
         self->pub_clean = true;
