@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # bench/run.sh: what the closed loop costs and how well it works, in one table.
 #
-#   bench/run.sh [--quick] [--build DIR] [--out DIR] [--sink-rows C]
+#   bench/run.sh [--quick] [--only N] [--build DIR] [--out DIR] [--sink-rows C]
 #
 #  1. closed loop at 2x, 5x, 10x overload of a SQLite sink throttled to C rows/s
 #     (default 10,000): efficiency = committed rate / C, max queue depth, retry
 #     acks, time at HARD; plus 10x with feedback disabled, for contrast;
 #  2. feedback reaction: level change published -> scale applied by
 #     md-pipeline, p50/p99/max over >= 1,000 events (bench_react);
-#  3. end-to-end ceiling with the null sink vs a raw ZeroMQ DEALER/ROUTER loop
-#     moving the same 500-bar batches with the same window (bench_zmq_loop);
+#  3. end-to-end ceiling with the null sink, batches of 500, windows 8 and 32,
+#     against the codec alone (bench/codec: encode + decode, one thread) and a
+#     raw ZeroMQ DEALER/ROUTER loop moving the same bytes with the same window
+#     (bench_zmq_loop; also with the codec in the loop): one line per window,
+#     "ceiling: N bars/s = R x codec, Q x raw zmq";
 #  4. SQLite sink ceiling (unthrottled store) vs a bare C upsert loop with the
 #     same schema and 5,000-row transactions (bench_sqlite_loop);
 #  5. RSS of each service at defaults when idle, and after 60 s of overload.
 #
 # Everything runs on 127.0.0.1 on free ports, databases in a temporary
-# directory.  --quick shortens every phase (about 1.5 minutes instead of ~6).
+# directory.  --quick shortens every phase (about 1.5 minutes instead of ~6);
+# --only N runs measure N alone (repeat it for several, --only 1 --only 3).
 # The table is printed and written to OUT/results.md (default bench/out/), with
 # each helper's raw output and the services' logs beside it.
 set -euo pipefail
@@ -25,16 +29,18 @@ cd "$(dirname "$0")/.."
 unset MDP_HTTP_CONTROL_TOKEN MDP_HTTP_CONTROL_TOKEN_FILE
 
 quick=0
+only=" "
 build=build
 out=bench/out
 C=10000
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick=1; shift ;;
+        --only) only+="$2 "; shift 2 ;;
         --build) build="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --sink-rows) C="$2"; shift 2 ;;
-        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench/run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -47,7 +53,8 @@ fi
 
 [ -d "$build" ] || meson setup "$build" >/dev/null
 ninja -C "$build" store/md-store pipeline/md-pipeline bench/bench_zmq_loop \
-    bench/bench_sqlite_loop bench/bench_probe bench/bench_react >/dev/null
+    bench/bench_sqlite_loop bench/bench_probe bench/bench_react bench/codec/codec_bench >/dev/null
+wanted () { [ "$only" = " " ] || [[ "$only" == *" $1 "* ]]; } # wanted N: measure N is on
 
 mkdir -p "$out/logs"
 rm -f "$out"/*.txt "$out"/logs/*.log "$out/results.md"
@@ -117,7 +124,7 @@ EOF
     wait_http "$S_HTTP" "$S_PID" "$1"
 }
 
-# pipe_up NAME REFILL INFLIGHT BUCKET FEEDBACK [FB_ENDPOINT]: sets P_PID P_HTTP
+# pipe_up NAME REFILL INFLIGHT BUCKET FEEDBACK [FB_ENDPOINT] [FEEDBACK_TOML]: sets P_PID P_HTTP
 pipe_up () {
     free_port P_HTTP
     cat >"$tmp/$1.toml" <<EOF
@@ -131,6 +138,7 @@ max_inflight = $3
 ack_timeout_ms = 10000
 [feedback]
 enabled = $5
+${7:-}
 [http]
 listen = "127.0.0.1:$P_HTTP"
 [[providers]]
@@ -172,7 +180,7 @@ row () { rows+=("| $1 | $2 | $3 |"); }
 say () { echo "bench: $*" >&2; }
 
 # ---------------------------------------------------------------- 1. closed loop
-for k in 2 5 10 10nofb; do
+wanted 1 && for k in 2 5 10 10nofb; do
     factor=${k%nofb} feedback=true label="${factor}x overload"
     [ "$k" = 10nofb ] && feedback=false label="10x overload, feedback off"
     say "closed loop: $label, sink $C rows/s, ${loop_s} s"
@@ -194,6 +202,7 @@ for k in 2 5 10 10nofb; do
 done
 
 # ------------------------------------------------------------- 2. reaction
+if wanted 2; then
 say "feedback reaction: $transitions transitions"
 free_port S_INGEST
 free_port fb_port
@@ -205,30 +214,41 @@ stop "$P_PID"
 row "2. feedback reaction (event ts -> scale applied)" \
     "p50 $(kv "$line" applied_p50_ms) ms, p99 $(kv "$line" applied_p99_ms) ms, max $(kv "$line" applied_max_ms) ms" \
     "$(kv "$line" transitions) spaced events, each timed exactly by the pipeline's mdp_feedback_apply_delay_seconds_sum; ZeroMQ alone (same event to a SUB in the bench) p50 $(kv "$line" zmq_p50_ms) / p99 $(kv "$line" zmq_p99_ms) ms; one /metrics GET p50 $(kv "$line" scrape_p50_ms) ms; polled back to back until pipeline_backpressure_state shows it: p50 $(kv "$line" seen_p50_ms) / p99 $(kv "$line" seen_p99_ms) ms"
+fi
 
 # ------------------------------------------------------- 3. null-sink ceiling
-for inflight in 8 32; do
+# The pipeline runs the step policy: the window, not a controller, is what
+# should bound it here (at OK the step policy's scale is 1.0).  The codec's
+# figure (bench/codec) is taken in the same run, once per window, beside the
+# two ZeroMQ loops.
+wanted 3 && for inflight in 8 32; do
     say "null-sink ceiling: max_inflight $inflight, ${ceil_s} s"
     store_up "null-$inflight-store" null 0
-    pipe_up "null-$inflight-pipeline" 1000000000 "$inflight" 100000 true
+    pipe_up "null-$inflight-pipeline" 1000000000 "$inflight" 100000 true "" 'policy = "step"'
     line=$("$build/bench/bench_probe" --store-http "$S_HTTP" --pipeline-http "$P_HTTP" \
         --seconds "$ceil_s" --warmup 1 --interval-ms 100)
     echo "null $inflight $line" >>"$out/ceiling.txt"
     stop "$P_PID"
     stop "$S_PID"
     raw=$("$build/bench/bench_zmq_loop" --bars 500 --inflight "$inflight" --seconds "$ceil_s")
-    codec=$("$build/bench/bench_zmq_loop" --bars 500 --inflight "$inflight" --seconds "$ceil_s" --codec)
+    zcodec=$("$build/bench/bench_zmq_loop" --bars 500 --inflight "$inflight" --seconds "$ceil_s" --codec)
+    codec=$("$build/bench/codec/codec_bench" --bars 500 --bars2 0 2>/dev/null)
     echo "raw $inflight $raw" >>"$out/ceiling.txt"
+    echo "zmq+codec $inflight $zcodec" >>"$out/ceiling.txt"
     echo "codec $inflight $codec" >>"$out/ceiling.txt"
     e2e=$(kv "$line" acked_rate)
     r=$(kv "$raw" bars_per_sec)
-    rc=$(kv "$codec" bars_per_sec)
-    row "3. end-to-end ceiling, null sink, batch 500, window $inflight" \
-        "$e2e bars/s = $(awk -v a="$e2e" -v b="$r" 'BEGIN { printf "%.3f", a / b }') x raw ZeroMQ" \
-        "raw DEALER/ROUTER loop $r bars/s ($(kv "$raw" bytes_per_batch) B batches); with v1 encode+decode $rc bars/s (services = $(awk -v a="$e2e" -v b="$rc" 'BEGIN { printf "%.2f", a / b }') x)"
+    rz=$(kv "$zcodec" bars_per_sec)
+    rc=$(awk '{ print $2 }' <<<"$codec")
+    ratio () { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+    ceiling="ceiling: $e2e bars/s = $(ratio "$e2e" "$rc") x codec, $(ratio "$e2e" "$r") x raw zmq"
+    echo "$ceiling (window $inflight)"
+    row "3. end-to-end ceiling, null sink, batch 500, window $inflight" "${ceiling#ceiling: }" \
+        "codec alone (bench/codec, encode + decode, one thread) $rc bars/s; raw DEALER/ROUTER loop $r bars/s ($(kv "$raw" bytes_per_batch) B batches); the same loop encoding and decoding every batch $rz bars/s (services = $(ratio "$e2e" "$rz") x)"
 done
 
 # -------------------------------------------------------- 4. SQLite ceiling
+if wanted 4; then
 say "SQLite sink ceiling: ${ceil_s} s"
 store_up sqlite-store sqlite 0
 pipe_up sqlite-pipeline 1000000000 32 100000 true
@@ -246,7 +266,10 @@ row "4. SQLite sink ceiling (synchronous=normal, WAL)" \
     "$store_rate rows/s = $(awk -v a="$store_rate" -v b="$b" 'BEGIN { printf "%.3f", a / b }') x bare loop" \
     "bare C upsert loop, 5,000-row transactions: $b rows/s ($bare_rows rows); store: queue max $(kv "$line" max_depth), HARD $(kv "$line" hard_pct)%"
 
+fi
+
 # ------------------------------------------------------------------- 5. RSS
+if wanted 5; then
 say "RSS: idle at defaults, then ${rss_s} s of 10x overload"
 store_up rss-idle-store sqlite 0
 pipe_up rss-idle-pipeline 0 8 1000 true
@@ -267,6 +290,7 @@ row "5. RSS md-store" "idle $store_idle MiB; after ${rss_s} s overload $store_lo
     "peak (VmHWM) $store_hwm MiB; idle = default settings; overload = sink $C rows/s, provider 10x, window 32 x 500"
 row "5. RSS md-pipeline" "idle $pipe_idle MiB; after ${rss_s} s overload $pipe_load MiB" \
     "peak (VmHWM) $pipe_hwm MiB; idle = one synthetic provider at refill_rate 0"
+fi
 
 # ------------------------------------------------------------------ table
 {

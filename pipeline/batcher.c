@@ -4,7 +4,10 @@
  * Invariants (under `lock`): window == length of the sealed list (every
  * sealed, unreleased batch, oldest first) <= max_inflight; the ready list is
  * the sealed batches not yet taken, in seal order; pending == window + the
- * number of open batches with n > 0, and the gauge shows it.
+ * number of open batches with n > 0, and the gauge shows it; an open batch
+ * with `writing` set is never sealed (its provider writes past n); `woken`
+ * is true from a write to efd until batcher_clear_wake reads it; the pool
+ * holds at most pool_max bar arrays of batch_max bars.
  */
 #include "pipeline/batcher.h"
 
@@ -21,6 +24,7 @@ typedef struct {
     mdf_bar_t *bars;
     size_t n;
     int64_t first_ns;
+    bool writing; /* reserved and not yet committed */
 } s_open_t;
 
 struct _batcher_t {
@@ -37,6 +41,10 @@ struct _batcher_t {
     uint64_t next_seq;
     bool closed, flush;
     int efd;
+    bool woken;          /* efd written, not yet cleared */
+    int64_t sleep_until; /* the sender wakes by then on its own */
+    mdf_bar_t **pool;    /* spare bar arrays */
+    size_t npool, pool_max;
     mdf_counter_t **ingested;
 };
 
@@ -55,15 +63,21 @@ batcher_new (size_t nproviders, size_t batch_max, size_t max_inflight, int64_t l
     self->pending_gauge = pending_gauge;
     self->open = calloc (nproviders ? nproviders : 1, sizeof *self->open);
     self->ingested = calloc (nproviders ? nproviders : 1, sizeof *self->ingested);
+    /* one spare array per provider, and a few for the batches the sender
+     * encodes in one go */
+    self->pool_max = nproviders + 4;
+    self->pool = calloc (self->pool_max, sizeof *self->pool);
     self->efd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!self->open || !self->ingested || self->efd < 0) {
+    if (!self->open || !self->ingested || !self->pool || self->efd < 0) {
         if (self->efd >= 0)
             close (self->efd);
         free (self->open);
         free (self->ingested);
+        free (self->pool);
         free (self);
         return NULL;
     }
+    self->sleep_until = INT64_MAX;
     for (size_t i = 0; ingested && i < nproviders; i++)
         self->ingested[i] = ingested[i];
     pthread_mutex_init (&self->lock, NULL);
@@ -84,6 +98,9 @@ batcher_destroy (batcher_t **self_p)
     }
     for (size_t i = 0; i < self->nproviders; i++)
         free (self->open[i].bars);
+    for (size_t i = 0; i < self->npool; i++)
+        free (self->pool[i]);
+    free (self->pool);
     free (self->open);
     free (self->ingested);
     close (self->efd);
@@ -101,9 +118,13 @@ s_set_pending (batcher_t *self, size_t pending)
         mdf_gauge_set (self->pending_gauge, (double)pending);
 }
 
+/* Lock held. */
 static void
 s_wake (batcher_t *self)
 {
+    if (self->woken)
+        return; /* the sender has not looked yet: it will see this too */
+    self->woken = true;
     uint64_t one = 1;
     ssize_t rc = write (self->efd, &one, sizeof one);
     (void)rc;
@@ -143,41 +164,88 @@ s_seal_locked (batcher_t *self, size_t idx)
     s_wake (self);
 }
 
+/* Provider idx may write: its open batch has room (sealing a full one when
+ * the window allows, waiting when it does not) and an array.  Lock held;
+ * false once closed or out of memory. */
+static bool
+s_room_locked (batcher_t *self, s_open_t *o, size_t idx)
+{
+    while (!self->closed && o->n == self->batch_max) {
+        /* Wait for room, unless the sender seals it (linger) meanwhile. */
+        while (self->window >= self->max_inflight && !self->closed && o->n == self->batch_max)
+            pthread_cond_wait (&self->cond, &self->lock);
+        if (!self->closed && o->n == self->batch_max)
+            s_seal_locked (self, idx);
+    }
+    if (self->closed)
+        return false;
+    if (!o->bars)
+        o->bars = self->npool > 0 ? self->pool[--self->npool]
+                                  : malloc (self->batch_max * sizeof *o->bars);
+    return o->bars != NULL;
+}
+
+size_t
+batcher_reserve (batcher_t *self, size_t idx, size_t want, mdf_bar_t **bars)
+{
+    if (idx >= self->nproviders || want == 0)
+        return 0;
+    pthread_mutex_lock (&self->lock);
+    s_open_t *o = &self->open[idx];
+    size_t room = 0;
+    if (s_room_locked (self, o, idx)) {
+        room = self->batch_max - o->n < want ? self->batch_max - o->n : want;
+        *bars = o->bars + o->n;
+        o->writing = true;
+    }
+    pthread_mutex_unlock (&self->lock);
+    return room;
+}
+
 int
-batcher_push (batcher_t *self, size_t idx, const mdf_bar_t *bars, size_t n)
+batcher_commit (batcher_t *self, size_t idx, size_t n)
 {
     if (idx >= self->nproviders)
         return -1;
     pthread_mutex_lock (&self->lock);
     s_open_t *o = &self->open[idx];
-    size_t i = 0;
-    while (i < n && !self->closed) {
-        if (o->n == self->batch_max) {
-            /* Wait for room, unless the sender seals it (linger) meanwhile. */
-            while (self->window >= self->max_inflight && !self->closed && o->n == self->batch_max)
-                pthread_cond_wait (&self->cond, &self->lock);
-            if (!self->closed && o->n == self->batch_max)
-                s_seal_locked (self, idx);
-            continue;
-        }
-        if (!o->bars && !(o->bars = malloc (self->batch_max * sizeof *o->bars)))
-            break;
-        size_t room = self->batch_max - o->n, k = n - i < room ? n - i : room;
-        memcpy (o->bars + o->n, bars + i, k * sizeof *bars);
-        if (o->n == 0) {
-            o->first_ns = mdf_mono_ns ();
-            s_set_pending (self, self->pending + 1);
-            s_wake (self);
-        }
-        o->n += k;
-        i += k;
-        if (self->ingested[idx])
-            mdf_counter_add (self->ingested[idx], k);
+    o->writing = false;
+    if (self->closed) {
+        pthread_mutex_unlock (&self->lock);
+        return -1;
     }
-    if (o->n == self->batch_max && self->window < self->max_inflight && !self->closed)
+    int64_t now = mdf_mono_ns ();
+    bool first = n > 0 && o->n == 0;
+    if (first) {
+        o->first_ns = now;
+        s_set_pending (self, self->pending + 1);
+    }
+    o->n += n;
+    if (n > 0 && self->ingested[idx])
+        mdf_counter_add (self->ingested[idx], n);
+    int64_t due = self->flush ? now : o->first_ns + self->linger_ns;
+    if (o->n == self->batch_max && self->window < self->max_inflight)
         s_seal_locked (self, idx);
+    else if (o->n > 0 && due < self->sleep_until)
+        s_wake (self); /* the sender would oversleep its linger (or skipped it while written) */
     pthread_mutex_unlock (&self->lock);
-    return i == n ? 0 : -1;
+    return 0;
+}
+
+int
+batcher_push (batcher_t *self, size_t idx, const mdf_bar_t *bars, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        mdf_bar_t *dst;
+        size_t room = batcher_reserve (self, idx, n - i, &dst);
+        if (room == 0)
+            return -1;
+        memcpy (dst, bars + i, room * sizeof *bars);
+        if (batcher_commit (self, idx, room) < 0)
+            return -1;
+        i += room;
+    }
+    return 0;
 }
 
 void
@@ -197,7 +265,7 @@ batcher_take (batcher_t *self, batch_t **out, size_t max)
     pthread_mutex_lock (&self->lock);
     for (size_t i = 0; i < self->nproviders && self->window < self->max_inflight; i++) {
         s_open_t *o = &self->open[i];
-        if (o->n > 0 && (self->flush || now - o->first_ns >= self->linger_ns))
+        if (o->n > 0 && !o->writing && (self->flush || now - o->first_ns >= self->linger_ns))
             s_seal_locked (self, i);
     }
     while (self->ready_head && n < max) {
@@ -210,6 +278,21 @@ batcher_take (batcher_t *self, batch_t **out, size_t max)
         self->ready_tail = NULL;
     pthread_mutex_unlock (&self->lock);
     return n;
+}
+
+void
+batcher_recycle (batcher_t *self, batch_t *b)
+{
+    if (!b->bars)
+        return;
+    pthread_mutex_lock (&self->lock);
+    if (self->npool < self->pool_max) {
+        self->pool[self->npool++] = b->bars;
+        b->bars = NULL;
+    }
+    pthread_mutex_unlock (&self->lock);
+    free (b->bars); /* the pool was full */
+    b->bars = NULL;
 }
 
 void
@@ -232,17 +315,36 @@ batcher_release (batcher_t *self, batch_t *b)
     free (b);
 }
 
-int64_t
-batcher_next_linger (batcher_t *self)
+/* Lock held. */
+static int64_t
+s_next_linger_locked (batcher_t *self)
 {
     int64_t next = INT64_MAX;
-    pthread_mutex_lock (&self->lock);
     if (self->window < self->max_inflight)
         for (size_t i = 0; i < self->nproviders; i++)
-            if (self->open[i].n > 0) {
+            if (self->open[i].n > 0 && !self->open[i].writing) {
                 int64_t d = self->flush ? 0 : self->open[i].first_ns + self->linger_ns;
                 next = d < next ? d : next;
             }
+    return next;
+}
+
+int64_t
+batcher_next_linger (batcher_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    int64_t next = s_next_linger_locked (self);
+    pthread_mutex_unlock (&self->lock);
+    return next;
+}
+
+int64_t
+batcher_sleep_until (batcher_t *self, int64_t until_ns)
+{
+    pthread_mutex_lock (&self->lock);
+    int64_t linger = s_next_linger_locked (self);
+    self->sleep_until = linger < until_ns ? linger : until_ns;
+    int64_t next = self->sleep_until;
     pthread_mutex_unlock (&self->lock);
     return next;
 }
@@ -336,6 +438,9 @@ void
 batcher_clear_wake (batcher_t *self)
 {
     uint64_t v;
+    pthread_mutex_lock (&self->lock);
+    self->woken = false;
     ssize_t rc = read (self->efd, &v, sizeof v);
+    pthread_mutex_unlock (&self->lock);
     (void)rc;
 }

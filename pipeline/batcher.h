@@ -16,10 +16,21 @@
  * the mdp_batches_inflight gauge at every change, so once it reads 0 every
  * bar taken in so far has been acked (or rejected).
  *
- * Sealing, and the first bar of an empty open batch, signal an eventfd
- * (batcher_fd) that the sender thread polls beside its sockets, so nothing
- * waits for a timer tick.  Thread-safe: one mutex, one condition variable
- * (broadcast when the window shrinks or input closes).
+ * Providers write their bars straight into their open batch: batcher_reserve
+ * hands out room in it and batcher_commit takes the bars written there, so a
+ * bar is written once between its source and the encoder.  While a provider
+ * writes, the sender leaves that open batch alone (the commit seals it if it
+ * lingered out meanwhile).  The bar arrays of batches the sender has encoded
+ * come back with batcher_recycle and are reused, so the steady state
+ * allocates no bar array.
+ *
+ * The sender thread polls an eventfd (batcher_fd), so nothing waits for a
+ * timer tick.  It is written when a batch is sealed, and when an open batch
+ * gets its first bar and would linger out before the time the sender said it
+ * sleeps until (batcher_sleep_until); never twice before the sender clears it
+ * (batcher_clear_wake), so a busy sender costs the providers no system call.
+ * Thread-safe: one mutex, one condition variable (broadcast when the window
+ * shrinks or input closes).
  */
 #ifndef PIPELINE_BATCHER_H
 #define PIPELINE_BATCHER_H
@@ -35,7 +46,7 @@
 typedef struct _batch_t {
     uint64_t seq;
     size_t prov;
-    mdf_bar_t *bars; /* owned; the taker may free it early and set NULL */
+    mdf_bar_t *bars; /* owned; the taker hands it back early with batcher_recycle */
     size_t n;
     int64_t sealed_ns; /* monotonic */
     /* private: the batcher's lists */
@@ -52,9 +63,21 @@ batcher_t *batcher_new (size_t nproviders, size_t batch_max, size_t max_inflight
                         mdf_gauge_t *pending_gauge);
 void batcher_destroy (batcher_t **self_p);
 
-/* Take n bars (copied) of provider idx.  Blocks while that provider's open
- * batch is full and the window is full.  0, or -1 once closed (the bars not
- * yet taken are dropped and not counted). */
+/* Room for up to `want` (>= 1) bars of provider idx in its open batch: sets
+ * *bars to where they go and returns how many fit (1 .. want).  Blocks while
+ * that provider's open batch is full and the window is full.  0 once closed
+ * (or out of memory).  The provider writes them, then calls batcher_commit;
+ * it must not reserve again before. */
+size_t batcher_reserve (batcher_t *self, size_t idx, size_t want, mdf_bar_t **bars);
+
+/* The first n bars of the room reserved (n may be 0) join the open batch and
+ * are counted in `ingested`.  0, or -1 once closed (the bars are dropped and
+ * not counted). */
+int batcher_commit (batcher_t *self, size_t idx, size_t n);
+
+/* Take n bars (copied) of provider idx: batcher_reserve and batcher_commit
+ * until all are in.  0, or -1 once closed (the bars not yet taken are
+ * dropped and not counted). */
 int batcher_push (batcher_t *self, size_t idx, const mdf_bar_t *bars, size_t n);
 
 /* Make batcher_push fail from now on and wake providers blocked in it. */
@@ -65,12 +88,23 @@ void batcher_close (batcher_t *self);
  * up to `max` into out[].  Returns how many. */
 size_t batcher_take (batcher_t *self, batch_t **out, size_t max);
 
+/* The taker is done with the batch's bars (encoded): they are reused for
+ * the next open batch; batch->bars becomes NULL. */
+void batcher_recycle (batcher_t *self, batch_t *batch);
+
 /* The store answered ok or rejected: free the batch and shrink the window. */
 void batcher_release (batcher_t *self, batch_t *batch);
 
 /* Monotonic ns when the next open batch lingers out (INT64_MAX: none, or the
- * window is full). */
+ * window is full).  An open batch a provider is writing is left out: its
+ * commit seals it, or wakes the sender. */
 int64_t batcher_next_linger (batcher_t *self);
+
+/* The sender is about to sleep until `until_ns` (monotonic) unless woken:
+ * returns the earlier of that and batcher_next_linger, and remembers it, so
+ * that an open batch that would linger out before the sender wakes wakes it
+ * through batcher_fd. */
+int64_t batcher_sleep_until (batcher_t *self, int64_t until_ns);
 
 /* Seal everything from now on and wait until every batch is released or
  * timeout_ms passes.  0 when nothing is left, -1 on timeout. */
@@ -93,7 +127,7 @@ size_t batcher_pending_bars (batcher_t *self);
 /* Nanoseconds the oldest unreleased batch has waited (0 when none). */
 int64_t batcher_oldest_ns (batcher_t *self);
 
-/* The eventfd to poll, and clearing it once woken. */
+/* The eventfd to poll, and clearing it once woken (before batcher_take). */
 int batcher_fd (const batcher_t *self);
 void batcher_clear_wake (batcher_t *self);
 

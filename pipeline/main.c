@@ -14,6 +14,7 @@
  */
 #include <czmq.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,12 @@ main (int argc, char **argv)
     sigaddset (&set, SIGHUP);
     pthread_sigmask (SIG_BLOCK, &set, NULL);
     zsys_handler_set (NULL);
+    /* Keep the heap, as md-store does (store/main.c): each batch's encoded
+     * body is allocated and freed on different threads, and glibc's default
+     * trimming after those frees flushes every CPU's TLB batch after batch.
+     * The window bounds what is held; freed memory is kept for reuse. */
+    mallopt (M_MMAP_THRESHOLD, 32 << 20);
+    mallopt (M_TRIM_THRESHOLD, 64 << 20);
 
     app_t *app = app_new (&settings, args.config, err, sizeof err);
     if (!app) {

@@ -11,7 +11,7 @@
 #include "common/log.h"
 #include "pipeline/source.h"
 
-#define S_CHUNK 64
+#define S_CHUNK 64 /* bars per acquire */
 
 enum { S_RUNNING = 0, S_COOLDOWN = 1, S_OPEN = 2, S_DONE = 3, S_STOPPED = 4 };
 
@@ -68,11 +68,35 @@ s_failed (provider_t *self, const char *error)
                   mdf_log_quote (q, sizeof q, error), (unsigned long long)sup);
 }
 
+/* Make `want` bars straight into the sender's open batch (no scratch copy),
+ * in as many pieces as the batch has room.  Returns what the source said
+ * last (> 0 bars, 0 ended, -1 failed: err); *closed once the sender takes no
+ * more. */
+static int
+s_make (provider_t *self, size_t want, bool *closed, char *err, size_t errlen)
+{
+    int n = 0;
+    for (size_t made = 0; made < want;) {
+        mdf_bar_t *dst;
+        size_t room = sender_reserve (self->sender, self->idx, want - made, &dst);
+        if (room == 0) {
+            *closed = true;
+            return n;
+        }
+        n = source_next (self->source, dst, room, err, errlen);
+        if (sender_commit (self->sender, self->idx, n > 0 ? (size_t)n : 0) < 0)
+            *closed = true;
+        if (n <= 0 || *closed || (size_t)n < room) /* a source may give fewer */
+            return n;
+        made += (size_t)n;
+    }
+    return n;
+}
+
 static void *
 s_run (void *arg)
 {
     provider_t *self = arg;
-    mdf_bar_t bars[S_CHUNK];
     while (true) {
         int64_t got = coordinator_acquire (self->coord, self->idx, (double)self->chunk);
         if (got < 0)
@@ -81,20 +105,20 @@ s_run (void *arg)
             && coordinator_state (self->coord, self->idx) == COORD_RUNNING)
             s_set_state (self, S_RUNNING);
         char err[256] = "";
-        int n = source_next (self->source, bars, (size_t)got, err, sizeof err);
-        int pushed = n > 0 ? sender_push (self->sender, self->idx, bars, (size_t)n) : 0;
+        bool closed = false;
+        int n = s_make (self, (size_t)got, &closed, err, sizeof err);
         coordinator_done (self->coord, self->idx);
         if (n < 0) {
             s_failed (self, err);
             continue;
         }
         coordinator_report_success (self->coord, self->idx);
-        if (n == 0) { /* a finite source ran out */
+        if (n == 0 && !closed) { /* a finite source ran out */
             mdf_info ("provider finished", "provider=%s", self->name);
             s_set_state (self, S_DONE);
             return NULL;
         }
-        if (pushed < 0)
+        if (closed)
             break;
     }
     s_set_state (self, S_STOPPED);

@@ -3,10 +3,11 @@
  * at the pace its token bucket allows and handing them to the sender.
  *
  * Loop: coordinator_acquire (n tokens; blocks while paused, cooling down,
- * behind an open breaker or out of tokens) -> source_next -> sender_push
- * (blocks while the send window is full) -> coordinator_done, so a pause can
- * wait until the bars already paid for have reached the sender.  A source error is reported to the
- * coordinator (cooldown, then breaker) and logged; a finite source that ends
+ * behind an open breaker or out of tokens) -> sender_reserve (blocks while
+ * the send window is full) -> source_next writes the bars into the open batch
+ * -> sender_commit -> coordinator_done, so a pause can wait until the bars
+ * already paid for have reached the sender.  A source error is reported to
+ * the coordinator (cooldown, then breaker) and logged; a finite source that ends
  * (csv without loop) ends the thread with state "done".  The thread exits when
  * the coordinator shuts down or the sender closes its input.
  *

@@ -4,18 +4,29 @@
  *
  * `flights` (max_inflight x MEMBERS_MAX slots) holds the batches taken from
  * the batcher and not yet released: only the sender thread touches it.  Each
- * keeps the encoded body for resends, the store it was last sent to (`slot`,
- * -1 while it waits for a store with room), the deadline of its next
- * (re)send and its retry count.
+ * keeps the encoded body for resends (a zmq_msg_t owning the encoder's
+ * buffer: a send passes libzmq a reference, zmq_msg_copy, and the buffer is
+ * freed when the flight and every send are done with it, on whichever thread
+ * drops the last reference), the store it was last sent to (`slot`, -1 while
+ * it waits for a store with room), the deadline of its next (re)send and its
+ * retry count.
  *
  * Invariant: a flight with slot >= 0 is counted in that store's in-flight
  * batches and bars (members_sent) exactly until it is answered, rerouted or
  * released (members_answered), so members_pick sees every store's window.
+ *
+ * The loop sleeps in poll(2) on the DEALERs' and the pipe's ZMQ_FD, which
+ * only signal new activity, so it sleeps only when each DEALER's last
+ * operation was a receive that found nothing (`clean`) and the pipe's
+ * ZMQ_EVENTS were read since the last send on it (zmq_poll would ask every
+ * socket's ZMQ_EVENTS twice per sleep, a getpid and a poll system call
+ * each).  `nused` flights are in use; the scans stop once they saw them all.
  */
 #include "pipeline/sender.h"
 
 #include <czmq.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +41,9 @@
 #define S_WAIT_NS 20000000 /* a batch with no store to take it looks again after 20 ms */
 
 typedef struct {
-    batch_t *b; /* NULL: free slot */
-    mdf_buf_t buf;
+    batch_t *b;          /* NULL: free slot */
+    zmq_msg_t body;      /* the encoded batch, once `encoded` */
+    bool encoded;        /* body holds it (the bars went back to the batcher) */
     int slot;            /* store it is in flight to, or -1 */
     int64_t deadline_ns; /* next (re)send */
     int retries;
@@ -54,6 +66,9 @@ struct _sender_t {
 
     batcher_t *batcher;
     s_flight_t *flights;
+    size_t nused;                /* flights holding a batch */
+    bool clean[MDF_SOCKSET_MAX]; /* by slot: see the header comment */
+    bool pipe_clean;
     zactor_t *actor;
     uint64_t seen_gen; /* roster generation the DEALERs follow */
     bool room;         /* an answer freed room in some store's window */
@@ -74,10 +89,16 @@ s_add (mdf_counter_t *c, uint64_t n)
         mdf_counter_add (c, n);
 }
 
-int
-sender_push (sender_t *self, size_t idx, const mdf_bar_t *bars, size_t n)
+size_t
+sender_reserve (sender_t *self, size_t idx, size_t want, mdf_bar_t **bars)
 {
-    return batcher_push (self->batcher, idx, bars, n);
+    return batcher_reserve (self->batcher, idx, want, bars);
+}
+
+int
+sender_commit (sender_t *self, size_t idx, size_t n)
+{
+    return batcher_commit (self->batcher, idx, n);
 }
 
 void
@@ -147,6 +168,7 @@ s_follow_roster (sender_t *self, mdf_sockset_t *dealers)
         char err[300];
         if (mdf_sockset_set (dealers, (size_t)i, ingest[i], err, sizeof err) < 0)
             mdf_warn ("cannot connect to a store", "error=\"%s\"", err);
+        self->clean[i] = false; /* maybe a new socket: read it before sleeping */
     }
     batcher_set_window (self->batcher, self->max_inflight * (routable ? routable : 1));
     if (self->routable_g)
@@ -173,11 +195,21 @@ s_tick (sender_t *self)
 
 /* ---- sending -------------------------------------------------------------- */
 
-/* Encode the flight's batch once; frees its bars.  -1: try again later. */
+/* libzmq's free function for an encoded body: the last reference is gone
+ * (called on the sender thread or on libzmq's I/O thread). */
+static void
+s_free_body (void *data, void *hint)
+{
+    (void)hint;
+    free (data);
+}
+
+/* Encode the flight's batch once, into f->body; its bars go back to the
+ * batcher.  -1: try again later. */
 static int
 s_encode (sender_t *self, s_flight_t *f)
 {
-    if (f->buf.data)
+    if (f->encoded)
         return 0;
     mdf_batch_t mb;
     memset (&mb, 0, sizeof mb);
@@ -187,11 +219,29 @@ s_encode (sender_t *self, s_flight_t *f)
     mb.has_batch_seq = true;
     mb.bars = f->b->bars;
     mb.nbars = f->b->n;
-    if (mdf_batch_encode (&mb, &f->buf) < 0)
+    mdf_buf_t buf = { 0 };
+    if (mdf_batch_encode (&mb, &buf) < 0)
         return -1;
-    free (f->b->bars);
-    f->b->bars = NULL;
+    if (zmq_msg_init_data (&f->body, buf.data, buf.size, s_free_body, NULL) != 0) {
+        mdf_buf_free (&buf);
+        return -1;
+    }
+    f->encoded = true;
+    batcher_recycle (self->batcher, f->b);
     return 0;
+}
+
+/* Send a reference to the flight's body (no copy of the bytes). */
+static bool
+s_send_body (s_flight_t *f, zsock_t *dealer)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    if (zmq_msg_copy (&msg, &f->body) == 0
+        && zmq_msg_send (&msg, zsock_resolve (dealer), ZMQ_DONTWAIT) >= 0)
+        return true;
+    zmq_msg_close (&msg);
+    return false;
 }
 
 /* The flight is no longer in flight where it was (answered, rerouted). */
@@ -219,7 +269,9 @@ s_send (sender_t *self, mdf_sockset_t *dealers, s_flight_t *f, int64_t now)
     members_t *m = roster_lock (self->roster);
     int slot = members_pick (m, (int64_t)f->b->n, self->max_inflight);
     zsock_t *dealer = slot >= 0 ? mdf_sockset_get (dealers, (size_t)slot) : NULL;
-    if (dealer && zmq_send (zsock_resolve (dealer), f->buf.data, f->buf.size, ZMQ_DONTWAIT) >= 0) {
+    if (dealer)
+        self->clean[slot] = false; /* a send may take the socket's signal */
+    if (dealer && s_send_body (f, dealer)) {
         members_sent (m, slot, (int64_t)f->b->n);
         f->slot = slot;
     }
@@ -260,6 +312,7 @@ s_send_new (sender_t *self, mdf_sockset_t *dealers)
             }
             s_flight_t *f = &self->flights[slot];
             memset (f, 0, sizeof *f);
+            self->nused++;
             f->b = taken[i];
             f->slot = -1;
             s_send (self, dealers, f, now);
@@ -275,9 +328,9 @@ s_resend_due (sender_t *self, mdf_sockset_t *dealers)
     int64_t now = mdf_mono_ns ();
     bool room = self->room;
     self->room = false;
-    for (size_t s = 0; s < self->nflights; s++) {
+    for (size_t s = 0, seen = 0; s < self->nflights && seen < self->nused; s++) {
         s_flight_t *f = &self->flights[s];
-        if (f->b && (f->deadline_ns <= now || (room && f->waiting_room)))
+        if (f->b && (seen++, f->deadline_ns <= now || (room && f->waiting_room)))
             s_send (self, dealers, f, now);
     }
 }
@@ -288,10 +341,12 @@ static void
 s_release (sender_t *self, s_flight_t *f)
 {
     s_unassign (self, f);
-    mdf_buf_free (&f->buf);
+    if (f->encoded)
+        zmq_msg_close (&f->body); /* sends still queued in libzmq keep their reference */
     batcher_release (self->batcher, f->b);
     memset (f, 0, sizeof *f);
     f->slot = -1;
+    self->nused--;
 }
 
 static void
@@ -312,8 +367,8 @@ static void
 s_handle_ack (sender_t *self, const mdf_ack_t *ack)
 {
     s_flight_t *f = NULL;
-    for (size_t s = 0; s < self->nflights && !f; s++)
-        if (self->flights[s].b && self->flights[s].b->seq == ack->batch_seq)
+    for (size_t s = 0, seen = 0; s < self->nflights && seen < self->nused && !f; s++)
+        if (self->flights[s].b && (seen++, self->flights[s].b->seq == ack->batch_seq))
             f = &self->flights[s];
     if (!f) {
         s_add (self->unknown_acks, 1);
@@ -337,16 +392,19 @@ s_handle_ack (sender_t *self, const mdf_ack_t *ack)
     s_release (self, f);
 }
 
+/* Every ack waiting on the DEALER of `slot`. */
 static void
-s_recv_acks (sender_t *self, void *dealer)
+s_recv_acks (sender_t *self, void *dealer, int slot)
 {
     while (true) {
         zmq_msg_t msg;
         zmq_msg_init (&msg);
         if (zmq_msg_recv (&msg, dealer, ZMQ_DONTWAIT) < 0) {
+            self->clean[slot] = true; /* EAGAIN (or an error no retry would cure) */
             zmq_msg_close (&msg);
             return;
         }
+        self->clean[slot] = false;
         while (zmq_msg_more (&msg)) { /* keep the last frame */
             zmq_msg_close (&msg);
             zmq_msg_init (&msg);
@@ -370,44 +428,73 @@ static long
 s_next_timeout (sender_t *self)
 {
     int64_t now = mdf_mono_ns (), next = now + 100000000;
-    int64_t linger = batcher_next_linger (self->batcher);
-    next = linger < next ? linger : next;
-    for (size_t s = 0; s < self->nflights; s++)
-        if (self->flights[s].b && self->flights[s].deadline_ns < next)
+    for (size_t s = 0, seen = 0; s < self->nflights && seen < self->nused; s++)
+        if (self->flights[s].b && (seen++, self->flights[s].deadline_ns < next))
             next = self->flights[s].deadline_ns;
+    next = batcher_sleep_until (self->batcher, next); /* earlier if a batch lingers out */
     return next <= now ? 0 : (long)((next - now + 999999) / 1000000);
+}
+
+/* A socket's ZMQ_FD (a plain socket or a zsock_t). */
+static int
+s_fd (void *sock)
+{
+    int fd = -1;
+    size_t len = sizeof fd;
+    zmq_getsockopt (zsock_resolve (sock), ZMQ_FD, &fd, &len);
+    return fd;
 }
 
 /* One round: wait for something to do, then do it.  false on $TERM. */
 static bool
 s_round (sender_t *self, zsock_t *pipe, mdf_sockset_t *dealers)
 {
-    zmq_pollitem_t items[3 + MDF_SOCKSET_MAX];
+    zmq_pollitem_t items[MDF_SOCKSET_MAX];
     int slots[MDF_SOCKSET_MAX];
-    items[0] = (zmq_pollitem_t){ zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
-    items[1] = (zmq_pollitem_t){ NULL, batcher_fd (self->batcher), ZMQ_POLLIN, 0 };
-    items[2] = (zmq_pollitem_t){ NULL, roster_fd (self->roster, ROSTER_SENDER), ZMQ_POLLIN, 0 };
-    size_t n = mdf_sockset_poll (dealers, items + 3, slots, MDF_SOCKSET_MAX);
-    if (zmq_poll (items, (int)(3 + n), s_next_timeout (self)) < 0 && zmq_errno () != EINTR)
-        return false;
-    if (items[0].revents & ZMQ_POLLIN) {
-        char *cmd = zstr_recv (pipe);
-        bool term = !cmd || streq (cmd, "$TERM");
-        zstr_free (&cmd);
-        if (term)
-            return false;
+    size_t n = mdf_sockset_poll (dealers, items, slots, MDF_SOCKSET_MAX);
+    struct pollfd fds[3 + MDF_SOCKSET_MAX];
+    bool ready = !self->pipe_clean || self->room; /* work left: do not sleep */
+    fds[0] = (struct pollfd){ s_fd (pipe), POLLIN, 0 };
+    fds[1] = (struct pollfd){ batcher_fd (self->batcher), POLLIN, 0 };
+    fds[2] = (struct pollfd){ roster_fd (self->roster, ROSTER_SENDER), POLLIN, 0 };
+    for (size_t i = 0; i < n; i++) {
+        fds[3 + i] = (struct pollfd){ s_fd (items[i].socket), POLLIN, 0 };
+        ready = ready || !self->clean[slots[i]];
     }
-    if (items[1].revents & ZMQ_POLLIN)
+    long timeout = ready ? 0 : s_next_timeout (self);
+    if (poll (fds, (nfds_t)(3 + n), (int)timeout) < 0) {
+        if (errno != EINTR)
+            return false;
+        memset (fds, 0, sizeof fds);
+    }
+    if ((fds[0].revents & POLLIN) || !self->pipe_clean) {
+        self->pipe_clean = true;
+        if (zsock_events (pipe) & ZMQ_POLLIN) {
+            char *cmd = zstr_recv (pipe);
+            bool term = !cmd || streq (cmd, "$TERM");
+            zstr_free (&cmd);
+            if (term)
+                return false;
+            self->pipe_clean = false; /* another command may wait */
+        }
+    }
+    if (fds[1].revents & POLLIN)
         batcher_clear_wake (self->batcher);
-    if (items[2].revents & ZMQ_POLLIN)
+    if (fds[2].revents & POLLIN)
         roster_clear (self->roster, ROSTER_SENDER);
     for (size_t i = 0; i < n; i++)
-        if (items[3 + i].revents & ZMQ_POLLIN)
-            s_recv_acks (self, items[3 + i].socket);
+        if ((fds[3 + i].revents & POLLIN) || !self->clean[slots[i]])
+            s_recv_acks (self, items[i].socket, slots[i]);
     s_tick (self);
     s_follow_roster (self, dealers);
     s_send_new (self, dealers);
     s_resend_due (self, dealers);
+    /* the sends above may have taken a DEALER's signal: read it now rather
+     * than in a round of its own (an ack read here sets `room`) */
+    n = mdf_sockset_poll (dealers, items, slots, MDF_SOCKSET_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (!self->clean[slots[i]])
+            s_recv_acks (self, items[i].socket, slots[i]);
     return true;
 }
 
@@ -531,7 +618,8 @@ sender_destroy (sender_t **self_p)
         batcher_close (self->batcher);
     zactor_destroy (&self->actor);
     for (size_t s = 0; self->flights && s < self->nflights; s++)
-        mdf_buf_free (&self->flights[s].buf); /* batches are freed by the batcher */
+        if (self->flights[s].encoded) /* batches are freed by the batcher */
+            zmq_msg_close (&self->flights[s].body);
     batcher_destroy (&self->batcher);
     free (self->flights);
     free (self->pm);

@@ -1,8 +1,9 @@
 /*
  * sender: sends the batches the batcher seals to the stores, and follows acks.
  *
- * sender_push hands bars to the batcher (batcher.h: open batches per
- * provider, a window of sealed batches, providers blocking when it is full).
+ * Providers write bars into the batcher through sender_reserve and
+ * sender_commit (batcher.h: open batches per provider, a window of sealed
+ * batches, providers blocking when it is full).
  * The sender thread, an actor, owns one DEALER per store of the roster
  * (roster.h; common/sockset.h keeps them in step with the stores as they
  * come and go).  It polls its pipe, the batcher's eventfd, the roster's
@@ -12,7 +13,9 @@
  * whose ack has not come within ack_timeout_ms, to whichever store is best
  * then (a store that left gets no new batch, so its unacked ones move to the
  * others); resends a "retry" batch after a backoff (retry_backoff_ms
- * doubling up to retry_backoff_max_ms).  Resends keep the batch_seq; the
+ * doubling up to retry_backoff_max_ms).  A batch is encoded once, into a
+ * ZeroMQ message that owns the bytes; every (re)send hands libzmq a reference
+ * to them, so neither a send nor a resend copies the body.  Resends keep the batch_seq; the
  * stores' upserts make duplicates harmless.  A batch is released only on
  * "ok" or "rejected", so a store that goes away loses no bar.  Acks for an
  * unknown batch_seq (late duplicates) are counted and ignored.  The
@@ -60,12 +63,16 @@ sender_t *sender_new (const sender_config_t *cfg, char *err, size_t errlen);
 /* Stop the thread and free every batch still held; *self_p = NULL. */
 void sender_destroy (sender_t **self_p);
 
-/* Hand n bars (copied) of provider idx to the sender.  Blocks while that
- * provider's open batch is full and the window is full.  0, or -1 once
- * sender_close_input was called (bars not taken). */
-int sender_push (sender_t *self, size_t idx, const mdf_bar_t *bars, size_t n);
+/* Room for up to `want` bars of provider idx, written in place then handed
+ * over with sender_commit (batcher_reserve, batcher_commit): blocks while
+ * that provider's open batch is full and the window is full; 0 once
+ * sender_close_input was called.  sender_commit: 0, or -1 once closed (the
+ * bars are not taken). */
+size_t sender_reserve (sender_t *self, size_t idx, size_t want, mdf_bar_t **bars);
+int sender_commit (sender_t *self, size_t idx, size_t n);
 
-/* Make sender_push fail from now on and wake providers blocked in it. */
+/* Make sender_reserve / sender_commit fail from now on and wake providers
+ * blocked in them. */
 void sender_close_input (sender_t *self);
 
 /* Seal every open batch now and wait until every batch is acked (ok or

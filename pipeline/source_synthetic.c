@@ -2,7 +2,9 @@
  * source_synthetic: random-walk bars (see source.h).
  *
  * Invariants: for every symbol, ts strictly increases in whole microseconds
- * (wall time, or the previous ts + 1 us when bars come faster than that), so
+ * (wall time, read once per call, or the previous ts + 1 us when bars come
+ * faster than that: a clock read per bar cost a tenth of md-pipeline's time
+ * at full speed, where a virtual machine's clock is slow to read), so
  * every bar is a distinct row in every sink: PostgreSQL's timestamptz keeps
  * microseconds, and bars 1 ns apart would collapse into one row there.  Each
  * bar has low <= min(open, close) and high >= max(open, close), prices > 0.
@@ -46,9 +48,9 @@ s_unit (s_synth_t *s)
 }
 
 static void
-s_make_bar (s_synth_t *s, s_sym_t *sym, mdf_bar_t *bar)
+s_make_bar (s_synth_t *s, s_sym_t *sym, mdf_bar_t *bar, int64_t now)
 {
-    int64_t ts = mdf_wall_ns () / 1000 * 1000;
+    int64_t ts = now;
     if (ts <= sym->last_ts)
         ts = sym->last_ts + 1000;
     sym->last_ts = ts;
@@ -74,8 +76,9 @@ s_next (source_t *base, mdf_bar_t *bars, size_t n, char *err, size_t errlen)
     (void)err;
     (void)errlen;
     s_synth_t *s = (s_synth_t *)base;
+    int64_t now = mdf_wall_ns () / 1000 * 1000;
     for (size_t i = 0; i < n; i++) {
-        s_make_bar (s, &s->syms[s->next_sym], &bars[i]);
+        s_make_bar (s, &s->syms[s->next_sym], &bars[i], now);
         s->next_sym = (s->next_sym + 1) % s->nsyms;
     }
     return (int)n;

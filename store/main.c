@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 #include <czmq.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,14 @@ main (int argc, char **argv)
     mdf_log_level_t level;
     if (mdf_log_level_parse (settings.log_level, &level) == 0)
         mdf_log_set_level (level);
+    /* Keep the heap: every batch allocates and frees tens of KiB (the
+     * received message, the decoded bars), and with glibc's defaults those
+     * frees trim the heap and map it back in, batch after batch; each trim
+     * flushes the TLB of every CPU, which cost more than the decoding
+     * (docs/ARCHITECTURE.md, "Path of a bar").  Memory stays bounded by the
+     * queue's capacity; freed memory is kept for the next batches. */
+    mallopt (M_MMAP_THRESHOLD, 32 << 20);
+    mallopt (M_TRIM_THRESHOLD, 64 << 20);
     zsys_handler_set (NULL); /* our handler, not czmq's */
     s_install_signals ();
     s_install_bus (&settings);

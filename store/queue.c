@@ -4,7 +4,11 @@
  * Invariants (under `lock`):
  *   size == bars of queued nodes + bars taken and not yet released
  *   waiting == bars of queued nodes;  0 <= size <= capacity
- *   level == the state machine fed with `size` after every change of it.
+ *   level == the state machine fed with `size` after every change of it;
+ *   `signalled` is set from the write to `efd` that followed the first answer
+ *   appended to an empty list until queue_answers_take clears it; the reader
+ *   reads efd before taking the list, so an answer is never left behind with
+ *   efd unreadable (at worst a wake-up finds the list empty).
  */
 #include "store/queue.h"
 
@@ -13,7 +17,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct node_t {
     struct node_t *next;
@@ -29,6 +35,9 @@ struct _queue_t {
     int64_t capacity, size, waiting;
     level_t level;
     bool stopped, drain;
+    queue_answer_t *answers, *answers_tail;
+    bool signalled;
+    int efd;
 };
 
 queue_t *
@@ -37,6 +46,11 @@ queue_new (int64_t capacity, int64_t low, int64_t high, int64_t hysteresis)
     queue_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    self->efd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->efd < 0) {
+        free (self);
+        return NULL;
+    }
     pthread_mutex_init (&self->lock, NULL);
     mdf_cond_init_monotonic (&self->ready); /* s_take's deadline is monotonic */
     self->capacity = capacity;
@@ -58,14 +72,15 @@ queue_destroy (queue_t **self_p, void (*free_item) (void *item))
         free (n);
         n = next;
     }
+    close (self->efd);
     pthread_cond_destroy (&self->ready);
     pthread_mutex_destroy (&self->lock);
     free (self);
     *self_p = NULL;
 }
 
-int
-queue_push (queue_t *self, void *item, int64_t bars)
+static int
+s_push (queue_t *self, void *item, int64_t bars, bool wake)
 {
     node_t *n = malloc (sizeof *n);
     if (!n)
@@ -88,9 +103,31 @@ queue_push (queue_t *self, void *item, int64_t bars)
     self->size += bars;
     self->waiting += bars;
     level_update (&self->level, self->size);
-    pthread_cond_signal (&self->ready);
+    if (wake)
+        pthread_cond_signal (&self->ready);
     pthread_mutex_unlock (&self->lock);
     return 0;
+}
+
+int
+queue_push (queue_t *self, void *item, int64_t bars)
+{
+    return s_push (self, item, bars, true);
+}
+
+int
+queue_push_quiet (queue_t *self, void *item, int64_t bars)
+{
+    return s_push (self, item, bars, false);
+}
+
+void
+queue_wake (queue_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    if (self->head)
+        pthread_cond_signal (&self->ready); /* s_pop passes it on while batches remain */
+    pthread_mutex_unlock (&self->lock);
 }
 
 /* Pop whole batches from the head; lock held, queue not empty. */
@@ -172,6 +209,60 @@ queue_release (queue_t *self, int64_t bars)
     bool changed = level_update (&self->level, self->size);
     pthread_mutex_unlock (&self->lock);
     return changed;
+}
+
+bool
+queue_finish (queue_t *self, int64_t bars, queue_answer_t *answer)
+{
+    answer->next = NULL;
+    pthread_mutex_lock (&self->lock);
+    self->size -= bars;
+    if (self->size < 0)
+        self->size = 0;
+    bool changed = level_update (&self->level, self->size);
+    if (self->answers_tail)
+        self->answers_tail->next = answer;
+    else
+        self->answers = answer;
+    self->answers_tail = answer;
+    if (!self->signalled) {
+        self->signalled = true;
+        uint64_t one = 1;
+        ssize_t rc = write (self->efd, &one, sizeof one);
+        (void)rc; /* one write per take at most: the counter cannot overflow */
+    }
+    pthread_mutex_unlock (&self->lock);
+    return changed;
+}
+
+queue_answer_t *
+queue_answers_take (queue_t *self)
+{
+    uint64_t v;
+    ssize_t rc = read (self->efd, &v, sizeof v); /* before the list: see the invariants */
+    (void)rc;
+    pthread_mutex_lock (&self->lock);
+    queue_answer_t *list = self->answers;
+    self->answers = self->answers_tail = NULL;
+    self->signalled = false;
+    pthread_mutex_unlock (&self->lock);
+    return list;
+}
+
+int
+queue_answers_fd (const queue_t *self)
+{
+    return self->efd;
+}
+
+void
+queue_snapshot (queue_t *self, queue_snapshot_t *out)
+{
+    pthread_mutex_lock (&self->lock);
+    out->size = self->size;
+    out->batches = self->batches;
+    out->level = self->level.level;
+    pthread_mutex_unlock (&self->lock);
 }
 
 mdf_level_t

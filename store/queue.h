@@ -12,7 +12,17 @@
  * queue's mutex on every push and release.
  *
  * Items are opaque pointers; the queue owns them between push and take, the
- * taker owns them afterwards.  Thread-safe (mutex + condition variable).
+ * taker owns them afterwards.
+ *
+ * The way back: a worker that has written what it took hands it back with
+ * queue_finish, which releases the bars and appends an answer (anything that
+ * embeds a queue_answer_t) to a list the ingest thread empties with
+ * queue_answers_take, in the order they were finished.  The first answer
+ * after the list was emptied makes queue_answers_fd (an eventfd) readable,
+ * so the ingest thread can poll it beside its sockets; answers finished
+ * while it is readable cost no system call, and one wake-up takes them all.
+ *
+ * Thread-safe (one mutex, a condition variable for takers).
  */
 #ifndef STORE_QUEUE_H
 #define STORE_QUEUE_H
@@ -25,15 +35,25 @@
 
 typedef struct _queue_t queue_t;
 
-/* New empty queue.  Requires low < high <= capacity (hysteresis: level.h). */
+/* New empty queue.  Requires low < high <= capacity (hysteresis: level.h).
+ * NULL when out of memory or eventfds. */
 queue_t *queue_new (int64_t capacity, int64_t low, int64_t high, int64_t hysteresis);
 
-/* Free the queue; items still queued are passed to `free_item` (may be NULL). */
+/* Free the queue; items still queued are passed to `free_item` (may be NULL).
+ * Answers not taken are not freed: take them first. */
 void queue_destroy (queue_t **self_p, void (*free_item) (void *item));
 
-/* Append `item` of `bars` (>= 1) bars, taking ownership.  Returns 0, or -1 when
- * it does not fit now (the caller keeps the item), or when the queue is stopped. */
+/* Append `item` of `bars` (>= 1) bars, taking ownership, and wake a taker.
+ * Returns 0, or -1 when it does not fit now (the caller keeps the item), or
+ * when the queue is stopped. */
 int queue_push (queue_t *self, void *item, int64_t bars);
+
+/* queue_push without waking a taker: a thread that pushes several batches in
+ * a row wakes the takers once, with queue_wake, when it is done (or has
+ * pushed a take's worth), so a taker finds them all in one take instead of
+ * being woken, and going back to sleep, once per batch. */
+int queue_push_quiet (queue_t *self, void *item, int64_t bars);
+void queue_wake (queue_t *self);
 
 /* Wait for batches and take whole ones from the head, up to `max_bars` bars in
  * total (at least one batch even if it alone exceeds max_bars) and at most
@@ -51,6 +71,30 @@ size_t queue_take_timed (queue_t *self, int64_t max_bars, void **items, size_t m
 /* Bars taken earlier are committed: subtract them.  Returns true when the level
  * changed. */
 bool queue_release (queue_t *self, int64_t bars);
+
+/* A link in the list of answers; embed it in the answer. */
+typedef struct _queue_answer_t {
+    struct _queue_answer_t *next;
+} queue_answer_t;
+
+/* queue_release (bars) and append `answer` to the answers, under one lock.
+ * Returns true when the level changed. */
+bool queue_finish (queue_t *self, int64_t bars, queue_answer_t *answer);
+
+/* Every answer finished so far, oldest first (linked by `next`), or NULL;
+ * clears queue_answers_fd.  Only one thread may take answers. */
+queue_answer_t *queue_answers_take (queue_t *self);
+
+/* Readable when answers are waiting (poll it, then queue_answers_take). */
+int queue_answers_fd (const queue_t *self);
+
+/* Size, batches and level under one lock. */
+typedef struct {
+    int64_t size;
+    size_t batches;
+    mdf_level_t level;
+} queue_snapshot_t;
+void queue_snapshot (queue_t *self, queue_snapshot_t *out);
 
 /* Snapshot accessors (take the mutex). */
 mdf_level_t queue_level (queue_t *self);

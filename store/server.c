@@ -2,7 +2,8 @@
  * server: the ingest thread's loop and the assembly of md-store (server.h).
  *
  * Invariants:
- *   - only this thread touches `router`, `done` and the feedback XPUB;
+ *   - only this thread touches `router` and the feedback XPUB, and only this
+ *     thread takes the queue's answers (the workers' done_t);
  *   - `pending` counts batches pushed to the queue whose done_t has not been
  *     handled yet: it is 0 exactly when every accepted batch has been answered;
  *   - `inflight` holds the key of every pushed batch marked `tracked` until its
@@ -10,11 +11,18 @@
  *     bars) is counted as a duplicate and dropped, never queued twice, and the
  *     one "ok" at the commit goes to the identity that sent it last;
  *   - `published` is the level of the last watermark event (what subscribers
- *     believe), compared with the queue's level after every change.
+ *     believe), compared with the queue's level after every change;
+ *   - the loop sleeps in poll(2) on the sockets' ZMQ_FD, which only signals
+ *     new activity: so it sleeps only when the last operation on the ROUTER
+ *     was a receive that found nothing (`router_clean`) and the XPUB's
+ *     ZMQ_EVENTS were read after its last send (`pub_clean`).  zmq_poll
+ *     would ask every socket's ZMQ_EVENTS twice per sleep, each a getpid and
+ *     a poll system call inside libzmq.
  */
 #include "store/server.h"
 
 #include <czmq.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -54,8 +62,10 @@ struct _server_t {
     store_auth_t *auth; /* NULL unless security.curve */
     webhook_t *webhook;
     mdf_http_t *http;
-    zsock_t *router, *done;
-    char done_endpoint[64];
+    zsock_t *router;
+    bool router_clean; /* see the invariants */
+    bool pub_clean;
+    int64_t unwoken; /* bars queued since the workers were last woken */
     int64_t next_heartbeat_ns;
     int64_t next_report_ns; /* [feedback] report_ms: queue_size while not idle */
     mdf_level_t published;
@@ -90,6 +100,7 @@ s_pacing (server_t *self)
 static void
 s_publish (server_t *self, mdf_level_t level, const char *reason)
 {
+    self->pub_clean = false; /* a send may take the XPUB's signal */
     s_pacing (self);
     self->last_reported = queue_size (self->queue);
     if (publisher_publish (self->publisher, level, queue_size (self->queue), reason) != 0)
@@ -100,9 +111,11 @@ s_publish (server_t *self, mdf_level_t level, const char *reason)
 static void
 s_check_level (server_t *self)
 {
-    mdf_gauge_set (self->stats.queue_depth, (double)queue_size (self->queue));
-    mdf_gauge_set (self->stats.queue_batches, (double)queue_batches (self->queue));
-    mdf_level_t level = queue_level (self->queue);
+    queue_snapshot_t q;
+    queue_snapshot (self->queue, &q); /* one lock: the workers share it */
+    mdf_gauge_set (self->stats.queue_depth, (double)q.size);
+    mdf_gauge_set (self->stats.queue_batches, (double)q.batches);
+    mdf_level_t level = q.level;
     if (level == self->published)
         return;
     mdf_level_t previous = self->published;
@@ -166,19 +179,16 @@ s_reply (server_t *self, const uint8_t *id, size_t id_len, uint64_t batch_seq,
                      : status == MDF_ACK_RETRY ? self->stats.batches_retry
                                                : self->stats.batches_rejected);
     void *sock = zsock_resolve (self->router);
+    self->router_clean = false; /* a send may take the ROUTER's signal */
     if (zmq_send (sock, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
         zmq_send (sock, body.data, body.size, ZMQ_DONTWAIT);
     mdf_buf_free (&body);
 }
 
+/* One finished transaction: ack its batches (if committed) and forget them. */
 static void
-s_on_done (server_t *self)
+s_on_done (server_t *self, done_t *done)
 {
-    done_t *done = NULL;
-    if (zsock_recv (self->done, "p", &done) != 0 || !done)
-        return;
-    done_receive (done);
-    s_check_level (self); /* the worker released the bars: acks carry the fresh level */
     for (size_t i = 0; i < done->n; i++) {
         work_item_t *it = done->items[i];
         const uint8_t *to = it->identity;
@@ -199,6 +209,21 @@ s_on_done (server_t *self)
         mdf_error ("batches dropped unacked at shutdown", "batches=%zu bars=%lld", done->n,
                    (long long)done->bars);
     done_destroy (&done);
+}
+
+/* Every transaction the workers finished since the last call, in order. */
+static void
+s_on_answers (server_t *self)
+{
+    queue_answer_t *a = queue_answers_take (self->queue);
+    if (!a)
+        return;
+    s_check_level (self); /* the workers released the bars: acks carry the fresh level */
+    while (a) {
+        queue_answer_t *next = a->next;
+        s_on_done (self, done_from_answer (a));
+        a = next;
+    }
 }
 
 /* ---- ingest ---- */
@@ -246,6 +271,14 @@ s_duplicate (server_t *self, const work_item_t *it)
     }
 }
 
+static void
+s_wake_workers (server_t *self)
+{
+    if (self->unwoken > 0)
+        queue_wake (self->queue);
+    self->unwoken = 0;
+}
+
 /* Decide about one decoded, valid batch; takes ownership of `it`. */
 static void
 s_accept (server_t *self, work_item_t *it)
@@ -277,7 +310,12 @@ s_accept (server_t *self, work_item_t *it)
         /* a key already held by other bars (INFLIGHT_CONFLICT) is queued
          * untracked: its own commit answers it */
         it->tracked = found == INFLIGHT_ABSENT;
-        if (queue_push (self->queue, it, bars) == 0) {
+        if (queue_push_quiet (self->queue, it, bars) == 0) {
+            /* the workers are woken after the round's batches, or once a
+             * take's worth is waiting (s_wake_workers) */
+            self->unwoken += bars;
+            if (self->unwoken >= s->batch_max)
+                s_wake_workers (self);
             /* the worker only reads the item, so registering it after the push
              * is safe; if that fails, inflight_finish finds nothing and the ok
              * goes to it->identity */
@@ -293,44 +331,77 @@ s_accept (server_t *self, work_item_t *it)
     work_item_destroy (&it);
 }
 
-static void
+/* The frames after the identity: the body in *body, how many in the return
+ * value (the rest are read and dropped).  Parts of a message arrive
+ * together, so once the first is in, the others are there. */
+static size_t
+s_recv_rest (void *sock, const zmq_msg_t *id, zmq_msg_t *body)
+{
+    size_t frames = 0;
+    bool more = zmq_msg_more (id);
+    if (more && zmq_msg_recv (body, sock, ZMQ_DONTWAIT) >= 0) {
+        frames = 1;
+        more = zmq_msg_more (body);
+    }
+    while (more) {
+        zmq_msg_t extra;
+        zmq_msg_init (&extra);
+        more = zmq_msg_recv (&extra, sock, ZMQ_DONTWAIT) >= 0 && zmq_msg_more (&extra);
+        zmq_msg_close (&extra);
+        frames++;
+    }
+    return frames;
+}
+
+/* Receive one message from the ROUTER, if one is there, and answer or queue
+ * it.  The body is decoded where libzmq received it (proto reads the bytes in
+ * place) straight into the work item the queue will hold.  false when none
+ * was waiting. */
+static bool
 s_on_ingest (server_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->router);
-    if (!msg)
-        return;
-    zframe_t *id = zmsg_first (msg);
-    zframe_t *body = zmsg_next (msg);
-    work_item_t *it = work_item_new ();
-    if (!it || !id || zframe_size (id) > WORK_IDENTITY_MAX) {
-        work_item_destroy (&it);
-        zmsg_destroy (&msg);
-        return;
+    void *sock = zsock_resolve (self->router);
+    zmq_msg_t id, body;
+    zmq_msg_init (&id);
+    if (zmq_msg_recv (&id, sock, ZMQ_DONTWAIT) < 0) {
+        self->router_clean = true; /* EAGAIN (or an error no retry would cure) */
+        zmq_msg_close (&id);
+        return false;
+    }
+    self->router_clean = false; /* more may be waiting */
+    zmq_msg_init (&body);
+    size_t frames = s_recv_rest (sock, &id, &body);
+    work_item_t *it = zmq_msg_size (&id) <= WORK_IDENTITY_MAX ? work_item_new () : NULL;
+    if (!it) {
+        zmq_msg_close (&body);
+        zmq_msg_close (&id);
+        return true;
     }
     it->received_ns = mdf_mono_ns ();
-    it->identity_len = zframe_size (id);
-    memcpy (it->identity, zframe_data (id), it->identity_len);
+    it->identity_len = zmq_msg_size (&id);
+    memcpy (it->identity, zmq_msg_data (&id), it->identity_len);
+    zmq_msg_close (&id);
     char err[MDF_ERROR_MAX + 1] = "";
-    if (zmsg_size (msg) != 2) {
-        snprintf (err, sizeof err, "%zu frames, expected 1", zmsg_size (msg) - 1);
-        s_hostile (self, self->stats.malformed_frames, "frames", err);
-    } else if (zframe_size (body) == 0)
-        s_hostile (self, self->stats.malformed_empty, "empty", "empty body");
-    else {
-        mdf_decode_t rc = mdf_batch_decode (zframe_data (body), zframe_size (body), &it->batch, 0,
-                                            err, sizeof err);
-        zmsg_destroy (&msg);
-        if (rc == MDF_DECODE_OK) {
-            s_accept (self, it);
-            return;
-        }
-        if (rc == MDF_DECODE_INVALID || it->batch.has_batch_seq)
-            s_reject (self, it, err);
-        else
-            s_hostile (self, self->stats.malformed_decode, "decode", err);
+    size_t size = zmq_msg_size (&body);
+    mdf_decode_t rc = MDF_DECODE_MALFORMED;
+    if (frames == 1 && size > 0)
+        rc = mdf_batch_decode (zmq_msg_data (&body), size, &it->batch, 0, err, sizeof err);
+    zmq_msg_close (&body); /* the bars are in the item now */
+    if (rc == MDF_DECODE_OK) {
+        s_accept (self, it);
+        return true;
     }
-    zmsg_destroy (&msg);
+    if (frames != 1) {
+        snprintf (err, sizeof err, "%zu frames, expected 1", frames);
+        s_hostile (self, self->stats.malformed_frames, "frames", err);
+    } else if (size == 0)
+        s_hostile (self, self->stats.malformed_empty, "empty", "empty body");
+    else if (rc == MDF_DECODE_INVALID || it->batch.has_batch_seq)
+        s_reject (self, it, err);
+    else
+        s_hostile (self, self->stats.malformed_decode, "decode", err);
     work_item_destroy (&it);
+    return true;
 }
 
 /* ---- loop ---- */
@@ -347,18 +418,29 @@ s_poll_once (server_t *self, int max_wait_ms)
         int64_t to_rep = (self->next_report_ns - mdf_mono_ns ()) / 1000000;
         wait = to_rep < wait ? (to_rep < 0 ? 0 : to_rep) : wait;
     }
-    zmq_pollitem_t items[]
-        = { { zsock_resolve (self->done), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve (publisher_socket (self->publisher)), 0, ZMQ_POLLIN, 0 } };
-    if (zmq_poll (items, 3, (long)wait) > 0) {
-        for (int i = 0; i < 256 && (zsock_events (self->done) & ZMQ_POLLIN); i++)
-            s_on_done (self);
-        for (int i = 0; i < 256 && (zsock_events (self->router) & ZMQ_POLLIN); i++)
-            s_on_ingest (self);
-        while (zsock_events (publisher_socket (self->publisher)) & ZMQ_POLLIN)
+    bool ready = !self->router_clean || !self->pub_clean; /* work left: do not sleep */
+    struct pollfd fds[] = { { queue_answers_fd (self->queue), POLLIN, 0 },
+                            { zsock_fd (self->router), POLLIN, 0 },
+                            { zsock_fd (publisher_socket (self->publisher)), POLLIN, 0 } };
+    if (poll (fds, 3, ready ? 0 : (int)wait) < 0)
+        memset (fds, 0, sizeof fds); /* EINTR: a signal; the caller looks at its flag */
+    /* answers first: room a commit freed counts before new batches are
+     * judged; then batches until none is waiting (at most 256 a round, so
+     * timers and answers are not starved) */
+    if (fds[0].revents & POLLIN)
+        s_on_answers (self);
+    if ((fds[1].revents & POLLIN) || !self->router_clean) {
+        for (int i = 0; i < 256 && s_on_ingest (self); i++)
+            ;
+        s_wake_workers (self);
+    }
+    if ((fds[2].revents & POLLIN) || !self->pub_clean) {
+        zsock_t *pub = publisher_socket (self->publisher);
+        self->pub_clean = true;
+        while (zsock_events (pub) & ZMQ_POLLIN)
             if (publisher_recv (self->publisher) == 1)
                 s_publish (self, self->published, "subscribe");
+        self->pub_clean = true; /* the ZMQ_EVENTS above came after the last send */
     }
     s_check_level (self);
     s_timers (self);
@@ -399,9 +481,8 @@ server_drain (server_t *self)
         queue_stop (self->queue, false);
         rc = -1;
     }
-    workers_join (self->workers); /* every done_t is sent by now */
-    while (zsock_events (self->done) & ZMQ_POLLIN)
-        s_on_done (self);
+    workers_join (self->workers); /* every done_t is handed back by now */
+    s_on_answers (self);
     s_check_level (self);
     s_publish (self, self->published, "shutdown");
     mdf_info ("drained", "unacked_batches=%zu", self->pending);
@@ -473,10 +554,7 @@ s_build (server_t *self, char *err, size_t errlen)
 {
     const store_settings_t *s = self->settings;
     self->router = zsock_new (ZMQ_ROUTER);
-    snprintf (self->done_endpoint, sizeof self->done_endpoint, "inproc://mds-done-%p",
-              (void *)self);
-    self->done = zsock_new_pull (NULL);
-    if (!self->router || !self->done || zsock_bind (self->done, "%s", self->done_endpoint) < 0) {
+    if (!self->router) {
         snprintf (err, errlen, "cannot create sockets");
         return -1;
     }
@@ -514,7 +592,6 @@ s_build (server_t *self, char *err, size_t errlen)
             s->breaker_failures,
             s->breaker_cooldown_ms,
             s->max_rows_per_sec,
-            self->done_endpoint,
             SERVER_SINK_PING_MS,
             SERVER_SINK_PING_TIMEOUT_MS,
             self->drain };
@@ -601,19 +678,17 @@ server_destroy (server_t **self_p)
             queue_stop (self->queue, false);
         workers_destroy (&self->workers);
     }
-    while (self->done && (zsock_events (self->done) & ZMQ_POLLIN)) {
-        done_t *done = NULL;
-        if (zsock_recv (self->done, "p", &done) == 0 && done) {
-            done_receive (done);
-            done_destroy (&done);
-        }
+    for (queue_answer_t *a = self->queue ? queue_answers_take (self->queue) : NULL, *next; a;
+         a = next) {
+        next = a->next;
+        done_t *done = done_from_answer (a);
+        done_destroy (&done);
     }
     webhook_destroy (&self->webhook, (int)self->settings->webhook_timeout_ms);
     publisher_destroy (&self->publisher);
     store_auth_release (self->router); /* before the auth actor goes (auth.h) */
     zsock_destroy (&self->router);
     store_auth_destroy (&self->auth);
-    zsock_destroy (&self->done);
     queue_destroy (&self->queue, s_free_item);
     inflight_destroy (&self->inflight);
     drain_destroy (&self->drain);

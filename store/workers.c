@@ -5,13 +5,13 @@
  * Shared state between threads: the queue (its own mutex), `lock` guarding
  * the breaker (store/breaker.h) and the sink's health, the throttle
  * (store/throttle.h, its own lock), and atomics (abort flag, alive count,
- * breaker state for readers).  Each thread's sink and PUSH socket are its own.
+ * breaker state for readers).  Each thread's sink is its own.
  */
 #include "store/workers.h"
 
-#include <czmq.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,7 +26,6 @@
 
 struct _workers_t {
     workers_config_t cfg;
-    char *done_endpoint;
     queue_t *queue;
     stats_t *stats;
     pthread_t *threads;
@@ -78,7 +77,6 @@ done_destroy (done_t **self_p)
         return;
     for (size_t i = 0; i < self->n; i++)
         work_item_destroy (&self->items[i]);
-    free (self->items);
     free (self);
     *self_p = NULL;
 }
@@ -217,13 +215,9 @@ static done_t *
 s_done_new (workers_t *self, size_t n)
 {
     for (;;) {
-        done_t *done = calloc (1, sizeof *done);
-        work_item_t **items = calloc (n, sizeof *items);
-        if (done && items) {
-            done->items = items;
+        done_t *done = malloc (sizeof *done + n * sizeof *done->items);
+        if (done)
             return done;
-        }
-        free (done), free (items);
         mdf_error ("out of memory handing a batch back, waiting", "batches=%zu", n);
         if (!s_sleep_until (self, mdf_mono_ns () + 100000000))
             return NULL;
@@ -232,8 +226,8 @@ s_done_new (workers_t *self, size_t n)
 
 /* One transaction: write the taken items, account, hand them back. */
 static void
-s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
-          const mdf_batch_t **batches, size_t n, int64_t bars)
+s_handle (workers_t *self, sink_t *sink, work_item_t **items, const mdf_batch_t **batches, size_t n,
+          int64_t bars)
 {
     for (size_t i = 0; i < n; i++)
         batches[i] = &items[i]->batch;
@@ -254,9 +248,9 @@ s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
             mdf_histogram_observe (self->stats->ingest_commit,
                                    (double)(now - items[i]->received_ns) / 1e9);
     }
-    queue_release (self->queue, bars);
     done_t *done = s_done_new (self, n);
     if (!done) { /* aborted at shutdown with no memory: nothing will be answered */
+        queue_release (self->queue, bars);
         for (size_t i = 0; i < n; i++)
             work_item_destroy (&items[i]);
         return;
@@ -265,9 +259,7 @@ s_handle (workers_t *self, sink_t *sink, zsock_t *push, work_item_t **items,
     done->n = n;
     done->bars = bars;
     done->committed = committed;
-    done_publish (done);
-    if (zsock_send (push, "p", done) != 0)
-        done_destroy (&done);
+    queue_finish (self->queue, bars, &done->link); /* the bars leave, the ingest thread acks */
 }
 
 /* Start-up is synchronous: workers_new returns once every thread got here. */
@@ -286,16 +278,14 @@ s_thread (void *arg)
     workers_t *self = arg;
     char err[512];
     sink_t *sink = sink_new (&self->cfg.sink, err, sizeof err);
-    zsock_t *push = zsock_new_push (self->done_endpoint);
     size_t max_items = (size_t)self->cfg.batch_max;
     work_item_t **items = calloc (max_items, sizeof *items);
     const mdf_batch_t **batches = calloc (max_items, sizeof *batches);
-    if (!sink || !push || !items || !batches) {
-        mdf_error ("worker cannot start", "reason=%s", "sink_socket_or_memory");
+    if (!sink || !items || !batches) {
+        mdf_error ("worker cannot start", "reason=%s", "sink_or_memory");
         s_signal_ready (self);
         goto out;
     }
-    zsock_set_linger (push, 1000);
     atomic_fetch_add (&self->alive, 1);
     mdf_gauge_add (self->stats->workers_alive, 1);
     s_signal_ready (self);
@@ -319,14 +309,13 @@ s_thread (void *arg)
                 mdf_counter_inc (self->stats->sink_errors);
             continue;
         }
-        s_handle (self, sink, push, items, batches, n, bars);
+        s_handle (self, sink, items, batches, n, bars);
     }
     atomic_fetch_sub (&self->alive, 1);
     mdf_gauge_add (self->stats->workers_alive, -1);
 out:
     free (batches);
     free (items);
-    zsock_destroy (&push);
     sink_destroy (&sink);
     return NULL;
 }
@@ -438,7 +427,6 @@ workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *
     self->cfg = *cfg;
     self->throttle = throttle_new (cfg->max_rows_per_sec, NULL);
     self->breaker = breaker_new (cfg->breaker_failures, cfg->breaker_cooldown_ms, NULL);
-    self->done_endpoint = strdup (cfg->done_endpoint);
     self->queue = queue;
     self->stats = stats;
     self->log_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 3);
@@ -446,7 +434,7 @@ workers_new (const workers_config_t *cfg, queue_t *queue, stats_t *stats, char *
     mdf_cond_init_monotonic (&self->ready_cond); /* timed wait for the first ping */
     mdf_cond_init_monotonic (&self->pinger_cond);
     self->threads = calloc ((size_t)cfg->count, sizeof (pthread_t));
-    if (!self->threads || !self->done_endpoint || !self->throttle || !self->breaker) {
+    if (!self->threads || !self->throttle || !self->breaker) {
         workers_destroy (&self);
         snprintf (err, errlen, "out of memory");
         return NULL;
@@ -506,7 +494,6 @@ workers_destroy (workers_t **self_p)
     pthread_cond_destroy (&self->ready_cond);
     pthread_mutex_destroy (&self->lock);
     free (self->threads);
-    free (self->done_endpoint);
     throttle_destroy (&self->throttle);
     breaker_destroy (&self->breaker);
     free (self);

@@ -1,12 +1,12 @@
 /*
  * workers: the threads that move batches from the queue into the sink.
  *
- * Each of `count` threads owns one sink connection and one PUSH socket
- * (connected to `done_endpoint`, bound by the ingest thread).  Loop:
+ * Each of `count` threads owns one sink connection.  Loop:
  *   take whole batches from the queue (up to batch_max bars; when throttled, up
  *   to a tenth of a second's worth) -> wait for the throttle -> write them in
- *   one transaction, retrying until it commits -> release their bars from the
- *   queue -> send a done_t to the ingest thread, which acks them "ok".
+ *   one transaction, retrying until it commits -> release their bars and hand
+ *   a done_t back through the queue (queue_finish), which the ingest thread
+ *   takes (queue_answers_take) to ack them "ok".
  * So a bar is acked only after its commit, and while the sink fails nothing is
  * acked, released or lost: the queue fills and the level rises.
  *
@@ -33,7 +33,6 @@
 #ifndef STORE_WORKERS_H
 #define STORE_WORKERS_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,31 +60,22 @@ typedef struct {
 work_item_t *work_item_new (void);
 void work_item_destroy (work_item_t **self_p);
 
-/* What a worker hands back to the ingest thread (one message per transaction,
- * a single frame holding this pointer; the receiver owns it). */
+/* What a worker hands back to the ingest thread, one per transaction, through
+ * the queue's answers (queue_finish; the queue's mutex orders the worker's
+ * writes before the ingest thread's reads).  The receiver owns it. */
 typedef struct {
-    work_item_t **items; /* owned */
+    queue_answer_t link; /* first member: the answers list links done_t */
     size_t n;
     int64_t bars;
-    bool committed;        /* false: aborted at shutdown, not stored, must not be acked */
-    atomic_bool published; /* release by the worker before the pointer is sent */
+    bool committed;       /* false: aborted at shutdown, not stored, must not be acked */
+    work_item_t *items[]; /* n items, owned */
 } done_t;
 
-/* The pointer crosses threads through an inproc socket, whose synchronisation
- * happens inside libzmq where ThreadSanitizer cannot see it.  The worker
- * publishes with done_publish (release) and the receiver calls done_receive
- * (acquire), so the hand-off is an ordering the C memory model states
- * explicitly rather than one that rests on libzmq's internals. */
-static inline void
-done_publish (done_t *done)
+/* The done_t an answer taken from the queue is. */
+static inline done_t *
+done_from_answer (queue_answer_t *answer)
 {
-    atomic_store_explicit (&done->published, true, memory_order_release);
-}
-
-static inline void
-done_receive (done_t *done)
-{
-    (void)atomic_load_explicit (&done->published, memory_order_acquire);
+    return (done_t *)(void *)answer;
 }
 
 void done_destroy (done_t **self_p);
@@ -97,10 +87,9 @@ typedef struct {
     int64_t retry_initial_ms, retry_max_ms;
     int64_t breaker_failures, breaker_cooldown_ms;
     int64_t max_rows_per_sec;
-    const char *done_endpoint; /* inproc endpoint to connect PUSH sockets to */
-    int64_t ping_ms;           /* sink ping period (> 0) */
-    int64_t ping_timeout_ms;   /* bound of one ping (connect, query) */
-    drain_t *drain;            /* borrowed, may be NULL: each transaction is reported */
+    int64_t ping_ms;         /* sink ping period (> 0) */
+    int64_t ping_timeout_ms; /* bound of one ping (connect, query) */
+    drain_t *drain;          /* borrowed, may be NULL: each transaction is reported */
 } workers_config_t;
 
 typedef struct _workers_t workers_t;

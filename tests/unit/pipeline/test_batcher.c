@@ -1,14 +1,21 @@
 /*
  * batcher: batches seal at batch_max or after linger, the window bounds the
  * sealed batches and blocks providers when full, pending counts open batches
- * too, release frees room, drain seals everything, close unblocks.
+ * too, release frees room, drain seals everything, close unblocks; providers
+ * write in place (reserve, commit) and a batch being written is not sealed
+ * under them; the sender is woken once per look, and by a first bar only when
+ * it would otherwise oversleep the linger.
  */
 #include <check.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "common/clock.h"
 #include "pipeline/batcher.h"
 #include "tests/integration/harness.h"
 
@@ -159,6 +166,87 @@ START_TEST (a_full_batch_sealed_by_linger_while_the_provider_waits_is_not_sealed
 }
 END_TEST
 
+static bool
+s_woken (batcher_t *b)
+{
+    struct pollfd p = { batcher_fd (b), POLLIN, 0 };
+    return poll (&p, 1, 0) == 1;
+}
+
+START_TEST (bars_written_in_place_are_the_batch_and_only_committed_ones_count)
+{
+    batcher_t *b = batcher_new (1, 10, 8, 1000000000LL, 1, NULL, NULL);
+    mdf_bar_t *dst;
+    ck_assert_uint_eq (batcher_reserve (b, 0, 64, &dst), 10); /* at most the batch's room */
+    memcpy (dst, bars, 7 * sizeof *dst);
+    ck_assert_int_eq (batcher_commit (b, 0, 4), 0); /* the source made only 4 */
+    ck_assert_uint_eq (batcher_pending_bars (b), 4);
+    ck_assert_uint_eq (batcher_reserve (b, 0, 64, &dst), 6);
+    memcpy (dst, bars + 4, 6 * sizeof *dst);
+    ck_assert_int_eq (batcher_commit (b, 0, 6), 0); /* full: sealed */
+    batch_t *out[2];
+    ck_assert_uint_eq (batcher_take (b, out, 2), 1);
+    ck_assert_uint_eq (out[0]->n, 10);
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq (out[0]->bars[i].ts, i + 1);
+    batcher_recycle (b, out[0]); /* encoded: the bars may go */
+    ck_assert_ptr_null (out[0]->bars);
+    batcher_release (b, out[0]);
+    ck_assert_uint_eq (batcher_reserve (b, 0, 3, &dst), 3);
+    batcher_close (b);
+    ck_assert_int_eq (batcher_commit (b, 0, 3), -1); /* closed meanwhile: not taken */
+    ck_assert_uint_eq (batcher_pending_bars (b), 0);
+    ck_assert_uint_eq (batcher_reserve (b, 0, 3, &dst), 0);
+    batcher_destroy (&b);
+}
+END_TEST
+
+START_TEST (a_batch_being_written_is_not_sealed_under_its_provider)
+{
+    batcher_t *b = batcher_new (1, 100, 8, 0, 1, NULL, NULL); /* linger 0 */
+    ck_assert_int_eq (batcher_push (b, 0, bars, 3), 0);
+    mdf_bar_t *dst;
+    ck_assert_uint_eq (batcher_reserve (b, 0, 5, &dst), 5);
+    batch_t *out[2];
+    ck_assert_uint_eq (batcher_take (b, out, 2), 0);       /* lingered out, but being written */
+    ck_assert_int_eq (batcher_next_linger (b), INT64_MAX); /* no spinning sender meanwhile */
+    memcpy (dst, bars + 3, 5 * sizeof *dst);
+    ck_assert_int_eq (batcher_commit (b, 0, 5), 0);
+    ck_assert (s_woken (b)); /* the commit tells the sender it is due */
+    ck_assert_uint_eq (batcher_take (b, out, 2), 1);
+    ck_assert_uint_eq (out[0]->n, 8);
+    ck_assert_int_eq (out[0]->bars[7].ts, 8);
+    batcher_release (b, out[0]);
+    batcher_destroy (&b);
+}
+END_TEST
+
+START_TEST (the_sender_is_woken_once_and_by_a_first_bar_only_when_due_before_it_looks)
+{
+    int64_t linger = 1000000000LL; /* 1 s */
+    batcher_t *b = batcher_new (1, 10, 8, linger, 1, NULL, NULL);
+    /* the sender looks again within 100 ms anyway: a first bar due in 1 s
+     * need not wake it */
+    batcher_sleep_until (b, mdf_mono_ns () + 100000000);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 1), 0);
+    ck_assert (!s_woken (b));
+    batcher_destroy (&b);
+    /* a sender that sleeps until further notice is woken by a first bar, and
+     * the seals that follow before it looks write nothing more: one look
+     * takes them all */
+    b = batcher_new (1, 10, 8, linger, 1, NULL, NULL);
+    batcher_sleep_until (b, INT64_MAX);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 1), 0);
+    ck_assert (s_woken (b));
+    ck_assert_int_eq (batcher_push (b, 0, bars, 29), 0);
+    ck_assert_uint_eq (batcher_window (b), 3);
+    uint64_t count = 0;
+    ck_assert_int_eq (read (batcher_fd (b), &count, sizeof count), (ssize_t)sizeof count);
+    ck_assert_uint_eq (count, 1);
+    batcher_destroy (&b);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -172,10 +260,9 @@ main (void)
     tcase_add_test (tc, a_full_batch_sealed_by_linger_while_the_provider_waits_is_not_sealed_empty);
     tcase_add_test (tc, close_unblocks_a_waiting_provider_with_an_error);
     tcase_add_test (tc, drain_seals_open_batches_and_times_out_while_unacked);
+    tcase_add_test (tc, bars_written_in_place_are_the_batch_and_only_committed_ones_count);
+    tcase_add_test (tc, a_batch_being_written_is_not_sealed_under_its_provider);
+    tcase_add_test (tc, the_sender_is_woken_once_and_by_a_first_bar_only_when_due_before_it_looks);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

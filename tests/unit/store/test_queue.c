@@ -1,8 +1,10 @@
 /*
  * queue: bounded in bars, whole batches, FIFO, push refuses instead of
- * blocking, level recomputed on push and release, stop with and without drain.
+ * blocking, level recomputed on push and release, stop with and without drain,
+ * answers handed back in order with a pollable descriptor.
  */
 #include <check.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -215,6 +217,89 @@ START_TEST (destroy_frees_queued_items)
 }
 END_TEST
 
+static bool
+s_readable (queue_t *q)
+{
+    struct pollfd p = { queue_answers_fd (q), POLLIN, 0 };
+    return poll (&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+START_TEST (finished_takes_come_back_in_order_and_release_their_bars)
+{
+    queue_t *q = queue_new (1000, 500, 800, 0);
+    queue_push (q, ITEM (0), 600);
+    queue_push (q, ITEM (1), 300);
+    ck_assert_int_eq (queue_level (q), MDF_LEVEL_HARD);
+    void *items[4];
+    int64_t bars;
+    queue_answer_t a[3];
+    ck_assert (!s_readable (q));
+    ck_assert_ptr_null (queue_answers_take (q));
+    queue_take (q, 600, items, 4, &bars);
+    ck_assert (queue_finish (q, bars, &a[0])); /* 300 left: the level drops at once */
+    ck_assert_int_eq (queue_level (q), MDF_LEVEL_OK);
+    ck_assert (s_readable (q));
+    queue_take (q, 600, items, 4, &bars);
+    ck_assert (!queue_finish (q, bars, &a[1]));
+    ck_assert_int_eq (queue_size (q), 0);
+    queue_answer_t *got = queue_answers_take (q);
+    ck_assert_ptr_eq (got, &a[0]);
+    ck_assert_ptr_eq (got->next, &a[1]);
+    ck_assert_ptr_null (got->next->next);
+    ck_assert (!s_readable (q)); /* taken: nothing to wake for */
+    ck_assert_ptr_null (queue_answers_take (q));
+    queue_push (q, ITEM (2), 1);
+    queue_take (q, 600, items, 4, &bars);
+    queue_finish (q, bars, &a[2]);
+    ck_assert (s_readable (q)); /* the next answer wakes again */
+    ck_assert_ptr_eq (queue_answers_take (q), &a[2]);
+    queue_destroy (&q, NULL);
+}
+END_TEST
+
+typedef struct {
+    queue_t *q;
+    queue_answer_t answers[500];
+} finisher_t;
+
+static void *
+s_finisher (void *arg)
+{
+    finisher_t *f = arg;
+    for (size_t i = 0; i < 500; i++) {
+        void *item;
+        int64_t bars;
+        if (queue_take (f->q, 1, &item, 1, &bars) == 1)
+            queue_finish (f->q, bars, &f->answers[i]);
+    }
+    return NULL;
+}
+
+/* What a worker hands back while the ingest thread sleeps in poll always
+ * wakes it: no answer is left behind with the descriptor quiet. */
+START_TEST (every_answer_from_another_thread_is_taken)
+{
+    queue_t *q = queue_new (1000, 500, 800, 0);
+    finisher_t f = { .q = q };
+    pthread_t th;
+    pthread_create (&th, NULL, s_finisher, &f);
+    size_t pushed = 0, got = 0;
+    while (got < 500) {
+        while (pushed < 500 && queue_push (q, ITEM (pushed % 64), 1) == 0)
+            pushed++;
+        struct pollfd p = { queue_answers_fd (q), POLLIN, 0 };
+        ck_assert_int_eq (poll (&p, 1, 5000), 1); /* never stuck with answers waiting */
+        for (queue_answer_t *a = queue_answers_take (q); a; a = a->next) {
+            ck_assert_ptr_eq (a, &f.answers[got]);
+            got++;
+        }
+    }
+    pthread_join (th, NULL);
+    ck_assert_int_eq (queue_size (q), 0);
+    queue_destroy (&q, NULL);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -232,6 +317,8 @@ main (void)
     tcase_add_test (tc, stop_without_drain_wakes_takers_at_once);
     tcase_add_test (tc, timed_take_returns_empty_after_timeout);
     tcase_add_test (tc, destroy_frees_queued_items);
+    tcase_add_test (tc, finished_takes_come_back_in_order_and_release_their_bars);
+    tcase_add_test (tc, every_answer_from_another_thread_is_taken);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);
