@@ -217,14 +217,14 @@ row "2. feedback reaction (event ts -> scale applied)" \
 fi
 
 # ------------------------------------------------------- 3. null-sink ceiling
-# The pipeline runs the step policy: the window, not a controller, is what
-# should bound it here (at OK the step policy's scale is 1.0).  The codec's
-# figure (bench/codec) is taken in the same run, once per window, beside the
-# two ZeroMQ loops.
+# The pipeline runs its default policy (share): a null sink's speed is
+# published as a lower bound that rises with what it takes, so the window,
+# not the controller, bounds the rate.  The codec's figure (bench/codec) is
+# taken in the same run, once per window, beside the two ZeroMQ loops.
 wanted 3 && for inflight in 8 32; do
     say "null-sink ceiling: max_inflight $inflight, ${ceil_s} s"
     store_up "null-$inflight-store" null 0
-    pipe_up "null-$inflight-pipeline" 1000000000 "$inflight" 100000 true "" 'policy = "step"'
+    pipe_up "null-$inflight-pipeline" 1000000000 "$inflight" 100000 true
     line=$("$build/bench/bench_probe" --store-http "$S_HTTP" --pipeline-http "$P_HTTP" \
         --seconds "$ceil_s" --warmup 1 --interval-ms 100)
     echo "null $inflight $line" >>"$out/ceiling.txt"

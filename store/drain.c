@@ -147,8 +147,18 @@ s_update_service (drain_t *self, int64_t now)
 {
     int64_t rows, busy;
     s_sum (self, now, DRAIN_WINDOW_MS, &rows, &busy);
-    if (busy >= (int64_t)DRAIN_MIN_BUSY_MS * 1000000)
+    const int64_t min_busy = (int64_t)DRAIN_MIN_BUSY_MS * 1000000;
+    if (busy >= min_busy) {
         self->last_service = (double)rows / ((double)busy / 1e9);
+    } else if (rows > 0) {
+        /* rows written in less than the measurable busy time (a null sink, or
+         * a fast one lightly used): the sink takes at least rows / min_busy;
+         * without this floor its speed would stay unknown and a producer
+         * pacing on it would never learn it may go faster */
+        double floor = (double)rows / ((double)min_busy / 1e9);
+        if (floor > self->last_service)
+            self->last_service = floor;
+    }
 }
 
 void

@@ -16,7 +16,10 @@
  *    it should: producers then stop adding to a queue that does not move.
  *    An idle sink (no write in the window) keeps the last estimate, so a
  *    producer coming back after a pause finds the sink's speed at once.
- *    Before the first busy window the rate is unknown (-1).
+ *    A window whose writes took less than DRAIN_MIN_BUSY_MS in all (a null
+ *    sink, a fast sink lightly used) gives a lower bound, rows / that
+ *    minimum, which only ever raises the estimate.  Before the first write
+ *    the rate is unknown (-1).
  *
  * Thread-safe (a mutex; two calls per transaction).  Time comes from the
  * mdf_clock_t, so unit tests drive it with a fake clock.

@@ -117,6 +117,34 @@ START_TEST (a_throttled_sink_gives_the_throttle)
 }
 END_TEST
 
+START_TEST (a_sink_too_fast_to_time_gives_a_lower_bound_that_rises)
+{
+    /* a null sink: 500 rows in 10 us, ten times per 100 ms: 0.1 ms busy per
+     * window, under what can be timed; its speed is still known to be at
+     * least rows / DRAIN_MIN_BUSY_MS, so a producer pacing on it may go on */
+    for (int i = 0; i < 10; i++) {
+        int64_t t0 = drain_begin (d);
+        fake.now_ns += 10000; /* 10 us */
+        drain_end (d, t0, 500, 0);
+        fake.now_ns += 10 * MS;
+    }
+    double first = drain_service_rate (d);
+    ck_assert_double_ge (first, 5000.0 / (DRAIN_MIN_BUSY_MS / 1000.0));
+    /* more rows in the same little time: the bound rises with them */
+    for (int i = 0; i < 50; i++) {
+        int64_t t0 = drain_begin (d);
+        fake.now_ns += 10000;
+        drain_end (d, t0, 500, 0);
+        fake.now_ns += 2 * MS;
+    }
+    ck_assert_double_gt (drain_service_rate (d), first);
+    /* a slow write afterwards is timed as before: the real speed wins */
+    fake.now_ns += 10000 * MS;
+    s_work (500, 100, 2000);
+    ck_assert_double_eq_tol (drain_service_rate (d), 5000, 1);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -130,6 +158,7 @@ main (void)
     tcase_add_test (tc, a_blocked_write_brings_it_down_to_zero);
     tcase_add_test (tc, two_workers_in_parallel_add_up);
     tcase_add_test (tc, a_throttled_sink_gives_the_throttle);
+    tcase_add_test (tc, a_sink_too_fast_to_time_gives_a_lower_bound_that_rises);
     suite_add_tcase (s, tc);
     return h_run_suite (s);
 }
