@@ -18,6 +18,9 @@
 # directory; the services are stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_TAG=memory
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 unset MDP_HTTP_CONTROL_TOKEN MDP_HTTP_CONTROL_TOKEN_FILE
 
 build=build
@@ -48,19 +51,8 @@ cleanup () {
 }
 trap cleanup EXIT
 
-used_ports=" "
-free_port () {
-    local p
-    while :; do
-        p=$((10000 + RANDOM % 20000))
-        [[ "$used_ports" == *" $p "* ]] && continue
-        [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] || continue
-        used_ports+="$p "
-        printf -v "$1" '%s' "$p"
-        return
-    done
-}
 
+# bench/lib.sh's wait_http, but a service that exits shows its log
 wait_http () { # wait_http PORT PID NAME
     for _ in $(seq 1 200); do
         curl -fs -o /dev/null "http://127.0.0.1:$1/health" && return 0
@@ -118,13 +110,6 @@ EOF
     wait_http "$P_HTTP" "$P_PID" "$1"
 }
 
-stop () { # stop PID...
-    local pid keep=()
-    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do [[ " $* " == *" $pid "* ]] || keep+=("$pid"); done
-    pids=("${keep[@]}")
-}
 
 echo "bench/memory.sh: build $build, ${extra_env:-no extra environment}"
 store_up idle-store 0

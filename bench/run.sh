@@ -24,6 +24,9 @@
 # each helper's raw output and the services' logs beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_TAG=bench
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 # The runs use their own loopback configs and POST /control/pause without a
 # token: a control token exported for another pipeline must not apply here.
 unset MDP_HTTP_CONTROL_TOKEN MDP_HTTP_CONTROL_TOKEN_FILE
@@ -67,19 +70,8 @@ cleanup () {
 }
 trap cleanup EXIT
 
-used_ports=" "
-free_port () { # free_port VAR: a TCP port below the ephemeral range that no socket
-    local p       # uses and that this script has not handed out before
-    while :; do
-        p=$((10000 + RANDOM % 20000))
-        [[ "$used_ports" == *" $p "* ]] && continue
-        [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] || continue
-        used_ports+="$p "
-        printf -v "$1" '%s' "$p"
-        return
-    done
-}
 
+# bench/lib.sh's wait_http, but a service that exits shows its log in $out/logs/
 wait_http () { # wait_http PORT PID NAME
     for _ in $(seq 1 200); do
         curl -fs -o /dev/null "http://127.0.0.1:$1/health" && return 0
@@ -95,9 +87,6 @@ scrape () { # scrape PORT NAME: sum of one metric's series
         awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2 } END { printf "%.0f\n", s }'
 }
 
-kv () { # kv "LINE" KEY: value of KEY=value in a helper's output line
-    tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"
-}
 
 # store_up NAME SINK MAX_ROWS [EXTRA_TOML]: sets S_PID S_HTTP S_INGEST S_FB S_DB
 store_up () {
@@ -154,15 +143,6 @@ EOF
     wait_http "$P_HTTP" "$P_PID" "$1"
 }
 
-stop () { # stop PID...: SIGTERM, wait, forget (so cleanup never signals a reused PID)
-    local pid keep=()
-    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        [[ " $* " == *" $pid "* ]] || keep+=("$pid")
-    done
-    pids=("${keep[@]}")
-}
 
 drain_pipe () { # pause the pipeline and wait (max 60 s) for its last acks
     curl -fs -X POST "http://127.0.0.1:$P_HTTP/control/pause" >/dev/null || true

@@ -101,6 +101,12 @@ sender_commit (sender_t *self, size_t idx, size_t n)
     return batcher_commit (self->batcher, idx, n);
 }
 
+int
+sender_push (sender_t *self, size_t idx, const mdf_bar_t *bars, size_t n)
+{
+    return batcher_push (self->batcher, idx, bars, n);
+}
+
 void
 sender_close_input (sender_t *self)
 {

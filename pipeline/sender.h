@@ -71,6 +71,10 @@ void sender_destroy (sender_t **self_p);
 size_t sender_reserve (sender_t *self, size_t idx, size_t want, mdf_bar_t **bars);
 int sender_commit (sender_t *self, size_t idx, size_t n);
 
+/* n bars of provider idx copied in through sender_reserve / sender_commit,
+ * for a caller that holds them already: 0, or -1 once closed. */
+int sender_push (sender_t *self, size_t idx, const mdf_bar_t *bars, size_t n);
+
 /* Make sender_reserve / sender_commit fail from now on and wake providers
  * blocked in them. */
 void sender_close_input (sender_t *self);

@@ -174,24 +174,6 @@ s_nothing_inflight (void *arg)
     return sender_inflight (s_sender) == 0;
 }
 
-/* What a provider does (pipeline/provider.c): n bars of provider idx written
- * into the room sender_reserve gives, then sender_commit.  0, or -1 closed. */
-static int
-s_write (size_t idx, const mdf_bar_t *bars, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        mdf_bar_t *dst;
-        size_t room = sender_reserve (s_sender, idx, n - i, &dst);
-        if (room == 0)
-            return -1;
-        memcpy (dst, bars + i, room * sizeof *bars);
-        if (sender_commit (s_sender, idx, room) < 0)
-            return -1;
-        i += room;
-    }
-    return 0;
-}
-
 /* One store, a sender towards it, one batch of 10 bars pushed and received
  * there as *got. */
 static void
@@ -199,7 +181,7 @@ s_one_batch (s_store_t *st, int64_t ack_timeout_ms, int64_t backoff_ms, s_got_t 
 {
     s_store_new (st, "a");
     s_start (st, 1, 4, ack_timeout_ms, backoff_ms);
-    ck_assert_int_eq (s_write (0, s_bars, 10), 0);
+    ck_assert_int_eq (sender_push (s_sender, 0, s_bars, 10), 0);
     ck_assert (s_receive (st, got, 5000));
 }
 
@@ -296,7 +278,7 @@ static void *
 s_push (void *arg)
 {
     s_pusher_t *p = arg;
-    p->rc = s_write (0, s_bars, 10);
+    p->rc = sender_push (s_sender, 0, s_bars, 10);
     atomic_store (&p->done, 1);
     return NULL;
 }
@@ -307,13 +289,13 @@ START_TEST (batches_go_where_there_is_room_and_the_provider_waits_for_it)
     s_store_new (&st[0], "a");
     s_store_new (&st[1], "b");
     s_start (st, 2, 1, 10000, 50); /* one batch in flight per store */
-    ck_assert_int_eq (s_write (0, s_bars, 10), 0);
-    ck_assert_int_eq (s_write (0, s_bars, 10), 0);
+    ck_assert_int_eq (sender_push (s_sender, 0, s_bars, 10), 0);
+    ck_assert_int_eq (sender_push (s_sender, 0, s_bars, 10), 0);
     s_got_t a, b;
     ck_assert (s_receive (&st[0], &a, 5000)); /* one each */
     ck_assert (s_receive (&st[1], &b, 5000));
     /* both windows full: the next full batch waits in the provider */
-    ck_assert_int_eq (s_write (0, s_bars, 10), 0); /* the open batch */
+    ck_assert_int_eq (sender_push (s_sender, 0, s_bars, 10), 0); /* the open batch */
     s_pusher_t p = { 0, -1 };
     pthread_t t;
     ck_assert_int_eq (pthread_create (&t, NULL, s_push, &p), 0);

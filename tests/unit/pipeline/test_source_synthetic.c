@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "pipeline/source.h"
+#include "tests/integration/harness.h"
 
 #define N 20000
 
@@ -52,9 +53,5 @@ main (void)
     tcase_add_test (tc, test_bars_are_valid_and_distinct_rows_at_microsecond_precision);
     tcase_add_test (tc, test_rejects_no_symbols_and_bad_price);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

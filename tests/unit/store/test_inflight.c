@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store/inflight.h"
+#include "tests/integration/harness.h"
 
 static void
 s_batch (mdf_batch_t *b, const char *producer, uint64_t seq, size_t n)
@@ -207,9 +208,5 @@ main (void)
     tcase_add_test (tc, grows_and_keeps_every_entry);
     tcase_add_test (tc, long_identity_is_kept_whole);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "store/queue.h"
+#include "tests/integration/harness.h"
 
 static int s_items[64]; /* item identities: &s_items[i] */
 #define ITEM(i) ((void *)&s_items[i])
@@ -320,9 +321,5 @@ main (void)
     tcase_add_test (tc, finished_takes_come_back_in_order_and_release_their_bars);
     tcase_add_test (tc, every_answer_from_another_thread_is_taken);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return h_run_suite (s);
 }
