@@ -51,7 +51,6 @@ cleanup () {
 }
 trap cleanup EXIT
 
-
 # bench/lib.sh's wait_http, but a service that exits shows its log
 wait_http () { # wait_http PORT PID NAME
     for _ in $(seq 1 200); do
