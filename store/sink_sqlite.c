@@ -59,6 +59,8 @@
 
 #include "common/log.h"
 
+#define S_BUSY_TIMEOUT_MS 5000 /* a lock held by another connection: wait this long */
+
 enum { S_DB, S_WAL, S_SHM, S_NFILES };
 
 /* Identity of one file at a path (present = false when there is none). */
@@ -128,6 +130,22 @@ s_exec (sqlite_sink_t *self, const char *sql, char *err, size_t errlen)
     if (sqlite3_exec (self->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return s_fail (self, sql, err, errlen);
     return 0;
+}
+
+/* PRAGMA journal_mode=WAL needs an exclusive lock, and SQLite answers BUSY
+ * at once, without its busy handler, while another connection holds the
+ * database (two connections of a starting store creating it together): try
+ * again for up to the busy timeout. */
+static int
+s_exec_wal (sqlite_sink_t *self, char *err, size_t errlen)
+{
+    for (int waited_ms = 0;; waited_ms += 10) {
+        if (sqlite3_exec (self->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) == SQLITE_OK)
+            return 0;
+        if ((sqlite3_errcode (self->db) & 0xff) != SQLITE_BUSY || waited_ms >= S_BUSY_TIMEOUT_MS)
+            return s_fail (self, "PRAGMA journal_mode=WAL", err, errlen);
+        nanosleep (&(struct timespec){ 0, 10000000 }, NULL);
+    }
 }
 
 /* ---- the files under the connection ---- */
@@ -345,10 +363,10 @@ s_open (void *state, char *err, size_t errlen)
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)
         != SQLITE_OK)
         return s_fail (self, "open", err, errlen);
-    sqlite3_busy_timeout (self->db, 5000);
+    sqlite3_busy_timeout (self->db, S_BUSY_TIMEOUT_MS);
     char sql[1024];
     snprintf (sql, sizeof sql, "PRAGMA synchronous=%s", self->synchronous);
-    if (s_exec (self, "PRAGMA journal_mode=WAL", err, errlen) || s_exec (self, sql, err, errlen))
+    if (s_exec_wal (self, err, errlen) || s_exec (self, sql, err, errlen))
         return -1;
     char *q = sqlite3_mprintf ("CREATE TABLE IF NOT EXISTS \"%w\" (provider TEXT, symbol TEXT, "
                                "ts INTEGER, open REAL, high REAL, low REAL, close REAL, "

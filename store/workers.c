@@ -344,8 +344,8 @@ s_ping_result (workers_t *self, bool ok, const char *err)
         mdf_info ("sink reachable again", "type=%s", self->cfg.sink.type);
 }
 
-/* Ping at start and every ping_ms, sink_check every second in between, until
- * workers_join stops it. */
+/* Ping at start and every ping_ms, sink_check every second in between (and
+ * ping every second while pings fail), until workers_join stops it. */
 static void *
 s_pinger (void *arg)
 {
@@ -363,7 +363,9 @@ s_pinger (void *arg)
             int rc = sink_ping (sink, (int)self->cfg.ping_timeout_ms, err, sizeof err);
             s_ping_result (self, rc == 0, err);
             now = mdf_mono_ns ();
-            next_ping = now + self->cfg.ping_ms * 1000000;
+            /* a failed ping leaves no connection to check between pings:
+             * ping again at the check's pace until one succeeds */
+            next_ping = now + (rc == 0 ? self->cfg.ping_ms : S_IDLE_CHECK_MS) * 1000000;
         } else if (sink_check (sink, err, sizeof err) != 0)
             s_ping_result (self, false, err); /* the next ping reopens */
         int64_t wait = next_ping - now;

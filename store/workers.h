@@ -22,7 +22,8 @@
  * Sink health, for readiness (workers_health): a dedicated pinger thread with
  * a sink connection of its own calls sink_ping at start and every ping_ms
  * (bounded by ping_timeout_ms; never on the ingest thread, never holding a
- * worker), and sink_check every second in between.  The sink counts as
+ * worker), and sink_check every second in between; after a failed ping it
+ * pings every second until one succeeds.  The sink counts as
  * reachable while the last ping succeeded, or a write committed since, and
  * that success is recent (3 ping periods); a write that failed keeps the
  * sink "failing" until that write commits.  Idle workers (nothing to take

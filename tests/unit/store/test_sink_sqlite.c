@@ -7,6 +7,7 @@
  * new files alone.  sink_ping and sink_check.
  */
 #include <check.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +161,51 @@ START_TEST (two_connections_write_the_same_file)
     mdf_batch_clear (&b);
     sink_destroy (&s1);
     sink_destroy (&s2);
+}
+END_TEST
+
+/* Connections of a starting store (workers and the pinger) open a database
+ * that does not exist yet at the same moment: each must open it, none may
+ * report "database is locked" (PRAGMA journal_mode=WAL gets BUSY at once,
+ * without SQLite's busy handler, while another connection creates it). */
+typedef struct {
+    pthread_barrier_t *go;
+    const char *path;
+    int rc;
+    char err[256];
+} s_opener_t;
+
+static void *
+s_open_at_once (void *arg)
+{
+    s_opener_t *o = arg;
+    sink_t *sink = s_sink (o->path);
+    pthread_barrier_wait (o->go);
+    o->rc = sink_open (sink, o->err, sizeof o->err);
+    sink_destroy (&sink);
+    return NULL;
+}
+
+START_TEST (connections_opening_a_new_database_together_all_open_it)
+{
+    enum { OPENERS = 4, ROUNDS = 30 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char path[192];
+        snprintf (path, sizeof path, "%s/race-%d.db", s_dir, round);
+        pthread_barrier_t go;
+        pthread_barrier_init (&go, NULL, OPENERS);
+        s_opener_t o[OPENERS];
+        pthread_t t[OPENERS];
+        for (int i = 0; i < OPENERS; i++) {
+            o[i] = (s_opener_t){ &go, path, -1, "" };
+            ck_assert_int_eq (pthread_create (&t[i], NULL, s_open_at_once, &o[i]), 0);
+        }
+        for (int i = 0; i < OPENERS; i++)
+            pthread_join (t[i], NULL);
+        pthread_barrier_destroy (&go);
+        for (int i = 0; i < OPENERS; i++)
+            ck_assert_msg (o[i].rc == 0, "round %d, connection %d: %s", round, i, o[i].err);
+    }
 }
 END_TEST
 
@@ -527,6 +573,7 @@ main (void)
     TCase *tc = tcase_create ("sqlite");
     tcase_add_checked_fixture (tc, s_setup, s_teardown);
     tcase_add_test (tc, open_creates_directory_and_table);
+    tcase_add_test (tc, connections_opening_a_new_database_together_all_open_it);
     tcase_add_test (tc, write_commits_every_bar_of_every_batch);
     tcase_add_test (tc, resending_a_batch_stores_each_bar_once);
     tcase_add_test (tc, upsert_keeps_the_latest_values);
