@@ -186,6 +186,9 @@ long h_db_rows (const char *db);
 /* Milliseconds on the monotonic clock. */
 long long h_now_ms (void);
 
+/* Sleep ms milliseconds (through EINTR); for poll loops with a deadline. */
+void h_sleep_ms (int ms);
+
 /* A Check suite's main: run every test of `s` (each forked, unless
  * CK_FORK=no), print the results, free; EXIT_SUCCESS when none failed. */
 static inline int
