@@ -57,20 +57,29 @@ s_expect_invalid (mdf_bar_t bad, const char *want)
     mdf_batch_clear (&out);
 }
 
-/* Decode a body whose "bars" value is the packed `bars`; expect rc and err. */
-static void
-s_expect_raw (const mdf_buf_t *bars, mdf_decode_t want_rc, const char *want)
+/* Decode the body the n key/values make; expect rc and err.  Returns what
+ * the decoder left (batch_seq when readable); the caller clears it. */
+static mdf_batch_t
+s_expect_kvs (const mp_kv_t *kvs, size_t n, mdf_decode_t want_rc, const char *want)
 {
-    mp_kv_t kvs[8];
-    size_t n = mp_batch_kvs (kvs, bars);
     mdf_buf_t buf = { 0 };
     mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
     mdf_batch_t out = { 0 };
     char err[256] = "";
     ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err), want_rc);
     ck_assert_str_eq (err, want);
-    mdf_batch_clear (&out);
     mdf_buf_free (&buf);
+    return out;
+}
+
+/* Decode a body whose "bars" value is the packed `bars`; expect rc and err. */
+static void
+s_expect_raw (const mdf_buf_t *bars, mdf_decode_t want_rc, const char *want)
+{
+    mp_kv_t kvs[8];
+    size_t n = mp_batch_kvs (kvs, bars);
+    mdf_batch_t out = s_expect_kvs (kvs, n, want_rc, want);
+    mdf_batch_clear (&out);
 }
 
 /* Pack [[sym, ts, o, h, l, c, v]] with the given symbol bytes and ts. */
@@ -238,15 +247,10 @@ START_TEST (batch_refuses_ids_that_are_not_utf8)
     for (size_t i = 0; i < n; i++)
         if (strcmp (kvs[i].key, "provider") == 0)
             kvs[i] = (mp_kv_t){ .key = "provider", .kind = MP_STR, .s = "bad\xfe" };
-    mdf_buf_t buf = { 0 };
-    mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
-    mdf_batch_t out = { 0 };
-    char err[256];
-    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
-                      MDF_DECODE_MALFORMED);
-    ck_assert_str_eq (err, "key 'provider': string is not valid UTF-8");
+    mdf_batch_t out
+        = s_expect_kvs (kvs, n, MDF_DECODE_MALFORMED, "key 'provider': string is not valid UTF-8");
     ck_assert (out.has_batch_seq); /* answered "rejected" */
-    mdf_buf_free (&buf);
+    mdf_batch_clear (&out);
 }
 END_TEST
 
@@ -332,31 +336,20 @@ START_TEST (batch_rejects_other_versions_and_types)
     size_t n = mp_batch_kvs (kvs, &bars);
     kvs[0].i = 2;
     kvs[3] = (mp_kv_t){ .key = "batch_seq", .kind = MP_STR, .s = "v2-style" };
-    mdf_buf_t buf = { 0 };
-    mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
-    mdf_batch_t out = { 0 };
-    char err[256];
-    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
-                      MDF_DECODE_MALFORMED);
-    ck_assert_str_eq (err, "key 'v': unsupported version 2 (this decoder speaks 1)");
+    mdf_batch_t out = s_expect_kvs (kvs, n, MDF_DECODE_MALFORMED,
+                                    "key 'v': unsupported version 2 (this decoder speaks 1)");
     ck_assert (!out.has_batch_seq);
 
     n = mp_batch_kvs (kvs, &bars);
     kvs[1].s = "ack";
-    mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
-    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
-                      MDF_DECODE_MALFORMED);
-    ck_assert_str_eq (err, "key 'type': expected \"bars\", got \"ack\"");
+    out = s_expect_kvs (kvs, n, MDF_DECODE_MALFORMED, "key 'type': expected \"bars\", got \"ack\"");
     ck_assert (out.has_batch_seq);
     ck_assert_uint_eq (out.batch_seq, 77);
 
     n = mp_batch_kvs (kvs, &bars);
     kvs[3] = (mp_kv_t){ .key = "batch_seq", .kind = MP_INT, .i = -4 };
-    mp_map (&buf, kvs, n, NULL, NULL, NULL, 0);
-    ck_assert_int_eq (mdf_batch_decode (buf.data, buf.size, &out, 0, err, sizeof err),
-                      MDF_DECODE_MALFORMED);
-    ck_assert_str_eq (err, "key 'batch_seq': must not be negative (-4)");
-    mdf_buf_free (&buf);
+    out = s_expect_kvs (kvs, n, MDF_DECODE_MALFORMED, "key 'batch_seq': must not be negative (-4)");
+    mdf_batch_clear (&out);
 }
 END_TEST
 
