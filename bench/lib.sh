@@ -37,6 +37,12 @@ kv () { # kv "LINE" KEY: value of KEY=value in a helper's output line
     tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"
 }
 
+stop_all () { # every PID in `pids`: SIGTERM all, then wait for each (an EXIT trap's part)
+    local pid
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+
 stop () { # stop PID...: SIGTERM, wait, forget (so cleanup never signals a reused PID)
     local pid keep=()
     for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done

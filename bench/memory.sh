@@ -45,8 +45,7 @@ sync # a binary just linked has dirty page-cache pages, which smaps counts as pr
 tmp=$(mktemp -d /tmp/mdflow-memory-XXXXXX)
 pids=()
 cleanup () {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stop_all
     rm -rf "$tmp"
 }
 trap cleanup EXIT

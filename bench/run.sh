@@ -64,8 +64,7 @@ rm -f "$out"/*.txt "$out"/logs/*.log "$out/results.md"
 tmp=$(mktemp -d /tmp/mdflow-bench-XXXXXX)
 pids=()
 cleanup () {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stop_all
     rm -rf "$tmp"
 }
 trap cleanup EXIT

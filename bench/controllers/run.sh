@@ -81,8 +81,7 @@ cleanup () {
     # the probe and the disturbance first (a disturbance's last sleep, at
     # most 2 s, ends on its own), then the services
     for pid in "${bg[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stop_all
     if [ -n "$ns" ]; then
         ip netns del "$ns" 2>/dev/null || true
         rm -rf "/etc/netns/$ns"
