@@ -18,6 +18,14 @@ free_port () { # free_port VAR: a TCP port below the ephemeral range that no soc
     done
 }
 
+# bench_show_log NAME: the end of BENCH_LOGDIR/NAME.log on stderr, when the
+# caller keeps its services' logs there (they may be gone after exit).
+bench_show_log () {
+    [ -n "${BENCH_LOGDIR:-}" ] && [ -r "$BENCH_LOGDIR/$1.log" ] || return 0
+    echo "--- $BENCH_LOGDIR/$1.log (last 20 lines):" >&2
+    tail -n 20 "$BENCH_LOGDIR/$1.log" >&2
+}
+
 # wait_http PORT PID NAME [PREFIX...]: wait (10 s at most) until GET /health
 # on 127.0.0.1:PORT answers, run as PREFIX curl ... (e.g. ip netns exec NS);
 # exits 1 when PID exits first or nothing answers.
@@ -26,7 +34,7 @@ wait_http () {
     shift 3
     for _ in $(seq 1 200); do
         "$@" curl -fs -o /dev/null "http://127.0.0.1:$port/health" && return 0
-        kill -0 "$pid" 2>/dev/null || { echo "${BENCH_TAG:-bench}: $name exited" >&2; exit 1; }
+        kill -0 "$pid" 2>/dev/null || { echo "${BENCH_TAG:-bench}: $name exited" >&2; bench_show_log "$name"; exit 1; }
         sleep 0.05
     done
     echo "${BENCH_TAG:-bench}: $name did not answer on port $port" >&2

@@ -49,17 +49,8 @@ cleanup () {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+BENCH_LOGDIR="$tmp"
 
-# bench/lib.sh's wait_http, but a service that exits shows its log
-wait_http () { # wait_http PORT PID NAME
-    for _ in $(seq 1 200); do
-        curl -fs -o /dev/null "http://127.0.0.1:$1/health" && return 0
-        kill -0 "$2" 2>/dev/null || { echo "memory: $3 exited:" >&2; cat "$tmp/$3.log" >&2; exit 1; }
-        sleep 0.05
-    done
-    echo "memory: $3 did not answer on port $1" >&2
-    exit 1
-}
 
 spawn () { # spawn NAME BINARY: sets PID
     # shellcheck disable=SC2086

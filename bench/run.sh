@@ -68,17 +68,8 @@ cleanup () {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+BENCH_LOGDIR="$out/logs"
 
-# bench/lib.sh's wait_http, but a service that exits shows its log in $out/logs/
-wait_http () { # wait_http PORT PID NAME
-    for _ in $(seq 1 200); do
-        curl -fs -o /dev/null "http://127.0.0.1:$1/health" && return 0
-        kill -0 "$2" 2>/dev/null || { echo "bench: $3 exited, see $out/logs/$3.log" >&2; exit 1; }
-        sleep 0.05
-    done
-    echo "bench: $3 did not answer on port $1" >&2
-    exit 1
-}
 
 scrape () { # scrape PORT NAME: sum of one metric's series
     curl -fs "http://127.0.0.1:$1/metrics" |
