@@ -58,8 +58,10 @@ s_make_bar (s_synth_t *s, s_sym_t *sym, mdf_bar_t *bar, int64_t now)
     double close = open * (1.0 + 0.001 * s_unit (s));
     if (close < 0.01)
         close = 0.01;
-    double hi = fmax (open, close) * (1.0 + 0.0005 * fabs (s_unit (s)));
-    double lo = fmin (open, close) * (1.0 - 0.0005 * fabs (s_unit (s)));
+    /* prices are finite and > 0: plain comparisons, not libm's NaN-aware
+     * fmax/fmin calls (a tenth of the walk's time) */
+    double hi = (open > close ? open : close) * (1.0 + 0.0005 * fabs (s_unit (s)));
+    double lo = (open < close ? open : close) * (1.0 - 0.0005 * fabs (s_unit (s)));
     sym->price = close;
     memcpy (bar->symbol, sym->symbol, sizeof bar->symbol);
     bar->ts = ts;
@@ -79,7 +81,8 @@ s_next (source_t *base, mdf_bar_t *bars, size_t n, char *err, size_t errlen)
     int64_t now = mdf_wall_ns () / 1000 * 1000;
     for (size_t i = 0; i < n; i++) {
         s_make_bar (s, &s->syms[s->next_sym], &bars[i], now);
-        s->next_sym = (s->next_sym + 1) % s->nsyms;
+        if (++s->next_sym == s->nsyms) /* not %: a division per bar */
+            s->next_sym = 0;
     }
     return (int)n;
 }
