@@ -309,6 +309,12 @@ batcher_release (batcher_t *self, batch_t *b)
         self->sealed_tail = b->prev;
     self->window--;
     s_set_pending (self, self->pending - 1);
+    /* A full open batch waiting for this room is sealed here, by the taker,
+     * which takes it next: its provider's wake-up is then off the batch's
+     * path (it goes on filling a fresh open batch). */
+    for (size_t i = 0; i < self->nproviders && self->window < self->max_inflight; i++)
+        if (self->open[i].n == self->batch_max && !self->open[i].writing)
+            s_seal_locked (self, i);
     pthread_cond_broadcast (&self->cond);
     pthread_mutex_unlock (&self->lock);
     free (b->bars);

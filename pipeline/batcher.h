@@ -92,7 +92,9 @@ size_t batcher_take (batcher_t *self, batch_t **out, size_t max);
  * the next open batch; batch->bars becomes NULL. */
 void batcher_recycle (batcher_t *self, batch_t *batch);
 
-/* The store answered ok or rejected: free the batch and shrink the window. */
+/* The store answered ok or rejected: free the batch and shrink the window.
+ * A provider's full open batch that waited for that room is sealed now, for
+ * the taker's next batcher_take, without waiting for its provider to run. */
 void batcher_release (batcher_t *self, batch_t *batch);
 
 /* Monotonic ns when the next open batch lingers out (INT64_MAX: none, or the

@@ -105,6 +105,38 @@ START_TEST (a_full_window_blocks_the_provider_until_a_release)
 }
 END_TEST
 
+/* The release that makes room seals the full open batch itself: the sender's
+ * next take has it, with no run of the provider in between. */
+START_TEST (a_release_seals_the_full_open_batch_that_waited_for_room)
+{
+    batcher_t *b = batcher_new (1, 5, 2, 1000000000LL, 1, NULL, NULL);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 15), 0); /* 2 sealed + 1 full open */
+    batch_t *out[4];
+    ck_assert_int_eq (batcher_take (b, out, 4), 2);
+    ck_assert_int_eq (batcher_take (b, out + 2, 2), 0); /* the full one waits for room */
+    batcher_release (b, out[0]);
+    ck_assert_int_eq (batcher_window (b), 2);
+    ck_assert_int_eq (batcher_take (b, out + 2, 2), 1);
+    ck_assert_uint_eq (out[2]->seq, 3);
+    ck_assert_uint_eq (out[2]->n, 5);
+    ck_assert_int_eq (out[2]->bars[4].ts, 15);
+    ck_assert_uint_eq (batcher_pending_bars (b), 10);
+    /* a partial open batch is not sealed by a release: it lingers */
+    ck_assert_int_eq (batcher_push (b, 0, bars, 3), 0);
+    batcher_release (b, out[1]);
+    ck_assert_int_eq (batcher_take (b, out, 4), 0);
+    ck_assert_uint_eq (batcher_pending_bars (b), 8);
+    ck_assert_int_eq (batcher_drain (b, 0), -1); /* seals it (flush) */
+    ck_assert_int_eq (batcher_take (b, out, 4), 1);
+    ck_assert_uint_eq (out[0]->seq, 4);
+    ck_assert_uint_eq (out[0]->n, 3);
+    batcher_release (b, out[0]);
+    batcher_release (b, out[2]);
+    ck_assert_uint_eq (batcher_pending (b), 0);
+    batcher_destroy (&b);
+}
+END_TEST
+
 START_TEST (close_unblocks_a_waiting_provider_with_an_error)
 {
     batcher_t *b = batcher_new (1, 5, 1, 1000000000LL, 1, NULL, NULL);
@@ -257,6 +289,7 @@ main (void)
     tcase_add_test (tc, full_batches_seal_at_batch_max_with_increasing_seq);
     tcase_add_test (tc, a_partial_batch_seals_after_linger);
     tcase_add_test (tc, a_full_window_blocks_the_provider_until_a_release);
+    tcase_add_test (tc, a_release_seals_the_full_open_batch_that_waited_for_room);
     tcase_add_test (tc, a_full_batch_sealed_by_linger_while_the_provider_waits_is_not_sealed_empty);
     tcase_add_test (tc, close_unblocks_a_waiting_provider_with_an_error);
     tcase_add_test (tc, drain_seals_open_batches_and_times_out_while_unacked);
