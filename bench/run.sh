@@ -9,10 +9,12 @@
 #  2. feedback reaction: level change published -> scale applied by
 #     md-pipeline, p50/p99/max over >= 1,000 events (bench_react);
 #  3. end-to-end ceiling with the null sink, batches of 500, windows 8 and 32,
-#     against the codec alone (bench/codec: encode + decode, one thread) and a
-#     raw ZeroMQ DEALER/ROUTER loop moving the same bytes with the same window
-#     (bench_zmq_loop; also with the codec in the loop): one line per window,
-#     "ceiling: N bars/s = R x codec, Q x raw zmq";
+#     against a raw ZeroMQ DEALER/ROUTER loop moving the same bytes with the
+#     same window (bench_zmq_loop), the same loop encoding and decoding every
+#     batch (--codec), and the codec alone (bench/codec: one thread); rounds
+#     alternate the services and the loops, and the ratios are medians over
+#     the rounds: one line per window,
+#     "ceiling: N bars/s = R x the zmq+codec loop, Q x raw zmq, C x codec";
 #  4. SQLite sink ceiling (unthrottled store) vs a bare C upsert loop with the
 #     same schema and 5,000-row transactions (bench_sqlite_loop);
 #  5. RSS of each service at defaults when idle, and after 60 s of overload.
@@ -49,9 +51,9 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$quick" = 1 ]; then
-    loop_s=8 warm_s=3 ceil_s=4 rss_s=10 transitions=1000 mode=quick
+    loop_s=8 warm_s=3 ceil_s=3 ceil_rounds=2 sqlite_s=4 rss_s=10 transitions=1000 mode=quick
 else
-    loop_s=30 warm_s=5 ceil_s=15 rss_s=60 transitions=5000 mode=full
+    loop_s=30 warm_s=5 ceil_s=4 ceil_rounds=5 sqlite_s=15 rss_s=60 transitions=5000 mode=full
 fi
 
 [ -d "$build" ] || meson setup "$build" >/dev/null
@@ -188,46 +190,60 @@ fi
 # ------------------------------------------------------- 3. null-sink ceiling
 # The pipeline runs its default policy (share): a null sink's speed is
 # published as a lower bound that rises with what it takes, so the window,
-# not the controller, bounds the rate.  The codec's figure (bench/codec) is
-# taken in the same run, once per window, beside the two ZeroMQ loops.
+# not the controller, bounds the rate.  This machine's speed drifts by 10-30 %
+# over tens of seconds, so one long run of each would compare different
+# machines: each round runs the services, then the raw loop, then the loop
+# with the codec, a few seconds each, and the ratios are taken per round; the
+# line gives the median over the rounds (and their range).  The codec's figure
+# (bench/codec, one thread) is taken once per window.
+median () { # median of the numbers on stdin (blank lines skipped)
+    sort -g | awk 'NF { a[++n] = $1 } END { if (n) printf "%.10g", (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) }'
+}
+ratio () { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 wanted 3 && for inflight in 8 32; do
-    say "null-sink ceiling: max_inflight $inflight, ${ceil_s} s"
-    store_up "null-$inflight-store" null 0
-    pipe_up "null-$inflight-pipeline" 1000000000 "$inflight" 100000 true
-    line=$("$build/bench/bench_probe" --store-http "$S_HTTP" --pipeline-http "$P_HTTP" \
-        --seconds "$ceil_s" --warmup 1 --interval-ms 100)
-    echo "null $inflight $line" >>"$out/ceiling.txt"
-    stop "$P_PID"
-    stop "$S_PID"
-    raw=$("$build/bench/bench_zmq_loop" --bars 500 --inflight "$inflight" --seconds "$ceil_s")
-    zcodec=$("$build/bench/bench_zmq_loop" --bars 500 --inflight "$inflight" --seconds "$ceil_s" --codec)
+    say "null-sink ceiling: max_inflight $inflight, $ceil_rounds rounds of ${ceil_s} s (services, raw loop, loop with codec)"
+    e2e_l="" raw_l="" zc_l="" rz_l="" rr_l=""
+    for round in $(seq 1 "$ceil_rounds"); do
+        store_up "null-$inflight-$round-store" null 0
+        pipe_up "null-$inflight-$round-pipeline" 1000000000 "$inflight" 100000 true
+        line=$("$build/bench/bench_probe" --store-http "$S_HTTP" --pipeline-http "$P_HTTP" \
+            --seconds $((ceil_s + 1)) --warmup 1 --interval-ms 100)
+        stop "$P_PID"
+        stop "$S_PID"
+        raw=$("$build/bench/bench_zmq_loop" --bars 500 --inflight "$inflight" --seconds "$ceil_s")
+        zcodec=$("$build/bench/bench_zmq_loop" --bars 500 --inflight "$inflight" --seconds "$ceil_s" --codec)
+        e=$(kv "$line" acked_rate) r=$(kv "$raw" bars_per_sec) z=$(kv "$zcodec" bars_per_sec)
+        echo "null $inflight round $round $line" >>"$out/ceiling.txt"
+        echo "raw $inflight round $round $raw" >>"$out/ceiling.txt"
+        echo "zmq+codec $inflight round $round $zcodec" >>"$out/ceiling.txt"
+        echo "round $round: services $e, loop with codec $z ($(ratio "$e" "$z") x), raw loop $r ($(ratio "$e" "$r") x) bars/s" >&2
+        e2e_l+="$e " raw_l+="$r " zc_l+="$z " rz_l+="$(ratio "$e" "$z") " rr_l+="$(ratio "$e" "$r") "
+    done
     codec=$("$build/bench/codec/codec_bench" --bars 500 --bars2 0 2>/dev/null)
-    echo "raw $inflight $raw" >>"$out/ceiling.txt"
-    echo "zmq+codec $inflight $zcodec" >>"$out/ceiling.txt"
     echo "codec $inflight $codec" >>"$out/ceiling.txt"
-    e2e=$(kv "$line" acked_rate)
-    r=$(kv "$raw" bars_per_sec)
-    rz=$(kv "$zcodec" bars_per_sec)
+    e2e=$(tr ' ' '\n' <<<"$e2e_l" | median | awk '{ printf "%.0f", $1 }')
+    rz=$(tr ' ' '\n' <<<"$rz_l" | median)
+    rr=$(tr ' ' '\n' <<<"$rr_l" | median)
+    range=$(tr ' ' '\n' <<<"$rz_l" | sort -g | awk 'NF { a[++n] = $1 } END { printf "%s-%s", a[1], a[n] }')
     rc=$(awk '{ print $2 }' <<<"$codec")
-    ratio () { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-    ceiling="ceiling: $e2e bars/s = $(ratio "$e2e" "$rc") x codec, $(ratio "$e2e" "$r") x raw zmq"
-    echo "$ceiling (window $inflight)"
+    ceiling="ceiling: $e2e bars/s = $rz x the zmq+codec loop, $rr x raw zmq, $(ratio "$e2e" "$rc") x codec"
+    echo "$ceiling (window $inflight; median of $ceil_rounds rounds, $range x the loop)"
     row "3. end-to-end ceiling, null sink, batch 500, window $inflight" "${ceiling#ceiling: }" \
-        "codec alone (bench/codec, encode + decode, one thread) $rc bars/s; raw DEALER/ROUTER loop $r bars/s ($(kv "$raw" bytes_per_batch) B batches); the same loop encoding and decoding every batch $rz bars/s (services = $(ratio "$e2e" "$rz") x)"
+        "median of $ceil_rounds rounds, each the services then the loops for ${ceil_s} s; services / loop with codec per round $range; DEALER/ROUTER loop that encodes and decodes every batch: median $(tr ' ' '\n' <<<"$zc_l" | median) bars/s; the same loop moving the bytes only: median $(tr ' ' '\n' <<<"$raw_l" | median) bars/s (30 kB batches); codec alone (bench/codec, encode + decode, one thread) $rc bars/s"
 done
 
 # -------------------------------------------------------- 4. SQLite ceiling
 if wanted 4; then
-say "SQLite sink ceiling: ${ceil_s} s"
+say "SQLite sink ceiling: ${sqlite_s} s"
 store_up sqlite-store sqlite 0
 pipe_up sqlite-pipeline 1000000000 32 100000 true
 line=$("$build/bench/bench_probe" --store-http "$S_HTTP" --pipeline-http "$P_HTTP" \
-    --seconds "$ceil_s" --warmup 2 --interval-ms 100)
+    --seconds "$sqlite_s" --warmup 2 --interval-ms 100)
 echo "store $line" >>"$out/sqlite.txt"
 stop "$P_PID"
 stop "$S_PID"
 store_rate=$(kv "$line" committed_rate)
-bare_rows=$(awk -v r="$store_rate" -v s="$ceil_s" 'BEGIN { n = r * s; if (n < 200000) n = 200000; printf "%d", n }')
+bare_rows=$(awk -v r="$store_rate" -v s="$sqlite_s" 'BEGIN { n = r * s; if (n < 200000) n = 200000; printf "%d", n }')
 bare=$("$build/bench/bench_sqlite_loop" --db "$tmp/bare.db" --rows "$bare_rows" --batch 5000)
 echo "bare $bare" >>"$out/sqlite.txt"
 b=$(kv "$bare" rows_per_sec)
