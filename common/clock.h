@@ -11,6 +11,7 @@
 #ifndef MDF_CLOCK_H
 #define MDF_CLOCK_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* A monotonic time source in nanoseconds; `arg` is the source's own state. */
@@ -39,6 +40,27 @@ static inline int64_t
 mdf_clock_now (const mdf_clock_t *c)
 {
     return c->now_ns (c->arg);
+}
+
+/* A loop's heartbeat, for liveness probes: the loop's thread calls
+ * mdf_beat at every turn, any thread reads how long ago that was.  A loop
+ * that sleeps at most T between turns is wedged once the age is well above T. */
+typedef struct {
+    atomic_llong ns; /* monotonic, the last turn */
+} mdf_beat_t;
+
+static inline void
+mdf_beat (mdf_beat_t *b)
+{
+    atomic_store_explicit (&b->ns, (long long)mdf_mono_ns (), memory_order_relaxed);
+}
+
+/* Milliseconds since the last mdf_beat. */
+static inline int64_t
+mdf_beat_age_ms (mdf_beat_t *b)
+{
+    return (mdf_mono_ns () - (int64_t)atomic_load_explicit (&b->ns, memory_order_relaxed))
+           / 1000000;
 }
 
 /* A fake clock for tests: time moves only when the test advances it. */

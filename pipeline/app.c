@@ -11,8 +11,10 @@
  * mdp_http_unauthorized_total.  Without one, /control/ is open: fine on
  * loopback, warned about at start-up on any other address.
  *
- * GET /health/live: 200 whenever the server answers (it starts last, once
- * every part runs; a stopping pipeline is still live, it is draining).
+ * GET /health/live: 200 while the sender's and the listener's loops turn
+ * (each does at least every 100 ms), 503 "wedged" once either has not for
+ * APP_WEDGED_MS: a restart is then the cure.  The server starts last, once
+ * every part runs; a stopping pipeline is still live, it is draining.
  * GET /health/ready: 200 until the pipeline starts stopping, then 503.
  * GET /health is the summary, with both facts.
  */
@@ -35,6 +37,9 @@
 #include "pipeline/policy.h"
 #include "pipeline/provider.h"
 #include "pipeline/sender.h"
+
+/* A loop that has not turned for this long is wedged (/health/live). */
+#define APP_WEDGED_MS 10000
 
 #ifndef MDF_VERSION
 #define MDF_VERSION "0.0.0"
@@ -121,6 +126,17 @@ s_reload_http (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
                  mdf_json_escape (esc, sizeof esc, err));
 }
 
+/* The part whose loop is wedged ("sender", "listener"), or NULL. */
+static const char *
+s_wedged (app_t *self, int64_t *age_ms)
+{
+    *age_ms = sender_loop_ms_ago (self->sender);
+    if (*age_ms >= APP_WEDGED_MS)
+        return "sender";
+    *age_ms = self->listener ? listener_loop_ms_ago (self->listener) : 0;
+    return *age_ms >= APP_WEDGED_MS ? "listener" : NULL;
+}
+
 static void
 s_health (void *arg, mdf_http_reply_t *r)
 {
@@ -152,22 +168,32 @@ s_health (void *arg, mdf_http_reply_t *r)
     }
     size_t inflight = sender_inflight (self->sender);
     int64_t oldest = sender_oldest_ms (self->sender);
+    int64_t loop_ms = sender_loop_ms_ago (self->sender), wedged_ms;
+    const char *wedged = s_wedged (self, &wedged_ms);
     bool snd_ok = oldest <= self->s.ack_timeout_ms;
     bool stopping = atomic_load (&self->stopping) != 0;
-    const char *state = stopping ? "stopping" : (prov_ok && fb_ok && snd_ok) ? "ok" : "degraded";
+    const char *state = wedged                         ? "wedged"
+                        : stopping                     ? "stopping"
+                        : (prov_ok && fb_ok && snd_ok) ? "ok"
+                                                       : "degraded";
     char *body = NULL;
     if (asprintf (&body,
                   "{\"service\":\"md-pipeline\",\"state\":\"%s\",\"version\":\"%s\","
-                  "\"live\":true,\"ready\":%s,"
+                  "\"live\":%s,\"ready\":%s,"
                   "\"paused\":%s,\"components\":{"
                   "\"providers\":{\"state\":\"%s\"%s},\"feedback\":%s,"
-                  "\"sender\":{\"state\":\"%s\",\"inflight\":%zu,\"oldest_ms\":%lld}}}",
-                  state, MDF_VERSION, stopping ? "false" : "true",
+                  "\"sender\":{\"state\":\"%s\",\"inflight\":%zu,\"oldest_ms\":%lld,"
+                  "\"loop_ms_ago\":%lld}}}",
+                  state, MDF_VERSION, wedged ? "false" : "true", stopping ? "false" : "true",
                   coordinator_paused (self->coord) ? "true" : "false", prov_ok ? "ok" : "degraded",
-                  prov, fb, snd_ok ? "ok" : "stalled", inflight, (long long)oldest)
+                  prov, fb,
+                  loop_ms >= APP_WEDGED_MS ? "wedged"
+                  : snd_ok                 ? "ok"
+                                           : "stalled",
+                  inflight, (long long)oldest, (long long)loop_ms)
         < 0)
         body = NULL;
-    r->status = stopping ? 503 : 200;
+    r->status = stopping || wedged ? 503 : 200;
     r->content_type = "application/json";
     r->body = body;
 }
@@ -175,8 +201,15 @@ s_health (void *arg, mdf_http_reply_t *r)
 static void
 s_health_live (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
 {
-    (void)arg, (void)body, (void)len;
-    s_reply (r, 200, "{\"service\":\"md-pipeline\",\"live\":true%s}\n", "");
+    (void)body, (void)len;
+    int64_t age_ms;
+    const char *wedged = s_wedged (arg, &age_ms);
+    if (wedged) {
+        char why[64];
+        snprintf (why, sizeof why, "%s wedged\",\"loop_ms_ago\":%lld", wedged, (long long)age_ms);
+        s_reply (r, 503, "{\"service\":\"md-pipeline\",\"live\":false,\"reason\":\"%s}\n", why);
+    } else
+        s_reply (r, 200, "{\"service\":\"md-pipeline\",\"live\":true%s}\n", "");
 }
 
 static void

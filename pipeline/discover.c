@@ -126,6 +126,7 @@ static void *
 s_thread (void *arg)
 {
     discover_t *self = arg;
+    pthread_setname_np (pthread_self (), "mdp-discover");
     pthread_mutex_lock (&self->lock);
     while (!self->stop) {
         pthread_mutex_unlock (&self->lock);

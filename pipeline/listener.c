@@ -12,6 +12,7 @@
 
 #include <czmq.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct _listener_t {
     mdf_gauge_t *stale_g, *failsafe_g, *stores_g[4];
     mdf_histogram_t *delay;
     mdf_ratelimit_t rl;
+    mdf_beat_t loop; /* each turn (liveness: listener_loop_ms_ago) */
 };
 
 static void
@@ -338,6 +340,7 @@ static void
 s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
 {
     listener_t *self = arg;
+    pthread_setname_np (pthread_self (), "mdp-listener");
     mdf_sockset_t *subs = mdf_sockset_new (ZMQ_SUB, s_setup_sub, self);
     if (!subs) {
         mdf_actor_fail (start, "out of memory");
@@ -375,6 +378,7 @@ s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
             s_tick (self);
             next_tick = mdf_mono_ms () + S_TICK_MS;
         }
+        mdf_beat (&self->loop);
     }
     mdf_sockset_destroy (&subs);
 }
@@ -438,6 +442,7 @@ listener_new (const listener_config_t *cfg, char *err, size_t errlen)
     self->policy = cfg->policy;
     self->metrics = cfg->metrics;
     self->clock = mdf_clock_system ();
+    mdf_beat (&self->loop);
     self->scale_g = cfg->scale_g;
     self->state_g = cfg->state_g;
     mdf_ratelimit_t rl = MDF_RATELIMIT_INIT (1000, 5);
@@ -454,6 +459,12 @@ listener_new (const listener_config_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     return self;
+}
+
+int64_t
+listener_loop_ms_ago (listener_t *self)
+{
+    return mdf_beat_age_ms (&self->loop);
 }
 
 void

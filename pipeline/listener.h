@@ -69,4 +69,8 @@ typedef struct {
 } listener_status_t;
 void listener_status (listener_t *self, listener_status_t *out);
 
+/* Milliseconds since the listener thread last turned its loop (at least
+ * every 50 ms tick): far more means it is wedged (/health/live). */
+int64_t listener_loop_ms_ago (listener_t *self);
+
 #endif

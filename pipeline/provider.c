@@ -97,6 +97,7 @@ static void *
 s_run (void *arg)
 {
     provider_t *self = arg;
+    pthread_setname_np (pthread_self (), "mdp-provider");
     while (true) {
         int64_t got = coordinator_acquire (self->coord, self->idx, (double)self->chunk);
         if (got < 0)

@@ -27,6 +27,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,7 @@ struct _sender_t {
     uint64_t seen_gen; /* roster generation the DEALERs follow */
     bool room;         /* an answer freed room in some store's window */
     int64_t next_tick_ns;
+    mdf_beat_t loop; /* each round (liveness: sender_loop_ms_ago) */
 
     mdf_counter_t **ingested;
     s_prov_metrics_t *pm;
@@ -117,6 +119,12 @@ int
 sender_drain (sender_t *self, int64_t timeout_ms)
 {
     return batcher_drain (self->batcher, timeout_ms);
+}
+
+int64_t
+sender_loop_ms_ago (sender_t *self)
+{
+    return mdf_beat_age_ms (&self->loop);
 }
 
 size_t
@@ -501,6 +509,7 @@ s_round (sender_t *self, zsock_t *pipe, mdf_sockset_t *dealers)
     for (size_t i = 0; i < n; i++)
         if (!self->clean[slots[i]])
             s_recv_acks (self, items[i].socket, slots[i]);
+    mdf_beat (&self->loop);
     return true;
 }
 
@@ -508,6 +517,7 @@ static void
 s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
 {
     sender_t *self = arg;
+    pthread_setname_np (pthread_self (), "mdp-sender"); /* top -H, perf, a test's ptrace */
     mdf_sockset_t *dealers = mdf_sockset_new (ZMQ_DEALER, s_setup_dealer, self);
     if (!dealers) {
         mdf_actor_fail (start, "out of memory");
@@ -569,6 +579,7 @@ s_metrics (sender_t *self, mdf_metrics_t *m)
 static int
 s_init (sender_t *self, const sender_config_t *cfg)
 {
+    mdf_beat (&self->loop);
     self->producer_id = strdup (cfg->producer_id);
     self->roster = cfg->roster;
     if (cfg->curve)

@@ -83,6 +83,10 @@ void sender_close_input (sender_t *self);
  * rejected) or timeout_ms passes.  0 when nothing is left, -1 on timeout. */
 int sender_drain (sender_t *self, int64_t timeout_ms);
 
+/* Milliseconds since the sender thread last turned its loop, which it does
+ * at least every 100 ms: far more means it is wedged (/health/live). */
+int64_t sender_loop_ms_ago (sender_t *self);
+
 /* Batches holding bars not yet acked (sealed + non-empty open), as the
  * mdp_batches_inflight gauge shows. */
 size_t sender_inflight (sender_t *self);

@@ -71,7 +71,7 @@ struct _server_t {
     mdf_level_t published;
     bool sink_down_reported;
     atomic_bool draining;
-    atomic_llong loop_ns; /* monotonic, each turn of the ingest loop (liveness) */
+    mdf_beat_t loop; /* each turn of the ingest loop (liveness) */
     size_t pending;
     mdf_ratelimit_t hostile_rl, reject_rl, duplicate_rl;
 };
@@ -444,7 +444,7 @@ s_poll_once (server_t *self, int max_wait_ms)
     }
     s_check_level (self);
     s_timers (self);
-    atomic_store (&self->loop_ns, (long long)mdf_mono_ns ());
+    mdf_beat (&self->loop);
 }
 
 int
@@ -513,7 +513,7 @@ s_health_view (server_t *self, health_view_t *v)
 {
     memset (v, 0, sizeof *v);
     v->draining = atomic_load (&self->draining);
-    v->loop_ms_ago = (mdf_mono_ns () - (int64_t)atomic_load (&self->loop_ns)) / 1000000;
+    v->loop_ms_ago = mdf_beat_age_ms (&self->loop);
     v->level = queue_level (self->queue);
     v->size = queue_size (self->queue);
     v->capacity = self->settings->capacity;
@@ -619,7 +619,7 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
     self->hostile_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
     self->reject_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
     self->duplicate_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
-    atomic_store (&self->loop_ns, (long long)mdf_mono_ns ()); /* live from the start */
+    mdf_beat (&self->loop); /* live from the start */
     self->metrics = mdf_metrics_new ();
     self->queue = queue_new (s->capacity, s->low_watermark, s->high_watermark, s->hysteresis);
     self->inflight = inflight_new ();
