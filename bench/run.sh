@@ -53,7 +53,7 @@ done
 if [ "$quick" = 1 ]; then
     loop_s=8 warm_s=3 ceil_s=3 ceil_rounds=2 sqlite_s=4 rss_s=10 transitions=1000 mode=quick
 else
-    loop_s=30 warm_s=5 ceil_s=4 ceil_rounds=5 sqlite_s=15 rss_s=60 transitions=5000 mode=full
+    loop_s=30 warm_s=5 ceil_s=4 ceil_rounds=7 sqlite_s=15 rss_s=60 transitions=5000 mode=full
 fi
 
 [ -d "$build" ] || meson setup "$build" >/dev/null
@@ -222,8 +222,8 @@ wanted 3 && for inflight in 8 32; do
     codec=$("$build/bench/codec/codec_bench" --bars 500 --bars2 0 2>/dev/null)
     echo "codec $inflight $codec" >>"$out/ceiling.txt"
     e2e=$(tr ' ' '\n' <<<"$e2e_l" | median | awk '{ printf "%.0f", $1 }')
-    rz=$(tr ' ' '\n' <<<"$rz_l" | median)
-    rr=$(tr ' ' '\n' <<<"$rr_l" | median)
+    rz=$(tr ' ' '\n' <<<"$rz_l" | median | awk '{ printf "%.2f", $1 }')
+    rr=$(tr ' ' '\n' <<<"$rr_l" | median | awk '{ printf "%.2f", $1 }')
     range=$(tr ' ' '\n' <<<"$rz_l" | sort -g | awk 'NF { a[++n] = $1 } END { printf "%s-%s", a[1], a[n] }')
     rc=$(awk '{ print $2 }' <<<"$codec")
     ceiling="ceiling: $e2e bars/s = $rz x the zmq+codec loop, $rr x raw zmq, $(ratio "$e2e" "$rc") x codec"
