@@ -85,3 +85,10 @@ producers_active (producers_t *self)
 {
     return producers_active_within (self, PRODUCERS_ACTIVE_MS);
 }
+
+int64_t
+producers_credit (int64_t high_watermark, int64_t producers)
+{
+    int64_t credit = (high_watermark - 1) / (producers > 0 ? producers : 1);
+    return credit > 0 ? credit : 1;
+}

@@ -34,4 +34,11 @@ size_t producers_active (producers_t *self);
 /* Ids seen within the last `ms`. */
 size_t producers_active_within (producers_t *self, int64_t ms);
 
+/* The credit each of `producers` (at least 1 counted) gets: the bars it may
+ * have sent and not had answered.  All windows together stay below
+ * high_watermark, so producers filling their credit never make the store
+ * HARD (HARD is size >= high_watermark): (high_watermark - 1) / producers,
+ * at least 1. */
+int64_t producers_credit (int64_t high_watermark, int64_t producers);
+
 #endif

@@ -80,8 +80,8 @@ struct _server_t {
 
 /* What producers pace themselves by (proto/README.md, "Feedback event"):
  * the sink's speed, how many share it, and each one's bound on bars in
- * flight here, high_watermark / producers, so that all their windows
- * together stay below the high watermark. */
+ * flight here (producers_credit: all their windows together stay below the
+ * high watermark). */
 static void
 s_pacing (server_t *self)
 {
@@ -89,7 +89,7 @@ s_pacing (server_t *self)
     int64_t announced = publisher_producers (self->publisher);
     producers = producers > announced ? producers : announced;
     publisher_pacing_t p = { drain_rate (self->drain), drain_service_rate (self->drain), producers,
-                             self->settings->high_watermark / (producers > 0 ? producers : 1) };
+                             producers_credit (self->settings->high_watermark, producers) };
     publisher_set_pacing (self->publisher, &p);
     mdf_gauge_set (self->stats.drain_rate, p.drain_rate);
     mdf_gauge_set (self->stats.service_rate, p.service_rate);

@@ -46,6 +46,23 @@ START_TEST (more_ids_than_it_keeps_replace_the_oldest)
 }
 END_TEST
 
+/* The store turns HARD at size >= high watermark: every producer filling its
+ * credit must leave the queue below that, or one pipeline alone stops and
+ * starts its store (a full window of 8,000 with the default watermark). */
+START_TEST (full_windows_together_stay_below_the_high_watermark)
+{
+    ck_assert_int_eq (producers_credit (8000, 1), 7999);
+    ck_assert_int_eq (producers_credit (8000, 0), 7999); /* none counted yet: one */
+    for (int64_t high = 1; high <= 20000; high += 997)
+        for (int64_t n = 1; n <= 64; n++) {
+            int64_t c = producers_credit (high, n);
+            ck_assert_int_ge (c, 1);
+            if (high > n)
+                ck_assert_int_lt (c * n, high);
+        }
+}
+END_TEST
+
 int
 main (void)
 {
@@ -53,6 +70,7 @@ main (void)
     TCase *tc = tcase_create ("producers");
     tcase_add_test (tc, counts_distinct_ids_seen_lately);
     tcase_add_test (tc, more_ids_than_it_keeps_replace_the_oldest);
+    tcase_add_test (tc, full_windows_together_stay_below_the_high_watermark);
     suite_add_tcase (s, tc);
     return h_run_suite (s);
 }
