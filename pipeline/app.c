@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/hostport.h"
 #include "common/http.h"
@@ -178,15 +179,15 @@ s_health (void *arg, mdf_http_reply_t *r)
                                                        : "degraded";
     char *body = NULL;
     if (asprintf (&body,
-                  "{\"service\":\"md-pipeline\",\"state\":\"%s\",\"version\":\"%s\","
+                  "{\"service\":\"md-pipeline\",\"state\":\"%s\",\"version\":\"%s\",\"pid\":%d,"
                   "\"live\":%s,\"ready\":%s,"
                   "\"paused\":%s,\"components\":{"
                   "\"providers\":{\"state\":\"%s\"%s},\"feedback\":%s,"
                   "\"sender\":{\"state\":\"%s\",\"inflight\":%zu,\"oldest_ms\":%lld,"
                   "\"loop_ms_ago\":%lld}}}",
-                  state, MDF_VERSION, wedged ? "false" : "true", stopping ? "false" : "true",
-                  coordinator_paused (self->coord) ? "true" : "false", prov_ok ? "ok" : "degraded",
-                  prov, fb,
+                  state, MDF_VERSION, (int)getpid (), wedged ? "false" : "true",
+                  stopping ? "false" : "true", coordinator_paused (self->coord) ? "true" : "false",
+                  prov_ok ? "ok" : "degraded", prov, fb,
                   loop_ms >= APP_WEDGED_MS ? "wedged"
                   : snd_ok                 ? "ok"
                                            : "stalled",

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/json.h"
 
@@ -70,7 +71,7 @@ health_render (const health_view_t *v, mdf_http_reply_t *reply)
     mdf_json_escape (err, sizeof err, s->error);
     char *body = NULL;
     if (asprintf (&body,
-                  "{\"service\":\"md-store\",\"state\":\"%s\",\"version\":\"%s\","
+                  "{\"service\":\"md-store\",\"state\":\"%s\",\"version\":\"%s\",\"pid\":%d,"
                   "\"live\":%s,\"ready\":%s,\"reason\":\"%s\","
                   "\"components\":{\"ingest\":{\"state\":\"%s\",\"loop_ms_ago\":%lld},"
                   "\"queue\":{\"state\":\"%s\",\"size\":%lld,\"capacity\":%lld},"
@@ -79,8 +80,8 @@ health_render (const health_view_t *v, mdf_http_reply_t *reply)
                   "\"workers_alive\":%d,\"error\":\"%s\"},"
                   "\"feedback\":{\"state\":\"ok\",\"subscribers\":%lld},"
                   "\"webhook\":{\"state\":\"%s\"}}}\n",
-                  state, MDF_VERSION, live ? "true" : "false", reason ? "false" : "true",
-                  reason ? reason : "",
+                  state, MDF_VERSION, (int)getpid (), live ? "true" : "false",
+                  reason ? "false" : "true", reason ? reason : "",
                   v->draining ? "draining"
                   : live      ? "ok"
                               : "wedged",

@@ -17,7 +17,7 @@
  *   sink_starting     the first sink check has not finished
  *
  * GET /health, the summary:
- *   {"service":"md-store","state":"ok","version":"0.1.0","live":true,
+ *   {"service":"md-store","state":"ok","version":"0.1.0","pid":4711,"live":true,
  *    "ready":true,"reason":"","components":{
  *     "ingest":{"state":"ok","loop_ms_ago":12},       ok | draining | wedged
  *     "queue":{"state":"ok","size":0,"capacity":10000},   ok | soft | hard

@@ -179,23 +179,52 @@ h_source_path (const char *rel)
     return s_root_path ("MDF_SOURCE_ROOT", "..", rel);
 }
 
-int
-h_free_port (void)
+/* The low end of the ephemeral port range (32768 when it cannot be read). */
+static int
+s_ephemeral_low (void)
+{
+    int low = 32768, high = 60999;
+    FILE *f = fopen ("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf (f, "%d %d", &low, &high) != 2)
+            low = 32768;
+        fclose (f);
+    }
+    return low;
+}
+
+static bool
+s_bindable (int port)
 {
     int fd = socket (AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
-        return -1;
+        return false;
     struct sockaddr_in addr = { 0 };
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof addr;
-    int port = -1;
-    if (bind (fd, (struct sockaddr *)&addr, sizeof addr) == 0
-        && getsockname (fd, (struct sockaddr *)&addr, &len) == 0)
-        port = ntohs (addr.sin_port);
+    addr.sin_port = htons ((uint16_t)port);
+    bool ok = bind (fd, (struct sockaddr *)&addr, sizeof addr) == 0;
     close (fd);
-    return port;
+    return ok;
+}
+
+int
+h_free_port (void)
+{
+    static uint64_t rng;
+    static uint8_t given[65536 / 8]; /* ports this process handed out */
+    if (!rng)
+        rng = ((uint64_t)getpid () << 32) ^ (uint64_t)h_now_ms () ^ 0x9e3779b97f4a7c15ULL;
+    int low = 10000, span = s_ephemeral_low () - low;
+    for (int tries = 0; span > 1000 && tries < 1000; tries++) {
+        rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
+        int port = low + (int)((rng * 2685821657736338717ULL >> 33) % (uint64_t)span);
+        if (given[port / 8] & (1u << (port % 8)) || !s_bindable (port))
+            continue;
+        given[port / 8] |= (uint8_t)(1u << (port % 8));
+        return port;
+    }
+    return -1;
 }
 
 char *
@@ -319,6 +348,22 @@ s_decode_status (int status)
     if (WIFSIGNALED (status))
         return 128 + WTERMSIG (status);
     return -1;
+}
+
+bool
+h_running (h_proc_t *proc)
+{
+    if (proc->pid <= 0)
+        return false;
+    int status = 0;
+    pid_t r = waitpid (proc->pid, &status, WNOHANG);
+    if (r == proc->pid || (r < 0 && errno != EINTR)) {
+        if (r == proc->pid)
+            s_reaped (proc->pid);
+        proc->pid = 0;
+        return false;
+    }
+    return true;
 }
 
 int

@@ -24,7 +24,10 @@
 char *h_build_path (const char *rel);
 char *h_source_path (const char *rel);
 
-/* A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read, close). */
+/* A TCP port on 127.0.0.1 that was free a moment ago: picked at random below
+ * the kernel's ephemeral range (so no outgoing connection of a concurrent
+ * test can take it before the service binds it), never the same twice in
+ * this process, and checked with a bind.  -1 if none is found. */
 int h_free_port (void);
 
 /* A fresh temporary directory (malloc'd path), removed with h_rmtree. */
@@ -51,6 +54,9 @@ int h_spawn (h_proc_t *proc, char *const argv[], char *const env[], const char *
 /* Wait up to timeout_ms for the child to exit; returns its exit code (0-255),
  * 128+signal if killed, or -1 on timeout (child still running). */
 int h_wait (h_proc_t *proc, int timeout_ms);
+
+/* Whether the child still runs (an exited one is reaped: pid becomes 0). */
+bool h_running (h_proc_t *proc);
 
 /* Send a signal; no-op when the process is gone. */
 void h_signal (h_proc_t *proc, int sig);
@@ -149,6 +155,12 @@ long long h_raw_wait_closed (int fd, long long since, int timeout_ms);
 
 /* Wait until GET /health on port answers at all (any status); 0 or -1. */
 int h_wait_http (int port, int timeout_ms);
+
+/* Wait until the service `proc` runs answers GET /health on port with its
+ * own "pid" (not merely something on that port: another test's service that
+ * took the port first would answer too); 0, or -1 on timeout or once the
+ * process has exited (a port already in use, a bad config: see its log). */
+int h_wait_service (h_proc_t *proc, int port, int timeout_ms);
 
 /* Value of one series in a Prometheus exposition, e.g.
  * h_metric (text, "mds_batches_total{status=\"ok\"}") or a bare name.  NAN when

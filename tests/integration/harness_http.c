@@ -114,6 +114,26 @@ h_wait_http (int port, int timeout_ms)
     return -1;
 }
 
+int
+h_wait_service (h_proc_t *proc, int port, int timeout_ms)
+{
+    long long deadline = h_now_ms () + timeout_ms;
+    char want[32];
+    snprintf (want, sizeof want, "\"pid\":%d,", (int)proc->pid);
+    while (h_now_ms () < deadline) {
+        if (!h_running (proc))
+            return -1;
+        int status = 0;
+        char *body = h_http ("GET", port, "/health", NULL, &status, 1000);
+        bool ours = status > 0 && body && strstr (body, want);
+        free (body);
+        if (ours)
+            return 0;
+        h_sleep_ms (20);
+    }
+    return -1;
+}
+
 /* ---- HTTP over a plain socket ---- */
 
 int

@@ -86,8 +86,10 @@ s_start (h_proc_t *proc, bool *running, const char *binary, const char *config, 
     if (rc != 0)
         return -1;
     *running = true;
-    if (h_wait_http (http_port, 10000) != 0)
+    if (h_wait_service (proc, http_port, 10000) != 0) {
+        *running = proc->pid > 0;
         return -1;
+    }
     return 0;
 }
 

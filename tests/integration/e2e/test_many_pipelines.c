@@ -150,8 +150,8 @@ START_TEST (ten_pipelines_share_one_store_fairly_without_overfilling_it)
     }
     free (bin);
     for (int i = 0; i < S_PIPES; i++)
-        S_CHECK (h_wait_http (s_pipes[i].http_port, 10000) == 0, "md-pipeline %d did not answer",
-                 i);
+        S_CHECK (h_wait_service (&s_pipes[i].proc, s_pipes[i].http_port, 10000) == 0,
+                 "md-pipeline %d did not answer (its own pid on its port)", i);
 
     /* warm-up, then the measured window (the fairness window starts
      * 1 s after the warm-up, so each count starts from a settled share) */

@@ -43,7 +43,7 @@ fx_start (fx_t *fx, const char *store_tuning, const char *feedback_section, cons
     ck_assert_int_eq (h_spawn (&fx->proc, argv, env, log), 0);
     free (bin);
     free (log);
-    if (h_wait_http (fx->http_port, 10000) != 0) {
+    if (h_wait_service (&fx->proc, fx->http_port, 10000) != 0) {
         h_dump_log (&fx->proc);
         ck_abort_msg ("md-pipeline did not answer HTTP");
     }

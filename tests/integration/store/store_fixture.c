@@ -75,11 +75,9 @@ s_launch (mds_t *m, const char *extra, char *const env[])
     if (rc != 0)
         return -1;
     m->running = true;
-    if (h_wait_http (m->http_port, 10000) != 0)
-        return -1;
-    if (h_wait (&m->proc, 0) == -1)
-        return 0; /* still running: the port that answered is ours */
-    m->running = false;
+    if (h_wait_service (&m->proc, m->http_port, 10000) == 0)
+        return 0;
+    m->running = m->proc.pid > 0;
     return -1;
 }
 

@@ -96,7 +96,7 @@ s_restart (void)
     if (mds_cur.running)
         ck_assert_int_eq (mds_stop (&mds_cur, 10000), 0);
     ck_assert_int_eq (mds_relaunch (&mds_cur), 0);
-    ck_assert_int_eq (h_wait_http (mds_cur.http_port, 10000), 0);
+    ck_assert_int_eq (h_wait_service (&mds_cur.proc, mds_cur.http_port, 10000), 0);
     free (mds_wait_status (mds_cur.http_port, "/health/ready", 200, 10000));
     ck_assert_int_eq (mds_stop (&mds_cur, 10000), 0);
 }
