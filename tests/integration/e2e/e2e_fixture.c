@@ -207,6 +207,21 @@ e2e_pipe_wait_drained (e2e_pipe_t *p, int timeout_ms, double *ingested)
     return rc;
 }
 
+void
+e2e_finish_without_loss (const char *what, const char *detail, e2e_pipe_t *pipe, e2e_store_t *store,
+                         long (*count_rows) (void *arg), void *arg, char **dir)
+{
+    double ingested = 0;
+    E2E_CHECK (e2e_pipe_drain (pipe, 20000, &ingested) == 0,
+               "%s: not every batch acked after pause", what);
+    long rows = count_rows ? count_rows (arg) : h_db_rows (store->db);
+    fprintf (stderr, "%s: %s, ingested %.0f, rows %ld\n", what, detail, ingested, rows);
+    E2E_CHECK (rows == (long)ingested, "%s: rows %ld != bars produced %.0f", what, rows, ingested);
+    E2E_CHECK (e2e_pipe_stop (pipe, 10000) == 0, "%s: md-pipeline did not exit 0", what);
+    E2E_CHECK (e2e_store_stop (store, 20000) == 0, "%s: md-store did not exit 0", what);
+    ck_assert_msg (e2e_cleanup (dir) == 0, "%s: sanitizer report in a service's log", what);
+}
+
 /* ------------------------------------------------------------ observation */
 
 typedef struct {

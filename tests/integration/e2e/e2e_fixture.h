@@ -113,6 +113,16 @@ typedef struct {
 int e2e_watch_store (const e2e_store_t *s, int duration_ms, int warmup_ms, bool stop_on_retry,
                      e2e_watch_t *w);
 
+/* The end of a fault test, once the fault is over: the pipeline is paused
+ * and drained (every bar acked), and the rows (count_rows (arg), or the
+ * store's SQLite file when count_rows is NULL) must equal the bars it
+ * ingested: zero loss.  Then both services must exit 0 with no sanitizer
+ * report, and *dir is removed.  One line on stderr:
+ * "WHAT: DETAIL, ingested N, rows M".  Fails the test (E2E_CHECK) otherwise. */
+void e2e_finish_without_loss (const char *what, const char *detail, e2e_pipe_t *pipe,
+                              e2e_store_t *store, long (*count_rows) (void *arg), void *arg,
+                              char **dir);
+
 /* A fresh temporary directory for the test (malloc'd), removed by
  * e2e_kill_all or e2e_cleanup. */
 char *e2e_dir (void);
