@@ -43,16 +43,18 @@ mdf_clock_now (const mdf_clock_t *c)
 }
 
 /* A loop's heartbeat, for liveness probes: the loop's thread calls
- * mdf_beat at every turn, any thread reads how long ago that was.  A loop
- * that sleeps at most T between turns is wedged once the age is well above T. */
+ * mdf_beat at every turn with the monotonic time it read anyway (no clock
+ * read of its own on the loop's path), any thread reads how long ago that
+ * was.  A loop that sleeps at most T between turns is wedged once the age is
+ * well above T. */
 typedef struct {
     atomic_llong ns; /* monotonic, the last turn */
 } mdf_beat_t;
 
 static inline void
-mdf_beat (mdf_beat_t *b)
+mdf_beat (mdf_beat_t *b, int64_t now_ns)
 {
-    atomic_store_explicit (&b->ns, (long long)mdf_mono_ns (), memory_order_relaxed);
+    atomic_store_explicit (&b->ns, (long long)now_ns, memory_order_relaxed);
 }
 
 /* Milliseconds since the last mdf_beat. */

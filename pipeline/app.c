@@ -21,6 +21,7 @@
 #include "pipeline/app.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,12 +75,18 @@ s_apply_log_level (const settings_t *s)
 
 /* ---- HTTP ------------------------------------------------------------- */
 
+static void s_reply (mdf_http_reply_t *r, int status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 static void
-s_reply (mdf_http_reply_t *r, int status, const char *fmt, const char *arg)
+s_reply (mdf_http_reply_t *r, int status, const char *fmt, ...)
 {
     char *body = NULL;
-    if (asprintf (&body, fmt, arg) < 0)
+    va_list ap;
+    va_start (ap, fmt);
+    if (vasprintf (&body, fmt, ap) < 0)
         body = NULL;
+    va_end (ap);
     r->status = status;
     r->content_type = "application/json";
     r->body = body;
@@ -98,7 +105,7 @@ s_pause (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
     if (self->paused_g)
         mdf_gauge_set (self->paused_g, 1);
     mdf_info ("paused", NULL);
-    s_reply (r, 200, "{\"paused\":true%s}", "");
+    s_reply (r, 200, "{\"paused\":true}");
 }
 
 static void
@@ -111,7 +118,7 @@ s_resume (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
     if (self->paused_g)
         mdf_gauge_set (self->paused_g, 0);
     mdf_info ("resumed", NULL);
-    s_reply (r, 200, "{\"paused\":false%s}", "");
+    s_reply (r, 200, "{\"paused\":false}");
 }
 
 static void
@@ -121,7 +128,7 @@ s_reload_http (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
     (void)len;
     char err[512], esc[sizeof err * 6]; /* every byte a \u00XX at worst */
     if (app_reload (arg, err, sizeof err) == 0)
-        s_reply (r, 200, "{\"reloaded\":true%s}", "");
+        s_reply (r, 200, "{\"reloaded\":true}");
     else
         s_reply (r, 400, "{\"reloaded\":false,\"error\":\"%s\"}",
                  mdf_json_escape (esc, sizeof esc, err));
@@ -205,12 +212,13 @@ s_health_live (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
     (void)body, (void)len;
     int64_t age_ms;
     const char *wedged = s_wedged (arg, &age_ms);
-    if (wedged) {
-        char why[64];
-        snprintf (why, sizeof why, "%s wedged\",\"loop_ms_ago\":%lld", wedged, (long long)age_ms);
-        s_reply (r, 503, "{\"service\":\"md-pipeline\",\"live\":false,\"reason\":\"%s}\n", why);
-    } else
-        s_reply (r, 200, "{\"service\":\"md-pipeline\",\"live\":true%s}\n", "");
+    if (wedged)
+        s_reply (r, 503,
+                 "{\"service\":\"md-pipeline\",\"live\":false,\"reason\":\"%s wedged\","
+                 "\"loop_ms_ago\":%lld}\n",
+                 wedged, (long long)age_ms);
+    else
+        s_reply (r, 200, "{\"service\":\"md-pipeline\",\"live\":true}\n");
 }
 
 static void
@@ -222,7 +230,7 @@ s_health_ready (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
         s_reply (r, 503, "{\"service\":\"md-pipeline\",\"ready\":false,\"reason\":\"%s\"}\n",
                  "stopping");
     else
-        s_reply (r, 200, "{\"service\":\"md-pipeline\",\"ready\":true%s}\n", "");
+        s_reply (r, 200, "{\"service\":\"md-pipeline\",\"ready\":true}\n");
 }
 
 /* ---- construction ----------------------------------------------------- */

@@ -374,11 +374,12 @@ s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
         if (items[1].revents & ZMQ_POLLIN)
             roster_clear (self->roster, ROSTER_LISTENER);
         s_follow_roster (self, subs);
-        if (mdf_mono_ms () >= next_tick) {
+        int64_t now = mdf_mono_ns ();
+        mdf_beat (&self->loop, now);
+        if (now / 1000000 >= next_tick) {
             s_tick (self);
-            next_tick = mdf_mono_ms () + S_TICK_MS;
+            next_tick = now / 1000000 + S_TICK_MS;
         }
-        mdf_beat (&self->loop);
     }
     mdf_sockset_destroy (&subs);
 }
@@ -442,7 +443,7 @@ listener_new (const listener_config_t *cfg, char *err, size_t errlen)
     self->policy = cfg->policy;
     self->metrics = cfg->metrics;
     self->clock = mdf_clock_system ();
-    mdf_beat (&self->loop);
+    mdf_beat (&self->loop, mdf_mono_ns ());
     self->scale_g = cfg->scale_g;
     self->state_g = cfg->state_g;
     mdf_ratelimit_t rl = MDF_RATELIMIT_INIT (1000, 5);

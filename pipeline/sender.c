@@ -195,6 +195,7 @@ static void
 s_tick (sender_t *self)
 {
     int64_t now = mdf_mono_ns ();
+    mdf_beat (&self->loop, now); /* every round passes here */
     if (now < self->next_tick_ns)
         return;
     self->next_tick_ns = now + 100000000;
@@ -509,7 +510,6 @@ s_round (sender_t *self, zsock_t *pipe, mdf_sockset_t *dealers)
     for (size_t i = 0; i < n; i++)
         if (!self->clean[slots[i]])
             s_recv_acks (self, items[i].socket, slots[i]);
-    mdf_beat (&self->loop);
     return true;
 }
 
@@ -579,7 +579,7 @@ s_metrics (sender_t *self, mdf_metrics_t *m)
 static int
 s_init (sender_t *self, const sender_config_t *cfg)
 {
-    mdf_beat (&self->loop);
+    mdf_beat (&self->loop, mdf_mono_ns ());
     self->producer_id = strdup (cfg->producer_id);
     self->roster = cfg->roster;
     if (cfg->curve)

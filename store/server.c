@@ -139,6 +139,7 @@ static void
 s_timers (server_t *self)
 {
     int64_t now = mdf_mono_ns ();
+    mdf_beat (&self->loop, now);
     if (self->settings->heartbeat_ms > 0 && now >= self->next_heartbeat_ns) {
         s_publish (self, self->published, "heartbeat");
         self->next_heartbeat_ns = now + self->settings->heartbeat_ms * 1000000;
@@ -443,8 +444,7 @@ s_poll_once (server_t *self, int max_wait_ms)
         self->pub_clean = true; /* the ZMQ_EVENTS above came after the last send */
     }
     s_check_level (self);
-    s_timers (self);
-    mdf_beat (&self->loop);
+    s_timers (self); /* beats the loop */
 }
 
 int
@@ -619,7 +619,7 @@ server_new (const store_settings_t *s, char *err, size_t errlen)
     self->hostile_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
     self->reject_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
     self->duplicate_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
-    mdf_beat (&self->loop); /* live from the start */
+    mdf_beat (&self->loop, mdf_mono_ns ()); /* live from the start */
     self->metrics = mdf_metrics_new ();
     self->queue = queue_new (s->capacity, s->low_watermark, s->high_watermark, s->hysteresis);
     self->inflight = inflight_new ();
