@@ -25,6 +25,7 @@ typedef struct {
     size_t n;
     int64_t first_ns;
     bool writing; /* reserved and not yet committed */
+    bool live;    /* a live (tick) provider: sealed and taken first */
 } s_open_t;
 
 struct _batcher_t {
@@ -34,7 +35,9 @@ struct _batcher_t {
     int64_t linger_ns;
     s_open_t *open;
     batch_t *sealed_head, *sealed_tail; /* all unreleased, oldest first */
-    batch_t *ready_head, *ready_tail;   /* not yet taken */
+    batch_t *ready_head, *ready_tail;   /* history not yet taken */
+    batch_t *live_head, *live_tail;     /* live not yet taken (taken first) */
+    size_t nlive;                       /* live providers */
     size_t window;
     size_t pending; /* window + non-empty open batches */
     mdf_gauge_t *pending_gauge;
@@ -130,6 +133,36 @@ s_wake (batcher_t *self)
     (void)rc;
 }
 
+static void s_seal_locked (batcher_t *self, size_t idx);
+
+/* The window provider idx may fill: all of it for a live provider; one slot
+ * less for history while a live provider exists (and the window has two),
+ * so a live bar never waits behind a window full of history.  Lock held. */
+static size_t
+s_limit_locked (const batcher_t *self, size_t idx)
+{
+    if (self->open[idx].live || self->nlive == 0 || self->max_inflight < 2)
+        return self->max_inflight;
+    return self->max_inflight - 1;
+}
+
+/* Seal the open batches that are due (full, or lingered out: `lingered`),
+ * live providers first, as far as each one's window allows.  Lock held. */
+static void
+s_seal_due_locked (batcher_t *self, int64_t now, bool lingered)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < self->nproviders; i++) {
+            s_open_t *o = &self->open[i];
+            if (o->live != (pass == 0) || o->n == 0 || o->writing
+                || self->window >= s_limit_locked (self, i))
+                continue;
+            if (o->n == self->batch_max
+                || (lingered && (self->flush || now - o->first_ns >= self->linger_ns)))
+                s_seal_locked (self, i);
+        }
+}
+
 /* Seal provider idx's open batch (never an empty one).  Lock held; the
  * window has room. */
 static void
@@ -143,6 +176,7 @@ s_seal_locked (batcher_t *self, size_t idx)
         return; /* stays open; sealed on a later attempt */
     b->seq = self->next_seq++;
     b->prov = idx;
+    b->live = o->live;
     b->bars = o->bars;
     b->n = o->n;
     b->sealed_ns = mdf_mono_ns ();
@@ -154,11 +188,13 @@ s_seal_locked (batcher_t *self, size_t idx)
     else
         self->sealed_head = b;
     self->sealed_tail = b;
-    if (self->ready_tail)
-        self->ready_tail->ready_next = b;
+    batch_t **head = o->live ? &self->live_head : &self->ready_head;
+    batch_t **tail = o->live ? &self->live_tail : &self->ready_tail;
+    if (*tail)
+        (*tail)->ready_next = b;
     else
-        self->ready_head = b;
-    self->ready_tail = b;
+        *head = b;
+    *tail = b;
     self->window++;
     pthread_cond_broadcast (&self->cond); /* a provider may wait on this batch */
     s_wake (self);
@@ -172,7 +208,8 @@ s_room_locked (batcher_t *self, s_open_t *o, size_t idx)
 {
     while (!self->closed && o->n == self->batch_max) {
         /* Wait for room, unless the sender seals it (linger) meanwhile. */
-        while (self->window >= self->max_inflight && !self->closed && o->n == self->batch_max)
+        while (self->window >= s_limit_locked (self, idx) && !self->closed
+               && o->n == self->batch_max)
             pthread_cond_wait (&self->cond, &self->lock);
         if (!self->closed && o->n == self->batch_max)
             s_seal_locked (self, idx);
@@ -224,7 +261,7 @@ batcher_commit (batcher_t *self, size_t idx, size_t n)
     if (n > 0 && self->ingested[idx])
         mdf_counter_add (self->ingested[idx], n);
     int64_t due = self->flush ? now : o->first_ns + self->linger_ns;
-    if (o->n == self->batch_max && self->window < self->max_inflight)
+    if (o->n == self->batch_max && self->window < s_limit_locked (self, idx))
         s_seal_locked (self, idx);
     else if (o->n > 0 && due < self->sleep_until)
         s_wake (self); /* the sender would oversleep its linger (or skipped it while written) */
@@ -263,11 +300,15 @@ batcher_take (batcher_t *self, batch_t **out, size_t max)
     int64_t now = mdf_mono_ns ();
     size_t n = 0;
     pthread_mutex_lock (&self->lock);
-    for (size_t i = 0; i < self->nproviders && self->window < self->max_inflight; i++) {
-        s_open_t *o = &self->open[i];
-        if (o->n > 0 && !o->writing && (self->flush || now - o->first_ns >= self->linger_ns))
-            s_seal_locked (self, i);
+    s_seal_due_locked (self, now, true);
+    while (self->live_head && n < max) {
+        batch_t *b = self->live_head;
+        self->live_head = b->ready_next;
+        b->ready_next = NULL;
+        out[n++] = b;
     }
+    if (!self->live_head)
+        self->live_tail = NULL;
     while (self->ready_head && n < max) {
         batch_t *b = self->ready_head;
         self->ready_head = b->ready_next;
@@ -312,9 +353,7 @@ batcher_release (batcher_t *self, batch_t *b)
     /* A full open batch waiting for this room is sealed here, by the taker,
      * which takes it next: its provider's wake-up is then off the batch's
      * path (it goes on filling a fresh open batch). */
-    for (size_t i = 0; i < self->nproviders && self->window < self->max_inflight; i++)
-        if (self->open[i].n == self->batch_max && !self->open[i].writing)
-            s_seal_locked (self, i);
+    s_seal_due_locked (self, 0, false);
     pthread_cond_broadcast (&self->cond);
     pthread_mutex_unlock (&self->lock);
     free (b->bars);
@@ -326,12 +365,12 @@ static int64_t
 s_next_linger_locked (batcher_t *self)
 {
     int64_t next = INT64_MAX;
-    if (self->window < self->max_inflight)
-        for (size_t i = 0; i < self->nproviders; i++)
-            if (self->open[i].n > 0 && !self->open[i].writing) {
-                int64_t d = self->flush ? 0 : self->open[i].first_ns + self->linger_ns;
-                next = d < next ? d : next;
-            }
+    for (size_t i = 0; i < self->nproviders; i++)
+        if (self->open[i].n > 0 && !self->open[i].writing
+            && self->window < s_limit_locked (self, i)) {
+            int64_t d = self->flush ? 0 : self->open[i].first_ns + self->linger_ns;
+            next = d < next ? d : next;
+        }
     return next;
 }
 
@@ -382,6 +421,20 @@ batcher_drain (batcher_t *self, int64_t timeout_ms)
     int rc = s_empty_locked (self) ? 0 : -1;
     pthread_mutex_unlock (&self->lock);
     return rc;
+}
+
+void
+batcher_set_live (batcher_t *self, size_t idx, bool live)
+{
+    if (idx >= self->nproviders)
+        return;
+    pthread_mutex_lock (&self->lock);
+    if (self->open[idx].live != live) {
+        self->open[idx].live = live;
+        self->nlive = live ? self->nlive + 1 : self->nlive - 1;
+    }
+    pthread_cond_broadcast (&self->cond);
+    pthread_mutex_unlock (&self->lock);
 }
 
 void

@@ -29,6 +29,14 @@
  * gets its first bar and would linger out before the time the sender said it
  * sleeps until (batcher_sleep_until); never twice before the sender clears it
  * (batcher_clear_wake), so a busy sender costs the providers no system call.
+ * Live first: a provider marked live (batcher_set_live: the tick providers,
+ * which the market paces, not a token bucket) has its batches sealed before
+ * the others' when room frees and handed over first by batcher_take.  While
+ * any live provider exists, history (the other providers) may fill the
+ * window only up to max_inflight - 1 (when the window has 2 slots or more),
+ * so the last slot is always the live bars' and they never queue behind a
+ * full window of history.
+ *
  * Thread-safe: one mutex, one condition variable (broadcast when the window
  * shrinks or input closes).
  */
@@ -49,6 +57,7 @@ typedef struct _batch_t {
     mdf_bar_t *bars; /* owned; the taker hands it back early with batcher_recycle */
     size_t n;
     int64_t sealed_ns; /* monotonic */
+    bool live;         /* from a live (tick) provider: goes first */
     /* private: the batcher's lists */
     struct _batch_t *next, *prev, *ready_next;
 } batch_t;
@@ -111,6 +120,9 @@ int64_t batcher_sleep_until (batcher_t *self, int64_t until_ns);
 /* Seal everything from now on and wait until every batch is released or
  * timeout_ms passes.  0 when nothing is left, -1 on timeout. */
 int batcher_drain (batcher_t *self, int64_t timeout_ms);
+
+/* Mark provider idx live (or not): see "Live first" above. */
+void batcher_set_live (batcher_t *self, size_t idx, bool live);
 
 /* Change the window (the sender: max_inflight per store times the stores it
  * can route to).  A smaller window lets no new batch seal until enough are

@@ -343,11 +343,14 @@ s_resend_due (sender_t *self, mdf_sockset_t *dealers)
     int64_t now = mdf_mono_ns ();
     bool room = self->room;
     self->room = false;
-    for (size_t s = 0, seen = 0; s < self->nflights && seen < self->nused; s++) {
-        s_flight_t *f = &self->flights[s];
-        if (f->b && (seen++, f->deadline_ns <= now || (room && f->waiting_room)))
-            s_send (self, dealers, f, now);
-    }
+    /* live batches first: they take the room an answer freed before history */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t s = 0, seen = 0; s < self->nflights && seen < self->nused; s++) {
+            s_flight_t *f = &self->flights[s];
+            if (f->b && (seen++, f->b->live == (pass == 0))
+                && (f->deadline_ns <= now || (room && f->waiting_room)))
+                s_send (self, dealers, f, now);
+        }
 }
 
 /* ---- acks ----------------------------------------------------------------- */
@@ -605,7 +608,11 @@ s_init (sender_t *self, const sender_config_t *cfg)
     self->batcher = batcher_new (self->nproviders, cfg->batch_max, self->max_inflight,
                                  cfg->linger_ms * 1000000, (uint64_t)(mdf_wall_ns () / 1000),
                                  self->ingested, self->inflight_gauge);
-    return self->batcher ? 0 : -1;
+    if (!self->batcher)
+        return -1;
+    for (size_t i = 0; cfg->live && i < self->nproviders; i++)
+        batcher_set_live (self->batcher, i, cfg->live[i]);
+    return 0;
 }
 
 sender_t *

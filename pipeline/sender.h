@@ -22,6 +22,9 @@
  * batcher's window is max_inflight times the stores that can take batches
  * (at least one), so more stores mean more in flight, never more per store.
  *
+ * Live providers' batches (sender_config_t.live) are taken, sent and, when
+ * they wait for a store's room, re-sent before history's.
+ *
  * Metrics (label provider unless noted): mdp_bars_ingested_total,
  * mdp_bars_sent_total, mdp_bars_acked_total, mdp_bars_rejected_total,
  * mdp_batches_rejected_total, mdp_batches_resent_total{reason=timeout|retry},
@@ -45,6 +48,7 @@ typedef struct {
     roster_t *roster;             /* borrowed: the stores */
     const char *const *providers; /* provider names, index = provider idx */
     size_t nproviders;
+    const bool *live; /* NULL, or per provider: live (tick) providers go first (batcher.h) */
     size_t batch_max;
     int64_t linger_ms;
     size_t max_inflight; /* per store */

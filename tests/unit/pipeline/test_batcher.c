@@ -137,6 +137,57 @@ START_TEST (a_release_seals_the_full_open_batch_that_waited_for_room)
 }
 END_TEST
 
+/* Live first: a live provider's batch is taken before history sealed
+ * earlier, history keeps the last window slot free for it, and when room
+ * frees the live provider's full batch is sealed before history's. */
+START_TEST (live_batches_go_first_and_keep_a_window_slot)
+{
+    batcher_t *b = batcher_new (2, 5, 3, 1000000000LL, 1, NULL, NULL);
+    batcher_set_live (b, 1, true);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 10), 0); /* history: 2 sealed */
+    ck_assert_int_eq (batcher_window (b), 2);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 5), 0); /* full open: the last slot is live's */
+    ck_assert_int_eq (batcher_window (b), 2);
+    ck_assert_int_eq (batcher_push (b, 1, bars, 5), 0); /* live seals into it */
+    ck_assert_int_eq (batcher_window (b), 3);
+    batch_t *out[8];
+    ck_assert_int_eq (batcher_take (b, out, 8), 3);
+    ck_assert (out[0]->live);
+    ck_assert_uint_eq (out[0]->prov, 1);
+    ck_assert_uint_eq (out[0]->seq, 3);
+    ck_assert (!out[1]->live);
+    ck_assert_uint_eq (out[1]->seq, 1);
+    /* both have a full open batch waiting; a release makes one slot of
+     * room under history's limit: live's full batch takes it */
+    ck_assert_int_eq (batcher_push (b, 1, bars, 5), 0);
+    batcher_release (b, out[1]);
+    ck_assert_int_eq (batcher_take (b, out + 3, 4), 1);
+    ck_assert (out[3]->live);
+    batcher_release (b, out[0]);
+    batcher_release (b, out[2]);
+    batcher_release (b, out[3]);
+    /* with the window empty history seals up to max_inflight - 1 */
+    ck_assert_int_eq (batcher_take (b, out, 8), 1);
+    ck_assert (!out[0]->live);
+    batcher_release (b, out[0]);
+    batcher_destroy (&b);
+}
+END_TEST
+
+/* Without a live provider history has the whole window, as before. */
+START_TEST (history_alone_fills_the_whole_window)
+{
+    batcher_t *b = batcher_new (2, 5, 3, 1000000000LL, 1, NULL, NULL);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 15), 0);
+    ck_assert_int_eq (batcher_window (b), 3);
+    batch_t *out[4];
+    ck_assert_int_eq (batcher_take (b, out, 4), 3);
+    for (int i = 0; i < 3; i++)
+        batcher_release (b, out[i]);
+    batcher_destroy (&b);
+}
+END_TEST
+
 START_TEST (close_unblocks_a_waiting_provider_with_an_error)
 {
     batcher_t *b = batcher_new (1, 5, 1, 1000000000LL, 1, NULL, NULL);
@@ -291,6 +342,8 @@ main (void)
     tcase_add_test (tc, a_full_window_blocks_the_provider_until_a_release);
     tcase_add_test (tc, a_release_seals_the_full_open_batch_that_waited_for_room);
     tcase_add_test (tc, a_full_batch_sealed_by_linger_while_the_provider_waits_is_not_sealed_empty);
+    tcase_add_test (tc, live_batches_go_first_and_keep_a_window_slot);
+    tcase_add_test (tc, history_alone_fills_the_whole_window);
     tcase_add_test (tc, close_unblocks_a_waiting_provider_with_an_error);
     tcase_add_test (tc, drain_seals_open_batches_and_times_out_while_unacked);
     tcase_add_test (tc, bars_written_in_place_are_the_batch_and_only_committed_ones_count);
