@@ -30,6 +30,7 @@
 
 #include "common/hostport.h"
 #include "common/http.h"
+#include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -294,11 +295,15 @@ static int
 s_start_sender (app_t *self, const char **names, char *err, size_t errlen)
 {
     const settings_t *s = &self->s;
+    bool live[COORDINATOR_MAX_PROVIDERS] = { false };
+    for (size_t i = 0; i < s->nproviders; i++)
+        live[i] = settings_provider_is_live (&s->providers[i]);
     sender_config_t sc = {
         .producer_id = s->id,
         .roster = self->roster,
         .providers = names,
         .nproviders = s->nproviders,
+        .live = live,
         .batch_max = (size_t)s->batch_max,
         .linger_ms = s->linger_ms,
         .max_inflight = (size_t)s->max_inflight,
@@ -312,12 +317,26 @@ s_start_sender (app_t *self, const char **names, char *err, size_t errlen)
     return self->sender ? 0 : -1;
 }
 
+/* Bars the live providers have handed to the sender so far. */
+static uint64_t
+s_live_bars (void *arg)
+{
+    app_t *self = arg;
+    uint64_t n = 0;
+    for (size_t i = 0; i < self->s.nproviders; i++)
+        if (settings_provider_is_live (&self->s.providers[i]))
+            n += sender_ingested (self->sender, i);
+    return n;
+}
+
 static int
 s_start_listener (app_t *self, char *err, size_t errlen)
 {
     const settings_t *s = &self->s;
     size_t driven[COORDINATOR_MAX_PROVIDERS], nd = 0;
     for (size_t i = 0; i < s->nproviders; i++) {
+        if (settings_provider_is_live (&s->providers[i]))
+            continue; /* the market paces it, not a bucket */
         bool drive = s->fb_providers.count == 0;
         for (size_t k = 0; k < s->fb_providers.count; k++)
             drive = drive || strcmp (s->fb_providers.items[k], s->providers[i].name) == 0;
@@ -341,6 +360,8 @@ s_start_listener (app_t *self, char *err, size_t errlen)
         .metrics = self->metrics,
         .scale_g = self->scale_g,
         .state_g = self->state_g,
+        .live_bars = s_live_bars,
+        .live_arg = self,
     };
     self->listener = listener_new (&fc, err, errlen);
     return self->listener ? 0 : -1;
@@ -474,8 +495,19 @@ int
 app_stop (app_t *self)
 {
     atomic_store (&self->stopping, 1);
+    /* live providers close their open bars into the sender while it still
+     * takes input (bounded: a store that takes nothing cannot hold the stop) */
+    for (size_t i = 0; self->providers && i < self->s.nproviders; i++)
+        provider_stop (self->providers[i]);
     if (self->coord)
         coordinator_shutdown (self->coord);
+    int64_t end = mdf_mono_ns () + self->s.drain_timeout_ms * 1000000;
+    for (size_t i = 0; self->providers && i < self->s.nproviders; i++) {
+        int64_t left = (end - mdf_mono_ns ()) / 1000000;
+        if (!provider_wait (self->providers[i], left > 0 ? left : 0))
+            mdf_error ("stopping before a live provider handed on its open bars", "provider=%s",
+                       self->s.providers[i].name);
+    }
     if (self->sender)
         sender_close_input (self->sender);
     for (size_t i = 0; self->providers && i < self->s.nproviders; i++)

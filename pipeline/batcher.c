@@ -177,6 +177,7 @@ s_seal_locked (batcher_t *self, size_t idx)
     b->seq = self->next_seq++;
     b->prov = idx;
     b->live = o->live;
+    b->first_ns = o->first_ns;
     b->bars = o->bars;
     b->n = o->n;
     b->sealed_ns = mdf_mono_ns ();

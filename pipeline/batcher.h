@@ -57,6 +57,7 @@ typedef struct _batch_t {
     mdf_bar_t *bars; /* owned; the taker hands it back early with batcher_recycle */
     size_t n;
     int64_t sealed_ns; /* monotonic */
+    int64_t first_ns;  /* monotonic: when its first bar came in */
     bool live;         /* from a live (tick) provider: goes first */
     /* private: the batcher's lists */
     struct _batch_t *next, *prev, *ready_next;

@@ -56,6 +56,11 @@ struct _listener_t {
     mdf_histogram_t *delay;
     mdf_ratelimit_t rl;
     mdf_beat_t loop; /* each turn (liveness: listener_loop_ms_ago) */
+    uint64_t (*live_bars) (void *arg);
+    void *live_arg;
+    uint64_t live_last;   /* live_bars at live_last_ns */
+    int64_t live_last_ns; /* 0: not read yet */
+    double live_rate;     /* bars/s, smoothed */
 };
 
 static void
@@ -115,14 +120,33 @@ s_demand (listener_t *self)
     return d;
 }
 
+/* The live providers' bars/s, smoothed over about a second (0 without any). */
+static double
+s_live_rate (listener_t *self, int64_t now)
+{
+    if (!self->live_bars)
+        return 0;
+    uint64_t n = self->live_bars (self->live_arg);
+    if (self->live_last_ns > 0 && now > self->live_last_ns) {
+        double dt = (double)(now - self->live_last_ns) / 1e9;
+        double r = (double)(n - self->live_last) / dt;
+        double a = dt >= 1 ? 1 : dt; /* time constant 1 s */
+        self->live_rate += a * (r - self->live_rate);
+    }
+    self->live_last = n;
+    self->live_last_ns = now;
+    return self->live_rate;
+}
+
 /* Turn the view into a scale and set it on every driven provider. */
 static void
 s_apply (listener_t *self, const s_view_t *v)
 {
     bool failsafe = v->n == 0 || v->stale > 0;
     mdf_level_t level = v->n == 0 ? v->failsafe_level : v->worst;
-    policy_input_t in = { v->m, v->n, s_demand (self) };
-    double scale = policy_scale_members (self->policy, &in, mdf_clock_now (&self->clock));
+    int64_t now = mdf_clock_now (&self->clock);
+    policy_input_t in = { v->m, v->n, s_demand (self), s_live_rate (self, now) };
+    double scale = policy_scale_members (self->policy, &in, now);
     for (size_t i = 0; i < self->ndriven; i++) {
         size_t idx = self->driven[i];
         double applied = coordinator_set_budget_scale (self->coord, idx, scale);
@@ -446,6 +470,8 @@ listener_new (const listener_config_t *cfg, char *err, size_t errlen)
     mdf_beat (&self->loop, mdf_mono_ns ());
     self->scale_g = cfg->scale_g;
     self->state_g = cfg->state_g;
+    self->live_bars = cfg->live_bars;
+    self->live_arg = cfg->live_arg;
     mdf_ratelimit_t rl = MDF_RATELIMIT_INIT (1000, 5);
     self->rl = rl;
     if (!self->driven) {

@@ -49,6 +49,11 @@ typedef struct {
     /* pipeline_rate_scale_factor and pipeline_backpressure_state of each
      * provider, by index (registered by the caller; entries may be NULL) */
     mdf_gauge_t *const *scale_g, *const *state_g;
+    /* NULL, or the bars the live (tick) providers have sent so far: their
+     * rate (averaged over about a second) is taken out of what the policy
+     * gives the driven providers, so history gets what live leaves */
+    uint64_t (*live_bars) (void *arg);
+    void *live_arg;
 } listener_config_t;
 
 typedef struct _listener_t listener_t;

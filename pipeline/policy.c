@@ -275,6 +275,9 @@ s_pi_scale (const policy_params_t *p, void *state, mdf_level_t level, double fil
  * started at different moments converge to equal shares); it starts over
  * at 0 whenever the store's producer count changes, so pipelines that joined
  * one after the other hold equal integrals once the last one is in.
+ * Live bars (policy_input_t.live: tick providers nothing paces) count against
+ * the shares: the members' a are computed for demand + live, and the driven
+ * providers get (sum a - live) / demand, so history takes what live leaves.
  * A member at HARD gets nothing (a = 0, I kept); a stale one keeps its last
  * a (at most what the providers ask), times the failsafe level's step scale.  Without a known mu (a
  * store that has not drained yet, or does not publish it) Q* is target_depth x capacity and mu
@@ -364,6 +367,7 @@ s_share_members (const policy_params_t *p, void *state, const policy_input_t *in
     st->have_last = 1;
     /* our own rate limits us (not the providers): the integral may move */
     int limited = !isfinite (applied) || applied < p->scale_ok - 1e-9;
+    double live = isfinite (in->live) && in->live > 0 ? in->live : 0;
     double rate = 0;
     for (size_t k = 0; k < in->n; k++) {
         const policy_member_t *m = &in->members[k];
@@ -375,11 +379,12 @@ s_share_members (const policy_params_t *p, void *state, const policy_input_t *in
         }
         double e_sign = s_share_target (p, m) - m->queue_size;
         int integrate = limited || e_sign < 0;
-        rate += s_share_member (p, sl, m, in->demand, dt, integrate);
+        rate += s_share_member (p, sl, m, in->demand + live, dt, integrate);
     }
     if (in->demand <= 0)
         return p->scale_ok;
-    return s_clamp (rate / in->demand, 0, p->scale_ok);
+    /* live bars are sent whatever the scale: history gets the rest */
+    return s_clamp ((rate - live) / in->demand, 0, p->scale_ok);
 }
 
 static double

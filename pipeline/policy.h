@@ -109,6 +109,8 @@ typedef struct {
     const policy_member_t *members;
     size_t n;      /* 0: no member at all (the failsafe level applies) */
     double demand; /* bars/s the driven providers ask at scale 1 */
+    double live;   /* bars/s the pipeline's live providers send (unpaced): share
+                    * gives the driven ones what is left of the stores' shares */
 } policy_input_t;
 
 /* target's fixed shape (see above). */

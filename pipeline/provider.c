@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "pipeline/live.h"
 #include "pipeline/source.h"
 
 #define S_CHUNK 64 /* bars per acquire */
@@ -16,6 +17,7 @@
 enum { S_RUNNING = 0, S_COOLDOWN = 1, S_OPEN = 2, S_DONE = 3, S_STOPPED = 4 };
 
 struct _provider_t {
+    live_t *live; /* a live tick provider (live.h): none of the rest is used */
     char name[MDF_ID_MAX + 1];
     size_t idx;
     size_t chunk;
@@ -144,6 +146,14 @@ provider_new (const provider_settings_t *ps, size_t idx, coordinator_t *coord, s
         snprintf (err, errlen, "out of memory");
         return NULL;
     }
+    if (settings_provider_is_live (ps)) {
+        self->live = live_new (ps, idx, coord, sender, metrics, err, errlen);
+        if (!self->live) {
+            free (self);
+            return NULL;
+        }
+        return self;
+    }
     snprintf (self->name, sizeof self->name, "%s", ps->name);
     self->idx = idx;
     self->chunk = ps->capacity < S_CHUNK ? (size_t)ps->capacity : S_CHUNK;
@@ -182,6 +192,19 @@ provider_new (const provider_settings_t *ps, size_t idx, coordinator_t *coord, s
 }
 
 void
+provider_stop (provider_t *self)
+{
+    if (self && self->live)
+        live_stop (self->live);
+}
+
+bool
+provider_wait (provider_t *self, int64_t timeout_ms)
+{
+    return !self || !self->live || live_wait (self->live, timeout_ms);
+}
+
+void
 provider_join (provider_t *self)
 {
     if (self && self->started) {
@@ -196,6 +219,7 @@ provider_destroy (provider_t **self_p)
     if (!self_p || !*self_p)
         return;
     provider_t *self = *self_p;
+    live_destroy (&self->live);
     provider_join (self);
     source_destroy (&self->source);
     free (self);
@@ -206,6 +230,8 @@ const char *
 provider_state (provider_t *self)
 {
     static const char *const names[] = { "running", "cooldown", "breaker_open", "done", "stopped" };
+    if (self->live)
+        return live_state (self->live);
     int s = atomic_load (&self->state);
     if (s == S_RUNNING || s == S_COOLDOWN || s == S_OPEN) {
         coordinator_state_t cs = coordinator_state (self->coord, self->idx);

@@ -1,5 +1,7 @@
 /*
- * provider: one thread per [[providers]] entry, pulling bars from its source
+ * provider: one thread per [[providers]] entry.  Live tick providers (exec,
+ * zmq, tick_csv) are pipeline/live.h's; the rest of this comment is about
+ * the paced ones (synthetic, csv), pulling bars from their source
  * at the pace its token bucket allows and handing them to the sender.
  *
  * Loop: coordinator_acquire (n tokens; blocks while paused, cooling down,
@@ -17,7 +19,9 @@
 #ifndef PIPELINE_PROVIDER_H
 #define PIPELINE_PROVIDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/metrics.h"
 #include "pipeline/coordinator.h"
@@ -30,6 +34,15 @@ typedef struct _provider_t provider_t;
  * coord and sender are borrowed and must outlive the provider.  NULL with err. */
 provider_t *provider_new (const provider_settings_t *ps, size_t idx, coordinator_t *coord,
                           sender_t *sender, mdf_metrics_t *metrics, char *err, size_t errlen);
+
+/* A live provider (exec, zmq, tick_csv: pipeline/live.h) stops reading its
+ * source and hands its open bars to the sender; paced ones stop with
+ * coordinator_shutdown.  Returns at once. */
+void provider_stop (provider_t *self);
+
+/* Wait up to timeout_ms for a live provider's open bars to be handed on
+ * after provider_stop: true when they were (always for paced providers). */
+bool provider_wait (provider_t *self, int64_t timeout_ms);
 
 /* Wait for the thread to end (call coordinator_shutdown / sender_close_input
  * first).  The provider stays readable (provider_state) until destroyed. */

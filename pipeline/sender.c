@@ -54,6 +54,7 @@ typedef struct {
 
 typedef struct {
     mdf_counter_t *sent, *acked, *rej_bars, *rej_batches;
+    mdf_histogram_t *live_commit; /* live providers: first bar in -> acked ok */
 } s_prov_metrics_t;
 
 struct _sender_t {
@@ -137,6 +138,13 @@ size_t
 sender_unacked_bars (sender_t *self)
 {
     return batcher_pending_bars (self->batcher);
+}
+
+uint64_t
+sender_ingested (sender_t *self, size_t idx)
+{
+    return idx < self->nproviders && self->ingested[idx] ? mdf_counter_value (self->ingested[idx])
+                                                         : 0;
 }
 
 int64_t
@@ -403,9 +411,12 @@ s_handle_ack (sender_t *self, const mdf_ack_t *ack)
     }
     if (self->ack_latency)
         mdf_histogram_observe (self->ack_latency, (double)(now - f->b->sealed_ns) / 1e9);
-    if (ack->status == MDF_ACK_OK)
+    if (ack->status == MDF_ACK_OK) {
         s_add (self->pm[f->b->prov].acked, f->b->n);
-    else
+        if (self->pm[f->b->prov].live_commit)
+            mdf_histogram_observe (self->pm[f->b->prov].live_commit,
+                                   (double)(now - f->b->first_ns) / 1e9);
+    } else
         s_rejected (self, f, ack);
     s_release (self, f);
 }
@@ -554,12 +565,19 @@ s_prov_metrics (sender_t *self, mdf_metrics_t *m, size_t i)
 }
 
 static void
-s_metrics (sender_t *self, mdf_metrics_t *m)
+s_metrics (sender_t *self, mdf_metrics_t *m, const bool *live)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < self->nproviders; i++)
+    for (size_t i = 0; i < self->nproviders; i++) {
         s_prov_metrics (self, m, i);
+        if (live && live[i])
+            self->pm[i].live_commit = mdf_metrics_histogram (
+                m, "mdp_live_commit_seconds",
+                "Live bars: from the bar entering the pipeline (closed) to its commit",
+                mdf_buckets_latency, mdf_buckets_latency_n, "provider", self->providers.items[i],
+                NULL);
+    }
     self->resent_timeout = mdf_metrics_counter (m, "mdp_batches_resent_total", "Batches sent again",
                                                 "reason", "timeout", NULL);
     self->resent_retry = mdf_metrics_counter (m, "mdp_batches_resent_total", "Batches sent again",
@@ -603,7 +621,7 @@ s_init (sender_t *self, const sender_config_t *cfg)
         return -1;
     for (size_t s = 0; s < self->nflights; s++)
         self->flights[s].slot = -1;
-    s_metrics (self, cfg->metrics);
+    s_metrics (self, cfg->metrics, cfg->live);
     /* batch_seq starts at the wall time in us: unique across restarts. */
     self->batcher = batcher_new (self->nproviders, cfg->batch_max, self->max_inflight,
                                  cfg->linger_ms * 1000000, (uint64_t)(mdf_wall_ns () / 1000),

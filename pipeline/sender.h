@@ -98,6 +98,9 @@ size_t sender_inflight (sender_t *self);
 /* Bars in those batches. */
 size_t sender_unacked_bars (sender_t *self);
 
+/* Bars provider idx has handed over so far (mdp_bars_ingested_total). */
+uint64_t sender_ingested (sender_t *self, size_t idx);
+
 /* Milliseconds the oldest unacked batch has waited (0 when none). */
 int64_t sender_oldest_ms (sender_t *self);
 

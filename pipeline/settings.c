@@ -18,7 +18,9 @@
 static const char *const s_policies[] = { "step", "linear", "aimd", "target", "share", NULL };
 static const char *const s_levels[] = { "ok", "soft", "hard", NULL };
 static const char *const s_log_levels[] = { "debug", "info", "warn", "error", NULL };
-static const char *const s_types[] = { "synthetic", "csv", NULL };
+static const char *const s_types[] = { "synthetic", "csv", "exec", "zmq", "tick_csv", NULL };
+static const char *const s_formats[] = { "csv", "ndjson", NULL };
+static const char *const s_intervals[] = { "1s", "1m", "5m", "1h", "1d", NULL };
 
 /* clang-format off */
 const mdf_cfg_entry_t pipeline_entries[] = {
@@ -125,7 +127,7 @@ const mdf_cfg_entry_t provider_entries[] = {
     { "name", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (name), 0,
       "provider name (label `provider` in metrics, `provider` in batches)" },
     { "type", MDF_CFG_STRING, "synthetic", 0, -1, s_types, P_OFF (type), 0,
-      "synthetic (random walk) or csv (replay a file)" },
+      "synthetic (random walk), csv (replay bars): paced; exec, zmq, tick_csv: live ticks" },
     { "capacity", MDF_CFG_INT, "1000", 1, 10000000, NULL, P_OFF (capacity), 0,
       "token bucket burst, in bars" },
     { "refill_rate", MDF_CFG_DOUBLE, "1000", 0, 1e9, NULL, P_OFF (refill_rate), MDF_CFG_LIVE,
@@ -133,7 +135,7 @@ const mdf_cfg_entry_t provider_entries[] = {
     { "symbols", MDF_CFG_STRLIST, "", 0, -1, NULL, P_OFF (symbols), 0,
       "synthetic: the symbols to generate" },
     { "path", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (path), 0,
-      "csv: file with header symbol,ts,open,high,low,close,volume" },
+      "csv: bar file (header symbol,ts,open,high,low,close,volume); tick_csv: tick file" },
     { "loop", MDF_CFG_BOOL, "false", 0, -1, NULL, P_OFF (loop), 0,
       "csv: replay forever, timestamps shifted past the previous pass" },
     { "seed", MDF_CFG_INT, "0", 0, 9e18, NULL, P_OFF (seed), 0,
@@ -146,6 +148,24 @@ const mdf_cfg_entry_t provider_entries[] = {
       "consecutive errors that open the circuit breaker (0: never)" },
     { "breaker_timeout_ms", MDF_CFG_INT, "30000", 0, 86400000, NULL, P_OFF (breaker_timeout_ms), 0,
       "how long an open breaker keeps the provider stopped" },
+    { "command", MDF_CFG_STRLIST, "", 0, -1, NULL, P_OFF (command), 0,
+      "exec: program and arguments (no shell); ticks are read from its stdout" },
+    { "format", MDF_CFG_STRING, "csv", 0, -1, s_formats, P_OFF (format), 0,
+      "exec: csv (a header line first) or ndjson (one JSON object a line)" },
+    { "endpoint", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (endpoint), 0,
+      "zmq: the tick feed's PUB endpoint to connect a SUB to" },
+    { "topic", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (topic), 0,
+      "zmq: subscription prefix (empty: every message)" },
+    { "speed", MDF_CFG_DOUBLE, "1", 0, 1e9, NULL, P_OFF (speed), 0,
+      "tick_csv: time warp (1 real time, 60 sixty times faster, 0 as fast as possible)" },
+    { "bar_interval", MDF_CFG_STRING, "1m", 0, -1, s_intervals, P_OFF (bar_interval), 0,
+      "tick providers: bar length, aligned to UTC (1s, 1m, 5m, 1h, 1d)" },
+    { "grace_ms", MDF_CFG_INT, "2000", 0, 86400000, NULL, P_OFF (grace_ms), 0,
+      "tick providers: a bar closes once ticks reach its end + grace, or after grace of silence" },
+    { "late_ms", MDF_CFG_INT, "60000", 0, 86400000, NULL, P_OFF (late_ms), 0,
+      "tick providers: a tick this far behind the newest still corrects its closed bar" },
+    { "stop_grace_ms", MDF_CFG_INT, "5000", 0, 600000, NULL, P_OFF (stop_grace_ms), 0,
+      "exec: time between SIGTERM and SIGKILL when the child is stopped" },
 };
 const size_t provider_entries_n = sizeof provider_entries / sizeof provider_entries[0];
 /* clang-format on */
@@ -172,6 +192,21 @@ s_check_provider (mdf_cfg_t *cfg, const settings_t *s, size_t i, char *err, size
         snprintf (key, sizeof key, "providers[%zu].type", i);
         return mdf_cfg_fail (cfg, key, err, errlen, "providers[%zu].path is required for csv", i);
     }
+    if (strcmp (p->type, "tick_csv") == 0 && (!p->path || !*p->path)) {
+        snprintf (key, sizeof key, "providers[%zu].type", i);
+        return mdf_cfg_fail (cfg, key, err, errlen, "providers[%zu].path is required for tick_csv",
+                             i);
+    }
+    if (strcmp (p->type, "exec") == 0 && p->command.count == 0) {
+        snprintf (key, sizeof key, "providers[%zu].command", i);
+        return mdf_cfg_fail (cfg, key, err, errlen,
+                             "%s is required for exec (an array: program, then arguments)", key);
+    }
+    if (strcmp (p->type, "zmq") == 0 && (!p->endpoint || !strstr (p->endpoint, "://"))) {
+        snprintf (key, sizeof key, "providers[%zu].endpoint", i);
+        return mdf_cfg_fail (cfg, key, err, errlen,
+                             "%s is required for zmq (an endpoint like tcp://host:port)", key);
+    }
     if (strcmp (p->type, "synthetic") == 0 && p->symbols.count == 0) {
         snprintf (key, sizeof key, "providers[%zu].symbols", i);
         return mdf_cfg_fail (cfg, key, err, errlen, "%s must name at least one symbol", key);
@@ -185,6 +220,14 @@ s_check_provider (mdf_cfg_t *cfg, const settings_t *s, size_t i, char *err, size
         }
     }
     return 0;
+}
+
+bool
+settings_provider_is_live (const provider_settings_t *p)
+{
+    return p->type
+           && (strcmp (p->type, "exec") == 0 || strcmp (p->type, "zmq") == 0
+               || strcmp (p->type, "tick_csv") == 0);
 }
 
 /* Every endpoint of `list` looks like "transport://address". */

@@ -28,7 +28,7 @@
 
 typedef struct {
     char *name;
-    char *type; /* "synthetic" or "csv" */
+    char *type; /* "synthetic", "csv" (paced history); "exec", "zmq", "tick_csv" (live ticks) */
     int64_t capacity;
     double refill_rate;
     mdf_strlist_t symbols; /* synthetic */
@@ -39,7 +39,20 @@ typedef struct {
     int64_t cooldown_ms;
     int64_t breaker_threshold;
     int64_t breaker_timeout_ms;
+    mdf_strlist_t command; /* exec: argv, no shell */
+    char *format;          /* exec: "csv" or "ndjson" */
+    char *endpoint;        /* zmq: the feed's PUB endpoint */
+    char *topic;           /* zmq: subscription prefix ("" = everything) */
+    double speed;          /* tick_csv: 1 = real time, 60 = 60x, 0 = as fast as possible */
+    char *bar_interval;    /* tick providers: 1s, 1m, 5m, 1h, 1d */
+    int64_t grace_ms;      /* tick providers: a bar closes grace after its end */
+    int64_t late_ms;       /* tick providers: how late a tick may still correct a bar */
+    int64_t stop_grace_ms; /* exec: SIGTERM, then SIGKILL after this */
 } provider_settings_t;
+
+/* A provider of live ticks (exec, zmq, tick_csv): not paced by a token
+ * bucket, its bars go first (pipeline/live.h). */
+bool settings_provider_is_live (const provider_settings_t *p);
 
 typedef struct {
     char *id;

@@ -195,7 +195,7 @@ scrape_fold_text (const char *text, const char *name, scrape_fold_t fold)
                 acc = v;
             else if (fold == SCRAPE_SUM)
                 acc += v;
-            else if (v < acc)
+            else if (fold == SCRAPE_MAX ? v > acc : v < acc)
                 acc = v;
         }
         line = *eol ? eol + 1 : eol;

@@ -28,10 +28,10 @@ int scrape_fetch (scrape_t *self, char *err, size_t errlen);
 /* "HOST:PORT" as given. */
 const char *scrape_target (const scrape_t *self);
 
-typedef enum { SCRAPE_SUM, SCRAPE_MIN } scrape_fold_t;
+typedef enum { SCRAPE_SUM, SCRAPE_MIN, SCRAPE_MAX } scrape_fold_t;
 
-/* Fold every series called `name` (any labels) of the last body: their sum or
- * their minimum.  NAN when there is no body or no such series. */
+/* Fold every series called `name` (any labels) of the last body: their sum,
+ * their minimum or their maximum.  NAN when there is no body or no such series. */
 double scrape_value (const scrape_t *self, const char *name, scrape_fold_t fold);
 
 /* The same over any exposition text (pure; exposed for reuse). */

@@ -289,6 +289,17 @@ s_draw_footer (const view_t *self, FILE *f)
             s_fmt_num (p->acked, "%.0f/s", ack, sizeof ack);
             fprintf (f, "pipeline %s  scale %s  ingested %s  acked %s\033[K\n", self->pipeline_host,
                      scale, in, ack);
+            if (!isnan (p->ticks) || !isnan (p->lag)) {
+                char ticks[32], bars[32], lag[32];
+                s_fmt_num (p->ticks, "%.0f/s", ticks, sizeof ticks);
+                s_fmt_num (p->live_bars, "%.1f/s", bars, sizeof bars);
+                s_fmt_num (p->lag, "%.1fs", lag, sizeof lag);
+                fprintf (f,
+                         "live  ticks %s  bars %s  lag %s  late %.0f  dropped %.0f  bad "
+                         "%.0f\033[K\n",
+                         ticks, bars, lag, isnan (p->late) ? 0 : p->late,
+                         isnan (p->dropped) ? 0 : p->dropped, isnan (p->bad) ? 0 : p->bad);
+            }
         }
     }
     for (int i = 0; i < self->nwarns; i++)

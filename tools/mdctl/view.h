@@ -43,6 +43,13 @@ typedef struct {
     double scale;    /* pipeline_rate_scale_factor (min over providers), NAN if absent */
     double ingested; /* bars/s, NAN until two scrapes */
     double acked;    /* bars/s */
+    /* live tick providers (all NAN when the pipeline has none) */
+    double ticks;     /* good ticks/s */
+    double live_bars; /* bars/s closed from ticks */
+    double late;      /* mdp_ticks_late_total */
+    double dropped;   /* mdp_ticks_dropped_total */
+    double bad;       /* mdp_ticks_bad_total */
+    double lag;       /* mdp_live_lag_seconds, the worst provider's */
 } view_pipeline_t;
 
 typedef struct _view_t view_t;

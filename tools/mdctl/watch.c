@@ -179,7 +179,7 @@ s_pick_mode (watch_args_t *a)
 }
 
 static void
-s_scrape (scrape_t *scrape, scrape_rate_t rates[2], view_t *view)
+s_scrape (scrape_t *scrape, scrape_rate_t rates[4], view_t *view)
 {
     view_pipeline_t p;
     memset (&p, 0, sizeof p);
@@ -190,6 +190,14 @@ s_scrape (scrape_t *scrape, scrape_rate_t rates[2], view_t *view)
         &rates[0], scrape_value (scrape, "mdp_bars_ingested_total", SCRAPE_SUM), now);
     p.acked = scrape_rate_update (&rates[1],
                                   scrape_value (scrape, "mdp_bars_acked_total", SCRAPE_SUM), now);
+    p.ticks
+        = scrape_rate_update (&rates[2], scrape_value (scrape, "mdp_ticks_total", SCRAPE_SUM), now);
+    p.live_bars = scrape_rate_update (
+        &rates[3], scrape_value (scrape, "mdp_live_bars_total", SCRAPE_SUM), now);
+    p.late = scrape_value (scrape, "mdp_ticks_late_total", SCRAPE_SUM);
+    p.dropped = scrape_value (scrape, "mdp_ticks_dropped_total", SCRAPE_SUM);
+    p.bad = scrape_value (scrape, "mdp_ticks_bad_total", SCRAPE_SUM);
+    p.lag = scrape_value (scrape, "mdp_live_lag_seconds", SCRAPE_MAX);
     view_pipeline (view, scrape_target (scrape), &p);
 }
 
@@ -275,7 +283,7 @@ s_run (const watch_args_t *a, feed_t *feed, view_t *view, scrape_t *scrape, doub
     int64_t diagnose_at = a->timeout_s > 0 ? now + (int64_t)(a->timeout_s * 1000.0) : INT64_MAX;
     int64_t tick_every = a->view.dashboard ? WATCH_REDRAW_MS : WATCH_PLAIN_TICK_MS;
     int64_t next_tick = now, next_scrape = scrape ? now : INT64_MAX, events = 0;
-    scrape_rate_t rates[2];
+    scrape_rate_t rates[4];
     memset (rates, 0, sizeof rates);
     while (!mdctl_interrupted () && now < deadline && (a->count == 0 || events < a->count)) {
         int64_t wait = s_min4 (next_tick, next_scrape, deadline, diagnose_at) - now;
@@ -347,7 +355,17 @@ mdctl_watch_main (int argc, char **argv)
     view_t *view = view_new (&a.view, a.endpoints, a.nendpoints);
     if (view) {
         view_pipeline_t none = {
-            .ok = false, .err = "not scraped yet", .scale = NAN, .ingested = NAN, .acked = NAN
+            .ok = false,
+            .err = "not scraped yet",
+            .scale = NAN,
+            .ingested = NAN,
+            .acked = NAN,
+            .ticks = NAN,
+            .live_bars = NAN,
+            .late = NAN,
+            .dropped = NAN,
+            .bad = NAN,
+            .lag = NAN,
         };
         view_pipeline (view, a.http, &none);
         if (!a.view.dashboard)
