@@ -115,7 +115,8 @@ s_evaluate (plant_t *p, s_pipe_t *pp, size_t k, double t)
     for (size_t i = 0; i < p->nstores; i++)
         if (pp->heard[i])
             members[n++] = pp->known[i];
-    policy_input_t in = { members, n, p->demand[k](t, p->demand_arg[k]) };
+    double live = p->live[k] ? p->live[k](t, p->live_arg[k]) : 0;
+    policy_input_t in = { members, n, p->demand[k](t, p->demand_arg[k]), live };
     pp->scale = policy_scale_members (pp->policy, &in, (int64_t)(t * 1e9));
 }
 
@@ -161,10 +162,14 @@ plant_run (plant_t *p, double seconds, double from_s)
                 pp[k].next_tick = t + 0.05;
             }
             double demand = p->demand[k](t, p->demand_arg[k]);
-            offered += demand;
+            double live = p->live[k] ? p->live[k](t, p->live_arg[k]) : 0;
+            offered += demand + live;
             pp[k].tokens += pp[k].scale * demand * PLANT_DT;
             if (pp[k].tokens > 2 * PLANT_BATCH)
                 pp[k].tokens = 2 * PLANT_BATCH; /* the bucket's burst */
+            pp[k].tokens += live * PLANT_DT;    /* live bars: never paced, never capped */
+            if (t >= from_s)
+                p->live_sent[k] += live * PLANT_DT;
             /* a batch is sealed full, or with what it holds once it lingered
              * (5 ms, one step) */
             while (pp[k].tokens >= 1 || pp[k].pending > 0) {

@@ -10,8 +10,8 @@
  * sent there in the last second).  Events reach the pipelines PLANT_DELAY_S
  * later.  Each pipeline runs a real policy_t: on each event and every 50 ms
  * it turns what it knows of its stores into a scale; its providers then
- * offer scale x demand_fn(t) bars/s, in batches of PLANT_BATCH bars, each to
- * the store with the most headroom (lowest level, then fill in tenths, as
+ * offer scale x demand_fn(t) bars/s, plus live_fn(t) unscaled (live ticks' bars), in batches of
+ * PLANT_BATCH bars, each to the store with the most headroom (lowest level, then fill in tenths, as
  * pipeline/members.c routes).  A batch that does not fit a queue is a
  * `retry` (counted; resent on the next step).
  *
@@ -44,11 +44,14 @@ typedef struct {
     void *sink_arg[PLANT_MAX];
     plant_fn demand[PLANT_MAX]; /* bars/s each pipeline's providers ask at t */
     void *demand_arg[PLANT_MAX];
+    plant_fn live[PLANT_MAX]; /* NULL, or bars/s of live (unpaced) bars each pipeline sends */
+    void *live_arg[PLANT_MAX];
     double start[PLANT_MAX]; /* time a store joins (0: from the start) */
     const char *policy;      /* name */
     policy_params_t params;
     /* results */
     double committed, possible, sent[PLANT_MAX];
+    double live_sent[PLANT_MAX]; /* live bars sent, included in sent[] */
     double max_q_after_2s, max_q;
     double retries;
     int level_changes;

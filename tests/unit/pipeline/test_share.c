@@ -89,6 +89,31 @@ s_sine (double t, void *arg)
     return C * (1 + 0.5 * sin (2 * M_PI * floor (t * 2) / 2 / 10));
 }
 
+/* Live bars (unpaced) count against the share: history gets what they
+ * leave, the queue stays bounded, nothing is refused.  Live at 0.2 C and
+ * 0.8 C beside history asking 50 C, and no live for reference. */
+START_TEST (history_gets_what_live_bars_leave)
+{
+    double fractions[] = { 0, 0.2, 0.8 };
+    for (int i = 0; i < 3; i++) {
+        double live = fractions[i] * C, hist = 50 * C;
+        plant_t p;
+        s_one (&p, plant_const, &C, plant_const, &hist);
+        if (live > 0) {
+            p.live[0] = plant_const;
+            p.live_arg[0] = &live;
+        }
+        plant_run (&p, 30, 5);
+        char name[64];
+        snprintf (name, sizeof name, "live %.1f C + history 50 C", fractions[i]);
+        s_goals (name, &p, 25);
+        double history = (p.sent[0] - p.live_sent[0]) / 25;
+        printf ("%-30s history %.0f bars/s of the %.0f live leaves\n", name, history, C - live);
+        ck_assert_msg (history >= 0.9 * (C - live), "%s: history %.0f bars/s", name, history);
+    }
+}
+END_TEST
+
 START_TEST (follows_a_changing_sink)
 {
     plant_t p;
@@ -237,6 +262,7 @@ main (void)
     TCase *tc = tcase_create ("plant");
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, converges_at_any_overload_without_overshoot);
+    tcase_add_test (tc, history_gets_what_live_bars_leave);
     tcase_add_test (tc, follows_a_changing_sink);
     tcase_add_test (tc, a_bursty_provider_finds_the_sink_at_once);
     tcase_add_test (tc, an_outage_holds_the_queue_and_recovers);
