@@ -11,6 +11,7 @@
 #include "pipeline/live.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>

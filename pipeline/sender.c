@@ -564,6 +564,10 @@ s_prov_metrics (sender_t *self, mdf_metrics_t *m, size_t i)
                                            "Batches the store rejected", "provider", p, NULL);
 }
 
+/* Fine around the 200 ms a live bar may take from close to commit. */
+static const double s_live_buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175,
+                                         0.2,   0.25, 0.3,   0.4,  0.5,   1,   2.5,   5,    10 };
+
 static void
 s_metrics (sender_t *self, mdf_metrics_t *m, const bool *live)
 {
@@ -575,8 +579,8 @@ s_metrics (sender_t *self, mdf_metrics_t *m, const bool *live)
             self->pm[i].live_commit = mdf_metrics_histogram (
                 m, "mdp_live_commit_seconds",
                 "Live bars: from the bar entering the pipeline (closed) to its commit",
-                mdf_buckets_latency, mdf_buckets_latency_n, "provider", self->providers.items[i],
-                NULL);
+                s_live_buckets, sizeof s_live_buckets / sizeof s_live_buckets[0], "provider",
+                self->providers.items[i], NULL);
     }
     self->resent_timeout = mdf_metrics_counter (m, "mdp_batches_resent_total", "Batches sent again",
                                                 "reason", "timeout", NULL);

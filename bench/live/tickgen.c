@@ -2,13 +2,13 @@
  * tickgen: ticks for the live benchmarks (bench/live/run.sh), on stdout.
  *
  *   tickgen [--symbols N] [--rate R] [--count N] [--format csv|ndjson]
- *           [--quotes] [--start-ts SECONDS]
+ *           [--quotes] [--start-ts SECONDS] [--step-us US]
  *
  * Trades (or quotes with --quotes) for N symbols (SYM0000 ...), a random
  * walk each, round robin over the symbols.  --rate R paces them at R
  * ticks/s in real time with ts = the wall clock (a live feed); without it
  * (or 0) they come as fast as stdout takes them with ts advancing 1 ms a
- * tick from --start-ts (default 2024-01-02T00:00:00Z): a file or a
+ * tick (--step-us) from --start-ts (default 2024-01-02T00:00:00Z): a file or a
  * firehose.  --count N stops after N ticks (0: never).  CSV starts with
  * its header line.  Output is flushed every 10 ms of pacing, or by stdio's
  * buffer when unpaced.
@@ -40,7 +40,7 @@ int
 main (int argc, char **argv)
 {
     long symbols = 1000, count = 0;
-    double rate = 0, start_s = 1704153600;
+    double rate = 0, start_s = 1704153600, step_us = 1000;
     bool ndjson = false, quotes = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -59,6 +59,8 @@ main (int argc, char **argv)
             rate = atof (v);
         else if (strcmp (a, "--count") == 0)
             count = atol (v);
+        else if (strcmp (a, "--step-us") == 0)
+            step_us = atof (v);
         else if (strcmp (a, "--start-ts") == 0)
             start_s = atof (v);
         else if (strcmp (a, "--format") == 0)
@@ -99,7 +101,7 @@ main (int argc, char **argv)
             }
             ts = s_now_ns (CLOCK_REALTIME);
         } else
-            ts += 1000000;
+            ts = (int64_t)(start_s * 1e9) + (int64_t)((double)n * step_us * 1000);
         unsigned size = (unsigned)(1 + rng % 9) * 100;
         if (ndjson && quotes)
             printf ("{\"symbol\":\"SYM%04ld\",\"ts\":%lld,\"bid\":%.4f,\"ask\":%.4f}\n", s,

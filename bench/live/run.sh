@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# bench/live/run.sh: the live tick path, each figure beside a bare loop or a
+# limit measured in the same run (bench/README.md, "Live ticks").
+#
+#   bench/live/run.sh [--quick] [--build DIR] [--out DIR] [--sink-rows C]
+#
+#  1. aggregation: ticks/s through pipeline/tickbar on one core, 1,000
+#     symbols, against a bare loop doing the same lookup and OHLCV update
+#     (bench/agg/agg_bench).
+#  2. reading: the tick decoders against a bare parse loop (parse_bench),
+#     `cat FILE > /dev/null`, and md-pipeline's exec provider running
+#     `cat FILE` (CSV and NDJSON) into a null-sink store: ticks/s in.
+#  3. end to end: the same exec path with 10 ticks a symbol a bar, so the
+#     bars matter too: ticks/s in and bars/s committed (null sink).
+#  4. live first: a store whose SQLite sink is throttled to C rows/s
+#     (default 10,000), live bars at 0, 0.2 C and 0.8 C from a paced tick
+#     feed (tickgen, 1 s bars, one tick a symbol every 200 ms) beside a
+#     history backfill asking 50 C: p99 of a live bar's close -> commit,
+#     history committed (goal >= 0.9 x (C - live)), retry acks.
+# Results go to DIR (default bench/live/results/): results.md and logs/.
+set -euo pipefail
+trap 'rc=$?; echo "bench/live: line $LINENO: \`$BASH_COMMAND\` failed (exit $rc)" >&2' ERR
+cd "$(dirname "$0")/../.."
+BENCH_TAG=bench/live
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+
+quick=0
+build=build
+out=bench/live/results
+C=10000
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) quick=1; shift ;;
+        --build) build="$2"; shift 2 ;;
+        --out) out="$2"; shift 2 ;;
+        --sink-rows) C="$2"; shift 2 ;;
+        -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        *) echo "bench/live: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+done
+N=$([ $quick = 1 ] && echo 1000000 || echo 4000000)
+live_s=$([ $quick = 1 ] && echo 12 || echo 25)
+warm_s=5
+
+[ -d "$build" ] || meson setup "$build" >/dev/null
+ninja -C "$build" store/md-store pipeline/md-pipeline bench/live/tickgen bench/live/parse_bench \
+    bench/agg/agg_bench >/dev/null
+mkdir -p "$out/logs"
+rm -f "$out/results.md" "$out"/logs/*.log
+tmp=$(mktemp -d /tmp/mdflow-bench-live-XXXXXX)
+pids=()
+cleanup () { stop_all; rm -rf "$tmp"; }
+trap cleanup EXIT
+BENCH_LOGDIR="$out/logs"
+
+say () { echo "== $*" >&2; }
+row () { printf '| %s | %s |\n' "$1" "$2" | tee -a "$out/results.md"; }
+scrape () { # scrape PORT SERIES: sum of the series starting with SERIES
+    curl -fs "http://127.0.0.1:$1/metrics" |
+        awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2 } END { printf "%.0f\n", s }'
+}
+now () { date +%s.%N; }
+calc () { awk "BEGIN { printf \"$1\n\", $2 }"; }
+
+# store_up NAME SINK MAX_ROWS: S_PID S_HTTP S_INGEST S_FB
+store_up () {
+    free_port S_INGEST; free_port S_FB; free_port S_HTTP
+    cat >"$tmp/$1.toml" <<EOF
+[store]
+id = "$1"
+[ingest]
+endpoint = "tcp://127.0.0.1:$S_INGEST"
+[feedback]
+endpoint = "tcp://127.0.0.1:$S_FB"
+[sink]
+type = "$2"
+path = "$tmp/$1.db"
+max_rows_per_sec = $3
+[http]
+listen = "127.0.0.1:$S_HTTP"
+EOF
+    "$build/store/md-store" --config "$tmp/$1.toml" >"$out/logs/$1.log" 2>&1 &
+    S_PID=$!
+    pids+=("$S_PID")
+    wait_http "$S_HTTP" "$S_PID" "$1"
+}
+
+# pipe_up NAME PROVIDERS_TOML: P_PID P_HTTP
+pipe_up () {
+    free_port P_HTTP
+    cat >"$tmp/$1.toml" <<EOF
+[pipeline]
+id = "$1"
+[store]
+ingest = ["tcp://127.0.0.1:$S_INGEST"]
+feedback = ["tcp://127.0.0.1:$S_FB"]
+batch_max = 500
+max_inflight = 8
+[http]
+listen = "127.0.0.1:$P_HTTP"
+$2
+EOF
+    "$build/pipeline/md-pipeline" --config "$tmp/$1.toml" >"$out/logs/$1.log" 2>&1 &
+    P_PID=$!
+    pids+=("$P_PID")
+    wait_http "$P_HTTP" "$P_PID" "$1"
+}
+
+printf '| figure | result |\n|---|---|\n' >"$out/results.md"
+
+# ---------------------------------------------------------------- 1. aggregation
+say "aggregation"
+agg=$("$build/bench/agg/agg_bench" $([ $quick = 1 ] && echo --quick) | tail -n 1)
+row "1. aggregation (one core)" "$agg"
+
+# ---------------------------------------------------------------- 2. reading
+for fmt in csv ndjson; do
+    "$build/bench/live/tickgen" --count "$N" --symbols 1000 --format "$fmt" >"$tmp/ticks.$fmt"
+done
+"$build/bench/live/tickgen" --count "$N" --symbols 1000 --step-us 100 >"$tmp/dense.csv"
+for fmt in csv ndjson; do
+    say "reading $fmt ($N ticks)"
+    t0=$(now); cat "$tmp/ticks.$fmt" >/dev/null; t1=$(now)
+    cat_rate=$(calc "%.0f" "$N / ($t1 - $t0)")
+    parse=$("$build/bench/live/parse_bench" "$tmp/ticks.$fmt" "$fmt" --rounds $([ $quick = 1 ] && echo 3 || echo 5))
+    store_up "read-$fmt-store" null 0
+    t0=$(now)
+    pipe_up "read-$fmt-pipeline" "[[providers]]
+name = \"feed\"
+type = \"exec\"
+command = [\"cat\", \"$tmp/ticks.$fmt\"]
+format = \"$fmt\"
+bar_interval = \"1s\"
+grace_ms = 200"
+    for _ in $(seq 1 1200); do
+        [ "$(scrape "$P_HTTP" mdp_ticks_total)" -ge "$N" ] && break
+        sleep 0.05
+    done
+    t1=$(now)
+    got=$(scrape "$P_HTTP" mdp_ticks_total)
+    exec_rate=$(calc "%.0f" "$got / ($t1 - $t0)")
+    stop "$P_PID" "$S_PID"
+    row "2. reading $fmt: exec (cat FILE into md-pipeline, null sink)" \
+        "$(calc "%.2f M ticks/s = %.3f x cat FILE > /dev/null (%.1f M lines/s)" "$exec_rate / 1e6, $exec_rate / $cat_rate, $cat_rate / 1e6")"
+    row "2. reading $fmt: decoder alone" "$parse"
+done
+
+# ---------------------------------------------------------------- 3. end to end
+say "end to end: dense ticks (10 a symbol a bar), null sink"
+store_up "e2e-store" null 0
+t0=$(now)
+pipe_up "e2e-pipeline" "[[providers]]
+name = \"feed\"
+type = \"exec\"
+command = [\"cat\", \"$tmp/dense.csv\"]
+format = \"csv\"
+bar_interval = \"1s\"
+grace_ms = 200"
+bars_want=$((N / 10))
+for _ in $(seq 1 2400); do
+    [ "$(scrape "$S_HTTP" mds_bars_written_total)" -ge "$bars_want" ] && break
+    sleep 0.05
+done
+t1=$(now)
+ticks=$(scrape "$P_HTTP" mdp_ticks_total)
+bars=$(scrape "$S_HTTP" mds_bars_written_total)
+stop "$P_PID" "$S_PID"
+row "3. end to end (exec, 1,000 symbols, 1 s bars, null sink)" \
+    "$(calc "%.2f M ticks/s in, %.0f bars/s committed (%d ticks, %d bars in %.1f s)" "$ticks / ($t1 - $t0) / 1e6, $bars / ($t1 - $t0), $ticks, $bars, $t1 - $t0")"
+
+# ---------------------------------------------------------------- 4. live first
+# p99 of the live bars' close -> commit over [warm-up, end], from the
+# difference of two scrapes of the histogram, interpolated in its bucket.
+hist () { curl -fs "http://127.0.0.1:$1/metrics" | grep '^mdp_live_commit_seconds_bucket' || true; }
+p99 () { # p99 FILE_BEFORE FILE_AFTER
+    awk 'FNR == NR { match($0, /le="[^"]*"/); b[substr($0, RSTART + 4, RLENGTH - 5)] = $NF; next }
+         { match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+           n++; les[n] = le; c[n] = $NF - b[le] }
+         END { if (n == 0 || c[n] == 0) { print "n/a"; exit }
+               want = 0.99 * c[n]; prev = 0; prevc = 0
+               for (i = 1; i <= n; i++) { if (c[i] >= want) {
+                   if (les[i] == "+Inf") { printf "> %.3f s\n", prev; exit }
+                   printf "%.0f ms\n", 1000 * (prev + (les[i] - prev) * (want - prevc) / (c[i] - prevc + 1e-9)); exit }
+                   prev = les[i]; prevc = c[i] } }' "$1" "$2"
+}
+for frac in 0 0.2 0.8; do
+    live_bars=$(calc "%.0f" "$frac * $C")
+    say "live first: live $frac C ($live_bars bars/s), history asking 50 C, sink $C rows/s, $live_s s"
+    store_up "first-$frac-store" sqlite "$C"
+    providers="[[providers]]
+name = \"history\"
+type = \"synthetic\"
+capacity = 1000
+refill_rate = $((50 * C))
+symbols = [\"H1\", \"H2\", \"H3\", \"H4\"]"
+    if [ "$live_bars" -gt 0 ]; then
+        providers+="
+[[providers]]
+name = \"live\"
+type = \"exec\"
+command = [\"$PWD/$build/bench/live/tickgen\", \"--symbols\", \"$live_bars\", \"--rate\", \"$((live_bars * 5))\"]
+format = \"csv\"
+bar_interval = \"1s\"
+grace_ms = 200"
+    fi
+    pipe_up "first-$frac-pipeline" "$providers"
+    sleep "$warm_s"
+    hist "$P_HTTP" >"$tmp/h0"
+    h0=$(scrape "$P_HTTP" 'mdp_bars_acked_total{provider="history"}')
+    l0=$(scrape "$P_HTTP" 'mdp_bars_acked_total{provider="live"}')
+    t0=$(now)
+    sleep $((live_s - warm_s))
+    t1=$(now)
+    hist "$P_HTTP" >"$tmp/h1"
+    h1=$(scrape "$P_HTTP" 'mdp_bars_acked_total{provider="history"}')
+    l1=$(scrape "$P_HTTP" 'mdp_bars_acked_total{provider="live"}')
+    retries=$(scrape "$S_HTTP" 'mds_batches_total{status="retry"}')
+    p=$( [ "$live_bars" -gt 0 ] && p99 "$tmp/h0" "$tmp/h1" || echo "n/a")
+    stop "$P_PID" "$S_PID"
+    hist_rate=$(calc "%.0f" "($h1 - $h0) / ($t1 - $t0)")
+    live_rate=$(calc "%.0f" "($l1 - $l0) / ($t1 - $t0)")
+    row "4. live first: live $frac C, history asks 50 C, C = $C rows/s" \
+        "$(calc "live %d bars/s, close -> commit p99 %s; history %d bars/s = %.2f x (C - live); retry acks %d" "$live_rate, \"$p\", $hist_rate, $hist_rate / ($C - $live_rate), $retries")"
+done
+echo
+cat "$out/results.md"
