@@ -133,6 +133,64 @@ START_TEST (a_writable_fd_reports_pollout_and_a_silent_one_nothing)
 }
 END_TEST
 
+typedef struct {
+    int id;
+    int calls;
+} out_once_t;
+
+/* Writable: count, then wait only for POLLIN, which a pipe's write end never is. */
+static int
+s_out_once (mdf_loop_t *loop, int fd, short revents, void *arg)
+{
+    (void)fd;
+    out_once_t *o = arg;
+    ck_assert (revents & POLLOUT);
+    o->calls++;
+    ck_assert_int_eq (mdf_loop_fd_events (loop, o->id, POLLIN), 0);
+    return 0;
+}
+
+START_TEST (changing_an_fds_events_stops_its_callbacks)
+{
+    bool dog;
+    mdf_loop_t *loop = s_loop (&dog);
+    int p[2];
+    ck_assert_int_eq (pipe (p), 0);
+    out_once_t o = { -1, 0 };
+    o.id = mdf_loop_add_fd (loop, p[1], POLLOUT, s_out_once, &o);
+    ck_assert_int_ge (o.id, 0);
+    ck_assert_int_ge (mdf_loop_timer (loop, 200, false, s_stop, NULL), 0);
+    ck_assert_int_eq (mdf_loop_run (loop), 0);
+    ck_assert (!dog);
+    ck_assert_int_eq (o.calls, 1); /* level-triggered: without the change, every turn */
+    mdf_loop_destroy (&loop);
+    close (p[0]);
+    close (p[1]);
+}
+END_TEST
+
+static int
+s_run_again (mdf_loop_t *loop, int id, void *arg)
+{
+    (void)id;
+    *(int *)arg = mdf_loop_run (loop);
+    mdf_loop_stop (loop);
+    return 0;
+}
+
+START_TEST (running_a_loop_from_its_own_callback_is_refused)
+{
+    bool dog;
+    mdf_loop_t *loop = s_loop (&dog);
+    int nested = 99;
+    ck_assert_int_ge (mdf_loop_timer (loop, 0, false, s_run_again, &nested), 0);
+    ck_assert_int_eq (mdf_loop_run (loop), 0);
+    ck_assert (!dog);
+    ck_assert_int_eq (nested, -1);
+    mdf_loop_destroy (&loop);
+}
+END_TEST
+
 /* ---- ZeroMQ sockets ------------------------------------------------------------- */
 
 /* One message as an int, without waiting; -1 when there is none. */
@@ -928,6 +986,8 @@ main (void)
     tcase_set_timeout (tc, 30);
     tcase_add_test (tc, a_readable_pipe_calls_back_with_its_data);
     tcase_add_test (tc, a_writable_fd_reports_pollout_and_a_silent_one_nothing);
+    tcase_add_test (tc, changing_an_fds_events_stops_its_callbacks);
+    tcase_add_test (tc, running_a_loop_from_its_own_callback_is_refused);
     tcase_add_test (tc, messages_queued_before_the_run_are_all_delivered);
     tcase_add_test (tc, messages_arriving_during_a_callback_are_delivered);
     tcase_add_test (tc, a_raw_libzmq_socket_is_served_too);
