@@ -12,9 +12,10 @@
  *     static int
  *     s_on_feed (mdf_loop_t *loop, void *sock, void *arg)
  *     {
+ *         feed_t *self = arg;
  *         zmsg_t *msg = zmsg_recv (sock);   // readable: does not block
  *         ...
- *         mdf_loop_timer_reset (loop, self->idle_timer, 5000);
+ *         mdf_loop_timer_reset (loop, self->idle_timer, 5000);   // not idle
  *         return 0;
  *     }
  *
@@ -27,8 +28,14 @@
  *             snprintf (err, errlen, "cannot connect %s", self->endpoint);
  *             return -1;
  *         }
- *         mdf_loop_add_socket (loop, self->sub, s_on_feed, self);
- *         self->idle_timer = mdf_loop_timer (loop, 5000, false, s_on_idle, self);
+ *         // s_on_idle: every 5 s without a message
+ *         self->idle_timer = mdf_loop_timer (loop, 5000, true, s_on_idle, self);
+ *         if (mdf_loop_add_socket (loop, self->sub, s_on_feed, self) < 0
+ *             || self->idle_timer < 0) {
+ *             snprintf (err, errlen, "out of memory");
+ *             zsock_destroy (&self->sub);
+ *             return -1;
+ *         }
  *         return 0;
  *     }
  *
