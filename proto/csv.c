@@ -243,12 +243,23 @@ mdf_csv_ts_from_double (double v, int64_t *ns, char *err, size_t errlen)
         snprintf (err, errlen, "ts is not finite (%g)", v);
         return -1;
     }
-    double whole = floor (v);
-    if (!s_seconds_in_range ((long long)fmax (fmin (whole, 9e18), -9e18))) {
+    if (!(v > -9e9 && v < 9e9)) {
         snprintf (err, errlen, "ts %.17g is out of range for epoch seconds", v);
         return -1;
     }
-    /* v - floor (v) is exact; only the fraction is rounded, to the ns */
+    /* The decimal the sender most likely wrote: the shortest text that reads
+     * back as v (1700000000.1, not 1700000000.0999999046), then the text
+     * rule, exact to the ns.  An exponent (1e-05) or a negative value takes
+     * the arithmetic below: v - floor (v) is exact, the fraction rounded. */
+    char text[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf (text, sizeof text, "%.*g", prec, v);
+        if (strtod (text, NULL) == v)
+            break;
+    }
+    if (v > 0 && !strpbrk (text, "eE") && mdf_csv_parse_ts (text, ns, err, errlen) == 0)
+        return 0;
+    double whole = floor (v);
     *ns = (int64_t)whole * 1000000000LL + llround ((v - whole) * 1e9);
     return 0;
 }

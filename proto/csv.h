@@ -60,8 +60,10 @@ int mdf_csv_parse_ts (const char *text, int64_t *ns, char *err, size_t errlen);
 /* The same rule on a number (a JSON or msgpack ts, proto/tick.h): an integer
  * below 1e10 is epoch seconds, one >= 1e17 epoch ns, anything in between is
  * refused as ambiguous; a float is epoch seconds with a fraction, rounded to
- * the ns.  0, or -1 with err ("ts 1700000000000 is neither ...", "ts is not
- * finite (nan)", "ts 1.7e+12 is out of range for epoch seconds"). */
+ * the ns by way of the shortest decimal that reads back as the same double
+ * (1700000000.1 gives ...100000000 ns, not the double's ...099999905).  0, or
+ * -1 with err ("ts 1700000000000 is neither ...", "ts is not finite (nan)",
+ * "ts 1.7e+12 is out of range for epoch seconds"). */
 int mdf_csv_ts_from_int (int64_t v, int64_t *ns, char *err, size_t errlen);
 int mdf_csv_ts_from_double (double v, int64_t *ns, char *err, size_t errlen);
 

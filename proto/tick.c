@@ -87,9 +87,12 @@ mdf_tick_validate (const mdf_tick_t *t, char *err, size_t errlen)
         return wire_fail (err, errlen, "ts (%lld) must be > 0", (long long)t->ts);
     if (strnlen (t->cursor, sizeof t->cursor) > MDF_TICK_CURSOR_MAX)
         return wire_fail (err, errlen, "cursor over %d bytes", MDF_TICK_CURSOR_MAX);
-    if (t->kind == MDF_TICK_TRADE)
-        return s_positive ("price", t->price, err, errlen)
-               || s_not_negative ("size", t->size, err, errlen);
+    if (t->kind == MDF_TICK_TRADE) {
+        if (s_positive ("price", t->price, err, errlen)
+            || s_not_negative ("size", t->size, err, errlen))
+            return -1;
+        return 0;
+    }
     if (t->kind != MDF_TICK_QUOTE)
         return wire_fail (err, errlen, "unknown kind %d", (int)t->kind);
     if (s_positive ("bid", t->bid, err, errlen) || s_positive ("ask", t->ask, err, errlen))
@@ -99,8 +102,10 @@ mdf_tick_validate (const mdf_tick_t *t, char *err, size_t errlen)
         return wire_fail (err, errlen, "bid %s > ask %s", s_num (t->bid, b, sizeof b),
                           s_num (t->ask, a, sizeof a));
     }
-    return s_not_negative ("bid_size", t->bid_size, err, errlen)
-           || s_not_negative ("ask_size", t->ask_size, err, errlen);
+    if (s_not_negative ("bid_size", t->bid_size, err, errlen)
+        || s_not_negative ("ask_size", t->ask_size, err, errlen))
+        return -1;
+    return 0;
 }
 
 double
@@ -294,8 +299,8 @@ s_csv_row (mdf_tick_csv_t *self, int n, mdf_tick_t *t, char *err, size_t errlen)
         if (self->col[k] < 0)
             continue;
         const char *f = self->fields[self->col[k]];
-        if (!*f)
-            continue; /* an empty field is an absent key */
+        if (!*f && k != K_SYMBOL && k != K_TS)
+            continue; /* an empty number or cursor is an absent key */
         int rc = k == K_SYMBOL || k == K_TS || k == K_CURSOR
                      ? s_string (k, f, strlen (f), t, err, errlen)
                      : s_csv_number (k, f, &rec.num[k], err, errlen);

@@ -9,13 +9,14 @@
  * string of at most MDF_TICK_CURSOR_MAX bytes, "" when absent) in either.
  * A record with price is a trade (any quote keys are then ignored); one with
  * bid and ask and no price is a quote; anything else is bad.  Unknown keys or
- * columns are ignored; a JSON null, a msgpack nil or an empty CSV field counts
- * as absent.
+ * columns are ignored; a JSON null, a msgpack nil or an empty CSV field
+ * (other than symbol and ts, which the header guarantees) counts as absent.
  *
  * ts is read as the bar CSV reads it (proto/csv.h): as a string, RFC 3339,
  * epoch seconds with an optional fraction, or epoch ns (>= 1e17); as a number,
  * an integer >= 1e17 is ns, one < 1e10 seconds, a float seconds with a
- * fraction rounded to the ns; integers in between (ms, us) are refused.
+ * fraction rounded to the ns (read as the shortest decimal giving that double,
+ * so 1700000000.1 is exact); integers in between (ms, us) are refused.
  *
  * A bad tick (unparsable, a missing key, a wrong type, NaN/inf, price <= 0,
  * size < 0, bid <= 0, ask <= 0, bid > ask, a negative bid/ask size, an empty
