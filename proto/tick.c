@@ -40,6 +40,9 @@ typedef struct {
     double num[K_N]; /* K_PRICE .. K_ASK_SIZE */
 } s_rec_t;
 
+/* The smallest integer ts read as ns (1e17 ns: 1973-03-03T09:46:40Z). */
+#define S_NS_MIN 100000000000000000LL
+
 /* A ts given as a string: longer is not a timestamp. */
 #define S_TS_TEXT_MAX 64
 
@@ -502,7 +505,14 @@ mdf_tick_msgpack_encode (const mdf_tick_t *t, mdf_buf_t *out)
     wire_enc_t enc;
     wire_enc_begin (&enc, (trade ? 4 : 6) + (cursor ? 1 : 0), 0);
     wire_enc_str_kv (&enc, "symbol", t->symbol, sizeof t->symbol);
-    wire_enc_int_kv (&enc, "ts", t->ts);
+    if (t->ts > 0 && t->ts < S_NS_MIN) {
+        /* an int this small would read as ambiguous: seconds.fraction instead */
+        char text[32];
+        snprintf (text, sizeof text, "%lld.%09lld", (long long)(t->ts / 1000000000LL),
+                  (long long)(t->ts % 1000000000LL));
+        wire_enc_str_kv (&enc, "ts", text, sizeof text);
+    } else
+        wire_enc_int_kv (&enc, "ts", t->ts);
     if (trade) {
         wire_enc_double_kv (&enc, "price", t->price);
         wire_enc_double_kv (&enc, "size", t->size);

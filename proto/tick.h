@@ -106,8 +106,10 @@ mdf_tick_rc_t mdf_tick_msgpack_decode (const void *data, size_t size, mdf_tick_t
 
 /* Encode (for tools, tests, benchmarks; does not validate): the keys of the
  * tick's kind in a fixed order (symbol, ts, price, size / symbol, ts, bid,
- * ask, bid_size, ask_size), then cursor if not "", ts as an integer of ns, the
- * numbers as float64.  0, or -1 (out of memory, an unknown kind). */
+ * ask, bid_size, ask_size), then cursor if not "", ts as an integer of ns (a
+ * ts in (0, 1e17) ns, before 1973-03-03, which an integer cannot say
+ * unambiguously, as the string "67.000000000" of seconds), the numbers as
+ * float64.  0, or -1 (out of memory, an unknown kind). */
 int mdf_tick_msgpack_encode (const mdf_tick_t *t, mdf_buf_t *out);
 
 #endif

@@ -697,8 +697,10 @@ START_TEST (msgpack_round_trips_trades_and_quotes)
           .bid_size = 1e6,
           .ask_size = 0,
           .cursor = "seq-000123" },
+        /* 67 s after the epoch: an int of ns would be ambiguous (found by fuzz_tick) */
+        { .symbol = "OLD", .ts = 67 * NS + 5, .kind = MDF_TICK_TRADE, .price = 1, .size = 1 },
     };
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         mdf_buf_t buf = { 0 };
         ck_assert_int_eq (mdf_tick_msgpack_encode (&in[i], &buf), 0);
         mdf_tick_t out;
