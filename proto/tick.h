@@ -20,7 +20,8 @@
  *
  * A bad tick (unparsable, a missing key, a wrong type, NaN/inf, price <= 0,
  * size < 0, bid <= 0, ask <= 0, bid > ask, a negative bid/ask size, an empty
- * symbol, a symbol over MDF_SYMBOL_MAX bytes or not UTF-8, ts <= 0) gives
+ * symbol, a symbol over MDF_SYMBOL_MAX bytes or not UTF-8, ts <= 0, a cursor
+ * over MDF_TICK_CURSOR_MAX bytes, a NUL byte in a string) gives
  * MDF_TICK_BAD and a short error: `missing key "ts"`, `bid 101.5 > ask 101.2`,
  * `symbol over 64 bytes (70)`.  Every decoder validates, so MDF_TICK_OK always
  * means a valid tick, and a bad one never stops the next from decoding.
