@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +47,9 @@ s_trim (char *s)
     return s;
 }
 
-/* Split line in place; returns the field count, or -1 on an unterminated quote. */
-static int
-s_split (char *line, char **fields, int max)
+/* Split line in place (csv.h); returns the field count, or -1 on an unterminated quote. */
+int
+mdf_csv_split (char *line, char **fields, int max)
 {
     int n = 0;
     char *p = line;
@@ -156,6 +157,25 @@ s_parse_rfc3339 (const char *text, int64_t *ns, char *err, size_t errlen)
     return 0;
 }
 
+/* The unit of an integer ts: one rule for text (below) and for numbers
+ * (mdf_csv_ts_from_int, for JSON and msgpack). */
+typedef enum { S_TS_SECONDS, S_TS_NS, S_TS_AMBIGUOUS } s_ts_unit_t;
+
+static s_ts_unit_t
+s_ts_unit (long long whole)
+{
+    if (whole > -10000000000LL && whole < 10000000000LL)
+        return S_TS_SECONDS;
+    return whole >= 100000000000000000LL ? S_TS_NS : S_TS_AMBIGUOUS;
+}
+
+/* Epoch seconds that fit in int64 nanoseconds (with room to spare). */
+static bool
+s_seconds_in_range (long long whole)
+{
+    return whole > -9000000000LL && whole < 9000000000LL;
+}
+
 int
 mdf_csv_parse_ts (const char *text, int64_t *ns, char *err, size_t errlen)
 {
@@ -177,21 +197,71 @@ mdf_csv_parse_ts (const char *text, int64_t *ns, char *err, size_t errlen)
         snprintf (err, errlen, "ts '%s': bad fraction of a second", text);
         return -1;
     }
-    if (*end == '.' || (whole > -10000000000LL && whole < 10000000000LL)) {
-        if (whole <= -9000000000LL || whole >= 9000000000LL) {
+    if (*end == '.' || s_ts_unit (whole) == S_TS_SECONDS) {
+        if (!s_seconds_in_range (whole)) {
             snprintf (err, errlen, "ts '%s' is out of range for epoch seconds", text);
             return -1;
         }
         *ns = (int64_t)whole * 1000000000LL + frac;
         return 0;
     }
-    if (whole >= 100000000000000000LL) {
+    if (s_ts_unit (whole) == S_TS_NS) {
         *ns = (int64_t)whole;
         return 0;
     }
     snprintf (err, errlen,
               "ts '%s' is neither epoch seconds (< 1e10) nor epoch nanoseconds (>= 1e17)", text);
     return -1;
+}
+
+int
+mdf_csv_ts_from_int (int64_t v, int64_t *ns, char *err, size_t errlen)
+{
+    switch (s_ts_unit (v)) {
+    case S_TS_SECONDS:
+        if (!s_seconds_in_range (v)) {
+            snprintf (err, errlen, "ts %lld is out of range for epoch seconds", (long long)v);
+            return -1;
+        }
+        *ns = v * 1000000000LL;
+        return 0;
+    case S_TS_NS:
+        *ns = v;
+        return 0;
+    default:
+        snprintf (err, errlen,
+                  "ts %lld is neither epoch seconds (< 1e10) nor epoch nanoseconds (>= 1e17)",
+                  (long long)v);
+        return -1;
+    }
+}
+
+int
+mdf_csv_ts_from_double (double v, int64_t *ns, char *err, size_t errlen)
+{
+    if (!isfinite (v)) {
+        snprintf (err, errlen, "ts is not finite (%g)", v);
+        return -1;
+    }
+    if (!(v > -9e9 && v < 9e9)) {
+        snprintf (err, errlen, "ts %.17g is out of range for epoch seconds", v);
+        return -1;
+    }
+    /* The decimal the sender most likely wrote: the shortest text that reads
+     * back as v (1700000000.1, not 1700000000.0999999046), then the text
+     * rule, exact to the ns.  An exponent (1e-05) or a negative value takes
+     * the arithmetic below: v - floor (v) is exact, the fraction rounded. */
+    char text[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf (text, sizeof text, "%.*g", prec, v);
+        if (strtod (text, NULL) == v)
+            break;
+    }
+    if (v > 0 && !strpbrk (text, "eE") && mdf_csv_parse_ts (text, ns, err, errlen) == 0)
+        return 0;
+    double whole = floor (v);
+    *ns = (int64_t)whole * 1000000000LL + llround ((v - whole) * 1e9);
+    return 0;
 }
 
 /* Map header fields to column indexes: col[k] is the field of s_columns[k]. */
@@ -270,7 +340,7 @@ s_next_fields (mdf_csv_t *self, bool *failed, char *what, size_t whatlen)
         if (*s_trim (self->buf))
             break;
     }
-    int n = s_split (self->buf, self->fields, CSV_FIELDS_MAX);
+    int n = mdf_csv_split (self->buf, self->fields, CSV_FIELDS_MAX);
     if (n < 0 || n > CSV_FIELDS_MAX) {
         snprintf (what, whatlen, n < 0 ? "unterminated quote" : "too many fields");
         return -1;

@@ -57,4 +57,21 @@ void mdf_csv_destroy (mdf_csv_t **self_p);
  * err saying why ("ts '1700000000000' is neither epoch seconds ..."). */
 int mdf_csv_parse_ts (const char *text, int64_t *ns, char *err, size_t errlen);
 
+/* The same rule on a number (a JSON or msgpack ts, proto/tick.h): an integer
+ * below 1e10 is epoch seconds, one >= 1e17 epoch ns, anything in between is
+ * refused as ambiguous; a float is epoch seconds with a fraction, rounded to
+ * the ns by way of the shortest decimal that reads back as the same double
+ * (1700000000.1 gives ...100000000 ns, not the double's ...099999905).  0, or
+ * -1 with err ("ts 1700000000000 is neither ...", "ts is not finite (nan)",
+ * "ts 1.7e+12 is out of range for epoch seconds"). */
+int mdf_csv_ts_from_int (int64_t v, int64_t *ns, char *err, size_t errlen);
+int mdf_csv_ts_from_double (double v, int64_t *ns, char *err, size_t errlen);
+
+/* Split a NUL-terminated line in place into fields as the bar reader does
+ * (double quotes with "" inside, commas inside quotes, each field trimmed):
+ * fields[0 .. max-1] point into line.  Returns the field count (which may
+ * exceed max: the extra fields are not stored), or -1 on an unterminated
+ * quote. */
+int mdf_csv_split (char *line, char **fields, int max);
+
 #endif

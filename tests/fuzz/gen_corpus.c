@@ -3,7 +3,7 @@
  * valid and invalid bodies per decoder, from the encoders (so they follow the
  * contract) plus a few hand-made ones: encodings the encoder never writes,
  * and bodies broken after a readable batch_seq.  Usage: gen_corpus DIR writes
- * DIR/{feedback,batch,ack}/NAME.  The committed corpus came from
+ * DIR/{feedback,batch,ack,tick}/NAME.  The committed corpus came from
  *   ninja -C build-fuzz tests/fuzz/gen_corpus && build-fuzz/tests/fuzz/gen_corpus tests/fuzz/corpus
  */
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "examples.h"
+#include "proto/tick.h"
 
 static int
 s_write (const char *dir, const char *target, const char *name, const void *data, size_t size)
@@ -148,6 +149,52 @@ s_ack (const char *dir)
     return rc;
 }
 
+/* Ticks: msgpack maps from the encoder, then CSV and NDJSON lines. */
+static int
+s_tick (const char *dir)
+{
+    mdf_tick_t trade = { .symbol = "AAPL",
+                         .ts = 1700000000123456789LL,
+                         .kind = MDF_TICK_TRADE,
+                         .price = 189.25,
+                         .size = 100,
+                         .cursor = "seq-1" };
+    mdf_tick_t quote = { .symbol = "EUR/USD",
+                         .ts = 1700000000000000000LL,
+                         .kind = MDF_TICK_QUOTE,
+                         .bid = 1.0841,
+                         .ask = 1.0843,
+                         .bid_size = 1e6,
+                         .ask_size = 2e6 };
+    mdf_buf_t buf = { 0 };
+    int rc = mdf_tick_msgpack_encode (&trade, &buf) || s_variants (dir, "tick", "trade", &buf);
+    rc |= mdf_tick_msgpack_encode (&quote, &buf) || s_variants (dir, "tick", "quote", &buf);
+    quote.bid = 2;
+    rc |= mdf_tick_msgpack_encode (&quote, &buf) || s_variants (dir, "tick", "bid-above-ask", &buf);
+    /* ts as a string and as a float, written by hand */
+    static const char str_ts[] = "\x84\xa6symbol\xa1X\xa2ts\xb4"
+                                 "2023-11-14T22:13:20Z"
+                                 "\xa5price\x01\xa4size\x02";
+    rc |= s_write (dir, "tick", "ts-string", str_ts, sizeof str_ts - 1);
+    static const char csv[]
+        = "symbol,ts,price,size,bid,ask,bid_size,ask_size,cursor\n"
+          "AAPL,1700000000.25,189.25,100,,,,,c1\r\n"
+          "\"EUR/USD\",2023-11-14T22:13:20.5+01:00,,,1.08,1.09,5,,\"c,\"\"2\"\"\"\n"
+          "\n"
+          "B,1700000000000,1,1,,,,,\n";
+    rc |= s_write (dir, "tick", "csv-mixed", csv, sizeof csv - 1);
+    static const char quotes_only[] = "Symbol,TS,Bid,Ask\nX,1700000000123456789,1,2\n";
+    rc |= s_write (dir, "tick", "csv-quotes", quotes_only, sizeof quotes_only - 1);
+    static const char json[]
+        = "{\"symbol\":\"AAPL\",\"ts\":1700000000123456789,\"price\":189.25,\"size\":100,"
+          "\"cursor\":42}\n"
+          "{\"symbol\":\"EUR/USD\",\"ts\":\"2023-11-14T22:13:20Z\",\"bid\":1.08,\"ask\":1.09,"
+          "\"bid_size\":null}\n"
+          "{\"symbol\":\"X\",\"ts\":1700000000.5,\"bid\":2,\"ask\":1}\n";
+    rc |= s_write (dir, "tick", "ndjson", json, sizeof json - 1);
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -159,7 +206,7 @@ main (int argc, char **argv)
         perror (argv[1]);
         return 1;
     }
-    if (s_feedback (argv[1]) || s_batch (argv[1]) || s_ack (argv[1])) {
+    if (s_feedback (argv[1]) || s_batch (argv[1]) || s_ack (argv[1]) || s_tick (argv[1])) {
         fprintf (stderr, "gen_corpus: could not write %s\n", argv[1]);
         return 1;
     }

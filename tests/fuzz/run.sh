@@ -11,7 +11,7 @@ set -eu
 secs=${1:-60}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${MDF_FUZZ_BUILD:-$src/build-fuzz}
-targets="feedback batch ack"
+targets="feedback batch ack tick"
 
 if [ ! -f "$build/build.ninja" ]; then
     CC=${CC:-clang} meson setup "$build" "$src" -Dfuzz=true -Dtests=false \
