@@ -16,8 +16,6 @@
  */
 #include "pipeline/tickbar.h"
 
-#include <float.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,9 +31,11 @@ typedef struct {
 } s_bar_t;
 
 typedef struct {
-    s_bar_t cur;  /* the newest bar (largest start) */
-    s_bar_t *old; /* older bars, open or retained, by start ascending */
-    uint32_t nold, capold;
+    s_bar_t cur;    /* the newest bar (largest start) */
+    int64_t due_at; /* W at which one of its bars is due (INT64_MAX: none) */
+    s_bar_t *old;   /* older bars old[lo..hi), open or retained, by start ascending */
+    uint32_t lo, hi, cap;
+    uint32_t nopen; /* open bars in old */
     uint32_t len;
     char symbol[MDF_SYMBOL_MAX + 1];
 } s_sym_t;
@@ -47,6 +47,7 @@ typedef struct {
 
 struct _tickbar_t {
     int64_t interval, grace, late;
+    int64_t i_grace, i_late; /* interval + grace, interval + late (saturated) */
     tickbar_emit_fn *emit;
     void *arg;
     bool dead; /* emit returned -1 */
@@ -57,10 +58,9 @@ struct _tickbar_t {
     size_t nsyms, capsyms;
 
     int64_t wm;           /* watermark: largest ts seen */
-    int64_t next_due;     /* W >= next_due: something to close or free */
-    int64_t min_open_end; /* earliest end of an open bar (INT64_MAX: none) */
-    int64_t min_kept_end; /* earliest end of a retained bar (INT64_MAX: none) */
-    int64_t quiet_at;     /* monotonic: last arrival + grace (at least 1 ns) */
+    int64_t next_due;     /* W >= next_due: something to close or free (min of due_at) */
+    int64_t last_arrival; /* monotonic ns of the last tick */
+    int64_t quiet_gap;    /* grace, at least 1 ns */
     size_t open_bars, kept_bars;
 
     uint64_t ticks, bars, corrections, late_n, dropped;
@@ -74,12 +74,37 @@ s_sat_add (int64_t a, int64_t b)
     return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-static void
-s_set_next_due (tickbar_t *self)
+/* Something of sym is due at W = at. */
+static inline void
+s_due (tickbar_t *self, s_sym_t *sym, int64_t at)
 {
-    int64_t a = s_sat_add (self->min_open_end, self->grace);
-    int64_t b = s_sat_add (self->min_kept_end, self->late);
-    self->next_due = a < b ? a : b;
+    if (at < sym->due_at)
+        sym->due_at = at;
+    if (at < self->next_due)
+        self->next_due = at;
+}
+
+static inline uint64_t
+s_dbits (double d)
+{
+    uint64_t u;
+    memcpy (&u, &d, sizeof u);
+    return u;
+}
+
+static inline bool
+s_finite (double d)
+{
+    const uint64_t exp = 0x7ff0000000000000ULL;
+    return (s_dbits (d) & exp) != exp;
+}
+
+/* Finite and >= 0 (-0 included). */
+static inline bool
+s_finite_nonneg (double d)
+{
+    uint64_t u = s_dbits (d);
+    return u < 0x7ff0000000000000ULL || u == 0x8000000000000000ULL;
 }
 
 /* ---- symbol table ---- */
@@ -154,7 +179,7 @@ s_place (s_slot_t *slots, size_t mask, uint64_t h, uint32_t idx)
 }
 
 /* A new symbol (not in the table).  NULL when out of memory. */
-static s_sym_t *
+static __attribute__ ((noinline)) s_sym_t *
 s_intern (tickbar_t *self, const char *symbol, size_t len, uint64_t h)
 {
     if (self->nsyms >= UINT32_MAX - 1)
@@ -184,6 +209,7 @@ s_intern (tickbar_t *self, const char *symbol, size_t len, uint64_t h)
     memset (s, 0, sizeof *s);
     s->cur.start = S_NONE;
     s->cur.closed = true;
+    s->due_at = INT64_MAX;
     s->len = (uint32_t)len;
     memcpy (s->symbol, symbol, len);
     s->symbol[len] = '\0';
@@ -243,8 +269,7 @@ static int
 s_emit (tickbar_t *self, const s_sym_t *sym, const s_bar_t *b, bool correction)
 {
     mdf_bar_t out;
-    memcpy (out.symbol, sym->symbol, sym->len);
-    memset (out.symbol + sym->len, 0, sizeof out.symbol - sym->len);
+    memcpy (out.symbol, sym->symbol, sizeof out.symbol); /* zero past len */
     out.ts = b->start;
     out.open = b->open;
     out.high = b->high;
@@ -258,74 +283,118 @@ s_emit (tickbar_t *self, const s_sym_t *sym, const s_bar_t *b, bool correction)
     return 0;
 }
 
-/* Close b if due (or close_all), free it if due.  1: keep, 0: freed, -1:
- * emit closed.  Updates the minima of what is kept. */
+/* Close an open bar: emit it, keep it for late ticks. */
 static int
-s_settle (tickbar_t *self, const s_sym_t *sym, s_bar_t *b, bool close_all, int64_t *min_open,
-          int64_t *min_kept)
+s_close (tickbar_t *self, const s_sym_t *sym, s_bar_t *b)
 {
     int64_t end = s_sat_add (b->start, self->interval);
-    if (!b->closed) {
-        if (!close_all && s_sat_add (end, self->grace) > self->wm) {
-            if (end < *min_open)
-                *min_open = end;
-            return 1;
-        }
-        b->closed = true;
-        self->open_bars--;
-        self->kept_bars++;
-        self->bars++;
-        if (end > self->last_closed_end)
-            self->last_closed_end = end;
-        if (s_emit (self, sym, b, false) < 0)
-            return -1;
-    }
-    if (s_sat_add (end, self->late) <= self->wm) {
-        self->kept_bars--;
-        return 0;
-    }
-    if (end < *min_kept)
-        *min_kept = end;
-    return 1;
+    b->closed = true;
+    self->open_bars--;
+    self->kept_bars++;
+    self->bars++;
+    if (end > self->last_closed_end)
+        self->last_closed_end = end;
+    return s_emit (self, sym, b, false);
 }
 
-/* Close what is due by W (every open bar with close_all), free what no late
- * tick can reach, recompute next_due.  0 or -1 (emit closed). */
+/* One symbol: close what is due by W (every open bar with close_all), free
+ * the retained bars no late tick can reach, recompute due_at.  Visits the
+ * bars that change, the first retained one and the open ones, not every
+ * retained bar: closed bars are freed in start order from the front, open
+ * bars are nearly always the newest.  A bar [s, s + I) is due to close when
+ * s + I + grace <= W, i.e. s <= close_lim, and can be freed when s <=
+ * free_lim.  0 or -1 (emit closed). */
 static int
-s_sweep (tickbar_t *self, bool close_all)
+s_sweep_sym (tickbar_t *self, s_sym_t *sym, bool close_all)
 {
-    int64_t min_open = INT64_MAX, min_kept = INT64_MAX;
-    for (size_t i = 0; i < self->nsyms; i++) {
-        s_sym_t *sym = &self->syms[i];
-        uint32_t k = 0;
-        for (uint32_t j = 0; j < sym->nold; j++) {
-            int rc = s_settle (self, sym, &sym->old[j], close_all, &min_open, &min_kept);
-            if (rc < 0)
+    const int64_t W = self->wm, I = self->interval;
+    const int64_t close_lim = close_all ? INT64_MAX : W - self->i_grace;
+    const int64_t free_lim = W - self->i_late;
+    int64_t open_min = INT64_MAX, kept_min = INT64_MAX; /* starts of what stays */
+    /* the front: free, closing on the way what is due */
+    while (sym->lo < sym->hi) {
+        s_bar_t *b = &sym->old[sym->lo];
+        if (!b->closed) {
+            if (b->start > close_lim)
+                break;
+            sym->nopen--;
+            if (s_close (self, sym, b) < 0)
                 return -1;
-            if (rc > 0) {
-                if (k != j)
-                    sym->old[k] = sym->old[j];
-                k++;
-            }
         }
-        sym->nold = k;
-        if (sym->cur.start != S_NONE) {
-            int rc = s_settle (self, sym, &sym->cur, close_all, &min_open, &min_kept);
-            if (rc < 0)
+        if (b->start > free_lim)
+            break;
+        sym->lo++;
+        self->kept_bars--;
+    }
+    /* the open bars, from the newest */
+    for (uint32_t j = sym->hi, left = sym->nopen; left > 0 && j-- > sym->lo;) {
+        s_bar_t *b = &sym->old[j];
+        if (b->closed)
+            continue;
+        left--;
+        if (b->start <= close_lim) {
+            sym->nopen--;
+            if (s_close (self, sym, b) < 0)
                 return -1;
-            if (rc == 0) {
-                if (sym->nold > 0)
-                    sym->cur = sym->old[--sym->nold];
-                else {
-                    sym->cur.start = S_NONE;
-                    sym->cur.closed = true;
+        } else if (b->start < open_min)
+            open_min = b->start;
+    }
+    /* the earliest retained bar still reachable (one behind an open bar at
+     * the front may be past it: freed once the front moves) */
+    for (uint32_t j = sym->lo; j < sym->hi; j++)
+        if (sym->old[j].closed && sym->old[j].start > free_lim) {
+            kept_min = sym->old[j].start;
+            break;
+        }
+    if (sym->lo == sym->hi)
+        sym->lo = sym->hi = 0;
+    /* the newest bar */
+    s_bar_t *b = &sym->cur;
+    if (b->start != S_NONE) {
+        if (!b->closed) {
+            if (b->start <= close_lim) {
+                if (s_close (self, sym, b) < 0)
+                    return -1;
+            } else if (b->start < open_min)
+                open_min = b->start;
+        }
+        if (b->closed) {
+            if (b->start <= free_lim) {
+                self->kept_bars--;
+                if (sym->hi > sym->lo) {
+                    /* the next newest takes its place; its due is counted above */
+                    *b = sym->old[--sym->hi];
+                    if (!b->closed)
+                        sym->nopen--;
+                } else {
+                    b->start = S_NONE;
+                    b->closed = true;
                 }
-            }
+            } else if (b->start < kept_min)
+                kept_min = b->start;
         }
     }
-    self->min_open_end = min_open;
-    self->min_kept_end = min_kept;
-    s_set_next_due (self);
+    int64_t a = open_min == INT64_MAX ? INT64_MAX : s_sat_add (open_min, self->i_grace);
+    int64_t k = kept_min == INT64_MAX ? INT64_MAX : s_sat_add (kept_min, self->i_late);
+    sym->due_at = a < k ? a : k;
+    (void)I;
+    return 0;
+}
+
+/* Sweep the symbols with something due (all of them with close_all) and
+ * recompute next_due.  0 or -1 (emit closed). */
+static __attribute__ ((noinline)) int
+s_sweep (tickbar_t *self, bool close_all)
+{
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < self->nsyms; i++) {
+        s_sym_t *sym = &self->syms[i];
+        if ((close_all || sym->due_at <= self->wm) && s_sweep_sym (self, sym, close_all) < 0)
+            return -1;
+        if (sym->due_at < next)
+            next = sym->due_at;
+    }
+    self->next_due = next;
     return 0;
 }
 
@@ -334,7 +403,7 @@ s_find (s_sym_t *sym, int64_t start)
 {
     if (sym->cur.start == start)
         return &sym->cur;
-    for (uint32_t j = sym->nold; j-- > 0;) {
+    for (uint32_t j = sym->hi; j-- > sym->lo;) {
         if (sym->old[j].start == start)
             return &sym->old[j];
         if (sym->old[j].start < start)
@@ -343,17 +412,24 @@ s_find (s_sym_t *sym, int64_t start)
     return NULL;
 }
 
+/* Room for one more bar at old[hi]. */
 static bool
 s_old_room (s_sym_t *sym)
 {
-    if (sym->nold < sym->capold)
+    if (sym->hi < sym->cap)
         return true;
-    uint32_t cap = sym->capold ? sym->capold * 2 : 4;
+    if (sym->lo > 0) {
+        memmove (sym->old, &sym->old[sym->lo], (sym->hi - sym->lo) * sizeof *sym->old);
+        sym->hi -= sym->lo;
+        sym->lo = 0;
+        return true;
+    }
+    uint32_t cap = sym->cap ? sym->cap * 2 : 4;
     s_bar_t *old = realloc (sym->old, cap * sizeof *old);
     if (!old)
         return false;
     sym->old = old;
-    sym->capold = cap;
+    sym->cap = cap;
     return true;
 }
 
@@ -367,19 +443,21 @@ s_insert (s_sym_t *sym, int64_t start)
     if (!s_old_room (sym))
         return NULL;
     if (start > sym->cur.start) {
-        sym->old[sym->nold++] = sym->cur;
+        if (!sym->cur.closed)
+            sym->nopen++;
+        sym->old[sym->hi++] = sym->cur;
         return &sym->cur;
     }
-    uint32_t pos = sym->nold;
-    while (pos > 0 && sym->old[pos - 1].start > start)
+    uint32_t pos = sym->hi;
+    while (pos > sym->lo && sym->old[pos - 1].start > start)
         pos--;
-    memmove (&sym->old[pos + 1], &sym->old[pos], (sym->nold - pos) * sizeof *sym->old);
-    sym->nold++;
+    memmove (&sym->old[pos + 1], &sym->old[pos], (sym->hi - pos) * sizeof *sym->old);
+    sym->hi++;
     return &sym->old[pos];
 }
 
 /* A tick that is not for the symbol's newest open bar. */
-static int
+static __attribute__ ((noinline)) int
 s_slow (tickbar_t *self, s_sym_t *sym, const tickbar_tick_t *t)
 {
     int64_t ts = t->ts;
@@ -415,10 +493,9 @@ s_slow (tickbar_t *self, s_sym_t *sym, const tickbar_tick_t *t)
     if (!due) {
         b->closed = false;
         self->open_bars++;
-        if (end < self->min_open_end) {
-            self->min_open_end = end;
-            s_set_next_due (self);
-        }
+        if (b != &sym->cur)
+            sym->nopen++;
+        s_due (self, sym, s_sat_add (end, self->grace));
         return TICKBAR_ADDED;
     }
     /* Would already be closed, but within late: a new bar, emitted at once
@@ -429,10 +506,7 @@ s_slow (tickbar_t *self, s_sym_t *sym, const tickbar_tick_t *t)
     self->late_n++;
     if (end > self->last_closed_end)
         self->last_closed_end = end;
-    if (end < self->min_kept_end) {
-        self->min_kept_end = end;
-        s_set_next_due (self);
-    }
+    s_due (self, sym, s_sat_add (end, self->late));
     return s_emit (self, sym, b, false) < 0 ? -1 : TICKBAR_LATE;
 }
 
@@ -481,10 +555,10 @@ tickbar_new (const tickbar_config_t *cfg, tickbar_emit_fn *emit, void *arg)
         free (self);
         return NULL;
     }
-    self->min_open_end = INT64_MAX;
-    self->min_kept_end = INT64_MAX;
+    self->quiet_gap = cfg->grace_ns > 0 ? cfg->grace_ns : 1;
+    self->i_grace = s_sat_add (I, cfg->grace_ns);
+    self->i_late = s_sat_add (I, cfg->late_ns);
     self->next_due = INT64_MAX;
-    self->quiet_at = INT64_MAX;
     return self;
 }
 
@@ -510,14 +584,15 @@ tickbar_add (tickbar_t *self, const tickbar_tick_t *t, int64_t now_ns)
     self->ticks++;
     size_t len = t->symbol_len;
     int64_t ts = t->ts;
-    if (len - 1 >= MDF_SYMBOL_MAX || ts <= 0 || !isfinite (t->value)
-        || (!t->quote && !(t->volume >= 0 && t->volume <= DBL_MAX))) {
+    if (len - 1 >= MDF_SYMBOL_MAX || ts <= 0 || !s_finite (t->value)
+        || (!t->quote && !s_finite_nonneg (t->volume))) {
         self->dropped++;
         return TICKBAR_DROPPED;
     }
-    if (now_ns >= self->quiet_at && self->open_bars > 0 && s_sweep (self, true) < 0)
+    if (now_ns - self->last_arrival >= self->quiet_gap && self->open_bars > 0
+        && s_sweep (self, true) < 0)
         return -1;
-    self->quiet_at = s_sat_add (now_ns, self->grace > 0 ? self->grace : 1);
+    self->last_arrival = now_ns;
     if (ts > self->wm) {
         self->wm = ts;
         if (ts >= self->next_due && s_sweep (self, false) < 0)
@@ -542,7 +617,7 @@ tickbar_poll (tickbar_t *self, int64_t now_ns)
 {
     if (self->dead)
         return -1;
-    if (self->open_bars > 0 && now_ns >= self->quiet_at)
+    if (self->open_bars > 0 && now_ns - self->last_arrival >= self->quiet_gap)
         return s_sweep (self, true);
     return 0;
 }
@@ -550,7 +625,7 @@ tickbar_poll (tickbar_t *self, int64_t now_ns)
 int64_t
 tickbar_deadline (const tickbar_t *self)
 {
-    return self->open_bars > 0 ? self->quiet_at : INT64_MAX;
+    return self->open_bars > 0 ? s_sat_add (self->last_arrival, self->quiet_gap) : INT64_MAX;
 }
 
 int
