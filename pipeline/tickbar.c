@@ -47,7 +47,8 @@ typedef struct {
 
 struct _tickbar_t {
     int64_t interval, grace, late;
-    int64_t i_grace, i_late; /* interval + grace, interval + late (saturated) */
+    int64_t i_grace; /* interval + grace (saturated): closed when start <= W - i_grace */
+    int64_t i_late;  /* interval + max (late, grace): freed when start <= W - i_late */
     tickbar_emit_fn *emit;
     void *arg;
     bool dead; /* emit returned -1 */
@@ -506,7 +507,7 @@ s_slow (tickbar_t *self, s_sym_t *sym, const tickbar_tick_t *t)
     self->late_n++;
     if (end > self->last_closed_end)
         self->last_closed_end = end;
-    s_due (self, sym, s_sat_add (end, self->late));
+    s_due (self, sym, s_sat_add (start, self->i_late));
     return s_emit (self, sym, b, false) < 0 ? -1 : TICKBAR_LATE;
 }
 
@@ -557,7 +558,7 @@ tickbar_new (const tickbar_config_t *cfg, tickbar_emit_fn *emit, void *arg)
     }
     self->quiet_gap = cfg->grace_ns > 0 ? cfg->grace_ns : 1;
     self->i_grace = s_sat_add (I, cfg->grace_ns);
-    self->i_late = s_sat_add (I, cfg->late_ns);
+    self->i_late = s_sat_add (I, cfg->late_ns > cfg->grace_ns ? cfg->late_ns : cfg->grace_ns);
     self->next_due = INT64_MAX;
     return self;
 }

@@ -43,7 +43,9 @@
  *  - the bar is closed, or would already be, and ts < W - late_ns: the tick
  *    is dropped (TICKBAR_DROPPED, counted `dropped`).
  * A closed bar is kept only while a late tick could still reach it, until
- * W >= s + I + late_ns, then freed; so memory is bounded by symbols x (open
+ * W >= s + I + late_ns, then freed (if late_ns < grace_ns, until W >= s + I +
+ * grace_ns: a bar closed early by quiet time stays known as closed until the
+ * watermark would have closed it); so memory is bounded by symbols x (open
  * + retained bars), about symbols x (grace_ns + late_ns) / I + 2 bars, and
  * the steady state allocates nothing per tick.
  *

@@ -28,6 +28,13 @@
 #define DAY (86400 * SEC)
 #define T0 (1796601600LL * SEC) /* 2026-12-07T00:00:00Z */
 
+/* A check for hot loops: Check's own asserts write to a pipe each time. */
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ck_abort_msg (__VA_ARGS__);                                                            \
+    } while (0)
+
 /* ---- a recording consumer ---- */
 
 typedef struct {
@@ -53,10 +60,10 @@ rec_emit (void *arg, const mdf_bar_t *bar, bool correction)
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 64;
         r->v = realloc (r->v, r->cap * sizeof *r->v);
-        ck_assert_ptr_nonnull (r->v);
+        CHECK (r->v, "out of memory");
     }
     char err[MDF_ERROR_MAX + 1];
-    ck_assert_msg (mdf_bar_validate (bar, 0, err, sizeof err) == 0, "%s", err);
+    CHECK (mdf_bar_validate (bar, 0, err, sizeof err) == 0, "%s", err);
     rec_t *e = &r->v[r->n++];
     e->bar = *bar;
     e->correction = correction;
@@ -159,6 +166,7 @@ typedef struct {
     int64_t quantum; /* ts rounded down to this (ties) */
     mode_t_ mode;
     double p_ooo, p_late, p_too_late;
+    double p_quiet; /* a wall-clock pause longer than grace before a tick */
     uint64_t seed;
 } gen_t;
 
@@ -168,8 +176,10 @@ typedef struct {
     int64_t start, ts;
     double value, volume;
     bool quote;
-    int status; /* expected rc */
-    size_t group;
+    int status;  /* expected rc */
+    size_t key;  /* index of its (symbol, start) among all ticks' */
+    int64_t now; /* monotonic ns it arrives at */
+    bool poll;   /* tickbar_poll (now) before it */
 } otick_t;
 
 static char gsyms[64][16];
@@ -189,10 +199,13 @@ cmp_otick (const void *a, const void *b)
 
 typedef struct {
     mdf_bar_t bar;
-    int64_t end;
-    bool seen;    /* a tick of the group was accepted so far (during the replay) */
-    bool emitted; /* the test saw its first emission expected */
 } group_t;
+
+typedef struct {
+    int64_t end;
+    bool seen;   /* a tick of it was accepted so far */
+    bool closed; /* emitted */
+} key_t_;
 
 static int
 cmp_bar_key (const void *a, const void *b)
@@ -229,9 +242,10 @@ run_stream (const gen_t *g)
     tickbar_tick_t *in = calloc (g->nticks, sizeof *in);
     ck_assert (tk && in);
 
-    /* 1. the ticks, in arrival order, and their expected status */
+    /* 1. the ticks, in arrival order, and the wall clock */
     int64_t T = T0 + 17 * g->interval + 123456789, W = 0;
-    size_t exp_late = 0, exp_dropped = 0;
+    int64_t now = 1000 * SEC;
+    const int64_t quiet = g->grace > 0 ? g->grace : 1;
     for (size_t i = 0; i < g->nticks; i++) {
         T += rnd_below (2 * g->step + 1);
         double r = rnd01 ();
@@ -246,6 +260,8 @@ run_stream (const gen_t *g)
             ts -= ts % g->quantum;
         if (ts < 1)
             ts = 1;
+        if (ts > W)
+            W = ts;
         otick_t *o = &tk[i];
         o->idx = i;
         o->sym = (int)rnd_below ((int64_t)g->nsym);
@@ -264,22 +280,95 @@ run_stream (const gen_t *g)
             o->value = 50 + 100 * rnd01 ();
             o->volume = (double)(1 + rnd_below (4000)) / 4;
         }
-        if (ts > W)
-            W = ts;
-        bool due = o->start + g->interval + g->grace <= W;
-        if (due && ts < W - g->late) {
-            o->status = TICKBAR_DROPPED;
-            exp_dropped++;
-        } else if (due) {
-            o->status = TICKBAR_LATE;
-            exp_late++;
-        } else
-            o->status = TICKBAR_ADDED;
+        if (rnd01 () < g->p_quiet) {
+            now += quiet + rnd_below (quiet); /* quiet: closes every open bar */
+            o->poll = rnd01 () < 0.5;         /* by tickbar_poll, else by tickbar_add */
+        } else {
+            now += rnd_below (quiet / 4);
+            o->poll = rnd01 () < 0.01; /* too early: nothing to do */
+        }
+        o->now = now;
         in[i] = (tickbar_tick_t){ gsyms[o->sym], strlen (gsyms[o->sym]), o->ts, o->value, o->volume,
                                   o->quote };
     }
+    /* the (symbol, start) keys */
+    otick_t *srt = calloc (g->nticks, sizeof *srt);
+    memcpy (srt, tk, g->nticks * sizeof *tk);
+    qsort (srt, g->nticks, sizeof *srt, cmp_otick);
+    key_t_ *keys = calloc (g->nticks, sizeof *keys);
+    size_t nkeys = 0;
+    for (size_t k = 0; k < g->nticks; k++) {
+        if (k == 0 || srt[k].sym != srt[k - 1].sym || srt[k].start != srt[k - 1].start)
+            keys[nkeys++].end = srt[k].start + g->interval;
+        tk[srt[k].idx].key = nkeys - 1;
+    }
+    free (srt);
 
-    /* 2. the oracle's bars: accepted ticks sorted by (symbol, start, ts, arrival) */
+    /* 2. the operator, each tick against the expected rc, closes and deadline:
+     * the rules applied to the keys' states (open, closed) */
+    recorder_t rec;
+    tickbar_t *tb = mk (&rec, g->interval, g->grace, g->late);
+    size_t *pending = calloc (nkeys + 1, sizeof *pending), npending = 0, exp_firsts = 0;
+    size_t exp_late = 0, exp_dropped = 0, quiet_closes = 0;
+    int64_t last_now = 0;
+    W = 0;
+    for (size_t i = 0; i < g->nticks; i++) {
+        otick_t *o = &tk[i];
+        CHECK (tickbar_deadline (tb) == (npending ? last_now + quiet : INT64_MAX),
+               "tick %zu: deadline", i);
+        if (o->poll)
+            CHECK (tickbar_poll (tb, o->now) == 0, "tick %zu: poll", i);
+        if (npending && o->now - last_now >= quiet) { /* quiet: every open bar closes */
+            for (size_t p = 0; p < npending; p++)
+                keys[pending[p]].closed = true;
+            exp_firsts += npending;
+            npending = 0;
+            quiet_closes++;
+        }
+        if (o->poll)
+            CHECK (rec.firsts == exp_firsts, "tick %zu: poll closed %zu, expected %zu", i,
+                   rec.firsts, exp_firsts);
+        last_now = o->now;
+        if (o->ts > W)
+            W = o->ts;
+        for (size_t p = 0; p < npending;) { /* the watermark closes */
+            if (keys[pending[p]].end + g->grace <= W) {
+                keys[pending[p]].closed = true;
+                exp_firsts++;
+                pending[p] = pending[--npending];
+            } else
+                p++;
+        }
+        key_t_ *key = &keys[o->key];
+        bool due = key->end + g->grace <= W;
+        if (key->seen && !key->closed)
+            o->status = TICKBAR_ADDED;
+        else if ((key->seen || due) && o->ts < W - g->late)
+            o->status = TICKBAR_DROPPED;
+        else if (key->seen || due)
+            o->status = TICKBAR_LATE;
+        else
+            o->status = TICKBAR_ADDED;
+        exp_late += o->status == TICKBAR_LATE;
+        exp_dropped += o->status == TICKBAR_DROPPED;
+        if (o->status != TICKBAR_DROPPED && !key->seen) {
+            key->seen = true;
+            if (due) { /* a new bar that would already be closed: at once */
+                key->closed = true;
+                exp_firsts++;
+            } else
+                pending[npending++] = o->key;
+        }
+        int rc = tickbar_add (tb, &in[i], o->now);
+        CHECK (rc == o->status, "tick %zu (ts %lld, W %lld): rc %d, expected %d", i,
+               (long long)o->ts, (long long)W, rc, o->status);
+        CHECK (rec.firsts == exp_firsts, "after tick %zu: %zu bars closed, expected %zu", i,
+               rec.firsts, exp_firsts);
+    }
+    if (g->p_quiet > 0)
+        ck_assert_uint_gt (quiet_closes, 0);
+
+    /* 3. the oracle's bars: accepted ticks sorted by (symbol, start, ts, arrival) */
     otick_t *acc = calloc (g->nticks, sizeof *acc);
     size_t nacc = 0;
     for (size_t i = 0; i < g->nticks; i++)
@@ -295,11 +384,9 @@ run_stream (const gen_t *g)
             any_trade |= !acc[e].quote;
             e++;
         }
-        group_t *gr = &groups[ngroups];
-        mdf_bar_t *b = &gr->bar;
+        mdf_bar_t *b = &groups[ngroups].bar;
         snprintf (b->symbol, sizeof b->symbol, "%s", gsyms[acc[a].sym]);
         b->ts = acc[a].start;
-        gr->end = acc[a].start + g->interval;
         bool first = true;
         for (size_t k = a; k < e; k++) {
             if (acc[k].quote && any_trade)
@@ -315,47 +402,14 @@ run_stream (const gen_t *g)
             b->close = v;
             b->volume += acc[k].quote ? 1 : acc[k].volume;
         }
-        for (size_t k = a; k < e; k++)
-            tk[acc[k].idx].group = ngroups;
         ngroups++;
         a = e;
     }
 
-    /* 3. the operator, checking each rc and when bars close */
-    recorder_t rec;
-    tickbar_t *tb = mk (&rec, g->interval, g->grace, g->late);
-    size_t *pending = calloc (ngroups + 1, sizeof *pending), npending = 0, exp_firsts = 0;
-    W = 0;
-    for (size_t i = 0; i < g->nticks; i++) {
-        int rc = tickbar_add (tb, &in[i], 0);
-        ck_assert_msg (rc == tk[i].status, "tick %zu (ts %lld, W %lld): rc %d, expected %d", i,
-                       (long long)tk[i].ts, (long long)W, rc, tk[i].status);
-        if (tk[i].ts > W)
-            W = tk[i].ts;
-        if (rc != TICKBAR_DROPPED) {
-            group_t *gr = &groups[tk[i].group];
-            if (!gr->seen) {
-                gr->seen = true;
-                if (rc == TICKBAR_LATE)
-                    exp_firsts++; /* a new bar that would already be closed: at once */
-                else
-                    pending[npending++] = tk[i].group;
-            }
-        }
-        for (size_t p = 0; p < npending;) {
-            if (groups[pending[p]].end + g->grace <= W) {
-                exp_firsts++;
-                pending[p] = pending[--npending];
-            } else
-                p++;
-        }
-        ck_assert_msg (rec.firsts == exp_firsts, "after tick %zu: %zu bars closed, expected %zu", i,
-                       rec.firsts, exp_firsts);
-    }
-    /* no bar was emitted before W reached its end + grace (or the late rule) */
-    for (size_t k = 0; k < rec.n; k++)
+    /* without pauses, no bar was emitted before W reached its end + grace */
+    for (size_t k = 0; k < rec.n && g->p_quiet == 0; k++)
         if (!rec.v[k].correction)
-            ck_assert_int_ge (rec.v[k].wm, rec.v[k].bar.ts + g->interval + g->grace);
+            CHECK (rec.v[k].wm >= rec.v[k].bar.ts + g->interval + g->grace, "emitted early");
     size_t before_flush = rec.n;
     tickbar_stats_t st;
     tickbar_stats (tb, &st);
@@ -378,7 +432,7 @@ run_stream (const gen_t *g)
     for (size_t k = 0; k < rec.n; k++) {
         bool first_of_key = k == 0 || cmp_bar_key (&kb[k].bar, &kb[k - 1].bar) != 0;
         /* within a key, sorted by emission: the first is not a correction, the others are */
-        ck_assert (rec.v[kb[k].k].correction == !first_of_key);
+        CHECK (rec.v[kb[k].k].correction == !first_of_key, "correction flag");
         corrections += !first_of_key;
         bool last_of_key = k + 1 == rec.n || cmp_bar_key (&kb[k].bar, &kb[k + 1].bar) != 0;
         if (last_of_key)
@@ -391,16 +445,16 @@ run_stream (const gen_t *g)
     ck_assert_uint_eq (nlast, ngroups);
     for (size_t k = 0; k < ngroups; k++) {
         const mdf_bar_t *x = &last[k], *y = &want[k];
-        ck_assert_msg (strcmp (x->symbol, y->symbol) == 0 && x->ts == y->ts
-                           && memcmp (&x->open, &y->open, sizeof (double)) == 0
-                           && memcmp (&x->high, &y->high, sizeof (double)) == 0
-                           && memcmp (&x->low, &y->low, sizeof (double)) == 0
-                           && memcmp (&x->close, &y->close, sizeof (double)) == 0
-                           && memcmp (&x->volume, &y->volume, sizeof (double)) == 0,
-                       "bar %s %lld: got %.17g %.17g %.17g %.17g %.17g, want %.17g %.17g %.17g "
-                       "%.17g %.17g",
-                       x->symbol, (long long)x->ts, x->open, x->high, x->low, x->close, x->volume,
-                       y->open, y->high, y->low, y->close, y->volume);
+        CHECK (strcmp (x->symbol, y->symbol) == 0 && x->ts == y->ts
+                   && memcmp (&x->open, &y->open, sizeof (double)) == 0
+                   && memcmp (&x->high, &y->high, sizeof (double)) == 0
+                   && memcmp (&x->low, &y->low, sizeof (double)) == 0
+                   && memcmp (&x->close, &y->close, sizeof (double)) == 0
+                   && memcmp (&x->volume, &y->volume, sizeof (double)) == 0,
+               "bar %s %lld: got %.17g %.17g %.17g %.17g %.17g, want %.17g %.17g %.17g "
+               "%.17g %.17g",
+               x->symbol, (long long)x->ts, x->open, x->high, x->low, x->close, x->volume, y->open,
+               y->high, y->low, y->close, y->volume);
     }
 
     /* 5. the counts */
@@ -429,6 +483,7 @@ run_stream (const gen_t *g)
     free (in);
     free (acc);
     free (groups);
+    free (keys);
     free (pending);
     free (last);
     free (kb);
@@ -532,6 +587,38 @@ START_TEST (generated_streams_in_order_no_late)
                 .mode = MODE_MIXED,
                 .seed = 500 };
     run_stream (&g);
+}
+END_TEST
+
+START_TEST (generated_streams_with_quiet_pauses)
+{
+    /* wall-clock pauses close every open bar; later ticks correct them */
+    const struct {
+        int64_t interval, grace, late, step;
+    } cf[] = {
+        { SEC, 300 * MS, 5 * SEC, 2 * MS },
+        { SEC, 2500 * MS, 1 * SEC, 1 * MS }, /* late < grace: open bars before closed ones */
+        { SEC, 2500 * MS, 0, 1 * MS },
+        { MIN, 20 * SEC, 2 * MIN, 1 * SEC },
+        { DAY, 10 * MIN, 6 * HOUR, 90 * SEC },
+    };
+    for (size_t c = 0; c < sizeof cf / sizeof cf[0]; c++)
+        for (int m = 0; m < 3; m++) {
+            gen_t g = { .interval = cf[c].interval,
+                        .grace = cf[c].grace,
+                        .late = cf[c].late,
+                        .nsym = 6,
+                        .nticks = 10000,
+                        .step = cf[c].step,
+                        .quantum = MS,
+                        .mode = modes[m],
+                        .p_ooo = 0.4,
+                        .p_late = cf[c].late > 0 ? 0.03 : 0,
+                        .p_too_late = 0.01,
+                        .p_quiet = 0.01,
+                        .seed = 600 + (uint64_t)(c * 3 + m) };
+            run_stream (&g);
+        }
 }
 END_TEST
 
@@ -795,7 +882,7 @@ START_TEST (retained_bars_are_freed)
         if (rnd_below (100) == 0)
             ts = T - grace - rnd_below (late); /* late */
         tickbar_tick_t t = trade (syms[s], ts, 10, 1);
-        ck_assert_int_ge (tickbar_add (tb, &t, 0), 0);
+        CHECK (tickbar_add (tb, &t, 0) >= 0, "tick %d", i);
         tickbar_stats_t st;
         tickbar_stats (tb, &st);
         max_open = st.open_bars > max_open ? st.open_bars : max_open;
@@ -925,6 +1012,7 @@ main (void)
     tcase_add_test (tc, generated_streams_1m_5m_1h);
     tcase_add_test (tc, generated_streams_1d);
     tcase_add_test (tc, generated_streams_in_order_no_late);
+    tcase_add_test (tc, generated_streams_with_quiet_pauses);
     tcase_add_test (tc, watermark_closes_exactly_at_end_plus_grace);
     tcase_add_test (tc, quiet_close_after_grace_of_wall_time);
     tcase_add_test (tc, ties_keep_arrival_order);
