@@ -1,0 +1,654 @@
+/*
+ * tickbar: ticks to OHLCV bars in event time (see tickbar.h for the rules).
+ *
+ * Layout: an open-addressing table (linear probing, at most half full) of
+ * (hash tag, symbol index) slots over an array of per-symbol states.  Each
+ * symbol holds its newest bar inline (`cur`, where nearly every tick goes)
+ * and, in a small array sorted by start, its older bars still open (ticks
+ * out of order within grace) or retained (closed, waiting for late ticks).
+ *
+ * The watermark check per tick is one comparison against next_due, the
+ * earliest W at which something is due: the earliest open bar end + grace,
+ * or the earliest retained bar end + late.  When W reaches it, one sweep over
+ * the symbols closes and frees what is due and recomputes both minima.  A bar
+ * created for a new interval only lowers the minima (min()), so no sweep is
+ * needed for it.
+ */
+#include "pipeline/tickbar.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define S_NONE INT64_MIN /* cur.start of a symbol without bars */
+
+typedef struct {
+    int64_t start;    /* bar start (its ts); S_NONE: no bar */
+    int64_t first_ts; /* ts of the open */
+    int64_t last_ts;  /* ts of the close */
+    double open, high, low, close, volume;
+    bool quote;  /* built from quotes only so far */
+    bool closed; /* emitted (and true for S_NONE, so the fast path skips it) */
+} s_bar_t;
+
+typedef struct {
+    s_bar_t cur;    /* the newest bar (largest start) */
+    int64_t due_at; /* W at which one of its bars is due (INT64_MAX: none) */
+    s_bar_t *old;   /* older bars old[lo..hi), open or retained, by start ascending */
+    uint32_t lo, hi, cap;
+    uint32_t nopen; /* open bars in old */
+    uint32_t len;
+    char symbol[MDF_SYMBOL_MAX + 1];
+} s_sym_t;
+
+typedef struct {
+    uint32_t tag; /* the hash's high 32 bits */
+    uint32_t idx; /* symbol index + 1; 0: empty */
+} s_slot_t;
+
+struct _tickbar_t {
+    int64_t interval, grace, late;
+    int64_t i_grace; /* interval + grace (saturated): closed when start <= W - i_grace */
+    int64_t i_late;  /* interval + max (late, grace): freed when start <= W - i_late */
+    tickbar_emit_fn *emit;
+    void *arg;
+    bool dead; /* emit returned -1 */
+
+    s_slot_t *slots;
+    size_t mask; /* slots: mask + 1, a power of two */
+    s_sym_t *syms;
+    size_t nsyms, capsyms;
+
+    int64_t wm;           /* watermark: largest ts seen */
+    int64_t next_due;     /* W >= next_due: something to close or free (min of due_at) */
+    int64_t last_arrival; /* monotonic ns of the last tick */
+    int64_t quiet_gap;    /* grace, at least 1 ns */
+    size_t open_bars, kept_bars;
+
+    uint64_t ticks, bars, corrections, late_n, dropped;
+    int64_t last_closed_end;
+};
+
+static inline int64_t
+s_sat_add (int64_t a, int64_t b)
+{
+    /* b >= 0 everywhere it is used */
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* Something of sym is due at W = at. */
+static inline void
+s_due (tickbar_t *self, s_sym_t *sym, int64_t at)
+{
+    if (at < sym->due_at)
+        sym->due_at = at;
+    if (at < self->next_due)
+        self->next_due = at;
+}
+
+static inline uint64_t
+s_dbits (double d)
+{
+    uint64_t u;
+    memcpy (&u, &d, sizeof u);
+    return u;
+}
+
+static inline bool
+s_finite (double d)
+{
+    const uint64_t exp = 0x7ff0000000000000ULL;
+    return (s_dbits (d) & exp) != exp;
+}
+
+/* Finite and >= 0 (-0 included). */
+static inline bool
+s_finite_nonneg (double d)
+{
+    uint64_t u = s_dbits (d);
+    return u < 0x7ff0000000000000ULL || u == 0x8000000000000000ULL;
+}
+
+/* ---- symbol table ---- */
+
+static inline uint64_t
+s_load64 (const char *p)
+{
+    uint64_t w;
+    memcpy (&w, p, 8);
+    return w;
+}
+
+static inline uint64_t
+s_load32 (const char *p)
+{
+    uint32_t w;
+    memcpy (&w, p, 4);
+    return w;
+}
+
+/* A multiply-xorshift hash of n >= 1 bytes, 8 at a time (bench/agg uses the
+ * same one for its bare loop). */
+static inline uint64_t
+s_hash (const char *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL * (n + 1);
+    while (n > 8) {
+        h = (h ^ s_load64 (p)) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t w;
+    if (n >= 4)
+        w = s_load32 (p) | s_load32 (p + n - 4) << 32;
+    else
+        w = (uint64_t)(uint8_t)p[0] << 16 | (uint64_t)(uint8_t)p[n >> 1] << 8
+            | (uint64_t)(uint8_t)p[n - 1];
+    h = (h ^ w) * 0x94d049bb133111ebULL;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 29;
+    return h;
+}
+
+static inline s_sym_t *
+s_lookup (const tickbar_t *self, const char *symbol, size_t len, uint64_t h)
+{
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t i = (size_t)h & self->mask;
+    for (;;) {
+        const s_slot_t *sl = &self->slots[i];
+        if (sl->idx == 0)
+            return NULL;
+        if (sl->tag == tag) {
+            s_sym_t *s = &self->syms[sl->idx - 1];
+            if (s->len == len && memcmp (s->symbol, symbol, len) == 0)
+                return s;
+        }
+        i = (i + 1) & self->mask;
+    }
+}
+
+static void
+s_place (s_slot_t *slots, size_t mask, uint64_t h, uint32_t idx)
+{
+    size_t i = (size_t)h & mask;
+    while (slots[i].idx != 0)
+        i = (i + 1) & mask;
+    slots[i].tag = (uint32_t)(h >> 32);
+    slots[i].idx = idx;
+}
+
+/* A new symbol (not in the table).  NULL when out of memory. */
+static __attribute__ ((noinline)) s_sym_t *
+s_intern (tickbar_t *self, const char *symbol, size_t len, uint64_t h)
+{
+    if (self->nsyms >= UINT32_MAX - 1)
+        return NULL;
+    if ((self->nsyms + 1) * 2 > self->mask + 1) {
+        size_t cap = (self->mask + 1) * 2;
+        s_slot_t *slots = calloc (cap, sizeof *slots);
+        if (!slots)
+            return NULL;
+        for (size_t i = 0; i < self->nsyms; i++) {
+            const s_sym_t *s = &self->syms[i];
+            s_place (slots, cap - 1, s_hash (s->symbol, s->len), (uint32_t)(i + 1));
+        }
+        free (self->slots);
+        self->slots = slots;
+        self->mask = cap - 1;
+    }
+    if (self->nsyms == self->capsyms) {
+        size_t cap = self->capsyms ? self->capsyms * 2 : 64;
+        s_sym_t *syms = realloc (self->syms, cap * sizeof *syms);
+        if (!syms)
+            return NULL;
+        self->syms = syms;
+        self->capsyms = cap;
+    }
+    s_sym_t *s = &self->syms[self->nsyms++];
+    memset (s, 0, sizeof *s);
+    s->cur.start = S_NONE;
+    s->cur.closed = true;
+    s->due_at = INT64_MAX;
+    s->len = (uint32_t)len;
+    memcpy (s->symbol, symbol, len);
+    s->symbol[len] = '\0';
+    s_place (self->slots, self->mask, h, (uint32_t)self->nsyms);
+    return s;
+}
+
+/* ---- bars ---- */
+
+static inline void
+s_bar_init (s_bar_t *b, int64_t start, const tickbar_tick_t *t)
+{
+    b->start = start;
+    b->first_ts = b->last_ts = t->ts;
+    b->open = b->high = b->low = b->close = t->value;
+    b->volume = t->quote ? 1.0 : t->volume;
+    b->quote = t->quote;
+}
+
+/* Add a tick to its bar; false when the bar did not change (a quote into a
+ * bar built from trades). */
+static inline bool
+s_bar_update (s_bar_t *b, const tickbar_tick_t *t)
+{
+    double v = t->value, vol;
+    if (t->quote) {
+        if (!b->quote)
+            return false;
+        vol = 1.0;
+    } else {
+        if (b->quote) { /* the first trade: the quotes no longer count */
+            bool closed = b->closed;
+            s_bar_init (b, b->start, t);
+            b->closed = closed;
+            return true;
+        }
+        vol = t->volume;
+    }
+    int64_t ts = t->ts;
+    if (ts < b->first_ts) {
+        b->first_ts = ts;
+        b->open = v;
+    }
+    if (ts >= b->last_ts) {
+        b->last_ts = ts;
+        b->close = v;
+    }
+    if (v > b->high)
+        b->high = v;
+    if (v < b->low)
+        b->low = v;
+    b->volume += vol;
+    return true;
+}
+
+static int
+s_emit (tickbar_t *self, const s_sym_t *sym, const s_bar_t *b, bool correction)
+{
+    mdf_bar_t out;
+    memcpy (out.symbol, sym->symbol, sizeof out.symbol); /* zero past len */
+    out.ts = b->start;
+    out.open = b->open;
+    out.high = b->high;
+    out.low = b->low;
+    out.close = b->close;
+    out.volume = b->volume;
+    if (self->emit (self->arg, &out, correction) != 0) {
+        self->dead = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* Close an open bar: emit it, keep it for late ticks. */
+static int
+s_close (tickbar_t *self, const s_sym_t *sym, s_bar_t *b)
+{
+    int64_t end = s_sat_add (b->start, self->interval);
+    b->closed = true;
+    self->open_bars--;
+    self->kept_bars++;
+    self->bars++;
+    if (end > self->last_closed_end)
+        self->last_closed_end = end;
+    return s_emit (self, sym, b, false);
+}
+
+/* One symbol: close what is due by W (every open bar with close_all), free
+ * the retained bars no late tick can reach, recompute due_at.  Visits the
+ * bars that change, the first retained one and the open ones, not every
+ * retained bar: closed bars are freed in start order from the front, open
+ * bars are nearly always the newest.  A bar [s, s + I) is due to close when
+ * s + I + grace <= W, i.e. s <= close_lim, and can be freed when s <=
+ * free_lim.  0 or -1 (emit closed). */
+static int
+s_sweep_sym (tickbar_t *self, s_sym_t *sym, bool close_all)
+{
+    const int64_t W = self->wm, I = self->interval;
+    const int64_t close_lim = close_all ? INT64_MAX : W - self->i_grace;
+    const int64_t free_lim = W - self->i_late;
+    int64_t open_min = INT64_MAX, kept_min = INT64_MAX; /* starts of what stays */
+    /* the front: free, closing on the way what is due */
+    while (sym->lo < sym->hi) {
+        s_bar_t *b = &sym->old[sym->lo];
+        if (!b->closed) {
+            if (b->start > close_lim)
+                break;
+            sym->nopen--;
+            if (s_close (self, sym, b) < 0)
+                return -1;
+        }
+        if (b->start > free_lim)
+            break;
+        sym->lo++;
+        self->kept_bars--;
+    }
+    /* the open bars, from the newest */
+    for (uint32_t j = sym->hi, left = sym->nopen; left > 0 && j-- > sym->lo;) {
+        s_bar_t *b = &sym->old[j];
+        if (b->closed)
+            continue;
+        left--;
+        if (b->start <= close_lim) {
+            sym->nopen--;
+            if (s_close (self, sym, b) < 0)
+                return -1;
+        } else if (b->start < open_min)
+            open_min = b->start;
+    }
+    /* the earliest retained bar still reachable (one behind an open bar at
+     * the front may be past it: freed once the front moves) */
+    for (uint32_t j = sym->lo; j < sym->hi; j++)
+        if (sym->old[j].closed && sym->old[j].start > free_lim) {
+            kept_min = sym->old[j].start;
+            break;
+        }
+    if (sym->lo == sym->hi)
+        sym->lo = sym->hi = 0;
+    /* the newest bar */
+    s_bar_t *b = &sym->cur;
+    if (b->start != S_NONE) {
+        if (!b->closed) {
+            if (b->start <= close_lim) {
+                if (s_close (self, sym, b) < 0)
+                    return -1;
+            } else if (b->start < open_min)
+                open_min = b->start;
+        }
+        if (b->closed) {
+            if (b->start <= free_lim) {
+                self->kept_bars--;
+                if (sym->hi > sym->lo) {
+                    /* the next newest takes its place; its due is counted above */
+                    *b = sym->old[--sym->hi];
+                    if (!b->closed)
+                        sym->nopen--;
+                } else {
+                    b->start = S_NONE;
+                    b->closed = true;
+                }
+            } else if (b->start < kept_min)
+                kept_min = b->start;
+        }
+    }
+    int64_t a = open_min == INT64_MAX ? INT64_MAX : s_sat_add (open_min, self->i_grace);
+    int64_t k = kept_min == INT64_MAX ? INT64_MAX : s_sat_add (kept_min, self->i_late);
+    sym->due_at = a < k ? a : k;
+    (void)I;
+    return 0;
+}
+
+/* Sweep the symbols with something due (all of them with close_all) and
+ * recompute next_due.  0 or -1 (emit closed). */
+static __attribute__ ((noinline)) int
+s_sweep (tickbar_t *self, bool close_all)
+{
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < self->nsyms; i++) {
+        s_sym_t *sym = &self->syms[i];
+        if ((close_all || sym->due_at <= self->wm) && s_sweep_sym (self, sym, close_all) < 0)
+            return -1;
+        if (sym->due_at < next)
+            next = sym->due_at;
+    }
+    self->next_due = next;
+    return 0;
+}
+
+static s_bar_t *
+s_find (s_sym_t *sym, int64_t start)
+{
+    if (sym->cur.start == start)
+        return &sym->cur;
+    for (uint32_t j = sym->hi; j-- > sym->lo;) {
+        if (sym->old[j].start == start)
+            return &sym->old[j];
+        if (sym->old[j].start < start)
+            break;
+    }
+    return NULL;
+}
+
+/* Room for one more bar at old[hi]. */
+static bool
+s_old_room (s_sym_t *sym)
+{
+    if (sym->hi < sym->cap)
+        return true;
+    if (sym->lo > 0) {
+        memmove (sym->old, &sym->old[sym->lo], (sym->hi - sym->lo) * sizeof *sym->old);
+        sym->hi -= sym->lo;
+        sym->lo = 0;
+        return true;
+    }
+    uint32_t cap = sym->cap ? sym->cap * 2 : 4;
+    s_bar_t *old = realloc (sym->old, cap * sizeof *old);
+    if (!old)
+        return false;
+    sym->old = old;
+    sym->cap = cap;
+    return true;
+}
+
+/* Room for a new bar at `start` (not held yet), keeping the order.  NULL
+ * when out of memory. */
+static s_bar_t *
+s_insert (s_sym_t *sym, int64_t start)
+{
+    if (sym->cur.start == S_NONE)
+        return &sym->cur;
+    if (!s_old_room (sym))
+        return NULL;
+    if (start > sym->cur.start) {
+        if (!sym->cur.closed)
+            sym->nopen++;
+        sym->old[sym->hi++] = sym->cur;
+        return &sym->cur;
+    }
+    uint32_t pos = sym->hi;
+    while (pos > sym->lo && sym->old[pos - 1].start > start)
+        pos--;
+    memmove (&sym->old[pos + 1], &sym->old[pos], (sym->hi - pos) * sizeof *sym->old);
+    sym->hi++;
+    return &sym->old[pos];
+}
+
+/* A tick that is not for the symbol's newest open bar. */
+static __attribute__ ((noinline)) int
+s_slow (tickbar_t *self, s_sym_t *sym, const tickbar_tick_t *t)
+{
+    int64_t ts = t->ts;
+    int64_t start = ts - ts % self->interval;
+    int64_t end = s_sat_add (start, self->interval);
+    s_bar_t *b = s_find (sym, start);
+    if (b) {
+        if (!b->closed) {
+            s_bar_update (b, t);
+            return TICKBAR_ADDED;
+        }
+        if (ts < self->wm - self->late) {
+            self->dropped++;
+            return TICKBAR_DROPPED;
+        }
+        self->late_n++;
+        if (!s_bar_update (b, t))
+            return TICKBAR_LATE;
+        self->corrections++;
+        return s_emit (self, sym, b, true) < 0 ? -1 : TICKBAR_LATE;
+    }
+    bool due = s_sat_add (end, self->grace) <= self->wm;
+    if (due && ts < self->wm - self->late) {
+        self->dropped++;
+        return TICKBAR_DROPPED;
+    }
+    b = s_insert (sym, start);
+    if (!b) {
+        self->dropped++;
+        return TICKBAR_DROPPED;
+    }
+    s_bar_init (b, start, t);
+    if (!due) {
+        b->closed = false;
+        self->open_bars++;
+        if (b != &sym->cur)
+            sym->nopen++;
+        s_due (self, sym, s_sat_add (end, self->grace));
+        return TICKBAR_ADDED;
+    }
+    /* Would already be closed, but within late: a new bar, emitted at once
+     * and kept (end + late > W since ts >= W - late). */
+    b->closed = true;
+    self->kept_bars++;
+    self->bars++;
+    self->late_n++;
+    if (end > self->last_closed_end)
+        self->last_closed_end = end;
+    s_due (self, sym, s_sat_add (start, self->i_late));
+    return s_emit (self, sym, b, false) < 0 ? -1 : TICKBAR_LATE;
+}
+
+/* ---- API ---- */
+
+int64_t
+tickbar_parse_interval (const char *text)
+{
+    static const struct {
+        const char *name;
+        int64_t ns;
+    } table[] = {
+        { "1s", 1000000000LL },          { "1m", 60 * 1000000000LL },
+        { "5m", 5 * 60 * 1000000000LL }, { "1h", 3600 * 1000000000LL },
+        { "1d", 86400 * 1000000000LL },
+    };
+    if (!text)
+        return -1;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp (text, table[i].name) == 0)
+            return table[i].ns;
+    return -1;
+}
+
+tickbar_t *
+tickbar_new (const tickbar_config_t *cfg, tickbar_emit_fn *emit, void *arg)
+{
+    if (!cfg || !emit || cfg->grace_ns < 0 || cfg->late_ns < 0)
+        return NULL;
+    int64_t I = cfg->interval_ns;
+    if (I != tickbar_parse_interval ("1s") && I != tickbar_parse_interval ("1m")
+        && I != tickbar_parse_interval ("5m") && I != tickbar_parse_interval ("1h")
+        && I != tickbar_parse_interval ("1d"))
+        return NULL;
+    tickbar_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->interval = I;
+    self->grace = cfg->grace_ns;
+    self->late = cfg->late_ns;
+    self->emit = emit;
+    self->arg = arg;
+    self->mask = 63;
+    self->slots = calloc (self->mask + 1, sizeof *self->slots);
+    if (!self->slots) {
+        free (self);
+        return NULL;
+    }
+    self->quiet_gap = cfg->grace_ns > 0 ? cfg->grace_ns : 1;
+    self->i_grace = s_sat_add (I, cfg->grace_ns);
+    self->i_late = s_sat_add (I, cfg->late_ns > cfg->grace_ns ? cfg->late_ns : cfg->grace_ns);
+    self->next_due = INT64_MAX;
+    return self;
+}
+
+void
+tickbar_destroy (tickbar_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tickbar_t *self = *self_p;
+    for (size_t i = 0; i < self->nsyms; i++)
+        free (self->syms[i].old);
+    free (self->syms);
+    free (self->slots);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+tickbar_add (tickbar_t *self, const tickbar_tick_t *t, int64_t now_ns)
+{
+    if (self->dead)
+        return -1;
+    self->ticks++;
+    size_t len = t->symbol_len;
+    int64_t ts = t->ts;
+    if (len - 1 >= MDF_SYMBOL_MAX || ts <= 0 || !s_finite (t->value)
+        || (!t->quote && !s_finite_nonneg (t->volume))) {
+        self->dropped++;
+        return TICKBAR_DROPPED;
+    }
+    if (now_ns - self->last_arrival >= self->quiet_gap && self->open_bars > 0
+        && s_sweep (self, true) < 0)
+        return -1;
+    self->last_arrival = now_ns;
+    if (ts > self->wm) {
+        self->wm = ts;
+        if (ts >= self->next_due && s_sweep (self, false) < 0)
+            return -1;
+    }
+    uint64_t h = s_hash (t->symbol, len);
+    s_sym_t *sym = s_lookup (self, t->symbol, len, h);
+    if (!sym && !(sym = s_intern (self, t->symbol, len, h))) {
+        self->dropped++;
+        return TICKBAR_DROPPED;
+    }
+    s_bar_t *b = &sym->cur;
+    if (!b->closed && (uint64_t)ts - (uint64_t)b->start < (uint64_t)self->interval) {
+        s_bar_update (b, t);
+        return TICKBAR_ADDED;
+    }
+    return s_slow (self, sym, t);
+}
+
+int
+tickbar_poll (tickbar_t *self, int64_t now_ns)
+{
+    if (self->dead)
+        return -1;
+    if (self->open_bars > 0 && now_ns - self->last_arrival >= self->quiet_gap)
+        return s_sweep (self, true);
+    return 0;
+}
+
+int64_t
+tickbar_deadline (const tickbar_t *self)
+{
+    return self->open_bars > 0 ? s_sat_add (self->last_arrival, self->quiet_gap) : INT64_MAX;
+}
+
+int
+tickbar_flush (tickbar_t *self)
+{
+    if (self->dead)
+        return -1;
+    return s_sweep (self, true);
+}
+
+void
+tickbar_stats (const tickbar_t *self, tickbar_stats_t *out)
+{
+    memset (out, 0, sizeof *out);
+    out->ticks = self->ticks;
+    out->bars = self->bars;
+    out->corrections = self->corrections;
+    out->late = self->late_n;
+    out->dropped = self->dropped;
+    out->watermark = self->wm;
+    out->last_closed_end = self->last_closed_end;
+    out->open_bars = self->open_bars;
+    out->symbols = self->nsyms;
+    out->retained_bars = self->kept_bars;
+}
