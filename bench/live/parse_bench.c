@@ -35,7 +35,7 @@ s_bare_csv (const char *buf, size_t len)
     size_t n = 0;
     double acc = 0;
     const char *p = buf, *end = buf + len;
-    p = memchr (p, '\n', (size_t)(end - p)) + 1; /* the header */
+    p = (const char *)memchr (p, '\n', (size_t)(end - p)) + 1; /* the header */
     while (p < end) {
         const char *nl = memchr (p, '\n', (size_t)(end - p));
         if (!nl)
