@@ -306,10 +306,10 @@ s_close (tickbar_t *self, const s_sym_t *sym, s_bar_t *b)
  * s + I + grace <= W, i.e. s <= close_lim, and can be freed when s <=
  * free_lim.  0 or -1 (emit closed). */
 static int
-s_sweep_sym (tickbar_t *self, s_sym_t *sym, bool close_all)
+s_sweep_sym (tickbar_t *self, s_sym_t *sym, int64_t wclose)
 {
     const int64_t W = self->wm, I = self->interval;
-    const int64_t close_lim = close_all ? INT64_MAX : W - self->i_grace;
+    const int64_t close_lim = wclose == INT64_MAX ? INT64_MAX : wclose - self->i_grace;
     const int64_t free_lim = W - self->i_late;
     int64_t open_min = INT64_MAX, kept_min = INT64_MAX; /* starts of what stays */
     /* the front: free, closing on the way what is due */
@@ -382,15 +382,18 @@ s_sweep_sym (tickbar_t *self, s_sym_t *sym, bool close_all)
     return 0;
 }
 
-/* Sweep the symbols with something due (all of them with close_all) and
- * recompute next_due.  0 or -1 (emit closed). */
+/* Sweep the symbols with something due and recompute next_due: bars close
+ * by the watermark `wclose` (the real one; past it after a quiet spell;
+ * INT64_MAX closes every open bar), retained bars are freed by the real
+ * watermark only.  0 or -1 (emit closed). */
 static __attribute__ ((noinline)) int
-s_sweep (tickbar_t *self, bool close_all)
+s_sweep (tickbar_t *self, int64_t wclose)
 {
     int64_t next = INT64_MAX;
+    int64_t pick = wclose > self->wm ? wclose : self->wm;
     for (size_t i = 0; i < self->nsyms; i++) {
         s_sym_t *sym = &self->syms[i];
-        if ((close_all || sym->due_at <= self->wm) && s_sweep_sym (self, sym, close_all) < 0)
+        if (sym->due_at <= pick && s_sweep_sym (self, sym, wclose) < 0)
             return -1;
         if (sym->due_at < next)
             next = sym->due_at;
@@ -577,6 +580,15 @@ tickbar_destroy (tickbar_t **self_p)
     *self_p = NULL;
 }
 
+/* The watermark after a quiet spell: it moves on with the clock from the
+ * last tick, as the ticks would have moved it on a live feed. */
+static int64_t
+s_idle_wm (const tickbar_t *self, int64_t now_ns)
+{
+    int64_t idle = now_ns - self->last_arrival;
+    return s_sat_add (self->wm, idle > 0 ? idle : 0);
+}
+
 int
 tickbar_add (tickbar_t *self, const tickbar_tick_t *t, int64_t now_ns)
 {
@@ -591,12 +603,12 @@ tickbar_add (tickbar_t *self, const tickbar_tick_t *t, int64_t now_ns)
         return TICKBAR_DROPPED;
     }
     if (now_ns - self->last_arrival >= self->quiet_gap && self->open_bars > 0
-        && s_sweep (self, true) < 0)
+        && s_sweep (self, s_idle_wm (self, now_ns)) < 0)
         return -1;
     self->last_arrival = now_ns;
     if (ts > self->wm) {
         self->wm = ts;
-        if (ts >= self->next_due && s_sweep (self, false) < 0)
+        if (ts >= self->next_due && s_sweep (self, self->wm) < 0)
             return -1;
     }
     uint64_t h = s_hash (t->symbol, len);
@@ -619,14 +631,21 @@ tickbar_poll (tickbar_t *self, int64_t now_ns)
     if (self->dead)
         return -1;
     if (self->open_bars > 0 && now_ns - self->last_arrival >= self->quiet_gap)
-        return s_sweep (self, true);
+        return s_sweep (self, s_idle_wm (self, now_ns));
     return 0;
 }
 
 int64_t
 tickbar_deadline (const tickbar_t *self)
 {
-    return self->open_bars > 0 ? s_sat_add (self->last_arrival, self->quiet_gap) : INT64_MAX;
+    if (self->open_bars == 0)
+        return INT64_MAX;
+    /* the quiet spell, and enough of it for the idle watermark to reach the
+     * first thing due (at worst a freeing: an early wake that does nothing) */
+    int64_t need = self->next_due == INT64_MAX ? INT64_MAX : self->next_due - self->wm;
+    if (need < self->quiet_gap)
+        need = self->quiet_gap;
+    return s_sat_add (self->last_arrival, need);
 }
 
 int
@@ -634,7 +653,7 @@ tickbar_flush (tickbar_t *self)
 {
     if (self->dead)
         return -1;
-    return s_sweep (self, true);
+    return s_sweep (self, INT64_MAX);
 }
 
 void

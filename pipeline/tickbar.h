@@ -24,8 +24,14 @@
  * emitted) when W >= s + I + grace_ns; a symbol may hold several open bars
  * meanwhile (ticks out of order by up to grace_ns still land in theirs).
  * And by wall-clock quiet time: once no tick has arrived for grace_ns of
- * monotonic time (at least 1 ns), every open bar closes, so a quiet feed's last bars are
- * not held forever.  tickbar_poll does that from the owner's timer
+ * monotonic time (at least 1 ns), the watermark goes on with the clock from
+ * the last tick (W + the time since it arrived: what the ticks would have
+ * made of it on a live feed), and the bars it passes by grace_ns close, so
+ * a quiet feed's last bars are not held forever, and no longer than a
+ * steady feed's.  (Closing every open bar at the first silence would cut a
+ * sparse feed's minute or day bars into corrections at every pause.)  This
+ * idle watermark only closes bars: the late/dropped rules and freeing use
+ * the real W.  tickbar_poll does that from the owner's timer
  * (tickbar_deadline says when); tickbar_add does it first too, when called
  * that late.  tickbar_flush closes every open bar (stop, end of a replay).
  *
@@ -128,8 +134,10 @@ int tickbar_add (tickbar_t *self, const tickbar_tick_t *t, int64_t now_ns);
  * (emit closed). */
 int tickbar_poll (tickbar_t *self, int64_t now_ns);
 
-/* Monotonic ns when tickbar_poll next has something to do (INT64_MAX: no
- * open bar): the last tick's arrival + grace_ns. */
+/* Monotonic ns when tickbar_poll next may have something to do (INT64_MAX:
+ * no open bar): the last tick's arrival + the longer of grace_ns and the
+ * time the idle watermark needs to reach the first bar due (at worst an
+ * early wake that closes nothing). */
 int64_t tickbar_deadline (const tickbar_t *self);
 
 /* Close every open bar.  0 or -1 (emit closed). */

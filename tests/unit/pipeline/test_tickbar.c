@@ -281,8 +281,10 @@ run_stream (const gen_t *g)
             o->volume = (double)(1 + rnd_below (4000)) / 4;
         }
         if (rnd01 () < g->p_quiet) {
-            now += quiet + rnd_below (quiet); /* quiet: closes every open bar */
-            o->poll = rnd01 () < 0.5;         /* by tickbar_poll, else by tickbar_add */
+            /* quiet: the watermark goes on with the clock, closing what
+             * comes due; long enough, now and then, to close the bars open */
+            now += quiet + rnd_below (quiet + 2 * g->interval);
+            o->poll = rnd01 () < 0.5; /* by tickbar_poll, else by tickbar_add */
         } else {
             now += rnd_below (quiet / 4);
             o->poll = rnd01 () < 0.01; /* too early: nothing to do */
@@ -314,16 +316,32 @@ run_stream (const gen_t *g)
     W = 0;
     for (size_t i = 0; i < g->nticks; i++) {
         otick_t *o = &tk[i];
-        CHECK (tickbar_deadline (tb) == (npending ? last_now + quiet : INT64_MAX),
+        int64_t first_close = INT64_MAX;
+        for (size_t p = 0; p < npending; p++)
+            if (keys[pending[p]].end + g->grace - W < first_close)
+                first_close = keys[pending[p]].end + g->grace - W;
+        int64_t dl = tickbar_deadline (tb);
+        /* no earlier than the quiet spell, no later than the idle watermark
+         * reaching the first bar due (an early wake for a freeing is fine) */
+        CHECK (npending ? dl >= last_now + quiet
+                              && dl <= last_now + (first_close > quiet ? first_close : quiet)
+                        : dl == INT64_MAX,
                "tick %zu: deadline", i);
         if (o->poll)
             CHECK (tickbar_poll (tb, o->now) == 0, "tick %zu: poll", i);
-        if (npending && o->now - last_now >= quiet) { /* quiet: every open bar closes */
-            for (size_t p = 0; p < npending; p++)
-                keys[pending[p]].closed = true;
-            exp_firsts += npending;
-            npending = 0;
-            quiet_closes++;
+        if (npending && o->now - last_now >= quiet) {
+            /* quiet: the watermark moves on with the clock from the last tick */
+            int64_t weff = W + (o->now - last_now);
+            size_t before = npending;
+            for (size_t p = 0; p < npending;) {
+                if (keys[pending[p]].end + g->grace <= weff) {
+                    keys[pending[p]].closed = true;
+                    exp_firsts++;
+                    pending[p] = pending[--npending];
+                } else
+                    p++;
+            }
+            quiet_closes += npending < before;
         }
         if (o->poll)
             CHECK (rec.firsts == exp_firsts, "tick %zu: poll closed %zu, expected %zu", i,
@@ -655,19 +673,22 @@ END_TEST
 
 START_TEST (quiet_close_after_grace_of_wall_time)
 {
+    /* 1 min bars, grace 2 s: a silent feed's watermark goes on with the
+     * clock, so its bars close when the clock says end + grace, not before */
     recorder_t r;
     tickbar_t *tb = mk (&r, MIN, 2 * SEC, 10 * MIN);
     const int64_t now = 5000 * SEC;
     ck_assert_int_eq (tickbar_deadline (tb), INT64_MAX);
     tickbar_tick_t t = trade ("AAPL", T0 + SEC, 10, 1);
     ck_assert_int_eq (tickbar_add (tb, &t, now), TICKBAR_ADDED);
-    ck_assert_int_eq (tickbar_deadline (tb), now + 2 * SEC);
     t = trade ("MSFT", T0 + 2 * SEC, 20, 1);
     ck_assert_int_eq (tickbar_add (tb, &t, now + SEC), TICKBAR_ADDED);
-    ck_assert_int_eq (tickbar_deadline (tb), now + 3 * SEC);
-    ck_assert_int_eq (tickbar_poll (tb, now + 3 * SEC - 1), 0);
+    /* W = T0 + 2 s; the bars are due at T0 + 62 s: 60 s of silence */
+    ck_assert_int_eq (tickbar_deadline (tb), now + 61 * SEC);
+    ck_assert_int_eq (tickbar_poll (tb, now + 3 * SEC), 0); /* silent, not yet due */
+    ck_assert_int_eq (tickbar_poll (tb, now + 61 * SEC - 1), 0);
     ck_assert_uint_eq (r.n, 0);
-    ck_assert_int_eq (tickbar_poll (tb, now + 3 * SEC), 0);
+    ck_assert_int_eq (tickbar_poll (tb, now + 61 * SEC), 0);
     ck_assert_uint_eq (r.n, 2);
     assert_bar (&r.v[0], "AAPL", T0, 10, 10, 10, 10, 1, false);
     assert_bar (&r.v[1], "MSFT", T0, 20, 20, 20, 20, 1, false);
@@ -677,27 +698,40 @@ START_TEST (quiet_close_after_grace_of_wall_time)
     ck_assert_uint_eq (st.open_bars, 0);
     ck_assert_uint_eq (st.retained_bars, 2);
     ck_assert_int_eq (st.last_closed_end, T0 + MIN);
+    ck_assert_int_eq (st.watermark, T0 + 2 * SEC); /* the real one did not move */
     /* polling again does nothing */
     ck_assert_int_eq (tickbar_poll (tb, now + 100 * SEC), 0);
     ck_assert_uint_eq (r.n, 2);
-    /* the feed resumes in the same minute: the closed bar is corrected */
+    /* a tick of the closed minute arriving now is late: the bar is corrected */
     t = trade ("AAPL", T0 + 3 * SEC, 11, 2);
     ck_assert_int_eq (tickbar_add (tb, &t, now + 100 * SEC), TICKBAR_LATE);
     ck_assert_uint_eq (r.n, 3);
     assert_bar (&r.v[2], "AAPL", T0, 10, 11, 10, 11, 3, true);
-    /* a new minute opens a bar; tickbar_add called past the deadline closes it first */
+    /* a new minute; a pause shorter than grace closes nothing, even long
+     * after its end in event time would... */
     t = trade ("AAPL", T0 + MIN + SEC, 12, 1);
     ck_assert_int_eq (tickbar_add (tb, &t, now + 101 * SEC), TICKBAR_ADDED);
-    ck_assert_int_eq (tickbar_deadline (tb), now + 103 * SEC);
+    ck_assert_int_eq (tickbar_poll (tb, now + 102 * SEC), 0);
+    ck_assert_uint_eq (r.n, 3);
+    /* ...and tickbar_add after a long enough pause closes it before adding;
+     * the idle watermark only closes: a tick of a bar never seen, not behind
+     * the real watermark's close, opens it */
     t = trade ("MSFT", T0 + MIN + 2 * SEC, 21, 1);
-    ck_assert_int_eq (tickbar_add (tb, &t, now + 103 * SEC), TICKBAR_ADDED);
-    ck_assert_uint_eq (r.n, 4);
+    ck_assert_int_eq (tickbar_add (tb, &t, now + 162 * SEC - 1), TICKBAR_ADDED);
+    ck_assert_uint_eq (r.n, 3);
+    /* 62 s later both minutes are due by the idle watermark: they close
+     * before the tick is added, so the tick corrects MSFT's */
+    t = trade ("MSFT", T0 + MIN + 3 * SEC, 22, 1);
+    ck_assert_int_eq (tickbar_add (tb, &t, now + 224 * SEC), TICKBAR_LATE);
+    ck_assert_uint_eq (r.n, 6);
     assert_bar (&r.v[3], "AAPL", T0 + MIN, 12, 12, 12, 12, 1, false);
+    assert_bar (&r.v[4], "MSFT", T0 + MIN, 21, 21, 21, 21, 1, false);
+    assert_bar (&r.v[5], "MSFT", T0 + MIN, 21, 22, 21, 22, 2, true);
     tickbar_stats (tb, &st);
-    ck_assert_uint_eq (st.open_bars, 1); /* MSFT's, opened after the quiet close */
-    ck_assert_uint_eq (st.bars, 3);
-    ck_assert_uint_eq (st.corrections, 1);
-    ck_assert_uint_eq (st.late, 1);
+    ck_assert_uint_eq (st.open_bars, 0);
+    ck_assert_uint_eq (st.bars, 4);
+    ck_assert_uint_eq (st.corrections, 2);
+    ck_assert_uint_eq (st.late, 2);
     tickbar_destroy (&tb);
     rec_free (&r);
 }
