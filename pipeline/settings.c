@@ -161,7 +161,7 @@ const mdf_cfg_entry_t provider_entries[] = {
     { "bar_interval", MDF_CFG_STRING, "1m", 0, -1, s_intervals, P_OFF (bar_interval), 0,
       "tick providers: bar length, aligned to UTC (1s, 1m, 5m, 1h, 1d)" },
     { "grace_ms", MDF_CFG_INT, "2000", 0, 86400000, NULL, P_OFF (grace_ms), 0,
-      "tick providers: a bar closes once ticks reach its end + grace, or after grace of silence" },
+      "tick providers: a bar closes once ticks (or, after grace of silence, the clock) pass its end + grace" },
     { "late_ms", MDF_CFG_INT, "60000", 0, 86400000, NULL, P_OFF (late_ms), 0,
       "tick providers: a tick this far behind the newest still corrects its closed bar" },
     { "stop_grace_ms", MDF_CFG_INT, "5000", 0, 600000, NULL, P_OFF (stop_grace_ms), 0,
