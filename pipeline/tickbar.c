@@ -319,7 +319,7 @@ s_close (tickbar_t *self, const s_sym_t *sym, s_bar_t *b)
 static int
 s_sweep_sym (tickbar_t *self, s_sym_t *sym, bool close_all)
 {
-    const int64_t W = self->wm, I = self->interval;
+    const int64_t W = self->wm;
     const int64_t close_lim = close_all ? INT64_MAX : W - self->i_grace;
     const int64_t free_lim = W - self->i_late;
     int64_t open_min = INT64_MAX, kept_min = INT64_MAX; /* starts of what stays */
@@ -338,12 +338,18 @@ s_sweep_sym (tickbar_t *self, s_sym_t *sym, bool close_all)
         sym->lo++;
         self->kept_bars--;
     }
-    /* the open bars, from the newest */
-    for (uint32_t j = sym->hi, left = sym->nopen; left > 0 && j-- > sym->lo;) {
+    /* the open bars: nearly always the newest, so found from the back, then
+     * closed oldest first */
+    uint32_t j0 = sym->hi;
+    for (uint32_t j = sym->hi, left = sym->nopen; left > 0 && j-- > sym->lo;)
+        if (!sym->old[j].closed) {
+            left--;
+            j0 = j;
+        }
+    for (uint32_t j = j0; j < sym->hi; j++) {
         s_bar_t *b = &sym->old[j];
         if (b->closed)
             continue;
-        left--;
         if (b->start <= close_lim) {
             sym->nopen--;
             if (s_close (self, sym, b) < 0)
@@ -389,7 +395,6 @@ s_sweep_sym (tickbar_t *self, s_sym_t *sym, bool close_all)
     int64_t a = open_min == INT64_MAX ? INT64_MAX : s_sat_add (open_min, self->i_grace);
     int64_t k = kept_min == INT64_MAX ? INT64_MAX : s_sat_add (kept_min, self->i_free);
     sym->due_at = a < k ? a : k;
-    (void)I;
     return 0;
 }
 

@@ -24,10 +24,10 @@
  * emitted) when W >= s + I + grace_ns; a symbol may hold several open bars
  * meanwhile (ticks out of order by up to grace_ns still land in theirs).
  * And by wall-clock quiet time: once no tick has arrived for grace_ns of
- * monotonic time (at least 1 ns), every open bar closes, so a quiet feed's last bars are
- * not held forever.  tickbar_poll does that from the owner's timer
- * (tickbar_deadline says when); tickbar_add does it first too, when called
- * that late.  tickbar_flush closes every open bar (stop, end of a replay).
+ * monotonic time (at least 1 ns), every open bar closes, so a quiet feed's
+ * last bars are not held forever.  tickbar_poll does that from the owner's
+ * timer (tickbar_deadline says when); tickbar_add does it first too, when
+ * called that late.  tickbar_flush closes every open bar (stop, end of a replay).
  *
  * Late and dropped ticks, for a tick at ts in the bar [s, s + I):
  *  - the bar is open: the tick is added, whatever its ts relative to W
