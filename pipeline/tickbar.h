@@ -49,11 +49,13 @@
  *  - the bar is closed, or would already be, and ts < W - late_ns: the tick
  *    is dropped (TICKBAR_DROPPED, counted `dropped`).
  * A closed bar is kept only while a late tick could still reach it, until
- * W >= s + I + late_ns, then freed (if late_ns < grace_ns, until W >= s + I +
- * grace_ns: a bar closed early by quiet time stays known as closed until the
- * watermark would have closed it); so memory is bounded by symbols x (open
- * + retained bars), about symbols x (grace_ns + late_ns) / I + 2 bars, and
- * the steady state allocates nothing per tick.
+ * W >= s + I + late_ns (if late_ns < grace_ns, until W >= s + I + grace_ns: a
+ * bar closed early by quiet time stays known as closed until the watermark
+ * would have closed it), then freed by the next sweep that closes bars (at
+ * most one interval later, so one sweep per interval does both); so memory is
+ * bounded by symbols x (open + retained bars), at most about symbols x
+ * ((grace_ns + late_ns) / I + 3) bars, and the steady state allocates
+ * nothing per tick.
  *
  * A tick is invalid, and dropped (TICKBAR_DROPPED, counted `dropped`,
  * watermark unchanged), when its symbol is empty or over MDF_SYMBOL_MAX

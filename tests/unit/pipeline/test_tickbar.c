@@ -737,6 +737,43 @@ START_TEST (quiet_close_after_grace_of_wall_time)
 }
 END_TEST
 
+START_TEST (several_open_bars_close_oldest_first)
+{
+    /* grace over the interval: a symbol holds several open bars */
+    recorder_t r;
+    tickbar_t *tb = mk (&r, SEC, 3 * SEC, 10 * SEC);
+    tickbar_tick_t t = trade ("X", T0 + 500 * MS, 1, 1);
+    ck_assert_int_eq (tickbar_add (tb, &t, 0), TICKBAR_ADDED);
+    ck_assert_int_eq (tickbar_poll (tb, 3 * SEC), 0); /* quiet, but not yet due */
+    ck_assert_uint_eq (r.n, 0);
+    /* quiet for 3.5 s: the idle watermark reaches bar 0's end + grace */
+    ck_assert_int_eq (tickbar_poll (tb, 3500 * MS), 0);
+    ck_assert_uint_eq (r.n, 1);
+    for (int k = 1; k <= 3; k++) {
+        t = trade ("X", T0 + k * SEC + 500 * MS, k + 1, 1);
+        ck_assert_int_eq (tickbar_add (tb, &t, 3500 * MS), TICKBAR_ADDED);
+    }
+    t = trade ("X", T0 + 1200 * MS, 9, 1); /* out of order into bar 1, still open */
+    ck_assert_int_eq (tickbar_add (tb, &t, 3500 * MS), TICKBAR_ADDED);
+    tickbar_stats_t st;
+    tickbar_stats (tb, &st);
+    ck_assert_uint_eq (st.open_bars, 3);
+    ck_assert_uint_eq (st.retained_bars, 1);
+    /* W = 6 s: bars 1 and 2 are due (start + 1 s + 3 s <= 6 s), bar 3 is not */
+    t = trade ("Y", T0 + 6 * SEC, 5, 1);
+    ck_assert_int_eq (tickbar_add (tb, &t, 3500 * MS), TICKBAR_ADDED);
+    ck_assert_uint_eq (r.n, 3);
+    assert_bar (&r.v[1], "X", T0 + SEC, 9, 9, 2, 2, 2, false);
+    assert_bar (&r.v[2], "X", T0 + 2 * SEC, 3, 3, 3, 3, 1, false);
+    ck_assert_int_eq (tickbar_flush (tb), 0);
+    ck_assert_uint_eq (r.n, 5);
+    assert_bar (&r.v[3], "X", T0 + 3 * SEC, 4, 4, 4, 4, 1, false);
+    assert_bar (&r.v[4], "Y", T0 + 6 * SEC, 5, 5, 5, 5, 1, false);
+    tickbar_destroy (&tb);
+    rec_free (&r);
+}
+END_TEST
+
 START_TEST (ties_keep_arrival_order)
 {
     recorder_t r;
@@ -1049,6 +1086,7 @@ main (void)
     tcase_add_test (tc, generated_streams_with_quiet_pauses);
     tcase_add_test (tc, watermark_closes_exactly_at_end_plus_grace);
     tcase_add_test (tc, quiet_close_after_grace_of_wall_time);
+    tcase_add_test (tc, several_open_bars_close_oldest_first);
     tcase_add_test (tc, ties_keep_arrival_order);
     tcase_add_test (tc, trades_win_over_quotes);
     tcase_add_test (tc, late_tick_reemits_a_corrected_bar);
