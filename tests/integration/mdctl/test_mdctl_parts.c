@@ -111,6 +111,9 @@ START_TEST (metrics_parser_sums_and_mins_series_across_labels)
                          150.0);
     ck_assert_double_eq (scrape_fold_text (s_exposition, "pipeline_rate_scale_factor", SCRAPE_MIN),
                          0.5);
+    /* the largest: how mdctl watch reads the worst mdp_live_lag_seconds */
+    ck_assert_double_eq (scrape_fold_text (s_exposition, "pipeline_rate_scale_factor", SCRAPE_MAX),
+                         1.0);
     ck_assert_double_eq (scrape_fold_text (s_exposition, "mds_bars_written_total", SCRAPE_SUM),
                          12345.0);
     ck_assert (isnan (scrape_fold_text (s_exposition, "mdp_bars_acked_total", SCRAPE_SUM)));
