@@ -33,6 +33,7 @@
 #define S_MSGS_PER_TURN 512     /* zmq messages per callback */
 #define S_REPLAY_PER_TURN 4096  /* tick_csv lines per timer callback */
 #define S_ZMQ_RCVHWM 100000     /* messages the SUB queues while we wait */
+#define S_PEND 256              /* bars closed in a turn, handed on together */
 
 enum { S_EXEC, S_ZMQ, S_FILE };
 enum { S_RUNNING = 0, S_COOLDOWN = 1, S_OPEN = 2, S_DONE = 3, S_STOPPED = 4 };
@@ -83,6 +84,9 @@ struct _live_t {
     mdf_tick_t next;
     int64_t t0_ts, t0_mono, vnow;
 
+    mdf_bar_t pend[S_PEND]; /* closed bars not yet handed to the sender */
+    size_t npend;
+
     tickbar_stats_t synced;
     mdf_counter_t *m_ticks, *m_bad, *m_late, *m_dropped, *m_bars, *m_corr, *m_restarts, *m_errors;
     mdf_gauge_t *m_lag, *m_open, *m_state;
@@ -99,9 +103,12 @@ s_add (mdf_counter_t *c, uint64_t now, uint64_t before)
 }
 
 /* The operator's counts into the metrics (deltas since the last call). */
+static int s_push (live_t *self);
+
 static void
 s_sync (live_t *self)
 {
+    s_push (self);
     tickbar_stats_t st;
     tickbar_stats (self->op, &st);
     s_add (self->m_ticks, st.ticks, self->synced.ticks);
@@ -139,16 +146,33 @@ s_bad (live_t *self, const char *where, uint64_t n, const char *error)
 
 /* ---- ticks into bars into the sender ----------------------------------- */
 
+/* Hand the bars closed so far to the sender (blocking while its window is
+ * full).  0, or -1 once it takes no more. */
+static int
+s_push (live_t *self)
+{
+    if (self->npend == 0)
+        return self->closed ? -1 : 0;
+    size_t n = self->npend;
+    self->npend = 0;
+    if (self->closed || sender_push (self->sender, self->idx, self->pend, n) < 0) {
+        self->closed = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* A closed bar: kept for s_push, at the end of the turn or when S_PEND are
+ * waiting (a lock per bar would cost more than the bar). */
 static int
 s_emit (void *arg, const mdf_bar_t *bar, bool correction)
 {
     (void)correction;
     live_t *self = arg;
-    if (self->closed || sender_push (self->sender, self->idx, bar, 1) < 0) {
-        self->closed = true;
+    if (self->closed)
         return -1;
-    }
-    return 0;
+    self->pend[self->npend++] = *bar;
+    return self->npend == S_PEND ? s_push (self) : 0;
 }
 
 /* One good tick at (monotonic or replay) time now.  -1 once the sender is
