@@ -238,6 +238,7 @@ s_encode (sender_t *self, s_flight_t *f)
     memset (&mb, 0, sizeof mb);
     snprintf (mb.producer_id, sizeof mb.producer_id, "%s", self->producer_id);
     snprintf (mb.provider, sizeof mb.provider, "%s", self->providers.items[f->b->prov]);
+    mb.live = f->b->live; /* the store queues it ahead of history */
     mb.batch_seq = f->b->seq;
     mb.has_batch_seq = true;
     mb.bars = f->b->bars;

@@ -1,7 +1,8 @@
 /*
  * batch: codec of the bars request (pipeline -> store) and the bar rules.
  *
- * Encoding writes v, type, producer_id, batch_seq, provider, bars in that order;
+ * Encoding writes v, type, producer_id, batch_seq, provider, live (only when
+ * set), bars in that order;
  * each bar is the array [symbol, ts, open, high, low, close, volume] with ts as
  * an integer and the five numbers as float64, so a batch always encodes to the
  * same bytes.  The encoder does not validate: tests use it to build bad bars.
@@ -162,12 +163,17 @@ mdf_batch_encode (const mdf_batch_t *batch, mdf_buf_t *out)
     for (size_t i = 0; i < batch->nbars; i++)
         room += s_bar_size (&batch->bars[i]);
     wire_enc_t enc;
-    wire_enc_begin (&enc, 6, 512 + room);
+    wire_enc_begin (&enc, batch->live ? 7 : 6, 512 + room);
     wire_enc_int_kv (&enc, "v", MDF_PROTO_VERSION);
     wire_enc_str_kv (&enc, "type", "bars", 4);
     wire_enc_str_kv (&enc, "producer_id", batch->producer_id, sizeof batch->producer_id);
     wire_enc_uint_kv (&enc, "batch_seq", batch->batch_seq);
     wire_enc_str_kv (&enc, "provider", batch->provider, sizeof batch->provider);
+    if (batch->live) { /* only when set: a history batch's bytes are as before */
+        wire_enc_key (&enc, "live");
+        if (msgpack_pack_true (&enc.pk))
+            enc.rc = -1;
+    }
     wire_enc_key (&enc, "bars");
     if (msgpack_pack_array (&enc.pk, batch->nbars))
         enc.rc = -1;
@@ -387,7 +393,7 @@ s_decode_bars (const wire_body_t *body, const uint8_t *end, mdf_batch_t *batch, 
     return MDF_DECODE_OK;
 }
 
-enum { K_V, K_TYPE, K_PRODUCER_ID, K_BATCH_SEQ, K_PROVIDER, K_BARS, K_COUNT };
+enum { K_V, K_TYPE, K_PRODUCER_ID, K_BATCH_SEQ, K_PROVIDER, K_LIVE, K_BARS, K_COUNT };
 
 static mdf_decode_t
 s_decode (const wire_body_t *body, const uint8_t *end, mdf_batch_t *batch, size_t limit, char *err,
@@ -406,6 +412,10 @@ s_decode (const wire_body_t *body, const uint8_t *end, mdf_batch_t *batch, size_
         || wire_get_str (body, "producer_id", batch->producer_id, MDF_ID_MAX, false, err, errlen)
         || wire_get_str (body, "provider", batch->provider, MDF_ID_MAX, false, err, errlen))
         return MDF_DECODE_MALFORMED;
+    const wire_obj_t *live = wire_find_opt (body, "live");
+    if (live && live->type != WIRE_BOOL)
+        return s_malformed (err, errlen, "key 'live': not a boolean");
+    batch->live = live && live->via.boolean;
     return s_decode_bars (body, end, batch, limit, err, errlen);
 }
 
@@ -421,6 +431,7 @@ mdf_batch_decode (const void *data, size_t size, mdf_batch_t *batch, size_t max_
         [K_PRODUCER_ID] = { .name = "producer_id" },
         [K_BATCH_SEQ] = { .name = "batch_seq" },
         [K_PROVIDER] = { .name = "provider" },
+        [K_LIVE] = { .name = "live" },
         [K_BARS] = { .name = "bars" },
     };
     wire_body_t body;

@@ -32,6 +32,7 @@ typedef struct {
     uint64_t batch_seq;
     bool has_batch_seq; /* set by the decoder once batch_seq was read */
     char provider[MDF_ID_MAX + 1];
+    bool live;       /* optional key "live": bars of a live feed, queued first by the store */
     mdf_bar_t *bars; /* owned: mdf_batch_clear frees */
     size_t nbars;
 } mdf_batch_t;

@@ -31,6 +31,7 @@ struct _queue_t {
     pthread_mutex_t lock;
     pthread_cond_t ready;
     node_t *head, *tail;
+    node_t *urgent; /* the last urgent node at the head's run of them, or NULL */
     size_t batches;
     int64_t capacity, size, waiting;
     level_t level;
@@ -80,7 +81,7 @@ queue_destroy (queue_t **self_p, void (*free_item) (void *item))
 }
 
 static int
-s_push (queue_t *self, void *item, int64_t bars, bool wake)
+s_push (queue_t *self, void *item, int64_t bars, bool wake, bool urgent)
 {
     node_t *n = malloc (sizeof *n);
     if (!n)
@@ -94,11 +95,20 @@ s_push (queue_t *self, void *item, int64_t bars, bool wake)
         free (n);
         return -1;
     }
-    if (self->tail)
-        self->tail->next = n;
-    else
-        self->head = n;
-    self->tail = n;
+    if (urgent) { /* after the urgent ones already waiting, before the rest */
+        node_t **at = self->urgent ? &self->urgent->next : &self->head;
+        n->next = *at;
+        *at = n;
+        if (!n->next)
+            self->tail = n;
+        self->urgent = n;
+    } else {
+        if (self->tail)
+            self->tail->next = n;
+        else
+            self->head = n;
+        self->tail = n;
+    }
     self->batches++;
     self->size += bars;
     self->waiting += bars;
@@ -112,13 +122,13 @@ s_push (queue_t *self, void *item, int64_t bars, bool wake)
 int
 queue_push (queue_t *self, void *item, int64_t bars)
 {
-    return s_push (self, item, bars, true);
+    return s_push (self, item, bars, true, false);
 }
 
 int
-queue_push_quiet (queue_t *self, void *item, int64_t bars)
+queue_push_quiet (queue_t *self, void *item, int64_t bars, bool urgent)
 {
-    return s_push (self, item, bars, false);
+    return s_push (self, item, bars, false, urgent);
 }
 
 void
@@ -141,6 +151,8 @@ s_pop (queue_t *self, int64_t max_bars, void **items, size_t max_items, int64_t 
         self->head = node->next;
         if (!self->head)
             self->tail = NULL;
+        if (node == self->urgent)
+            self->urgent = NULL;
         items[n++] = node->item;
         bars += node->bars;
         free (node);

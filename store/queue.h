@@ -8,7 +8,9 @@
  *
  * queue_push never blocks: a batch that does not fit (size + bars > capacity)
  * is refused and the caller answers "retry".  Batches are taken in FIFO order
- * and never split.  The backpressure level (level.h) is recomputed under the
+ * and never split, except that an urgent batch (queue_push_quiet's `urgent`:
+ * a live feed's bars) goes ahead of every batch that is not, after the
+ * urgent ones already waiting.  The backpressure level (level.h) is recomputed under the
  * queue's mutex on every push and release.
  *
  * Items are opaque pointers; the queue owns them between push and take, the
@@ -52,7 +54,7 @@ int queue_push (queue_t *self, void *item, int64_t bars);
  * a row wakes the takers once, with queue_wake, when it is done (or has
  * pushed a take's worth), so a taker finds them all in one take instead of
  * being woken, and going back to sleep, once per batch. */
-int queue_push_quiet (queue_t *self, void *item, int64_t bars);
+int queue_push_quiet (queue_t *self, void *item, int64_t bars, bool urgent);
 void queue_wake (queue_t *self);
 
 /* Wait for batches and take whole ones from the head, up to `max_bars` bars in

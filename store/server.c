@@ -311,7 +311,7 @@ s_accept (server_t *self, work_item_t *it)
         /* a key already held by other bars (INFLIGHT_CONFLICT) is queued
          * untracked: its own commit answers it */
         it->tracked = found == INFLIGHT_ABSENT;
-        if (queue_push_quiet (self->queue, it, bars) == 0) {
+        if (queue_push_quiet (self->queue, it, bars, it->batch.live) == 0) {
             /* the workers are woken after the round's batches, or once a
              * take's worth is waiting (s_wake_workers) */
             self->unwoken += bars;

@@ -141,6 +141,51 @@ START_TEST (batch_round_trip_keeps_every_bar)
 }
 END_TEST
 
+/* The optional "live" key: encoded only when set (a history batch's bytes
+ * are unchanged), decoded as a boolean; nil counts as absent, any other
+ * type is malformed. */
+START_TEST (batch_live_key_round_trips_and_must_be_a_boolean)
+{
+    mdf_bar_t bars[1] = { s_bar ("AAPL", 1700000000000000000) };
+    mdf_batch_t in = { .batch_seq = 7, .bars = bars, .nbars = 1 };
+    strcpy (in.producer_id, "p");
+    strcpy (in.provider, "feed");
+    mdf_buf_t plain = { 0 }, live = { 0 };
+    ck_assert_int_eq (mdf_batch_encode (&in, &plain), 0);
+    in.live = true;
+    ck_assert_int_eq (mdf_batch_encode (&in, &live), 0);
+    ck_assert_ptr_null (memmem (plain.data, plain.size, "\xa4live", 5));
+    char *at = memmem (live.data, live.size, "\xa4live\xc3", 6);
+    ck_assert_ptr_nonnull (at);
+    ck_assert_uint_eq (live.size, plain.size + 6);
+    mdf_batch_t out = { 0 };
+    char err[256];
+    ck_assert_int_eq (mdf_batch_decode (live.data, live.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_OK);
+    ck_assert (out.live);
+    ck_assert_uint_eq (out.nbars, 1);
+    ck_assert_int_eq (mdf_batch_decode (plain.data, plain.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_OK);
+    ck_assert (!out.live);
+    at[5] = (char)0xc2; /* false */
+    ck_assert_int_eq (mdf_batch_decode (live.data, live.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_OK);
+    ck_assert (!out.live);
+    at[5] = (char)0xc0; /* nil: absent */
+    ck_assert_int_eq (mdf_batch_decode (live.data, live.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_OK);
+    ck_assert (!out.live);
+    at[5] = (char)0x01; /* an int */
+    ck_assert_int_eq (mdf_batch_decode (live.data, live.size, &out, 0, err, sizeof err),
+                      MDF_DECODE_MALFORMED);
+    ck_assert_str_eq (err, "key 'live': not a boolean");
+    ck_assert (out.has_batch_seq); /* still answerable */
+    mdf_batch_clear (&out);
+    mdf_buf_free (&plain);
+    mdf_buf_free (&live);
+}
+END_TEST
+
 START_TEST (batch_with_no_bars_is_valid)
 {
     mdf_batch_t in = { .batch_seq = 0 };
@@ -692,6 +737,7 @@ batch_tcase (void)
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, batch_round_trip_keeps_every_bar);
     tcase_add_test (tc, batch_encodes_the_bytes_msgpack_c_packs);
+    tcase_add_test (tc, batch_live_key_round_trips_and_must_be_a_boolean);
     tcase_add_test (tc, batch_with_no_bars_is_valid);
     tcase_add_test (tc, batch_rejects_each_bar_rule_naming_the_bar);
     tcase_add_test (tc, batch_applies_no_rule_beyond_design);

@@ -66,6 +66,40 @@ START_TEST (take_is_fifo_whole_batches_up_to_max_bars)
 }
 END_TEST
 
+/* A live feed's batches (urgent) are taken before the backfill queued
+ * earlier, in their own arrival order; the others keep theirs. */
+START_TEST (urgent_batches_go_ahead_of_the_rest_in_their_own_order)
+{
+    queue_t *q = queue_new (10000, 5000, 8000, 0);
+    ck_assert_int_eq (queue_push_quiet (q, ITEM (0), 10, false), 0);
+    ck_assert_int_eq (queue_push_quiet (q, ITEM (1), 10, false), 0);
+    ck_assert_int_eq (queue_push_quiet (q, ITEM (2), 10, true), 0);
+    ck_assert_int_eq (queue_push_quiet (q, ITEM (3), 10, false), 0);
+    ck_assert_int_eq (queue_push_quiet (q, ITEM (4), 10, true), 0);
+    void *items[8];
+    int64_t bars;
+    ck_assert_uint_eq (queue_take (q, 20, items, 8, &bars), 2);
+    ck_assert_ptr_eq (items[0], ITEM (2));
+    ck_assert_ptr_eq (items[1], ITEM (4));
+    /* the run of urgent ones was taken: a new one goes first again */
+    ck_assert_int_eq (queue_push_quiet (q, ITEM (5), 10, true), 0);
+    ck_assert_uint_eq (queue_take (q, 1000, items, 8, &bars), 4);
+    ck_assert_ptr_eq (items[0], ITEM (5));
+    ck_assert_ptr_eq (items[1], ITEM (0));
+    ck_assert_ptr_eq (items[2], ITEM (1));
+    ck_assert_ptr_eq (items[3], ITEM (3));
+    ck_assert_int_eq (bars, 40);
+    /* an urgent batch into an empty queue, then a normal one after it */
+    queue_release (q, 60);
+    ck_assert_int_eq (queue_push_quiet (q, ITEM (6), 10, true), 0);
+    ck_assert_int_eq (queue_push_quiet (q, ITEM (7), 10, false), 0);
+    ck_assert_uint_eq (queue_take (q, 1000, items, 8, &bars), 2);
+    ck_assert_ptr_eq (items[0], ITEM (6));
+    ck_assert_ptr_eq (items[1], ITEM (7));
+    queue_destroy (&q, NULL);
+}
+END_TEST
+
 START_TEST (a_batch_larger_than_max_bars_goes_alone)
 {
     queue_t *q = queue_new (10000, 5000, 8000, 0);
@@ -309,6 +343,7 @@ main (void)
     tcase_add_test (tc, push_refuses_what_does_not_fit_and_keeps_the_rest);
     tcase_add_test (tc, retry_fits_after_release);
     tcase_add_test (tc, take_is_fifo_whole_batches_up_to_max_bars);
+    tcase_add_test (tc, urgent_batches_go_ahead_of_the_rest_in_their_own_order);
     tcase_add_test (tc, a_batch_larger_than_max_bars_goes_alone);
     tcase_add_test (tc, max_items_bounds_a_take);
     tcase_add_test (tc, level_follows_push_and_release);
