@@ -12,6 +12,7 @@
 #include <check.h>
 #include <czmq.h>
 #include <math.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -496,6 +497,79 @@ START_TEST (sigterm_closes_the_open_bars_into_the_store_and_stops_the_child)
 }
 END_TEST
 
+/* Whether pid runs (a zombie does not: nobody may reap an orphan here). */
+static bool
+s_alive (pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return false;
+    size_t n = fread (buf, 1, sizeof buf - 1, f);
+    fclose (f);
+    buf[n] = '\0';
+    const char *paren = strrchr (buf, ')');
+    return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
+/* A child that ignores SIGTERM gets SIGKILL stop_grace_ms later, and a
+ * child outlives no pipeline: after a kill -9 of md-pipeline it is gone. */
+START_TEST (a_child_that_ignores_sigterm_is_killed_and_none_outlives_the_pipeline)
+{
+    char *dir = e2e_dir ();
+    char pidfile[600];
+    snprintf (pidfile, sizeof pidfile, "%s/child.pid", dir);
+    char providers[4096];
+    snprintf (providers, sizeof providers,
+              "[[providers]]\nname = \"stubborn\"\ntype = \"exec\"\n"
+              "command = [\"sh\", \"-c\", \"trap '' TERM; echo $$ > \\\"$0\\\"; "
+              "echo symbol,ts,price,size; while :; do sleep 0.05; done\", \"%s\"]\n"
+              "stop_grace_ms = 300\n",
+              pidfile);
+    e2e_store_t store;
+    e2e_pipe_t pipe;
+    for (int round = 0; round < 2; round++) {
+        unlink (pidfile);
+        if (round == 0)
+            s_start_both (&store, &pipe, dir, providers);
+        else
+            E2E_CHECK (e2e_pipe_start (&pipe, NULL) == 0, "pipeline restart");
+        long long until = h_now_ms () + 10000;
+        pid_t child = 0;
+        while (child <= 0 && h_now_ms () < until) {
+            FILE *f = fopen (pidfile, "r");
+            if (f) {
+                int v = 0;
+                if (fscanf (f, "%d", &v) == 1)
+                    child = (pid_t)v;
+                fclose (f);
+            }
+            if (child <= 0)
+                h_sleep_ms (20);
+        }
+        E2E_CHECK (child > 0, "the child never wrote its pid");
+        long long t0 = h_now_ms ();
+        if (round == 0)
+            E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 0, "pipeline did not exit 0");
+        else {
+            h_signal (&pipe.proc, SIGKILL);
+            h_wait (&pipe.proc, 5000);
+            pipe.running = false;
+        }
+        /* the child is reparented to init (or a subreaper) and reaped there */
+        while (s_alive (child) && h_now_ms () - t0 < 5000)
+            h_sleep_ms (20);
+        E2E_CHECK (!s_alive (child), "round %d: child %d still alive after the pipeline", round,
+                   (int)child);
+        if (round == 0)
+            E2E_CHECK (h_now_ms () - t0 < 5000, "the stop took %lld ms", h_now_ms () - t0);
+    }
+    E2E_CHECK (e2e_store_stop (&store, 15000) == 0, "store did not exit 0");
+    ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
+}
+END_TEST
+
 int
 main (void)
 {
@@ -507,6 +581,7 @@ main (void)
     tcase_add_test (tc, zmq_feed_ticks_become_the_exact_bars_in_the_store);
     tcase_add_test (tc, an_exiting_child_is_restarted_and_a_missing_command_is_a_provider_error);
     tcase_add_test (tc, sigterm_closes_the_open_bars_into_the_store_and_stops_the_child);
+    tcase_add_test (tc, a_child_that_ignores_sigterm_is_killed_and_none_outlives_the_pipeline);
     suite_add_tcase (s, tc);
     return h_run_suite_reaped (s);
 }
