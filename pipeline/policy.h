@@ -3,9 +3,14 @@
  *
  * A policy is a small vtable (policy_ops_t) chosen by name from a table, so new
  * policies (linear in queue fill, AIMD, a PI controller aiming at a target
- * fill) plug in without touching the feedback handler: each gets the level,
+ * fill) plug in without touching the feedback listener (listener.c): each gets the level,
  * the queue fill in [0, 1] and the monotonic time, and may keep state.
  * The table holds:
+ *  - `share`, the default: from what each store publishes (service rate,
+ *    producers, queue), its fair share of the sink plus a correction towards
+ *    a queue of target_delay_ms, summed over the stores, minus the live bars
+ *    the pipeline sends unpaced (policy_input_t); a scale of what the driven
+ *    providers ask.  The formulas are above s_share_members in policy.c;
  *  - `step`: ok/soft/hard -> scale_ok/scale_soft/scale_hard (stateless);
  *  - `linear`: scale falls linearly with the fill from scale_ok at low_fill to
  *    scale_hard at high_fill;
