@@ -118,8 +118,8 @@ START_TEST (help_prints_the_configuration_reference)
         "| `http.control_token_file` | string |",
         "[[providers]]",
         "| `refill_rate` | number | `1000` | 0 .. 1000000000 | live |",
-        "| `type` | string | `synthetic` | `synthetic`, `csv`, `exec`, `zmq`, `tick_csv` | restart "
-        "| - |",
+        ("| `type` | string | `synthetic` | `synthetic`, `csv`, `exec`, `zmq`, `tick_csv` | "
+         "restart | - |"),
         "| `bar_interval` | string | `1m` | `1s`, `1m`, `5m`, `1h`, `1d` | restart | - |",
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
