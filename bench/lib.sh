@@ -58,3 +58,35 @@ stop () { # stop PID...: SIGTERM, wait, forget (so cleanup never signals a reuse
     for pid in "${pids[@]}"; do [[ " $* " == *" $pid "* ]] || keep+=("$pid"); done
     pids=("${keep[@]}")
 }
+
+scrape () { # scrape PORT NAME: sum of one metric's series
+    curl -fs "http://127.0.0.1:$1/metrics" |
+        awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2 } END { printf "%.0f\n", s }'
+}
+
+# store_up NAME SINK MAX_ROWS [EXTRA_TOML]: sets S_PID S_HTTP S_INGEST S_FB S_DB.
+# Needs the caller's $build (the build directory), $tmp (a scratch directory
+# for configs and databases) and $out (the store's log goes to $out/logs).
+store_up () {
+    free_port S_INGEST; free_port S_FB; free_port S_HTTP
+    S_DB="$tmp/$1.db"
+    cat >"$tmp/$1.toml" <<EOF
+[store]
+id = "$1"
+[ingest]
+endpoint = "tcp://127.0.0.1:$S_INGEST"
+[feedback]
+endpoint = "tcp://127.0.0.1:$S_FB"
+[sink]
+type = "$2"
+path = "$S_DB"
+max_rows_per_sec = $3
+[http]
+listen = "127.0.0.1:$S_HTTP"
+${4:-}
+EOF
+    "$build/store/md-store" --config "$tmp/$1.toml" >"$out/logs/$1.log" 2>&1 &
+    S_PID=$!
+    pids+=("$S_PID")
+    wait_http "$S_HTTP" "$S_PID" "$1"
+}

@@ -385,6 +385,18 @@ s_json_type (const json_t *v)
 }
 
 /* The value of key k into the tick or rec: 0, or -1 with err. */
+/* "key 'K': expected T, got G", the same in every form. */
+static int
+s_wrong_type (int k, const char *got, char *err, size_t errlen)
+{
+    return wire_fail (err, errlen, "key '%s': expected %s, got %s", s_keys[k],
+                      k == K_SYMBOL   ? "string"
+                      : k == K_TS     ? "number or string"
+                      : k == K_CURSOR ? "string or integer"
+                                      : "number",
+                      got);
+}
+
 static int
 s_json_value (int k, const json_t *v, mdf_tick_t *t, s_rec_t *rec, char *err, size_t errlen)
 {
@@ -403,12 +415,7 @@ s_json_value (int k, const json_t *v, mdf_tick_t *t, s_rec_t *rec, char *err, si
         rec->num[k] = json_number_value (v);
         return 0;
     }
-    return wire_fail (err, errlen, "key '%s': expected %s, got %s", s_keys[k],
-                      k == K_SYMBOL   ? "string"
-                      : k == K_TS     ? "number or string"
-                      : k == K_CURSOR ? "string or integer"
-                                      : "number",
-                      s_json_type (v));
+    return s_wrong_type (k, s_json_type (v), err, errlen);
 }
 
 mdf_tick_rc_t
@@ -466,12 +473,7 @@ s_mp_value (int k, const wire_obj_t *o, mdf_tick_t *t, s_rec_t *rec, char *err, 
     }
     if (!text_key && wire_obj_double (o, &rec->num[k]) == 0)
         return 0;
-    return wire_fail (err, errlen, "key '%s': expected %s, got %s", s_keys[k],
-                      k == K_SYMBOL   ? "string"
-                      : k == K_TS     ? "number or string"
-                      : k == K_CURSOR ? "string or integer"
-                                      : "number",
-                      wire_type_name (o));
+    return s_wrong_type (k, wire_type_name (o), err, errlen);
 }
 
 mdf_tick_rc_t

@@ -56,35 +56,16 @@ BENCH_LOGDIR="$out/logs"
 
 say () { echo "== $*" >&2; }
 row () { printf '| %s | %s |\n' "$1" "$2" | tee -a "$out/results.md"; }
-scrape () { # scrape PORT SERIES: sum of the series starting with SERIES
-    curl -fs "http://127.0.0.1:$1/metrics" |
-        awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2 } END { printf "%.0f\n", s }'
-}
 now () { date +%s.%N; }
-calc () { awk "BEGIN { printf \"$1\n\", $2 }"; }
-
-# store_up NAME SINK MAX_ROWS: S_PID S_HTTP S_INGEST S_FB
-store_up () {
-    free_port S_INGEST; free_port S_FB; free_port S_HTTP
-    cat >"$tmp/$1.toml" <<EOF
-[store]
-id = "$1"
-[ingest]
-endpoint = "tcp://127.0.0.1:$S_INGEST"
-[feedback]
-endpoint = "tcp://127.0.0.1:$S_FB"
-[sink]
-type = "$2"
-path = "$tmp/$1.db"
-max_rows_per_sec = $3
-[http]
-listen = "127.0.0.1:$S_HTTP"
-EOF
-    "$build/store/md-store" --config "$tmp/$1.toml" >"$out/logs/$1.log" 2>&1 &
-    S_PID=$!
-    pids+=("$S_PID")
-    wait_http "$S_HTTP" "$S_PID" "$1"
+first_tick () { # wait (4 s at most) for the pipeline's first tick: sets first, t0
+    for _ in $(seq 1 400); do
+        first=$(scrape "$P_HTTP" mdp_ticks_total)
+        [ "$first" -gt 0 ] && break
+        sleep 0.01
+    done
+    t0=$(now)
 }
+calc () { awk "BEGIN { printf \"$1\n\", $2 }"; }
 
 # pipe_up NAME PROVIDERS_TOML: P_PID P_HTTP
 pipe_up () {
@@ -133,13 +114,7 @@ command = [\"cat\", \"$tmp/ticks.$fmt\"]
 format = \"$fmt\"
 bar_interval = \"1s\"
 grace_ms = 200"
-    # from the first tick read (start-up is not reading) to the last
-    for _ in $(seq 1 400); do
-        first=$(scrape "$P_HTTP" mdp_ticks_total)
-        [ "$first" -gt 0 ] && break
-        sleep 0.01
-    done
-    t0=$(now)
+    first_tick # from the first tick read (start-up is not reading) to the last
     for _ in $(seq 1 2400); do
         [ "$(scrape "$P_HTTP" mdp_ticks_total)" -ge "$N" ] && break
         sleep 0.02
@@ -163,12 +138,7 @@ command = [\"cat\", \"$tmp/dense.csv\"]
 format = \"csv\"
 bar_interval = \"1s\"
 grace_ms = 200"
-for _ in $(seq 1 400); do
-    first=$(scrape "$P_HTTP" mdp_ticks_total)
-    [ "$first" -gt 0 ] && break
-    sleep 0.01
-done
-t0=$(now)
+first_tick
 bars_want=$((N / 10))
 for _ in $(seq 1 2400); do
     [ "$(scrape "$S_HTTP" mds_bars_written_total)" -ge "$bars_want" ] && break

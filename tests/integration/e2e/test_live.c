@@ -252,6 +252,17 @@ s_wait_acked (e2e_pipe_t *p, const char *provider, double bars)
     E2E_CHECK (got >= bars, "%s: %.0f bars acked, expected %.0f", provider, got, bars);
 }
 
+/* The end of a test: both services exit 0 (the pipeline first, if still
+ * running), no sanitizer report, the directory removed. */
+static void
+s_end (e2e_pipe_t *pipe, e2e_store_t *store, char **dir)
+{
+    if (pipe->running)
+        E2E_CHECK (e2e_pipe_stop (pipe, 15000) == 0, "pipeline did not exit 0");
+    E2E_CHECK (e2e_store_stop (store, 15000) == 0, "store did not exit 0");
+    ck_assert_msg (e2e_cleanup (dir) == 0, "sanitizer report in a service's log");
+}
+
 START_TEST (exec_ndjson_ticks_become_the_exact_bars_in_the_store)
 {
     char *dir = e2e_dir ();
@@ -288,11 +299,9 @@ START_TEST (exec_ndjson_ticks_become_the_exact_bars_in_the_store)
     E2E_CHECK (s_metric (&pipe, "mdp_ticks_late_total", "feed") == 0, "late ticks counted");
     E2E_CHECK (h_log_contains (&pipe.proc, "tick skipped"), "no log line for a bad tick");
     s_compare_db (store.db, "feed", want, nwant);
-    E2E_CHECK (e2e_pipe_stop (&pipe, 15000) == 0, "pipeline did not exit 0");
-    E2E_CHECK (e2e_store_stop (&store, 15000) == 0, "store did not exit 0");
     free (want);
     free (ticks.t);
-    ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
+    s_end (&pipe, &store, &dir);
 }
 END_TEST
 
@@ -337,11 +346,9 @@ START_TEST (tick_csv_replay_corrects_a_late_bar_and_drops_a_too_late_tick)
     E2E_CHECK (s_metric (&pipe, "mdp_ticks_bad_total", "replay") == 1, "bad ts not counted");
     E2E_CHECK (s_metric (&pipe, "mdp_provider_state", "replay") == 3, "replay not done");
     s_compare_db (store.db, "replay", want, nwant);
-    E2E_CHECK (e2e_pipe_stop (&pipe, 15000) == 0, "pipeline did not exit 0");
-    E2E_CHECK (e2e_store_stop (&store, 15000) == 0, "store did not exit 0");
     free (want);
     free (ticks.t);
-    ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
+    s_end (&pipe, &store, &dir);
 }
 END_TEST
 
@@ -414,12 +421,10 @@ START_TEST (zmq_feed_ticks_become_the_exact_bars_in_the_store)
                "cannot remove the warm-up bar");
     sqlite3_close (h);
     s_compare_db (store.db, "bus", want, nwant);
-    E2E_CHECK (e2e_pipe_stop (&pipe, 15000) == 0, "pipeline did not exit 0");
-    E2E_CHECK (e2e_store_stop (&store, 15000) == 0, "store did not exit 0");
     zsock_destroy (&pub);
     free (want);
     free (ticks.t);
-    ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
+    s_end (&pipe, &store, &dir);
 }
 END_TEST
 
@@ -451,9 +456,7 @@ START_TEST (an_exiting_child_is_restarted_and_a_missing_command_is_a_provider_er
                health ? health : "(none)");
     free (health);
     E2E_CHECK (h_running (&pipe.proc), "the pipeline died");
-    E2E_CHECK (e2e_pipe_stop (&pipe, 15000) == 0, "pipeline did not exit 0");
-    E2E_CHECK (e2e_store_stop (&store, 15000) == 0, "store did not exit 0");
-    ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
+    s_end (&pipe, &store, &dir);
 }
 END_TEST
 
@@ -490,10 +493,9 @@ START_TEST (sigterm_closes_the_open_bars_into_the_store_and_stops_the_child)
     E2E_CHECK (e2e_pipe_stop (&pipe, 20000) == 0, "pipeline did not exit 0");
     E2E_CHECK (access (marker, F_OK) == 0, "the child did not get SIGTERM");
     s_compare_db (store.db, "feed", want, nwant);
-    E2E_CHECK (e2e_store_stop (&store, 15000) == 0, "store did not exit 0");
     free (want);
     free (ticks.t);
-    ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
+    s_end (&pipe, &store, &dir);
 }
 END_TEST
 
@@ -565,8 +567,7 @@ START_TEST (a_child_that_ignores_sigterm_is_killed_and_none_outlives_the_pipelin
         if (round == 0)
             E2E_CHECK (h_now_ms () - t0 < 5000, "the stop took %lld ms", h_now_ms () - t0);
     }
-    E2E_CHECK (e2e_store_stop (&store, 15000) == 0, "store did not exit 0");
-    ck_assert_msg (e2e_cleanup (&dir) == 0, "sanitizer report in a service's log");
+    s_end (&pipe, &store, &dir);
 }
 END_TEST
 
