@@ -1,7 +1,7 @@
 /*
  * md-store: receives bars, queues them, writes them to a sink, and publishes
  * its backpressure level (docs/ARCHITECTURE.md).  This file is the table of contents:
- * arguments -> settings -> server -> run until a signal -> drain -> exit.
+ * arguments -> settings -> app -> run until a signal -> drain -> exit.
  *
  * Exit codes: 0 after a clean drain, 1 runtime failure (cannot bind, drain
  * timed out), 2 bad usage or configuration.
@@ -32,7 +32,7 @@
 
 #include "common/log.h"
 #include "common/malloc_tune.h"
-#include "store/server.h"
+#include "store/app.h"
 #include "store/settings.h"
 
 static volatile sig_atomic_t s_signal = 0;
@@ -191,18 +191,18 @@ s_apply_live (void *arg, const void *running, const mdf_cfg_changes_t *changes)
 {
     (void)running;
     (void)changes;
-    server_apply_live (arg);
+    store_app_apply_live (arg);
 }
 
 static void
-s_reload (server_t *server, const char *path, store_settings_t *running)
+s_reload (store_app_t *app, const char *path, store_settings_t *running)
 {
     mdf_cfg_reloader_t r = { &store_settings_schema,
                              sizeof (store_settings_t),
                              store_settings_load_any,
                              store_settings_free_any,
                              s_apply_live,
-                             server };
+                             app };
     char err[1024];
     mdf_cfg_reload (&r, path, running, NULL, err, sizeof err); /* logs either way */
 }
@@ -246,18 +246,18 @@ main (int argc, char **argv)
     s_install_signals ();
     s_install_bus (&settings);
     curl_global_init (CURL_GLOBAL_DEFAULT);
-    server_t *server = server_new (&settings, err, sizeof err);
-    if (!server) {
+    store_app_t *app = store_app_new (&settings, err, sizeof err);
+    if (!app) {
         char q[1100];
         mdf_error ("cannot start", "error=%s", mdf_log_quote (q, sizeof q, err));
         rc = 1;
     } else {
         int sig;
-        while ((sig = server_run (server, &s_signal)) == SIGHUP)
-            s_reload (server, path, &settings);
+        while ((sig = store_app_run (app, &s_signal)) == SIGHUP)
+            s_reload (app, path, &settings);
         mdf_info ("signal received, shutting down", "signal=%s", sig == SIGINT ? "INT" : "TERM");
-        rc = server_drain (server) == 0 ? 0 : 1;
-        server_destroy (&server);
+        rc = store_app_drain (app) == 0 ? 0 : 1;
+        store_app_destroy (&app);
     }
     mdf_cfg_destroy (&cfg);
     store_settings_free (&settings);
