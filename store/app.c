@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "store/auth.h"
-#include "store/drain.h"
+#include "store/sinkrate.h"
 #include "store/health.h"
 #include "store/producers.h"
 #include "store/publisher.h"
@@ -33,7 +33,7 @@ struct _store_app_t {
     mdf_metrics_t *metrics;
     stats_t stats;
     queue_t *queue;
-    drain_t *drain;         /* the sink's speed, from the workers */
+    sinkrate_t *sinkrate;   /* the sink's speed, from the workers */
     producers_t *producers; /* who sent lately */
     workers_t *workers;
     publisher_t *publisher;
@@ -130,7 +130,7 @@ s_build_workers (store_app_t *self, char *err, size_t errlen)
             s->max_rows_per_sec,
             APP_SINK_PING_MS,
             APP_SINK_PING_TIMEOUT_MS,
-            self->drain };
+            self->sinkrate };
     self->workers = workers_new (&wc, self->queue, &self->stats, err, errlen);
     return self->workers ? 0 : -1;
 }
@@ -157,7 +157,7 @@ s_build (store_app_t *self, char *err, size_t errlen)
     server_parts_t parts = { s,
                              &self->stats,
                              self->queue,
-                             self->drain,
+                             self->sinkrate,
                              self->producers,
                              self->workers,
                              self->publisher,
@@ -188,9 +188,9 @@ store_app_new (const store_settings_t *s, char *err, size_t errlen)
     self->settings = s;
     self->metrics = mdf_metrics_new ();
     self->queue = queue_new (s->capacity, s->low_watermark, s->high_watermark, s->hysteresis);
-    self->drain = drain_new (NULL);
+    self->sinkrate = sinkrate_new (NULL);
     self->producers = producers_new (NULL);
-    if (!self->metrics || !self->queue || !self->drain || !self->producers
+    if (!self->metrics || !self->queue || !self->sinkrate || !self->producers
         || stats_init (&self->stats, self->metrics, s->store_id)) {
         snprintf (err, errlen, "out of memory");
         store_app_destroy (&self);
@@ -278,7 +278,7 @@ store_app_destroy (store_app_t **self_p)
     zsock_destroy (&self->router);
     store_auth_destroy (&self->auth);
     queue_destroy (&self->queue, s_free_item);
-    drain_destroy (&self->drain);
+    sinkrate_destroy (&self->sinkrate);
     producers_destroy (&self->producers);
     mdf_metrics_destroy (&self->metrics);
     free (self);

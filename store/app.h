@@ -3,7 +3,7 @@
  * md-pipeline's).
  *
  * Owns, in start order: the metrics registry and the stats, the queue, the
- * sink-speed estimate (drain.h), the producers, the ingest ROUTER (with
+ * sink-speed estimate (sinkrate.h), the producers, the ingest ROUTER (with
  * CurveZMQ when security.curve), the feedback publisher, the webhook thread,
  * the workers (and their sink pinger), the ingest loop (server.h) and, last,
  * the HTTP server (/metrics, /health, /health/live, /health/ready), whose

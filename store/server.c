@@ -30,7 +30,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "proto/batch.h"
-#include "store/drain.h"
+#include "store/sinkrate.h"
 #include "store/producers.h"
 #include "store/publisher.h"
 #include "store/inflight.h"
@@ -46,7 +46,7 @@ struct _server_t {
     stats_t *stats;
     queue_t *queue;
     inflight_t *inflight;   /* batches queued, not yet answered (resends): owned */
-    drain_t *drain;         /* the sink's speed, from the workers */
+    sinkrate_t *sinkrate;   /* the sink's speed, from the workers */
     producers_t *producers; /* who sent lately */
     int64_t last_reported;  /* queue size of the last event */
     workers_t *workers;
@@ -78,8 +78,9 @@ s_pacing (server_t *self)
     int64_t producers = (int64_t)producers_active (self->producers);
     int64_t announced = publisher_producers (self->publisher);
     producers = producers > announced ? producers : announced;
-    publisher_pacing_t p = { drain_rate (self->drain), drain_service_rate (self->drain), producers,
-                             producers_credit (self->settings->high_watermark, producers) };
+    publisher_pacing_t p
+        = { sinkrate_rate (self->sinkrate), sinkrate_service_rate (self->sinkrate), producers,
+            producers_credit (self->settings->high_watermark, producers) };
     publisher_set_pacing (self->publisher, &p);
     mdf_gauge_set (self->stats->drain_rate, p.drain_rate);
     mdf_gauge_set (self->stats->service_rate, p.service_rate);
@@ -447,7 +448,7 @@ server_run (server_t *self, volatile sig_atomic_t *signal_flag)
     return sig;
 }
 
-/* ---- drain ---- */
+/* ---- drain (shutdown) ---- */
 
 int
 server_drain (server_t *self)
@@ -519,7 +520,7 @@ server_new (const server_parts_t *p)
     self->settings = p->settings;
     self->stats = p->stats;
     self->queue = p->queue;
-    self->drain = p->drain;
+    self->sinkrate = p->sinkrate;
     self->producers = p->producers;
     self->workers = p->workers;
     self->publisher = p->publisher;

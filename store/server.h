@@ -32,7 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store/drain.h"
+#include "store/sinkrate.h"
 #include "store/producers.h"
 #include "store/publisher.h"
 #include "store/queue.h"
@@ -49,7 +49,7 @@ typedef struct {
     const store_settings_t *settings;
     stats_t *stats;
     queue_t *queue;
-    drain_t *drain;
+    sinkrate_t *sinkrate;
     producers_t *producers;
     workers_t *workers;
     publisher_t *publisher;
