@@ -141,6 +141,9 @@ typedef struct {
 
 typedef struct _policy_t policy_t;
 
+/* Every policy's name, NULL-terminated (the settings table's choices). */
+extern const char *const policy_name_list[];
+
 /* True when `name` names a known policy. */
 int policy_known (const char *name);
 
