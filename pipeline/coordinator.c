@@ -84,12 +84,6 @@ coordinator_add (coordinator_t *self, const coordinator_provider_t *p)
     return idx;
 }
 
-size_t
-coordinator_size (const coordinator_t *self)
-{
-    return self->n;
-}
-
 /* Wait on the condvar for at most wait_ns (INT64_MAX: until signalled). */
 static void
 s_wait (coordinator_t *self, int64_t wait_ns)
@@ -328,20 +322,4 @@ coordinator_shutdown (coordinator_t *self)
     self->shutdown = true;
     pthread_cond_broadcast (&self->cond);
     pthread_mutex_unlock (&self->lock);
-}
-
-int
-coordinator_sleep (coordinator_t *self, int64_t ms)
-{
-    pthread_mutex_lock (&self->lock);
-    int64_t end = mdf_mono_ns () + ms * 1000000;
-    while (!self->shutdown) {
-        int64_t left = end - mdf_mono_ns ();
-        if (left <= 0)
-            break;
-        s_wait (self, left);
-    }
-    int rc = self->shutdown ? -1 : 0;
-    pthread_mutex_unlock (&self->lock);
-    return rc;
 }

@@ -53,7 +53,6 @@ void coordinator_destroy (coordinator_t **self_p);
 
 /* Add a provider before any acquire; returns its index or -1. */
 int coordinator_add (coordinator_t *self, const coordinator_provider_t *p);
-size_t coordinator_size (const coordinator_t *self);
 
 /* Block until `n` tokens (clamped to the capacity) are taken for provider idx.
  * Returns the number taken (> 0), or -1 once coordinator_shutdown was called.
@@ -96,8 +95,5 @@ uint64_t coordinator_breaker_opens (coordinator_t *self, size_t idx);
 
 /* Wake every waiter; acquire returns -1 from now on. */
 void coordinator_shutdown (coordinator_t *self);
-
-/* Block (wake-able by shutdown) for up to ms; returns -1 if shut down. */
-int coordinator_sleep (coordinator_t *self, int64_t ms);
 
 #endif

@@ -519,11 +519,3 @@ workers_alive (workers_t *self)
 {
     return atomic_load (&self->alive);
 }
-
-void
-workers_last_error (workers_t *self, char *buf, size_t size)
-{
-    pthread_mutex_lock (&self->lock);
-    snprintf (buf, size, "%s", self->last_error);
-    pthread_mutex_unlock (&self->lock);
-}

@@ -131,8 +131,6 @@ void workers_set_max_rows (workers_t *self, int64_t max_rows_per_sec);
 
 breaker_state_t workers_breaker (workers_t *self);
 int workers_alive (workers_t *self);
-/* Last sink error text (for /health), copied into buf; "" when none. */
-void workers_last_error (workers_t *self, char *buf, size_t size);
 void workers_health (workers_t *self, workers_health_t *out);
 
 #endif

@@ -295,12 +295,6 @@ feed_endpoint (const feed_t *self, size_t i)
     return i < self->n ? self->endpoints[i] : "";
 }
 
-unsigned long
-feed_bad_events (const feed_t *self)
-{
-    return self->bad;
-}
-
 const feed_conn_t *
 feed_conn (const feed_t *self, size_t i)
 {

@@ -44,9 +44,6 @@ int feed_recv (feed_t *self, int timeout_ms, mdf_feedback_t *ev, size_t *source,
 size_t feed_size (const feed_t *self);
 const char *feed_endpoint (const feed_t *self, size_t i);
 
-/* Events that failed to decode so far. */
-unsigned long feed_bad_events (const feed_t *self);
-
 /* What the connection to one endpoint has gone through so far. */
 typedef struct {
     unsigned long events;   /* feedback events received (decoded) */
