@@ -33,8 +33,8 @@
 
 #define SINKRATE_WINDOW_MS 500
 #define SINKRATE_SLOT_MS 50
-#define SINKRATE_MIN_BUSY_MS 1 /* less busy time than this in the window: keep the last estimate   \
-                                */
+/* less busy time than this in the window: keep the last estimate */
+#define SINKRATE_MIN_BUSY_MS 1
 
 typedef struct _sinkrate_t sinkrate_t;
 
