@@ -33,21 +33,13 @@
  *     built-ins compare the raw path and take any query (Prometheus may add
  *     parameters).  The protected prefix is checked on the raw target and on
  *     MHD's decoded path both, so every spelling under it is 401 first.
- *   - A slow client cannot hold the server.  Idle connections time out after
- *     MDF_HTTP_TIMEOUT_S seconds, but activity resets that timer, so a client
- *     dribbling a byte every few seconds would keep a slot forever.  Every
- *     request therefore also has deadlines that activity does not move: its
- *     headers complete within MDF_HTTP_HEADERS_S of the connection's accept
- *     (or of the previous response on a kept-alive connection), the whole
- *     exchange within MDF_HTTP_REQUEST_S.  A sweeper thread keeps the live
- *     connections (MHD's connection notifications) with their deadlines and
- *     shutdown()s the socket of one past its deadline; MHD then sees the
- *     socket end and closes the connection as usual.  MHD tells us about a
- *     closed connection before it closes the descriptor, and the list is
- *     only changed and swept under one lock, so the sweeper never touches a
- *     descriptor number that has been reused.
- *   - At most MDF_HTTP_PER_IP connections per client address (MHD refuses
- *     more at accept), MDF_HTTP_MAX_CONN for any request, and
+ *   - A slow client cannot hold the server: every request has deadlines
+ *     that activity does not move, and a connection past one is cut; the
+ *     live connections, their deadlines and the sweeper thread that cuts them
+ *     are common/http_sweep.c's, which MHD's connection notifications feed.
+ *   - At most MDF_HTTP_PER_IP connections per client address and
+ *     MDF_HTTP_MAX_CONN for any request, refused at accept by MHD's accept
+ *     policy callback (http_sweep.c decides and counts), and
  *     MDF_HTTP_RESERVE more kept for health probes: a connection accepted
  *     while MDF_HTTP_MAX_CONN are open must send its headers within
  *     MDF_HTTP_RESERVE_HEADERS_MS and is served only for /health (and
@@ -63,6 +55,7 @@
 #include "common/clock.h"
 #include "common/cond.h"
 #include "common/hostport.h"
+#include "common/http_sweep.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -90,6 +83,11 @@
 /* The longest request target kept (longer ones cannot be a route: 404). */
 #define MDF_HTTP_TARGET_MAX 1024
 
+/* MHD's own connection limit is only a backstop above ours (the accept
+ * policy, http_sweep.h): MHD checks it before the policy, and it may still
+ * count a connection it reported closed. */
+#define S_MHD_SLACK 8
+
 #define S_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define S_JSON_TYPE "application/json"
 
@@ -113,34 +111,12 @@ struct _mdf_http_t {
     mdf_http_auth_t auth;      /* mdf_http_protect (http_auth.h) */
     mdf_counter_t *denied;
     mdf_ratelimit_t deny_limit;
-    /* live connections and their deadlines (conn_lock): MHD's thread adds,
+    /* live connections, their deadlines and limits: MHD's thread adds,
      * updates and removes them, the sweeper cuts those past their deadline */
-    pthread_mutex_t conn_lock;
-    pthread_cond_t conn_cond;
-    struct s_conn *conns;
-    size_t nconns;
-    int64_t sweep_at_ns; /* when the sweeper looks next (INT64_MAX: idle) */
-    bool sweeper_stop;
-    bool sweeper_running;
-    pthread_t sweeper;
-    mdf_ratelimit_t cut_limit;
+    mdf_http_sweep_t *sweep;
     /* mdf_http_connections_dropped_total{reason}; NULL without a registry */
     mdf_counter_t *dropped_headers, *dropped_request, *dropped_limit, *dropped_busy;
 };
-
-typedef enum { S_PHASE_HEADERS, S_PHASE_REQUEST } s_phase_t;
-
-/* One TCP connection, from MHD's "started" notification to "closed". */
-typedef struct s_conn {
-    struct s_conn *prev, *next;
-    int fd;
-    char remote[64]; /* numeric client address, for the log */
-    bool reserved;   /* accepted beyond MDF_HTTP_MAX_CONN: health probes only */
-    s_phase_t phase;
-    int64_t deadline_ns; /* for the current phase */
-    int64_t request_start_ns;
-    bool cut; /* shut down by the sweeper */
-} s_conn_t;
 
 /* One request, alive from MHD's URI log callback (the request line has
  * arrived) to its completion callback. */
@@ -176,15 +152,8 @@ mdf_http_new (const char *listen, mdf_metrics_t *metrics, mdf_http_health_fn hea
     self->port = -1;
     mdf_ratelimit_init (&self->log_limit, 10000, 10);
     mdf_ratelimit_init (&self->deny_limit, 10000, 1);
-    mdf_ratelimit_init (&self->cut_limit, 10000, 1);
-    self->sweep_at_ns = INT64_MAX;
-    if (pthread_mutex_init (&self->conn_lock, NULL) != 0) {
-        free (self->listen);
-        free (self);
-        return NULL;
-    }
-    if (mdf_cond_init_monotonic (&self->conn_cond) != 0) {
-        pthread_mutex_destroy (&self->conn_lock);
+    self->sweep = mdf_http_sweep_new ();
+    if (!self->sweep) {
         free (self->listen);
         free (self);
         return NULL;
@@ -329,29 +298,7 @@ s_drop (mdf_counter_t *counter)
         mdf_counter_inc (counter);
 }
 
-/* Deadline for the headers of a request starting at `start_ns`. */
-static int64_t
-s_headers_deadline (const s_conn_t *c, int64_t start_ns)
-{
-    return start_ns
-           + (c->reserved ? (int64_t)MDF_HTTP_RESERVE_HEADERS_MS * 1000000
-                          : (int64_t)MDF_HTTP_HEADERS_S * 1000000000);
-}
-
-/* Move c's deadline (conn_lock held); wake the sweeper if it must look
- * sooner than it planned. */
-static void
-s_set_deadline (mdf_http_t *self, s_conn_t *c, s_phase_t phase, int64_t deadline_ns)
-{
-    c->phase = phase;
-    c->deadline_ns = deadline_ns;
-    if (deadline_ns < self->sweep_at_ns) {
-        self->sweep_at_ns = deadline_ns;
-        pthread_cond_signal (&self->conn_cond);
-    }
-}
-
-static s_conn_t *
+static mdf_http_conn_t *
 s_conn_of (struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci
@@ -359,129 +306,31 @@ s_conn_of (struct MHD_Connection *conn)
     return ci ? ci->socket_context : NULL;
 }
 
-static void
-s_conn_started (mdf_http_t *self, struct MHD_Connection *conn, void **socket_context)
+/* MHD's accept policy: the limits (http_sweep.h). */
+static enum MHD_Result
+s_accept_policy (void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
-    const union MHD_ConnectionInfo *fd
-        = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    s_conn_t *c = fd ? calloc (1, sizeof *c) : NULL;
-    if (!c)
-        return; /* untracked: only MHD's idle timeout applies */
-    c->fd = fd->connect_fd;
-    s_client_host (conn, c->remote, sizeof c->remote);
-    int64_t now = mdf_mono_ns ();
-    pthread_mutex_lock (&self->conn_lock);
-    c->reserved = self->nconns >= MDF_HTTP_MAX_CONN;
-    c->request_start_ns = now;
-    c->next = self->conns;
-    if (self->conns)
-        self->conns->prev = c;
-    self->conns = c;
-    self->nconns++;
-    s_set_deadline (self, c, S_PHASE_HEADERS, s_headers_deadline (c, now));
-    pthread_mutex_unlock (&self->conn_lock);
-    *socket_context = c;
+    mdf_http_t *self = cls;
+    return mdf_http_sweep_admit (self->sweep, addr, addrlen) ? MHD_YES : MHD_NO;
 }
 
-/* MHD calls this before it closes the descriptor: once c is off the list the
- * sweeper cannot shut down a reused descriptor number. */
-static void
-s_conn_closed (mdf_http_t *self, void **socket_context)
-{
-    s_conn_t *c = *socket_context;
-    if (!c)
-        return;
-    pthread_mutex_lock (&self->conn_lock);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        self->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    self->nconns--;
-    pthread_mutex_unlock (&self->conn_lock);
-    free (c);
-    *socket_context = NULL;
-}
-
+/* MHD calls "closed" before it closes the descriptor: once the connection
+ * is forgotten the sweeper cannot shut down a reused descriptor number. */
 static void
 s_notify_connection (void *cls, struct MHD_Connection *conn, void **socket_context,
                      enum MHD_ConnectionNotificationCode toe)
 {
     mdf_http_t *self = cls;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-        s_conn_started (self, conn, socket_context);
-    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
-        s_conn_closed (self, socket_context);
-}
-
-/* The headers are in: the rest of the exchange has MDF_HTTP_REQUEST_S from
- * the request's start. */
-static void
-s_conn_headers_done (mdf_http_t *self, s_conn_t *c)
-{
-    if (!c)
-        return;
-    pthread_mutex_lock (&self->conn_lock);
-    s_set_deadline (self, c, S_PHASE_REQUEST,
-                    c->request_start_ns + (int64_t)MDF_HTTP_REQUEST_S * 1000000000);
-    pthread_mutex_unlock (&self->conn_lock);
-}
-
-/* A response went out: a kept-alive connection's next request starts now. */
-static void
-s_conn_next_request (mdf_http_t *self, s_conn_t *c)
-{
-    if (!c)
-        return;
-    int64_t now = mdf_mono_ns ();
-    pthread_mutex_lock (&self->conn_lock);
-    c->request_start_ns = now;
-    s_set_deadline (self, c, S_PHASE_HEADERS, s_headers_deadline (c, now));
-    pthread_mutex_unlock (&self->conn_lock);
-}
-
-/* Cut one connection past its deadline (conn_lock held). */
-static void
-s_cut (mdf_http_t *self, s_conn_t *c)
-{
-    shutdown (c->fd, SHUT_RDWR);
-    c->cut = true;
-    bool headers = c->phase == S_PHASE_HEADERS;
-    s_drop (headers ? self->dropped_headers : self->dropped_request);
-    uint64_t suppressed = 0;
-    if (!mdf_ratelimit_allow (&self->cut_limit, &suppressed))
-        return;
-    mdf_warn (
-        headers ? "http connection cut: request headers not complete in time"
-                : "http connection cut: request not complete in time",
-        "remote=%s limit_ms=%lld reserved=%s suppressed=%" PRIu64, c->remote,
-        headers ? (long long)(c->reserved ? MDF_HTTP_RESERVE_HEADERS_MS : MDF_HTTP_HEADERS_S * 1000)
-                : (long long)MDF_HTTP_REQUEST_S * 1000,
-        c->reserved ? "true" : "false", suppressed);
-}
-
-static void *
-s_sweeper (void *arg)
-{
-    mdf_http_t *self = arg;
-    pthread_mutex_lock (&self->conn_lock);
-    while (!self->sweeper_stop) {
-        int64_t now = mdf_mono_ns (), next = INT64_MAX;
-        for (s_conn_t *c = self->conns; c; c = c->next) {
-            if (c->cut)
-                continue;
-            if (c->deadline_ns <= now)
-                s_cut (self, c);
-            else if (c->deadline_ns < next)
-                next = c->deadline_ns;
-        }
-        self->sweep_at_ns = next;
-        mdf_cond_wait_ns (&self->conn_cond, &self->conn_lock,
-                          next == INT64_MAX ? INT64_MAX : next - now);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd
+            = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        char remote[64];
+        s_client_host (conn, remote, sizeof remote);
+        *socket_context = fd ? mdf_http_sweep_add (self->sweep, fd->connect_fd, remote) : NULL;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        mdf_http_sweep_remove (self->sweep, *socket_context);
+        *socket_context = NULL;
     }
-    pthread_mutex_unlock (&self->conn_lock);
-    return NULL;
 }
 
 /* ---- dispatch ---- */
@@ -673,9 +522,9 @@ static enum MHD_Result
 s_dispatch (mdf_http_t *self, struct MHD_Connection *conn, s_request_t *req, const char *url,
             const char *method, const char *version)
 {
-    s_conn_t *c = s_conn_of (conn);
-    s_conn_headers_done (self, c);
-    if (c && c->reserved && !s_is_health_path (req->path)) {
+    mdf_http_conn_t *c = s_conn_of (conn);
+    mdf_http_sweep_headers_done (self->sweep, c);
+    if (mdf_http_conn_reserved (c) && !s_is_health_path (req->path)) {
         s_drop (self->dropped_busy);
         return s_send (conn, MHD_HTTP_SERVICE_UNAVAILABLE, S_JSON_TYPE,
                        strdup ("{\"error\":\"server busy\"}\n"), MHD_HTTP_HEADER_CONNECTION,
@@ -727,17 +576,13 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
         *con_cls = NULL;
     }
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        s_conn_next_request (self, s_conn_of (conn));
+        mdf_http_sweep_next_request (self->sweep, s_conn_of (conn));
 }
 
 static void
 s_mhd_log (void *cls, const char *fmt, va_list ap)
 {
     mdf_http_t *self = cls;
-    /* MHD refuses a connection over the per-address or overall limit with
-     * this message (and no other hook): count it here. */
-    if (strstr (fmt, "reached connection limit"))
-        s_drop (self->dropped_limit);
     uint64_t suppressed = 0;
     if (!mdf_ratelimit_allow (&self->log_limit, &suppressed))
         return;
@@ -818,29 +663,6 @@ s_register_metrics (mdf_http_t *self)
     self->dropped_busy = mdf_metrics_counter (self->metrics, name, help, "reason", "busy", NULL);
 }
 
-static int
-s_sweeper_start (mdf_http_t *self)
-{
-    self->sweeper_stop = false;
-    if (pthread_create (&self->sweeper, NULL, s_sweeper, self) != 0)
-        return -1;
-    self->sweeper_running = true;
-    return 0;
-}
-
-static void
-s_sweeper_stop (mdf_http_t *self)
-{
-    if (!self->sweeper_running)
-        return;
-    pthread_mutex_lock (&self->conn_lock);
-    self->sweeper_stop = true;
-    pthread_cond_signal (&self->conn_cond);
-    pthread_mutex_unlock (&self->conn_lock);
-    pthread_join (self->sweeper, NULL);
-    self->sweeper_running = false;
-}
-
 int
 mdf_http_start (mdf_http_t *self, char *err, size_t errlen)
 {
@@ -856,7 +678,9 @@ mdf_http_start (mdf_http_t *self, char *err, size_t errlen)
         || s_probe_bind (self->listen, &addr, err, errlen) != 0)
         return -1;
     s_register_metrics (self);
-    if (s_sweeper_start (self) != 0) {
+    mdf_http_sweep_counters (self->sweep, self->dropped_headers, self->dropped_request,
+                             self->dropped_limit);
+    if (mdf_http_sweep_start (self->sweep) != 0) {
         snprintf (err, errlen, "%s: cannot start the HTTP deadline thread", self->listen);
         return -1;
     }
@@ -865,15 +689,14 @@ mdf_http_start (mdf_http_t *self, char *err, size_t errlen)
         flags |= MHD_USE_IPv6;
     /* The logger must be the first option so every MHD message goes to it. */
     self->daemon = MHD_start_daemon (
-        flags, 0, NULL, NULL, s_access, self, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
+        flags, 0, s_accept_policy, self, s_access, self, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log,
+        self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)MDF_HTTP_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)(MDF_HTTP_MAX_CONN + MDF_HTTP_RESERVE), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned int)MDF_HTTP_PER_IP, MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self,
-        MHD_OPTION_NOTIFY_CONNECTION, s_notify_connection, self, MHD_OPTION_NOTIFY_COMPLETED,
-        s_completed, self, MHD_OPTION_END);
+        (unsigned int)(MDF_HTTP_MAX_CONN + MDF_HTTP_RESERVE + S_MHD_SLACK),
+        MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self, MHD_OPTION_NOTIFY_CONNECTION,
+        s_notify_connection, self, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self, MHD_OPTION_END);
     if (!self->daemon) {
-        s_sweeper_stop (self);
+        mdf_http_sweep_stop (self->sweep);
         snprintf (err, errlen, "%s: cannot start HTTP server (details in the log)", self->listen);
         return -1;
     }
@@ -897,9 +720,7 @@ mdf_http_destroy (mdf_http_t **self_p)
     mdf_http_t *self = *self_p;
     if (self->daemon)
         MHD_stop_daemon (self->daemon); /* closes every connection: the list empties */
-    s_sweeper_stop (self);
-    pthread_cond_destroy (&self->conn_cond);
-    pthread_mutex_destroy (&self->conn_lock);
+    mdf_http_sweep_destroy (&self->sweep);
     mdf_http_auth_clear (&self->auth);
     free (self->listen);
     free (self);

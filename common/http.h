@@ -26,9 +26,9 @@
  * /health/live, /health/ready).  A request's headers must be complete within
  * MDF_HTTP_HEADERS_S of the connection's accept (MDF_HTTP_RESERVE_HEADERS_MS
  * on a reserved connection), the whole exchange within MDF_HTTP_REQUEST_S,
- * however active the client is; then the connection is cut.  Refusals and
- * cuts are counted in mdf_http_connections_dropped_total{reason} of the
- * server's registry.
+ * however active the client is; then the connection is cut (by a sweeper
+ * thread, common/http_sweep.h).  Refusals and cuts are counted in
+ * mdf_http_connections_dropped_total{reason} of the server's registry.
  *
  * Handlers run on the server's thread: they must only read atomics or talk to
  * the service through thread-safe calls, never touch another thread's sockets.

@@ -37,7 +37,7 @@
 static _Atomic int s_level = MDF_LOG_INFO;
 static _Atomic int s_fd = 2;
 
-static const char *s_level_names[] = { "debug", "info", "warn", "error" };
+const char *const mdf_log_level_names[] = { "debug", "info", "warn", "error", NULL };
 
 void
 mdf_log_set_level (mdf_log_level_t level)
@@ -58,7 +58,7 @@ mdf_log_level_parse (const char *text, mdf_log_level_t *out)
     if (!text)
         return -1;
     for (int i = MDF_LOG_DEBUG; i <= MDF_LOG_ERROR; i++)
-        if (strcasecmp (text, s_level_names[i]) == 0) {
+        if (strcasecmp (text, mdf_log_level_names[i]) == 0) {
             *out = (mdf_log_level_t)i;
             return 0;
         }
@@ -74,7 +74,7 @@ mdf_log_level_name (mdf_log_level_t level)
 {
     if (level < MDF_LOG_DEBUG || level > MDF_LOG_ERROR)
         return "unknown";
-    return s_level_names[level];
+    return mdf_log_level_names[level];
 }
 
 void

@@ -37,6 +37,10 @@ mdf_log_level_t mdf_log_get_level (void);
  * Returns 0 and sets *out, or -1 for anything else. */
 int mdf_log_level_parse (const char *text, mdf_log_level_t *out);
 
+/* The levels' names, in order, NULL-terminated (what configuration tables
+ * accept for log.level). */
+extern const char *const mdf_log_level_names[];
+
 /* Name of a level as written in the log: "debug", "info", "warn", "error". */
 const char *mdf_log_level_name (mdf_log_level_t level);
 

@@ -408,6 +408,11 @@ static const policy_ops_t s_policies[] = {
 };
 #define S_NPOLICIES (sizeof s_policies / sizeof s_policies[0])
 
+/* The names above, for the settings table (policy.h). */
+const char *const policy_name_list[] = { "step", "linear", "aimd", "target", "share", NULL };
+_Static_assert(sizeof policy_name_list / sizeof policy_name_list[0] == S_NPOLICIES + 1,
+               "one name per policy in policy_name_list");
+
 struct _policy_t {
     pthread_mutex_t lock;
     const policy_ops_t *ops;

@@ -3,14 +3,17 @@
  *
  * A policy is a small vtable (policy_ops_t) chosen by name from a table, so new
  * policies (linear in queue fill, AIMD, a PI controller aiming at a target
- * fill) plug in without touching the feedback listener (listener.c): each gets the level,
- * the queue fill in [0, 1] and the monotonic time, and may keep state.
- * The table holds:
- *  - `share`, the default: from what each store publishes (service rate,
- *    producers, queue), its fair share of the sink plus a correction towards
- *    a queue of target_delay_ms, summed over the stores, minus the live bars
- *    the pipeline sends unpaced (policy_input_t); a scale of what the driven
- *    providers ask.  The formulas are above s_share_members in policy.c;
+ * fill, a share of each store's sink) plug in without touching the listener
+ * (pipeline/listener.h): each gets the level, the queue fill in [0, 1] and
+ * the monotonic time, and may keep state.  The table (policy_name_list)
+ * holds:
+ *  - `share`, the default ([feedback] policy): from every store's event
+ *    (policy_scale_members, one policy_member_t per store), this pipeline's
+ *    share of each store's service_rate plus a correction towards a queue of
+ *    target_delay_ms of sink time, summed over the stores, minus the live
+ *    bars the pipeline sends unpaced (policy_input_t.live)
+ *    (docs/ARCHITECTURE.md, "The share policy"); with one store known only
+ *    by its level it is the step map;
  *  - `step`: ok/soft/hard -> scale_ok/scale_soft/scale_hard (stateless);
  *  - `linear`: scale falls linearly with the fill from scale_ok at low_fill to
  *    scale_hard at high_fill;
@@ -18,7 +21,8 @@
  *    once on entering soft and every interval_ms while soft (floor min_scale);
  *  - `target`: a PI controller holding the fill near target_depth, updated
  *    every interval_ms, output in [min_scale, scale_ok]; see "target" below.
- * For the three controllers, level hard means scale_hard at once.
+ * For the controllers (aimd, target, share), level hard means scale_hard at
+ * once.
  *
  * Shaping, common to every policy (defaults make it a no-op, so `step`
  * behaves as before): a decrease applies at once; an increase waits until
@@ -64,7 +68,8 @@
  * through the configured failsafe level, so garbage can never speed a provider up.
  *
  * Thread-safe: policy_update (reload, from the HTTP or main thread) and
- * policy_scale (feedback thread) take an internal mutex.
+ * policy_scale / policy_scale_members (the listener's thread) take an
+ * internal mutex.
  */
 #ifndef PIPELINE_POLICY_H
 #define PIPELINE_POLICY_H
@@ -147,6 +152,9 @@ typedef struct {
 } policy_ops_t;
 
 typedef struct _policy_t policy_t;
+
+/* Every policy's name, NULL-terminated (the settings table's choices). */
+extern const char *const policy_name_list[];
 
 /* True when `name` names a known policy. */
 int policy_known (const char *name);

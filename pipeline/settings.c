@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/http.h"
+#include "common/log.h"
 #include "pipeline/coordinator.h"
 #include "pipeline/members.h"
 #include "pipeline/policy.h"
@@ -15,9 +16,7 @@
 #define S_OFF(f) offsetof (settings_t, f)
 #define P_OFF(f) offsetof (provider_settings_t, f)
 
-static const char *const s_policies[] = { "step", "linear", "aimd", "target", "share", NULL };
 static const char *const s_levels[] = { "ok", "soft", "hard", NULL };
-static const char *const s_log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const s_types[] = { "synthetic", "csv", "exec", "zmq", "tick_csv", NULL };
 static const char *const s_formats[] = { "csv", "ndjson", NULL };
 static const char *const s_intervals[] = { "1s", "1m", "5m", "1h", "1d", NULL };
@@ -55,7 +54,7 @@ const mdf_cfg_entry_t pipeline_entries[] = {
       "on SIGTERM, how long to wait for the last acks" },
     { "feedback.enabled", MDF_CFG_BOOL, "true", 0, -1, NULL, S_OFF (fb_enabled), 0,
       "follow the store's backpressure; false keeps every provider at its base rate" },
-    { "feedback.policy", MDF_CFG_STRING, "share", 0, -1, s_policies, S_OFF (policy_name), MDF_CFG_LIVE,
+    { "feedback.policy", MDF_CFG_STRING, "share", 0, -1, policy_name_list, S_OFF (policy_name), MDF_CFG_LIVE,
       "how a level becomes a rate scale" },
     { "feedback.scale_ok", MDF_CFG_DOUBLE, "1.0", 0, 1, NULL, S_OFF (policy.scale_ok), MDF_CFG_LIVE,
       "step policy: scale at level ok" },
@@ -118,7 +117,7 @@ const mdf_cfg_entry_t pipeline_entries[] = {
       "the store's public key, 40-character Z85 text" },
     { "security.server_public_key_file", MDF_CFG_STRING, "", 0, -1, NULL,
       S_OFF (curve_server_key_file), 0, "or: the store's public cert file (NAME.key)" },
-    { "log.level", MDF_CFG_STRING, "info", 0, -1, s_log_levels, S_OFF (log_level), MDF_CFG_LIVE,
+    { "log.level", MDF_CFG_STRING, "info", 0, -1, mdf_log_level_names, S_OFF (log_level), MDF_CFG_LIVE,
       "debug, info, warn or error" },
 };
 const size_t pipeline_entries_n = sizeof pipeline_entries / sizeof pipeline_entries[0];

@@ -1,5 +1,5 @@
 /*
- * server: the ingest thread's loop and the assembly of md-store (server.h).
+ * server: the ingest thread's loop (server.h); store/app.c builds its parts.
  *
  * Invariants:
  *   - only this thread touches `router` and the feedback XPUB, and only this
@@ -27,15 +27,12 @@
 #include <string.h>
 
 #include "common/clock.h"
-#include "common/http.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "proto/batch.h"
-#include "store/auth.h"
-#include "store/drain.h"
+#include "store/sinkrate.h"
 #include "store/producers.h"
 #include "store/publisher.h"
-#include "store/health.h"
 #include "store/inflight.h"
 #include "store/queue.h"
 #include "store/stats.h"
@@ -44,24 +41,17 @@
 
 _Static_assert(INFLIGHT_IDENTITY_MAX >= WORK_IDENTITY_MAX, "identities must fit");
 
-/* The sink is pinged this often, each ping bounded (readiness, health.h). */
-#define SERVER_SINK_PING_MS 5000
-#define SERVER_SINK_PING_TIMEOUT_MS 3000
-
 struct _server_t {
     const store_settings_t *settings;
-    mdf_metrics_t *metrics;
-    stats_t stats;
+    stats_t *stats;
     queue_t *queue;
-    inflight_t *inflight;   /* batches queued, not yet answered (resends) */
-    drain_t *drain;         /* the sink's speed, from the workers */
+    inflight_t *inflight;   /* batches queued, not yet answered (resends): owned */
+    sinkrate_t *sinkrate;   /* the sink's speed, from the workers */
     producers_t *producers; /* who sent lately */
     int64_t last_reported;  /* queue size of the last event */
     workers_t *workers;
     publisher_t *publisher;
-    store_auth_t *auth; /* NULL unless security.curve */
     webhook_t *webhook;
-    mdf_http_t *http;
     zsock_t *router;
     bool router_clean; /* see the invariants */
     bool pub_clean;
@@ -88,13 +78,14 @@ s_pacing (server_t *self)
     int64_t producers = (int64_t)producers_active (self->producers);
     int64_t announced = publisher_producers (self->publisher);
     producers = producers > announced ? producers : announced;
-    publisher_pacing_t p = { drain_rate (self->drain), drain_service_rate (self->drain), producers,
-                             producers_credit (self->settings->high_watermark, producers) };
+    publisher_pacing_t p
+        = { sinkrate_rate (self->sinkrate), sinkrate_service_rate (self->sinkrate), producers,
+            producers_credit (self->settings->high_watermark, producers) };
     publisher_set_pacing (self->publisher, &p);
-    mdf_gauge_set (self->stats.drain_rate, p.drain_rate);
-    mdf_gauge_set (self->stats.service_rate, p.service_rate);
-    mdf_gauge_set (self->stats.producers, (double)p.producers);
-    mdf_gauge_set (self->stats.credit, (double)p.credit);
+    mdf_gauge_set (self->stats->drain_rate, p.drain_rate);
+    mdf_gauge_set (self->stats->service_rate, p.service_rate);
+    mdf_gauge_set (self->stats->producers, (double)p.producers);
+    mdf_gauge_set (self->stats->credit, (double)p.credit);
 }
 
 static void
@@ -113,14 +104,14 @@ s_check_level (server_t *self)
 {
     queue_snapshot_t q;
     queue_snapshot (self->queue, &q); /* one lock: the workers share it */
-    mdf_gauge_set (self->stats.queue_depth, (double)q.size);
-    mdf_gauge_set (self->stats.queue_batches, (double)q.batches);
+    mdf_gauge_set (self->stats->queue_depth, (double)q.size);
+    mdf_gauge_set (self->stats->queue_batches, (double)q.batches);
     mdf_level_t level = q.level;
     if (level == self->published)
         return;
     mdf_level_t previous = self->published;
     self->published = level;
-    stats_set_level (&self->stats, level);
+    stats_set_level (self->stats, level);
     s_publish (self, level, "watermark");
     mdf_info ("level changed", "level=%s previous=%s queue_size=%lld", mdf_level_name (level),
               mdf_level_name (previous), (long long)queue_size (self->queue));
@@ -176,9 +167,9 @@ s_reply (server_t *self, const uint8_t *id, size_t id_len, uint64_t batch_seq,
     if (mdf_ack_encode (&ack, &body) != 0)
         return;
     /* count first: whoever reads the ack may scrape the counter next */
-    mdf_counter_inc (status == MDF_ACK_OK      ? self->stats.batches_ok
-                     : status == MDF_ACK_RETRY ? self->stats.batches_retry
-                                               : self->stats.batches_rejected);
+    mdf_counter_inc (status == MDF_ACK_OK      ? self->stats->batches_ok
+                     : status == MDF_ACK_RETRY ? self->stats->batches_retry
+                                               : self->stats->batches_rejected);
     void *sock = zsock_resolve (self->router);
     self->router_clean = false; /* a send may take the ROUTER's signal */
     if (zmq_send (sock, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
@@ -260,7 +251,7 @@ s_reject (server_t *self, work_item_t *it, const char *error)
 static void
 s_duplicate (server_t *self, const work_item_t *it)
 {
-    mdf_counter_inc (self->stats.ingest_duplicates);
+    mdf_counter_inc (self->stats->ingest_duplicates);
     uint64_t suppressed = 0;
     if (mdf_ratelimit_allow (&self->duplicate_rl, &suppressed)) {
         char q[300];
@@ -394,13 +385,13 @@ s_on_ingest (server_t *self)
     }
     if (frames != 1) {
         snprintf (err, sizeof err, "%zu frames, expected 1", frames);
-        s_hostile (self, self->stats.malformed_frames, "frames", err);
+        s_hostile (self, self->stats->malformed_frames, "frames", err);
     } else if (size == 0)
-        s_hostile (self, self->stats.malformed_empty, "empty", "empty body");
+        s_hostile (self, self->stats->malformed_empty, "empty", "empty body");
     else if (rc == MDF_DECODE_INVALID || it->batch.has_batch_seq)
         s_reject (self, it, err);
     else
-        s_hostile (self, self->stats.malformed_decode, "decode", err);
+        s_hostile (self, self->stats->malformed_decode, "decode", err);
     work_item_destroy (&it);
     return true;
 }
@@ -457,13 +448,13 @@ server_run (server_t *self, volatile sig_atomic_t *signal_flag)
     return sig;
 }
 
-/* ---- drain ---- */
+/* ---- drain (shutdown) ---- */
 
 int
 server_drain (server_t *self)
 {
     atomic_store (&self->draining, true);
-    mdf_gauge_set (self->stats.draining, 1);
+    mdf_gauge_set (self->stats->draining, 1);
     mdf_info ("draining", "batches=%zu bars=%lld", self->pending,
               (long long)queue_size (self->queue));
     queue_stop (self->queue, true);
@@ -494,175 +485,53 @@ server_drain (server_t *self)
 void
 server_apply_live (server_t *self)
 {
-    const store_settings_t *s = self->settings;
-    mdf_log_level_t level;
-    if (mdf_log_level_parse (s->log_level, &level) == 0)
-        mdf_log_set_level (level);
-    webhook_configure (self->webhook, s->webhook_enabled, s->webhook_url, s->webhook_timeout_ms);
-    workers_set_max_rows (self->workers, s->max_rows_per_sec);
     /* periods may have changed: count them from now */
-    self->next_heartbeat_ns = mdf_mono_ns () + s->heartbeat_ms * 1000000;
-    self->next_report_ns = mdf_mono_ns () + s->report_ms * 1000000;
+    self->next_heartbeat_ns = mdf_mono_ns () + self->settings->heartbeat_ms * 1000000;
+    self->next_report_ns = mdf_mono_ns () + self->settings->report_ms * 1000000;
 }
 
-/* ---- assembly ---- */
+/* ---- views for other threads ---- */
 
-/* The HTTP thread's view of the store: atomics and thread-safe calls only. */
-static void
-s_health_view (server_t *self, health_view_t *v)
+bool
+server_draining (server_t *self)
 {
-    memset (v, 0, sizeof *v);
-    v->draining = atomic_load (&self->draining);
-    v->loop_ms_ago = mdf_beat_age_ms (&self->loop);
-    v->level = queue_level (self->queue);
-    v->size = queue_size (self->queue);
-    v->capacity = self->settings->capacity;
-    v->sink_type = self->settings->sink_type;
-    workers_health (self->workers, &v->sink);
-    v->subscribers = publisher_subscribers (self->publisher);
-    v->webhook = webhook_state (self->webhook);
+    return atomic_load (&self->draining);
 }
 
-static void
-s_health (void *arg, mdf_http_reply_t *reply)
+int64_t
+server_loop_age_ms (server_t *self)
 {
-    health_view_t v;
-    s_health_view (arg, &v);
-    health_render (&v, reply);
+    return mdf_beat_age_ms (&self->loop);
 }
 
-static void
-s_health_live (void *arg, const char *body, size_t len, mdf_http_reply_t *reply)
-{
-    (void)body, (void)len;
-    health_view_t v;
-    s_health_view (arg, &v);
-    health_render_live (&v, reply);
-}
-
-static void
-s_health_ready (void *arg, const char *body, size_t len, mdf_http_reply_t *reply)
-{
-    (void)body, (void)len;
-    health_view_t v;
-    s_health_view (arg, &v);
-    health_render_ready (&v, reply);
-}
-
-static int
-s_build (server_t *self, char *err, size_t errlen)
-{
-    const store_settings_t *s = self->settings;
-    self->router = zsock_new (ZMQ_ROUTER);
-    if (!self->router) {
-        snprintf (err, errlen, "cannot create sockets");
-        return -1;
-    }
-    zsock_set_linger (self->router, 1000);
-    zsock_set_sndhwm (self->router, 100000);
-    zsock_set_maxmsgsize (self->router, (int)s->max_message_bytes);
-    if (s->curve) {
-        self->auth = store_auth_new (s->secret_key_file, s->authorized_keys_dir, self->metrics, err,
-                                     errlen);
-        if (!self->auth || store_auth_apply (self->auth, self->router, "ingest", err, errlen) != 0)
-            return -1;
-    }
-    if (zsock_bind (self->router, "%s", s->ingest_endpoint) < 0) {
-        snprintf (err, errlen, "ingest.endpoint %s: %s", s->ingest_endpoint,
-                  zmq_strerror (zmq_errno ()));
-        return -1;
-    }
-    self->publisher
-        = publisher_new (s->feedback_endpoint, s->store_id, s->capacity, (int)s->feedback_sndhwm,
-                         &self->stats, self->auth, err, errlen);
-    if (!self->publisher)
-        return -1;
-    self->webhook = webhook_new (s->webhook_enabled, s->webhook_url, s->webhook_timeout_ms,
-                                 s->webhook_queue, &self->stats);
-    if (!self->webhook) {
-        snprintf (err, errlen, "cannot start the webhook thread");
-        return -1;
-    }
-    workers_config_t wc
-        = { { s->sink_type, s->sink_path, s->sink_conninfo, s->sink_table, s->sink_synchronous },
-            (int)s->workers,
-            s->batch_max,
-            s->retry_initial_ms,
-            s->retry_max_ms,
-            s->breaker_failures,
-            s->breaker_cooldown_ms,
-            s->max_rows_per_sec,
-            SERVER_SINK_PING_MS,
-            SERVER_SINK_PING_TIMEOUT_MS,
-            self->drain };
-    self->workers = workers_new (&wc, self->queue, &self->stats, err, errlen);
-    if (!self->workers)
-        return -1;
-    if (*s->http_listen) { /* last: the health callback reads the parts above */
-        self->http = mdf_http_new (s->http_listen, self->metrics, s_health, self);
-        if (!self->http
-            || mdf_http_route (self->http, "GET", "/health/live", s_health_live, self) != 0
-            || mdf_http_route (self->http, "GET", "/health/ready", s_health_ready, self) != 0
-            || mdf_http_start (self->http, err, errlen) != 0)
-            return -1;
-    }
-    return 0;
-}
+/* ---- life ---- */
 
 server_t *
-server_new (const store_settings_t *s, char *err, size_t errlen)
+server_new (const server_parts_t *p)
 {
     server_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->settings = s;
+    self->inflight = inflight_new ();
+    if (!self->inflight) {
+        free (self);
+        return NULL;
+    }
+    self->settings = p->settings;
+    self->stats = p->stats;
+    self->queue = p->queue;
+    self->sinkrate = p->sinkrate;
+    self->producers = p->producers;
+    self->workers = p->workers;
+    self->publisher = p->publisher;
+    self->webhook = p->webhook;
+    self->router = p->router;
     self->hostile_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
     self->reject_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
     self->duplicate_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);
     mdf_beat (&self->loop, mdf_mono_ns ()); /* live from the start */
-    self->metrics = mdf_metrics_new ();
-    self->queue = queue_new (s->capacity, s->low_watermark, s->high_watermark, s->hysteresis);
-    self->inflight = inflight_new ();
-    self->drain = drain_new (NULL);
-    self->producers = producers_new (NULL);
-    if (!self->metrics || !self->queue || !self->inflight || !self->drain || !self->producers
-        || stats_init (&self->stats, self->metrics, s->store_id)) {
-        snprintf (err, errlen, "out of memory");
-        server_destroy (&self);
-        return NULL;
-    }
-    if (s->hysteresis > s->low_watermark)
-        mdf_warn ("queue.hysteresis exceeds queue.low_watermark; using low_watermark",
-                  "hysteresis=%lld low_watermark=%lld", (long long)s->hysteresis,
-                  (long long)s->low_watermark);
-    stats_set_queue_limits (&self->stats, s->capacity, s->low_watermark, s->high_watermark);
-    stats_set_level (&self->stats, MDF_LEVEL_OK);
-    if (s_build (self, err, errlen) != 0) {
-        server_destroy (&self);
-        return NULL;
-    }
-    self->next_heartbeat_ns = mdf_mono_ns () + self->settings->heartbeat_ms * 1000000;
-    self->next_report_ns = mdf_mono_ns () + self->settings->report_ms * 1000000;
-    mdf_info ("md-store started",
-              "id=%s ingest=%s feedback=%s sink=%s workers=%lld "
-              "capacity=%lld epoch=%lld",
-              s->store_id, s->ingest_endpoint, s->feedback_endpoint, s->sink_type,
-              (long long)s->workers, (long long)s->capacity,
-              (long long)publisher_epoch (self->publisher));
+    server_apply_live (self);               /* the first timers */
     return self;
-}
-
-int
-server_http_port (const server_t *self)
-{
-    return self->http ? mdf_http_port (self->http) : -1;
-}
-
-static void
-s_free_item (void *item)
-{
-    work_item_t *it = item;
-    work_item_destroy (&it);
 }
 
 void
@@ -671,29 +540,7 @@ server_destroy (server_t **self_p)
     server_t *self = *self_p;
     if (!self)
         return;
-    mdf_http_destroy (&self->http);
-    if (self->workers) {
-        workers_abort (self->workers);
-        if (self->queue)
-            queue_stop (self->queue, false);
-        workers_destroy (&self->workers);
-    }
-    for (queue_answer_t *a = self->queue ? queue_answers_take (self->queue) : NULL, *next; a;
-         a = next) {
-        next = a->next;
-        done_t *done = done_from_answer (a);
-        done_destroy (&done);
-    }
-    webhook_destroy (&self->webhook, (int)self->settings->webhook_timeout_ms);
-    publisher_destroy (&self->publisher);
-    store_auth_release (self->router); /* before the auth actor goes (auth.h) */
-    zsock_destroy (&self->router);
-    store_auth_destroy (&self->auth);
-    queue_destroy (&self->queue, s_free_item);
     inflight_destroy (&self->inflight);
-    drain_destroy (&self->drain);
-    producers_destroy (&self->producers);
-    mdf_metrics_destroy (&self->metrics);
     free (self);
     *self_p = NULL;
 }

@@ -1,8 +1,9 @@
 /*
- * server: md-store assembled.  Owns the queue, the workers, the feedback
- * publisher, the webhook, the HTTP server and the ingest ROUTER, and runs the
- * ingest thread's loop (the thread that calls server_run owns every ZeroMQ
- * socket except the workers' PUSH sockets).
+ * server: md-store's ingest loop.  It borrows the parts store/app.c builds
+ * (the queue, the workers, the feedback publisher, the webhook and the ingest
+ * ROUTER) and owns only the loop's own state (the inflight table, timers, the
+ * level last published, the draining flag).  The thread that calls
+ * server_run owns every ZeroMQ socket except the workers' PUSH sockets.
  *
  * The loop polls: the done socket (worker completions -> "ok" acks; first, so
  * room frees before new batches are judged), the ROUTER (batches -> reject,
@@ -26,33 +27,58 @@
 #ifndef STORE_SERVER_H
 #define STORE_SERVER_H
 
+#include <czmq.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 
+#include "store/sinkrate.h"
+#include "store/producers.h"
+#include "store/publisher.h"
+#include "store/queue.h"
 #include "store/settings.h"
+#include "store/stats.h"
+#include "store/webhook.h"
+#include "store/workers.h"
 
 typedef struct _server_t server_t;
 
-/* Build and start everything (binds sockets, starts threads and HTTP).
- * `settings` is borrowed and must outlive the server.  NULL with err. */
-server_t *server_new (const store_settings_t *settings, char *err, size_t errlen);
+/* What the loop works on, built by store/app.c; all borrowed, and all must
+ * outlive the server. */
+typedef struct {
+    const store_settings_t *settings;
+    stats_t *stats;
+    queue_t *queue;
+    sinkrate_t *sinkrate;
+    producers_t *producers;
+    workers_t *workers;
+    publisher_t *publisher;
+    webhook_t *webhook;
+    zsock_t *router;
+} server_parts_t;
+
+/* NULL when out of memory. */
+server_t *server_new (const server_parts_t *parts);
 
 /* Serve until *signal_flag is non-zero; returns that signal number and resets
  * the flag to 0. */
 int server_run (server_t *self, volatile sig_atomic_t *signal_flag);
 
-/* The running settings (the struct given to server_new) hold new LIVE values
- * (mdf_cfg_reload): apply them (log level, webhook, heartbeat and report
- * periods, sink throttle).  Call on the thread that runs server_run. */
+/* The settings hold new LIVE values: restart the heartbeat and report periods
+ * from now.  Call on the thread that runs server_run. */
 void server_apply_live (server_t *self);
 
-/* Stop taking batches ("retry"), drain the queue into the sink and ack every
- * committed batch, publish the "shutdown" event.  0 when everything was
- * committed and acked; -1 when drain_timeout_ms passed first (the rest is
- * left unacked: producers resend it). */
+/* Stop taking batches ("retry"), publish the "draining" event, drain the
+ * queue into the sink and ack every committed batch, join the workers,
+ * publish the "shutdown" event.  0 when everything was committed and acked;
+ * -1 when drain_timeout_ms passed first (the rest is left unacked: producers
+ * resend it). */
 int server_drain (server_t *self);
 
-/* The HTTP port actually bound (-1 without HTTP). */
-int server_http_port (const server_t *self);
+/* For other threads (the health views): whether server_drain began, and the
+ * milliseconds since the loop last turned. */
+bool server_draining (server_t *self);
+int64_t server_loop_age_ms (server_t *self);
 
 void server_destroy (server_t **self_p);
 

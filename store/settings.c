@@ -11,11 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 #define S_OFF(field) offsetof (store_settings_t, field)
 
 static const char *const s_sink_types[] = { "sqlite", "postgres", "null", NULL };
 static const char *const s_sync_modes[] = { "off", "normal", "full", NULL };
-static const char *const s_log_levels[] = { "debug", "info", "warn", "error", NULL };
 
 const mdf_cfg_entry_t store_settings_table[] = {
     { "store.id", MDF_CFG_STRING, "bars-coordinator", 0, 0, NULL, S_OFF (store_id), 0,
@@ -76,8 +77,8 @@ const mdf_cfg_entry_t store_settings_table[] = {
       MDF_CFG_LIVE, "timeout of one POST" },
     { "webhook.queue", MDF_CFG_INT, "64", 1, 100000, NULL, S_OFF (webhook_queue), 0,
       "POSTs waiting for the webhook thread; more are dropped (counted)" },
-    { "log.level", MDF_CFG_STRING, "info", 0, 0, s_log_levels, S_OFF (log_level), MDF_CFG_LIVE,
-      "debug, info, warn or error" },
+    { "log.level", MDF_CFG_STRING, "info", 0, 0, mdf_log_level_names, S_OFF (log_level),
+      MDF_CFG_LIVE, "debug, info, warn or error" },
     { "security.curve", MDF_CFG_BOOL, "false", 0, 0, NULL, S_OFF (curve), 0,
       "CurveZMQ on ingest and feedback (the store is the CURVE server)" },
     { "security.secret_key_file", MDF_CFG_STRING, "", 0, 0, NULL, S_OFF (secret_key_file), 0,

@@ -233,14 +233,14 @@ s_handle (workers_t *self, sink_t *sink, work_item_t **items, const mdf_batch_t 
         batches[i] = &items[i]->batch;
     /* Wait for this write's slot of the throttle first: that wait is the
      * previous write's share of it, so it is not this write's sink time.
-     * The write then counts as taking at least its own share (drain_end's
+     * The write then counts as taking at least its own share (sinkrate_end's
      * min_busy), and its retries count as busy time. */
     int64_t cost_ns = throttle_cost_ns (self->throttle, bars);
     bool go = s_sleep_until (self, throttle_reserve (self->throttle, bars));
-    int64_t started = self->cfg.drain ? drain_begin (self->cfg.drain) : 0;
+    int64_t started = self->cfg.sinkrate ? sinkrate_begin (self->cfg.sinkrate) : 0;
     bool committed = go && s_write (self, sink, batches, n, bars);
-    if (self->cfg.drain)
-        drain_end (self->cfg.drain, started, committed ? bars : 0, cost_ns);
+    if (self->cfg.sinkrate)
+        sinkrate_end (self->cfg.sinkrate, started, committed ? bars : 0, cost_ns);
     if (committed) {
         int64_t now = mdf_mono_ns ();
         mdf_counter_add (self->stats->bars_written, (uint64_t)bars);

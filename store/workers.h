@@ -40,7 +40,7 @@
 
 #include "proto/batch.h"
 #include "store/breaker.h"
-#include "store/drain.h"
+#include "store/sinkrate.h"
 #include "store/queue.h"
 #include "store/sink.h"
 #include "store/stats.h"
@@ -90,7 +90,7 @@ typedef struct {
     int64_t max_rows_per_sec;
     int64_t ping_ms;         /* sink ping period (> 0) */
     int64_t ping_timeout_ms; /* bound of one ping (connect, query) */
-    drain_t *drain;          /* borrowed, may be NULL: each transaction is reported */
+    sinkrate_t *sinkrate;    /* borrowed, may be NULL: each transaction is reported */
 } workers_config_t;
 
 typedef struct _workers_t workers_t;

@@ -18,6 +18,7 @@
 #include "pipeline/listener.h"
 #include "proto/feedback.h"
 #include "tests/integration/harness.h"
+#include "tests/unit/pipeline/policy_defaults.h"
 
 #define STALE_MS 300
 #define FORGET_MS 800
@@ -52,11 +53,8 @@ setup (void)
     s_coord = coordinator_new (NULL);
     coordinator_provider_t p = { "p0", 100, 1000, 1000, 3, 5000 };
     ck_assert_int_eq (coordinator_add (s_coord, &p), 0);
-    policy_params_t pp = { .scale_ok = 1.0,
-                           .scale_soft = 0.5,
-                           .scale_hard = 0.0,
-                           .failsafe = MDF_LEVEL_SOFT,
-                           .interval_ms = 100 };
+    policy_params_t pp = policy_test_defaults ();
+    pp.interval_ms = 100;
     char err[256] = "";
     s_policy = policy_new ("step", &pp, err, sizeof err);
     ck_assert_ptr_nonnull (s_policy);

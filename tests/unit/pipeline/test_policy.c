@@ -8,9 +8,21 @@
 
 #include "pipeline/policy.h"
 #include "tests/integration/harness.h"
+#include "tests/unit/pipeline/policy_defaults.h"
 
-static const policy_params_t defaults
-    = { .scale_ok = 1.0, .scale_soft = 0.5, .scale_hard = 0.0, .failsafe = MDF_LEVEL_SOFT };
+/* pipeline/settings.c's defaults (set in main) */
+static policy_params_t defaults;
+
+/* The defaults with the step map's scales replaced. */
+static policy_params_t
+s_scales (double ok, double soft, double hard)
+{
+    policy_params_t pp = policy_test_defaults ();
+    pp.scale_ok = ok;
+    pp.scale_soft = soft;
+    pp.scale_hard = hard;
+    return pp;
+}
 
 START_TEST (step_maps_each_level_to_its_scale)
 {
@@ -28,8 +40,7 @@ END_TEST
 START_TEST (unknown_level_maps_through_failsafe)
 {
     char err[128];
-    policy_params_t pp
-        = { .scale_ok = 1.0, .scale_soft = 0.6, .scale_hard = 0.1, .failsafe = MDF_LEVEL_SOFT };
+    policy_params_t pp = s_scales (1.0, 0.6, 0.1);
     policy_t *p = policy_new ("step", &pp, err, sizeof err);
     ck_assert_double_eq (policy_scale (p, POLICY_LEVEL_FAILSAFE, 0, 0), 0.6);
     ck_assert_double_eq (policy_scale (p, 7, 0, 0), 0.6);
@@ -61,8 +72,7 @@ START_TEST (reload_changes_scales_live)
 {
     char err[128];
     policy_t *p = policy_new ("step", &defaults, err, sizeof err);
-    policy_params_t pp
-        = { .scale_ok = 0.9, .scale_soft = 0.75, .scale_hard = 0.05, .failsafe = MDF_LEVEL_SOFT };
+    policy_params_t pp = s_scales (0.9, 0.75, 0.05);
     ck_assert_int_eq (policy_update (p, "step", &pp, err, sizeof err), 0);
     ck_assert_double_eq (policy_scale (p, MDF_LEVEL_OK, 0, 0), 0.9);
     ck_assert_double_eq (policy_scale (p, MDF_LEVEL_SOFT, 0, 0), 0.75);
@@ -74,8 +84,7 @@ END_TEST
 START_TEST (out_of_range_scales_are_clamped)
 {
     char err[128];
-    policy_params_t pp
-        = { .scale_ok = 3.0, .scale_soft = -1, .scale_hard = 0.0, .failsafe = MDF_LEVEL_SOFT };
+    policy_params_t pp = s_scales (3.0, -1, 0.0);
     policy_t *p = policy_new ("step", &pp, err, sizeof err);
     ck_assert_double_eq (policy_scale (p, MDF_LEVEL_OK, 0, 0), 1.0);
     ck_assert_double_eq (policy_scale (p, MDF_LEVEL_SOFT, 0, 0), 0.0);
@@ -86,6 +95,7 @@ END_TEST
 int
 main (void)
 {
+    defaults = policy_test_defaults ();
     Suite *s = suite_create ("policy");
     TCase *tc = tcase_create ("policy");
     tcase_add_test (tc, step_maps_each_level_to_its_scale);

@@ -21,6 +21,7 @@
 
 #include "pipeline/policy.h"
 #include "tests/integration/harness.h"
+#include "tests/unit/pipeline/policy_defaults.h"
 
 #define CAP 10000.0
 #define HIGH 8000.0
@@ -130,19 +131,8 @@ run (plant_t *p, policy_t *pol, int secs, int measure_s)
 static policy_params_t
 params (void)
 {
-    policy_params_t pp = { .scale_ok = 1.0,
-                           .scale_soft = 0.5,
-                           .scale_hard = 0.0,
-                           .failsafe = MDF_LEVEL_SOFT,
-                           .interval_ms = 100,
-                           .decrease_ratio = 0.5,
-                           .increase_step = 0.05,
-                           .target_depth = 0.1,
-                           .kp = 0.5,
-                           .ki = 1.0,
-                           .min_scale = 0.01,
-                           .low_fill = 0.5,
-                           .high_fill = 0.8 };
+    policy_params_t pp = policy_test_defaults ();
+    pp.interval_ms = 100;
     return pp;
 }
 

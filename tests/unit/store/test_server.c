@@ -16,13 +16,13 @@
 
 #include "proto/batch.h"
 #include "proto/feedback.h"
-#include "store/server.h"
+#include "store/app.h"
 #include "store/settings.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/store/store_fixture.h"
 
 static store_settings_t s_set;
-static server_t *s_srv;
+static store_app_t *s_srv;
 static pthread_t s_thread;
 static volatile sig_atomic_t s_signal;
 static char s_ingest[64], s_feedback[64];
@@ -69,19 +69,19 @@ s_on_signal (int sig)
 static void *
 s_run (void *arg)
 {
-    server_run (arg, &s_signal);
+    store_app_run (arg, &s_signal);
     return NULL;
 }
 
-/* server_new here, server_run on a thread of its own (it owns the sockets
+/* store_app_new here, store_app_run on a thread of its own (it owns the sockets
  * from then on, as the ingest thread does in md-store). */
 static void
 s_start (int64_t capacity, int64_t max_rows)
 {
     s_settings (capacity, max_rows);
     char err[256] = "";
-    s_srv = server_new (&s_set, err, sizeof err);
-    ck_assert_msg (s_srv != NULL, "server_new: %s", err);
+    s_srv = store_app_new (&s_set, err, sizeof err);
+    ck_assert_msg (s_srv != NULL, "store_app_new: %s", err);
     struct sigaction sa;
     memset (&sa, 0, sizeof sa);
     sa.sa_handler = s_on_signal;
@@ -102,7 +102,7 @@ s_stop_loop (void)
 static void
 s_destroy (void)
 {
-    server_destroy (&s_srv);
+    store_app_destroy (&s_srv);
     store_settings_free (&s_set);
 }
 
@@ -148,7 +148,7 @@ s_expect (zsock_t *d, uint64_t seq, mdf_ack_status_t status, uint64_t count)
 static double
 s_metric (const char *series)
 {
-    return h_scrape (server_http_port (s_srv), series);
+    return h_scrape (store_app_http_port (s_srv), series);
 }
 
 /* ---- tests ---- */
@@ -164,7 +164,7 @@ START_TEST (a_committed_batch_is_acked_ok_and_an_empty_one_at_once)
     ck_assert_double_eq (s_metric ("mds_bars_written_total"), 10);
     ck_assert_double_eq (s_metric ("mds_batches_total{status=\"ok\"}"), 2);
     int status = 0;
-    free (h_http ("GET", server_http_port (s_srv), "/health/ready", NULL, &status, 2000));
+    free (h_http ("GET", store_app_http_port (s_srv), "/health/ready", NULL, &status, 2000));
     ck_assert_int_eq (status, 200);
     zsock_destroy (&d);
     s_stop_loop ();
@@ -266,11 +266,11 @@ START_TEST (drain_acks_what_was_queued_and_publishes_shutdown)
     for (uint64_t seq = 1; seq <= 5; seq++)
         s_expect (d, seq, MDF_ACK_OK, 50);
     s_stop_loop ();
-    ck_assert_int_eq (server_drain (s_srv), 0);
+    ck_assert_int_eq (store_app_drain (s_srv), 0);
     ck_assert_int_eq (mds_wait_event (sub, "shutdown", -1, &ev, 5000), 0);
     ck_assert_int_eq (ev.queue_size, 0);
     int status = 0;
-    free (h_http ("GET", server_http_port (s_srv), "/health/ready", NULL, &status, 2000));
+    free (h_http ("GET", store_app_http_port (s_srv), "/health/ready", NULL, &status, 2000));
     ck_assert_int_eq (status, 503); /* draining: not ready */
     zsock_destroy (&d);
     zsock_destroy (&sub);

@@ -1,27 +1,27 @@
 /*
- * drain: see drain.h.
+ * sinkrate: see sinkrate.h.
  *
- * Time is cut into DRAIN_SLOT_MS slots in a ring covering a little more than
+ * Time is cut into SINKRATE_SLOT_MS slots in a ring covering a little more than
  * a second; each slot holds the rows committed and the busy nanoseconds
  * (time with at least one write in progress) that fell in it.  `active` is
  * the number of writes in progress and `busy_since` when the current busy
  * stretch began (or the last time it was accounted up to).
  */
-#include "store/drain.h"
+#include "store/sinkrate.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define S_SLOT_NS ((int64_t)DRAIN_SLOT_MS * 1000000)
-#define S_SLOTS (1000 / DRAIN_SLOT_MS + 2)
+#define S_SLOT_NS ((int64_t)SINKRATE_SLOT_MS * 1000000)
+#define S_SLOTS (1000 / SINKRATE_SLOT_MS + 2)
 
 typedef struct {
     int64_t index; /* slot number (time / S_SLOT_NS) this entry holds */
     int64_t rows, busy_ns;
 } s_slot_t;
 
-struct _drain_t {
+struct _sinkrate_t {
     pthread_mutex_t lock;
     mdf_clock_t clock;
     s_slot_t ring[S_SLOTS];
@@ -30,10 +30,10 @@ struct _drain_t {
     double last_service; /* -1: unknown */
 };
 
-drain_t *
-drain_new (const mdf_clock_t *clock)
+sinkrate_t *
+sinkrate_new (const mdf_clock_t *clock)
 {
-    drain_t *self = calloc (1, sizeof *self);
+    sinkrate_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->clock = clock ? *clock : mdf_clock_system ();
@@ -45,7 +45,7 @@ drain_new (const mdf_clock_t *clock)
 }
 
 void
-drain_destroy (drain_t **self_p)
+sinkrate_destroy (sinkrate_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -55,7 +55,7 @@ drain_destroy (drain_t **self_p)
 }
 
 static s_slot_t *
-s_slot (drain_t *self, int64_t t)
+s_slot (sinkrate_t *self, int64_t t)
 {
     int64_t index = t / S_SLOT_NS;
     s_slot_t *s = &self->ring[index % S_SLOTS];
@@ -69,7 +69,7 @@ s_slot (drain_t *self, int64_t t)
 
 /* Account busy time from busy_since up to now, slot by slot. */
 static void
-s_account (drain_t *self, int64_t now)
+s_account (sinkrate_t *self, int64_t now)
 {
     if (self->active == 0) {
         self->busy_since = now;
@@ -91,10 +91,10 @@ s_account (drain_t *self, int64_t now)
 /* Rows and busy time in the slots covering the last `ms` (the current slot
  * in part). */
 static void
-s_sum (drain_t *self, int64_t now, int64_t ms, int64_t *rows, int64_t *busy)
+s_sum (sinkrate_t *self, int64_t now, int64_t ms, int64_t *rows, int64_t *busy)
 {
     *rows = *busy = 0;
-    int64_t last = (now - 1) / S_SLOT_NS, first = last - ms / DRAIN_SLOT_MS + 1;
+    int64_t last = (now - 1) / S_SLOT_NS, first = last - ms / SINKRATE_SLOT_MS + 1;
     for (int64_t i = first; i <= last; i++) {
         const s_slot_t *s = &self->ring[i % S_SLOTS];
         if (s->index == i) {
@@ -105,7 +105,7 @@ s_sum (drain_t *self, int64_t now, int64_t ms, int64_t *rows, int64_t *busy)
 }
 
 int64_t
-drain_begin (drain_t *self)
+sinkrate_begin (sinkrate_t *self)
 {
     pthread_mutex_lock (&self->lock);
     int64_t now = mdf_clock_now (&self->clock);
@@ -118,7 +118,7 @@ drain_begin (drain_t *self)
 /* Spread `rows` over the slots of [start, now] in proportion to the time
  * in each, so a transaction that spans a slot boundary counts where it ran. */
 static void
-s_spread (drain_t *self, int64_t start, int64_t now, int64_t rows)
+s_spread (sinkrate_t *self, int64_t start, int64_t now, int64_t rows)
 {
     if (now <= start) {
         s_slot (self, now)->rows += rows;
@@ -143,11 +143,11 @@ s_spread (drain_t *self, int64_t start, int64_t now, int64_t rows)
 }
 
 static void
-s_update_service (drain_t *self, int64_t now)
+s_update_service (sinkrate_t *self, int64_t now)
 {
     int64_t rows, busy;
-    s_sum (self, now, DRAIN_WINDOW_MS, &rows, &busy);
-    const int64_t min_busy = (int64_t)DRAIN_MIN_BUSY_MS * 1000000;
+    s_sum (self, now, SINKRATE_WINDOW_MS, &rows, &busy);
+    const int64_t min_busy = (int64_t)SINKRATE_MIN_BUSY_MS * 1000000;
     if (busy >= min_busy) {
         self->last_service = (double)rows / ((double)busy / 1e9);
     } else if (rows > 0) {
@@ -162,7 +162,7 @@ s_update_service (drain_t *self, int64_t now)
 }
 
 void
-drain_end (drain_t *self, int64_t started, int64_t rows, int64_t min_busy_ns)
+sinkrate_end (sinkrate_t *self, int64_t started, int64_t rows, int64_t min_busy_ns)
 {
     pthread_mutex_lock (&self->lock);
     int64_t now = mdf_clock_now (&self->clock);
@@ -177,7 +177,7 @@ drain_end (drain_t *self, int64_t started, int64_t rows, int64_t min_busy_ns)
 }
 
 double
-drain_rate (drain_t *self)
+sinkrate_rate (sinkrate_t *self)
 {
     pthread_mutex_lock (&self->lock);
     int64_t now = mdf_clock_now (&self->clock), rows, busy;
@@ -188,7 +188,7 @@ drain_rate (drain_t *self)
 }
 
 double
-drain_service_rate (drain_t *self)
+sinkrate_service_rate (sinkrate_t *self)
 {
     pthread_mutex_lock (&self->lock);
     int64_t now = mdf_clock_now (&self->clock);
