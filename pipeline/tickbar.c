@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/symhash.h"
+
 #define S_NONE INT64_MIN /* cur.start of a symbol without bars */
 
 /* For the tick path: clang would otherwise call s_bar_update (it has three
@@ -116,48 +118,7 @@ s_finite_nonneg (double d)
     return u < 0x7ff0000000000000ULL || u == 0x8000000000000000ULL;
 }
 
-/* ---- symbol table ---- */
-
-static inline uint64_t
-s_load64 (const char *p)
-{
-    uint64_t w;
-    memcpy (&w, p, 8);
-    return w;
-}
-
-static inline uint64_t
-s_load32 (const char *p)
-{
-    uint32_t w;
-    memcpy (&w, p, 4);
-    return w;
-}
-
-/* A multiply-xorshift hash of n >= 1 bytes, 8 at a time (bench/agg uses the
- * same one for its bare loop). */
-S_HOT uint64_t
-s_hash (const char *p, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ULL * (n + 1);
-    while (n > 8) {
-        h = (h ^ s_load64 (p)) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
-        p += 8;
-        n -= 8;
-    }
-    uint64_t w;
-    if (n >= 4)
-        w = s_load32 (p) | s_load32 (p + n - 4) << 32;
-    else
-        w = (uint64_t)(uint8_t)p[0] << 16 | (uint64_t)(uint8_t)p[n >> 1] << 8
-            | (uint64_t)(uint8_t)p[n - 1];
-    h = (h ^ w) * 0x94d049bb133111ebULL;
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93ULL;
-    h ^= h >> 29;
-    return h;
-}
+/* ---- symbol table (keyed by pipeline/symhash.h) ---- */
 
 S_HOT s_sym_t *
 s_lookup (const tickbar_t *self, const char *symbol, size_t len, uint64_t h)
@@ -200,7 +161,7 @@ s_intern (tickbar_t *self, const char *symbol, size_t len, uint64_t h)
             return NULL;
         for (size_t i = 0; i < self->nsyms; i++) {
             const s_sym_t *s = &self->syms[i];
-            s_place (slots, cap - 1, s_hash (s->symbol, s->len), (uint32_t)(i + 1));
+            s_place (slots, cap - 1, symhash (s->symbol, s->len), (uint32_t)(i + 1));
         }
         free (self->slots);
         self->slots = slots;
@@ -636,7 +597,7 @@ tickbar_add (tickbar_t *self, const tickbar_tick_t *t, int64_t now_ns)
         if (ts >= self->next_due && s_sweep (self, self->wm) < 0)
             return -1;
     }
-    uint64_t h = s_hash (t->symbol, len);
+    uint64_t h = symhash (t->symbol, len);
     s_sym_t *sym = s_lookup (self, t->symbol, len, h);
     if (!sym && !(sym = s_intern (self, t->symbol, len, h))) {
         self->dropped++;

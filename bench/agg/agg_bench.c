@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pipeline/symhash.h"
 #include "pipeline/tickbar.h"
 
 #define SEC 1000000000LL
@@ -88,46 +89,6 @@ s_emit (void *arg, const mdf_bar_t *bar, bool correction)
 
 /* ---- the bare loop: pipeline/tickbar.c's hash and table, nothing else ---- */
 
-static inline uint64_t
-s_load64 (const char *p)
-{
-    uint64_t w;
-    memcpy (&w, p, 8);
-    return w;
-}
-
-static inline uint64_t
-s_load32 (const char *p)
-{
-    uint32_t w;
-    memcpy (&w, p, 4);
-    return w;
-}
-
-/* Copied from pipeline/tickbar.c (s_hash). */
-static inline uint64_t
-s_hash (const char *p, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ULL * (n + 1);
-    while (n > 8) {
-        h = (h ^ s_load64 (p)) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
-        p += 8;
-        n -= 8;
-    }
-    uint64_t w;
-    if (n >= 4)
-        w = s_load32 (p) | s_load32 (p + n - 4) << 32;
-    else
-        w = (uint64_t)(uint8_t)p[0] << 16 | (uint64_t)(uint8_t)p[n >> 1] << 8
-            | (uint64_t)(uint8_t)p[n - 1];
-    h = (h ^ w) * 0x94d049bb133111ebULL;
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93ULL;
-    h ^= h >> 29;
-    return h;
-}
-
 typedef struct {
     int64_t start;
     double open, high, low, close, volume;
@@ -165,7 +126,7 @@ b_table_init (b_table_t *t, size_t maxsyms)
 static inline b_sym_t *
 b_lookup (b_table_t *t, const char *symbol, size_t len)
 {
-    uint64_t h = s_hash (symbol, len);
+    uint64_t h = symhash (symbol, len);
     uint32_t tag = (uint32_t)(h >> 32);
     size_t i = (size_t)h & t->mask;
     for (;;) {
