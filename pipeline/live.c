@@ -1,5 +1,7 @@
 /*
- * live: the live tick providers.  See live.h.
+ * live: the live tick providers.  See live.h.  The exec source (the child's
+ * pipes and restarts) is in live_exec.c, what every source does with a tick
+ * in live_core.c; what they share, live_internal.h.
  *
  * One thread per provider, running a common/loop.h loop that owns the
  * source (the child's pipes, the SUB socket or the file), a timer for the
@@ -9,6 +11,7 @@
  * open bars were handed on at the end (or the sender refused them).
  */
 #include "pipeline/live.h"
+#include "pipeline/live_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -21,357 +24,6 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "common/log.h"
-#include "common/loop.h"
-#include "pipeline/child.h"
-#include "pipeline/tickbar.h"
-#include "proto/tick.h"
-
-#define S_TICK_MS 50            /* quiet-close checks, reaping, metrics */
-#define S_LINE_MAX (64 * 1024)  /* longer lines are bad ticks */
-#define S_READ_MAX (256 * 1024) /* bytes read from the child per turn */
-#define S_MSGS_PER_TURN 512     /* zmq messages per callback */
-#define S_REPLAY_PER_TURN 4096  /* tick_csv lines per timer callback */
-#define S_ZMQ_RCVHWM 100000     /* messages the SUB queues while we wait */
-#define S_PEND 256              /* bars closed in a turn, handed on together */
-
-enum { S_EXEC, S_ZMQ, S_FILE };
-enum { S_RUNNING = 0, S_COOLDOWN = 1, S_OPEN = 2, S_DONE = 3, S_STOPPED = 4 };
-
-typedef struct {
-    char *buf;
-    size_t len;
-    bool overlong; /* dropping the rest of a line over S_LINE_MAX */
-} s_lines_t;
-
-struct _live_t {
-    char name[MDF_ID_MAX + 1];
-    size_t idx;
-    int kind;
-    bool ndjson;
-    char **argv; /* exec */
-    char *endpoint, *topic, *path;
-    double speed;
-    int64_t stop_grace_ns;
-    tickbar_config_t opcfg;
-    coordinator_t *coord;
-    sender_t *sender;
-
-    mdf_loop_thread_t *thread;
-    int stop_efd;
-    atomic_int state;
-    atomic_bool finished;
-
-    /* loop thread only */
-    mdf_loop_t *loop;
-    tickbar_t *op;
-    bool stopping, closed, got_tick;
-    uint64_t line_no; /* of the current child, or the file */
-    /* exec */
-    child_t child;
-    int out_id, err_id;
-    s_lines_t out, err;
-    mdf_tick_csv_t *csv;
-    int64_t kill_at; /* monotonic ns: SIGKILL then, 0 none */
-    /* zmq */
-    zsock_t *sub;
-    /* tick_csv */
-    FILE *file;
-    char *fline;
-    size_t fcap;
-    int pump_id;
-    bool have_next, have_t0;
-    mdf_tick_t next;
-    int64_t t0_ts, t0_mono, vnow;
-
-    mdf_bar_t pend[S_PEND]; /* closed bars not yet handed to the sender */
-    size_t npend;
-
-    tickbar_stats_t synced;
-    mdf_counter_t *m_ticks, *m_bad, *m_late, *m_dropped, *m_bars, *m_corr, *m_restarts, *m_errors;
-    mdf_gauge_t *m_lag, *m_open, *m_state;
-    mdf_ratelimit_t rl_bad, rl_stderr, rl_err;
-};
-
-/* ---- metrics and logs -------------------------------------------------- */
-
-static void
-s_add (mdf_counter_t *c, uint64_t now, uint64_t before)
-{
-    if (c && now > before)
-        mdf_counter_add (c, now - before);
-}
-
-/* The operator's counts into the metrics (deltas since the last call). */
-static int s_push (live_t *self);
-
-static void
-s_sync (live_t *self)
-{
-    s_push (self);
-    tickbar_stats_t st;
-    tickbar_stats (self->op, &st);
-    s_add (self->m_ticks, st.ticks, self->synced.ticks);
-    s_add (self->m_late, st.late, self->synced.late);
-    s_add (self->m_dropped, st.dropped, self->synced.dropped);
-    s_add (self->m_bars, st.bars, self->synced.bars);
-    s_add (self->m_corr, st.corrections, self->synced.corrections);
-    self->synced = st;
-    if (self->m_open)
-        mdf_gauge_set (self->m_open, (double)st.open_bars);
-    if (self->m_lag && st.last_closed_end > 0)
-        mdf_gauge_set (self->m_lag, (double)(mdf_wall_ns () - st.last_closed_end) / 1e9);
-}
-
-static void
-s_set_state (live_t *self, int state)
-{
-    atomic_store (&self->state, state);
-    if (self->m_state)
-        mdf_gauge_set (self->m_state, state > S_DONE ? S_DONE : state);
-}
-
-static void
-s_bad (live_t *self, const char *where, uint64_t n, const char *error)
-{
-    if (self->m_bad)
-        mdf_counter_inc (self->m_bad);
-    uint64_t sup = 0;
-    char q[300];
-    if (mdf_ratelimit_allow (&self->rl_bad, &sup))
-        mdf_warn ("tick skipped", "provider=%s %s=%llu error=%s suppressed=%llu", self->name, where,
-                  (unsigned long long)n, mdf_log_quote (q, sizeof q, error),
-                  (unsigned long long)sup);
-}
-
-/* ---- ticks into bars into the sender ----------------------------------- */
-
-/* Hand the bars closed so far to the sender (blocking while its window is
- * full).  0, or -1 once it takes no more. */
-static int
-s_push (live_t *self)
-{
-    if (self->npend == 0)
-        return self->closed ? -1 : 0;
-    size_t n = self->npend;
-    self->npend = 0;
-    if (self->closed || sender_push (self->sender, self->idx, self->pend, n) < 0) {
-        self->closed = true;
-        return -1;
-    }
-    return 0;
-}
-
-/* A closed bar: kept for s_push, at the end of the turn or when S_PEND are
- * waiting (a lock per bar would cost more than the bar). */
-static int
-s_emit (void *arg, const mdf_bar_t *bar, bool correction)
-{
-    (void)correction;
-    live_t *self = arg;
-    if (self->closed)
-        return -1;
-    self->pend[self->npend++] = *bar;
-    return self->npend == S_PEND ? s_push (self) : 0;
-}
-
-/* One good tick at (monotonic or replay) time now.  -1 once the sender is
- * closed. */
-static int
-s_tick (live_t *self, const mdf_tick_t *t, int64_t now)
-{
-    tickbar_tick_t in = {
-        .symbol = t->symbol,
-        .symbol_len = strlen (t->symbol),
-        .ts = t->ts,
-        .value = mdf_tick_value (t),
-        .volume = t->kind == MDF_TICK_TRADE ? t->size : 1,
-        .quote = t->kind == MDF_TICK_QUOTE,
-    };
-    self->got_tick = true;
-    return tickbar_add (self->op, &in, now) < 0 ? -1 : 0;
-}
-
-/* A line of the child's stdout: parsed, aggregated. */
-static int
-s_line (live_t *self, const char *line, size_t len, int64_t now)
-{
-    mdf_tick_t t;
-    char err[256];
-    self->line_no++;
-    mdf_tick_rc_t rc = self->ndjson ? mdf_tick_json_line (line, len, &t, err, sizeof err)
-                                    : mdf_tick_csv_line (self->csv, line, len, &t, err, sizeof err);
-    if (rc == MDF_TICK_BAD)
-        s_bad (self, "line", self->line_no, err);
-    if (rc != MDF_TICK_OK)
-        return 0;
-    return s_tick (self, &t, now);
-}
-
-/* Append data to ls and hand every complete line to fn; keeps the rest. */
-static int
-s_split (live_t *self, s_lines_t *ls, const char *data, size_t n,
-         int (*fn) (live_t *, const char *, size_t, int64_t), int64_t now)
-{
-    for (size_t i = 0; i < n;) {
-        const char *nl = memchr (data + i, '\n', n - i);
-        size_t take = nl ? (size_t)(nl - (data + i)) : n - i;
-        if (!ls->overlong && ls->len + take > S_LINE_MAX) {
-            ls->overlong = true;
-            ls->len = 0;
-            if (fn == s_line)
-                s_bad (self, "line", self->line_no + 1, "line over 64 KiB");
-        }
-        if (!ls->overlong) {
-            memcpy (ls->buf + ls->len, data + i, take);
-            ls->len += take;
-        }
-        i += take;
-        if (!nl)
-            break;
-        i++; /* the '\n' */
-        if (ls->overlong) {
-            ls->overlong = false;
-            if (fn == s_line)
-                self->line_no++;
-        } else if (fn (self, ls->buf, ls->len, now) < 0)
-            return -1;
-        ls->len = 0;
-    }
-    return 0;
-}
-
-/* ---- exec ---------------------------------------------------------------- */
-
-static int
-s_stderr_line (live_t *self, const char *line, size_t len, int64_t now)
-{
-    (void)now;
-    uint64_t sup = 0;
-    char q[600], text[512];
-    snprintf (text, sizeof text, "%.*s", (int)(len < 500 ? len : 500), line);
-    if (len > 0 && mdf_ratelimit_allow (&self->rl_stderr, &sup))
-        mdf_info ("provider stderr", "provider=%s pid=%d line=%s suppressed=%llu", self->name,
-                  (int)self->child.pid, mdf_log_quote (q, sizeof q, text), (unsigned long long)sup);
-    return 0;
-}
-
-static void s_child_gone (live_t *self);
-
-/* Read what the pipe has (bounded per turn); at its end, close it. */
-static int
-s_on_pipe (mdf_loop_t *loop, int fd, short revents, void *arg)
-{
-    (void)revents;
-    live_t *self = arg;
-    bool is_out = fd == self->child.out_fd;
-    char buf[65536];
-    int64_t now = mdf_loop_now_ns (loop);
-    for (size_t total = 0; total < S_READ_MAX;) {
-        ssize_t n = read (fd, buf, sizeof buf);
-        if (n > 0) {
-            total += (size_t)n;
-            if (s_split (self, is_out ? &self->out : &self->err, buf, (size_t)n,
-                         is_out ? s_line : s_stderr_line, now)
-                < 0)
-                return -1; /* the sender is closed: stop */
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            break;
-        /* the end (or a read error): this pipe is done */
-        mdf_loop_remove (loop, is_out ? self->out_id : self->err_id);
-        close (fd);
-        if (is_out) {
-            self->child.out_fd = -1;
-            self->out_id = -1;
-            /* a child that closed its stdout is of no more use: ask it to go */
-            if (self->child.pid > 0 && !self->kill_at) {
-                child_signal (&self->child, SIGTERM);
-                self->kill_at = now + self->stop_grace_ns;
-            }
-        } else {
-            self->child.err_fd = -1;
-            self->err_id = -1;
-        }
-        break;
-    }
-    s_sync (self);
-    return 0;
-}
-
-static int
-s_spawn (live_t *self)
-{
-    char err[512];
-    if (child_spawn (&self->child, self->argv, NULL, err, sizeof err) < 0) {
-        s_child_gone (self); /* counts as an exit: cooldown, breaker */
-        uint64_t sup = 0;
-        if (mdf_ratelimit_allow (&self->rl_err, &sup))
-            mdf_warn ("provider cannot start its command", "provider=%s error=\"%s\"", self->name,
-                      err);
-        return 0;
-    }
-    self->line_no = 0;
-    self->got_tick = false;
-    self->kill_at = 0;
-    self->out.len = self->err.len = 0;
-    self->out.overlong = self->err.overlong = false;
-    if (self->csv)
-        mdf_tick_csv_reset (self->csv);
-    self->out_id = mdf_loop_add_fd (self->loop, self->child.out_fd, POLLIN, s_on_pipe, self);
-    self->err_id = mdf_loop_add_fd (self->loop, self->child.err_fd, POLLIN, s_on_pipe, self);
-    s_set_state (self, S_RUNNING);
-    mdf_info ("provider command started", "provider=%s pid=%d command=%s", self->name,
-              (int)self->child.pid, self->argv[0]);
-    return 0;
-}
-
-/* The child is gone (or could not start): a failure unless stopping. */
-static void
-s_child_gone (live_t *self)
-{
-    if (self->stopping)
-        return;
-    if (self->got_tick)
-        coordinator_report_success (self->coord, self->idx);
-    coordinator_report_failure (self->coord, self->idx);
-    if (self->m_errors)
-        mdf_counter_inc (self->m_errors);
-    coordinator_state_t st = coordinator_state (self->coord, self->idx);
-    s_set_state (self, st == COORD_BREAKER_OPEN ? S_OPEN : S_COOLDOWN);
-}
-
-/* Reap, kill after the grace, restart after the cooldown. */
-static void
-s_exec_tick (live_t *self, int64_t now)
-{
-    if (self->child.pid > 0) {
-        if (self->kill_at && now >= self->kill_at) {
-            child_signal (&self->child, SIGKILL);
-            self->kill_at = 0;
-        }
-        char how[64];
-        if (self->child.out_fd >= 0 || !child_reap (&self->child, how, sizeof how))
-            return; /* still reading its output, or still running */
-        if (self->child.err_fd >= 0) {
-            mdf_loop_remove (self->loop, self->err_id);
-            child_close_pipes (&self->child);
-        }
-        mdf_warn (self->stopping ? "provider command stopped" : "provider command ended",
-                  "provider=%s how=\"%s\" lines=%llu", self->name, how,
-                  (unsigned long long)self->line_no);
-        s_child_gone (self);
-        return;
-    }
-    if (self->stopping)
-        return;
-    if (coordinator_state (self->coord, self->idx) == COORD_RUNNING) {
-        if (self->m_restarts && atomic_load (&self->state) != S_RUNNING)
-            mdf_counter_inc (self->m_restarts);
-        s_spawn (self);
-    }
-}
 
 /* ---- zmq ------------------------------------------------------------------- */
 
@@ -401,11 +53,11 @@ s_on_sub (mdf_loop_t *loop, void *sock, void *arg)
                                                     err, sizeof err);
         zmq_msg_close (&msg);
         if (rc == MDF_TICK_BAD)
-            s_bad (self, "message", self->line_no, err);
-        else if (rc == MDF_TICK_OK && s_tick (self, &t, now) < 0)
+            live_bad (self, "message", self->line_no, err);
+        else if (rc == MDF_TICK_OK && live_tick (self, &t, now) < 0)
             return -1;
     }
-    s_sync (self);
+    live_sync (self);
     return 0;
 }
 
@@ -429,7 +81,7 @@ s_file_next (live_t *self)
         mdf_tick_rc_t rc
             = mdf_tick_csv_line (self->csv, self->fline, len, &self->next, err, sizeof err);
         if (rc == MDF_TICK_BAD)
-            s_bad (self, "line", self->line_no, err);
+            live_bad (self, "line", self->line_no, err);
         if (rc == MDF_TICK_OK)
             return 1;
     }
@@ -440,8 +92,8 @@ s_finish (live_t *self, int state)
 {
     if (tickbar_flush (self->op) < 0)
         self->closed = true;
-    s_sync (self);
-    s_set_state (self, state);
+    live_sync (self);
+    live_set_state (self, state);
     return -1; /* ends the loop */
 }
 
@@ -476,7 +128,7 @@ s_pump (mdf_loop_t *loop, int id, void *arg)
             if (due > now) {
                 int64_t ms = (due - now + 999999) / 1000000;
                 mdf_loop_timer_reset (loop, self->pump_id, ms);
-                s_sync (self);
+                live_sync (self);
                 return 0;
             }
         }
@@ -486,11 +138,11 @@ s_pump (mdf_loop_t *loop, int id, void *arg)
             self->vnow = offset;
         int64_t vclock = self->vnow + 1000000000LL;
         self->have_next = false;
-        if (tickbar_poll (self->op, vclock) < 0 || s_tick (self, &self->next, vclock) < 0)
+        if (tickbar_poll (self->op, vclock) < 0 || live_tick (self, &self->next, vclock) < 0)
             return -1;
     }
     mdf_loop_timer_reset (loop, self->pump_id, 0);
-    s_sync (self);
+    live_sync (self);
     return 0;
 }
 
@@ -505,11 +157,11 @@ s_on_timer (mdf_loop_t *loop, int id, void *arg)
     if (self->kind != S_FILE && tickbar_poll (self->op, now) < 0)
         return -1;
     if (self->kind == S_EXEC) {
-        s_exec_tick (self, now);
+        live_exec_tick (self, now);
         if (self->stopping && self->child.pid <= 0)
             return s_finish (self, S_STOPPED);
     }
-    s_sync (self);
+    live_sync (self);
     return 0;
 }
 
@@ -574,7 +226,7 @@ s_setup (mdf_loop_t *loop, void *arg, char *err, size_t errlen)
             return -1;
         }
     } else {
-        s_spawn (self);
+        live_exec_spawn (self);
     }
     return 0;
 }
@@ -592,9 +244,9 @@ s_teardown (mdf_loop_t *loop, void *arg)
     }
     child_close_pipes (&self->child);
     if (!self->closed && tickbar_flush (self->op) == 0)
-        s_sync (self);
+        live_sync (self);
     if (atomic_load (&self->state) != S_DONE)
-        s_set_state (self, S_STOPPED);
+        live_set_state (self, S_STOPPED);
     zsock_destroy (&self->sub);
     if (self->file)
         fclose (self->file);
@@ -701,7 +353,7 @@ live_new (const provider_settings_t *ps, size_t idx, coordinator_t *coord, sende
         s_free (self);
         return NULL;
     }
-    self->op = tickbar_new (&self->opcfg, s_emit, self);
+    self->op = tickbar_new (&self->opcfg, live_emit, self);
     self->csv = mdf_tick_csv_new ();
     if (!self->op || !self->csv) {
         snprintf (err, errlen, "out of memory");

@@ -1,0 +1,111 @@
+/*
+ * live_core: what every live source does with a tick (live.h): the operator
+ * (tickbar), the bars it closes handed to the sender once a turn, bad ticks
+ * counted and logged, the metrics kept in step.  The sources are in live.c
+ * (zmq, tick_csv) and live_exec.c (exec); they call in here, never the
+ * other way round.
+ */
+#include "pipeline/live_internal.h"
+
+#include <string.h>
+
+#include "common/clock.h"
+
+/* ---- metrics and logs -------------------------------------------------- */
+
+static void
+s_add (mdf_counter_t *c, uint64_t now, uint64_t before)
+{
+    if (c && now > before)
+        mdf_counter_add (c, now - before);
+}
+
+/* The operator's counts into the metrics (deltas since the last call). */
+static int s_push (live_t *self);
+
+void
+live_sync (live_t *self)
+{
+    s_push (self);
+    tickbar_stats_t st;
+    tickbar_stats (self->op, &st);
+    s_add (self->m_ticks, st.ticks, self->synced.ticks);
+    s_add (self->m_late, st.late, self->synced.late);
+    s_add (self->m_dropped, st.dropped, self->synced.dropped);
+    s_add (self->m_bars, st.bars, self->synced.bars);
+    s_add (self->m_corr, st.corrections, self->synced.corrections);
+    self->synced = st;
+    if (self->m_open)
+        mdf_gauge_set (self->m_open, (double)st.open_bars);
+    if (self->m_lag && st.last_closed_end > 0)
+        mdf_gauge_set (self->m_lag, (double)(mdf_wall_ns () - st.last_closed_end) / 1e9);
+}
+
+void
+live_set_state (live_t *self, int state)
+{
+    atomic_store (&self->state, state);
+    if (self->m_state)
+        mdf_gauge_set (self->m_state, state > S_DONE ? S_DONE : state);
+}
+
+void
+live_bad (live_t *self, const char *where, uint64_t n, const char *error)
+{
+    if (self->m_bad)
+        mdf_counter_inc (self->m_bad);
+    uint64_t sup = 0;
+    char q[300];
+    if (mdf_ratelimit_allow (&self->rl_bad, &sup))
+        mdf_warn ("tick skipped", "provider=%s %s=%llu error=%s suppressed=%llu", self->name, where,
+                  (unsigned long long)n, mdf_log_quote (q, sizeof q, error),
+                  (unsigned long long)sup);
+}
+
+/* ---- ticks into bars into the sender ----------------------------------- */
+
+/* Hand the bars closed so far to the sender (blocking while its window is
+ * full).  0, or -1 once it takes no more. */
+static int
+s_push (live_t *self)
+{
+    if (self->npend == 0)
+        return self->closed ? -1 : 0;
+    size_t n = self->npend;
+    self->npend = 0;
+    if (self->closed || sender_push (self->sender, self->idx, self->pend, n) < 0) {
+        self->closed = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* A closed bar: kept for s_push, at the end of the turn or when S_PEND are
+ * waiting (a lock per bar would cost more than the bar). */
+int
+live_emit (void *arg, const mdf_bar_t *bar, bool correction)
+{
+    (void)correction;
+    live_t *self = arg;
+    if (self->closed)
+        return -1;
+    self->pend[self->npend++] = *bar;
+    return self->npend == S_PEND ? s_push (self) : 0;
+}
+
+/* One good tick at (monotonic or replay) time now.  -1 once the sender is
+ * closed. */
+int
+live_tick (live_t *self, const mdf_tick_t *t, int64_t now)
+{
+    tickbar_tick_t in = {
+        .symbol = t->symbol,
+        .symbol_len = strlen (t->symbol),
+        .ts = t->ts,
+        .value = mdf_tick_value (t),
+        .volume = t->kind == MDF_TICK_TRADE ? t->size : 1,
+        .quote = t->kind == MDF_TICK_QUOTE,
+    };
+    self->got_tick = true;
+    return tickbar_add (self->op, &in, now) < 0 ? -1 : 0;
+}
