@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto/tick.h"
@@ -298,6 +299,11 @@ START_TEST (exec_ndjson_ticks_become_the_exact_bars_in_the_store)
     E2E_CHECK (s_metric (&pipe, "mdp_ticks_bad_total", "feed") == 3, "3 bad ticks not counted");
     E2E_CHECK (s_metric (&pipe, "mdp_ticks_late_total", "feed") == 0, "late ticks counted");
     E2E_CHECK (h_log_contains (&pipe.proc, "tick skipped"), "no log line for a bad tick");
+    /* freshness: the last bar closed ended on 2024-01-02, years behind the clock */
+    double lag = s_metric (&pipe, "mdp_live_lag_seconds", "feed");
+    double want_lag = (double)time (NULL) - (double)(S_BASE_NS / 1000000000LL + S_SECONDS);
+    E2E_CHECK (fabs (lag - want_lag) < 60, "mdp_live_lag_seconds %.0f, expected about %.0f", lag,
+               want_lag);
     s_compare_db (store.db, "feed", want, nwant);
     free (want);
     free (ticks.t);
