@@ -88,6 +88,20 @@ EOF
     wait_http "$P_HTTP" "$P_PID" "$1"
 }
 
+# cat_up NAME FILE FORMAT: a null-sink store and a pipeline whose exec
+# provider runs `cat FILE`, 1 s bars; returns at its first tick (first, t0)
+cat_up () {
+    store_up "$1-store" null 0
+    pipe_up "$1-pipeline" "[[providers]]
+name = \"feed\"
+type = \"exec\"
+command = [\"cat\", \"$2\"]
+format = \"$3\"
+bar_interval = \"1s\"
+grace_ms = 200"
+    first_tick # from the first tick read (start-up is not reading)
+}
+
 printf '| figure | result |\n|---|---|\n' >"$out/results.md"
 
 # ---------------------------------------------------------------- 1. aggregation
@@ -106,15 +120,7 @@ for fmt in csv ndjson; do
     t0=$(now); cat "$tmp/ticks.$fmt" >/dev/null; t1=$(now)
     cat_rate=$(calc "%.0f" "$N / ($t1 - $t0)")
     parse=$("$build/bench/live/parse_bench" "$tmp/ticks.$fmt" "$fmt" --rounds $([ $quick = 1 ] && echo 3 || echo 5))
-    store_up "read-$fmt-store" null 0
-    pipe_up "read-$fmt-pipeline" "[[providers]]
-name = \"feed\"
-type = \"exec\"
-command = [\"cat\", \"$tmp/ticks.$fmt\"]
-format = \"$fmt\"
-bar_interval = \"1s\"
-grace_ms = 200"
-    first_tick # from the first tick read (start-up is not reading) to the last
+    cat_up "read-$fmt" "$tmp/ticks.$fmt" "$fmt"
     for _ in $(seq 1 2400); do
         [ "$(scrape "$P_HTTP" mdp_ticks_total)" -ge "$N" ] && break
         sleep 0.02
@@ -130,15 +136,7 @@ done
 
 # ---------------------------------------------------------------- 3. end to end
 say "end to end: dense ticks (10 a symbol a bar), null sink"
-store_up "e2e-store" null 0
-pipe_up "e2e-pipeline" "[[providers]]
-name = \"feed\"
-type = \"exec\"
-command = [\"cat\", \"$tmp/dense.csv\"]
-format = \"csv\"
-bar_interval = \"1s\"
-grace_ms = 200"
-first_tick
+cat_up e2e "$tmp/dense.csv" csv
 bars_want=$((N / 10))
 for _ in $(seq 1 2400); do
     [ "$(scrape "$S_HTTP" mds_bars_written_total)" -ge "$bars_want" ] && break
