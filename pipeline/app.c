@@ -15,8 +15,10 @@
  * (each does at least every 100 ms), 503 "wedged" once either has not for
  * APP_WEDGED_MS: a restart is then the cure.  The server starts last, once
  * every part runs; a stopping pipeline is still live, it is draining.
- * GET /health/ready: 200 until the pipeline starts stopping, then 503.
- * GET /health is the summary, with both facts.
+ * GET /health/ready: 200 until the pipeline starts stopping, or while a live
+ * provider's journal has a disk error (its ticks cannot be kept), then 503.
+ * GET /health is the summary, with both facts and the journals' state (a
+ * full or failing journal makes it "degraded").
  */
 #include "pipeline/app.h"
 
@@ -146,6 +148,40 @@ s_wedged (app_t *self, int64_t *age_ms)
     return *age_ms >= APP_WEDGED_MS ? "listener" : NULL;
 }
 
+/* The journals' summary: "off" (no live provider journals), "ok", "full"
+ * or "error" (the worst), and the JSON object /health shows. */
+static const char *
+s_journal (app_t *self, char *json, size_t size)
+{
+    int worst = 0; /* off, ok, full, error */
+    static const char *const names[] = { "off", "ok", "full", "error" };
+    char per[600] = "", error[400] = "", esc[400 * 6];
+    size_t o = 0;
+    for (size_t i = 0; i < self->s.nproviders; i++) {
+        char e[256];
+        const char *st = self->providers[i]
+                             ? provider_journal_state (self->providers[i], e, sizeof e)
+                             : "off";
+        int rank = 0;
+        for (int k = 0; k < 4; k++)
+            if (strcmp (st, names[k]) == 0)
+                rank = k;
+        if (rank == 0)
+            continue;
+        if (rank == 3 && !error[0])
+            snprintf (error, sizeof error, "%s: %s", self->s.providers[i].name, e);
+        worst = rank > worst ? rank : worst;
+        o += (size_t)snprintf (per + o, o < sizeof per ? sizeof per - o : 0, ",\"%s\":\"%s\"",
+                               self->s.providers[i].name, st);
+        if (o >= sizeof per)
+            o = sizeof per - 1;
+    }
+    snprintf (json, size, "{\"state\":\"%s\"%s%s%s%s}", names[worst], per,
+              error[0] ? ",\"error\":\"" : "",
+              error[0] ? mdf_json_escape (esc, sizeof esc, error) : "", error[0] ? "\"" : "");
+    return names[worst];
+}
+
 static void
 s_health (void *arg, mdf_http_reply_t *r)
 {
@@ -161,6 +197,9 @@ s_health (void *arg, mdf_http_reply_t *r)
         if (o >= sizeof prov)
             o = sizeof prov - 1;
     }
+    char jr[1024];
+    const char *jstate = s_journal (self, jr, sizeof jr);
+    bool j_ok = strcmp (jstate, "ok") == 0 || strcmp (jstate, "off") == 0;
     char fb[256];
     bool fb_ok = true;
     if (self->listener) {
@@ -183,19 +222,19 @@ s_health (void *arg, mdf_http_reply_t *r)
     bool stopping = atomic_load (&self->stopping) != 0;
     const char *state = wedged                         ? "wedged"
                         : stopping                     ? "stopping"
-                        : (prov_ok && fb_ok && snd_ok) ? "ok"
-                                                       : "degraded";
+                        : (prov_ok && fb_ok && snd_ok && j_ok) ? "ok"
+                                                               : "degraded";
     char *body = NULL;
     if (asprintf (&body,
                   "{\"service\":\"md-pipeline\",\"state\":\"%s\",\"version\":\"%s\",\"pid\":%d,"
                   "\"live\":%s,\"ready\":%s,"
                   "\"paused\":%s,\"components\":{"
-                  "\"providers\":{\"state\":\"%s\"%s},\"feedback\":%s,"
+                  "\"providers\":{\"state\":\"%s\"%s},\"journal\":%s,\"feedback\":%s,"
                   "\"sender\":{\"state\":\"%s\",\"inflight\":%zu,\"oldest_ms\":%lld,"
                   "\"loop_ms_ago\":%lld}}}",
                   state, MDF_VERSION, (int)getpid (), wedged ? "false" : "true",
                   stopping ? "false" : "true", coordinator_paused (self->coord) ? "true" : "false",
-                  prov_ok ? "ok" : "degraded", prov, fb,
+                  prov_ok ? "ok" : "degraded", prov, jr, fb,
                   loop_ms >= APP_WEDGED_MS ? "wedged"
                   : snd_ok                 ? "ok"
                                            : "stalled",
@@ -227,9 +266,15 @@ s_health_ready (void *arg, const char *body, size_t len, mdf_http_reply_t *r)
 {
     (void)body, (void)len;
     app_t *self = arg;
+    char jr[1024];
     if (atomic_load (&self->stopping))
         s_reply (r, 503, "{\"service\":\"md-pipeline\",\"ready\":false,\"reason\":\"%s\"}\n",
                  "stopping");
+    else if (strcmp (s_journal (self, jr, sizeof jr), "error") == 0)
+        s_reply (r, 503,
+                 "{\"service\":\"md-pipeline\",\"ready\":false,\"reason\":\"journal error\","
+                 "\"journal\":%s}\n",
+                 jr);
     else
         s_reply (r, 200, "{\"service\":\"md-pipeline\",\"ready\":true}\n");
 }
@@ -427,7 +472,7 @@ s_start (app_t *self, char *err, size_t errlen)
     }
     for (size_t i = 0; i < s->nproviders; i++) {
         self->providers[i] = provider_new (&s->providers[i], i, self->coord, self->sender,
-                                           self->metrics, err, errlen);
+                                           self->metrics, &s->journal, err, errlen);
         if (!self->providers[i])
             return -1;
     }

@@ -26,6 +26,7 @@ typedef struct {
     int64_t first_ns;
     bool writing; /* reserved and not yet committed */
     bool live;    /* a live (tick) provider: sealed and taken first */
+    uint64_t total; /* bars committed so far (the next bar's position) */
 } s_open_t;
 
 struct _batcher_t {
@@ -178,6 +179,7 @@ s_seal_locked (batcher_t *self, size_t idx)
     b->prov = idx;
     b->live = o->live;
     b->first_ns = o->first_ns;
+    b->first = o->total - o->n;
     b->bars = o->bars;
     b->n = o->n;
     b->sealed_ns = mdf_mono_ns ();
@@ -259,6 +261,7 @@ batcher_commit (batcher_t *self, size_t idx, size_t n)
         s_set_pending (self, self->pending + 1);
     }
     o->n += n;
+    o->total += n;
     if (n > 0 && self->ingested[idx])
         mdf_counter_add (self->ingested[idx], n);
     int64_t due = self->flush ? now : o->first_ns + self->linger_ns;
@@ -359,6 +362,21 @@ batcher_release (batcher_t *self, batch_t *b)
     pthread_mutex_unlock (&self->lock);
     free (b->bars);
     free (b);
+}
+
+uint64_t
+batcher_settled (batcher_t *self, size_t idx)
+{
+    if (idx >= self->nproviders)
+        return 0;
+    pthread_mutex_lock (&self->lock);
+    const s_open_t *o = &self->open[idx];
+    uint64_t settled = o->total - o->n;
+    for (const batch_t *b = self->sealed_head; b; b = b->next)
+        if (b->prov == idx && b->first < settled)
+            settled = b->first;
+    pthread_mutex_unlock (&self->lock);
+    return settled;
 }
 
 /* Lock held. */

@@ -59,6 +59,7 @@ typedef struct _batch_t {
     int64_t sealed_ns; /* monotonic */
     int64_t first_ns;  /* monotonic: when its first bar came in */
     bool live;         /* from a live (tick) provider: goes first */
+    uint64_t first;    /* position of its first bar among its provider's bars (0-based) */
     /* private: the batcher's lists */
     struct _batch_t *next, *prev, *ready_next;
 } batch_t;
@@ -135,6 +136,11 @@ size_t batcher_window (batcher_t *self);
 
 /* Batches holding bars not yet acked: sealed + non-empty open ones. */
 size_t batcher_pending (batcher_t *self);
+
+/* How many of provider idx's bars, counted from its first, are settled: every
+ * bar before that position is in a released batch (acked ok or rejected).
+ * The journal trims by it (pipeline/live_journal.c). */
+uint64_t batcher_settled (batcher_t *self, size_t idx);
 
 /* Bars in those batches (what would be lost if the pipeline stopped now). */
 size_t batcher_pending_bars (batcher_t *self);

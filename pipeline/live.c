@@ -33,7 +33,7 @@ s_on_sub (mdf_loop_t *loop, void *sock, void *arg)
     live_t *self = arg;
     int64_t now = mdf_loop_now_ns (loop);
     void *raw = zsock_resolve (sock);
-    for (int k = 0; k < S_MSGS_PER_TURN; k++) {
+    for (int k = 0; k < S_MSGS_PER_TURN && !self->paused; k++) {
         zmq_msg_t msg;
         zmq_msg_init (&msg);
         if (zmq_msg_recv (&msg, raw, ZMQ_DONTWAIT) < 0) {
@@ -57,7 +57,7 @@ s_on_sub (mdf_loop_t *loop, void *sock, void *arg)
         else if (rc == MDF_TICK_OK && live_tick (self, &t, now) < 0)
             return -1;
     }
-    live_sync (self);
+    live_turn_end (self);
     return 0;
 }
 
@@ -90,9 +90,15 @@ s_file_next (live_t *self)
 static int
 s_finish (live_t *self, int state)
 {
-    if (tickbar_flush (self->op) < 0)
+    if (self->jdir && self->loop && live_commit (self, mdf_loop_now_ns (self->loop)) < 0)
         self->closed = true;
-    live_sync (self);
+    if (self->ntq > 0)
+        mdf_warn ("ticks not journalled at stop (the journal is full or failing): the source "
+                  "resumes from the cursor",
+                  "provider=%s ticks=%zu cursor=\"%s\"", self->name, self->ntq, self->cursor);
+    if (!self->closed && tickbar_flush (self->op) < 0)
+        self->closed = true;
+    live_turn_end (self);
     live_set_state (self, state);
     return -1; /* ends the loop */
 }
@@ -128,7 +134,7 @@ s_pump (mdf_loop_t *loop, int id, void *arg)
             if (due > now) {
                 int64_t ms = (due - now + 999999) / 1000000;
                 mdf_loop_timer_reset (loop, self->pump_id, ms);
-                live_sync (self);
+                live_turn_end (self);
                 return 0;
             }
         }
@@ -142,7 +148,7 @@ s_pump (mdf_loop_t *loop, int id, void *arg)
             return -1;
     }
     mdf_loop_timer_reset (loop, self->pump_id, 0);
-    live_sync (self);
+    live_turn_end (self);
     return 0;
 }
 
@@ -154,6 +160,7 @@ s_on_timer (mdf_loop_t *loop, int id, void *arg)
     (void)id;
     live_t *self = arg;
     int64_t now = mdf_loop_now_ns (loop);
+    live_journal_tick (self, now);
     if (self->kind != S_FILE && tickbar_poll (self->op, now) < 0)
         return -1;
     if (self->kind == S_EXEC) {
@@ -161,7 +168,7 @@ s_on_timer (mdf_loop_t *loop, int id, void *arg)
         if (self->stopping && self->child.pid <= 0)
             return s_finish (self, S_STOPPED);
     }
-    live_sync (self);
+    live_turn_end (self);
     return 0;
 }
 
@@ -177,6 +184,15 @@ s_on_stop (mdf_loop_t *loop, int fd, short revents, void *arg)
     if (self->stopping)
         return 0;
     self->stopping = true;
+    if (!self->started) /* still replaying, or the journal cannot be opened */
+        return s_finish (self, S_STOPPED);
+    if (self->paused && self->kind == S_EXEC && self->child.out_fd >= 0) {
+        /* what the pipe holds was never journalled: the cursor resumes it */
+        mdf_loop_remove (loop, self->out_id);
+        self->out_id = -1;
+        close (self->child.out_fd);
+        self->child.out_fd = -1;
+    }
     if (self->kind == S_EXEC && self->child.pid > 0) {
         child_signal (&self->child, SIGTERM);
         self->kill_at = mdf_loop_now_ns (loop) + self->stop_grace_ns;
@@ -185,17 +201,75 @@ s_on_stop (mdf_loop_t *loop, int fd, short revents, void *arg)
     return s_finish (self, S_STOPPED);
 }
 
+/* Stop or go on reading the source while the journal is full or failing
+ * (live_journal.c): the child's pipe fills and it blocks in write, the SUB
+ * socket queues up to its high-water mark, then drops. */
+static void
+s_pause (live_t *self, bool pause)
+{
+    if (self->paused == pause)
+        return;
+    self->paused = pause;
+    if (!self->started)
+        return;
+    if (self->kind == S_EXEC) {
+        if (pause && self->out_id >= 0) {
+            mdf_loop_remove (self->loop, self->out_id);
+            self->out_id = -1;
+        } else if (!pause && self->out_id < 0 && self->child.out_fd >= 0)
+            self->out_id = live_exec_watch (self);
+    } else if (self->kind == S_ZMQ) {
+        if (pause && self->sub_id >= 0) {
+            mdf_loop_remove (self->loop, self->sub_id);
+            self->sub_id = -1;
+        } else if (!pause && self->sub_id < 0)
+            self->sub_id = mdf_loop_add_socket (self->loop, self->sub, s_on_sub, self);
+    }
+}
+
+/* The journal's replay, then the source: once, from a timer (again a second
+ * later while the journal cannot be opened or written). */
+static int
+s_start (mdf_loop_t *loop, int id, void *arg)
+{
+    live_t *self = arg;
+    int64_t now = mdf_loop_now_ns (loop);
+    if (live_journal_start (self, now) < 0) {
+        mdf_loop_timer_reset (loop, id, 1000);
+        return 0;
+    }
+    if (self->closed)
+        return -1;
+    self->started = true;
+    if (self->kind == S_ZMQ) {
+        self->sub_id = mdf_loop_add_socket (loop, self->sub, s_on_sub, self);
+        if (self->sub_id < 0) {
+            mdf_error ("provider cannot poll its SUB socket", "provider=%s", self->name);
+            return -1;
+        }
+    } else if (self->kind == S_FILE) {
+        mdf_loop_timer_reset (loop, self->pump_id, 0);
+    } else {
+        live_exec_spawn (self);
+    }
+    live_turn_end (self);
+    return 0;
+}
+
 static int
 s_setup (mdf_loop_t *loop, void *arg, char *err, size_t errlen)
 {
     live_t *self = arg;
     self->loop = loop;
-    if (mdf_loop_add_fd (loop, self->stop_efd, POLLIN, s_on_stop, self) < 0
+    self->pause = s_pause;
+    self->start_id = mdf_loop_timer (loop, 0, false, s_start, self);
+    if (self->start_id < 0 || mdf_loop_add_fd (loop, self->stop_efd, POLLIN, s_on_stop, self) < 0
         || mdf_loop_timer (loop, S_TICK_MS, true, s_on_timer, self) < 0) {
         snprintf (err, errlen, "provider %s: cannot set up its loop", self->name);
         return -1;
     }
     if (self->kind == S_ZMQ) {
+        /* connected now, so that it queues while the journal is replayed */
         self->sub = zsock_new (ZMQ_SUB);
         if (!self->sub) {
             snprintf (err, errlen, "provider %s: cannot create a SUB socket", self->name);
@@ -207,10 +281,7 @@ s_setup (mdf_loop_t *loop, void *arg, char *err, size_t errlen)
         if (zsock_connect (self->sub, "%s", self->endpoint) < 0) {
             snprintf (err, errlen, "provider %s: cannot connect to %s: %s", self->name,
                       self->endpoint, zmq_strerror (zmq_errno ()));
-            return -1;
-        }
-        if (mdf_loop_add_socket (loop, self->sub, s_on_sub, self) < 0) {
-            snprintf (err, errlen, "provider %s: cannot poll its SUB socket", self->name);
+            zsock_destroy (&self->sub);
             return -1;
         }
     } else if (self->kind == S_FILE) {
@@ -220,13 +291,11 @@ s_setup (mdf_loop_t *loop, void *arg, char *err, size_t errlen)
                       strerror (errno));
             return -1;
         }
-        self->pump_id = mdf_loop_timer (loop, 0, false, s_pump, self);
+        self->pump_id = mdf_loop_timer (loop, 3600000, false, s_pump, self);
         if (self->pump_id < 0) {
             snprintf (err, errlen, "provider %s: cannot set up its loop", self->name);
             return -1;
         }
-    } else {
-        live_exec_spawn (self);
     }
     return 0;
 }
@@ -234,7 +303,6 @@ s_setup (mdf_loop_t *loop, void *arg, char *err, size_t errlen)
 static void
 s_teardown (mdf_loop_t *loop, void *arg)
 {
-    (void)loop;
     live_t *self = arg;
     if (self->child.pid > 0) { /* the loop ended early (the sender closed) */
         child_signal (&self->child, SIGKILL);
@@ -243,6 +311,8 @@ s_teardown (mdf_loop_t *loop, void *arg)
             usleep (1000);
     }
     child_close_pipes (&self->child);
+    if (self->jdir && live_commit (self, mdf_loop_now_ns (loop)) < 0)
+        self->closed = true;
     if (!self->closed && tickbar_flush (self->op) == 0)
         live_sync (self);
     if (atomic_load (&self->state) != S_DONE)
@@ -271,12 +341,31 @@ s_metrics (live_t *self, mdf_metrics_t *m)
          "Closed bars emitted again, corrected by late ticks");
     S_C (m_restarts, "mdp_live_restarts_total", "exec: times the command was started again");
     S_C (m_errors, "mdp_provider_errors_total", "Provider failures (each starts a cooldown)");
-#undef S_C
     self->m_lag = mdf_metrics_gauge (m, "mdp_live_lag_seconds",
                                      "Wall clock minus the end of the last bar closed", "provider",
                                      n, NULL);
     self->m_open = mdf_metrics_gauge (m, "mdp_live_open_bars", "Bars open (not closed yet)",
                                       "provider", n, NULL);
+    if (self->jdir) {
+        S_C (m_jreplayed, "mdp_journal_replayed_ticks_total",
+             "Ticks read back from the journal at start");
+        S_C (m_jcorrupt, "mdp_journal_corrupt_total",
+             "Journal records skipped or tails cut at start (bad checksum, torn write)");
+        S_C (m_jerrors, "mdp_journal_errors_total",
+             "Journal disk errors (ENOSPC, EIO, EROFS, ...); the source waits meanwhile");
+        S_C (m_jfull, "mdp_journal_full_total",
+             "Times the journal reached journal.max_bytes (the source waits for acks)");
+        S_C (m_jtrimmed, "mdp_journal_trimmed_segments_total",
+             "Journal segments removed once every bar from them was acked");
+#undef S_C
+        self->m_jbytes = mdf_metrics_gauge (m, "mdp_journal_bytes", "Bytes in the journal",
+                                            "provider", n, NULL);
+        self->m_jsegs = mdf_metrics_gauge (m, "mdp_journal_segments", "Segments in the journal",
+                                           "provider", n, NULL);
+        self->m_jstate = mdf_metrics_gauge (m, "mdp_journal_state",
+                                            "0 ok, 1 full (source paused), 2 disk error",
+                                            "provider", n, NULL);
+    }
     self->m_state = mdf_metrics_gauge (m, "mdp_provider_state",
                                        "0 running, 1 cooldown, 2 breaker open, 3 done/stopped",
                                        "provider", n, NULL);
@@ -297,6 +386,8 @@ s_free (live_t *self)
     free (self->out.buf);
     free (self->err.buf);
     free (self->fline);
+    free (self->tq);
+    free (self->jdir);
     if (self->stop_efd >= 0)
         close (self->stop_efd);
     free (self);
@@ -329,9 +420,25 @@ s_copy (live_t *self, const provider_settings_t *ps)
     return self->opcfg.interval_ns > 0 ? 0 : -1;
 }
 
+/* DIR/NAME for the journal of an exec or zmq provider (NULL: none).  0 or -1. */
+static int
+s_journal_config (live_t *self, const journal_settings_t *j)
+{
+    if (!j || !j->dir || !*j->dir || self->kind == S_FILE)
+        return 0;
+    if (asprintf (&self->jdir, "%s/%s", j->dir, self->name) < 0) {
+        self->jdir = NULL;
+        return -1;
+    }
+    self->jcfg.dir = self->jdir;
+    self->jcfg.max_bytes = j->max_bytes;
+    self->jcfg.fsync_ms = j->fsync_ms;
+    return 0;
+}
+
 live_t *
 live_new (const provider_settings_t *ps, size_t idx, coordinator_t *coord, sender_t *sender,
-          mdf_metrics_t *metrics, char *err, size_t errlen)
+          mdf_metrics_t *metrics, const journal_settings_t *journal, char *err, size_t errlen)
 {
     live_t *self = calloc (1, sizeof *self);
     if (!self) {
@@ -343,11 +450,11 @@ live_new (const provider_settings_t *ps, size_t idx, coordinator_t *coord, sende
     self->coord = coord;
     self->sender = sender;
     self->child.out_fd = self->child.err_fd = -1;
-    self->out_id = self->err_id = -1;
+    self->out_id = self->err_id = self->sub_id = -1;
     self->stop_efd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     mdf_ratelimit_t rl = MDF_RATELIMIT_INIT (1000, 5);
     self->rl_bad = self->rl_stderr = self->rl_err = rl;
-    if (self->stop_efd < 0 || s_copy (self, ps) < 0) {
+    if (self->stop_efd < 0 || s_copy (self, ps) < 0 || s_journal_config (self, journal) < 0) {
         snprintf (err, errlen, "provider %s: cannot set up (out of memory or bad settings)",
                   ps->name);
         s_free (self);
@@ -399,8 +506,19 @@ live_destroy (live_t **self_p)
         return;
     live_t *self = *self_p;
     mdf_loop_thread_stop (&self->thread);
+    live_journal_close (self);
     s_free (self);
     *self_p = NULL;
+}
+
+const char *
+live_journal_state (live_t *self, char *error, size_t errlen)
+{
+    static const char *const names[] = { "off", "ok", "full", "error" };
+    int st = atomic_load (&self->jstate);
+    if (error && errlen)
+        snprintf (error, errlen, "%s", st == S_J_ERROR ? self->jerror : "");
+    return names[st];
 }
 
 const char *

@@ -53,7 +53,8 @@ typedef struct _live_t live_t;
 /* Start provider `idx` (a live type) on its own thread.  coord (cooldown and
  * breaker) and sender are borrowed.  NULL with err. */
 live_t *live_new (const provider_settings_t *ps, size_t idx, coordinator_t *coord, sender_t *sender,
-                  mdf_metrics_t *metrics, char *err, size_t errlen);
+                  mdf_metrics_t *metrics, const journal_settings_t *journal, char *err,
+                  size_t errlen);
 
 /* Ask the thread to stop: the source is closed (the child gets SIGTERM)
  * and every open bar is closed and handed to the sender.  Returns at once. */
@@ -66,6 +67,11 @@ bool live_wait (live_t *self, int64_t timeout_ms);
 /* Join (after live_stop; call sender_close_input first if live_wait timed
  * out) and free. */
 void live_destroy (live_t **self_p);
+
+/* The journal: "off" (none: tick_csv, or journal.dir empty), "ok", "full"
+ * (the source waits for acks to free room) or "error" (a disk error, its text
+ * in error; the source waits).  Any thread. */
+const char *live_journal_state (live_t *self, char *error, size_t errlen);
 
 /* "running", "cooldown", "breaker_open", "done" or "stopped". */
 const char *live_state (live_t *self);

@@ -89,23 +89,7 @@ live_emit (void *arg, const mdf_bar_t *bar, bool correction)
     live_t *self = arg;
     if (self->closed)
         return -1;
+    self->emitted++;
     self->pend[self->npend++] = *bar;
     return self->npend == S_PEND ? s_push (self) : 0;
-}
-
-/* One good tick at (monotonic or replay) time now.  -1 once the sender is
- * closed. */
-int
-live_tick (live_t *self, const mdf_tick_t *t, int64_t now)
-{
-    tickbar_tick_t in = {
-        .symbol = t->symbol,
-        .symbol_len = strlen (t->symbol),
-        .ts = t->ts,
-        .value = mdf_tick_value (t),
-        .volume = t->kind == MDF_TICK_TRADE ? t->size : 1,
-        .quote = t->kind == MDF_TICK_QUOTE,
-    };
-    self->got_tick = true;
-    return tickbar_add (self->op, &in, now) < 0 ? -1 : 0;
 }

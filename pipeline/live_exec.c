@@ -94,6 +94,8 @@ s_on_pipe (mdf_loop_t *loop, int fd, short revents, void *arg)
                          is_out ? s_line : s_stderr_line, now)
                 < 0)
                 return -1; /* the sender is closed: stop */
+            if (is_out && self->paused)
+                break; /* the journal is full or failing: leave the rest in the pipe */
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -115,15 +117,28 @@ s_on_pipe (mdf_loop_t *loop, int fd, short revents, void *arg)
         }
         break;
     }
-    live_sync (self);
+    live_turn_end (self);
     return 0;
+}
+
+int
+live_exec_watch (live_t *self)
+{
+    return mdf_loop_add_fd (self->loop, self->child.out_fd, POLLIN, s_on_pipe, self);
 }
 
 int
 live_exec_spawn (live_t *self)
 {
     char err[512];
-    if (child_spawn (&self->child, self->argv, NULL, err, sizeof err) < 0) {
+    /* the journal's last cursor: a feed handler that can resumes after it */
+    char env_cursor[sizeof "MDP_RESUME_CURSOR=" + MDF_TICK_CURSOR_MAX];
+    char *env[2] = { NULL, NULL };
+    if (self->jdir && self->cursor[0]) {
+        snprintf (env_cursor, sizeof env_cursor, "MDP_RESUME_CURSOR=%s", self->cursor);
+        env[0] = env_cursor;
+    }
+    if (child_spawn (&self->child, self->argv, env, err, sizeof err) < 0) {
         s_child_gone (self); /* counts as an exit: cooldown, breaker */
         uint64_t sup = 0;
         if (mdf_ratelimit_allow (&self->rl_err, &sup))
@@ -138,11 +153,11 @@ live_exec_spawn (live_t *self)
     self->out.overlong = self->err.overlong = false;
     if (self->csv)
         mdf_tick_csv_reset (self->csv);
-    self->out_id = mdf_loop_add_fd (self->loop, self->child.out_fd, POLLIN, s_on_pipe, self);
+    self->out_id = self->paused ? -1 : live_exec_watch (self);
     self->err_id = mdf_loop_add_fd (self->loop, self->child.err_fd, POLLIN, s_on_pipe, self);
     live_set_state (self, S_RUNNING);
-    mdf_info ("provider command started", "provider=%s pid=%d command=%s", self->name,
-              (int)self->child.pid, self->argv[0]);
+    mdf_info ("provider command started", "provider=%s pid=%d command=%s resume_cursor=\"%s\"",
+              self->name, (int)self->child.pid, self->argv[0], env[0] ? self->cursor : "");
     return 0;
 }
 

@@ -1,8 +1,10 @@
 /*
  * live_internal: what the three files of the live providers share:
- * live_core.c (ticks into bars into the sender, metrics), live_exec.c (the
- * exec source) and live.c (the thread, zmq, tick_csv, the life cycle).
- * Calls go live.c -> live_exec.c -> live_core.c (and live.c -> live_core.c).  Not an API: live.h
+ * live_core.c (ticks into bars into the sender, metrics), live_journal.c
+ * (ticks through the journal), live_exec.c (the exec source) and live.c
+ * (the thread, zmq, tick_csv, the life cycle).
+ * Calls go live.c -> live_exec.c -> live_journal.c -> live_core.c (and
+ * live.c to each); live_journal.c pauses the source through self->pause.  Not an API: live.h
  * is.  Everything here runs on the provider's loop thread, except `state` and `finished` (atomics).
  */
 #ifndef PIPELINE_LIVE_INTERNAL_H
@@ -19,6 +21,7 @@
 #include "common/metrics.h"
 #include "pipeline/child.h"
 #include "pipeline/coordinator.h"
+#include "pipeline/journal.h"
 #include "pipeline/live.h"
 #include "pipeline/sender.h"
 #include "pipeline/tickbar.h"
@@ -31,8 +34,11 @@
 #define S_REPLAY_PER_TURN 4096  /* tick_csv lines per timer callback */
 #define S_ZMQ_RCVHWM 100000     /* messages the SUB queues while we wait */
 #define S_PEND 256              /* bars closed in a turn, handed on together */
+#define S_TQ 4096               /* ticks read, journalled together, then aggregated */
+#define S_ROLLS 64              /* segments waiting for their bars' acks to be trimmed */
 
 enum { S_EXEC, S_ZMQ, S_FILE };
+enum { S_J_OFF = 0, S_J_OK = 1, S_J_FULL = 2, S_J_ERROR = 3 }; /* journal state */
 enum { S_RUNNING = 0, S_COOLDOWN = 1, S_OPEN = 2, S_DONE = 3, S_STOPPED = 4 };
 
 typedef struct {
@@ -72,6 +78,7 @@ struct _live_t {
     int64_t kill_at; /* monotonic ns: SIGKILL then, 0 none */
     /* zmq */
     zsock_t *sub;
+    int sub_id;
     /* tick_csv */
     FILE *file;
     char *fline;
@@ -83,10 +90,34 @@ struct _live_t {
 
     mdf_bar_t pend[S_PEND]; /* closed bars not yet handed to the sender */
     size_t npend;
+    uint64_t emitted; /* bars the operator emitted (the sender counts them the same way) */
+    bool started;     /* the source was started (after the journal's replay) */
+    int start_id;     /* the one-shot timer that replays, then starts the source */
+
+    /* the journal (live_journal.c): ticks read -> tq -> journal -> operator */
+    char *jdir; /* NULL: no journal */
+    journal_config_t jcfg;
+    journal_t *journal;
+    atomic_int jstate;         /* S_J_*, read by other threads (/health) */
+    char jerror[256];          /* the last disk error, for /health (under jstate's ordering) */
+    bool replayed, paused;     /* paused: the source is not read (full, or an error) */
+    void (*pause) (live_t *self, bool pause); /* live.c: stop or go on reading the source */
+    mdf_tick_t *tq;            /* ticks read, not yet journalled */
+    size_t ntq, captq;
+    bool tq_encoded;           /* tq is in the journal's buffer */
+    bool ticks_since_roll;     /* the newest segment holds ticks after its snapshot */
+    int64_t retry_at;          /* monotonic ns: next write attempt after an error */
+    char cursor[MDF_TICK_CURSOR_MAX + 1]; /* the last cursor accepted */
+    struct {
+        uint64_t seg, emitted;
+    } rolls[S_ROLLS]; /* trim before seg once `emitted` bars are settled */
+    size_t nrolls;
 
     tickbar_stats_t synced;
     mdf_counter_t *m_ticks, *m_bad, *m_late, *m_dropped, *m_bars, *m_corr, *m_restarts, *m_errors;
     mdf_gauge_t *m_lag, *m_open, *m_state;
+    mdf_counter_t *m_jreplayed, *m_jcorrupt, *m_jerrors, *m_jfull, *m_jtrimmed;
+    mdf_gauge_t *m_jbytes, *m_jsegs, *m_jstate;
     mdf_ratelimit_t rl_bad, rl_stderr, rl_err;
 };
 
@@ -99,13 +130,31 @@ void live_sync (live_t *self);
 void live_set_state (live_t *self, int state);
 /* A bad tick: counted, logged (rate-limited) with `where`=n. */
 void live_bad (live_t *self, const char *where, uint64_t n, const char *error);
-/* One good tick at (monotonic or replay) time now; -1 once the sender is closed. */
+/* One good tick at (monotonic or replay) time now; -1 once the sender is
+ * closed (live_journal.c: journalled first when there is a journal). */
 int live_tick (live_t *self, const mdf_tick_t *t, int64_t now);
+
+/* journal (live_journal.c).  live_tick queues the tick (or, without a
+ * journal, aggregates it at once); live_commit journals the queue and then
+ * aggregates it: call it at the end of every turn that read ticks (live_sync
+ * does).  While the journal is full or failing the queue waits, the source
+ * is paused (self->pause, set by live.c) and the timer retries (live_journal_tick).
+ * live_journal_start: open, replay, roll; 0, or -1 to retry later. */
+int live_commit (live_t *self, int64_t now);
+/* The end of a turn that may have read ticks: live_commit, then live_sync. */
+void live_turn_end (live_t *self);
+int live_journal_start (live_t *self, int64_t now);
+void live_journal_tick (live_t *self, int64_t now);
+/* At the end (the loop is over, the sender drained): with every bar settled,
+ * a last snapshot and nothing older kept. */
+void live_journal_close (live_t *self);
 
 /* exec (live_exec.c): start the command (a failure to is a provider
  * failure: cooldown, breaker), and every S_TICK_MS reap it, SIGKILL it past
  * its grace, restart it once the cooldown is over. */
 int live_exec_spawn (live_t *self);
+/* Read the child's stdout again (after a pause): the loop entry's id, or -1. */
+int live_exec_watch (live_t *self);
 void live_exec_tick (live_t *self, int64_t now);
 
 #endif

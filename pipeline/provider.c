@@ -139,7 +139,7 @@ s_make_source (provider_t *self, const provider_settings_t *ps)
 
 provider_t *
 provider_new (const provider_settings_t *ps, size_t idx, coordinator_t *coord, sender_t *sender,
-              mdf_metrics_t *metrics, char *err, size_t errlen)
+              mdf_metrics_t *metrics, const journal_settings_t *journal, char *err, size_t errlen)
 {
     provider_t *self = calloc (1, sizeof *self);
     if (!self) {
@@ -147,7 +147,7 @@ provider_new (const provider_settings_t *ps, size_t idx, coordinator_t *coord, s
         return NULL;
     }
     if (settings_provider_is_live (ps)) {
-        self->live = live_new (ps, idx, coord, sender, metrics, err, errlen);
+        self->live = live_new (ps, idx, coord, sender, metrics, journal, err, errlen);
         if (!self->live) {
             free (self);
             return NULL;
@@ -238,4 +238,14 @@ provider_state (provider_t *self)
         s = cs == COORD_BREAKER_OPEN ? S_OPEN : cs == COORD_COOLDOWN ? S_COOLDOWN : S_RUNNING;
     }
     return names[s];
+}
+
+const char *
+provider_journal_state (provider_t *self, char *error, size_t errlen)
+{
+    if (self && self->live)
+        return live_journal_state (self->live, error, errlen);
+    if (error && errlen)
+        error[0] = '\0';
+    return "off";
 }

@@ -30,10 +30,12 @@
 
 typedef struct _provider_t provider_t;
 
-/* Start the thread for provider `idx` described by `ps` (copied as needed).
+/* Start the thread for provider `idx` described by `ps` (copied as needed);
+ * `journal` ([journal], may be NULL: none) is for the live ones.
  * coord and sender are borrowed and must outlive the provider.  NULL with err. */
 provider_t *provider_new (const provider_settings_t *ps, size_t idx, coordinator_t *coord,
-                          sender_t *sender, mdf_metrics_t *metrics, char *err, size_t errlen);
+                          sender_t *sender, mdf_metrics_t *metrics,
+                          const journal_settings_t *journal, char *err, size_t errlen);
 
 /* A live provider (exec, zmq, tick_csv: pipeline/live.h) stops reading its
  * source and hands its open bars to the sender; paced ones stop with
@@ -53,5 +55,8 @@ void provider_destroy (provider_t **self_p);
 
 /* "running", "cooldown", "breaker_open", "done" or "stopped". */
 const char *provider_state (provider_t *self);
+
+/* A live provider's journal: live_journal_state; "off" for the others. */
+const char *provider_journal_state (provider_t *self, char *error, size_t errlen);
 
 #endif

@@ -147,6 +147,12 @@ sender_ingested (sender_t *self, size_t idx)
                                                          : 0;
 }
 
+uint64_t
+sender_settled (sender_t *self, size_t idx)
+{
+    return batcher_settled (self->batcher, idx);
+}
+
 int64_t
 sender_oldest_ms (sender_t *self)
 {

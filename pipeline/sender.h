@@ -101,6 +101,10 @@ size_t sender_unacked_bars (sender_t *self);
 /* Bars provider idx has handed over so far (mdp_bars_ingested_total). */
 uint64_t sender_ingested (sender_t *self, size_t idx);
 
+/* Provider idx's bars settled (acked ok or rejected), as a prefix of the
+ * bars it handed over: batcher_settled. */
+uint64_t sender_settled (sender_t *self, size_t idx);
+
 /* Milliseconds the oldest unacked batch has waited (0 when none). */
 int64_t sender_oldest_ms (sender_t *self);
 

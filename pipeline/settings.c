@@ -117,6 +117,14 @@ const mdf_cfg_entry_t pipeline_entries[] = {
       "the store's public key, 40-character Z85 text" },
     { "security.server_public_key_file", MDF_CFG_STRING, "", 0, -1, NULL,
       S_OFF (curve_server_key_file), 0, "or: the store's public cert file (NAME.key)" },
+    { "journal.dir", MDF_CFG_STRING, "data/journal", 0, -1, NULL, S_OFF (journal.dir), 0,
+      "live providers (exec, zmq) append every tick here (DIR/PROVIDER/) before aggregating it, "
+      "and replay it at start; empty: no journal" },
+    { "journal.max_bytes", MDF_CFG_INT, "1073741824", 65536, 9e18, NULL, S_OFF (journal.max_bytes), 0,
+      "per provider: when the journal holds this much, the source is not read until acks free room" },
+    { "journal.fsync_ms", MDF_CFG_INT, "100", 0, 60000, NULL, S_OFF (journal.fsync_ms), 0,
+      "fdatasync the journal at most this often (what a power cut can lose); 0: before every "
+      "tick is aggregated" },
     { "log.level", MDF_CFG_STRING, "info", 0, -1, mdf_log_level_names, S_OFF (log_level), MDF_CFG_LIVE,
       "debug, info, warn or error" },
 };

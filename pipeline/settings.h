@@ -54,6 +54,13 @@ typedef struct {
  * bucket, its bars go first (pipeline/live.h). */
 bool settings_provider_is_live (const provider_settings_t *p);
 
+/* [journal]: where live providers journal their ticks (pipeline/live.h). */
+typedef struct {
+    char *dir;         /* "" = no journal; each provider writes DIR/NAME/ */
+    int64_t max_bytes; /* per provider: the source is not read while it is full */
+    int64_t fsync_ms;  /* fdatasync at most this often; 0 = before a tick is aggregated */
+} journal_settings_t;
+
 typedef struct {
     char *id;
     mdf_strlist_t ingest;
@@ -85,6 +92,7 @@ typedef struct {
     char *curve_server_key;         /* [security] server_public_key (Z85) */
     char *curve_server_key_file;    /* [security] server_public_key_file */
     mdp_curve_t curve;              /* keys loaded from the above by settings_load */
+    journal_settings_t journal;     /* [journal] */
     provider_settings_t *providers; /* owned */
     size_t nproviders;
 } settings_t;

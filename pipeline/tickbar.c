@@ -657,3 +657,94 @@ tickbar_stats (const tickbar_t *self, tickbar_stats_t *out)
     out->symbols = self->nsyms;
     out->retained_bars = self->kept_bars;
 }
+
+/* ---- state ---- */
+
+static int
+s_export_bar (const s_sym_t *sym, const s_bar_t *b, tickbar_state_fn *fn, void *arg)
+{
+    tickbar_state_t st = {
+        .symbol = sym->symbol,
+        .symbol_len = sym->len,
+        .start = b->start,
+        .first_ts = b->first_ts,
+        .last_ts = b->last_ts,
+        .open = b->open,
+        .high = b->high,
+        .low = b->low,
+        .close = b->close,
+        .volume = b->volume,
+        .quote = b->quote,
+        .closed = b->closed,
+    };
+    return fn (arg, &st);
+}
+
+int
+tickbar_export (const tickbar_t *self, tickbar_state_fn *fn, void *arg)
+{
+    for (size_t i = 0; i < self->nsyms; i++) {
+        const s_sym_t *sym = &self->syms[i];
+        for (uint32_t j = sym->lo; j < sym->hi; j++) {
+            int rc = s_export_bar (sym, &sym->old[j], fn, arg);
+            if (rc)
+                return rc;
+        }
+        if (sym->cur.start != S_NONE) {
+            int rc = s_export_bar (sym, &sym->cur, fn, arg);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+void
+tickbar_import_watermark (tickbar_t *self, int64_t wm, int64_t now_ns)
+{
+    if (wm > self->wm)
+        self->wm = wm;
+    self->last_arrival = now_ns;
+}
+
+int
+tickbar_import (tickbar_t *self, const tickbar_state_t *in)
+{
+    size_t len = in->symbol_len;
+    if (len - 1 >= MDF_SYMBOL_MAX || in->start <= 0 || in->start % self->interval != 0
+        || in->first_ts < in->start || in->last_ts < in->first_ts
+        || in->last_ts - in->start >= self->interval || !s_finite (in->open)
+        || !s_finite (in->high) || !s_finite (in->low) || !s_finite (in->close)
+        || !s_finite_nonneg (in->volume))
+        return -1;
+    uint64_t h = symhash (in->symbol, len);
+    s_sym_t *sym = s_lookup (self, in->symbol, len, h);
+    if (!sym && !(sym = s_intern (self, in->symbol, len, h)))
+        return -1;
+    if (sym->cur.start != S_NONE && in->start <= sym->cur.start)
+        return -1; /* export order is ascending */
+    s_bar_t *b = s_insert (sym, in->start);
+    if (!b)
+        return -1;
+    b->start = in->start;
+    b->first_ts = in->first_ts;
+    b->last_ts = in->last_ts;
+    b->open = in->open;
+    b->high = in->high;
+    b->low = in->low;
+    b->close = in->close;
+    b->volume = in->volume;
+    b->quote = in->quote;
+    b->closed = in->closed;
+    int64_t end = s_sat_add (in->start, self->interval);
+    if (in->closed) {
+        self->kept_bars++;
+        s_due (self, sym, s_sat_add (in->start, self->i_free));
+    } else {
+        self->open_bars++;
+        if (b != &sym->cur)
+            sym->nopen++;
+        s_due (self, sym, s_sat_add (end, self->grace));
+    }
+    return 0;
+}

@@ -147,6 +147,37 @@ int tickbar_flush (tickbar_t *self);
 
 void tickbar_stats (const tickbar_t *self, tickbar_stats_t *out);
 
+/* ---- state, for the journal's snapshots (pipeline/live_journal.c) ----
+ * tickbar_export lists every bar held (open, or closed and retained for late
+ * ticks) with what the rules above need to go on with it; tickbar_import
+ * puts such bars into a fresh operator, which then behaves as the exported
+ * one did: open bars close and retained bars take corrections by the same
+ * watermark (the counters in tickbar_stats start again from 0). */
+typedef struct {
+    const char *symbol; /* borrowed for the call; 1..MDF_SYMBOL_MAX bytes */
+    size_t symbol_len;
+    int64_t start;              /* the bar's ts, a multiple of the interval */
+    int64_t first_ts, last_ts;  /* ts of the open and of the close */
+    double open, high, low, close, volume;
+    bool quote;  /* built from quotes only so far */
+    bool closed; /* emitted already (retained for late ticks) */
+} tickbar_state_t;
+
+typedef int (tickbar_state_fn) (void *arg, const tickbar_state_t *bar);
+
+/* fn for every bar held, symbol by symbol, oldest first.  0, or the first
+ * non-zero fn returned. */
+int tickbar_export (const tickbar_t *self, tickbar_state_fn *fn, void *arg);
+
+/* Into an operator that has taken no tick yet: the watermark W and the
+ * arrival time of the last tick (monotonic ns, for the quiet close). */
+void tickbar_import_watermark (tickbar_t *self, int64_t wm, int64_t now_ns);
+
+/* One exported bar, in export order (a symbol's bars by ascending start).
+ * 0, or -1 for a bar that does not fit (out of order, not aligned, bad
+ * values) or out of memory. */
+int tickbar_import (tickbar_t *self, const tickbar_state_t *bar);
+
 /* "1s", "1m", "5m", "1h", "1d" -> ns; -1 for anything else. */
 int64_t tickbar_parse_interval (const char *text);
 

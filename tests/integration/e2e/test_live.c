@@ -221,8 +221,8 @@ s_pipe_init (e2e_pipe_t *p, const char *dir, const e2e_store_t *s, const char *p
     fprintf (f,
              "[pipeline]\nid = \"live-test\"\n\n[store]\ningest = [\"tcp://127.0.0.1:%d\"]\n"
              "feedback = [\"tcp://127.0.0.1:%d\"]\nlinger_ms = 5\n\n"
-             "[http]\nlisten = \"127.0.0.1:%d\"\n\n%s",
-             s->ingest_port, s->feedback_port, p->http_port, providers);
+             "[http]\nlisten = \"127.0.0.1:%d\"\n\n[journal]\ndir = \"%s/journal\"\n\n%s",
+             s->ingest_port, s->feedback_port, p->http_port, dir, providers);
     fclose (f);
 }
 

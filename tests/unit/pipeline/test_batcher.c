@@ -32,6 +32,30 @@ setup (void)
     }
 }
 
+START_TEST (settled_is_the_prefix_of_released_bars)
+{
+    batcher_t *b = batcher_new (2, 10, 8, 1000000000LL, 1, NULL, NULL);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 30), 0);
+    ck_assert_int_eq (batcher_push (b, 1, bars, 10), 0);
+    ck_assert_int_eq (batcher_push (b, 0, bars, 4), 0); /* open, not sealed */
+    batch_t *out[8];
+    ck_assert_int_eq (batcher_take (b, out, 8), 4);
+    ck_assert_uint_eq (batcher_settled (b, 0), 0);
+    /* provider 0's batches are out[0], out[1], out[2] (bars 0..29) */
+    ck_assert_uint_eq (out[1]->first, 10);
+    batcher_release (b, out[1]); /* acked out of order: nothing settles */
+    ck_assert_uint_eq (batcher_settled (b, 0), 0);
+    batcher_release (b, out[0]);
+    ck_assert_uint_eq (batcher_settled (b, 0), 20);
+    batcher_release (b, out[3]); /* provider 1's */
+    ck_assert_uint_eq (batcher_settled (b, 1), 10);
+    ck_assert_uint_eq (batcher_settled (b, 0), 20);
+    batcher_release (b, out[2]);
+    ck_assert_uint_eq (batcher_settled (b, 0), 30); /* the 4 open bars are not */
+    batcher_destroy (&b);
+}
+END_TEST
+
 START_TEST (full_batches_seal_at_batch_max_with_increasing_seq)
 {
     batcher_t *b = batcher_new (1, 10, 8, 1000000000LL, 100, NULL, NULL);
@@ -338,6 +362,7 @@ main (void)
     tcase_add_checked_fixture (tc, setup, NULL);
     tcase_set_timeout (tc, 20);
     tcase_add_test (tc, full_batches_seal_at_batch_max_with_increasing_seq);
+    tcase_add_test (tc, settled_is_the_prefix_of_released_bars);
     tcase_add_test (tc, a_partial_batch_seals_after_linger);
     tcase_add_test (tc, a_full_window_blocks_the_provider_until_a_release);
     tcase_add_test (tc, a_release_seals_the_full_open_batch_that_waited_for_room);

@@ -81,7 +81,7 @@ s_provider (const provider_settings_t *ps)
                                   ps->cooldown_ms, ps->breaker_threshold, ps->breaker_timeout_ms };
     ck_assert_int_eq (coordinator_add (s_coord, &cp), 0);
     char err[256] = "";
-    provider_t *p = provider_new (ps, 0, s_coord, s_sender, s_reg, err, sizeof err);
+    provider_t *p = provider_new (ps, 0, s_coord, s_sender, s_reg, NULL, err, sizeof err);
     ck_assert_msg (p != NULL, "provider_new: %s", err);
     return p;
 }

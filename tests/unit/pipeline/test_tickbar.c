@@ -1058,6 +1058,86 @@ START_TEST (rejects_bad_config)
 }
 END_TEST
 
+
+/* A snapshot (export, import into a fresh operator) goes on exactly as the
+ * original: the same ticks after it give the same emissions, corrections of
+ * retained bars included, and the open bars close at the same watermark. */
+static int
+copy_bar (void *arg, const tickbar_state_t *b)
+{
+    return tickbar_import (arg, b) == 0 ? 0 : 1;
+}
+
+START_TEST (export_import_goes_on_as_the_original)
+{
+    recorder_t ra, rb;
+    tickbar_t *a = mk (&ra, SEC, 500 * MS, 5 * SEC);
+    /* open bars for two symbols, a closed and retained one, a quote bar */
+    ck_assert_int_eq (add (a, trade ("AAA", T0 + 100 * MS, 10, 1)), TICKBAR_ADDED);
+    ck_assert_int_eq (add (a, trade ("AAA", T0 + 900 * MS, 12, 2)), TICKBAR_ADDED);
+    ck_assert_int_eq (add (a, quote ("FX", T0 + 950 * MS, 1.5)), TICKBAR_ADDED);
+    ck_assert_int_eq (add (a, trade ("AAA", T0 + 1600 * MS, 11, 3)), TICKBAR_ADDED); /* closes T0 */
+    ck_assert_int_eq (add (a, trade ("BBB", T0 + 1700 * MS, 50, 1)), TICKBAR_ADDED);
+    ck_assert_uint_eq (ra.firsts, 2); /* AAA@T0 and FX@T0 */
+    tickbar_stats_t sa;
+    tickbar_stats (a, &sa);
+
+    tickbar_t *b = mk (&rb, SEC, 500 * MS, 5 * SEC);
+    tickbar_import_watermark (b, sa.watermark, 0);
+    ck_assert_int_eq (tickbar_export (a, copy_bar, b), 0);
+    tickbar_stats_t sb;
+    tickbar_stats (b, &sb);
+    ck_assert_int_eq (sb.watermark, sa.watermark);
+    ck_assert_uint_eq (sb.open_bars, sa.open_bars);
+    ck_assert_uint_eq (sb.retained_bars, sa.retained_bars);
+
+    size_t base = ra.n;
+    tickbar_tick_t more[] = {
+        trade ("AAA", T0 + 200 * MS, 9, 1),  /* late: corrects the retained AAA@T0 */
+        quote ("FX", T0 + 990 * MS, 2.5),    /* late: corrects FX@T0 */
+        trade ("AAA", T0 + 1650 * MS, 13, 1), trade ("BBB", T0 + 1800 * MS, 49, 2),
+        trade ("AAA", T0 + 3000 * MS, 14, 1), /* closes the T0+1s bars */
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        ck_assert_int_eq (add (a, more[i]), add (b, more[i]));
+    ck_assert_int_eq (tickbar_flush (a), 0);
+    ck_assert_int_eq (tickbar_flush (b), 0);
+    ck_assert_uint_eq (ra.n - base, rb.n);
+    ck_assert_uint_ge (rb.n, 5);
+    for (size_t i = 0; i < rb.n; i++) {
+        const rec_t *x = &ra.v[base + i], *y = &rb.v[i];
+        assert_bar (y, x->bar.symbol, x->bar.ts, x->bar.open, x->bar.high, x->bar.low,
+                    x->bar.close, x->bar.volume, x->correction);
+    }
+    /* the corrected AAA@T0 holds the ticks before and after the snapshot */
+    assert_bar (&rb.v[0], "AAA", T0, 10, 12, 9, 12, 4, true);
+    tickbar_destroy (&a);
+    tickbar_destroy (&b);
+    rec_free (&ra);
+    rec_free (&rb);
+}
+END_TEST
+
+START_TEST (import_refuses_bars_that_do_not_fit)
+{
+    recorder_t r;
+    tickbar_t *tb = mk (&r, SEC, 0, 0);
+    tickbar_state_t b = { "AAA", 3, T0, T0, T0 + 10, 1, 2, 1, 2, 5, false, false };
+    ck_assert_int_eq (tickbar_import (tb, &b), 0);
+    ck_assert_int_eq (tickbar_import (tb, &b), -1); /* not after the last */
+    b.start = T0 + 7;                               /* not aligned */
+    ck_assert_int_eq (tickbar_import (tb, &b), -1);
+    b.start = T0 + SEC;
+    b.first_ts = b.last_ts = T0 + 2 * SEC; /* outside its bar */
+    ck_assert_int_eq (tickbar_import (tb, &b), -1);
+    b.first_ts = b.last_ts = T0 + SEC;
+    b.high = NAN;
+    ck_assert_int_eq (tickbar_import (tb, &b), -1);
+    tickbar_destroy (&tb);
+    rec_free (&r);
+}
+END_TEST
+
 START_TEST (parse_interval)
 {
     ck_assert_int_eq (tickbar_parse_interval ("1s"), SEC);
@@ -1097,6 +1177,8 @@ main (void)
     tcase_add_test (tc, many_symbols_grow_the_table);
     tcase_add_test (tc, rejects_bad_config);
     tcase_add_test (tc, parse_interval);
+    tcase_add_test (tc, export_import_goes_on_as_the_original);
+    tcase_add_test (tc, import_refuses_bars_that_do_not_fit);
     suite_add_tcase (s, tc);
     return h_run_suite (s);
 }

@@ -1,0 +1,527 @@
+/*
+ * journal: segment files of checksummed records.  See journal.h.
+ *
+ * Invariants: segs[] lists the segments on disk by ascending id, with the
+ * bytes each holds up to its last good record; the newest is segs[n - 1] and
+ * only it is written, at offset `pos` (== its bytes) through `fd` (-1 until
+ * the first write after an open or a roll); `total` is the sum of bytes.
+ */
+#include "pipeline/journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+
+#define S_MAGIC "MDJ1"
+#define S_VERSION 1u
+#define S_HEADER 16
+#define S_RECHDR 8
+#define S_NAME_DIGITS 20
+
+_Static_assert (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the journal is written little-endian");
+
+typedef struct {
+    uint64_t id;
+    int64_t bytes;
+} s_seg_t;
+
+struct _journal_t {
+    char *dir;
+    int64_t max_bytes, segment_bytes, fsync_ns;
+    s_seg_t *segs;
+    size_t nsegs, capsegs;
+    int64_t total;
+    int fd;
+    int64_t pos;
+    uint8_t *buf;
+    size_t len, cap;
+    bool dirty;
+    int64_t synced_ns;
+    char error[256];
+};
+
+/* ---- helpers ---- */
+
+static void
+s_path (const journal_t *self, uint64_t id, char *out, size_t size)
+{
+    snprintf (out, size, "%s/%020" PRIu64 ".mdj", self->dir, id);
+}
+
+static int
+s_fail (journal_t *self, const char *what, uint64_t id)
+{
+    int e = errno;
+    snprintf (self->error, sizeof self->error, "%s %020" PRIu64 ".mdj: %s", what, id,
+              strerror (e));
+    errno = e;
+    return -1;
+}
+
+static int
+s_mkdirs (const char *dir)
+{
+    char tmp[4096];
+    if (snprintf (tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir (tmp, 0750) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    if (mkdir (tmp, 0750) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static void
+s_fsync_dir (const journal_t *self)
+{
+    int dfd = open (self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync (dfd);
+        close (dfd);
+    }
+}
+
+static bool
+s_seg_name (const char *name, uint64_t *id)
+{
+    size_t n = strlen (name);
+    if (n != S_NAME_DIGITS + 4 || strcmp (name + S_NAME_DIGITS, ".mdj") != 0)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < S_NAME_DIGITS; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(name[i] - '0');
+    }
+    *id = v;
+    return v > 0;
+}
+
+static int
+s_cmp_seg (const void *a, const void *b)
+{
+    uint64_t x = ((const s_seg_t *)a)->id, y = ((const s_seg_t *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+static int
+s_push_seg (journal_t *self, uint64_t id, int64_t bytes)
+{
+    if (self->nsegs == self->capsegs) {
+        size_t cap = self->capsegs ? self->capsegs * 2 : 16;
+        s_seg_t *segs = realloc (self->segs, cap * sizeof *segs);
+        if (!segs)
+            return -1;
+        self->segs = segs;
+        self->capsegs = cap;
+    }
+    self->segs[self->nsegs++] = (s_seg_t){ id, bytes };
+    self->total += bytes;
+    return 0;
+}
+
+static uint32_t
+s_get32 (const uint8_t *p)
+{
+    uint32_t v;
+    memcpy (&v, p, 4);
+    return v;
+}
+
+static uint32_t
+s_crc (const uint8_t *p, size_t n)
+{
+    return (uint32_t)crc32 (crc32 (0L, Z_NULL, 0), p, (uInt)n);
+}
+
+/* ---- open, close ---- */
+
+journal_t *
+journal_open (const journal_config_t *cfg, char *err, size_t errlen)
+{
+    if (!cfg || !cfg->dir || !*cfg->dir || cfg->max_bytes <= 0) {
+        snprintf (err, errlen, "journal: no directory or no size");
+        return NULL;
+    }
+    if (s_mkdirs (cfg->dir) < 0) {
+        snprintf (err, errlen, "journal: cannot create %s: %s", cfg->dir, strerror (errno));
+        return NULL;
+    }
+    DIR *d = opendir (cfg->dir);
+    if (!d) {
+        snprintf (err, errlen, "journal: cannot read %s: %s", cfg->dir, strerror (errno));
+        return NULL;
+    }
+    journal_t *self = calloc (1, sizeof *self);
+    if (!self || !(self->dir = strdup (cfg->dir))) {
+        free (self);
+        closedir (d);
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    self->fd = -1;
+    self->max_bytes = cfg->max_bytes;
+    int64_t seg = cfg->segment_bytes > 0 ? cfg->segment_bytes : cfg->max_bytes / 8;
+    if (cfg->segment_bytes <= 0)
+        seg = seg < 65536 ? 65536 : seg > (64 << 20) ? (64 << 20) : seg;
+    self->segment_bytes = seg;
+    self->fsync_ns = cfg->fsync_ms * 1000000;
+    for (struct dirent *e; (e = readdir (d));) {
+        uint64_t id;
+        if (!s_seg_name (e->d_name, &id))
+            continue;
+        char path[4200];
+        s_path (self, id, path, sizeof path);
+        struct stat st;
+        if (stat (path, &st) < 0 || s_push_seg (self, id, (int64_t)st.st_size) < 0) {
+            snprintf (err, errlen, "journal: cannot read %s: %s", path, strerror (errno));
+            closedir (d);
+            journal_close (&self);
+            return NULL;
+        }
+    }
+    closedir (d);
+    qsort (self->segs, self->nsegs, sizeof *self->segs, s_cmp_seg);
+    return self;
+}
+
+void
+journal_close (journal_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    journal_t *self = *self_p;
+    if (self->fd >= 0) {
+        if (self->dirty)
+            (void)fdatasync (self->fd);
+        close (self->fd);
+    }
+    free (self->segs);
+    free (self->buf);
+    free (self->dir);
+    free (self);
+    *self_p = NULL;
+}
+
+/* ---- replay ---- */
+
+/* Is there a good record at off (or the end)? */
+static bool
+s_good_at (const uint8_t *data, size_t size, size_t off)
+{
+    if (off == size)
+        return true;
+    if (size - off < S_RECHDR)
+        return false;
+    uint32_t len = s_get32 (data + off);
+    if (len == 0 || len > JOURNAL_RECORD_MAX || len > size - off - S_RECHDR)
+        return false;
+    return s_crc (data + off + S_RECHDR, len) == s_get32 (data + off + 4);
+}
+
+static int
+s_replay_seg (journal_t *self, s_seg_t *seg, journal_record_fn *fn, void *arg,
+              journal_replay_stats_t *st, char *err, size_t errlen)
+{
+    char path[4200];
+    s_path (self, seg->id, path, sizeof path);
+    FILE *f = fopen (path, "rb");
+    uint8_t *data = NULL;
+    size_t size = (size_t)seg->bytes;
+    if (!f || (size > 0 && !(data = malloc (size))) || (size > 0 && fread (data, 1, size, f) != size)) {
+        snprintf (err, errlen, "journal: cannot read %s: %s", path,
+                  errno ? strerror (errno) : "short read");
+        if (f)
+            fclose (f);
+        free (data);
+        return -1;
+    }
+    fclose (f);
+    st->segments++;
+    size_t off = 0, good_end = 0;
+    int rc = 0;
+    bool header_ok = size >= S_HEADER && memcmp (data, S_MAGIC, 4) == 0
+                     && s_get32 (data + 4) == S_VERSION;
+    if (header_ok) {
+        off = good_end = S_HEADER;
+        while (off < size) {
+            if (s_good_at (data, size, off)) {
+                uint32_t len = s_get32 (data + off);
+                const uint8_t *rec = data + off + S_RECHDR;
+                st->records++;
+                off += S_RECHDR + len;
+                good_end = off;
+                if ((rc = fn (arg, rec[0], rec + 1, len - 1, seg->id)) != 0)
+                    break;
+                continue;
+            }
+            /* a garbled record whose length still leads to a good one */
+            uint32_t len = size - off >= S_RECHDR ? s_get32 (data + off) : 0;
+            if (len > 0 && len <= JOURNAL_RECORD_MAX && len <= size - off - S_RECHDR
+                && off + S_RECHDR + len < size && s_good_at (data, size, off + S_RECHDR + len)) {
+                st->skipped++;
+                mdf_warn ("journal record skipped (bad checksum)",
+                          "file=%s offset=%zu bytes=%u", path, off, len + S_RECHDR);
+                off += S_RECHDR + len;
+                continue;
+            }
+            break;
+        }
+    }
+    if (rc == 0 && good_end < size) { /* a torn or corrupt tail: cut it */
+        st->cut++;
+        st->cut_bytes += size - good_end;
+        mdf_warn ("journal tail cut at the last good record",
+                  "file=%s offset=%zu bytes_cut=%zu header_ok=%s", path, good_end,
+                  size - good_end, header_ok ? "true" : "false");
+        if (truncate (path, (off_t)good_end) == 0) {
+            self->total -= seg->bytes - (int64_t)good_end;
+            seg->bytes = (int64_t)good_end;
+        }
+    }
+    free (data);
+    return rc;
+}
+
+int
+journal_replay (journal_t *self, journal_record_fn *fn, void *arg, journal_replay_stats_t *st,
+                char *err, size_t errlen)
+{
+    journal_replay_stats_t local;
+    if (!st)
+        st = &local;
+    memset (st, 0, sizeof *st);
+    for (size_t i = 0; i < self->nsegs; i++) {
+        int rc = s_replay_seg (self, &self->segs[i], fn, arg, st, err, errlen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- append ---- */
+
+int
+journal_add (journal_t *self, uint8_t type, const void *payload, size_t len)
+{
+    if (len + 1 > JOURNAL_RECORD_MAX)
+        return -1;
+    size_t need = self->len + S_RECHDR + 1 + len;
+    if (need > self->cap) {
+        size_t cap = self->cap ? self->cap : 65536;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *buf = realloc (self->buf, cap);
+        if (!buf)
+            return -1;
+        self->buf = buf;
+        self->cap = cap;
+    }
+    uint8_t *p = self->buf + self->len;
+    uint32_t rlen = (uint32_t)(len + 1);
+    p[S_RECHDR] = type;
+    if (len)
+        memcpy (p + S_RECHDR + 1, payload, len);
+    uint32_t crc = s_crc (p + S_RECHDR, rlen);
+    memcpy (p, &rlen, 4);
+    memcpy (p + 4, &crc, 4);
+    self->len = need;
+    return 0;
+}
+
+size_t
+journal_buffered (const journal_t *self)
+{
+    return self->len;
+}
+
+static int
+s_open_newest (journal_t *self)
+{
+    s_seg_t *seg = &self->segs[self->nsegs - 1];
+    char path[4200];
+    s_path (self, seg->id, path, sizeof path);
+    self->fd = open (path, O_WRONLY | O_CLOEXEC);
+    if (self->fd < 0)
+        return s_fail (self, "open", seg->id);
+    self->pos = seg->bytes;
+    return 0;
+}
+
+uint64_t
+journal_roll (journal_t *self)
+{
+    uint64_t id = self->nsegs ? self->segs[self->nsegs - 1].id + 1 : 1;
+    if (self->fd >= 0) {
+        if (self->dirty && fdatasync (self->fd) < 0) {
+            s_fail (self, "sync", id - 1);
+            return 0;
+        }
+        self->dirty = false;
+        close (self->fd);
+        self->fd = -1;
+    }
+    char path[4200];
+    s_path (self, id, path, sizeof path);
+    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        s_fail (self, "create", id);
+        return 0;
+    }
+    uint8_t hdr[S_HEADER];
+    uint32_t ver = S_VERSION;
+    memcpy (hdr, S_MAGIC, 4);
+    memcpy (hdr + 4, &ver, 4);
+    memcpy (hdr + 8, &id, 8);
+    if (pwrite (fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
+        if (errno == 0)
+            errno = ENOSPC;
+        s_fail (self, "write", id);
+        close (fd);
+        unlink (path);
+        return 0;
+    }
+    if (s_push_seg (self, id, S_HEADER) < 0) {
+        close (fd);
+        unlink (path);
+        errno = ENOMEM;
+        s_fail (self, "create", id);
+        return 0;
+    }
+    s_fsync_dir (self);
+    self->fd = fd;
+    self->pos = S_HEADER;
+    self->dirty = true;
+    return id;
+}
+
+int
+journal_write (journal_t *self)
+{
+    if (self->len == 0)
+        return 0;
+    if (self->nsegs == 0 && journal_roll (self) == 0)
+        return -1;
+    if (self->fd < 0 && s_open_newest (self) < 0)
+        return -1;
+    s_seg_t *seg = &self->segs[self->nsegs - 1];
+    size_t done = 0;
+    while (done < self->len) {
+        ssize_t n = pwrite (self->fd, self->buf + done, self->len - done,
+                            (off_t)(self->pos + (int64_t)done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOSPC;
+            int e = errno;
+            /* nothing of it counts: the next write goes over it */
+            (void)ftruncate (self->fd, (off_t)self->pos);
+            errno = e;
+            return s_fail (self, "write", seg->id);
+        }
+        done += (size_t)n;
+    }
+    if (self->fsync_ns == 0 && fdatasync (self->fd) < 0) {
+        int e = errno;
+        (void)ftruncate (self->fd, (off_t)self->pos);
+        errno = e;
+        return s_fail (self, "sync", seg->id);
+    }
+    self->pos += (int64_t)self->len;
+    seg->bytes = self->pos;
+    self->total += (int64_t)self->len;
+    self->len = 0;
+    self->dirty = self->fsync_ns != 0;
+    self->error[0] = '\0';
+    return 0;
+}
+
+int
+journal_sync (journal_t *self, int64_t now_ns, bool force)
+{
+    if (!self->dirty || self->fd < 0)
+        return 0;
+    if (!force && now_ns - self->synced_ns < self->fsync_ns)
+        return 0;
+    if (fdatasync (self->fd) < 0)
+        return s_fail (self, "sync", self->segs[self->nsegs - 1].id);
+    self->dirty = false;
+    self->synced_ns = now_ns;
+    return 0;
+}
+
+size_t
+journal_trim (journal_t *self, uint64_t id)
+{
+    size_t n = 0;
+    while (n < self->nsegs && self->segs[n].id < id && n + 1 < self->nsegs) {
+        char path[4200];
+        s_path (self, self->segs[n].id, path, sizeof path);
+        if (unlink (path) < 0 && errno != ENOENT) {
+            s_fail (self, "remove", self->segs[n].id);
+            break;
+        }
+        self->total -= self->segs[n].bytes;
+        n++;
+    }
+    if (n > 0) {
+        memmove (self->segs, self->segs + n, (self->nsegs - n) * sizeof *self->segs);
+        self->nsegs -= n;
+        s_fsync_dir (self);
+    }
+    return n;
+}
+
+bool
+journal_full (const journal_t *self)
+{
+    return self->total + (int64_t)self->len >= self->max_bytes;
+}
+
+bool
+journal_roll_due (const journal_t *self)
+{
+    return self->nsegs == 0 || self->segs[self->nsegs - 1].bytes >= self->segment_bytes;
+}
+
+int64_t
+journal_bytes (const journal_t *self)
+{
+    return self->total;
+}
+
+size_t
+journal_segments (const journal_t *self)
+{
+    return self->nsegs;
+}
+
+uint64_t
+journal_newest (const journal_t *self)
+{
+    return self->nsegs ? self->segs[self->nsegs - 1].id : 0;
+}
+
+const char *
+journal_error (const journal_t *self)
+{
+    return self->error;
+}
