@@ -242,18 +242,10 @@ batcher_reserve (batcher_t *self, size_t idx, size_t want, mdf_bar_t **bars)
     return room;
 }
 
-int
-batcher_commit (batcher_t *self, size_t idx, size_t n)
+/* n bars written at o->bars + o->n join the open batch.  Lock held. */
+static void
+s_commit_locked (batcher_t *self, s_open_t *o, size_t idx, size_t n)
 {
-    if (idx >= self->nproviders)
-        return -1;
-    pthread_mutex_lock (&self->lock);
-    s_open_t *o = &self->open[idx];
-    o->writing = false;
-    if (self->closed) {
-        pthread_mutex_unlock (&self->lock);
-        return -1;
-    }
     int64_t now = mdf_mono_ns ();
     bool first = n > 0 && o->n == 0;
     if (first) {
@@ -269,8 +261,54 @@ batcher_commit (batcher_t *self, size_t idx, size_t n)
         s_seal_locked (self, idx);
     else if (o->n > 0 && due < self->sleep_until)
         s_wake (self); /* the sender would oversleep its linger (or skipped it while written) */
+}
+
+int
+batcher_commit (batcher_t *self, size_t idx, size_t n)
+{
+    if (idx >= self->nproviders)
+        return -1;
+    pthread_mutex_lock (&self->lock);
+    s_open_t *o = &self->open[idx];
+    o->writing = false;
+    if (self->closed) {
+        pthread_mutex_unlock (&self->lock);
+        return -1;
+    }
+    s_commit_locked (self, o, idx, n);
     pthread_mutex_unlock (&self->lock);
     return 0;
+}
+
+int
+batcher_try_push (batcher_t *self, size_t idx, const mdf_bar_t *bars, size_t n, size_t *taken)
+{
+    *taken = 0;
+    if (idx >= self->nproviders)
+        return -1;
+    pthread_mutex_lock (&self->lock);
+    s_open_t *o = &self->open[idx];
+    while (!self->closed && *taken < n) {
+        if (o->n == self->batch_max) {
+            if (self->window >= s_limit_locked (self, idx))
+                break; /* no room without waiting */
+            s_seal_locked (self, idx);
+            if (o->n == self->batch_max)
+                break; /* out of memory: later */
+        }
+        if (!o->bars)
+            o->bars = self->npool > 0 ? self->pool[--self->npool]
+                                      : malloc (self->batch_max * sizeof *o->bars);
+        if (!o->bars)
+            break;
+        size_t room = self->batch_max - o->n < n - *taken ? self->batch_max - o->n : n - *taken;
+        memcpy (o->bars + o->n, bars + *taken, room * sizeof *bars);
+        s_commit_locked (self, o, idx, room);
+        *taken += room;
+    }
+    int rc = self->closed ? -1 : 0;
+    pthread_mutex_unlock (&self->lock);
+    return rc;
 }
 
 int

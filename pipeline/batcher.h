@@ -91,6 +91,11 @@ int batcher_commit (batcher_t *self, size_t idx, size_t n);
  * dropped and not counted). */
 int batcher_push (batcher_t *self, size_t idx, const mdf_bar_t *bars, size_t n);
 
+/* Take as many of the n bars of provider idx as fit without waiting (into
+ * its open batch, sealing a full one while the window has room): *taken of
+ * them, the first ones.  0, or -1 once closed. */
+int batcher_try_push (batcher_t *self, size_t idx, const mdf_bar_t *bars, size_t n, size_t *taken);
+
 /* Make batcher_push fail from now on and wake providers blocked in it. */
 void batcher_close (batcher_t *self);
 

@@ -48,6 +48,14 @@ struct _journal_t {
     bool dirty;
     int64_t synced_ns;
     char error[256];
+    /* the reader: in segment rid (0: before the first), at offset roff;
+     * rbuf holds the file's bytes [rbase, rbase + rlen) */
+    uint64_t rid;
+    int64_t roff;
+    int rfd;
+    uint8_t *rbuf;
+    size_t rlen, rcap;
+    int64_t rbase;
 };
 
 /* ---- helpers ---- */
@@ -56,6 +64,12 @@ static void
 s_path (const journal_t *self, uint64_t id, char *out, size_t size)
 {
     snprintf (out, size, "%s/%020" PRIu64 ".mdj", self->dir, id);
+}
+
+static void
+s_snap_path (const journal_t *self, uint64_t id, char *out, size_t size, bool tmp)
+{
+    snprintf (out, size, "%s/%020" PRIu64 ".snap%s", self->dir, id, tmp ? ".tmp" : "");
 }
 
 static int
@@ -177,10 +191,11 @@ journal_open (const journal_config_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     self->fd = -1;
+    self->rfd = -1;
     self->max_bytes = cfg->max_bytes;
     int64_t seg = cfg->segment_bytes > 0 ? cfg->segment_bytes : cfg->max_bytes / 8;
     if (cfg->segment_bytes <= 0)
-        seg = seg < 65536 ? 65536 : seg > (64 << 20) ? (64 << 20) : seg;
+        seg = seg < 4096 ? 4096 : seg > (64 << 20) ? (64 << 20) : seg;
     self->segment_bytes = seg;
     self->fsync_ns = cfg->fsync_ms * 1000000;
     for (struct dirent *e; (e = readdir (d));) {
@@ -213,6 +228,9 @@ journal_close (journal_t **self_p)
             (void)fdatasync (self->fd);
         close (self->fd);
     }
+    if (self->rfd >= 0)
+        close (self->rfd);
+    free (self->rbuf);
     free (self->segs);
     free (self->buf);
     free (self->dir);
@@ -301,8 +319,8 @@ s_replay_seg (journal_t *self, s_seg_t *seg, journal_record_fn *fn, void *arg,
 }
 
 int
-journal_replay (journal_t *self, journal_record_fn *fn, void *arg, journal_replay_stats_t *st,
-                char *err, size_t errlen)
+journal_scan (journal_t *self, journal_record_fn *fn, void *arg, journal_replay_stats_t *st,
+              char *err, size_t errlen)
 {
     journal_replay_stats_t local;
     if (!st)
@@ -472,13 +490,16 @@ size_t
 journal_trim (journal_t *self, uint64_t id)
 {
     size_t n = 0;
-    while (n < self->nsegs && self->segs[n].id < id && n + 1 < self->nsegs) {
+    while (n < self->nsegs && self->segs[n].id < id && n + 1 < self->nsegs
+           && self->segs[n].id < self->rid) {
         char path[4200];
         s_path (self, self->segs[n].id, path, sizeof path);
         if (unlink (path) < 0 && errno != ENOENT) {
             s_fail (self, "remove", self->segs[n].id);
             break;
         }
+        s_snap_path (self, self->segs[n].id, path, sizeof path, false);
+        (void)unlink (path);
         self->total -= self->segs[n].bytes;
         n++;
     }
@@ -515,6 +536,12 @@ journal_segments (const journal_t *self)
 }
 
 uint64_t
+journal_oldest (const journal_t *self)
+{
+    return self->nsegs ? self->segs[0].id : 0;
+}
+
+uint64_t
 journal_newest (const journal_t *self)
 {
     return self->nsegs ? self->segs[self->nsegs - 1].id : 0;
@@ -524,4 +551,233 @@ const char *
 journal_error (const journal_t *self)
 {
     return self->error;
+}
+
+/* ---- the reader ---- */
+
+static s_seg_t *
+s_seg_of (journal_t *self, uint64_t id)
+{
+    for (size_t i = 0; i < self->nsegs; i++)
+        if (self->segs[i].id == id)
+            return &self->segs[i];
+    return NULL;
+}
+
+/* The segment after id (the first one for id 0), or NULL. */
+static s_seg_t *
+s_seg_after (journal_t *self, uint64_t id)
+{
+    for (size_t i = 0; i < self->nsegs; i++)
+        if (self->segs[i].id > id)
+            return &self->segs[i];
+    return NULL;
+}
+
+static void
+s_reader_to (journal_t *self, uint64_t id)
+{
+    if (self->rfd >= 0)
+        close (self->rfd);
+    self->rfd = -1;
+    self->rid = id;
+    self->roff = S_HEADER;
+    self->rlen = 0;
+    self->rbase = S_HEADER;
+}
+
+void
+journal_reader_reset (journal_t *self)
+{
+    if (self->nsegs == 0) {
+        s_reader_to (self, 0);
+        return;
+    }
+    s_reader_to (self, self->segs[0].id);
+}
+
+uint64_t
+journal_reader_segment (const journal_t *self)
+{
+    return self->rid;
+}
+
+/* Bytes [roff, roff + need) of the reader's segment into rbuf: a pointer to
+ * them, or NULL (-1 in *rc on a read error). */
+static const uint8_t *
+s_reader_bytes (journal_t *self, int64_t limit, size_t need, int *rc)
+{
+    if (self->roff >= self->rbase && self->roff + (int64_t)need <= self->rbase + (int64_t)self->rlen)
+        return self->rbuf + (self->roff - self->rbase);
+    size_t want = need > 262144 ? need : 262144;
+    if ((int64_t)want > limit - self->roff)
+        want = (size_t)(limit - self->roff);
+    if (want < need)
+        return NULL;
+    if (want > self->rcap) {
+        uint8_t *b = realloc (self->rbuf, want);
+        if (!b) {
+            *rc = -1;
+            return NULL;
+        }
+        self->rbuf = b;
+        self->rcap = want;
+    }
+    if (self->rfd < 0) {
+        char path[4200];
+        s_path (self, self->rid, path, sizeof path);
+        self->rfd = open (path, O_RDONLY | O_CLOEXEC);
+        if (self->rfd < 0) {
+            s_fail (self, "open", self->rid);
+            *rc = -1;
+            return NULL;
+        }
+    }
+    size_t got = 0;
+    while (got < want) {
+        ssize_t n = pread (self->rfd, self->rbuf + got, want - got, (off_t)(self->roff + (int64_t)got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            s_fail (self, "read", self->rid);
+            *rc = -1;
+            return NULL;
+        }
+        got += (size_t)n;
+    }
+    self->rbase = self->roff;
+    self->rlen = got;
+    return self->rbuf;
+}
+
+int
+journal_read (journal_t *self, journal_record_fn *fn, journal_enter_fn *enter, void *arg,
+              size_t max, char *err, size_t errlen)
+{
+    size_t done = 0;
+    for (;;) {
+        s_seg_t *seg = self->rid ? s_seg_of (self, self->rid) : NULL;
+        if (!seg || self->roff >= seg->bytes) {
+            /* the end of this segment: on to the next one, if the writer started it */
+            s_seg_t *next = s_seg_after (self, self->rid);
+            if (!next || (seg && seg->id == self->segs[self->nsegs - 1].id))
+                return 1;
+            s_reader_to (self, next->id);
+            if (enter)
+                enter (arg, next->id);
+            continue;
+        }
+        if (done >= max)
+            return 0;
+        int rc = 0;
+        const uint8_t *h = s_reader_bytes (self, seg->bytes, S_RECHDR, &rc);
+        uint32_t len = h ? s_get32 (h) : 0;
+        if (!h || len == 0 || len > JOURNAL_RECORD_MAX || (int64_t)len > seg->bytes - self->roff - S_RECHDR) {
+            if (rc < 0) {
+                snprintf (err, errlen, "journal: %s", self->error);
+                return -1;
+            }
+            self->roff = seg->bytes; /* nothing readable is left in it */
+            continue;
+        }
+        uint32_t crc = s_get32 (h + 4);
+        const uint8_t *rec = s_reader_bytes (self, seg->bytes, S_RECHDR + len, &rc);
+        if (!rec) {
+            if (rc < 0) {
+                snprintf (err, errlen, "journal: %s", self->error);
+                return -1;
+            }
+            self->roff = seg->bytes;
+            continue;
+        }
+        self->roff += S_RECHDR + len;
+        rec += S_RECHDR;
+        if (s_crc (rec, len) != crc)
+            continue; /* garbled: the scan counted it */
+        done++;
+        if (fn (arg, rec[0], rec + 1, len - 1, seg->id) != 0)
+            return 0;
+    }
+}
+
+/* ---- snapshots ---- */
+
+int
+journal_snapshot_write (journal_t *self, uint64_t id, const void *blob, size_t len)
+{
+    char tmp[4200], path[4200];
+    s_snap_path (self, id, tmp, sizeof tmp, true);
+    s_snap_path (self, id, path, sizeof path, false);
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return s_fail (self, "create snapshot", id);
+    uint8_t hdr[24];
+    uint32_t ver = S_VERSION, crc = s_crc (blob, len);
+    uint32_t n32 = (uint32_t)len;
+    memcpy (hdr, "MDS1", 4);
+    memcpy (hdr + 4, &ver, 4);
+    memcpy (hdr + 8, &id, 8);
+    memcpy (hdr + 16, &n32, 4);
+    memcpy (hdr + 20, &crc, 4);
+    bool ok = len <= UINT32_MAX && pwrite (fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr;
+    size_t done = 0;
+    while (ok && done < len) {
+        ssize_t n = pwrite (fd, (const uint8_t *)blob + done, len - done, (off_t)(sizeof hdr + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOSPC;
+            ok = false;
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (ok && fdatasync (fd) < 0)
+        ok = false;
+    int e = errno;
+    close (fd);
+    if (!ok || rename (tmp, path) < 0) {
+        if (ok)
+            e = errno;
+        unlink (tmp);
+        errno = e;
+        return s_fail (self, "write snapshot", id);
+    }
+    s_fsync_dir (self);
+    return 0;
+}
+
+int
+journal_snapshot_read (journal_t *self, uint64_t id, uint8_t **blob, size_t *len)
+{
+    char path[4200];
+    s_snap_path (self, id, path, sizeof path, false);
+    FILE *f = fopen (path, "rb");
+    if (!f)
+        return -1;
+    uint8_t hdr[24];
+    uint32_t n32 = 0, crc = 0, ver = 0;
+    uint64_t sid = 0;
+    uint8_t *data = NULL;
+    bool ok = fread (hdr, 1, sizeof hdr, f) == sizeof hdr && memcmp (hdr, "MDS1", 4) == 0;
+    if (ok) {
+        memcpy (&ver, hdr + 4, 4);
+        memcpy (&sid, hdr + 8, 8);
+        memcpy (&n32, hdr + 16, 4);
+        memcpy (&crc, hdr + 20, 4);
+        ok = ver == S_VERSION && sid == id && (data = malloc (n32 ? n32 : 1))
+             && fread (data, 1, n32, f) == n32 && s_crc (data, n32) == crc;
+    }
+    fclose (f);
+    if (!ok) {
+        free (data);
+        errno = EBADMSG;
+        return -1;
+    }
+    *blob = data;
+    *len = n32;
+    return 0;
 }

@@ -30,13 +30,26 @@
  * who then writes what a reader of the new segment needs first (a
  * snapshot); journal_trim (before id) removes every older segment.
  *
- * Reading back: journal_replay calls a function for every good record, in
- * order, from the oldest segment.  A record whose checksum or length is
+ * Checking at start: journal_scan calls a function for every good record,
+ * in order, from the oldest segment.  A record whose checksum or length is
  * wrong is where that segment's good data ends: when what follows it is a
  * good record (a garbled record of intact length) only that record is
  * skipped; otherwise the rest of the segment is cut (ftruncate: a torn
  * tail, as a crash during a write leaves).  Each is logged with the file and
- * offset and counted in journal_replay_stats_t; neither stops the replay.
+ * offset and counted in journal_replay_stats_t; neither stops the scan.
+ *
+ * Reading as the writer goes: one reader (the aggregator) follows the
+ * records, from the oldest segment's first (journal_reader_reset) to the
+ * last one written, across segments; journal_read hands them over and may
+ * stop anywhere (the reader stays there), so the aggregator can fall behind
+ * the writer, as far as max_bytes, while the store does not take bars.
+ *
+ * Snapshots: journal_snapshot_write keeps a blob for segment id in
+ * ID.snap (written to a temporary file, synced, renamed: all or nothing),
+ * journal_snapshot_read gives it back after checking its checksum.  The
+ * aggregator stores there its state as it enters a segment, so that a replay
+ * can begin at that segment.  journal_trim removes a segment's snapshot
+ * with it.
  *
  * Errors (ENOSPC, EIO, EROFS, a directory that cannot be created): the call
  * returns -1 with errno kept and journal_error says what failed; nothing is
@@ -79,10 +92,35 @@ void journal_close (journal_t **self_p);
 typedef int (journal_record_fn) (void *arg, uint8_t type, const uint8_t *payload, size_t len,
                                  uint64_t segment);
 
-/* Read every segment, oldest first (see above); call before appending.
- * 0, fn's non-zero, or -1 when a segment cannot be read (err). */
-int journal_replay (journal_t *self, journal_record_fn *fn, void *arg, journal_replay_stats_t *st,
-                    char *err, size_t errlen);
+/* Check every segment, oldest first (see above); call before appending and
+ * before reading.  0, fn's non-zero, or -1 when a segment cannot be read (err). */
+int journal_scan (journal_t *self, journal_record_fn *fn, void *arg, journal_replay_stats_t *st,
+                  char *err, size_t errlen);
+
+/* The reader to the first record of the oldest segment (or, with none yet,
+ * before the first segment the writer starts). */
+void journal_reader_reset (journal_t *self);
+
+/* Called when the reader enters segment `segment` (from an older one, or
+ * from before the first), before any of its records. */
+typedef void (journal_enter_fn) (void *arg, uint64_t segment);
+
+/* Hand fn the records written since the reader's place, up to `max` of them.
+ * fn returns 0 (go on) or non-zero (the record is taken; stop after it).
+ * Returns 1 when the reader reached the end of what was written, 0 when it
+ * stopped before (fn or max), -1 when a segment cannot be read (err). */
+int journal_read (journal_t *self, journal_record_fn *fn, journal_enter_fn *enter, void *arg,
+                  size_t max, char *err, size_t errlen);
+
+/* The segment the reader is in (0: before the first). */
+uint64_t journal_reader_segment (const journal_t *self);
+
+/* ID.snap, all or nothing: 0, or -1 (errno, journal_error). */
+int journal_snapshot_write (journal_t *self, uint64_t id, const void *blob, size_t len);
+
+/* ID.snap into *blob (malloc'd, *len bytes): 0; -1 when missing (errno
+ * ENOENT) or unreadable or its checksum is wrong (errno EBADMSG). */
+int journal_snapshot_read (journal_t *self, uint64_t id, uint8_t **blob, size_t *len);
 
 /* A record into the buffer (len <= JOURNAL_RECORD_MAX - 1).  0, or -1 out of memory. */
 int journal_add (journal_t *self, uint8_t type, const void *payload, size_t len);
@@ -102,7 +140,8 @@ uint64_t journal_roll (journal_t *self);
  * sync and fsync_ms passed (monotonic now_ns).  0, or -1 (errno). */
 int journal_sync (journal_t *self, int64_t now_ns, bool force);
 
-/* Remove every segment older than `id`.  Returns how many were removed. */
+/* Remove every segment older than `id` (never the newest, nor the reader's),
+ * with its snapshot.  Returns how many were removed. */
 size_t journal_trim (journal_t *self, uint64_t id);
 
 bool journal_full (const journal_t *self);
@@ -110,6 +149,7 @@ bool journal_roll_due (const journal_t *self); /* the newest segment is past seg
 int64_t journal_bytes (const journal_t *self);     /* in the segments (written) */
 size_t journal_segments (const journal_t *self);
 uint64_t journal_newest (const journal_t *self);   /* 0: none yet */
+uint64_t journal_oldest (const journal_t *self);   /* 0: none yet */
 
 /* The last failure ("write 00000000000000000003.mdj: No space left on device"), "" none. */
 const char *journal_error (const journal_t *self);

@@ -90,7 +90,7 @@ s_file_next (live_t *self)
 static int
 s_finish (live_t *self, int state)
 {
-    if (self->jdir && self->loop && live_commit (self, mdf_loop_now_ns (self->loop)) < 0)
+    if (self->jdir && self->loop && live_journal_drain (self, mdf_loop_now_ns (self->loop)) < 0)
         self->closed = true;
     if (self->ntq > 0)
         mdf_warn ("ticks not journalled at stop (the journal is full or failing): the source "
@@ -311,7 +311,7 @@ s_teardown (mdf_loop_t *loop, void *arg)
             usleep (1000);
     }
     child_close_pipes (&self->child);
-    if (self->jdir && live_commit (self, mdf_loop_now_ns (loop)) < 0)
+    if (self->jdir && live_journal_drain (self, mdf_loop_now_ns (loop)) < 0)
         self->closed = true;
     if (!self->closed && tickbar_flush (self->op) == 0)
         live_sync (self);
@@ -387,6 +387,7 @@ s_free (live_t *self)
     free (self->err.buf);
     free (self->fline);
     free (self->tq);
+    free (self->pend);
     free (self->jdir);
     if (self->stop_efd >= 0)
         close (self->stop_efd);
@@ -409,9 +410,11 @@ s_copy (live_t *self, const provider_settings_t *ps)
     self->endpoint = strdup (ps->endpoint ? ps->endpoint : "");
     self->topic = strdup (ps->topic ? ps->topic : "");
     self->path = strdup (ps->path ? ps->path : "");
+    self->pend = malloc (S_PEND * sizeof *self->pend);
+    self->cappend = S_PEND;
     self->out.buf = malloc (S_LINE_MAX);
     self->err.buf = malloc (S_LINE_MAX);
-    if (!self->argv || !self->endpoint || !self->topic || !self->path || !self->out.buf
+    if (!self->argv || !self->endpoint || !self->topic || !self->path || !self->pend || !self->out.buf
         || !self->err.buf)
         return -1;
     for (size_t i = 0; i < ps->command.count; i++)

@@ -20,13 +20,11 @@ s_add (mdf_counter_t *c, uint64_t now, uint64_t before)
         mdf_counter_add (c, now - before);
 }
 
-/* The operator's counts into the metrics (deltas since the last call). */
-static int s_push (live_t *self);
 
 void
 live_sync (live_t *self)
 {
-    s_push (self);
+    live_push (self);
     tickbar_stats_t st;
     tickbar_stats (self->op, &st);
     s_add (self->m_ticks, st.ticks, self->synced.ticks);
@@ -62,26 +60,38 @@ live_bad (live_t *self, const char *where, uint64_t n, const char *error)
                   (unsigned long long)sup);
 }
 
-/* ---- ticks into bars into the sender ----------------------------------- */
+/* ---- bars into the sender ------------------------------------------------ */
 
-/* Hand the bars closed so far to the sender (blocking while its window is
- * full).  0, or -1 once it takes no more. */
-static int
-s_push (live_t *self)
+int
+live_push (live_t *self)
 {
+    if (self->closed)
+        return -1;
     if (self->npend == 0)
-        return self->closed ? -1 : 0;
+        return 0;
+    if (self->jdir && !self->draining) {
+        size_t taken = 0;
+        if (sender_try_push (self->sender, self->idx, self->pend, self->npend, &taken) < 0) {
+            self->closed = true;
+            return -1;
+        }
+        memmove (self->pend, self->pend + taken, (self->npend - taken) * sizeof *self->pend);
+        self->npend -= taken;
+        return 0;
+    }
     size_t n = self->npend;
     self->npend = 0;
-    if (self->closed || sender_push (self->sender, self->idx, self->pend, n) < 0) {
+    if (sender_push (self->sender, self->idx, self->pend, n) < 0) {
         self->closed = true;
         return -1;
     }
     return 0;
 }
 
-/* A closed bar: kept for s_push, at the end of the turn or when S_PEND are
- * waiting (a lock per bar would cost more than the bar). */
+/* A closed bar: kept for live_push, at the end of the turn or when S_PEND
+ * are waiting (a lock per bar would cost more than the bar).  With a
+ * journal the reader stops at S_PEND, and a sweep that closes more (one bar
+ * per symbol) grows the array. */
 int
 live_emit (void *arg, const mdf_bar_t *bar, bool correction)
 {
@@ -89,7 +99,23 @@ live_emit (void *arg, const mdf_bar_t *bar, bool correction)
     live_t *self = arg;
     if (self->closed)
         return -1;
+    if (self->npend == self->cappend) {
+        size_t cap = self->cappend * 2;
+        mdf_bar_t *p = realloc (self->pend, cap * sizeof *p);
+        if (!p) {
+            /* no memory: wait for the sender instead */
+            bool d = self->draining;
+            self->draining = true;
+            int rc = live_push (self);
+            self->draining = d;
+            if (rc < 0)
+                return -1;
+        } else {
+            self->pend = p;
+            self->cappend = cap;
+        }
+    }
     self->emitted++;
     self->pend[self->npend++] = *bar;
-    return self->npend == S_PEND ? s_push (self) : 0;
+    return self->npend >= S_PEND && !self->jdir ? live_push (self) : 0;
 }

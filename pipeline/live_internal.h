@@ -88,8 +88,9 @@ struct _live_t {
     mdf_tick_t next;
     int64_t t0_ts, t0_mono, vnow;
 
-    mdf_bar_t pend[S_PEND]; /* closed bars not yet handed to the sender */
-    size_t npend;
+    mdf_bar_t *pend; /* closed bars not yet handed to the sender */
+    size_t npend, cappend;
+    bool draining;    /* stopping: pushes wait for the sender (journal mode) */
     uint64_t emitted; /* bars the operator emitted (the sender counts them the same way) */
     bool started;     /* the source was started (after the journal's replay) */
     int start_id;     /* the one-shot timer that replays, then starts the source */
@@ -105,7 +106,9 @@ struct _live_t {
     mdf_tick_t *tq;            /* ticks read, not yet journalled */
     size_t ntq, captq;
     bool tq_encoded;           /* tq is in the journal's buffer */
-    bool ticks_since_roll;     /* the newest segment holds ticks after its snapshot */
+    bool ticks_since_roll;     /* the newest segment holds ticks */
+    bool read_all;             /* the reader has aggregated every tick written */
+    int64_t rnow;              /* now, for the ticks the reader hands over */
     int64_t retry_at;          /* monotonic ns: next write attempt after an error */
     char cursor[MDF_TICK_CURSOR_MAX + 1]; /* the last cursor accepted */
     struct {
@@ -124,6 +127,10 @@ struct _live_t {
 /* live_core.c.  tickbar's emit: a closed bar kept to be handed on with the
  * turn's others (0, or -1 once the sender takes no more). */
 int live_emit (void *arg, const mdf_bar_t *bar, bool correction);
+/* Hand the kept bars to the sender: all of them, waiting for room (no
+ * journal, or draining), or as many as it takes now (journal).  0, or -1
+ * once it takes no more. */
+int live_push (live_t *self);
 /* The operator's counts into the metrics, after handing on the bars the
  * turn closed. */
 void live_sync (live_t *self);
@@ -139,12 +146,16 @@ int live_tick (live_t *self, const mdf_tick_t *t, int64_t now);
  * aggregates it: call it at the end of every turn that read ticks (live_sync
  * does).  While the journal is full or failing the queue waits, the source
  * is paused (self->pause, set by live.c) and the timer retries (live_journal_tick).
- * live_journal_start: open, replay, roll; 0, or -1 to retry later. */
+ * live_journal_start: open, check, restore the oldest snapshot, and set the
+ * reader to replay; 0, or -1 to retry later. */
 int live_commit (live_t *self, int64_t now);
 /* The end of a turn that may have read ticks: live_commit, then live_sync. */
 void live_turn_end (live_t *self);
 int live_journal_start (live_t *self, int64_t now);
 void live_journal_tick (live_t *self, int64_t now);
+/* Stopping: journal what was read and aggregate all of it, waiting for the
+ * sender.  0, or -1 once the sender is closed. */
+int live_journal_drain (live_t *self, int64_t now);
 /* At the end (the loop is over, the sender drained): with every bar settled,
  * a last snapshot and nothing older kept. */
 void live_journal_close (live_t *self);

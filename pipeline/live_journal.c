@@ -1,33 +1,43 @@
 /*
  * live_journal: a live provider's journal (pipeline/journal.h holds the
- * files): every tick is appended before the operator sees it, the journal is
- * replayed at start, and trimmed as the store acks the bars.
+ * files).  The model is a tickerplant's log: every tick read is appended
+ * first, the operator aggregates what the journal holds, and a restart
+ * replays it.
  *
- * Records:
- *   1 tick      i64 ts, u8 kind (0 trade, 1 quote), f64 price size | f64 bid
- *               ask bid_size ask_size, u8 n + symbol, u8 n + cursor
- *   2 bar       a snapshot's bar: i64 start first_ts last_ts, f64 open high
- *               low close volume, u8 flags (1 quote, 2 closed), u8 n + symbol
- *   3 snapshot  the end of a snapshot: i64 watermark, u64 bars emitted so
- *               far (informative), u8 n + cursor
- * Every segment begins with a snapshot of the operator as it was when the
- * segment was started (tickbar_export: open bars, closed bars kept for late
- * ticks, the watermark) and the last cursor.  So a replay restores the
- * oldest segment's snapshot and aggregates every tick after it: the open
- * bars are rebuilt, and every bar closed since is emitted again (the store's
- * upsert makes a bar sent twice harmless).
+ *   source -> tq (a turn's ticks) -> journal (write) -> reader -> tickbar -> pend -> sender
  *
- * Trimming: when segment k is started, the operator has emitted E bars.  A
- * bar closed before k's snapshot is either in the snapshot (retained) or
- * among those E; so once the sender says the first E bars of this provider
- * are settled (acked ok or rejected, sender_settled), every segment before
- * k can go.
+ * The writer (live_commit, at the end of every turn of the source) appends
+ * the turn's ticks in one write.  The reader follows the journal and hands
+ * its ticks to the operator, as long as the sender takes the bars without
+ * waiting (sender_try_push); while it does not (a store down or slow), the
+ * reader stays behind and the source is still read, into the journal, until
+ * journal.max_bytes.  Then the source is paused (the child's pipe fills and
+ * it blocks; the SUB socket queues to its high-water mark), logged, counted
+ * and shown by /health, and read again once acks let old segments go.
  *
- * Blocking: the ticks read in a turn wait in `tq`; live_commit appends them
- * and, once written, aggregates them.  A full journal (max_bytes) or a
- * failed write leaves them in tq and pauses the source; the timer retries
- * every S_TICK_MS (a write error: every second).  A full journal is rolled
- * (a snapshot) once, so that acks can free every older segment.
+ * Records (journal.h frames them):
+ *   1 tick    i64 ts, u8 kind (0 trade, 1 quote), f64 price size | f64 bid
+ *             ask bid_size ask_size, u8 n + symbol, u8 n + cursor
+ *   4 cursor  u8 n + the last cursor accepted, first in every segment (so the
+ *             cursor survives when every tick before it was trimmed)
+ * A snapshot (ID.snap) is written when the reader enters segment ID: the
+ * operator's bars (tickbar_export: open, and closed ones kept for late
+ * ticks) as records 2 (i64 start first_ts last_ts, f64 open high low close
+ * volume, u8 flags 1 quote 2 closed, u8 n + symbol) and a record 3 (i64
+ * watermark, u64 bars emitted so far).
+ *
+ * Trimming: when the reader entered segment k the operator had emitted E
+ * bars; a bar closed before that is in k's snapshot (kept for late ticks)
+ * or among those E.  So once the sender says the first E bars of this
+ * provider are settled (acked ok, or rejected for good: sender_settled),
+ * every segment before k goes.
+ *
+ * Start: the segments are checked (journal_scan: torn tails cut, garbled
+ * records skipped, both logged and counted), the last cursor found, the
+ * oldest segment's snapshot restored, and the reader starts at its first
+ * record: the open bars are rebuilt, and every bar closed since is sent
+ * again (the store's upsert makes that harmless) while the source already
+ * appends after them.
  */
 #include "pipeline/live_internal.h"
 
@@ -36,7 +46,7 @@
 
 #include "common/clock.h"
 
-enum { S_R_TICK = 1, S_R_BAR = 2, S_R_SNAP = 3 };
+enum { S_R_TICK = 1, S_R_BAR = 2, S_R_SNAP = 3, S_R_CURSOR = 4 };
 
 #define S_RETRY_NS 1000000000LL /* after a disk error */
 
@@ -142,10 +152,40 @@ s_decode_tick (const uint8_t *p, size_t len, mdf_tick_t *t)
     return !d.bad && d.left == 0 && kind <= 1 && mdf_tick_validate (t, NULL, 0) == 0;
 }
 
+/* A snapshot being built: records [u32 length][u8 type][payload]. */
+typedef struct {
+    uint8_t *b;
+    size_t n, cap;
+    bool oom;
+} s_blob_t;
+
+static void
+s_blob_add (s_blob_t *bl, uint8_t type, const s_enc_t *e)
+{
+    size_t need = bl->n + 5 + e->n;
+    if (need > bl->cap) {
+        size_t cap = bl->cap ? bl->cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *p = realloc (bl->b, cap);
+        if (!p) {
+            bl->oom = true;
+            return;
+        }
+        bl->b = p;
+        bl->cap = cap;
+    }
+    uint32_t len = (uint32_t)(e->n + 1);
+    memcpy (bl->b + bl->n, &len, 4);
+    bl->b[bl->n + 4] = type;
+    memcpy (bl->b + bl->n + 5, e->b, e->n);
+    bl->n = need;
+}
+
 static int
 s_add_bar (void *arg, const tickbar_state_t *b)
 {
-    live_t *self = arg;
+    s_blob_t *bl = arg;
     s_enc_t e = { .n = 0 };
     uint8_t flags = (uint8_t)((b->quote ? 1 : 0) | (b->closed ? 2 : 0));
     s_put (&e, &b->start, 8);
@@ -160,7 +200,8 @@ s_add_bar (void *arg, const tickbar_state_t *b)
     char sym[MDF_SYMBOL_MAX + 1];
     snprintf (sym, sizeof sym, "%.*s", (int)b->symbol_len, b->symbol);
     s_put_str (&e, sym);
-    return journal_add (self->journal, S_R_BAR, e.b, e.n);
+    s_blob_add (bl, S_R_BAR, &e);
+    return bl->oom ? -1 : 0;
 }
 
 /* ---- state, metrics, errors -------------------------------------------- */
@@ -217,36 +258,53 @@ s_disk_error (live_t *self, const char *what, int64_t now)
         self->pause (self, true);
 }
 
-/* ---- rolling and trimming ------------------------------------------------ */
+/* ---- the writer's segments, the reader's snapshots, trimming ---------------- */
 
-/* A new segment that begins with a snapshot of the operator.  0 or -1. */
+/* A new segment, its first record the cursor.  0 or -1. */
 static int
 s_roll (live_t *self, int64_t now)
 {
-    uint64_t id = journal_roll (self->journal);
-    if (id == 0) {
+    if (journal_roll (self->journal) == 0) {
         s_disk_error (self, journal_error (self->journal), now);
         return -1;
     }
+    s_enc_t e = { .n = 0 };
+    s_put_str (&e, self->cursor);
+    if (journal_add (self->journal, S_R_CURSOR, e.b, e.n) < 0) {
+        s_disk_error (self, "out of memory", now);
+        return -1;
+    }
+    self->ticks_since_roll = false;
+    return 0;
+}
+
+/* The reader enters segment seg: the operator's state into seg's snapshot,
+ * and seg's trimming point. */
+static void
+s_on_enter (void *arg, uint64_t seg)
+{
+    live_t *self = arg;
+    s_blob_t bl = { 0 };
     tickbar_stats_t st;
     tickbar_stats (self->op, &st);
     s_enc_t e = { .n = 0 };
     s_put (&e, &st.watermark, 8);
     s_put (&e, &self->emitted, 8);
-    s_put_str (&e, self->cursor);
-    if (tickbar_export (self->op, s_add_bar, self) != 0
-        || journal_add (self->journal, S_R_SNAP, e.b, e.n) < 0) {
-        errno = ENOMEM;
-        s_disk_error (self, "snapshot: out of memory", now);
-        return -1;
+    if (tickbar_export (self->op, s_add_bar, &bl) == 0)
+        s_blob_add (&bl, S_R_SNAP, &e);
+    if (bl.oom || journal_snapshot_write (self->journal, seg, bl.b, bl.n) < 0) {
+        /* no trimming point: the older segments stay until a later one */
+        s_disk_error (self, bl.oom ? "snapshot: out of memory" : journal_error (self->journal),
+                      self->rnow);
+        free (bl.b);
+        return;
     }
+    free (bl.b);
     if (self->nrolls == S_ROLLS) /* keep the newest: it trims at least as much */
         self->nrolls--;
-    self->rolls[self->nrolls].seg = id;
+    self->rolls[self->nrolls].seg = seg;
     self->rolls[self->nrolls].emitted = self->emitted;
     self->nrolls++;
-    self->ticks_since_roll = false;
-    return 0;
 }
 
 /* Remove the segments whose bars are all settled. */
@@ -270,7 +328,53 @@ s_trim (live_t *self)
     s_gauges (self);
 }
 
-/* ---- ticks in --------------------------------------------------------------- */
+/* Restore a snapshot blob into the (fresh) operator.  The records it could
+ * not take are counted in *bad. */
+static void
+s_restore (live_t *self, const uint8_t *b, size_t n, int64_t now, uint64_t *bad)
+{
+    for (size_t off = 0; off + 5 <= n;) {
+        uint32_t len;
+        memcpy (&len, b + off, 4);
+        if (len == 0 || len > n - off - 4) {
+            (*bad)++;
+            return;
+        }
+        uint8_t type = b[off + 4];
+        s_dec_t d = { b + off + 5, len - 1, false };
+        off += 4 + len;
+        if (type == S_R_BAR) {
+            tickbar_state_t bar;
+            uint8_t flags = 0;
+            char sym[MDF_SYMBOL_MAX + 1];
+            s_get (&d, &bar.start, 8);
+            s_get (&d, &bar.first_ts, 8);
+            s_get (&d, &bar.last_ts, 8);
+            s_get (&d, &bar.open, 8);
+            s_get (&d, &bar.high, 8);
+            s_get (&d, &bar.low, 8);
+            s_get (&d, &bar.close, 8);
+            s_get (&d, &bar.volume, 8);
+            s_get (&d, &flags, 1);
+            s_get_str (&d, sym, sizeof sym);
+            bar.symbol = sym;
+            bar.symbol_len = strlen (sym);
+            bar.quote = flags & 1;
+            bar.closed = (flags & 2) != 0;
+            if (d.bad || tickbar_import (self->op, &bar) < 0)
+                (*bad)++;
+        } else if (type == S_R_SNAP) {
+            int64_t wm = 0;
+            s_get (&d, &wm, 8);
+            if (d.bad)
+                (*bad)++;
+            else
+                tickbar_import_watermark (self->op, wm, now);
+        }
+    }
+}
+
+/* ---- ticks in, through the journal, into the operator ------------------------- */
 
 static int
 s_aggregate (live_t *self, const mdf_tick_t *t, int64_t now)
@@ -310,60 +414,93 @@ live_tick (live_t *self, const mdf_tick_t *t, int64_t now)
     return 0;
 }
 
+/* A record the reader hands over: a tick into the operator.  Non-zero stops
+ * the reader after it: the sender takes no more for now (or is closed). */
+static int
+s_on_read (void *arg, uint8_t type, const uint8_t *p, size_t len, uint64_t seg)
+{
+    (void)seg;
+    live_t *self = arg;
+    if (type != S_R_TICK)
+        return 0;
+    mdf_tick_t t;
+    if (!s_decode_tick (p, len, &t))
+        return 0; /* cannot happen for a record whose checksum is right */
+    if (s_aggregate (self, &t, self->rnow) < 0)
+        return 1;
+    if (self->npend >= S_PEND && (live_push (self) < 0 || self->npend >= S_PEND))
+        return 1;
+    return 0;
+}
+
+/* The reader: aggregate what the journal holds, as far as the sender takes
+ * the bars without waiting (all of it while draining).  0, or -1 once the
+ * sender is closed. */
+static int
+s_read (live_t *self, int64_t now)
+{
+    if (live_push (self) < 0)
+        return -1;
+    if (self->npend >= S_PEND)
+        return 0; /* the sender is full: the reader waits */
+    self->rnow = now;
+    char err[512] = "";
+    int rc = journal_read (self->journal, s_on_read, s_on_enter, self, SIZE_MAX, err, sizeof err);
+    if (rc < 0)
+        s_disk_error (self, err, now);
+    self->read_all = rc == 1;
+    if (live_push (self) < 0)
+        return -1;
+    return self->closed ? -1 : 0;
+}
+
 int
 live_commit (live_t *self, int64_t now)
 {
-    if (!self->journal || (self->ntq == 0 && journal_buffered (self->journal) == 0))
+    if (!self->journal)
         return self->closed ? -1 : 0;
-    if (atomic_load (&self->jstate) == S_J_ERROR && now < self->retry_at)
-        return 0;
     journal_t *j = self->journal;
+    if (self->ntq == 0 && journal_buffered (j) == 0)
+        return s_read (self, now);
+    if (atomic_load (&self->jstate) == S_J_ERROR && now < self->retry_at)
+        return s_read (self, now);
     if (!self->tq_encoded) {
-        if (journal_buffered (j) == 0) {
-            s_trim (self);
-            if (journal_roll_due (j) && self->ticks_since_roll && s_roll (self, now) < 0)
-                return 0;
-        }
+        if (journal_buffered (j) == 0 && journal_roll_due (j)
+            && (journal_segments (j) == 0 || self->ticks_since_roll) && s_roll (self, now) < 0)
+            return s_read (self, now);
         if (self->ntq > 0) {
             if (journal_full (j)) {
-                /* roll once, so that acks can free every older segment */
-                if (self->ticks_since_roll && journal_buffered (j) == 0 && s_roll (self, now) < 0)
-                    return 0;
-                if (journal_buffered (j) > 0 && journal_write (j) < 0) {
+                if (journal_buffered (j) > 0 && journal_write (j) < 0)
                     s_disk_error (self, journal_error (j), now);
-                    return 0;
-                }
                 s_gauges (self);
-                s_set_jstate (self, S_J_FULL);
+                if (atomic_load (&self->jstate) != S_J_ERROR)
+                    s_set_jstate (self, S_J_FULL);
                 if (self->pause)
-        self->pause (self, true);
-                return 0;
+                    self->pause (self, true);
+                return s_read (self, now);
             }
             for (size_t i = 0; i < self->ntq; i++)
                 if (s_add_tick (self, &self->tq[i]) < 0) {
                     s_disk_error (self, "out of memory", now);
-                    return 0;
+                    return s_read (self, now);
                 }
             self->tq_encoded = true;
         }
     }
     if (journal_write (j) < 0) {
         s_disk_error (self, journal_error (j), now);
-        return 0;
+        return s_read (self, now);
     }
-    size_t n = self->ntq;
-    self->ntq = 0;
-    if (self->tq_encoded)
+    if (self->tq_encoded) {
+        self->ntq = 0;
         self->ticks_since_roll = true;
+    }
     self->tq_encoded = false;
     s_set_jstate (self, S_J_OK);
     if (self->pause)
         self->pause (self, false);
     s_gauges (self);
-    for (size_t i = 0; i < n; i++)
-        if (s_aggregate (self, &self->tq[i], now) < 0)
-            return -1;
-    return 0;
+    return s_read (self, now);
 }
 
 void
@@ -374,82 +511,39 @@ live_turn_end (live_t *self)
     live_sync (self);
 }
 
-/* ---- replay ----------------------------------------------------------------- */
+/* ---- start, the timer, the end ------------------------------------------------ */
 
 typedef struct {
     live_t *self;
-    int64_t now;
-    uint64_t first_seg;
-    bool any, ticks;
-    uint64_t nticks, bad;
-} s_replay_t;
+    uint64_t ticks, bad;
+} s_scan_t;
 
+/* journal_scan: the last cursor, and a count. */
 static int
-s_on_record (void *arg, uint8_t type, const uint8_t *p, size_t len, uint64_t seg)
+s_on_scan (void *arg, uint8_t type, const uint8_t *p, size_t len, uint64_t seg)
 {
-    s_replay_t *r = arg;
-    live_t *self = r->self;
-    if (!r->any) {
-        r->any = true;
-        r->first_seg = seg;
-    }
-    bool restoring = seg == r->first_seg && !r->ticks;
+    (void)seg;
+    s_scan_t *sc = arg;
     if (type == S_R_TICK) {
         mdf_tick_t t;
         if (!s_decode_tick (p, len, &t)) {
-            r->bad++;
+            sc->bad++;
             return 0;
         }
-        r->ticks = true;
-        r->nticks++;
+        sc->ticks++;
         if (t.cursor[0])
-            memcpy (self->cursor, t.cursor, sizeof self->cursor);
-        return s_aggregate (self, &t, r->now) < 0 ? -1 : 0;
-    }
-    if (type == S_R_BAR) {
-        if (!restoring)
-            return 0;
-        tickbar_state_t b;
-        uint8_t flags = 0;
-        char sym[MDF_SYMBOL_MAX + 1];
+            memcpy (sc->self->cursor, t.cursor, sizeof sc->self->cursor);
+    } else if (type == S_R_CURSOR) {
         s_dec_t d = { p, len, false };
-        s_get (&d, &b.start, 8);
-        s_get (&d, &b.first_ts, 8);
-        s_get (&d, &b.last_ts, 8);
-        s_get (&d, &b.open, 8);
-        s_get (&d, &b.high, 8);
-        s_get (&d, &b.low, 8);
-        s_get (&d, &b.close, 8);
-        s_get (&d, &b.volume, 8);
-        s_get (&d, &flags, 1);
-        s_get_str (&d, sym, sizeof sym);
-        b.symbol = sym;
-        b.symbol_len = strlen (sym);
-        b.quote = flags & 1;
-        b.closed = (flags & 2) != 0;
-        if (d.bad || tickbar_import (self->op, &b) < 0)
-            r->bad++;
-        return 0;
+        char c[MDF_TICK_CURSOR_MAX + 1];
+        s_get_str (&d, c, sizeof c);
+        if (d.bad)
+            sc->bad++;
+        else if (c[0])
+            memcpy (sc->self->cursor, c, sizeof c);
+    } else {
+        sc->bad++;
     }
-    if (type == S_R_SNAP) {
-        int64_t wm = 0;
-        uint64_t emitted = 0;
-        char cursor[MDF_TICK_CURSOR_MAX + 1];
-        s_dec_t d = { p, len, false };
-        s_get (&d, &wm, 8);
-        s_get (&d, &emitted, 8);
-        s_get_str (&d, cursor, sizeof cursor);
-        if (d.bad) {
-            r->bad++;
-            return 0;
-        }
-        if (restoring)
-            tickbar_import_watermark (self->op, wm, r->now);
-        if (cursor[0] && !r->ticks)
-            memcpy (self->cursor, cursor, sizeof self->cursor);
-        return 0;
-    }
-    r->bad++;
     return 0;
 }
 
@@ -458,7 +552,7 @@ live_journal_start (live_t *self, int64_t now)
 {
     if (!self->jdir)
         return 0;
-    char err[512];
+    char err[512] = "";
     if (!self->journal) {
         self->journal = journal_open (&self->jcfg, err, sizeof err);
         if (!self->journal) {
@@ -467,37 +561,39 @@ live_journal_start (live_t *self, int64_t now)
         }
     }
     if (!self->replayed) {
-        s_replay_t r = { .self = self, .now = now };
+        s_scan_t sc = { .self = self };
         journal_replay_stats_t st;
         int64_t t0 = mdf_mono_ns ();
-        int rc = journal_replay (self->journal, s_on_record, &r, &st, err, sizeof err);
-        if (rc == -1 && err[0]) {
+        if (journal_scan (self->journal, s_on_scan, &sc, &st, err, sizeof err) < 0) {
             s_disk_error (self, err, now);
             return -1;
         }
+        uint64_t oldest = journal_oldest (self->journal);
+        uint8_t *blob = NULL;
+        size_t n = 0;
+        if (oldest > 0 && journal_snapshot_read (self->journal, oldest, &blob, &n) == 0) {
+            s_restore (self, blob, n, now, &sc.bad);
+            free (blob);
+        } else if (oldest > 1) {
+            sc.bad++;
+            mdf_warn ("journal: no readable snapshot for the oldest segment; its bars start "
+                      "from its first tick",
+                      "provider=%s segment=%llu error=%s", self->name,
+                      (unsigned long long)oldest, strerror (errno));
+        }
+        journal_reader_reset (self->journal);
         self->replayed = true;
         if (self->m_jreplayed)
-            mdf_counter_add (self->m_jreplayed, r.nticks);
+            mdf_counter_add (self->m_jreplayed, sc.ticks);
         if (self->m_jcorrupt)
-            mdf_counter_add (self->m_jcorrupt, st.skipped + st.cut + r.bad);
+            mdf_counter_add (self->m_jcorrupt, st.skipped + st.cut + sc.bad);
         if (st.segments > 0)
-            mdf_info ("journal replayed", "provider=%s segments=%llu ticks=%llu bars=%llu "
-                      "skipped=%llu cut=%llu cut_bytes=%llu cursor=\"%s\" ms=%lld",
-                      self->name, (unsigned long long)st.segments,
-                      (unsigned long long)r.nticks, (unsigned long long)self->emitted,
-                      (unsigned long long)(st.skipped + r.bad), (unsigned long long)st.cut,
+            mdf_info ("journal replay", "provider=%s segments=%llu ticks=%llu skipped=%llu "
+                      "cut=%llu cut_bytes=%llu cursor=\"%s\" scan_ms=%lld",
+                      self->name, (unsigned long long)st.segments, (unsigned long long)sc.ticks,
+                      (unsigned long long)(st.skipped + sc.bad), (unsigned long long)st.cut,
                       (unsigned long long)st.cut_bytes, self->cursor,
                       (long long)((mdf_mono_ns () - t0) / 1000000));
-        if (rc != 0)
-            return 0; /* the sender closed: stopping */
-    }
-    /* the replayed state, snapshotted into a new segment: the older ones go
-     * once what the replay emitted is acked */
-    if (journal_buffered (self->journal) == 0 && s_roll (self, now) < 0)
-        return -1;
-    if (journal_write (self->journal) < 0) {
-        s_disk_error (self, journal_error (self->journal), now);
-        return -1;
     }
     s_set_jstate (self, S_J_OK);
     s_gauges (self);
@@ -512,8 +608,16 @@ live_journal_tick (live_t *self, int64_t now)
     if (journal_sync (self->journal, now, false) < 0)
         s_disk_error (self, journal_error (self->journal), now);
     s_trim (self);
-    if (self->ntq > 0 || journal_buffered (self->journal) > 0)
-        (void)live_commit (self, now);
+    (void)live_commit (self, now);
+}
+
+int
+live_journal_drain (live_t *self, int64_t now)
+{
+    if (!self->journal)
+        return self->closed ? -1 : 0;
+    self->draining = true;
+    return live_commit (self, now);
 }
 
 void
@@ -521,21 +625,28 @@ live_journal_close (live_t *self)
 {
     if (!self->journal)
         return;
-    if (self->ntq == 0 && journal_buffered (self->journal) == 0
-        && sender_settled (self->sender, self->idx) >= self->emitted
-        && journal_write (self->journal) == 0 && s_roll (self, mdf_mono_ns ()) == 0
-        && journal_write (self->journal) == 0
-        && journal_sync (self->journal, mdf_mono_ns (), true) == 0) {
-        size_t n = journal_trim (self->journal, journal_newest (self->journal));
-        mdf_info ("journal closed: every bar acked", "provider=%s segments_removed=%zu",
-                  self->name, n);
-    } else if (self->ntq > 0 || self->emitted > sender_settled (self->sender, self->idx)) {
-        mdf_warn ("journal closed with bars not acked: they are sent again at the next start",
+    uint64_t settled = sender_settled (self->sender, self->idx);
+    int64_t now = mdf_mono_ns ();
+    if (self->read_all && self->ntq == 0 && journal_buffered (self->journal) == 0
+        && settled >= self->emitted && s_roll (self, now) == 0
+        && journal_write (self->journal) == 0) {
+        /* the reader enters the new segment: the last state is its snapshot */
+        self->draining = true;
+        self->rnow = now;
+        char err[256];
+        (void)journal_read (self->journal, s_on_read, s_on_enter, self, SIZE_MAX, err, sizeof err);
+        s_trim (self);
+        mdf_info ("journal closed: every bar acked", "provider=%s segments=%zu bytes=%lld",
+                  self->name, journal_segments (self->journal),
+                  (long long)journal_bytes (self->journal));
+    } else {
+        mdf_warn ("journal closed with bars not acked or ticks not aggregated: they are sent at "
+                  "the next start",
                   "provider=%s unacked_bars=%llu ticks_not_journalled=%zu cursor=\"%s\"",
                   self->name,
-                  (unsigned long long)(self->emitted - sender_settled (self->sender, self->idx)),
+                  (unsigned long long)(self->emitted > settled ? self->emitted - settled : 0),
                   self->ntq, self->cursor);
-        (void)journal_sync (self->journal, mdf_mono_ns (), true);
     }
+    (void)journal_sync (self->journal, now, true);
     journal_close (&self->journal);
 }

@@ -147,6 +147,12 @@ sender_ingested (sender_t *self, size_t idx)
                                                          : 0;
 }
 
+int
+sender_try_push (sender_t *self, size_t idx, const mdf_bar_t *bars, size_t n, size_t *taken)
+{
+    return batcher_try_push (self->batcher, idx, bars, n, taken);
+}
+
 uint64_t
 sender_settled (sender_t *self, size_t idx)
 {

@@ -79,6 +79,10 @@ int sender_commit (sender_t *self, size_t idx, size_t n);
  * for a caller that holds them already: 0, or -1 once closed. */
 int sender_push (sender_t *self, size_t idx, const mdf_bar_t *bars, size_t n);
 
+/* The same without waiting: *taken of them, the first ones, as many as the
+ * window takes now (batcher_try_push).  0, or -1 once closed. */
+int sender_try_push (sender_t *self, size_t idx, const mdf_bar_t *bars, size_t n, size_t *taken);
+
 /* Make sender_reserve / sender_commit fail from now on and wake providers
  * blocked in them. */
 void sender_close_input (sender_t *self);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -131,7 +132,7 @@ START_TEST (records_come_back_in_order_across_segments)
     seen_t *s = calloc (1, sizeof *s);
     journal_replay_stats_t st;
     char err[256];
-    ck_assert_int_eq (journal_replay (j, s_collect, s, &st, err, sizeof err), 0);
+    ck_assert_int_eq (journal_scan (j, s_collect, s, &st, err, sizeof err), 0);
     s_expect_seq (s, 0, 500);
     ck_assert_uint_eq (st.records, 500);
     ck_assert_uint_eq (st.segments, 5);
@@ -141,7 +142,7 @@ START_TEST (records_come_back_in_order_across_segments)
     journal_close (&j);
     j = s_open (dir, 1 << 20, 4096);
     memset (s, 0, sizeof *s);
-    ck_assert_int_eq (journal_replay (j, s_collect, s, NULL, err, sizeof err), 0);
+    ck_assert_int_eq (journal_scan (j, s_collect, s, NULL, err, sizeof err), 0);
     s_expect_seq (s, 0, 510);
     journal_close (&j);
     free (s);
@@ -166,7 +167,7 @@ START_TEST (a_torn_tail_is_cut_at_the_last_good_record)
     seen_t *s = calloc (1, sizeof *s);
     journal_replay_stats_t st;
     char err[256];
-    ck_assert_int_eq (journal_replay (j, s_collect, s, &st, err, sizeof err), 0);
+    ck_assert_int_eq (journal_scan (j, s_collect, s, &st, err, sizeof err), 0);
     s_expect_seq (s, 0, 49); /* only the torn record is lost */
     ck_assert_uint_eq (st.cut, 1);
     ck_assert_uint_eq (st.skipped, 0);
@@ -176,7 +177,7 @@ START_TEST (a_torn_tail_is_cut_at_the_last_good_record)
     journal_close (&j);
     j = s_open (dir, 1 << 20, 0);
     memset (s, 0, sizeof *s);
-    ck_assert_int_eq (journal_replay (j, s_collect, s, &st, err, sizeof err), 0);
+    ck_assert_int_eq (journal_scan (j, s_collect, s, &st, err, sizeof err), 0);
     s_expect_seq (s, 0, 54);
     ck_assert_uint_eq (st.cut, 0);
     journal_close (&j);
@@ -213,7 +214,7 @@ START_TEST (a_garbled_record_is_skipped_and_the_rest_read)
     seen_t *s = calloc (1, sizeof *s);
     journal_replay_stats_t st;
     char err[256];
-    ck_assert_int_eq (journal_replay (j, s_collect, s, &st, err, sizeof err), 0);
+    ck_assert_int_eq (journal_scan (j, s_collect, s, &st, err, sizeof err), 0);
     ck_assert_uint_eq (st.skipped, 1);
     ck_assert_uint_eq (st.cut, 0);
     ck_assert_uint_eq (s->n, 19);
@@ -237,6 +238,11 @@ START_TEST (trim_removes_older_segments_never_the_newest)
         ids[k] = journal_roll (j);
         s_append (j, k * 10, 10);
     }
+    ck_assert_uint_eq (journal_trim (j, ids[2]), 0); /* the reader has not read them */
+    seen_t *r = calloc (1, sizeof *r);
+    char rerr[256];
+    ck_assert_int_eq (journal_read (j, s_collect, NULL, r, SIZE_MAX, rerr, sizeof rerr), 1);
+    free (r);
     ck_assert_uint_eq (journal_trim (j, ids[2]), 2);
     ck_assert_uint_eq (journal_segments (j), 2);
     ck_assert_uint_eq (journal_trim (j, ids[3] + 100), 1); /* the newest stays */
@@ -246,7 +252,7 @@ START_TEST (trim_removes_older_segments_never_the_newest)
     j = s_open (dir, 1 << 20, 0);
     seen_t *s = calloc (1, sizeof *s);
     char err[256];
-    ck_assert_int_eq (journal_replay (j, s_collect, s, NULL, err, sizeof err), 0);
+    ck_assert_int_eq (journal_scan (j, s_collect, s, NULL, err, sizeof err), 0);
     s_expect_seq (s, 30, 10);
     journal_close (&j);
     free (s);
@@ -273,6 +279,119 @@ START_TEST (full_at_max_bytes_and_a_roll_is_due_past_segment_bytes)
     ck_assert_int_ge (journal_bytes (j), 65536);
     ck_assert_int_lt (journal_bytes (j), 65536 + 4096);
     ck_assert_uint_ge (journal_segments (j), 16);
+    journal_close (&j);
+    s_rmrf (dir);
+    free (dir);
+}
+END_TEST
+
+
+typedef struct {
+    seen_t seen;
+    uint64_t entered[16];
+    size_t nentered;
+    size_t stop_every; /* stop after every this many records (0: never) */
+} follow_t;
+
+static int
+s_follow (void *arg, uint8_t type, const uint8_t *p, size_t len, uint64_t seg)
+{
+    follow_t *f = arg;
+    s_collect (&f->seen, type, p, len, seg);
+    return f->stop_every && f->seen.n % f->stop_every == 0;
+}
+
+static void
+s_enter (void *arg, uint64_t seg)
+{
+    follow_t *f = arg;
+    ck_assert_uint_lt (f->nentered, 16);
+    f->entered[f->nentered++] = seg;
+}
+
+START_TEST (the_reader_follows_the_writer_across_segments_and_stops_where_asked)
+{
+    char *dir = s_tmpdir ();
+    journal_t *j = s_open (dir, 1 << 20, 0);
+    follow_t *f = calloc (1, sizeof *f);
+    char err[256];
+    journal_reader_reset (j);
+    ck_assert_int_eq (journal_read (j, s_follow, s_enter, f, SIZE_MAX, err, sizeof err), 1);
+    ck_assert_uint_eq (f->seen.n, 0);
+    uint64_t a = journal_roll (j);
+    s_append (j, 0, 30);
+    f->stop_every = 7;
+    ck_assert_int_eq (journal_read (j, s_follow, s_enter, f, SIZE_MAX, err, sizeof err), 0);
+    ck_assert_uint_eq (f->seen.n, 7); /* stopped after the 7th */
+    ck_assert_uint_eq (f->nentered, 1);
+    ck_assert_uint_eq (f->entered[0], a);
+    f->stop_every = 0;
+    ck_assert_int_eq (journal_read (j, s_follow, s_enter, f, 5, err, sizeof err), 0);
+    ck_assert_uint_eq (f->seen.n, 12); /* max */
+    uint64_t b = journal_roll (j);
+    s_append (j, 30, 20);
+    ck_assert_int_eq (journal_read (j, s_follow, s_enter, f, SIZE_MAX, err, sizeof err), 1);
+    s_expect_seq (&f->seen, 0, 50);
+    ck_assert_uint_eq (f->nentered, 2);
+    ck_assert_uint_eq (f->entered[1], b);
+    ck_assert_uint_eq (journal_reader_segment (j), b);
+    /* an empty new segment is entered too (its snapshot marks the end) */
+    uint64_t c = journal_roll (j);
+    ck_assert_int_eq (journal_read (j, s_follow, s_enter, f, SIZE_MAX, err, sizeof err), 1);
+    ck_assert_uint_eq (f->nentered, 3);
+    ck_assert_uint_eq (f->entered[2], c);
+    /* a reopened journal reads from the oldest segment's first record */
+    journal_close (&j);
+    j = s_open (dir, 1 << 20, 0);
+    seen_t *sc = calloc (1, sizeof *sc);
+    ck_assert_int_eq (journal_scan (j, s_collect, sc, NULL, err, sizeof err), 0);
+    free (sc);
+    journal_reader_reset (j);
+    memset (f, 0, sizeof *f);
+    ck_assert_int_eq (journal_read (j, s_follow, s_enter, f, SIZE_MAX, err, sizeof err), 1);
+    s_expect_seq (&f->seen, 0, 50);
+    ck_assert_uint_eq (f->nentered, 2); /* b and c; a was where it started */
+    journal_close (&j);
+    free (f);
+    s_rmrf (dir);
+    free (dir);
+}
+END_TEST
+
+START_TEST (snapshots_are_all_or_nothing_and_checked)
+{
+    char *dir = s_tmpdir ();
+    journal_t *j = s_open (dir, 1 << 20, 0);
+    uint64_t a = journal_roll (j);
+    static const char blob[] = "state of the operator";
+    ck_assert_int_eq (journal_snapshot_write (j, a, blob, sizeof blob), 0);
+    uint8_t *got = NULL;
+    size_t n = 0;
+    ck_assert_int_eq (journal_snapshot_read (j, a, &got, &n), 0);
+    ck_assert_uint_eq (n, sizeof blob);
+    ck_assert_mem_eq (got, blob, n);
+    free (got);
+    ck_assert_int_eq (journal_snapshot_read (j, a + 1, &got, &n), -1);
+    ck_assert_int_eq (errno, ENOENT);
+    /* a flipped byte is refused */
+    char path[600];
+    snprintf (path, sizeof path, "%s/%020llu.snap", dir, (unsigned long long)a);
+    int fd = open (path, O_RDWR);
+    char c = 'X';
+    ck_assert_int_eq (pwrite (fd, &c, 1, 30), 1);
+    close (fd);
+    ck_assert_int_eq (journal_snapshot_read (j, a, &got, &n), -1);
+    ck_assert_int_eq (errno, EBADMSG);
+    /* trimmed with its segment */
+    ck_assert_int_eq (journal_snapshot_write (j, a, blob, sizeof blob), 0);
+    uint64_t b = journal_roll (j);
+    char err[256];
+    seen_t *r = calloc (1, sizeof *r);
+    journal_reader_reset (j);
+    ck_assert_int_eq (journal_read (j, s_collect, NULL, r, SIZE_MAX, err, sizeof err), 1);
+    free (r);
+    ck_assert_uint_eq (journal_trim (j, b), 1);
+    ck_assert_int_eq (access (path, F_OK), -1);
     journal_close (&j);
     s_rmrf (dir);
     free (dir);
@@ -340,7 +459,7 @@ START_TEST (disk_full_fails_the_write_keeps_the_buffer_and_recovers)
     seen_t *s = calloc (1, sizeof *s);
     journal_replay_stats_t st;
     char err[256];
-    ck_assert_int_eq (journal_replay (j, s_collect, s, &st, err, sizeof err), 0);
+    ck_assert_int_eq (journal_scan (j, s_collect, s, &st, err, sizeof err), 0);
     s_expect_seq (s, 0, i); /* every record, once, none half-written */
     ck_assert_uint_eq (st.cut + st.skipped, 0);
     journal_close (&j);
@@ -389,6 +508,8 @@ main (void)
     tcase_add_test (tc, a_torn_tail_is_cut_at_the_last_good_record);
     tcase_add_test (tc, a_garbled_record_is_skipped_and_the_rest_read);
     tcase_add_test (tc, trim_removes_older_segments_never_the_newest);
+    tcase_add_test (tc, the_reader_follows_the_writer_across_segments_and_stops_where_asked);
+    tcase_add_test (tc, snapshots_are_all_or_nothing_and_checked);
     tcase_add_test (tc, full_at_max_bytes_and_a_roll_is_due_past_segment_bytes);
     tcase_add_test (tc, disk_full_fails_the_write_keeps_the_buffer_and_recovers);
     tcase_add_test (tc, a_read_only_directory_is_a_clear_error);
