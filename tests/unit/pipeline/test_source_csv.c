@@ -55,7 +55,7 @@ START_TEST (bad_rows_are_skipped_and_reported_with_their_line_number)
                             ",1795185000,1,2,0.5,1.5,1\n"      /* empty symbol */
                             "MSFT,2026-11-20T14:30:01Z,1,2,0.5,1.5,7\r\n");
     bad_rows_t bad = { { 0 }, { { 0 } }, 0 };
-    source_t *src = source_csv_new (path, false, on_bad, &bad);
+    source_t *src = source_csv_new (path, NULL, false, on_bad, &bad);
     mdf_bar_t bars[10];
     char err[200];
     ck_assert_int_eq (source_next (src, bars, 10, err, sizeof err), 2);
@@ -84,7 +84,7 @@ START_TEST (the_shared_format_reorders_columns_quotes_and_applies_offsets)
     char *path = write_tmp ("Volume,TS,Symbol,Open,High,Low,Close,note\n"
                             "100,2026-11-20T16:30:00+02:00,\"BRK,B\",1,2,0.5,1.5,x\n");
     bad_rows_t bad = { { 0 }, { { 0 } }, 0 };
-    source_t *src = source_csv_new (path, false, on_bad, &bad);
+    source_t *src = source_csv_new (path, NULL, false, on_bad, &bad);
     mdf_bar_t bars[2];
     char err[200];
     ck_assert_int_eq (source_next (src, bars, 2, err, sizeof err), 1);
@@ -103,7 +103,7 @@ START_TEST (loop_replays_with_shifted_increasing_ts)
     char *path = write_tmp ("symbol,ts,open,high,low,close,volume\n"
                             "A,100,1,2,0.5,1.5,1\n"
                             "A,110,1,2,0.5,1.5,1\n");
-    source_t *src = source_csv_new (path, true, NULL, NULL);
+    source_t *src = source_csv_new (path, NULL, true, NULL, NULL);
     mdf_bar_t bars[6];
     char err[200];
     ck_assert_int_eq (source_next (src, bars, 6, err, sizeof err), 6);
@@ -118,14 +118,14 @@ END_TEST
 
 START_TEST (missing_file_or_bad_header_is_a_provider_error)
 {
-    source_t *src = source_csv_new ("/nonexistent/bars.csv", false, NULL, NULL);
+    source_t *src = source_csv_new ("/nonexistent/bars.csv", NULL, false, NULL, NULL);
     mdf_bar_t bars[2];
     char err[200];
     ck_assert_int_eq (source_next (src, bars, 2, err, sizeof err), -1);
     ck_assert_ptr_nonnull (strstr (err, "/nonexistent/bars.csv"));
     source_destroy (&src);
     char *path = write_tmp ("sym,when\nA,1\n");
-    src = source_csv_new (path, false, NULL, NULL);
+    src = source_csv_new (path, NULL, false, NULL, NULL);
     ck_assert_int_eq (source_next (src, bars, 2, err, sizeof err), -1);
     ck_assert_ptr_nonnull (strstr (err, ":1: header lacks column 'symbol'"));
     source_destroy (&src);

@@ -86,7 +86,7 @@ static mdf_csv_t *
 s_open (const char *content, char *err, size_t errlen)
 {
     char *path = s_file (content);
-    mdf_csv_t *r = mdf_csv_open (path, err, errlen);
+    mdf_csv_t *r = mdf_csv_open (path, NULL, err, errlen);
     if (!r)
         ck_assert_msg (strstr (err, path), "the error names the file: %s", err);
     unlink (path); /* the reader keeps the open file */
@@ -174,7 +174,7 @@ END_TEST
 START_TEST (a_missing_file_or_a_bad_header_is_refused_with_file_and_line)
 {
     char err[256];
-    ck_assert_ptr_null (mdf_csv_open ("/nonexistent/x.csv", err, sizeof err));
+    ck_assert_ptr_null (mdf_csv_open ("/nonexistent/x.csv", NULL, err, sizeof err));
     ck_assert_ptr_nonnull (strstr (err, "/nonexistent/x.csv: No such file"));
     ck_assert_ptr_null (s_open ("symbol,ts,open,high,low,close\nA,1,1,1,1,1\n", err, sizeof err));
     ck_assert_ptr_nonnull (strstr (err, ":1: header lacks column 'volume'"));
