@@ -30,6 +30,7 @@
 #define CSV_LINE_START 4096
 
 struct _mdf_csv_t {
+    char *path;
     gzFile gz;
     char *buf; /* the current line, split in place */
     size_t size;
@@ -503,16 +504,16 @@ s_header_text (char **fields, int n, char *out, size_t size)
         snprintf (out + size - 4, 4, "...");
 }
 
-/* What to write after a missing column's name: the option that fixes it. */
+/* Why column k is missing, and the option that fixes it, appended to what. */
 static void
 s_missing (int k, const char *mapped, char **fields, int n, char *what, size_t whatlen)
 {
-    char header[200];
-    s_header_text (fields, n, header, sizeof header);
+    size_t len = strlen (what);
+    char *w = what + len;
+    size_t room = whatlen - len;
     if (mapped[0]) {
-        snprintf (what, whatlen,
-                  "header lacks column '%s' (columns maps %s to it); the header is: %s", mapped,
-                  s_columns[k], header);
+        snprintf (w, room, "header lacks column '%s' (columns maps %s to it); ", mapped,
+                  s_columns[k]);
         return;
     }
     const char *guess = "NAME";
@@ -522,24 +523,25 @@ s_missing (int k, const char *mapped, char **fields, int n, char *what, size_t w
             break;
         }
     if (k == 0)
-        snprintf (what, whatlen,
+        snprintf (w, room,
                   "header lacks column 'symbol': for a file of one symbol set symbol = \"AAPL\" "
                   "(mdctl send --symbol AAPL), or map the file's column with columns = "
-                  "\"symbol=NAME\" (--columns symbol=NAME); the header is: %s",
-                  header);
+                  "\"symbol=NAME\" (--columns symbol=NAME); ");
     else
-        snprintf (what, whatlen,
+        snprintf (w, room,
                   "header lacks column '%s': map the file's column with columns = \"%s=%s\" "
-                  "(mdctl send --columns %s=%s); the header is: %s",
-                  s_columns[k], s_columns[k], guess, s_columns[k], guess, header);
+                  "(mdctl send --columns %s=%s); ",
+                  s_columns[k], s_columns[k], guess, s_columns[k], guess);
 }
 
 /* Map header fields to column indexes: col[k] is the field of s_columns[k]
- * (or of the name opts gives it); -1 for the symbol when opts gives one. */
+ * (or of the name opts gives it); -1 for the symbol when opts gives one.
+ * Every missing column is named in what, then the header. */
 static int
 s_header (const mdf_csv_opts_t *opts, char **fields, int n, int col[CSV_NCOLS], char *what,
           size_t whatlen)
 {
+    what[0] = '\0';
     for (int k = 0; k < CSV_NCOLS; k++) {
         col[k] = -1;
         if (k == 0 && opts->symbol[0])
@@ -548,12 +550,16 @@ s_header (const mdf_csv_opts_t *opts, char **fields, int n, int col[CSV_NCOLS], 
         for (int i = 0; i < n && i < CSV_FIELDS_MAX; i++)
             if (strcasecmp (fields[i], name) == 0)
                 col[k] = i;
-        if (col[k] < 0) {
+        if (col[k] < 0)
             s_missing (k, opts->column[k], fields, n, what, whatlen);
-            return -1;
-        }
     }
-    return 0;
+    if (!what[0])
+        return 0;
+    size_t len = strlen (what);
+    char header[200];
+    s_header_text (fields, n, header, sizeof header);
+    snprintf (what + len, whatlen - len, "the header is: %s", header);
+    return -1;
 }
 
 static int
@@ -616,7 +622,10 @@ s_getline (mdf_csv_t *self, char *what, size_t whatlen)
         if (!gzgets (self->gz, self->buf + len, (int)(self->size - len))) {
             int zerr = Z_OK;
             const char *msg = gzerror (self->gz, &zerr);
-            if (zerr != Z_OK && zerr != Z_STREAM_END && len == 0) {
+            size_t plen = strlen (self->path); /* zlib's message starts "PATH: " */
+            if (strncmp (msg, self->path, plen) == 0 && strncmp (msg + plen, ": ", 2) == 0)
+                msg += plen + 2;
+            if (zerr != Z_OK && zerr != Z_STREAM_END) { /* never half a line as a row */
                 snprintf (what, whatlen, "read error: %s",
                           zerr == Z_ERRNO ? strerror (errno) : msg);
                 return -1;
@@ -665,6 +674,12 @@ mdf_csv_open (const char *path, const mdf_csv_opts_t *opts, char *err, size_t er
     }
     if (opts)
         self->opts = *opts;
+    self->path = strdup (path);
+    if (!self->path) {
+        snprintf (err, errlen, "%s: out of memory", path);
+        mdf_csv_destroy (&self);
+        return NULL;
+    }
     errno = 0;
     self->gz = gzopen (path, "rb");
     if (!self->gz) {
@@ -714,6 +729,7 @@ mdf_csv_destroy (mdf_csv_t **self_p)
     mdf_csv_t *self = *self_p;
     if (self->gz)
         gzclose (self->gz);
+    free (self->path);
     free (self->buf);
     free (self);
     *self_p = NULL;

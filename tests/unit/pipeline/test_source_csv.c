@@ -2,14 +2,16 @@
  * source_csv: bad rows (refused by the shared reader, proto/csv.c, or by
  * the store's rules) skipped with their line number, the shared format (any
  * column order, quotes, offsets), loop replays with shifted ts, a missing file
- * or a bad header is a provider error.  The format itself is tested in
- * tests/unit/proto/test_proto_csv.c.
+ * or a bad header is a provider error; a file as users have it (no symbol
+ * column, 19-Sep-03 dates, newest first, gzip) replayed oldest first, and
+ * looped.  The format itself is tested in tests/unit/proto/test_proto_csv.c.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "pipeline/source.h"
 #include "tests/integration/harness.h"
@@ -116,6 +118,50 @@ START_TEST (loop_replays_with_shifted_increasing_ts)
 }
 END_TEST
 
+/* A gzip file, newest first, no symbol column, dates as 19-Sep-03: replayed
+ * oldest first; loop replays the sorted bars, each pass after the last. */
+START_TEST (a_newest_first_gzip_file_with_options_replays_oldest_first_and_loops)
+{
+    char *path = strdup ("/tmp/test_csv_XXXXXX");
+    int fd = mkstemp (path);
+    ck_assert_int_ge (fd, 0);
+    gzFile gz = gzdopen (fd, "wb");
+    const char *text = "Date,Open,High,Low,Close,Volume,Adj. Close*\n"
+                       "19-Sep-03,29.76,29.97,29.52,29.96,92433800,29.31\n"
+                       "18-Sep-03,28.49,29.51,28.42,29.50,67268096,28.86\n"
+                       "17-Sep-03,28.76,28.95,28.47,28.50,-1,27.88\n" /* negative volume */
+                       "16-Sep-03,28.41,28.95,28.32,28.90,52060600,28.27\n";
+    ck_assert_int_eq (gzwrite (gz, text, (unsigned)strlen (text)), (int)strlen (text));
+    ck_assert_int_eq (gzclose (gz), Z_OK);
+    mdf_csv_opts_t opts;
+    const char *bad_key = NULL;
+    char err[300];
+    ck_assert_int_eq (mdf_csv_opts_parse (&opts, "MSFT", "ts=Date", "%d-%b-%y", "16:00", &bad_key,
+                                          err, sizeof err),
+                      0);
+    bad_rows_t bad = { { 0 }, { { 0 } }, 0 };
+    source_t *src = source_csv_new (path, &opts, true, on_bad, &bad);
+    mdf_bar_t bars[7];
+    ck_assert_int_eq (source_next (src, bars, 7, err, sizeof err), 7);
+    int64_t first = (1063670400LL + 16 * 3600) * NS;            /* 16-Sep-03 16:00 UTC */
+    int64_t shift = 3 * 86400 * NS + NS;                        /* the span + 1 s */
+    int64_t want[7] = { first, first + 2 * 86400 * NS, first + 3 * 86400 * NS, first + shift,
+                        first + shift + 2 * 86400 * NS, first + shift + 3 * 86400 * NS,
+                        first + 2 * shift };
+    for (int i = 0; i < 7; i++) {
+        ck_assert_int_eq (bars[i].ts, want[i]);
+        ck_assert_str_eq (bars[i].symbol, "MSFT");
+    }
+    ck_assert (bars[0].close == 28.90 && bars[2].close == 29.96 && bars[6].open == 28.41);
+    ck_assert_int_eq (bad.n, 1); /* reported once, not at every pass */
+    ck_assert_int_eq (bad.lines[0], 4);
+    ck_assert_ptr_nonnull (strstr (bad.errors[0], "volume"));
+    source_destroy (&src);
+    unlink (path);
+    free (path);
+}
+END_TEST
+
 START_TEST (missing_file_or_bad_header_is_a_provider_error)
 {
     source_t *src = source_csv_new ("/nonexistent/bars.csv", NULL, false, NULL, NULL);
@@ -128,6 +174,7 @@ START_TEST (missing_file_or_bad_header_is_a_provider_error)
     src = source_csv_new (path, NULL, false, NULL, NULL);
     ck_assert_int_eq (source_next (src, bars, 2, err, sizeof err), -1);
     ck_assert_ptr_nonnull (strstr (err, ":1: header lacks column 'symbol'"));
+    ck_assert_ptr_nonnull (strstr (err, "set symbol = \"AAPL\""));
     source_destroy (&src);
     unlink (path);
     free (path);
@@ -162,6 +209,7 @@ main (void)
     tcase_add_test (tc, bad_rows_are_skipped_and_reported_with_their_line_number);
     tcase_add_test (tc, the_shared_format_reorders_columns_quotes_and_applies_offsets);
     tcase_add_test (tc, loop_replays_with_shifted_increasing_ts);
+    tcase_add_test (tc, a_newest_first_gzip_file_with_options_replays_oldest_first_and_loops);
     tcase_add_test (tc, missing_file_or_bad_header_is_a_provider_error);
     tcase_add_test (tc, synthetic_bars_are_valid_with_increasing_ts_per_symbol);
     suite_add_tcase (s, tc);
