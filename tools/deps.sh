@@ -16,7 +16,7 @@ set -euo pipefail
 trap 'rc=$?; echo "deps.sh: line $LINENO: \`$BASH_COMMAND\` failed (exit $rc)" >&2' ERR
 
 BUILD="meson ninja-build pkg-config gcc libc6-dev libzmq3-dev libczmq-dev libmsgpack-dev libjansson-dev check
-       libsqlite3-dev libpq-dev libmicrohttpd-dev libcurl4-openssl-dev"
+       libsqlite3-dev libpq-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev"
 RUN="sqlite3 gnuplot-nox curl procps"
 TEST="postgresql prometheus clang clang-format libclang-rt-14-dev valgrind docker-compose yamllint python3
       python3-yaml iproute2 nftables dnsmasq-base"
