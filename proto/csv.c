@@ -373,8 +373,8 @@ s_parse_offset (const char *text, int64_t *ns, char *err, size_t errlen)
     if (*p == '-' || *p == '+')
         sign = *p++ == '-' ? -1 : 1;
     int hdigits = isdigit ((unsigned char)p[0]) && isdigit ((unsigned char)p[1]) ? 2 : 1;
-    bool ok = s_digits (&p, hdigits, &h) == 0 && *p++ == ':' && s_digits (&p, 2, &m) == 0
-              && m <= 59;
+    bool ok
+        = s_digits (&p, hdigits, &h) == 0 && *p++ == ':' && s_digits (&p, 2, &m) == 0 && m <= 59;
     if (ok && *p == ':')
         ok = (p++, s_digits (&p, 2, &sec) == 0 && sec <= 59);
     if (!ok || *p) {
@@ -397,8 +397,14 @@ s_check_format (const char *format, char *err, size_t errlen)
                   format, MDF_CSV_FORMAT_MAX);
         return -1;
     }
-    struct tm tm = { .tm_year = 124, .tm_mon = 0, .tm_mday = 2, .tm_hour = 15, .tm_min = 4,
-                     .tm_sec = 5, .tm_wday = 2, .tm_yday = 1 };
+    struct tm tm = { .tm_year = 124,
+                     .tm_mon = 0,
+                     .tm_mday = 2,
+                     .tm_hour = 15,
+                     .tm_min = 4,
+                     .tm_sec = 5,
+                     .tm_wday = 2,
+                     .tm_yday = 1 };
     char text[256];
     int64_t ns = 0;
     if (strftime (text, sizeof text, format, &tm) == 0
@@ -451,8 +457,8 @@ s_parse_columns (mdf_csv_opts_t *opts, const char *spec, char *err, size_t errle
             return -1;
         }
         if (k == 0 && opts->symbol[0]) {
-            snprintf (err, errlen,
-                      "columns '%s' maps symbol, and symbol is set too: set only one", spec);
+            snprintf (err, errlen, "columns '%s' maps symbol, and symbol is set too: set only one",
+                      spec);
             return -1;
         }
         snprintf (opts->column[k], sizeof opts->column[k], "%s", header);
@@ -462,8 +468,8 @@ s_parse_columns (mdf_csv_opts_t *opts, const char *spec, char *err, size_t errle
 
 int
 mdf_csv_opts_parse (mdf_csv_opts_t *opts, const char *symbol, const char *columns,
-                    const char *ts_format, const char *ts_offset, const char **bad_key,
-                    char *err, size_t errlen)
+                    const char *ts_format, const char *ts_offset, const char **bad_key, char *err,
+                    size_t errlen)
 {
     memset (opts, 0, sizeof *opts);
     if (symbol && *symbol) {
@@ -484,7 +490,8 @@ mdf_csv_opts_parse (mdf_csv_opts_t *opts, const char *symbol, const char *column
         snprintf (opts->ts_format, sizeof opts->ts_format, "%s", ts_format);
     }
     *bad_key = "ts_offset";
-    if (ts_offset && *ts_offset && s_parse_offset (ts_offset, &opts->ts_offset_ns, err, errlen) != 0)
+    if (ts_offset && *ts_offset
+        && s_parse_offset (ts_offset, &opts->ts_offset_ns, err, errlen) != 0)
         return -1;
     *bad_key = NULL;
     return 0;

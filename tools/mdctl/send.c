@@ -48,7 +48,7 @@ typedef struct {
     const char *endpoint, *path;
     char provider[MDF_ID_MAX + 1], producer[MDF_ID_MAX + 1];
     int64_t batch, timeout_ms, inflight, max_attempts;
-    const char *curve_secret, *curve_server; /* --curve-secret, --curve-server-key */
+    const char *curve_secret, *curve_server;              /* --curve-secret, --curve-server-key */
     const char *symbol, *columns, *ts_format, *ts_offset; /* the file's spelling */
     mdf_csv_opts_t csv;                                   /* ... parsed */
 } send_args_t;

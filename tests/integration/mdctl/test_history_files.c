@@ -52,7 +52,8 @@ s_send (const char *endpoint, const char *file, const char *provider, const char
         char **out)
 {
     char *bin = h_build_path ("tools/mdctl");
-    char *argv[16] = { bin, "send", (char *)endpoint, (char *)file, "--provider", (char *)provider };
+    char *argv[16]
+        = { bin, "send", (char *)endpoint, (char *)file, "--provider", (char *)provider };
     size_t n = 6;
     for (size_t i = 0; opts[i] && n < 15; i++)
         argv[n++] = (char *)opts[i];
@@ -160,14 +161,13 @@ START_TEST (history_files_as_downloaded_become_rows_of_the_store)
     E2E_CHECK (strstr (out, "--ts-offset: ts_offset '16h': expected [-]HH:MM[:SS]"), "%s", out);
     free (out);
 
-    const char *daily_opts[] = { "--symbol", "AAPL", "--columns", "ts=date", "--ts-offset", "21:00",
-                                 NULL };
+    const char *daily_opts[]
+        = { "--symbol", "AAPL", "--columns", "ts=date", "--ts-offset", "21:00", NULL };
     E2E_CHECK (s_send (endpoint, daily, "mdctl", daily_opts, &out) == 0, "send daily: %s", out);
     E2E_CHECK (strstr (out, "bars=3 committed=3"), "%s", out);
     free (out);
-    const char *msft_opts[] = { "--symbol",    "MSFT",     "--columns",   "ts=Date",
-                                "--ts-format", "%d-%b-%y", "--ts-offset", "16:00",
-                                NULL };
+    const char *msft_opts[] = { "--symbol", "MSFT",        "--columns", "ts=Date", "--ts-format",
+                                "%d-%b-%y", "--ts-offset", "16:00",     NULL };
     E2E_CHECK (s_send (endpoint, msft, "mdctl", msft_opts, &out) == 0, "send gz: %s", out);
     E2E_CHECK (strstr (out, "bars=4 committed=4"), "%s", out);
     free (out);
@@ -176,8 +176,8 @@ START_TEST (history_files_as_downloaded_become_rows_of_the_store)
     e2e_pipe_t pipe;
     s_pipeline (dir, &store, msft, &pipe);
     s_acked_t acked = { pipe.http_port, NAN };
-    E2E_CHECK (h_wait_until (s_all_acked, &acked, 20000) == 0,
-               "the pipeline acked %.0f bars of 4", acked.acked);
+    E2E_CHECK (h_wait_until (s_all_acked, &acked, 20000) == 0, "the pipeline acked %.0f bars of 4",
+               acked.acked);
     E2E_CHECK (e2e_pipe_stop (&pipe, 10000) == 0, "md-pipeline did not exit 0");
     E2E_CHECK (e2e_store_stop (&store, 20000) == 0, "md-store did not exit 0");
 

@@ -113,13 +113,15 @@ START_TEST (csv_file_options_are_checked_at_load_naming_the_key)
     static const char *bad_keys[][3] = {
         { "ts_offset = \"16h\"", "providers[0].ts_offset: ts_offset '16h': expected [-]HH:MM[:SS]",
           ":5:" },
-        { "columns = \"date\"", "providers[0].columns: columns 'date': expected NAME=HEADER", ":5:" },
+        { "columns = \"date\"", "providers[0].columns: columns 'date': expected NAME=HEADER",
+          ":5:" },
         { "ts_format = \"%Y-%Q\"", "providers[0].ts_format: ts_format '%Y-%Q'", ":5:" },
         { "symbol = \"X\"\ncolumns = \"symbol=Ticker\"", "providers[0].columns", ":6:" },
     };
     for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
         char text[256];
-        snprintf (text, sizeof text, "[[providers]]\nname = \"c\"\ntype = \"csv\"\npath = \"a.csv\"\n%s\n",
+        snprintf (text, sizeof text,
+                  "[[providers]]\nname = \"c\"\ntype = \"csv\"\npath = \"a.csv\"\n%s\n",
                   bad_keys[i][0]);
         s_write (text);
         ck_assert_int_eq (settings_load (&s, path, NULL, err, sizeof err), -1);

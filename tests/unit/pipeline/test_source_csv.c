@@ -143,10 +143,14 @@ START_TEST (a_newest_first_gzip_file_with_options_replays_oldest_first_and_loops
     source_t *src = source_csv_new (path, &opts, true, on_bad, &bad);
     mdf_bar_t bars[7];
     ck_assert_int_eq (source_next (src, bars, 7, err, sizeof err), 7);
-    int64_t first = (1063670400LL + 16 * 3600) * NS;            /* 16-Sep-03 16:00 UTC */
-    int64_t shift = 3 * 86400 * NS + NS;                        /* the span + 1 s */
-    int64_t want[7] = { first, first + 2 * 86400 * NS, first + 3 * 86400 * NS, first + shift,
-                        first + shift + 2 * 86400 * NS, first + shift + 3 * 86400 * NS,
+    int64_t first = (1063670400LL + 16 * 3600) * NS; /* 16-Sep-03 16:00 UTC */
+    int64_t shift = 3 * 86400 * NS + NS;             /* the span + 1 s */
+    int64_t want[7] = { first,
+                        first + 2 * 86400 * NS,
+                        first + 3 * 86400 * NS,
+                        first + shift,
+                        first + shift + 2 * 86400 * NS,
+                        first + shift + 3 * 86400 * NS,
                         first + 2 * shift };
     for (int i = 0; i < 7; i++) {
         ck_assert_int_eq (bars[i].ts, want[i]);

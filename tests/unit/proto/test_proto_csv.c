@@ -237,28 +237,31 @@ START_TEST (options_are_parsed_and_bad_values_name_the_option)
     ck_assert_int_eq (o.ts_offset_ns, (9 * 3600 + 30 * 60 + 15) * NS);
     ck_assert_str_eq (s_opts (&o, NULL, NULL, "%Y%m%d %H:%M", NULL), "");
 
-    static const char *bad_offsets[] = { "16h", "16", "16:60", "1:2", "16:00:", "16:00:60",
-                                         "+", "16:00x", "100:00", "57600" };
+    static const char *bad_offsets[]
+        = { "16h", "16", "16:60", "1:2", "16:00:", "16:00:60", "+", "16:00x", "100:00", "57600" };
     for (size_t i = 0; i < sizeof bad_offsets / sizeof bad_offsets[0]; i++) {
         const char *e = s_opts (&o, NULL, NULL, NULL, bad_offsets[i]);
         ck_assert_msg (strstr (e, "ts_offset: ts_offset '") && strstr (e, "expected [-]HH:MM[:SS]"),
                        "%s: %s", bad_offsets[i], e);
     }
+    ck_assert_ptr_nonnull (strstr (s_opts (&o, NULL, "ts", NULL, NULL),
+                                   "columns: columns 'ts': expected NAME=HEADER"));
     ck_assert_ptr_nonnull (
-        strstr (s_opts (&o, NULL, "ts", NULL, NULL), "columns: columns 'ts': expected NAME=HEADER"));
-    ck_assert_ptr_nonnull (strstr (s_opts (&o, NULL, "date=ts", NULL, NULL), "expected NAME=HEADER"));
+        strstr (s_opts (&o, NULL, "date=ts", NULL, NULL), "expected NAME=HEADER"));
     ck_assert_ptr_nonnull (strstr (s_opts (&o, NULL, "ts=", NULL, NULL), "expected NAME=HEADER"));
     ck_assert_ptr_nonnull (strstr (s_opts (&o, NULL, "ts=a,TS=b", NULL, NULL), "maps ts twice"));
-    ck_assert_ptr_nonnull (strstr (s_opts (&o, "AAPL", "symbol=Ticker", NULL, NULL),
-                                   "columns: columns 'symbol=Ticker' maps symbol, and symbol is set"));
-    ck_assert_ptr_nonnull (strstr (s_opts (&o, NULL, NULL, "date", NULL), "ts_format: ts_format 'date'"));
+    ck_assert_ptr_nonnull (
+        strstr (s_opts (&o, "AAPL", "symbol=Ticker", NULL, NULL),
+                "columns: columns 'symbol=Ticker' maps symbol, and symbol is set"));
+    ck_assert_ptr_nonnull (
+        strstr (s_opts (&o, NULL, NULL, "date", NULL), "ts_format: ts_format 'date'"));
     ck_assert_ptr_nonnull (
         strstr (s_opts (&o, NULL, NULL, "%Y-%Q", NULL), "cannot read the times it writes"));
     char long_symbol[80];
     memset (long_symbol, 'S', sizeof long_symbol - 1);
     long_symbol[sizeof long_symbol - 1] = '\0';
-    ck_assert_ptr_nonnull (strstr (s_opts (&o, long_symbol, NULL, NULL, NULL),
-                                   "symbol: symbol 'SSS"));
+    ck_assert_ptr_nonnull (
+        strstr (s_opts (&o, long_symbol, NULL, NULL, NULL), "symbol: symbol 'SSS"));
 }
 END_TEST
 
@@ -423,7 +426,8 @@ START_TEST (load_with_a_bad_row_callback_skips_and_reports_each_bad_row)
     ck_assert_int_eq (mdf_csv_load (path, NULL, s_count_bad, log, &b, err, sizeof err), 0);
     ck_assert_uint_eq (b.n, 2);
     ck_assert_int_eq (b.bars[0].ts, 1700000200LL * NS);
-    ck_assert_msg (strstr (log, "3:ts 'soon'") && strstr (log, "4:") && strstr (log, "low (3) > high (2)"),
+    ck_assert_msg (strstr (log, "3:ts 'soon'") && strstr (log, "4:")
+                       && strstr (log, "low (3) > high (2)"),
                    "%s", log);
     mdf_csv_bars_clear (&b);
     unlink (path);
