@@ -17,32 +17,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <fcntl.h>
 
 #include "tests/integration/e2e/e2e_fixture.h"
+#include "tests/integration/history_files.h"
 
 #define RUN_MS 30000
 #define NS 1000000000LL
-
-static const char *s_daily = "date,open,high,low,close,adjclose,volume\n"
-                             "2024-01-02,187.15,188.44,183.89,185.64,184.94,82488700\n"
-                             "2024-01-03,184.22,185.88,183.43,184.25,183.55,58414500\n"
-                             "2024-01-04,182.15,183.09,180.88,181.91,181.22,71983600\n";
-static const char *s_newest_first = "Date,Open,High,Low,Close,Volume,Adj. Close*\r\n"
-                                    "19-Sep-03,29.76,29.97,29.52,29.96,92433800,29.31\r\n"
-                                    "18-Sep-03,28.49,29.51,28.42,29.50,67268096,28.86\r\n"
-                                    "17-Sep-03,28.76,28.95,28.47,28.50,47221600,27.88\r\n"
-                                    "16-Sep-03,28.41,28.95,28.32,28.90,52060600,28.27\r\n";
 
 static char *
 s_gz_file (const char *dir, const char *name, const char *content)
 {
     char *path = h_strf ("%s/%s", dir, name);
-    gzFile gz = gzopen (path, "wb");
-    E2E_CHECK (gz != NULL, "gzopen %s", path);
-    E2E_CHECK (gzwrite (gz, content, (unsigned)strlen (content)) == (int)strlen (content),
-               "gzwrite");
-    E2E_CHECK (gzclose (gz) == Z_OK, "gzclose");
+    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    E2E_CHECK (fd >= 0 && h_gz_write_fd (fd, content) == 0, "cannot write %s", path);
     return path;
 }
 
@@ -189,8 +177,9 @@ START_TEST (history_files_as_downloaded_become_rows_of_the_store)
         const s_row_t *r = &rows[i];
         bool aapl = i >= 4 && i < 7;
         size_t day = i < 4 ? i : aapl ? i - 4 : i - 7;
-        long long ts = aapl ? (1704153600LL + (long long)day * 86400 + 21 * 3600) * NS
-                            : (1063670400LL + (long long)day * 86400 + 16 * 3600) * NS;
+        long long ts
+            = aapl ? (HISTORY_DAILY_FIRST_S + (long long)day * 86400 + 21 * 3600) * NS
+                   : (HISTORY_NEWEST_FIRST_OLDEST_S + (long long)day * 86400 + 16 * 3600) * NS;
         E2E_CHECK (strcmp (r->provider, i < 4 ? "csvp" : "mdctl") == 0
                        && strcmp (r->symbol, aapl ? "AAPL" : "MSFT") == 0 && r->ts == ts,
                    "row %zu: %s %s %lld, want ts %lld", i, r->provider, r->symbol, r->ts, ts);

@@ -11,13 +11,14 @@
 #include "proto/csv.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/history_files.h"
 
 #define NS 1000000000LL
 
@@ -86,15 +87,26 @@ END_TEST
 
 /* ---- the reader ----------------------------------------------------------------- */
 
+/* content into a new file (malloc'd path), gzip-compressed when gz is set. */
 static char *
-s_file (const char *content)
+s_file_as (const char *content, bool gz)
 {
     char *path = strdup ("/tmp/test_proto_csv_XXXXXX");
     int fd = mkstemp (path);
     ck_assert_int_ge (fd, 0);
+    if (gz) {
+        ck_assert_int_eq (h_gz_write_fd (fd, content), 0);
+        return path;
+    }
     ck_assert_int_eq (write (fd, content, strlen (content)), (ssize_t)strlen (content));
     close (fd);
     return path;
+}
+
+static char *
+s_file (const char *content)
+{
+    return s_file_as (content, false);
 }
 
 /* Open content; NULL with *err set (naming the file) when the header is refused. */
@@ -267,32 +279,6 @@ END_TEST
 
 /* ---- files as they come: reading ---------------------------------------------------- */
 
-/* Two files as public data sets have them.  The first has no symbol column
- * and a date alone; the second other names, 19-Sep-03 dates, newest first. */
-static const char *s_daily = "date,open,high,low,close,adjclose,volume\n"
-                             "2024-01-02,187.15,188.44,183.89,185.64,184.94,82488700\n"
-                             "2024-01-03,184.22,185.88,183.43,184.25,183.55,58414500\n"
-                             "2024-01-04,182.15,183.09,180.88,181.91,181.22,71983600\n";
-static const char *s_newest_first = "Date,Open,High,Low,Close,Volume,Adj. Close*\r\n"
-                                    "19-Sep-03,29.76,29.97,29.52,29.96,92433800,29.31\r\n"
-                                    "18-Sep-03,28.49,29.51,28.42,29.50,67268096,28.86\r\n"
-                                    "17-Sep-03,28.76,28.95,28.47,28.50,47221600,27.88\r\n"
-                                    "16-Sep-03,28.41,28.95,28.32,28.90,52060600,28.27\r\n";
-
-/* content gzip-compressed into a new file (malloc'd path). */
-static char *
-s_gz_file (const char *content)
-{
-    char *path = strdup ("/tmp/test_proto_csv_XXXXXX");
-    int fd = mkstemp (path);
-    ck_assert_int_ge (fd, 0);
-    gzFile gz = gzdopen (fd, "wb");
-    ck_assert_ptr_nonnull (gz);
-    ck_assert_int_eq (gzwrite (gz, content, (unsigned)strlen (content)), (int)strlen (content));
-    ck_assert_int_eq (gzclose (gz), Z_OK);
-    return path;
-}
-
 /* mdf_csv_load of path with o (stop at the first bad row); "" or the error. */
 static const char *
 s_load_path (const char *path, const mdf_csv_opts_t *o, mdf_csv_bars_t *out)
@@ -327,7 +313,8 @@ START_TEST (a_file_without_symbol_column_takes_symbol_and_a_date_gets_ts_offset)
     ck_assert_uint_eq (b.n, 3);
     for (size_t i = 0; i < 3; i++) {
         ck_assert_str_eq (b.bars[i].symbol, "AAPL");
-        ck_assert_int_eq (b.bars[i].ts, (1704153600LL + (int64_t)i * 86400 + 21 * 3600) * NS);
+        ck_assert_int_eq (b.bars[i].ts,
+                          (HISTORY_DAILY_FIRST_S + (int64_t)i * 86400 + 21 * 3600) * NS);
         ck_assert_uint_eq (b.lines[i], i + 2);
     }
     /* close is the file's close; adjclose is ignored unless columns maps it */
@@ -337,7 +324,7 @@ START_TEST (a_file_without_symbol_column_takes_symbol_and_a_date_gets_ts_offset)
     /* without ts_offset a date alone is 00:00 UTC */
     ck_assert_str_eq (s_opts (&o, "AAPL", "ts=date", NULL, NULL), "");
     ck_assert_msg (!*(err = s_load (s_daily, &o, &b)), "%s", err);
-    ck_assert_int_eq (b.bars[0].ts, 1704153600LL * NS);
+    ck_assert_int_eq (b.bars[0].ts, HISTORY_DAILY_FIRST_S * NS);
     mdf_csv_bars_clear (&b);
 }
 END_TEST
@@ -352,7 +339,8 @@ START_TEST (columns_and_ts_format_read_a_file_newest_first_oldest_first)
     ck_assert_uint_eq (b.n, 4);
     for (size_t i = 0; i < 4; i++) {
         /* 16-Sep-03 (line 5) first: %y 03 is 2003 */
-        ck_assert_int_eq (b.bars[i].ts, (1063670400LL + (int64_t)i * 86400 + 16 * 3600) * NS);
+        ck_assert_int_eq (b.bars[i].ts,
+                          (HISTORY_NEWEST_FIRST_OLDEST_S + (int64_t)i * 86400 + 16 * 3600) * NS);
         ck_assert_uint_eq (b.lines[i], 5 - i);
         ck_assert_str_eq (b.bars[i].symbol, "MSFT");
     }
@@ -493,13 +481,13 @@ START_TEST (a_gzip_file_reads_like_the_plain_one_long_lines_included)
     mdf_csv_bars_t plain, gz;
     const char *err = s_load (text, &o, &plain);
     ck_assert_msg (!*err, "%s", err);
-    char *path = s_gz_file (text);
+    char *path = s_file_as (text, true);
     err = s_load_path (path, &o, &gz);
     ck_assert_msg (!*err, "%s", err);
     ck_assert_uint_eq (gz.n, 3);
     ck_assert_uint_eq (plain.n, 3);
     ck_assert_mem_eq (gz.bars, plain.bars, 3 * sizeof *gz.bars);
-    ck_assert_int_eq (gz.bars[2].ts, (1704153600LL + 2 * 86400) * NS);
+    ck_assert_int_eq (gz.bars[2].ts, (HISTORY_DAILY_FIRST_S + 2 * 86400) * NS);
     ck_assert_uint_eq (gz.lines[2], 4);
     mdf_csv_bars_clear (&plain);
     mdf_csv_bars_clear (&gz);
@@ -517,7 +505,7 @@ START_TEST (a_truncated_gzip_file_is_a_read_error)
     for (int i = 0; strlen (text) + 64 < sizeof text; i++)
         snprintf (text + strlen (text), sizeof text - strlen (text), "S%d,%d,1,2,0.5,1,%d\n", i,
                   1700000000 + i, i);
-    char *path = s_gz_file (text);
+    char *path = s_file_as (text, true);
     FILE *f = fopen (path, "r");
     fseek (f, 0, SEEK_END);
     long size = ftell (f);
