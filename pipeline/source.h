@@ -46,7 +46,8 @@ void source_destroy (source_t **self_p);
 source_t *source_synthetic_new (const char *const *symbols, size_t nsymbols, uint64_t seed,
                                 double start_price);
 
-typedef void (*source_bad_row_fn) (void *arg, size_t line, const char *error);
+/* A bad row: its line and what is wrong (proto/csv.h's callback). */
+typedef mdf_csv_bad_row_fn source_bad_row_fn;
 
 /* CSV replay of `path` (copied) read with opts (copied; NULL: the plain
  * format).  The file is loaded on the first next(); a file that cannot be
