@@ -131,8 +131,14 @@ s_run (void *arg)
 static source_t *
 s_make_source (provider_t *self, const provider_settings_t *ps)
 {
-    if (strcmp (ps->type, "csv") == 0)
-        return source_csv_new (ps->path, ps->loop, s_bad_row, self);
+    if (strcmp (ps->type, "csv") == 0) {
+        mdf_csv_opts_t opts; /* checked when the config was loaded */
+        const char *bad = NULL;
+        char err[300];
+        if (settings_csv_opts (ps, &opts, &bad, err, sizeof err) != 0)
+            return NULL;
+        return source_csv_new (ps->path, &opts, ps->loop, s_bad_row, self);
+    }
     return source_synthetic_new ((const char *const *)ps->symbols.items, ps->symbols.count,
                                  (uint64_t)ps->seed, ps->start_price);
 }

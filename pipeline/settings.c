@@ -144,7 +144,16 @@ const mdf_cfg_entry_t provider_entries[] = {
     { "path", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (path), 0,
       "csv: bar file (header symbol,ts,open,high,low,close,volume); tick_csv: tick file" },
     { "loop", MDF_CFG_BOOL, "false", 0, -1, NULL, P_OFF (loop), 0,
-      "csv: replay forever, timestamps shifted past the previous pass" },
+      "csv: replay forever (oldest bar first), timestamps shifted past the previous pass" },
+    { "symbol", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (symbol), 0,
+      "csv: the symbol of every row, for a file without a symbol column" },
+    { "columns", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (columns), 0,
+      "csv: the file's names for mdflow's columns, \"ts=date,volume=Volume\" (any case)" },
+    { "ts_format", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (ts_format), 0,
+      "csv: strptime format of ts, read as UTC, e.g. \"%d-%b-%y\" (empty: RFC 3339, a date, "
+      "epoch s or ns)" },
+    { "ts_offset", MDF_CFG_STRING, "", 0, -1, NULL, P_OFF (ts_offset), 0,
+      "csv: [-]HH:MM[:SS] added to every ts, e.g. \"21:00\" for a daily file's close" },
     { "seed", MDF_CFG_INT, "0", 0, 9e18, NULL, P_OFF (seed), 0,
       "synthetic: random seed (0: from the clock)" },
     { "start_price", MDF_CFG_DOUBLE, "100", 0.000001, 1e12, NULL, P_OFF (start_price), 0,
@@ -199,6 +208,13 @@ s_check_provider (mdf_cfg_t *cfg, const settings_t *s, size_t i, char *err, size
         snprintf (key, sizeof key, "providers[%zu].type", i);
         return mdf_cfg_fail (cfg, key, err, errlen, "providers[%zu].path is required for csv", i);
     }
+    mdf_csv_opts_t opts;
+    const char *bad = NULL;
+    char why[300];
+    if (settings_csv_opts (p, &opts, &bad, why, sizeof why) != 0) {
+        snprintf (key, sizeof key, "providers[%zu].%s", i, bad);
+        return mdf_cfg_fail (cfg, key, err, errlen, "%s: %s", key, why);
+    }
     if (strcmp (p->type, "tick_csv") == 0 && (!p->path || !*p->path)) {
         snprintf (key, sizeof key, "providers[%zu].type", i);
         return mdf_cfg_fail (cfg, key, err, errlen, "providers[%zu].path is required for tick_csv",
@@ -227,6 +243,14 @@ s_check_provider (mdf_cfg_t *cfg, const settings_t *s, size_t i, char *err, size
         }
     }
     return 0;
+}
+
+int
+settings_csv_opts (const provider_settings_t *p, mdf_csv_opts_t *opts, const char **bad_key,
+                   char *err, size_t errlen)
+{
+    return mdf_csv_opts_parse (opts, p->symbol, p->columns, p->ts_format, p->ts_offset, bad_key,
+                               err, errlen);
 }
 
 bool

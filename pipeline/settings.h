@@ -25,6 +25,7 @@
 #include "common/cfg.h"
 #include "pipeline/curve.h"
 #include "pipeline/policy.h"
+#include "proto/csv.h"
 
 typedef struct {
     char *name;
@@ -34,6 +35,10 @@ typedef struct {
     mdf_strlist_t symbols; /* synthetic */
     char *path;            /* csv */
     bool loop;             /* csv */
+    char *symbol;          /* csv: every row's symbol (a file without a symbol column) */
+    char *columns;         /* csv: "ts=date,volume=Volume", mdflow's names to the file's */
+    char *ts_format;       /* csv: strptime format of ts ("" = the default spellings) */
+    char *ts_offset;       /* csv: "[-]HH:MM[:SS]" added to every ts */
     int64_t seed;          /* synthetic: 0 = from the clock */
     double start_price;    /* synthetic */
     int64_t cooldown_ms;
@@ -60,6 +65,11 @@ typedef struct {
     int64_t max_bytes; /* per provider: the source is not read while it is full */
     int64_t fsync_ms;  /* fdatasync at most this often; 0 = before a tick is aggregated */
 } journal_settings_t;
+
+/* A csv provider's file options (symbol, columns, ts_format, ts_offset)
+ * into *opts: mdf_csv_opts_parse's result (*bad_key the key at fault). */
+int settings_csv_opts (const provider_settings_t *p, mdf_csv_opts_t *opts, const char **bad_key,
+                       char *err, size_t errlen);
 
 typedef struct {
     char *id;

@@ -13,15 +13,18 @@
  * is a distinct row, in PostgreSQL's microsecond timestamptz too.
  *
  * source_csv.c: the bar file format of proto/csv.h (shared with `mdctl
- * send`): a header naming symbol,ts,open,high,low,close,volume; ts as RFC 3339
- * ("2026-11-22T10:00:00Z", fraction and offset allowed), epoch seconds (with
- * fraction) or epoch nanoseconds (an integer >= 1e17).  A bad row (one the
- * reader or mdf_bar_validate refuses) is reported through the on_bad_row
- * callback with its line number, and skipped; a read error ends the pass and
- * is a provider error.
- * With loop, the file is replayed forever; each pass shifts ts by
- * (last ts - first ts of the file) + 1 s, so ts keep increasing per symbol
- * when the file's do.
+ * send`): a header naming symbol,ts,open,high,low,close,volume (or the
+ * file's own names, mapped by opts); ts as RFC 3339
+ * ("2026-11-22T10:00:00Z", fraction and offset allowed), a date alone, epoch
+ * seconds (with fraction), epoch nanoseconds (an integer >= 1e17) or what
+ * opts' ts_format reads; plain or gzip.  The file is loaded whole and sorted
+ * by ts, so it may be in any time order (newest first too): bars are replayed
+ * oldest first.  A bad row (one the reader or mdf_bar_validate refuses) is
+ * reported through the on_bad_row callback with its line number, once, and
+ * skipped; a file that cannot be read is a provider error.
+ * With loop, the sorted bars are replayed forever; each pass shifts ts by
+ * (last ts - first ts of the file) + 1 s, so every pass comes after the one
+ * before and ts keep increasing per symbol.
  */
 #ifndef PIPELINE_SOURCE_H
 #define PIPELINE_SOURCE_H
@@ -31,6 +34,7 @@
 #include <stdint.h>
 
 #include "proto/batch.h"
+#include "proto/csv.h"
 
 typedef struct _source_t source_t;
 
@@ -42,11 +46,14 @@ void source_destroy (source_t **self_p);
 source_t *source_synthetic_new (const char *const *symbols, size_t nsymbols, uint64_t seed,
                                 double start_price);
 
-typedef void (*source_bad_row_fn) (void *arg, size_t line, const char *error);
+/* A bad row: its line and what is wrong (proto/csv.h's callback). */
+typedef mdf_csv_bad_row_fn source_bad_row_fn;
 
-/* CSV replay of `path` (copied).  The file is opened on the first next(); a
- * file that cannot be opened is a provider error (so cooldown/breaker apply). */
-source_t *source_csv_new (const char *path, bool loop, source_bad_row_fn on_bad_row, void *arg);
+/* CSV replay of `path` (copied) read with opts (copied; NULL: the plain
+ * format).  The file is loaded on the first next(); a file that cannot be
+ * read is a provider error (so cooldown/breaker apply). */
+source_t *source_csv_new (const char *path, const mdf_csv_opts_t *opts, bool loop,
+                          source_bad_row_fn on_bad_row, void *arg);
 
 /* Internal: the vtable behind source_t. */
 struct _source_t {

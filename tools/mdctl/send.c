@@ -2,8 +2,10 @@
  * send: `mdctl send ENDPOINT FILE.csv [options]`, send a file of bars to a
  * store's ingest ROUTER and wait for every ack.
  *
- * The whole file is read and checked first (csv.c), so a bad row stops the
- * command (exit 2, naming file and line) before anything is sent.  The bars
+ * The whole file is read and checked first (mdf_csv_load, the format and
+ * options of proto/csv.h that the pipeline's csv provider reads too), so a
+ * bad row stops the command (exit 2, naming file and line) before anything is
+ * sent.  The bars, sorted by ts (a file newest first is sent oldest first),
  * are then cut into batches of --batch bars, numbered batch_seq 1, 2, ...,
  * and sent on a DEALER with at most --inflight unacked batches.  A batch ends
  * only on an "ok" ack (its count is added to the committed bars) or a
@@ -18,11 +20,11 @@
  * Exit 0 when every batch was ok, 1 when one was rejected or given up (or the
  * run was interrupted), 2 on bad usage or a bad file.
  */
-#include "tools/mdctl/csv.h"
 #include "tools/mdctl/mdctl.h"
 
 #include "common/clock.h"
 #include "proto/batch.h"
+#include "proto/csv.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -46,12 +48,14 @@ typedef struct {
     const char *endpoint, *path;
     char provider[MDF_ID_MAX + 1], producer[MDF_ID_MAX + 1];
     int64_t batch, timeout_ms, inflight, max_attempts;
-    const char *curve_secret, *curve_server; /* --curve-secret, --curve-server-key */
+    const char *curve_secret, *curve_server;              /* --curve-secret, --curve-server-key */
+    const char *symbol, *columns, *ts_format, *ts_offset; /* the file's spelling */
+    mdf_csv_opts_t csv;                                   /* ... parsed */
 } send_args_t;
 
 typedef struct {
     const send_args_t *args;
-    const csv_bars_t *bars;
+    const mdf_csv_bars_t *bars;
     void *dealer;
     send_batch_t *batches;
     size_t nbatches, next_unsent, open; /* open: INFLIGHT + BACKOFF */
@@ -67,8 +71,16 @@ s_usage (FILE *out)
            "\n"
            "Send the bars of FILE.csv to a store's ingest endpoint (md-store's [ingest]\n"
            "endpoint, e.g. tcp://127.0.0.1:5555) and wait for every ack.  The file has a\n"
-           "header symbol,ts,open,high,low,close,volume; ts is epoch ns, epoch seconds or\n"
-           "RFC 3339 UTC (2024-01-02T15:04:05Z).\n"
+           "header symbol,ts,open,high,low,close,volume (any case, any order); ts is\n"
+           "epoch ns, epoch seconds, RFC 3339 (2024-01-02T15:04:05Z) or a date alone\n"
+           "(2024-01-02: 00:00 UTC).  A gzip file (FILE.csv.gz) is read directly; rows\n"
+           "may come in any time order (they are sent oldest first).\n"
+           "\n"
+           "file options:\n"
+           "  --symbol SYM        the symbol of every row (a file without a symbol column)\n"
+           "  --columns MAP       the file's names for mdflow's columns: ts=date,volume=Vol\n"
+           "  --ts-format FMT     strptime format of ts, read as UTC (%d-%b-%y, %Y%m%d)\n"
+           "  --ts-offset HH:MM   added to every ts (16:00: a daily bar at the close)\n"
            "\n"
            "options:\n"
            "  --provider NAME     provider the bars are stored under (mdctl)\n"
@@ -105,6 +117,10 @@ s_parse (int argc, char **argv, send_args_t *a)
                                               { "max-attempts", required_argument, NULL, 'm' },
                                               { "curve-secret", required_argument, NULL, 'S' },
                                               { "curve-server-key", required_argument, NULL, 'K' },
+                                              { "symbol", required_argument, NULL, 'y' },
+                                              { "columns", required_argument, NULL, 'c' },
+                                              { "ts-format", required_argument, NULL, 'f' },
+                                              { "ts-offset", required_argument, NULL, 'o' },
                                               { "help", no_argument, NULL, 'h' },
                                               { NULL, 0, NULL, 0 } };
     int opt;
@@ -135,6 +151,18 @@ s_parse (int argc, char **argv, send_args_t *a)
         case 'K':
             a->curve_server = optarg;
             break;
+        case 'y':
+            a->symbol = optarg;
+            break;
+        case 'c':
+            a->columns = optarg;
+            break;
+        case 'f':
+            a->ts_format = optarg;
+            break;
+        case 'o':
+            a->ts_offset = optarg;
+            break;
         case 'h':
             s_usage (stdout);
             return -1;
@@ -147,6 +175,17 @@ s_parse (int argc, char **argv, send_args_t *a)
     }
     if (argc - optind != 2)
         return mdctl_usage_error ("send", "expected ENDPOINT and FILE.csv");
+    const char *bad = NULL;
+    char why[300];
+    if (mdf_csv_opts_parse (&a->csv, a->symbol, a->columns, a->ts_format, a->ts_offset, &bad, why,
+                            sizeof why)
+        != 0) {
+        char opt[32];
+        snprintf (opt, sizeof opt, "%s", bad);
+        for (char *p = opt; *p; p++)
+            *p = *p == '_' ? '-' : *p;
+        return mdctl_usage_error ("send", "--%s: %s", opt, why);
+    }
     a->endpoint = argv[optind];
     a->path = argv[optind + 1];
     return 0;
@@ -324,10 +363,10 @@ mdctl_send_main (int argc, char **argv)
     int rc = s_parse (argc, argv, &a);
     if (rc != 0)
         return rc < 0 ? MDCTL_EXIT_OK : rc;
-    csv_bars_t bars;
+    mdf_csv_bars_t bars;
     memset (&bars, 0, sizeof bars);
     char err[1024];
-    if (csv_read_bars (a.path, &bars, err, sizeof err) != 0) {
+    if (mdf_csv_load (a.path, &a.csv, NULL, NULL, &bars, err, sizeof err) != 0) {
         fprintf (stderr, "mdctl send: %s\n", err);
         return MDCTL_EXIT_USAGE;
     }
@@ -348,6 +387,6 @@ mdctl_send_main (int argc, char **argv)
         zmq_close (dealer);
     if (ctx)
         zmq_ctx_term (ctx);
-    csv_bars_clear (&bars);
+    mdf_csv_bars_clear (&bars);
     return rc;
 }

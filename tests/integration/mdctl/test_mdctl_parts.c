@@ -1,11 +1,10 @@
 /*
  * test_mdctl_parts: the pure pieces of mdctl, without processes or sockets:
- * the CSV loader of send (the format is proto/csv.c's, tested in
- * tests/unit/proto/test_proto_csv.c), the /metrics parser and rates, logfmt
- * quoting, and the watch view (plain lines, stale marker, dashboard) driven
- * with explicit times instead of sleeps.
+ * the /metrics parser and rates, logfmt quoting, and the watch view (plain
+ * lines, stale marker, dashboard) driven with explicit times instead of
+ * sleeps.  send's file loader is proto/csv.c's mdf_csv_load, tested in
+ * tests/unit/proto/test_proto_csv.c.
  */
-#include "tools/mdctl/csv.h"
 #include "tools/mdctl/mdctl.h"
 #include "tools/mdctl/scrape.h"
 #include "tools/mdctl/view.h"
@@ -18,79 +17,6 @@
 #include <unistd.h>
 
 #include "tests/integration/harness.h"
-
-/* ---- the CSV loader of send ------------------------------------------------------- */
-
-static char *
-s_file (const char *content)
-{
-    char *path = strdup ("/tmp/mdctl-parts-XXXXXX");
-    int fd = mkstemp (path);
-    ck_assert_int_ge (fd, 0);
-    ck_assert_int_eq (write (fd, content, strlen (content)), (ssize_t)strlen (content));
-    close (fd);
-    return path;
-}
-
-/* Read content; returns the error ("" when it read) and fills *bars. */
-static const char *
-s_read (const char *content, csv_bars_t *bars)
-{
-    static char err[1024];
-    char *path = s_file (content);
-    memset (bars, 0, sizeof *bars);
-    err[0] = '\0';
-    if (csv_read_bars (path, bars, err, sizeof err) == 0)
-        err[0] = '\0';
-    else
-        ck_assert_ptr_nonnull (strstr (err, path)); /* the message names the file */
-    unlink (path);
-    free (path);
-    return err;
-}
-
-START_TEST (csv_loads_every_bar_with_its_line)
-{
-    csv_bars_t bars;
-    const char *err = s_read ("Volume,Close,Low,High,Open,TS,Symbol,note\r\n"
-                              "1,2,3,4,5,1700000000,\"BRK,B\",x\r\n"
-                              "\r\n"
-                              "  7 , 8 , 9 , 10 , 11 , 1700000001 , \"a \"\"q\"\"\" , y\r\n",
-                              &bars);
-    ck_assert_msg (err[0] == '\0', "%s", err);
-    ck_assert_uint_eq (bars.n, 2);
-    ck_assert_str_eq (bars.bars[0].symbol, "BRK,B");
-    ck_assert (bars.bars[0].volume == 1 && bars.bars[0].open == 5 && bars.bars[0].high == 4);
-    ck_assert_str_eq (bars.bars[1].symbol, "a \"q\"");
-    ck_assert (bars.bars[1].close == 8 && bars.bars[1].low == 9);
-    ck_assert_uint_eq (bars.lines[0], 2);
-    ck_assert_uint_eq (bars.lines[1], 4);
-    csv_bars_clear (&bars);
-}
-END_TEST
-
-/* Send refuses the whole file at its first bad row, naming file and line. */
-START_TEST (csv_errors_name_the_line_and_the_problem)
-{
-    csv_bars_t bars;
-    static const char *head = "symbol,ts,open,high,low,close,volume\n";
-    char text[512];
-    snprintf (text, sizeof text, "%sA,1700000000,1,2,1,1,1\nA,1700000001,1,2,1,1\nA,x,1,2,1,1,1\n",
-              head);
-    ck_assert_ptr_nonnull (strstr (s_read (text, &bars), ":3: 6 field(s), the header has 7"));
-    ck_assert_ptr_null (bars.bars);
-    ck_assert_uint_eq (bars.n, 0);
-    snprintf (text, sizeof text, "%sA,1700000000,1,2,1,1,\n", head);
-    ck_assert_ptr_nonnull (strstr (s_read (text, &bars), ":2: volume '' is not a number"));
-    ck_assert_ptr_nonnull (strstr (s_read ("symbol,ts,open,high,low,close\n", &bars),
-                                   ":1: header lacks column 'volume'"));
-    ck_assert_ptr_nonnull (strstr (s_read ("", &bars), "empty file"));
-    char err[256];
-    memset (&bars, 0, sizeof bars);
-    ck_assert_int_eq (csv_read_bars ("/nonexistent/x.csv", &bars, err, sizeof err), -1);
-    ck_assert_ptr_nonnull (strstr (err, "/nonexistent/x.csv: No such file"));
-}
-END_TEST
 
 /* ---- /metrics parsing ----------------------------------------------------------- */
 
@@ -290,8 +216,6 @@ s_suite (void)
 {
     Suite *s = suite_create ("mdctl_parts");
     TCase *tc = tcase_create ("parts");
-    tcase_add_test (tc, csv_loads_every_bar_with_its_line);
-    tcase_add_test (tc, csv_errors_name_the_line_and_the_problem);
     tcase_add_test (tc, metrics_parser_sums_and_mins_series_across_labels);
     tcase_add_test (tc, rates_come_from_counter_differences_and_restart_on_a_reset);
     tcase_add_test (tc, http_addresses_and_logfmt_quoting);

@@ -89,6 +89,50 @@ START_TEST (csv_provider_needs_a_path)
 }
 END_TEST
 
+/* The file options of a csv provider are checked when the config is read:
+ * a bad one names its key and says what is expected. */
+START_TEST (csv_file_options_are_checked_at_load_naming_the_key)
+{
+    s_write ("[[providers]]\nname = \"c\"\ntype = \"csv\"\npath = \"msft.csv.gz\"\n"
+             "symbol = \"MSFT\"\ncolumns = \"ts=Date,close=Adj. Close*\"\n"
+             "ts_format = \"%d-%b-%y\"\nts_offset = \"16:00\"\n");
+    settings_t s;
+    char err[512];
+    ck_assert_msg (settings_load (&s, path, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq (s.providers[0].columns, "ts=Date,close=Adj. Close*");
+    mdf_csv_opts_t o;
+    const char *bad = NULL;
+    ck_assert_int_eq (settings_csv_opts (&s.providers[0], &o, &bad, err, sizeof err), 0);
+    ck_assert_str_eq (o.symbol, "MSFT");
+    ck_assert_str_eq (o.column[5], "Adj. Close*");
+    ck_assert_int_eq (o.ts_offset_ns, 16 * 3600 * 1000000000LL);
+    settings_free (&s);
+    unlink (path);
+
+    /* the setting, the error, its line */
+    static const char *bad_keys[][3] = {
+        { "ts_offset = \"16h\"", "providers[0].ts_offset: ts_offset '16h': expected [-]HH:MM[:SS]",
+          ":5:" },
+        { "columns = \"date\"", "providers[0].columns: columns 'date': expected NAME=HEADER",
+          ":5:" },
+        { "ts_format = \"%Y-%Q\"", "providers[0].ts_format: ts_format '%Y-%Q'", ":5:" },
+        { "symbol = \"X\"\ncolumns = \"symbol=Ticker\"", "providers[0].columns", ":6:" },
+    };
+    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+        char text[256];
+        snprintf (text, sizeof text,
+                  "[[providers]]\nname = \"c\"\ntype = \"csv\"\npath = \"a.csv\"\n%s\n",
+                  bad_keys[i][0]);
+        s_write (text);
+        ck_assert_int_eq (settings_load (&s, path, NULL, err, sizeof err), -1);
+        ck_assert_msg (strstr (err, bad_keys[i][1]) && strstr (err, bad_keys[i][2]),
+                       "want '%s' at %s in: %s", bad_keys[i][1], bad_keys[i][2], err);
+        settings_free (&s);
+        unlink (path);
+    }
+}
+END_TEST
+
 START_TEST (unknown_provider_type_is_rejected)
 {
     s_write ("[[providers]]\nname = \"c\"\ntype = \"kafka\"\n");
@@ -374,6 +418,7 @@ main (void)
     tcase_add_test (tc, scale_outside_0_1_names_file_line_and_key);
     tcase_add_test (tc, unknown_policy_is_rejected);
     tcase_add_test (tc, csv_provider_needs_a_path);
+    tcase_add_test (tc, csv_file_options_are_checked_at_load_naming_the_key);
     tcase_add_test (tc, unknown_provider_type_is_rejected);
     tcase_add_test (tc, duplicate_names_and_unknown_feedback_providers_are_rejected);
     tcase_add_test (tc, environment_overrides_the_file);

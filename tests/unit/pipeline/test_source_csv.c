@@ -2,8 +2,9 @@
  * source_csv: bad rows (refused by the shared reader, proto/csv.c, or by
  * the store's rules) skipped with their line number, the shared format (any
  * column order, quotes, offsets), loop replays with shifted ts, a missing file
- * or a bad header is a provider error.  The format itself is tested in
- * tests/unit/proto/test_proto_csv.c.
+ * or a bad header is a provider error; a file as users have it (no symbol
+ * column, 19-Sep-03 dates, newest first, gzip) replayed oldest first, and
+ * looped.  The format itself is tested in tests/unit/proto/test_proto_csv.c.
  */
 #include <check.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "pipeline/source.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/history_files.h"
 
 #define NS 1000000000LL
 
@@ -55,7 +57,7 @@ START_TEST (bad_rows_are_skipped_and_reported_with_their_line_number)
                             ",1795185000,1,2,0.5,1.5,1\n"      /* empty symbol */
                             "MSFT,2026-11-20T14:30:01Z,1,2,0.5,1.5,7\r\n");
     bad_rows_t bad = { { 0 }, { { 0 } }, 0 };
-    source_t *src = source_csv_new (path, false, on_bad, &bad);
+    source_t *src = source_csv_new (path, NULL, false, on_bad, &bad);
     mdf_bar_t bars[10];
     char err[200];
     ck_assert_int_eq (source_next (src, bars, 10, err, sizeof err), 2);
@@ -84,7 +86,7 @@ START_TEST (the_shared_format_reorders_columns_quotes_and_applies_offsets)
     char *path = write_tmp ("Volume,TS,Symbol,Open,High,Low,Close,note\n"
                             "100,2026-11-20T16:30:00+02:00,\"BRK,B\",1,2,0.5,1.5,x\n");
     bad_rows_t bad = { { 0 }, { { 0 } }, 0 };
-    source_t *src = source_csv_new (path, false, on_bad, &bad);
+    source_t *src = source_csv_new (path, NULL, false, on_bad, &bad);
     mdf_bar_t bars[2];
     char err[200];
     ck_assert_int_eq (source_next (src, bars, 2, err, sizeof err), 1);
@@ -103,7 +105,7 @@ START_TEST (loop_replays_with_shifted_increasing_ts)
     char *path = write_tmp ("symbol,ts,open,high,low,close,volume\n"
                             "A,100,1,2,0.5,1.5,1\n"
                             "A,110,1,2,0.5,1.5,1\n");
-    source_t *src = source_csv_new (path, true, NULL, NULL);
+    source_t *src = source_csv_new (path, NULL, true, NULL, NULL);
     mdf_bar_t bars[6];
     char err[200];
     ck_assert_int_eq (source_next (src, bars, 6, err, sizeof err), 6);
@@ -116,18 +118,66 @@ START_TEST (loop_replays_with_shifted_increasing_ts)
 }
 END_TEST
 
+/* A gzip file, newest first, no symbol column, dates as 19-Sep-03: replayed
+ * oldest first; loop replays the sorted bars, each pass after the last. */
+START_TEST (a_newest_first_gzip_file_with_options_replays_oldest_first_and_loops)
+{
+    char *path = strdup ("/tmp/test_csv_XXXXXX");
+    int fd = mkstemp (path);
+    ck_assert_int_ge (fd, 0);
+    /* the 17th gets a negative volume: a bad row */
+    char text[512];
+    snprintf (text, sizeof text, "%s", s_newest_first);
+    char *vol = strstr (text, "47221600");
+    ck_assert_ptr_nonnull (vol);
+    memcpy (vol, "-1      ", 8); /* fields are trimmed */
+    ck_assert_int_eq (h_gz_write_fd (fd, text), 0);
+    mdf_csv_opts_t opts;
+    const char *bad_key = NULL;
+    char err[300];
+    ck_assert_int_eq (mdf_csv_opts_parse (&opts, "MSFT", "ts=Date", "%d-%b-%y", "16:00", &bad_key,
+                                          err, sizeof err),
+                      0);
+    bad_rows_t bad = { { 0 }, { { 0 } }, 0 };
+    source_t *src = source_csv_new (path, &opts, true, on_bad, &bad);
+    mdf_bar_t bars[7];
+    ck_assert_int_eq (source_next (src, bars, 7, err, sizeof err), 7);
+    int64_t first = (HISTORY_NEWEST_FIRST_OLDEST_S + 16 * 3600) * NS; /* 16-Sep-03 16:00 UTC */
+    int64_t shift = 3 * 86400 * NS + NS;                              /* the span + 1 s */
+    int64_t want[7] = { first,
+                        first + 2 * 86400 * NS,
+                        first + 3 * 86400 * NS,
+                        first + shift,
+                        first + shift + 2 * 86400 * NS,
+                        first + shift + 3 * 86400 * NS,
+                        first + 2 * shift };
+    for (int i = 0; i < 7; i++) {
+        ck_assert_int_eq (bars[i].ts, want[i]);
+        ck_assert_str_eq (bars[i].symbol, "MSFT");
+    }
+    ck_assert (bars[0].close == 28.90 && bars[2].close == 29.96 && bars[6].open == 28.41);
+    ck_assert_int_eq (bad.n, 1); /* reported once, not at every pass */
+    ck_assert_int_eq (bad.lines[0], 4);
+    ck_assert_ptr_nonnull (strstr (bad.errors[0], "volume"));
+    source_destroy (&src);
+    unlink (path);
+    free (path);
+}
+END_TEST
+
 START_TEST (missing_file_or_bad_header_is_a_provider_error)
 {
-    source_t *src = source_csv_new ("/nonexistent/bars.csv", false, NULL, NULL);
+    source_t *src = source_csv_new ("/nonexistent/bars.csv", NULL, false, NULL, NULL);
     mdf_bar_t bars[2];
     char err[200];
     ck_assert_int_eq (source_next (src, bars, 2, err, sizeof err), -1);
     ck_assert_ptr_nonnull (strstr (err, "/nonexistent/bars.csv"));
     source_destroy (&src);
     char *path = write_tmp ("sym,when\nA,1\n");
-    src = source_csv_new (path, false, NULL, NULL);
+    src = source_csv_new (path, NULL, false, NULL, NULL);
     ck_assert_int_eq (source_next (src, bars, 2, err, sizeof err), -1);
     ck_assert_ptr_nonnull (strstr (err, ":1: header lacks column 'symbol'"));
+    ck_assert_ptr_nonnull (strstr (err, "set symbol = \"AAPL\""));
     source_destroy (&src);
     unlink (path);
     free (path);
@@ -162,6 +212,7 @@ main (void)
     tcase_add_test (tc, bad_rows_are_skipped_and_reported_with_their_line_number);
     tcase_add_test (tc, the_shared_format_reorders_columns_quotes_and_applies_offsets);
     tcase_add_test (tc, loop_replays_with_shifted_increasing_ts);
+    tcase_add_test (tc, a_newest_first_gzip_file_with_options_replays_oldest_first_and_loops);
     tcase_add_test (tc, missing_file_or_bad_header_is_a_provider_error);
     tcase_add_test (tc, synthetic_bars_are_valid_with_increasing_ts_per_symbol);
     suite_add_tcase (s, tc);
