@@ -1363,6 +1363,56 @@ KEDA_SIGNALS = {
 }
 
 
+def check_k8s_monitoring(root):
+    """The Prometheus Operator objects (deploy/k8s/optional): the
+    PrometheusRule carries rules.yml's groups unchanged, and the
+    ServiceMonitor gives the store's metrics the job the rules select
+    (`up{job=...}`), through its jobLabel on the store Service; both carry
+    the `release` label a kube-prometheus-stack Prometheus selects by."""
+    docs = k8s_docs(root)
+    by_kind = {}
+    for where, d in docs:
+        if isinstance(d, dict):
+            by_kind.setdefault(d.get("kind"), []).append((where, d))
+    rules_doc = (load_yaml(os.path.join(root, "docker", "prometheus", "rules.yml")) or [{}])[0] or {}
+    groups = rules_doc.get("groups")
+    rule_jobs = {j for g in groups or [] for r in g.get("rules") or []
+                 for j in re.findall(r"\bup\{[^}]*\bjob=\"([^\"]*)\"", str(r.get("expr", "")))}
+    prs = by_kind.get("PrometheusRule") or []
+    sms = by_kind.get("ServiceMonitor") or []
+    if len(prs) != 1 or len(sms) != 1:
+        problem("deploy/k8s/optional", f"want one PrometheusRule and one ServiceMonitor, found {len(prs)} and {len(sms)}")
+        return
+    (pr_where, pr), (sm_where, sm) = prs[0], sms[0]
+    if (pr.get("spec") or {}).get("groups") != groups:
+        problem(pr_where, "spec.groups are not the groups of docker/prometheus/rules.yml: run tools/prometheusrule.py")
+    release = {w: ((d.get("metadata") or {}).get("labels") or {}).get("release") for w, d in (prs[0], sms[0])}
+    if not all(release.values()) or len(set(release.values())) != 1:
+        problem(sm_where, f"the PrometheusRule and the ServiceMonitor need the same `release` label (the one "
+                f"kube-prometheus-stack selects by): {release}")
+    spec = sm.get("spec") or {}
+    job_label = spec.get("jobLabel")
+    ports = {e.get("port") for e in spec.get("endpoints") or []}
+    sel = spec.get("selector") or {}
+    scraped_jobs = set()
+    for where, svc in by_kind.get("Service") or []:
+        labels = (svc.get("metadata") or {}).get("labels") or {}
+        if not all(labels.get(k) == v for k, v in (sel.get("matchLabels") or {}).items()):
+            continue
+        if not all(labels.get(e.get("key")) in (e.get("values") or []) for e in sel.get("matchExpressions") or []
+                   if e.get("operator") == "In"):
+            continue
+        if not ports & {p.get("name") for p in (svc.get("spec") or {}).get("ports") or []}:
+            continue  # selected but has no port to scrape (the headless Service)
+        job = labels.get(job_label) if job_label else svc["metadata"].get("name")
+        if (svc.get("spec") or {}).get("selector", {}).get("app.kubernetes.io/name") == "md-store":
+            scraped_jobs.add(job)
+    for job in sorted(rule_jobs):
+        if job not in scraped_jobs:
+            problem(sm_where, f"the alerting rules select up{{job=\"{job}\"}} but the ServiceMonitor scrapes the "
+                    f"stores as job {sorted(j for j in scraped_jobs if j) or 'nothing'} (set jobLabel)")
+
+
 def check_scaledobject(objs, store, metrics):
     if len(objs) != 1:
         problem("deploy/k8s", f"need exactly one KEDA ScaledObject, have {len(objs)}")
@@ -1878,6 +1928,7 @@ def main():
     check_grafana(root, metrics)
     check_dockerfile(root, docs["store"], docs["pipeline"], os.environ.get("MDF_BUILD_ROOT"))
     check_k8s(root, allowed_store, allowed_pipeline, documented, metrics)
+    check_k8s_monitoring(root)
     unique = list(dict.fromkeys(problems))
     for p in unique:
         print(p)

@@ -13,7 +13,8 @@ step with the files it breaks.
 Checks: check_deploy.py (consistency), `docker-compose config -q`, yamllint
 (tests/deploy/yamllint.yml), `promtool check config`, `promtool test rules`
 (the alerting rules' unit tests), check_keda.py (the KEDA queries evaluated
-by promtool on the scaling cases), and check_configs.sh
+by promtool on the scaling cases), tools/prometheusrule.py --check (the
+PrometheusRule is what rules.yml gives), and check_configs.sh
 (real keys, the real binaries' --check-config) once the binaries are built.
 A tool that is not installed is skipped with a note; if none of them can
 run, exit 77.
@@ -101,6 +102,17 @@ MUTATIONS = [
     ("rules: retry alert fires at once", "docker/prometheus/rules.yml",
      "(rate(mds_batches_total{status=\"retry\"}[2m])) > 0\n        for: 3m\n",
      "(rate(mds_batches_total{status=\"retry\"}[2m])) > 0\n", "check"),
+    ("rules.yml changed, the PrometheusRule not regenerated", "docker/prometheus/rules.yml",
+     "        for: 10m\n        labels:\n          severity: warning\n        annotations:\n"
+     "          summary: \"pipeline {{ $labels.instance }} held back",
+     "        for: 20m\n        labels:\n          severity: warning\n        annotations:\n"
+     "          summary: \"pipeline {{ $labels.instance }} held back", "check"),
+    ("PrometheusRule edited by hand", "deploy/k8s/optional/prometheusrule.yaml",
+     "- alert: MdflowStoreGone\n", "- alert: MdflowStoreVanished\n", "prule"),
+    ("ServiceMonitor without the release label", "deploy/k8s/optional/servicemonitor.yaml",
+     "    release: kube-prometheus-stack\n", "", "check"),
+    ("ServiceMonitor: the stores' job is not the one the alerts select", "deploy/k8s/optional/servicemonitor.yaml",
+     "jobLabel: app.kubernetes.io/name", "jobLabel: app.kubernetes.io/part-of", "check"),
     ("dashboard: unknown metric", "docker/grafana/dashboards/mdflow.json",
      "\"pipeline_rate_scale_factor\"", "\"pipeline_rate_scale\"", "check"),
     ("dashboard: high watermark as a constant line", "docker/grafana/dashboards/mdflow.json",
@@ -377,6 +389,8 @@ def runners(root):
         cmds["promtool"] = ["promtool", "check", "config", os.path.join(root, "docker", "prometheus", "prometheus.yml")]
         cmds["rules"] = ["promtool", "test", "rules", os.path.join(root, "docker", "prometheus", "rules_test.yml")]
         cmds["keda"] = [sys.executable, os.path.join(HERE, "check_keda.py")]
+    # the generator of the tree under test, run on the copy (MDF_SOURCE_ROOT=root)
+    cmds["prule"] = [sys.executable, os.path.join(HERE, "..", "..", "tools", "prometheusrule.py"), "--check"]
 
     build = os.environ.get("MDF_BUILD_ROOT", "")
     if all(os.access(os.path.join(build, b), os.X_OK)
@@ -406,7 +420,7 @@ def main():
             os.makedirs(os.path.dirname(os.path.join(root, f)), exist_ok=True)
             shutil.copyfile(os.path.join(src, f), os.path.join(root, f))
         cmds, run = runners(root)
-        for tool in ("compose", "yamllint", "promtool", "rules", "keda", "configs"):
+        for tool in ("compose", "yamllint", "promtool", "rules", "keda", "prule", "configs"):
             if tool not in cmds:
                 print(f"note: {tool} not installed (configs: binaries not built), its mutations are skipped")
         for name in cmds:
