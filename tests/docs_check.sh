@@ -3,6 +3,9 @@
 # settings tables (build/tools/config-reference); fail when they differ, so a
 # key added, renamed or re-defaulted in code cannot leave the README behind.
 # Regenerate: tools/update-docs.sh
+# Then docs_settings.py: the durations the deployment files and their READMEs
+# quote for a setting ("every 0.5 s ([store] discover_interval_ms)") are its
+# default or the value a shipped config sets.
 set -euo pipefail
 readme="${MDF_SOURCE_ROOT:?}/README.md"
 gen="${MDF_BUILD_ROOT:?}/tools/config-reference"
@@ -17,3 +20,4 @@ if [ "$documented" != "$actual" ]; then
     exit 1
 fi
 echo "README configuration reference matches the settings tables ($(echo "$actual" | grep -c '^| `') keys)"
+python3 "$(dirname "$0")/docs_settings.py" <(echo "$actual")

@@ -4,7 +4,8 @@
 #   tools/deps.sh build   # compilers and -dev libraries
 #   tools/deps.sh run     # build + what the demo uses (sqlite3 CLI, gnuplot)
 #   tools/deps.sh test    # run + test servers and checkers (PostgreSQL, promtool,
-#                         #   clang/libFuzzer, valgrind, docker-compose, yamllint)
+#                         #   clang/libFuzzer, valgrind, docker-compose, podman-compose,
+#                         #   yamllint)
 #   tools/deps.sh --list KIND   # print the package names only
 #
 # Does nothing when every package is installed already; otherwise needs root
@@ -18,7 +19,7 @@ trap 'rc=$?; echo "deps.sh: line $LINENO: \`$BASH_COMMAND\` failed (exit $rc)" >
 BUILD="meson ninja-build pkg-config gcc libc6-dev libzmq3-dev libczmq-dev libmsgpack-dev libjansson-dev check
        libsqlite3-dev libpq-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev"
 RUN="sqlite3 gnuplot-nox curl procps"
-TEST="postgresql prometheus clang clang-format libclang-rt-14-dev valgrind docker-compose yamllint python3
+TEST="postgresql prometheus clang clang-format libclang-rt-14-dev valgrind docker-compose podman-compose yamllint python3
       python3-yaml iproute2 nftables dnsmasq-base"
 
 pkgs_for () {

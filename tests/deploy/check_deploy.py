@@ -748,6 +748,7 @@ def check_prometheus(root, store, pipeline, metrics):
         problem(path, "empty")
         return
     targets, every = set(), set()
+    store_jobs = set()  # the jobs that scrape the store (the alerts select it by job)
     for sc in docs[0].get("scrape_configs") or []:
         if sc.get("metrics_path", "/metrics") != "/metrics":
             problem(path, f"job {sc.get('job_name')}: metrics_path must be /metrics")
@@ -757,6 +758,8 @@ def check_prometheus(root, store, pipeline, metrics):
         for sd in sc.get("dns_sd_configs") or []:
             if str(sd.get("type", "SRV")).upper() == "A":
                 every |= {f"{n}:{sd.get('port')}" for n in sd.get("names") or []}
+                if "store" in (sd.get("names") or []):
+                    store_jobs.add(sc.get("job_name"))
     for name, doc in (("store", store), ("pipeline", pipeline)):
         if doc is not None:
             want = f"{name}:{port_of(doc.get('http', {}).get('listen'))}"
@@ -768,10 +771,13 @@ def check_prometheus(root, store, pipeline, metrics):
                         f"names [store], port {port_of(doc.get('http', {}).get('listen'))}")
             elif name != "store" and want not in targets | every:
                 problem(path, f"does not scrape {want}")
-    check_alert_rules(root, path, docs[0].get("rule_files") or [], metrics)
+    check_alert_rules(root, path, docs[0].get("rule_files") or [], metrics, store_jobs)
 
 
 ALERTS_WANTED = {  # alert: what it must watch (a metric its expression uses)
+    "MdflowStoreDown": "up",
+    "MdflowStoreGone": "up",
+    "MdflowDemandUnmet": "pipeline_rate_scale_factor",
     "MdflowStoreHard": "coordinator_backpressure_hard",
     "MdflowSinkBreakerOpen": "mds_sink_breaker_state",
     "MdflowPipelineFeedbackStale": "mdp_feedback_failsafe",
@@ -780,11 +786,17 @@ ALERTS_WANTED = {  # alert: what it must watch (a metric its expression uses)
 }
 
 
-def check_alert_rules(root, config_path, rule_files, metrics):
+ANNOTATIONS_WANTED = ("summary", "description", "runbook")  # one line, what it means, what to check
+PROM_DURATION_RE = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
+
+
+def check_alert_rules(root, config_path, rule_files, metrics, store_jobs):
     """docker/prometheus/rules.yml is loaded by prometheus.yml, mounted by
     compose where the config finds it, watches the alerts we promise with
-    documented metrics only, and every alert has a firing and a quiet unit
-    test in rules_test.yml."""
+    documented metrics only, every alert has a `for` and says what it means
+    and what to check, the store's `up` is selected by the job that scrapes
+    the stores, and every alert has a firing and a quiet unit test in
+    rules_test.yml."""
     pdir = os.path.dirname(config_path)
     rules_path = os.path.join(pdir, "rules.yml")
     if "rules.yml" not in [str(r) for r in rule_files]:
@@ -809,6 +821,7 @@ def check_alert_rules(root, config_path, rule_files, metrics):
         for r in g.get("rules") or []:
             if r.get("alert"):
                 alerts[r["alert"]] = str(r.get("expr", ""))
+                check_alert_form(rules_path, r, store_jobs)
     for alert, expr in sorted(alerts.items()):
         for name in sorted(set(METRIC_RE.findall(expr)) - LABEL_NAMES - metrics):
             problem(rules_path, f"alert {alert}: metric {name} is not one the services document")
@@ -828,6 +841,24 @@ def check_alert_rules(root, config_path, rule_files, metrics):
             problem(tests_path, f"no unit test where {alert} fires")
         if alert not in quiet:
             problem(tests_path, f"no unit test where {alert} stays quiet")
+
+
+def check_alert_form(rules_path, rule, store_jobs):
+    """One alerting rule: a non-zero `for` (a blip never fires), the three
+    annotations an operator reads, and `up` of the store's scrape job."""
+    name = rule["alert"]
+    dur = str(rule.get("for", ""))
+    if not PROM_DURATION_RE.match(dur) or not re.search(r"[1-9]", dur):
+        problem(rules_path, f"alert {name}: no `for` (it fires on one evaluation)")
+    ann = rule.get("annotations") or {}
+    for key in ANNOTATIONS_WANTED:
+        if len(str(ann.get(key, "")).split()) < (3 if key == "summary" else 8):
+            problem(rules_path, f"alert {name}: annotation {key} missing or too short to tell an operator "
+                    "what it means and what to check")
+    for job in re.findall(r"\bup\{[^}]*\bjob=\"([^\"]*)\"", str(rule.get("expr", ""))):
+        if job not in store_jobs:
+            problem(rules_path, f"alert {name}: up{{job=\"{job}\"}} is no job of prometheus.yml that scrapes "
+                    f"the stores ({', '.join(sorted(j for j in store_jobs if j)) or 'none'})")
 
 
 def check_grafana(root, metrics):
@@ -1330,6 +1361,56 @@ KEDA_SIGNALS = {
     "the stores' busy fraction (mds_sink_drain_rate / mds_sink_service_rate)":
         ("mds_sink_drain_rate", "mds_sink_service_rate"),
 }
+
+
+def check_k8s_monitoring(root):
+    """The Prometheus Operator objects (deploy/k8s/optional): the
+    PrometheusRule carries rules.yml's groups unchanged, and the
+    ServiceMonitor gives the store's metrics the job the rules select
+    (`up{job=...}`), through its jobLabel on the store Service; both carry
+    the `release` label a kube-prometheus-stack Prometheus selects by."""
+    docs = k8s_docs(root)
+    by_kind = {}
+    for where, d in docs:
+        if isinstance(d, dict):
+            by_kind.setdefault(d.get("kind"), []).append((where, d))
+    rules_doc = (load_yaml(os.path.join(root, "docker", "prometheus", "rules.yml")) or [{}])[0] or {}
+    groups = rules_doc.get("groups")
+    rule_jobs = {j for g in groups or [] for r in g.get("rules") or []
+                 for j in re.findall(r"\bup\{[^}]*\bjob=\"([^\"]*)\"", str(r.get("expr", "")))}
+    prs = by_kind.get("PrometheusRule") or []
+    sms = by_kind.get("ServiceMonitor") or []
+    if len(prs) != 1 or len(sms) != 1:
+        problem("deploy/k8s/optional", f"want one PrometheusRule and one ServiceMonitor, found {len(prs)} and {len(sms)}")
+        return
+    (pr_where, pr), (sm_where, sm) = prs[0], sms[0]
+    if (pr.get("spec") or {}).get("groups") != groups:
+        problem(pr_where, "spec.groups are not the groups of docker/prometheus/rules.yml: run tools/prometheusrule.py")
+    release = {w: ((d.get("metadata") or {}).get("labels") or {}).get("release") for w, d in (prs[0], sms[0])}
+    if not all(release.values()) or len(set(release.values())) != 1:
+        problem(sm_where, f"the PrometheusRule and the ServiceMonitor need the same `release` label (the one "
+                f"kube-prometheus-stack selects by): {release}")
+    spec = sm.get("spec") or {}
+    job_label = spec.get("jobLabel")
+    ports = {e.get("port") for e in spec.get("endpoints") or []}
+    sel = spec.get("selector") or {}
+    scraped_jobs = set()
+    for where, svc in by_kind.get("Service") or []:
+        labels = (svc.get("metadata") or {}).get("labels") or {}
+        if not all(labels.get(k) == v for k, v in (sel.get("matchLabels") or {}).items()):
+            continue
+        if not all(labels.get(e.get("key")) in (e.get("values") or []) for e in sel.get("matchExpressions") or []
+                   if e.get("operator") == "In"):
+            continue
+        if not ports & {p.get("name") for p in (svc.get("spec") or {}).get("ports") or []}:
+            continue  # selected but has no port to scrape (the headless Service)
+        job = labels.get(job_label) if job_label else svc["metadata"].get("name")
+        if (svc.get("spec") or {}).get("selector", {}).get("app.kubernetes.io/name") == "md-store":
+            scraped_jobs.add(job)
+    for job in sorted(rule_jobs):
+        if job not in scraped_jobs:
+            problem(sm_where, f"the alerting rules select up{{job=\"{job}\"}} but the ServiceMonitor scrapes the "
+                    f"stores as job {sorted(j for j in scraped_jobs if j) or 'nothing'} (set jobLabel)")
 
 
 def check_scaledobject(objs, store, metrics):
@@ -1847,6 +1928,7 @@ def main():
     check_grafana(root, metrics)
     check_dockerfile(root, docs["store"], docs["pipeline"], os.environ.get("MDF_BUILD_ROOT"))
     check_k8s(root, allowed_store, allowed_pipeline, documented, metrics)
+    check_k8s_monitoring(root)
     unique = list(dict.fromkeys(problems))
     for p in unique:
         print(p)

@@ -64,6 +64,19 @@ CASES = [
      store("md-store-5c8d-a1", "10.0.0.1", 5000, 5000) + store("md-store-5c8d-b2", "10.0.0.2", 5000, 5000)
      + pipeline("10.0.1.1", 0.5),
      {"held-back": 4, "busy": 3}),
+    # A steady 3x demand on one store: with noise the 1-minute scale reads
+    # 1/3.03 .. 1/2.96; the 5 % margin makes both 3 replicas (ceil(3.03) would
+    # be 4, ceil(2.96) 3: a count that flaps with the noise).
+    ("one store, a steady 3x demand, the scale on the low side of its noise (1/3.03)",
+     store("md-store-5c8d-a1", "10.0.0.1", 5000, 5000) + pipeline("10.0.1.1", round(1 / 3.03, 4)),
+     {"held-back": 3, "busy": 2}),
+    ("one store, a steady 3x demand, the scale on the high side of its noise (1/2.96)",
+     store("md-store-5c8d-a1", "10.0.0.1", 5000, 5000) + pipeline("10.0.1.1", round(1 / 2.96, 4)),
+     {"held-back": 3, "busy": 2}),
+    ("three stores carry a 3x demand but for the noise (scale 0.99): held-back quiet, busy wants 70 % busy sinks",
+     store("md-store-5c8d-a1", "10.0.0.1", 5000, 5000) + store("md-store-5c8d-b2", "10.0.0.2", 5000, 5000)
+     + store("md-store-5c8d-c3", "10.0.0.3", 5000, 5000) + pipeline("10.0.1.1", 0.99),
+     {"held-back": None, "busy": 5}),
     ("the pipeline asks ten times what one store takes: at most four times the stores in one step",
      store("md-store-5c8d-a1", "10.0.0.1", 5000, 5000) + pipeline("10.0.1.1", 0.1),
      {"held-back": 4, "busy": 2}),

@@ -466,7 +466,7 @@ log "ok: $ACKED bars acked, written by replica 1 ($W1) and replica 2 ($W2)"
 
 # ---------------------------------------------------------------- a new client
 # Unknown key: refused.  Its NAME.key copied into the authorized-keys volume
-# (deploy/README.md: `docker-compose run --rm -T keys 'cat > authorized/...'`):
+# (deploy/README.md: `docker-compose run --rm --no-deps -T keys 'cat > authorized/...'`):
 # admitted, no restart.  Sent to replica 1 by its address (`store` names both).
 STORE_PUB="$(vol_dir pipeline-key)/store.key"
 [ -f "$STORE_PUB" ] || fail "no store.key in the pipeline's key volume"

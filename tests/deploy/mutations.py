@@ -13,7 +13,8 @@ step with the files it breaks.
 Checks: check_deploy.py (consistency), `docker-compose config -q`, yamllint
 (tests/deploy/yamllint.yml), `promtool check config`, `promtool test rules`
 (the alerting rules' unit tests), check_keda.py (the KEDA queries evaluated
-by promtool on the scaling cases), and check_configs.sh
+by promtool on the scaling cases), tools/prometheusrule.py --check (the
+PrometheusRule is what rules.yml gives), and check_configs.sh
 (real keys, the real binaries' --check-config) once the binaries are built.
 A tool that is not installed is skipped with a note; if none of them can
 run, exit 77.
@@ -80,6 +81,41 @@ MUTATIONS = [
      "        expr: mdp_paused == 1\n", "        expr: mdp_pipeline_paused == 1\n", "check"),
     ("rules: stale-feedback alert dropped", "docker/prometheus/rules.yml",
      "      - alert: MdflowPipelineFeedbackStale\n", "      - alert: MdflowPipelineFeedbackOld\n", "check"),
+    ("rules: store-down alert fires at once", "docker/prometheus/rules.yml",
+     "        expr: up{job=\"md-store\"} == 0\n        for: 30s\n", "        expr: up{job=\"md-store\"} == 0\n", "check"),
+    ("rules: store-down alert on a job nobody scrapes", "docker/prometheus/rules.yml",
+     "        expr: up{job=\"md-store\"} == 0\n", "        expr: up{job=\"store\"} == 0\n", "check"),
+    ("rules: store-down alert waits too long", "docker/prometheus/rules.yml",
+     "        expr: up{job=\"md-store\"} == 0\n        for: 30s\n", "        expr: up{job=\"md-store\"} == 0\n        for: 5m\n",
+     "rules"),
+    ("rules: no alert when every store is gone", "docker/prometheus/rules.yml",
+     "      - alert: MdflowStoreGone\n", "      - alert: MdflowStoreMissing\n", "check"),
+    ("rules: unmet demand alert fires while the pipeline is in failsafe", "docker/prometheus/rules.yml",
+     "unless on (job, instance) (mdp_feedback_failsafe == 1 or mdp_paused == 1)",
+     "unless on (job, instance) (mdp_paused == 1)", "rules"),
+    ("rules: unmet demand alert on the highest provider's scale", "docker/prometheus/rules.yml",
+     "(min by (job, instance) (avg_over_time(pipeline_rate_scale_factor[2m])) < 0.9)",
+     "(max by (job, instance) (avg_over_time(pipeline_rate_scale_factor[2m])) < 0.9)", "rules"),
+    ("rules: an alert without its runbook", "docker/prometheus/rules.yml",
+     "          runbook: >-\n            If the pause is over,", "          comment: >-\n            If the pause is over,",
+     "check"),
+    ("rules: retry alert fires at once", "docker/prometheus/rules.yml",
+     "(rate(mds_batches_total{status=\"retry\"}[2m])) > 0\n        for: 3m\n",
+     "(rate(mds_batches_total{status=\"retry\"}[2m])) > 0\n", "check"),
+    ("rules.yml changed, the PrometheusRule not regenerated", "docker/prometheus/rules.yml",
+     "        for: 10m\n        labels:\n          severity: warning\n        annotations:\n"
+     "          summary: \"pipeline {{ $labels.instance }} held back",
+     "        for: 20m\n        labels:\n          severity: warning\n        annotations:\n"
+     "          summary: \"pipeline {{ $labels.instance }} held back", "check"),
+    ("PrometheusRule edited by hand", "deploy/k8s/optional/prometheusrule.yaml",
+     "- alert: MdflowStoreGone\n", "- alert: MdflowStoreVanished\n", "prule"),
+    ("ServiceMonitor without the release label", "deploy/k8s/optional/servicemonitor.yaml",
+     "    release: kube-prometheus-stack\n", "", "check"),
+    ("ServiceMonitor: the stores' job is not the one the alerts select", "deploy/k8s/optional/servicemonitor.yaml",
+     "jobLabel: app.kubernetes.io/name", "jobLabel: app.kubernetes.io/part-of", "check"),
+    ("KEDA: held-back without its margin (a steady 3x demand flaps between 3 and 4)",
+     "deploy/k8s/keda-scaledobject.yaml", "(0.95 * count(coordinator_queue_capacity", "(count(coordinator_queue_capacity",
+     "keda"),
     ("dashboard: unknown metric", "docker/grafana/dashboards/mdflow.json",
      "\"pipeline_rate_scale_factor\"", "\"pipeline_rate_scale\"", "check"),
     ("dashboard: high watermark as a constant line", "docker/grafana/dashboards/mdflow.json",
@@ -356,6 +392,8 @@ def runners(root):
         cmds["promtool"] = ["promtool", "check", "config", os.path.join(root, "docker", "prometheus", "prometheus.yml")]
         cmds["rules"] = ["promtool", "test", "rules", os.path.join(root, "docker", "prometheus", "rules_test.yml")]
         cmds["keda"] = [sys.executable, os.path.join(HERE, "check_keda.py")]
+    # the generator of the tree under test, run on the copy (MDF_SOURCE_ROOT=root)
+    cmds["prule"] = [sys.executable, os.path.join(HERE, "..", "..", "tools", "prometheusrule.py"), "--check"]
 
     build = os.environ.get("MDF_BUILD_ROOT", "")
     if all(os.access(os.path.join(build, b), os.X_OK)
@@ -385,7 +423,7 @@ def main():
             os.makedirs(os.path.dirname(os.path.join(root, f)), exist_ok=True)
             shutil.copyfile(os.path.join(src, f), os.path.join(root, f))
         cmds, run = runners(root)
-        for tool in ("compose", "yamllint", "promtool", "rules", "keda", "configs"):
+        for tool in ("compose", "yamllint", "promtool", "rules", "keda", "prule", "configs"):
             if tool not in cmds:
                 print(f"note: {tool} not installed (configs: binaries not built), its mutations are skipped")
         for name in cmds:
