@@ -159,9 +159,8 @@ s_journal (app_t *self, char *json, size_t size)
     size_t o = 0;
     for (size_t i = 0; i < self->s.nproviders; i++) {
         char e[256];
-        const char *st = self->providers[i]
-                             ? provider_journal_state (self->providers[i], e, sizeof e)
-                             : "off";
+        const char *st
+            = self->providers[i] ? provider_journal_state (self->providers[i], e, sizeof e) : "off";
         int rank = 0;
         for (int k = 0; k < 4; k++)
             if (strcmp (st, names[k]) == 0)
@@ -220,8 +219,8 @@ s_health (void *arg, mdf_http_reply_t *r)
     const char *wedged = s_wedged (self, &wedged_ms);
     bool snd_ok = oldest <= self->s.ack_timeout_ms;
     bool stopping = atomic_load (&self->stopping) != 0;
-    const char *state = wedged                         ? "wedged"
-                        : stopping                     ? "stopping"
+    const char *state = wedged                                 ? "wedged"
+                        : stopping                             ? "stopping"
                         : (prov_ok && fb_ok && snd_ok && j_ok) ? "ok"
                                                                : "degraded";
     char *body = NULL;

@@ -24,8 +24,8 @@ typedef struct {
     mdf_bar_t *bars;
     size_t n;
     int64_t first_ns;
-    bool writing; /* reserved and not yet committed */
-    bool live;    /* a live (tick) provider: sealed and taken first */
+    bool writing;   /* reserved and not yet committed */
+    bool live;      /* a live (tick) provider: sealed and taken first */
     uint64_t total; /* bars committed so far (the next bar's position) */
 } s_open_t;
 

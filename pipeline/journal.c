@@ -9,6 +9,7 @@
 #include "pipeline/journal.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,9 +18,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "common/clock.h"
+#include "common/crc32c.h"
 #include "common/log.h"
 
 #define S_MAGIC "MDJ1"
@@ -28,7 +29,7 @@
 #define S_RECHDR 8
 #define S_NAME_DIGITS 20
 
-_Static_assert (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the journal is written little-endian");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the journal is written little-endian");
 
 typedef struct {
     uint64_t id;
@@ -45,8 +46,19 @@ struct _journal_t {
     int64_t pos;
     uint8_t *buf;
     size_t len, cap;
+    size_t last_len; /* what the last journal_write wrote from buf */
     bool dirty;
     int64_t synced_ns;
+    /* the syncer thread (fsync_ms > 0): fdatasync of a dup of fd, so the
+     * writer's thread never waits for the disk; under sync_lock */
+    pthread_t syncer;
+    bool syncer_on, sync_quit;
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_cond;
+    int sync_fd;      /* to sync, -1 none */
+    uint64_t sync_id; /* its segment */
+    int sync_errno;   /* of the last sync, 0 ok */
+    uint64_t sync_err_id;
     char error[256];
     /* the reader: in segment rid (0: before the first), at offset roff;
      * rbuf holds the file's bytes [rbase, rbase + rlen) */
@@ -76,8 +88,7 @@ static int
 s_fail (journal_t *self, const char *what, uint64_t id)
 {
     int e = errno;
-    snprintf (self->error, sizeof self->error, "%s %020" PRIu64 ".mdj: %s", what, id,
-              strerror (e));
+    snprintf (self->error, sizeof self->error, "%s %020" PRIu64 ".mdj: %s", what, id, strerror (e));
     errno = e;
     return -1;
 }
@@ -162,7 +173,7 @@ s_get32 (const uint8_t *p)
 static uint32_t
 s_crc (const uint8_t *p, size_t n)
 {
-    return (uint32_t)crc32 (crc32 (0L, Z_NULL, 0), p, (uInt)n);
+    return mdf_crc32c (0, p, n);
 }
 
 /* ---- open, close ---- */
@@ -192,6 +203,9 @@ journal_open (const journal_config_t *cfg, char *err, size_t errlen)
     }
     self->fd = -1;
     self->rfd = -1;
+    self->sync_fd = -1;
+    pthread_mutex_init (&self->sync_lock, NULL);
+    pthread_cond_init (&self->sync_cond, NULL);
     self->max_bytes = cfg->max_bytes;
     int64_t seg = cfg->segment_bytes > 0 ? cfg->segment_bytes : cfg->max_bytes / 8;
     if (cfg->segment_bytes <= 0)
@@ -217,12 +231,57 @@ journal_open (const journal_config_t *cfg, char *err, size_t errlen)
     return self;
 }
 
+static void *
+s_syncer (void *arg)
+{
+    journal_t *self = arg;
+    pthread_mutex_lock (&self->sync_lock);
+    for (;;) {
+        while (self->sync_fd < 0 && !self->sync_quit)
+            pthread_cond_wait (&self->sync_cond, &self->sync_lock);
+        if (self->sync_fd < 0)
+            break;
+        int fd = self->sync_fd;
+        uint64_t id = self->sync_id;
+        pthread_mutex_unlock (&self->sync_lock);
+        int e = fdatasync (fd) < 0 ? errno : 0;
+        close (fd);
+        pthread_mutex_lock (&self->sync_lock);
+        self->sync_fd = -1;
+        if (e) {
+            self->sync_errno = e;
+            self->sync_err_id = id;
+        }
+        pthread_cond_broadcast (&self->sync_cond);
+    }
+    pthread_mutex_unlock (&self->sync_lock);
+    return NULL;
+}
+
+/* Wait for the syncer to be idle.  Lock held. */
+static void
+s_sync_idle_locked (journal_t *self)
+{
+    while (self->sync_fd >= 0)
+        pthread_cond_wait (&self->sync_cond, &self->sync_lock);
+}
+
 void
 journal_close (journal_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     journal_t *self = *self_p;
+    if (self->syncer_on) {
+        pthread_mutex_lock (&self->sync_lock);
+        s_sync_idle_locked (self);
+        self->sync_quit = true;
+        pthread_cond_broadcast (&self->sync_cond);
+        pthread_mutex_unlock (&self->sync_lock);
+        pthread_join (self->syncer, NULL);
+    }
+    pthread_mutex_destroy (&self->sync_lock);
+    pthread_cond_destroy (&self->sync_cond);
     if (self->fd >= 0) {
         if (self->dirty)
             (void)fdatasync (self->fd);
@@ -263,7 +322,8 @@ s_replay_seg (journal_t *self, s_seg_t *seg, journal_record_fn *fn, void *arg,
     FILE *f = fopen (path, "rb");
     uint8_t *data = NULL;
     size_t size = (size_t)seg->bytes;
-    if (!f || (size > 0 && !(data = malloc (size))) || (size > 0 && fread (data, 1, size, f) != size)) {
+    if (!f || (size > 0 && !(data = malloc (size)))
+        || (size > 0 && fread (data, 1, size, f) != size)) {
         snprintf (err, errlen, "journal: cannot read %s: %s", path,
                   errno ? strerror (errno) : "short read");
         if (f)
@@ -275,8 +335,8 @@ s_replay_seg (journal_t *self, s_seg_t *seg, journal_record_fn *fn, void *arg,
     st->segments++;
     size_t off = 0, good_end = 0;
     int rc = 0;
-    bool header_ok = size >= S_HEADER && memcmp (data, S_MAGIC, 4) == 0
-                     && s_get32 (data + 4) == S_VERSION;
+    bool header_ok
+        = size >= S_HEADER && memcmp (data, S_MAGIC, 4) == 0 && s_get32 (data + 4) == S_VERSION;
     if (header_ok) {
         off = good_end = S_HEADER;
         while (off < size) {
@@ -295,8 +355,8 @@ s_replay_seg (journal_t *self, s_seg_t *seg, journal_record_fn *fn, void *arg,
             if (len > 0 && len <= JOURNAL_RECORD_MAX && len <= size - off - S_RECHDR
                 && off + S_RECHDR + len < size && s_good_at (data, size, off + S_RECHDR + len)) {
                 st->skipped++;
-                mdf_warn ("journal record skipped (bad checksum)",
-                          "file=%s offset=%zu bytes=%u", path, off, len + S_RECHDR);
+                mdf_warn ("journal record skipped (bad checksum)", "file=%s offset=%zu bytes=%u",
+                          path, off, len + S_RECHDR);
                 off += S_RECHDR + len;
                 continue;
             }
@@ -307,8 +367,8 @@ s_replay_seg (journal_t *self, s_seg_t *seg, journal_record_fn *fn, void *arg,
         st->cut++;
         st->cut_bytes += size - good_end;
         mdf_warn ("journal tail cut at the last good record",
-                  "file=%s offset=%zu bytes_cut=%zu header_ok=%s", path, good_end,
-                  size - good_end, header_ok ? "true" : "false");
+                  "file=%s offset=%zu bytes_cut=%zu header_ok=%s", path, good_end, size - good_end,
+                  header_ok ? "true" : "false");
         if (truncate (path, (off_t)good_end) == 0) {
             self->total -= seg->bytes - (int64_t)good_end;
             seg->bytes = (int64_t)good_end;
@@ -341,6 +401,7 @@ journal_add (journal_t *self, uint8_t type, const void *payload, size_t len)
 {
     if (len + 1 > JOURNAL_RECORD_MAX)
         return -1;
+    self->last_len = 0;
     size_t need = self->len + S_RECHDR + 1 + len;
     if (need > self->cap) {
         size_t cap = self->cap ? self->cap : 65536;
@@ -368,6 +429,27 @@ size_t
 journal_buffered (const journal_t *self)
 {
     return self->len;
+}
+
+const uint8_t *
+journal_last_write (const journal_t *self, size_t *len)
+{
+    *len = self->len == 0 ? self->last_len : 0;
+    return self->buf;
+}
+
+int
+journal_each (const uint8_t *p, size_t len, journal_record_fn *fn, void *arg, uint64_t segment)
+{
+    for (size_t off = 0; off + S_RECHDR < len;) {
+        uint32_t rlen = s_get32 (p + off);
+        const uint8_t *rec = p + off + S_RECHDR;
+        off += S_RECHDR + rlen;
+        int rc = fn (arg, rec[0], rec + 1, rlen - 1, segment);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 static int
@@ -466,6 +548,7 @@ journal_write (journal_t *self)
     self->pos += (int64_t)self->len;
     seg->bytes = self->pos;
     self->total += (int64_t)self->len;
+    self->last_len = self->len;
     self->len = 0;
     self->dirty = self->fsync_ns != 0;
     self->error[0] = '\0';
@@ -475,12 +558,47 @@ journal_write (journal_t *self)
 int
 journal_sync (journal_t *self, int64_t now_ns, bool force)
 {
+    if (self->syncer_on) { /* the last background sync's outcome */
+        pthread_mutex_lock (&self->sync_lock);
+        if (force)
+            s_sync_idle_locked (self);
+        int e = self->sync_errno;
+        uint64_t id = self->sync_err_id;
+        self->sync_errno = 0;
+        pthread_mutex_unlock (&self->sync_lock);
+        if (e) {
+            errno = e;
+            return s_fail (self, "sync", id);
+        }
+    }
     if (!self->dirty || self->fd < 0)
         return 0;
     if (!force && now_ns - self->synced_ns < self->fsync_ns)
         return 0;
-    if (fdatasync (self->fd) < 0)
-        return s_fail (self, "sync", self->segs[self->nsegs - 1].id);
+    uint64_t id = self->segs[self->nsegs - 1].id;
+    if (force || self->fsync_ns == 0) {
+        if (fdatasync (self->fd) < 0)
+            return s_fail (self, "sync", id);
+    } else {
+        if (!self->syncer_on) {
+            if (pthread_create (&self->syncer, NULL, s_syncer, self) != 0)
+                return fdatasync (self->fd) < 0 ? s_fail (self, "sync", id) : 0;
+            self->syncer_on = true;
+        }
+        pthread_mutex_lock (&self->sync_lock);
+        bool busy = self->sync_fd >= 0;
+        int fd = busy ? -1 : dup (self->fd);
+        if (fd >= 0) {
+            self->sync_fd = fd;
+            self->sync_id = id;
+            pthread_cond_broadcast (&self->sync_cond);
+        }
+        pthread_mutex_unlock (&self->sync_lock);
+        if (busy)
+            return 0; /* the last one is still on: the next tick */
+        if (fd < 0)
+            return s_fail (self, "sync", id);
+    }
     self->dirty = false;
     self->synced_ns = now_ns;
     return 0;
@@ -514,7 +632,7 @@ journal_trim (journal_t *self, uint64_t id)
 bool
 journal_full (const journal_t *self)
 {
-    return self->total + (int64_t)self->len >= self->max_bytes;
+    return self->total >= self->max_bytes;
 }
 
 bool
@@ -596,6 +714,26 @@ journal_reader_reset (journal_t *self)
     s_reader_to (self, self->segs[0].id);
 }
 
+bool
+journal_reader_at_end (const journal_t *self)
+{
+    if (self->nsegs == 0)
+        return self->rid == 0;
+    const s_seg_t *last = &self->segs[self->nsegs - 1];
+    return self->rid == last->id && self->roff >= last->bytes;
+}
+
+void
+journal_reader_to_end (journal_t *self)
+{
+    if (self->nsegs == 0)
+        return;
+    const s_seg_t *last = &self->segs[self->nsegs - 1];
+    if (self->rid != last->id)
+        s_reader_to (self, last->id);
+    self->roff = last->bytes;
+}
+
 uint64_t
 journal_reader_segment (const journal_t *self)
 {
@@ -607,7 +745,8 @@ journal_reader_segment (const journal_t *self)
 static const uint8_t *
 s_reader_bytes (journal_t *self, int64_t limit, size_t need, int *rc)
 {
-    if (self->roff >= self->rbase && self->roff + (int64_t)need <= self->rbase + (int64_t)self->rlen)
+    if (self->roff >= self->rbase
+        && self->roff + (int64_t)need <= self->rbase + (int64_t)self->rlen)
         return self->rbuf + (self->roff - self->rbase);
     size_t want = need > 262144 ? need : 262144;
     if ((int64_t)want > limit - self->roff)
@@ -635,7 +774,8 @@ s_reader_bytes (journal_t *self, int64_t limit, size_t need, int *rc)
     }
     size_t got = 0;
     while (got < want) {
-        ssize_t n = pread (self->rfd, self->rbuf + got, want - got, (off_t)(self->roff + (int64_t)got));
+        ssize_t n
+            = pread (self->rfd, self->rbuf + got, want - got, (off_t)(self->roff + (int64_t)got));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -674,7 +814,8 @@ journal_read (journal_t *self, journal_record_fn *fn, journal_enter_fn *enter, v
         int rc = 0;
         const uint8_t *h = s_reader_bytes (self, seg->bytes, S_RECHDR, &rc);
         uint32_t len = h ? s_get32 (h) : 0;
-        if (!h || len == 0 || len > JOURNAL_RECORD_MAX || (int64_t)len > seg->bytes - self->roff - S_RECHDR) {
+        if (!h || len == 0 || len > JOURNAL_RECORD_MAX
+            || (int64_t)len > seg->bytes - self->roff - S_RECHDR) {
             if (rc < 0) {
                 snprintf (err, errlen, "journal: %s", self->error);
                 return -1;
@@ -724,7 +865,8 @@ journal_snapshot_write (journal_t *self, uint64_t id, const void *blob, size_t l
     bool ok = len <= UINT32_MAX && pwrite (fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr;
     size_t done = 0;
     while (ok && done < len) {
-        ssize_t n = pwrite (fd, (const uint8_t *)blob + done, len - done, (off_t)(sizeof hdr + done));
+        ssize_t n
+            = pwrite (fd, (const uint8_t *)blob + done, len - done, (off_t)(sizeof hdr + done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {

@@ -10,7 +10,7 @@
  * A segment is a 16-byte header ("MDJ1", u32 version 1, u64 its number) and
  * records, each
  *
- *     u32 length (of type + payload)   u32 CRC-32 (zlib) of type + payload
+ *     u32 length (of type + payload)   u32 CRC-32C of type + payload
  *     u8 type                          payload (length - 1 bytes)
  *
  * all little-endian.  Only the newest segment is appended to.
@@ -20,11 +20,14 @@
  * good record, so a failed or short write leaves nothing half-counted (the
  * next attempt writes over it).  Once journal_write returned 0 the records
  * are in the page cache: a kill -9 of the process loses none of them.
- * Durability against a power cut: journal_sync, from a timer, runs
- * fdatasync at most every fsync_ms; with fsync_ms 0, journal_write syncs
- * before it returns.
+ * Durability against a power cut: journal_sync, from a timer, has
+ * fdatasync run at most every fsync_ms, on a thread of its own (on a dup of
+ * the segment's fd), so the writer never waits for the disk; its failure is
+ * journal_sync's next -1.  With fsync_ms 0, journal_write syncs before it
+ * returns.
  *
- * Bounds: journal_full is true once the segments hold max_bytes or more;
+ * Bounds: journal_full is true once the segments hold max_bytes or more
+ * (the write that crosses it is made, so it is exceeded by one write);
  * the writer then stops taking input (live_journal.c) until journal_trim
  * removes old segments.  A segment is rolled (journal_roll) by the writer,
  * who then writes what a reader of the new segment needs first (a
@@ -74,9 +77,9 @@ typedef struct {
 } journal_config_t;
 
 typedef struct {
-    uint64_t records;  /* good records read */
-    uint64_t skipped;  /* garbled records skipped */
-    uint64_t cut;      /* tails cut (segments truncated) */
+    uint64_t records; /* good records read */
+    uint64_t skipped; /* garbled records skipped */
+    uint64_t cut;     /* tails cut (segments truncated) */
     uint64_t cut_bytes;
     uint64_t segments; /* segments read */
 } journal_replay_stats_t;
@@ -112,6 +115,15 @@ typedef void (journal_enter_fn) (void *arg, uint64_t segment);
 int journal_read (journal_t *self, journal_record_fn *fn, journal_enter_fn *enter, void *arg,
                   size_t max, char *err, size_t errlen);
 
+/* The reader has handed over every record written (it is in the newest
+ * segment, at its end). */
+bool journal_reader_at_end (const journal_t *self);
+
+/* After a write made while journal_reader_at_end: the writer's caller
+ * handed those records over itself (the aggregator's fast path), so the
+ * reader moves to the new end without reading them. */
+void journal_reader_to_end (journal_t *self);
+
 /* The segment the reader is in (0: before the first). */
 uint64_t journal_reader_segment (const journal_t *self);
 
@@ -128,6 +140,15 @@ int journal_add (journal_t *self, uint8_t type, const void *payload, size_t len)
 /* Bytes waiting in the buffer. */
 size_t journal_buffered (const journal_t *self);
 
+/* The records of the last journal_write that wrote something (framed as on
+ * disk), until the next journal_add: for a caller that hands them over
+ * itself (journal_reader_to_end). */
+const uint8_t *journal_last_write (const journal_t *self, size_t *len);
+
+/* The records in [p, p + len) as written by journal_write: fn for each (no
+ * checksum check: they are the caller's own).  0, or fn's non-zero. */
+int journal_each (const uint8_t *p, size_t len, journal_record_fn *fn, void *arg, uint64_t segment);
+
 /* Write the buffer (opening the newest segment, or a first one, if needed).
  * 0 (the buffer is empty), or -1 (errno; the buffer is kept). */
 int journal_write (journal_t *self);
@@ -136,8 +157,10 @@ int journal_write (journal_t *self);
  * error (errno).  The old segment is synced first. */
 uint64_t journal_roll (journal_t *self);
 
-/* fdatasync the newest segment when something was written since the last
- * sync and fsync_ms passed (monotonic now_ns).  0, or -1 (errno). */
+/* Have the newest segment synced when something was written since the last
+ * sync and fsync_ms passed (monotonic now_ns), in the background; `force`:
+ * now, waiting for it.  0, or -1 (errno) when this or the last background
+ * sync failed. */
 int journal_sync (journal_t *self, int64_t now_ns, bool force);
 
 /* Remove every segment older than `id` (never the newest, nor the reader's),
@@ -146,10 +169,10 @@ size_t journal_trim (journal_t *self, uint64_t id);
 
 bool journal_full (const journal_t *self);
 bool journal_roll_due (const journal_t *self); /* the newest segment is past segment_bytes */
-int64_t journal_bytes (const journal_t *self);     /* in the segments (written) */
+int64_t journal_bytes (const journal_t *self); /* in the segments (written) */
 size_t journal_segments (const journal_t *self);
-uint64_t journal_newest (const journal_t *self);   /* 0: none yet */
-uint64_t journal_oldest (const journal_t *self);   /* 0: none yet */
+uint64_t journal_newest (const journal_t *self); /* 0: none yet */
+uint64_t journal_oldest (const journal_t *self); /* 0: none yet */
 
 /* The last failure ("write 00000000000000000003.mdj: No space left on device"), "" none. */
 const char *journal_error (const journal_t *self);

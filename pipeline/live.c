@@ -362,9 +362,9 @@ s_metrics (live_t *self, mdf_metrics_t *m)
                                             "provider", n, NULL);
         self->m_jsegs = mdf_metrics_gauge (m, "mdp_journal_segments", "Segments in the journal",
                                            "provider", n, NULL);
-        self->m_jstate = mdf_metrics_gauge (m, "mdp_journal_state",
-                                            "0 ok, 1 full (source paused), 2 disk error",
-                                            "provider", n, NULL);
+        self->m_jstate
+            = mdf_metrics_gauge (m, "mdp_journal_state",
+                                 "0 ok, 1 full (source paused), 2 disk error", "provider", n, NULL);
     }
     self->m_state = mdf_metrics_gauge (m, "mdp_provider_state",
                                        "0 running, 1 cooldown, 2 breaker open, 3 done/stopped",
@@ -386,7 +386,6 @@ s_free (live_t *self)
     free (self->out.buf);
     free (self->err.buf);
     free (self->fline);
-    free (self->tq);
     free (self->pend);
     free (self->jdir);
     if (self->stop_efd >= 0)
@@ -414,8 +413,8 @@ s_copy (live_t *self, const provider_settings_t *ps)
     self->cappend = S_PEND;
     self->out.buf = malloc (S_LINE_MAX);
     self->err.buf = malloc (S_LINE_MAX);
-    if (!self->argv || !self->endpoint || !self->topic || !self->path || !self->pend || !self->out.buf
-        || !self->err.buf)
+    if (!self->argv || !self->endpoint || !self->topic || !self->path || !self->pend
+        || !self->out.buf || !self->err.buf)
         return -1;
     for (size_t i = 0; i < ps->command.count; i++)
         if (!(self->argv[i] = strdup (ps->command.items[i])))

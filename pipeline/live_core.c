@@ -20,7 +20,6 @@ s_add (mdf_counter_t *c, uint64_t now, uint64_t before)
         mdf_counter_add (c, now - before);
 }
 
-
 void
 live_sync (live_t *self)
 {

@@ -34,7 +34,7 @@
 #define S_REPLAY_PER_TURN 4096  /* tick_csv lines per timer callback */
 #define S_ZMQ_RCVHWM 100000     /* messages the SUB queues while we wait */
 #define S_PEND 256              /* bars closed in a turn, handed on together */
-#define S_TQ 4096               /* ticks read, journalled together, then aggregated */
+#define S_TQ 4096               /* ticks read, written to the journal together */
 #define S_ROLLS 64              /* segments waiting for their bars' acks to be trimmed */
 
 enum { S_EXEC, S_ZMQ, S_FILE };
@@ -95,22 +95,21 @@ struct _live_t {
     bool started;     /* the source was started (after the journal's replay) */
     int start_id;     /* the one-shot timer that replays, then starts the source */
 
-    /* the journal (live_journal.c): ticks read -> tq -> journal -> operator */
+    /* the journal (live_journal.c): ticks read -> journal -> operator */
     char *jdir; /* NULL: no journal */
     journal_config_t jcfg;
     journal_t *journal;
-    atomic_int jstate;         /* S_J_*, read by other threads (/health) */
-    char jerror[256];          /* the last disk error, for /health (under jstate's ordering) */
-    bool replayed, paused;     /* paused: the source is not read (full, or an error) */
+    atomic_int jstate;     /* S_J_*, read by other threads (/health) */
+    char jerror[256];      /* the last disk error, for /health (under jstate's ordering) */
+    bool replayed, paused; /* paused: the source is not read (full, or an error) */
     void (*pause) (live_t *self, bool pause); /* live.c: stop or go on reading the source */
-    mdf_tick_t *tq;            /* ticks read, not yet journalled */
-    size_t ntq, captq;
-    bool tq_encoded;           /* tq is in the journal's buffer */
-    bool ticks_since_roll;     /* the newest segment holds ticks */
-    bool read_all;             /* the reader has aggregated every tick written */
-    int64_t rnow;              /* now, for the ticks the reader hands over */
-    int64_t retry_at;          /* monotonic ns: next write attempt after an error */
-    char cursor[MDF_TICK_CURSOR_MAX + 1]; /* the last cursor accepted */
+    size_t ntq;                               /* ticks in the journal's buffer, not yet written */
+    bool ticks_since_roll;                    /* the newest segment holds ticks */
+    bool read_all;                            /* the reader has aggregated every tick written */
+    bool direct;                              /* live_commit hands the ticks over itself */
+    int64_t rnow;                             /* now, for the ticks the reader hands over */
+    int64_t retry_at;                         /* monotonic ns: next write attempt after an error */
+    char cursor[MDF_TICK_CURSOR_MAX + 1];     /* the last cursor accepted */
     struct {
         uint64_t seg, emitted;
     } rolls[S_ROLLS]; /* trim before seg once `emitted` bars are settled */

@@ -390,6 +390,30 @@ s_aggregate (live_t *self, const mdf_tick_t *t, int64_t now)
     return tickbar_add (self->op, &in, now) < 0 ? -1 : 0;
 }
 
+/* A tick record straight into the operator's input (the symbol points into
+ * the record).  false for a record that does not decode. */
+static bool
+s_record_tick (const uint8_t *p, size_t len, tickbar_tick_t *t)
+{
+    uint8_t kind;
+    double a, b;
+    if (len < 9 + 16 + 1)
+        return false;
+    memcpy (&t->ts, p, 8);
+    kind = p[8];
+    memcpy (&a, p + 9, 8);
+    memcpy (&b, p + 17, 8);
+    size_t off = kind ? 9 + 32 : 9 + 16;
+    if (kind > 1 || len < off + 1 || len < off + 1 + p[off])
+        return false;
+    t->symbol = (const char *)p + off + 1;
+    t->symbol_len = p[off];
+    t->quote = kind == 1;
+    t->value = kind ? (a + b) / 2 : a;
+    t->volume = kind ? 1 : b;
+    return true;
+}
+
 int
 live_tick (live_t *self, const mdf_tick_t *t, int64_t now)
 {
@@ -398,17 +422,17 @@ live_tick (live_t *self, const mdf_tick_t *t, int64_t now)
         return s_aggregate (self, t, now);
     if (t->cursor[0])
         memcpy (self->cursor, t->cursor, sizeof self->cursor);
-    if (self->ntq == self->captq) {
-        size_t cap = self->captq ? self->captq * 2 : S_TQ;
-        mdf_tick_t *tq = realloc (self->tq, cap * sizeof *tq);
-        if (!tq) {
-            live_bad (self, "line", self->line_no, "out of memory (tick not kept)");
-            return 0;
-        }
-        self->tq = tq;
-        self->captq = cap;
+    journal_t *j = self->journal;
+    /* a segment is rolled between writes: its first record is the cursor
+     * before this tick (a failed roll leaves the tick to the old segment) */
+    if (journal_buffered (j) == 0 && journal_roll_due (j)
+        && (journal_segments (j) == 0 || self->ticks_since_roll))
+        (void)s_roll (self, now);
+    if (s_add_tick (self, t) < 0) {
+        live_bad (self, "line", self->line_no, "out of memory (tick not journalled)");
+        return 0;
     }
-    self->tq[self->ntq++] = *t;
+    self->ntq++;
     if (self->ntq >= S_TQ && !self->paused)
         return live_commit (self, now);
     return 0;
@@ -421,14 +445,12 @@ s_on_read (void *arg, uint8_t type, const uint8_t *p, size_t len, uint64_t seg)
 {
     (void)seg;
     live_t *self = arg;
-    if (type != S_R_TICK)
+    tickbar_tick_t t;
+    if (type != S_R_TICK || !s_record_tick (p, len, &t))
         return 0;
-    mdf_tick_t t;
-    if (!s_decode_tick (p, len, &t))
-        return 0; /* cannot happen for a record whose checksum is right */
-    if (s_aggregate (self, &t, self->rnow) < 0)
+    if (tickbar_add (self->op, &t, self->rnow) < 0)
         return 1;
-    if (self->npend >= S_PEND && (live_push (self) < 0 || self->npend >= S_PEND))
+    if (self->npend >= S_PEND && !self->direct && (live_push (self) < 0 || self->npend >= S_PEND))
         return 1;
     return 0;
 }
@@ -460,47 +482,41 @@ live_commit (live_t *self, int64_t now)
     if (!self->journal)
         return self->closed ? -1 : 0;
     journal_t *j = self->journal;
-    if (self->ntq == 0 && journal_buffered (j) == 0)
+    if (journal_buffered (j) == 0
+        || (atomic_load (&self->jstate) == S_J_ERROR && now < self->retry_at))
         return s_read (self, now);
-    if (atomic_load (&self->jstate) == S_J_ERROR && now < self->retry_at)
+    if (journal_full (j)) {
+        s_gauges (self);
+        s_set_jstate (self, S_J_FULL);
+        if (self->pause)
+            self->pause (self, true);
         return s_read (self, now);
-    if (!self->tq_encoded) {
-        if (journal_buffered (j) == 0 && journal_roll_due (j)
-            && (journal_segments (j) == 0 || self->ticks_since_roll) && s_roll (self, now) < 0)
-            return s_read (self, now);
-        if (self->ntq > 0) {
-            if (journal_full (j)) {
-                if (journal_buffered (j) > 0 && journal_write (j) < 0)
-                    s_disk_error (self, journal_error (j), now);
-                s_gauges (self);
-                if (atomic_load (&self->jstate) != S_J_ERROR)
-                    s_set_jstate (self, S_J_FULL);
-                if (self->pause)
-                    self->pause (self, true);
-                return s_read (self, now);
-            }
-            for (size_t i = 0; i < self->ntq; i++)
-                if (s_add_tick (self, &self->tq[i]) < 0) {
-                    s_disk_error (self, "out of memory", now);
-                    return s_read (self, now);
-                }
-            self->tq_encoded = true;
-        }
     }
+    /* the fast path: a reader that is not behind takes the ticks from the
+     * bytes just written, instead of reading them back */
+    bool direct = journal_reader_at_end (j) && self->npend < S_PEND;
     if (journal_write (j) < 0) {
         s_disk_error (self, journal_error (j), now);
         return s_read (self, now);
     }
-    if (self->tq_encoded) {
-        self->ntq = 0;
+    if (self->ntq > 0)
         self->ticks_since_roll = true;
-    }
-    self->tq_encoded = false;
+    self->ntq = 0;
     s_set_jstate (self, S_J_OK);
     if (self->pause)
         self->pause (self, false);
     s_gauges (self);
-    return s_read (self, now);
+    if (!direct)
+        return s_read (self, now);
+    size_t len;
+    const uint8_t *p = journal_last_write (j, &len);
+    journal_reader_to_end (j);
+    self->rnow = now;
+    self->direct = true; /* one write's bars may pass S_PEND: pend grows */
+    int rc = journal_each (p, len, s_on_read, self, journal_newest (j));
+    self->direct = false;
+    self->read_all = true;
+    return rc != 0 || live_push (self) < 0 || self->closed ? -1 : 0;
 }
 
 void
@@ -578,8 +594,8 @@ live_journal_start (live_t *self, int64_t now)
             sc.bad++;
             mdf_warn ("journal: no readable snapshot for the oldest segment; its bars start "
                       "from its first tick",
-                      "provider=%s segment=%llu error=%s", self->name,
-                      (unsigned long long)oldest, strerror (errno));
+                      "provider=%s segment=%llu error=%s", self->name, (unsigned long long)oldest,
+                      strerror (errno));
         }
         journal_reader_reset (self->journal);
         self->replayed = true;
@@ -588,7 +604,8 @@ live_journal_start (live_t *self, int64_t now)
         if (self->m_jcorrupt)
             mdf_counter_add (self->m_jcorrupt, st.skipped + st.cut + sc.bad);
         if (st.segments > 0)
-            mdf_info ("journal replay", "provider=%s segments=%llu ticks=%llu skipped=%llu "
+            mdf_info ("journal replay",
+                      "provider=%s segments=%llu ticks=%llu skipped=%llu "
                       "cut=%llu cut_bytes=%llu cursor=\"%s\" scan_ms=%lld",
                       self->name, (unsigned long long)st.segments, (unsigned long long)sc.ticks,
                       (unsigned long long)(st.skipped + sc.bad), (unsigned long long)st.cut,
@@ -627,9 +644,8 @@ live_journal_close (live_t *self)
         return;
     uint64_t settled = sender_settled (self->sender, self->idx);
     int64_t now = mdf_mono_ns ();
-    if (self->read_all && self->ntq == 0 && journal_buffered (self->journal) == 0
-        && settled >= self->emitted && s_roll (self, now) == 0
-        && journal_write (self->journal) == 0) {
+    if (self->read_all && journal_buffered (self->journal) == 0 && settled >= self->emitted
+        && s_roll (self, now) == 0 && journal_write (self->journal) == 0) {
         /* the reader enters the new segment: the last state is its snapshot */
         self->draining = true;
         self->rnow = now;

@@ -713,9 +713,8 @@ tickbar_import (tickbar_t *self, const tickbar_state_t *in)
     size_t len = in->symbol_len;
     if (len - 1 >= MDF_SYMBOL_MAX || in->start <= 0 || in->start % self->interval != 0
         || in->first_ts < in->start || in->last_ts < in->first_ts
-        || in->last_ts - in->start >= self->interval || !s_finite (in->open)
-        || !s_finite (in->high) || !s_finite (in->low) || !s_finite (in->close)
-        || !s_finite_nonneg (in->volume))
+        || in->last_ts - in->start >= self->interval || !s_finite (in->open) || !s_finite (in->high)
+        || !s_finite (in->low) || !s_finite (in->close) || !s_finite_nonneg (in->volume))
         return -1;
     uint64_t h = symhash (in->symbol, len);
     s_sym_t *sym = s_lookup (self, in->symbol, len, h);

@@ -156,8 +156,8 @@ void tickbar_stats (const tickbar_t *self, tickbar_stats_t *out);
 typedef struct {
     const char *symbol; /* borrowed for the call; 1..MDF_SYMBOL_MAX bytes */
     size_t symbol_len;
-    int64_t start;              /* the bar's ts, a multiple of the interval */
-    int64_t first_ts, last_ts;  /* ts of the open and of the close */
+    int64_t start;             /* the bar's ts, a multiple of the interval */
+    int64_t first_ts, last_ts; /* ts of the open and of the close */
     double open, high, low, close, volume;
     bool quote;  /* built from quotes only so far */
     bool closed; /* emitted already (retained for late ticks) */

@@ -17,6 +17,11 @@
 #     feed (tickgen, 1 s bars, one tick a symbol every 200 ms) beside a
 #     history backfill asking 50 C: p99 of a live bar's close -> commit,
 #     history committed (goal >= 0.9 x (C - live)), retry acks.
+#  5. the journal's cost: the reading run of 2. (CSV) with the journal off
+#     ([journal] dir = ""), on with fsync_ms 100 (the default) and on with
+#     fsync_ms 0, one after the other: ticks/s in and the ratio to off
+#     (goal >= 0.9 x at 100).  The other figures run with the journal on
+#     (the default), in a fresh directory each.
 # Results go to DIR (default bench/live/results/): results.md and logs/.
 set -euo pipefail
 trap 'rc=$?; echo "bench/live: line $LINENO: \`$BASH_COMMAND\` failed (exit $rc)" >&2' ERR
@@ -67,9 +72,11 @@ first_tick () { # wait (4 s at most) for the pipeline's first tick: sets first, 
 }
 calc () { awk "BEGIN { printf \"$1\n\", $2 }"; }
 
-# pipe_up NAME PROVIDERS_TOML: P_PID P_HTTP
+# pipe_up NAME PROVIDERS_TOML [JOURNAL_TOML]: P_PID P_HTTP; the journal in a
+# fresh directory unless JOURNAL_TOML says otherwise
 pipe_up () {
     free_port P_HTTP
+    local journal=${3:-"dir = \"$tmp/journal-$1\""}
     cat >"$tmp/$1.toml" <<EOF
 [pipeline]
 id = "$1"
@@ -80,6 +87,8 @@ batch_max = 500
 max_inflight = 8
 [http]
 listen = "127.0.0.1:$P_HTTP"
+[journal]
+$journal
 $2
 EOF
     "$build/pipeline/md-pipeline" --config "$tmp/$1.toml" >"$out/logs/$1.log" 2>&1 &
@@ -88,8 +97,9 @@ EOF
     wait_http "$P_HTTP" "$P_PID" "$1"
 }
 
-# cat_up NAME FILE FORMAT: a null-sink store and a pipeline whose exec
-# provider runs `cat FILE`, 1 s bars; returns at its first tick (first, t0)
+# cat_up NAME FILE FORMAT [JOURNAL_TOML]: a null-sink store and a pipeline
+# whose exec provider runs `cat FILE`, 1 s bars; returns at its first tick
+# (first, t0)
 cat_up () {
     store_up "$1-store" null 0
     pipe_up "$1-pipeline" "[[providers]]
@@ -98,8 +108,23 @@ type = \"exec\"
 command = [\"cat\", \"$2\"]
 format = \"$3\"
 bar_interval = \"1s\"
-grace_ms = 200"
+grace_ms = 200" "${4:-}"
     first_tick # from the first tick read (start-up is not reading)
+}
+
+# read_rate NAME FILE FORMAT [JOURNAL_TOML]: ticks/s md-pipeline takes in
+# from `cat FILE` (all N of them) into rate
+read_rate () {
+    cat_up "$@"
+    for _ in $(seq 1 2400); do
+        [ "$(scrape "$P_HTTP" mdp_ticks_total)" -ge "$N" ] && break
+        sleep 0.02
+    done
+    local t1 got
+    t1=$(now)
+    got=$(scrape "$P_HTTP" mdp_ticks_total)
+    rate=$(calc "%.0f" "($got - $first) / ($t1 - $t0)")
+    stop "$P_PID" "$S_PID"
 }
 
 printf '| figure | result |\n|---|---|\n' >"$out/results.md"
@@ -120,15 +145,8 @@ for fmt in csv ndjson; do
     t0=$(now); cat "$tmp/ticks.$fmt" >/dev/null; t1=$(now)
     cat_rate=$(calc "%.0f" "$N / ($t1 - $t0)")
     parse=$("$build/bench/live/parse_bench" "$tmp/ticks.$fmt" "$fmt" --rounds $([ $quick = 1 ] && echo 3 || echo 5))
-    cat_up "read-$fmt" "$tmp/ticks.$fmt" "$fmt"
-    for _ in $(seq 1 2400); do
-        [ "$(scrape "$P_HTTP" mdp_ticks_total)" -ge "$N" ] && break
-        sleep 0.02
-    done
-    t1=$(now)
-    got=$(scrape "$P_HTTP" mdp_ticks_total)
-    exec_rate=$(calc "%.0f" "($got - $first) / ($t1 - $t0)")
-    stop "$P_PID" "$S_PID"
+    read_rate "read-$fmt" "$tmp/ticks.$fmt" "$fmt"
+    exec_rate=$rate
     row "2. reading $fmt: exec (cat FILE into md-pipeline, null sink)" \
         "$(calc "%.2f M ticks/s = %.3f x cat FILE > /dev/null (%.1f M lines/s)" "$exec_rate / 1e6, $exec_rate / $cat_rate, $cat_rate / 1e6")"
     row "2. reading $fmt: decoder alone" "$parse"
@@ -203,5 +221,28 @@ grace_ms = 200"
     row "4. live first: live $frac C, history asks 50 C, C = $C rows/s" \
         "$(calc "live %d bars/s, close -> commit p99 %s; history %d bars/s = %.2f x (C - live); retry acks %d" "$live_rate, \"$p\", $hist_rate, $hist_rate / ($C - $live_rate), $retries")"
 done
+# ---------------------------------------------------------------- 5. the journal
+rounds=$([ $quick = 1 ] && echo 1 || echo 3)
+off=() on100=() on0=()
+for r in $(seq 1 "$rounds"); do
+    say "journal cost, round $r/$rounds: off, fsync_ms 100, fsync_ms 0 ($N ticks each)"
+    read_rate "j$r-off" "$tmp/ticks.csv" csv 'dir = ""'
+    off+=("$rate")
+    read_rate "j$r-100" "$tmp/ticks.csv" csv "dir = \"$tmp/jcost-$r-100\"
+fsync_ms = 100"
+    on100+=("$rate")
+    read_rate "j$r-0" "$tmp/ticks.csv" csv "dir = \"$tmp/jcost-$r-0\"
+fsync_ms = 0"
+    on0+=("$rate")
+    rm -rf "$tmp"/jcost-*
+done
+median () { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+m_off=$(median "${off[@]}"); m_100=$(median "${on100[@]}"); m_0=$(median "${on0[@]}")
+row "5. journal off ([journal] dir = \"\"), exec CSV, median of $rounds" \
+    "$(calc "%.2f M ticks/s" "$m_off / 1e6")"
+row "5. journal on, fsync_ms 100 (default)" \
+    "$(calc "%.2f M ticks/s = %.3f x off (goal >= 0.9)" "$m_100 / 1e6, $m_100 / $m_off")"
+row "5. journal on, fsync_ms 0 (sync before aggregating)" \
+    "$(calc "%.2f M ticks/s = %.3f x off" "$m_0 / 1e6, $m_0 / $m_off")"
 echo
 cat "$out/results.md"

@@ -127,6 +127,8 @@ PIPELINE_KEYS = {
     # bearer token for POST /control/* (pipeline/README.md "Control token");
     # http.control_token is known only to be refused with a clear message
     "http.control_token", "http.control_token_file",
+    # the journal of live ticks (pipeline/README.md "Journal"): on a volume
+    "journal.dir", "journal.max_bytes", "journal.fsync_ms",
 }
 
 # SIGKILL must not race the drain: a grace period at least this much longer

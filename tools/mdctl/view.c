@@ -294,11 +294,18 @@ s_draw_footer (const view_t *self, FILE *f)
                 s_fmt_num (p->ticks, "%.0f/s", ticks, sizeof ticks);
                 s_fmt_num (p->live_bars, "%.1f/s", bars, sizeof bars);
                 s_fmt_num (p->lag, "%.1fs", lag, sizeof lag);
+                char journal[64] = "";
+                if (!isnan (p->jstate))
+                    snprintf (journal, sizeof journal, "  journal %s %.1f MB",
+                              p->jstate >= 2   ? "ERROR"
+                              : p->jstate >= 1 ? "FULL"
+                                               : "ok",
+                              (isnan (p->jbytes) ? 0 : p->jbytes) / 1e6);
                 fprintf (f,
                          "live  ticks %s  bars %s  lag %s  late %.0f  dropped %.0f  bad "
-                         "%.0f\033[K\n",
+                         "%.0f%s\033[K\n",
                          ticks, bars, lag, isnan (p->late) ? 0 : p->late,
-                         isnan (p->dropped) ? 0 : p->dropped, isnan (p->bad) ? 0 : p->bad);
+                         isnan (p->dropped) ? 0 : p->dropped, isnan (p->bad) ? 0 : p->bad, journal);
             }
         }
     }

@@ -50,6 +50,8 @@ typedef struct {
     double dropped;   /* mdp_ticks_dropped_total */
     double bad;       /* mdp_ticks_bad_total */
     double lag;       /* mdp_live_lag_seconds, the worst provider's */
+    double jstate;    /* mdp_journal_state, the worst: 0 ok, 1 full, 2 disk error; NAN none */
+    double jbytes;    /* mdp_journal_bytes, summed */
 } view_pipeline_t;
 
 typedef struct _view_t view_t;

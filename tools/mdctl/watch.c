@@ -198,7 +198,22 @@ s_scrape (scrape_t *scrape, scrape_rate_t rates[4], view_t *view)
     p.dropped = scrape_value (scrape, "mdp_ticks_dropped_total", SCRAPE_SUM);
     p.bad = scrape_value (scrape, "mdp_ticks_bad_total", SCRAPE_SUM);
     p.lag = scrape_value (scrape, "mdp_live_lag_seconds", SCRAPE_MAX);
+    p.jstate = scrape_value (scrape, "mdp_journal_state", SCRAPE_MAX);
+    p.jbytes = scrape_value (scrape, "mdp_journal_bytes", SCRAPE_SUM);
     view_pipeline (view, scrape_target (scrape), &p);
+    static double warned = 0; /* the journal state last warned about (one pipeline per watch) */
+    if (p.jstate >= 1 && p.jstate != warned) {
+        char line[256];
+        snprintf (line, sizeof line,
+                  p.jstate >= 2 ? "%s: journal disk error: a live source is not read (see its log, "
+                                  "/health)"
+                                : "%s: journal full (journal.max_bytes): a live source is not read "
+                                  "until the store acks",
+                  scrape_target (scrape));
+        view_warn (view, line);
+    }
+    if (!isnan (p.jstate))
+        warned = p.jstate >= 1 ? p.jstate : 0;
 }
 
 static int64_t
@@ -366,6 +381,8 @@ mdctl_watch_main (int argc, char **argv)
             .dropped = NAN,
             .bad = NAN,
             .lag = NAN,
+            .jstate = NAN,
+            .jbytes = NAN,
         };
         view_pipeline (view, a.http, &none);
         if (!a.view.dashboard)

@@ -3,9 +3,9 @@
  * journal).  A real md-store (SQLite) and a real md-pipeline whose exec
  * provider runs tickseq: a known tick sequence with cursor = its number, on a
  * wall-clock schedule like a live feed (a restart without a cursor misses
- * what was due meanwhile), that resumes after MDP_RESUME_CURSOR.  At the end of each test the database
- * must equal the reference aggregation of the whole sequence: every bar, each
- * exactly right.
+ * what was due meanwhile), that resumes after MDP_RESUME_CURSOR.  At the end of each test the
+ * database must equal the reference aggregation of the whole sequence: every bar, each exactly
+ * right.
  *
  *  - crash loop: the pipeline is killed with SIGKILL at random moments, six
  *    times, and started again each time;
@@ -166,16 +166,16 @@ s_pipe_init (s_pipe_t *p, const char *dir, const e2e_store_t *s, const char *jdi
     char *seq = h_build_path ("tests/integration/e2e/tickseq");
     FILE *f = fopen (p->config, "w");
     E2E_CHECK (f && p->http_port > 0 && seq, "cannot write %s", p->config);
-    fprintf (f,
-             "[pipeline]\nid = \"journal-test\"\n\n[store]\ningest = [\"tcp://127.0.0.1:%d\"]\n"
-             "feedback = [\"tcp://127.0.0.1:%d\"]\nlinger_ms = 5\nack_timeout_ms = 1000\n\n"
-             "[http]\nlisten = \"127.0.0.1:%d\"\n\n"
-             "[journal]\ndir = \"%s\"\nmax_bytes = %ld\nfsync_ms = 100\n\n"
-             "[[providers]]\nname = \"feed\"\ntype = \"exec\"\n"
-             "command = [\"%s\", \"%ld\", \"%d\", \"%s/t0\"]\nbar_interval = \"1s\"\ngrace_ms = 500\n"
-             "late_ms = 60000\ncooldown_ms = 100\nbreaker_threshold = 0\n",
-             s->ingest_port, s->feedback_port, p->http_port, jdir, max_bytes, seq, count, S_RATE,
-             dir);
+    fprintf (
+        f,
+        "[pipeline]\nid = \"journal-test\"\n\n[store]\ningest = [\"tcp://127.0.0.1:%d\"]\n"
+        "feedback = [\"tcp://127.0.0.1:%d\"]\nlinger_ms = 5\nack_timeout_ms = 1000\n\n"
+        "[http]\nlisten = \"127.0.0.1:%d\"\n\n"
+        "[journal]\ndir = \"%s\"\nmax_bytes = %ld\nfsync_ms = 100\n\n"
+        "[[providers]]\nname = \"feed\"\ntype = \"exec\"\n"
+        "command = [\"%s\", \"%ld\", \"%d\", \"%s/t0\"]\nbar_interval = \"1s\"\ngrace_ms = 500\n"
+        "late_ms = 60000\ncooldown_ms = 100\nbreaker_threshold = 0\n",
+        s->ingest_port, s->feedback_port, p->http_port, jdir, max_bytes, seq, count, S_RATE, dir);
     fclose (f);
     free (seq);
 }
@@ -192,7 +192,8 @@ s_pipe_start (s_pipe_t *p, const char *wrapper_jdir)
               "head -c 900k /dev/zero > '%s/filler' && exec '%s' --config '%s'",
               wrapper_jdir ? wrapper_jdir : "", wrapper_jdir ? wrapper_jdir : "",
               wrapper_jdir ? wrapper_jdir : "", bin, p->config);
-    char *argv_ns[] = { "/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c", script, NULL };
+    char *argv_ns[]
+        = { "/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c", script, NULL };
     E2E_CHECK (h_spawn (&p->proc, wrapper_jdir ? argv_ns : argv_plain, NULL, p->log) == 0,
                "spawn md-pipeline");
     free (bin);
@@ -347,8 +348,8 @@ START_TEST (a_full_disk_makes_it_not_ready_and_loses_nothing)
     s_pipe_t pipe;
     s_pipe_init (&pipe, dir, &store, jdir, 1073741824L, count);
     s_pipe_start (&pipe, jdir);
-    double errs
-        = h_wait_metric_ge (pipe.http_port, "mdp_journal_errors_total{provider=\"feed\"}", 1, 20000);
+    double errs = h_wait_metric_ge (pipe.http_port, "mdp_journal_errors_total{provider=\"feed\"}",
+                                    1, 20000);
     E2E_CHECK (errs >= 1, "no disk error counted");
     int status = 0;
     char *ready = h_http ("GET", pipe.http_port, "/health/ready", NULL, &status, 2000);

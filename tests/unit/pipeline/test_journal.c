@@ -99,8 +99,7 @@ static char *
 s_newest_path (const char *dir, journal_t *j)
 {
     char *p = NULL;
-    ck_assert_int_ge (asprintf (&p, "%s/%020llu.mdj", dir,
-                                (unsigned long long)journal_newest (j)),
+    ck_assert_int_ge (asprintf (&p, "%s/%020llu.mdj", dir, (unsigned long long)journal_newest (j)),
                       0);
     return p;
 }
@@ -284,7 +283,6 @@ START_TEST (full_at_max_bytes_and_a_roll_is_due_past_segment_bytes)
     free (dir);
 }
 END_TEST
-
 
 typedef struct {
     seen_t seen;

@@ -1058,7 +1058,6 @@ START_TEST (rejects_bad_config)
 }
 END_TEST
 
-
 /* A snapshot (export, import into a fresh operator) goes on exactly as the
  * original: the same ticks after it give the same emissions, corrections of
  * retained bars included, and the open bars close at the same watermark. */
@@ -1093,8 +1092,8 @@ START_TEST (export_import_goes_on_as_the_original)
 
     size_t base = ra.n;
     tickbar_tick_t more[] = {
-        trade ("AAA", T0 + 200 * MS, 9, 1),  /* late: corrects the retained AAA@T0 */
-        quote ("FX", T0 + 990 * MS, 2.5),    /* late: corrects FX@T0 */
+        trade ("AAA", T0 + 200 * MS, 9, 1), /* late: corrects the retained AAA@T0 */
+        quote ("FX", T0 + 990 * MS, 2.5),   /* late: corrects FX@T0 */
         trade ("AAA", T0 + 1650 * MS, 13, 1), trade ("BBB", T0 + 1800 * MS, 49, 2),
         trade ("AAA", T0 + 3000 * MS, 14, 1), /* closes the T0+1s bars */
     };
@@ -1106,8 +1105,8 @@ START_TEST (export_import_goes_on_as_the_original)
     ck_assert_uint_ge (rb.n, 5);
     for (size_t i = 0; i < rb.n; i++) {
         const rec_t *x = &ra.v[base + i], *y = &rb.v[i];
-        assert_bar (y, x->bar.symbol, x->bar.ts, x->bar.open, x->bar.high, x->bar.low,
-                    x->bar.close, x->bar.volume, x->correction);
+        assert_bar (y, x->bar.symbol, x->bar.ts, x->bar.open, x->bar.high, x->bar.low, x->bar.close,
+                    x->bar.volume, x->correction);
     }
     /* the corrected AAA@T0 holds the ticks before and after the snapshot */
     assert_bar (&rb.v[0], "AAA", T0, 10, 12, 9, 12, 4, true);
