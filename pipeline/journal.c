@@ -227,7 +227,8 @@ journal_open (const journal_config_t *cfg, char *err, size_t errlen)
         }
     }
     closedir (d);
-    qsort (self->segs, self->nsegs, sizeof *self->segs, s_cmp_seg);
+    if (self->nsegs > 1)
+        qsort (self->segs, self->nsegs, sizeof *self->segs, s_cmp_seg);
     return self;
 }
 

@@ -676,6 +676,15 @@ def check_compose(root, store, pipeline, config_doc):
             if f"config/{name}.toml:" not in mounts:
                 problem(path, f"service {name}: docker/config/{name}.toml is not mounted")
     check_compose_keys(root, path, services, store, pipeline)
+    psvc = services.get("pipeline")
+    if pipeline is not None and isinstance(psvc, dict):
+        jdir = journal_dir(pipeline, compose_env(psvc), config_doc, "/var/lib/mdflow")
+        vols = {os.path.normpath(t): (src, ro) for src, t, ro in compose_volumes(psvc) if t}
+        target = mount_for(jdir, vols) if jdir else None
+        if jdir and (target is None or vols[target][1] or not vols[target][0]
+                     or vols[target][0].startswith((".", "/"))
+                     or vols[target][0] not in (docs[0].get("volumes") or {})):
+            problem(path, f"service pipeline: [journal] dir {jdir} is not on a writable named volume")
     for name, doc in (("store", store), ("pipeline", pipeline)):
         svc = services.get(name)
         if doc is None or not isinstance(svc, dict):
@@ -1158,6 +1167,7 @@ def check_k8s(root, allowed_store, allowed_pipeline, config_doc, metrics):
     for name in store_deps + pipe_deps:
         check_k8s_keys(deployments[name], tomls, documented)
         check_k8s_grace(deployments[name], tomls, config_doc)
+    check_k8s_journal(deployments[pipe_deps[0]], tomls, config_doc)
     store_name = store_deps[0]
     store = deployments[store_name]
     # A rollout must not take a store away before its replacement takes
@@ -1288,6 +1298,40 @@ def check_k8s_grace(dep, tomls, config_doc):
     check_grace(where, "terminationGracePeriodSeconds",
                 duration_seconds(grace) if isinstance(grace, int) else None,
                 drain_timeout_ms(doc, env, role, config_doc))
+
+
+def journal_dir(doc, env, config_doc, workdir):
+    """The pipeline's absolute [journal] dir ("" when off)."""
+    d = env.get("MDP_JOURNAL_DIR")
+    if d is None:
+        d = (doc.get("journal") or {}).get("dir")
+    if d is None:
+        d = config_doc.get("pipeline", {}).get("journal.dir", "data/journal").strip('"')
+    return "" if d == "" else os.path.normpath(os.path.join(workdir, d))
+
+
+def check_k8s_journal(dep, tomls, config_doc):
+    """The pipeline's journal must be on a volume claim of its StatefulSet: an
+    emptyDir or the container's filesystem loses the unacked ticks with the
+    pod (deploy/README.md "The pipeline's journal")."""
+    where, obj, pod, kind = dep[0], dep[1], dep[5], dep[6]
+    containers = pod.get("containers") or []
+    cms = {(v.get("configMap") or {}).get("name") for v in pod.get("volumes") or []}
+    doc = next((d for (cm, key), d in tomls.items() if cm in cms and key == "pipeline.toml"), None)
+    if doc is None:
+        return
+    env = {e.get("name"): e.get("value") for c in containers for e in c.get("env") or []
+           if "value" in e}
+    jdir = journal_dir(doc, env, config_doc, "/var/lib/mdflow")
+    if not jdir:
+        return
+    claims = {(t.get("metadata") or {}).get("name") for t in (obj.get("spec") or {}).get("volumeClaimTemplates") or []}
+    mounts = {os.path.normpath(m["mountPath"]): m.get("name") for c in containers
+              for m in c.get("volumeMounts") or [] if m.get("mountPath")}
+    target = mount_for(jdir, mounts)
+    if kind != "StatefulSet" or target is None or mounts[target] not in claims:
+        problem(where, f"[journal] dir {jdir} is not on a volume claim of a StatefulSet "
+                "(the journal must outlive the pod)")
 
 
 def check_k8s_keys(dep, tomls, documented):
