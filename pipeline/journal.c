@@ -397,32 +397,47 @@ journal_scan (journal_t *self, journal_record_fn *fn, void *arg, journal_replay_
 
 /* ---- append ---- */
 
-int
-journal_add (journal_t *self, uint8_t type, const void *payload, size_t len)
+uint8_t *
+journal_reserve (journal_t *self, size_t max)
 {
-    if (len + 1 > JOURNAL_RECORD_MAX)
-        return -1;
-    self->last_len = 0;
-    size_t need = self->len + S_RECHDR + 1 + len;
+    if (max + 1 > JOURNAL_RECORD_MAX)
+        return NULL;
+    size_t need = self->len + S_RECHDR + 1 + max;
     if (need > self->cap) {
         size_t cap = self->cap ? self->cap : 65536;
         while (cap < need)
             cap *= 2;
         uint8_t *buf = realloc (self->buf, cap);
         if (!buf)
-            return -1;
+            return NULL;
         self->buf = buf;
         self->cap = cap;
     }
+    return self->buf + self->len + S_RECHDR + 1;
+}
+
+void
+journal_commit_record (journal_t *self, uint8_t type, size_t len)
+{
+    self->last_len = 0;
     uint8_t *p = self->buf + self->len;
     uint32_t rlen = (uint32_t)(len + 1);
     p[S_RECHDR] = type;
-    if (len)
-        memcpy (p + S_RECHDR + 1, payload, len);
     uint32_t crc = s_crc (p + S_RECHDR, rlen);
     memcpy (p, &rlen, 4);
     memcpy (p + 4, &crc, 4);
-    self->len = need;
+    self->len += S_RECHDR + rlen;
+}
+
+int
+journal_add (journal_t *self, uint8_t type, const void *payload, size_t len)
+{
+    uint8_t *p = journal_reserve (self, len);
+    if (!p)
+        return -1;
+    if (len)
+        memcpy (p, payload, len);
+    journal_commit_record (self, type, len);
     return 0;
 }
 

@@ -137,6 +137,12 @@ int journal_snapshot_read (journal_t *self, uint64_t id, uint8_t **blob, size_t 
 /* A record into the buffer (len <= JOURNAL_RECORD_MAX - 1).  0, or -1 out of memory. */
 int journal_add (journal_t *self, uint8_t type, const void *payload, size_t len);
 
+/* The same in two steps, for a caller that encodes in place: room for a
+ * payload of up to `max` bytes (where to write it, or NULL: too long or out
+ * of memory), then the record of its first len bytes. */
+uint8_t *journal_reserve (journal_t *self, size_t max);
+void journal_commit_record (journal_t *self, uint8_t type, size_t len);
+
 /* Bytes waiting in the buffer. */
 size_t journal_buffered (const journal_t *self);
 

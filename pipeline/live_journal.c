@@ -108,25 +108,37 @@ s_get_str (s_dec_t *d, char *out, size_t cap)
     d->left -= n;
 }
 
+/* A tick record, encoded in place in the journal's buffer. */
 static int
 s_add_tick (live_t *self, const mdf_tick_t *t)
 {
-    s_enc_t e = { .n = 0 };
-    uint8_t kind = t->kind == MDF_TICK_QUOTE;
-    s_put (&e, &t->ts, 8);
-    s_put (&e, &kind, 1);
-    if (kind) {
-        s_put (&e, &t->bid, 8);
-        s_put (&e, &t->ask, 8);
-        s_put (&e, &t->bid_size, 8);
-        s_put (&e, &t->ask_size, 8);
+    size_t ns = strnlen (t->symbol, MDF_SYMBOL_MAX), nc = strnlen (t->cursor, MDF_TICK_CURSOR_MAX);
+    uint8_t *p = journal_reserve (self->journal, 9 + 32 + 2 + ns + nc);
+    if (!p)
+        return -1;
+    uint8_t *q = p;
+    memcpy (q, &t->ts, 8);
+    q[8] = t->kind == MDF_TICK_QUOTE;
+    q += 9;
+    if (t->kind == MDF_TICK_QUOTE) {
+        memcpy (q, &t->bid, 8);
+        memcpy (q + 8, &t->ask, 8);
+        memcpy (q + 16, &t->bid_size, 8);
+        memcpy (q + 24, &t->ask_size, 8);
+        q += 32;
     } else {
-        s_put (&e, &t->price, 8);
-        s_put (&e, &t->size, 8);
+        memcpy (q, &t->price, 8);
+        memcpy (q + 8, &t->size, 8);
+        q += 16;
     }
-    s_put_str (&e, t->symbol);
-    s_put_str (&e, t->cursor);
-    return journal_add (self->journal, S_R_TICK, e.b, e.n);
+    *q++ = (uint8_t)ns;
+    memcpy (q, t->symbol, ns);
+    q += ns;
+    *q++ = (uint8_t)nc;
+    memcpy (q, t->cursor, nc);
+    q += nc;
+    journal_commit_record (self->journal, S_R_TICK, (size_t)(q - p));
+    return 0;
 }
 
 static bool
@@ -421,7 +433,7 @@ live_tick (live_t *self, const mdf_tick_t *t, int64_t now)
     if (!self->jdir)
         return s_aggregate (self, t, now);
     if (t->cursor[0])
-        memcpy (self->cursor, t->cursor, sizeof self->cursor);
+        snprintf (self->cursor, sizeof self->cursor, "%s", t->cursor);
     journal_t *j = self->journal;
     /* a segment is rolled between writes: its first record is the cursor
      * before this tick (a failed roll leaves the tick to the old segment) */

@@ -11,8 +11,10 @@
 #
 #   tools/run.sh [--duration SECONDS] [--out DIR] [--store-config F] [--pipeline-config F]
 #
-# Output (logs, database, run.csv, run.png) goes to DIR (default run/).  The
-# build directory is $MDF_BUILD_DIR (default build/).
+# Output (logs, database, run.csv, run.png) goes to DIR (default run/), and
+# so does a live provider's journal (DIR/journal, MDP_JOURNAL_DIR): each run
+# starts from an empty database and an empty journal.  The build directory
+# is $MDF_BUILD_DIR (default build/).
 set -euo pipefail
 trap 'rc=$?; echo "run.sh: line $LINENO: \`$BASH_COMMAND\` failed (exit $rc)" >&2' ERR
 cd "$(dirname "$0")/.."
@@ -98,6 +100,8 @@ done
 
 mkdir -p "$out"
 rm -f "$db_path" "$db_path-wal" "$db_path-shm" "$out/run.csv" "$out/run.png"
+rm -rf "$out/journal"
+export MDP_JOURNAL_DIR="$out/journal"
 store_pid="" pipe_pid="" rec_pid=""
 cleanup () {
     for pid in $rec_pid $pipe_pid $store_pid; do kill -TERM "$pid" 2>/dev/null || true; done
