@@ -242,16 +242,26 @@ s_newest_segment (const char *jdir)
     return out;
 }
 
+/* A store (started unless store_down) and the pipeline's config for `count`
+ * ticks, its journal in DIR/journal with max_bytes. */
+static void
+s_setup (const char *dir, e2e_store_t *store, s_pipe_t *pipe, long max_bytes, long count,
+         bool store_down)
+{
+    char *jdir = h_strf ("%s/journal", dir);
+    E2E_CHECK (e2e_store_init (store, dir, "jstore", 0, 200, NULL) == 0, "store init");
+    E2E_CHECK (store_down || e2e_store_start (store, NULL) == 0, "store start");
+    s_pipe_init (pipe, dir, store, jdir, max_bytes, count);
+    free (jdir);
+}
+
 START_TEST (kill_9_at_random_moments_loses_no_bar_and_gets_none_wrong)
 {
     char *dir = e2e_dir ();
-    char *jdir = h_strf ("%s/journal", dir);
     const long count = 12000;
     e2e_store_t store;
-    E2E_CHECK (e2e_store_init (&store, dir, "jstore", 0, 200, NULL) == 0, "store init");
-    E2E_CHECK (e2e_store_start (&store, NULL) == 0, "store start");
     s_pipe_t pipe;
-    s_pipe_init (&pipe, dir, &store, jdir, 1073741824L, count);
+    s_setup (dir, &store, &pipe, 1073741824L, count, false);
     srand ((unsigned)s_now_ns ());
     for (int k = 0; k < 6; k++) {
         s_pipe_start (&pipe, NULL);
@@ -263,26 +273,24 @@ START_TEST (kill_9_at_random_moments_loses_no_bar_and_gets_none_wrong)
     E2E_CHECK (h_log_contains (&pipe.proc, "journal replay"), "no replay logged");
     E2E_CHECK (h_log_contains (&pipe.proc, "resume_cursor=\""), "no resume cursor logged");
     s_end (&pipe, &store, &dir);
-    free (jdir);
 }
 END_TEST
 
 START_TEST (a_torn_tail_is_reported_and_costs_nothing)
 {
     char *dir = e2e_dir ();
-    char *jdir = h_strf ("%s/journal", dir);
     const long count = 5000;
     e2e_store_t store;
-    E2E_CHECK (e2e_store_init (&store, dir, "jstore", 0, 200, NULL) == 0, "store init");
-    E2E_CHECK (e2e_store_start (&store, NULL) == 0, "store start");
     s_pipe_t pipe;
-    s_pipe_init (&pipe, dir, &store, jdir, 1073741824L, count);
+    s_setup (dir, &store, &pipe, 1073741824L, count, false);
     s_pipe_start (&pipe, NULL);
     E2E_CHECK (h_wait_metric_ge (pipe.http_port, "mdp_ticks_total{provider=\"feed\"}", 2000, 20000)
                    >= 2000,
                "the feed did not deliver");
     s_pipe_kill (&pipe);
+    char *jdir = h_strf ("%s/journal", dir);
     char *seg = s_newest_segment (jdir);
+    free (jdir);
     struct stat st;
     E2E_CHECK (stat (seg, &st) == 0 && st.st_size > 100, "segment %s", seg);
     E2E_CHECK (truncate (seg, st.st_size - 5) == 0, "truncate %s", seg); /* mid-record */
@@ -294,19 +302,16 @@ START_TEST (a_torn_tail_is_reported_and_costs_nothing)
                "the cut is not logged");
     free (seg);
     s_end (&pipe, &store, &dir);
-    free (jdir);
 }
 END_TEST
 
 START_TEST (a_full_journal_stops_reading_the_source_and_loses_nothing)
 {
     char *dir = e2e_dir ();
-    char *jdir = h_strf ("%s/journal", dir);
     const long count = 6000;
     e2e_store_t store;
-    E2E_CHECK (e2e_store_init (&store, dir, "jstore", 0, 200, NULL) == 0, "store init");
     s_pipe_t pipe;
-    s_pipe_init (&pipe, dir, &store, jdir, 65536, count); /* the store is not started */
+    s_setup (dir, &store, &pipe, 65536, count, true); /* the store is not started */
     s_pipe_start (&pipe, NULL);
     double st = h_wait_metric_ge (pipe.http_port, "mdp_journal_state{provider=\"feed\"}", 1, 20000);
     E2E_CHECK (st == 1, "the journal did not fill (mdp_journal_state %g)", st);
@@ -329,7 +334,6 @@ START_TEST (a_full_journal_stops_reading_the_source_and_loses_nothing)
     E2E_CHECK (s_metric (&pipe, "mdp_journal_trimmed_segments_total") >= 8,
                "acked segments were not trimmed");
     s_end (&pipe, &store, &dir);
-    free (jdir);
 }
 END_TEST
 

@@ -112,6 +112,17 @@ s_size (const char *path)
     return st.st_size;
 }
 
+/* Reopen dir and scan it into a fresh *s (st may be NULL). */
+static journal_t *
+s_rescan (const char *dir, int64_t max, int64_t seg, seen_t *s, journal_replay_stats_t *st)
+{
+    journal_t *j = s_open (dir, max, seg);
+    memset (s, 0, sizeof *s);
+    char err[256];
+    ck_assert_int_eq (journal_scan (j, s_collect, s, st, err, sizeof err), 0);
+    return j;
+}
+
 START_TEST (records_come_back_in_order_across_segments)
 {
     char *dir = s_tmpdir ();
@@ -139,9 +150,7 @@ START_TEST (records_come_back_in_order_across_segments)
     /* appending goes on in the newest segment */
     s_append (j, 500, 10);
     journal_close (&j);
-    j = s_open (dir, 1 << 20, 4096);
-    memset (s, 0, sizeof *s);
-    ck_assert_int_eq (journal_scan (j, s_collect, s, NULL, err, sizeof err), 0);
+    j = s_rescan (dir, 1 << 20, 4096, s, NULL);
     s_expect_seq (s, 0, 510);
     journal_close (&j);
     free (s);
@@ -174,9 +183,7 @@ START_TEST (a_torn_tail_is_cut_at_the_last_good_record)
     /* what is appended next follows the good data */
     s_append (j, 49, 5);
     journal_close (&j);
-    j = s_open (dir, 1 << 20, 0);
-    memset (s, 0, sizeof *s);
-    ck_assert_int_eq (journal_scan (j, s_collect, s, &st, err, sizeof err), 0);
+    j = s_rescan (dir, 1 << 20, 0, s, &st);
     s_expect_seq (s, 0, 54);
     ck_assert_uint_eq (st.cut, 0);
     journal_close (&j);
