@@ -363,12 +363,24 @@ members_routable (const members_t *self, int slot)
     return m && !m->retired && (m->state == MEMBER_LIVE || m->state == MEMBER_STALE);
 }
 
+/* a + b for a, b >= 0 (queue_size comes off the wire: any int64), held at
+ * INT64_MAX instead of overflowing. */
+static int64_t
+s_sat_add (int64_t a, int64_t b)
+{
+    if (a < 0)
+        a = 0;
+    if (b < 0)
+        b = 0;
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 static bool
 s_has_room (const member_t *m, int64_t bars, size_t max_inflight)
 {
     if (m->inflight >= max_inflight)
         return false;
-    return m->inflight == 0 || m->credit <= 0 || m->inflight_bars + bars <= m->credit;
+    return m->inflight == 0 || m->credit <= 0 || s_sat_add (m->inflight_bars, bars) <= m->credit;
 }
 
 /* Smaller is more headroom: level (a stale store at the failsafe level, after
@@ -381,7 +393,7 @@ s_score (const members_t *self, const member_t *m)
     int stale = m->state == MEMBER_STALE;
     double rate
         = m->service_rate > 0 ? m->service_rate : (double)(m->capacity > 0 ? m->capacity : 1);
-    double delay = (double)(m->queue_size + m->inflight_bars) / rate; /* seconds */
+    double delay = (double)s_sat_add (m->queue_size, m->inflight_bars) / rate; /* seconds */
     delay = delay < 0 ? 0 : delay > 1e5 ? 1e5 : delay;
     return ((double)level * 2 + stale) * 1e12 + delay * 1e6 + (double)m->inflight;
 }
@@ -421,7 +433,7 @@ members_sent (members_t *self, int slot, int64_t bars)
     if (slot < 0 || slot >= MEMBERS_MAX || !self->slots[slot].used)
         return;
     self->slots[slot].m.inflight++;
-    self->slots[slot].m.inflight_bars += bars;
+    self->slots[slot].m.inflight_bars = s_sat_add (self->slots[slot].m.inflight_bars, bars);
 }
 
 void

@@ -318,6 +318,28 @@ START_TEST (the_credit_bounds_bars_in_flight_but_one_batch_may_go)
 }
 END_TEST
 
+/* A store reporting a queue near INT64_MAX: its queue plus this pipeline's
+ * bars there is held at INT64_MAX (it had overflowed to a negative delay,
+ * undefined behaviour that in practice made it the store with the most
+ * headroom). */
+START_TEST (a_huge_queue_saturates_and_comes_last)
+{
+    int a = s_add ("tcp://a:5555"), b = s_add ("tcp://b:5555");
+    s_obs (a, ev ("a", EPOCH, 1, MDF_LEVEL_OK, INT64_MAX - 100));
+    s_obs (b, ev ("b", EPOCH, 1, MDF_LEVEL_OK, 1000));
+    members_sent (m, a, 500);
+    ck_assert_int_eq (members_pick (m, 500, 8), b);
+    members_sent (m, b, 500);
+    ck_assert_int_eq (members_pick (m, 500, 8), b);
+    mdf_feedback_t e = ev ("a", EPOCH, 2, MDF_LEVEL_OK, 0);
+    e.credit = INT64_MAX; /* the credit check saturates too */
+    s_obs (a, e);
+    members_sent (m, a, INT64_MAX);
+    ck_assert_int_eq (members_get (m, a)->inflight_bars, INT64_MAX);
+    ck_assert_int_eq (members_pick (m, 500, 8), b);
+}
+END_TEST
+
 START_TEST (without_feedback_every_listed_store_is_live)
 {
     members_t *nf = members_new (3000 * MS, 10000 * MS, MDF_LEVEL_SOFT, false, &clk);
@@ -354,6 +376,7 @@ main (void)
     tcase_add_test (tc, routing_prefers_headroom_then_fewest_in_flight);
     tcase_add_test (tc, the_credit_bounds_bars_in_flight_but_one_batch_may_go);
     tcase_add_test (tc, without_feedback_every_listed_store_is_live);
+    tcase_add_test (tc, a_huge_queue_saturates_and_comes_last);
     suite_add_tcase (s, tc);
     return h_run_suite (s);
 }
