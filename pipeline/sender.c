@@ -85,6 +85,8 @@ struct _sender_t {
     mdf_ratelimit_t rl;
 };
 
+_Static_assert(MEMBERS_MAX <= MDF_SOCKSET_MAX, "a socket per store");
+
 static void
 s_add (mdf_counter_t *c, uint64_t n)
 {
