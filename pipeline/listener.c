@@ -27,7 +27,9 @@
 
 struct _listener_t {
     roster_t *roster;
-    mdp_curve_t curve; /* copy of cfg->curve */
+    char producer_topic[MDF_ID_MAX + 32]; /* "producer.<id>" */
+    bool gone;                            /* goodbye said: producer topics off */
+    mdp_curve_t curve;                    /* copy of cfg->curve */
     size_t *driven;
     size_t ndriven;
     coordinator_t *coord;
@@ -184,7 +186,10 @@ s_setup_sub (zsock_t *sock, void *arg)
     zsock_set_linger (sock, 0);
     zsock_set_ipv6 (sock, 1);
     zsock_set_subscribe (sock, MDF_FEEDBACK_TOPIC_PREFIX);
-    zsock_set_subscribe (sock, MDF_PRODUCER_TOPIC); /* counted as a producer at once */
+    if (!self->gone) { /* counted as a producer at once; by id: its goodbye is seen */
+        zsock_set_subscribe (sock, MDF_PRODUCER_TOPIC);
+        zsock_set_subscribe (sock, self->producer_topic);
+    }
     mdp_curve_apply (&self->curve, sock);
     return 0;
 }
@@ -393,6 +398,21 @@ s_recv (listener_t *self, int slot, zsock_t *sub)
 
 /* ---- the loop ------------------------------------------------------------- */
 
+/* listener_goodbye, on the actor: the producer topics off everywhere. */
+static void
+s_goodbye (listener_t *self, mdf_sockset_t *subs, zsock_t *pipe)
+{
+    self->gone = true;
+    for (size_t i = 0; i < MDF_SOCKSET_MAX; i++) {
+        zsock_t *sock = mdf_sockset_get (subs, i);
+        if (!sock)
+            continue;
+        zsock_set_unsubscribe (sock, MDF_PRODUCER_TOPIC);
+        zsock_set_unsubscribe (sock, self->producer_topic);
+    }
+    zsock_signal (pipe, 0);
+}
+
 static void
 s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
 {
@@ -421,6 +441,8 @@ s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
         if (items[0].revents & ZMQ_POLLIN) {
             char *cmd = zstr_recv (pipe);
             bool term = !cmd || streq (cmd, "$TERM");
+            if (cmd && streq (cmd, "BYE"))
+                s_goodbye (self, subs, pipe);
             zstr_free (&cmd);
             if (term)
                 break;
@@ -497,6 +519,8 @@ listener_new (const listener_config_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     self->roster = cfg->roster;
+    snprintf (self->producer_topic, sizeof self->producer_topic, "%s%s", MDF_PRODUCER_TOPIC,
+              cfg->producer_id ? cfg->producer_id : "");
     if (cfg->curve)
         self->curve = *cfg->curve;
     self->driven = calloc (cfg->ndriven ? cfg->ndriven : 1, sizeof *self->driven);
@@ -526,6 +550,15 @@ listener_new (const listener_config_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     return self;
+}
+
+void
+listener_goodbye (listener_t *self)
+{
+    if (!self || !self->actor)
+        return;
+    zstr_send (self->actor, "BYE");
+    zsock_wait (self->actor);
 }
 
 int64_t

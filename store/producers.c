@@ -5,6 +5,7 @@
  */
 #include "store/producers.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@
 
 typedef struct {
     char id[MDF_ID_MAX + 1];
-    int64_t seen_ns;
+    int64_t seen_ns; /* last batch (0: none yet) */
+    int subs;        /* subscriptions to its "producer.<id>" topic */
+    bool bye;        /* its last subscription ended: not counted by its batches */
 } s_entry_t;
 
 struct _producers_t {
@@ -46,28 +49,58 @@ producers_destroy (producers_t **self_p)
     *self_p = NULL;
 }
 
+/* The entry of `id`, made (replacing the one seen longest ago that is not
+ * subscribed, when full) if it is new. */
+static s_entry_t *
+s_entry (producers_t *self, const char *id)
+{
+    if (self->n && strcmp (self->entries[self->last].id, id) == 0)
+        return &self->entries[self->last];
+    size_t oldest = SIZE_MAX;
+    for (size_t i = 0; i < self->n; i++) {
+        if (strcmp (self->entries[i].id, id) == 0) {
+            self->last = i;
+            return &self->entries[i];
+        }
+        if (self->entries[i].subs == 0
+            && (oldest == SIZE_MAX || self->entries[i].seen_ns < self->entries[oldest].seen_ns))
+            oldest = i;
+    }
+    size_t slot = self->n < PRODUCERS_MAX ? self->n++ : oldest != SIZE_MAX ? oldest : self->last;
+    s_entry_t *e = &self->entries[slot];
+    memset (e, 0, sizeof *e);
+    snprintf (e->id, sizeof e->id, "%s", id);
+    self->last = slot;
+    return e;
+}
+
 void
 producers_seen (producers_t *self, const char *id)
 {
-    int64_t now = mdf_clock_now (&self->clock);
-    if (self->n && strcmp (self->entries[self->last].id, id) == 0) {
-        self->entries[self->last].seen_ns = now;
-        return;
-    }
-    size_t oldest = 0;
+    s_entry (self, id)->seen_ns = mdf_clock_now (&self->clock);
+}
+
+void
+producers_subscribed (producers_t *self, const char *id, bool on)
+{
+    s_entry_t *e = s_entry (self, id);
+    if (on) {
+        e->subs++;
+        e->bye = false;
+    } else if (e->subs > 0 && --e->subs == 0)
+        e->bye = true;
+}
+
+size_t
+producers_count (producers_t *self)
+{
+    int64_t since = mdf_clock_now (&self->clock) - (int64_t)PRODUCERS_ACTIVE_MS * 1000000;
+    size_t n = 0;
     for (size_t i = 0; i < self->n; i++) {
-        if (strcmp (self->entries[i].id, id) == 0) {
-            self->entries[i].seen_ns = now;
-            self->last = i;
-            return;
-        }
-        if (self->entries[i].seen_ns < self->entries[oldest].seen_ns)
-            oldest = i;
+        const s_entry_t *e = &self->entries[i];
+        n += e->subs > 0 || (!e->bye && e->seen_ns > 0 && e->seen_ns > since);
     }
-    size_t slot = self->n < PRODUCERS_MAX ? self->n++ : oldest;
-    snprintf (self->entries[slot].id, sizeof self->entries[slot].id, "%s", id);
-    self->entries[slot].seen_ns = now;
-    self->last = slot;
+    return n;
 }
 
 size_t
@@ -76,7 +109,7 @@ producers_active_within (producers_t *self, int64_t ms)
     int64_t since = mdf_clock_now (&self->clock) - ms * 1000000;
     size_t n = 0;
     for (size_t i = 0; i < self->n; i++)
-        n += self->entries[i].seen_ns > since;
+        n += self->entries[i].seen_ns > 0 && self->entries[i].seen_ns > since;
     return n;
 }
 

@@ -1,24 +1,33 @@
 /*
  * producers: which producers sent this store a batch lately.
  *
- * The ingest thread notes every batch's producer_id; producers_active counts
- * the ids seen within PRODUCERS_ACTIVE_MS, the `producers` key of the
+ * The ingest thread notes every batch's producer_id, and the publisher every
+ * producer's subscription to "producer.<id>" on the feedback socket
+ * (MDF_PRODUCER_ID_TOPIC).  producers_count is the `producers` key of the
  * feedback events (proto/README.md), from which each producer takes its
- * share of the drain and its credit.  At most PRODUCERS_MAX ids are kept;
- * beyond that the one seen longest ago is replaced (the count is then a
- * lower bound; the credit still bounds each window).
+ * share of the drain and its credit: the ids subscribed, plus the ids that
+ * sent a batch within PRODUCERS_ACTIVE_MS (1 s) and did not say goodbye.
+ * A producer says goodbye when its last subscription to its id ends (it
+ * unsubscribed, or closed its socket: the XPUB is verbose, so libzmq tells,
+ * and its heartbeats drop a peer that went silent), and stops counting at
+ * once, even while its last batches still arrive; a producer that is not
+ * subscribed stops counting 1 s after its last batch.  At most
+ * PRODUCERS_MAX ids are kept; beyond that the one seen longest ago and not
+ * subscribed is replaced (the count is then a lower bound; the credit still
+ * bounds each window).
  *
  * Not thread-safe (the ingest thread owns it).  Time from an mdf_clock_t.
  */
 #ifndef STORE_PRODUCERS_H
 #define STORE_PRODUCERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/clock.h"
 
 #define PRODUCERS_MAX 1024
-#define PRODUCERS_ACTIVE_MS 10000
+#define PRODUCERS_ACTIVE_MS 1000
 
 typedef struct _producers_t producers_t;
 
@@ -28,7 +37,14 @@ void producers_destroy (producers_t **self_p);
 /* A batch from `id` arrived now. */
 void producers_seen (producers_t *self, const char *id);
 
-/* Ids seen within PRODUCERS_ACTIVE_MS. */
+/* The producer `id` subscribed to its topic (on) or ended a subscription
+ * (off: the last one is its goodbye). */
+void producers_subscribed (producers_t *self, const char *id, bool on);
+
+/* Producers now: subscribed, or seen within PRODUCERS_ACTIVE_MS and not gone. */
+size_t producers_count (producers_t *self);
+
+/* Ids seen within PRODUCERS_ACTIVE_MS (batches only). */
 size_t producers_active (producers_t *self);
 
 /* Ids seen within the last `ms`. */
