@@ -32,10 +32,12 @@ typedef struct _coordinator_t coordinator_t;
  * check says so first). */
 #define COORDINATOR_MAX_PROVIDERS 64
 
-/* A provider's burst, and so its largest acquire, is about this much of its
+/* A provider's burst, and so its largest acquire, is this much of its
  * current rate (at least 1 token, at most its capacity): its reaction to a
- * new scale does not depend on how slow it is (bucket.h). */
-#define COORDINATOR_BURST_S 0.010
+ * new scale does not depend on how slow it is (bucket.h).  One feedback
+ * report (100 ms): shorter bursts made smaller batches and cost 2-4 x the
+ * CPU for no better pacing (pipeline/README.md, "Token buckets"). */
+#define COORDINATOR_BURST_S 0.100
 
 typedef struct {
     const char *name;           /* copied */
