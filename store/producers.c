@@ -17,6 +17,7 @@ typedef struct {
     int64_t seen_ns; /* last batch (0: none yet) */
     int subs;        /* subscriptions to its "producer.<id>" topic */
     bool bye;        /* its last subscription ended: not counted by its batches */
+    int64_t bye_ns;  /* when */
 } s_entry_t;
 
 struct _producers_t {
@@ -77,7 +78,12 @@ s_entry (producers_t *self, const char *id)
 void
 producers_seen (producers_t *self, const char *id)
 {
-    s_entry (self, id)->seen_ns = mdf_clock_now (&self->clock);
+    s_entry_t *e = s_entry (self, id);
+    e->seen_ns = mdf_clock_now (&self->clock);
+    /* still sending well after its goodbye: its connection was dropped (a
+     * peer too busy to answer the heartbeats), not gone */
+    if (e->bye && e->seen_ns - e->bye_ns > (int64_t)PRODUCERS_ACTIVE_MS * 1000000)
+        e->bye = false;
 }
 
 void
@@ -87,8 +93,10 @@ producers_subscribed (producers_t *self, const char *id, bool on)
     if (on) {
         e->subs++;
         e->bye = false;
-    } else if (e->subs > 0 && --e->subs == 0)
+    } else if (e->subs > 0 && --e->subs == 0) {
         e->bye = true;
+        e->bye_ns = mdf_clock_now (&self->clock);
+    }
 }
 
 size_t

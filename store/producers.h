@@ -10,7 +10,9 @@
  * A producer says goodbye when its last subscription to its id ends (it
  * unsubscribed, or closed its socket: the XPUB is verbose, so libzmq tells,
  * and its heartbeats drop a peer that went silent), and stops counting at
- * once, even while its last batches still arrive; a producer that is not
+ * once, even while its last batches still arrive (one whose batches still
+ * come more than PRODUCERS_ACTIVE_MS after it counts again: a connection
+ * dropped under load, not a goodbye); a producer that is not
  * subscribed stops counting 1 s after its last batch.  At most
  * PRODUCERS_MAX ids are kept; beyond that the one seen longest ago and not
  * subscribed is replaced (the count is then a lower bound; the credit still

@@ -72,6 +72,12 @@ START_TEST (goodbye_stops_counting_at_once_silence_within_a_second)
     ck_assert_uint_eq (producers_count (p), 1);
     producers_seen (p, "pipe-2"); /* its last batches still arrive */
     ck_assert_uint_eq (producers_count (p), 1);
+    fake.now_ns += (PRODUCERS_ACTIVE_MS + 1) * MS;
+    producers_seen (p, "pipe-2"); /* still sending a second later: not gone */
+    ck_assert_uint_eq (producers_count (p), 2);
+    producers_subscribed (p, "pipe-2", true);
+    producers_subscribed (p, "pipe-2", false);
+    ck_assert_uint_eq (producers_count (p), 1);
     producers_subscribed (p, "pipe-2", true); /* back */
     ck_assert_uint_eq (producers_count (p), 2);
     producers_subscribed (p, "pipe-2", false);
