@@ -5,6 +5,7 @@
  */
 #include "store/producers.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,8 +129,14 @@ producers_active (producers_t *self)
 }
 
 int64_t
-producers_credit (int64_t high_watermark, int64_t producers)
+producers_credit (int64_t high_watermark, int64_t producers, double service_rate)
 {
-    int64_t credit = (high_watermark - 1) / (producers > 0 ? producers : 1);
+    int64_t n = producers > 0 ? producers : 1;
+    int64_t credit = (high_watermark - 1) / n;
+    if (service_rate >= 0 && isfinite (service_rate)) {
+        double by_rate = service_rate * PRODUCERS_CREDIT_DELAY_MS / 1000.0 / (double)n;
+        if (by_rate < (double)credit)
+            credit = (int64_t)by_rate;
+    }
     return credit > 0 ? credit : 1;
 }

@@ -52,11 +52,18 @@ size_t producers_active (producers_t *self);
 /* Ids seen within the last `ms`. */
 size_t producers_active_within (producers_t *self, int64_t ms);
 
+/* A credit also holds all windows together within this much of the sink's
+ * service rate. */
+#define PRODUCERS_CREDIT_DELAY_MS 1000
+
 /* The credit each of `producers` (at least 1 counted) gets: the bars it may
  * have sent and not had answered.  All windows together stay below
  * high_watermark, so producers filling their credit never make the store
- * HARD (HARD is size >= high_watermark): (high_watermark - 1) / producers,
- * at least 1. */
-int64_t producers_credit (int64_t high_watermark, int64_t producers);
+ * HARD (HARD is size >= high_watermark): (high_watermark - 1) / producers;
+ * and, with a known service_rate (>= 0; < 0 unknown), within
+ * PRODUCERS_CREDIT_DELAY_MS of sink time: service_rate x 1 s / producers,
+ * so a sink that falls 100 x does not leave tens of seconds of queue behind.
+ * At least 1. */
+int64_t producers_credit (int64_t high_watermark, int64_t producers, double service_rate);
 
 #endif

@@ -78,9 +78,10 @@ s_pacing (server_t *self)
     int64_t producers = (int64_t)producers_count (self->producers);
     int64_t announced = publisher_producers (self->publisher); /* not by id: older pipelines */
     producers = producers > announced ? producers : announced;
+    double service = sinkrate_service_rate (self->sinkrate);
     publisher_pacing_t p
-        = { sinkrate_rate (self->sinkrate), sinkrate_service_rate (self->sinkrate), producers,
-            producers_credit (self->settings->high_watermark, producers) };
+        = { sinkrate_rate (self->sinkrate), service, producers,
+            producers_credit (self->settings->high_watermark, producers, service) };
     publisher_set_pacing (self->publisher, &p);
     mdf_gauge_set (self->stats->drain_rate, p.drain_rate);
     mdf_gauge_set (self->stats->service_rate, p.service_rate);

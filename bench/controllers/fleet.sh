@@ -16,7 +16,12 @@
 #  leave  21 pipelines each asking C; W s after the start 18 of them get
 #         SIGTERM at once; the time until the store commits 0.9 C again
 #         (over a trailing 0.5 s, from its mds_bars_written_total polled
-#         every 50 ms), and the 3 left's rate over the next 5 s.
+#         every 50 ms), and the 3 left's rate over the next 5 s;
+#  drop   4 pipelines asking 10 x C in all; W s after the start the sink's
+#         throttle falls 100 x (C -> C / 100, SIGHUP); the store's queue
+#         (coordinator_queue_depth, every 50 ms) in seconds of the new sink
+#         rate: at the drop, its peak, and how long until it holds under
+#         0.5 s (issue 22: is credit sized by the watermarks enough?).
 # Measures (bench/bench_probe on the store and on the first 16 pipelines,
 # every 100 ms): efficiency = committed / (C x window) (the pipelines offer C
 # in all: min(C, offered) = C); level changes per minute (the store's
@@ -101,7 +106,7 @@ cpu_s () { # cpu_s PID...: user + system CPU seconds of the processes so far
     awk -v s="$sum" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", s / hz }'
 }
 
-rows=() leave_rows=()
+rows=() leave_rows=() drop_rows=()
 
 # fleet NAME N: N pipelines sharing C
 fleet () {
@@ -181,6 +186,50 @@ leave () {
     echo "fleet: leave done (0.9 C again $reach s after the SIGTERM)" >&2
 }
 
+# drop: the sink falls 100 x; how much queue, and for how long?
+drop () {
+    local name=drop n=4 k t_drop low=$((C / 100))
+    store_up "$name-s" null "$C"
+    pipes_up "$name" "$n" $((10 * C / n))
+    for ((k = 0; k < n; k++)); do wait_http "${PPORTS[k]}" "${PPIDS[k]}" "$name-p$((k + 1))"; done
+    (
+        while :; do
+            curl -fs "http://127.0.0.1:$S_HTTP/metrics" | awk -v t="$(date +%s.%N)" '
+                $1 ~ /^coordinator_queue_depth($|{)/ { q = $2 }
+                $1 ~ /^mds_sink_service_rate($|{)/ { r = $2 }
+                $1 ~ /^mds_credit_bars($|{)/ { c = $2 }
+                END { print t, q + 0, r + 0, c + 0 }'
+            sleep 0.05
+        done
+    ) >"$tmp/$name.poll" &
+    bg=($!)
+    sleep "$warm"
+    sed -i "s/^max_rows_per_sec = .*/max_rows_per_sec = $low/" "$tmp/$name-s.toml"
+    t_drop=$(date +%s.%N)
+    kill -HUP "$S_PID"
+    sleep 40
+    kill -TERM "${bg[@]}" 2>/dev/null || true
+    wait "${bg[@]}" 2>/dev/null || true
+    bg=()
+    local at peak t_peak under
+    read -r at peak t_peak under < <(awk -v td="$t_drop" -v low="$low" '
+        $1 <= td { at = $2 }
+        $1 > td { if ($2 > peak) { peak = $2; tp = $1 - td }
+                  if ($2 >= 0.5 * low) last_over = $1 - td }
+        END { printf "%.1f %.1f %.1f %.1f\n", at / low, peak / low, tp, last_over }' "$tmp/$name.poll")
+    local retries
+    retries=$(curl -fs "http://127.0.0.1:$S_HTTP/metrics" | awk '$1 == "mds_batches_total{status=\"retry\"}" { print $2 }')
+    curl -fs "http://127.0.0.1:$S_HTTP/metrics" >"$out/logs/$name-s.metrics" || true
+    for ((k = 0; k < n; k++)); do
+        curl -fs "http://127.0.0.1:${PPORTS[k]}/metrics" >"$out/logs/$name-p$((k + 1)).metrics" || true
+    done
+    stop "${PPIDS[@]}"
+    stop "$S_PID"
+    cp "$tmp/$name.poll" "$out/logs/$name.poll"
+    drop_rows+=("| $C -> $low rows/s | $at s | $peak s, $t_peak s after | $under s | ${retries:-?} |")
+    echo "fleet: drop done (peak $peak s of sink time)" >&2
+}
+
 : >"$out/raw.txt"
 load0=$(cut -d' ' -f1-3 /proc/loadavg) t_start=$(date -u +%FT%TZ) s_start=$(date +%s)
 for sc in $scenarios; do
@@ -189,6 +238,7 @@ for sc in $scenarios; do
         f500) fleet f500 500 ;;
         f[0-9]*) fleet "$sc" "${sc#f}" ;;
         leave) leave ;;
+        drop) drop ;;
         *) echo "fleet: unknown scenario $sc" >&2; exit 2 ;;
     esac
 done
@@ -201,6 +251,12 @@ done
         echo "| pipelines | efficiency | level changes /min | retry acks | max queue (start included) / high watermark | level changes to hard | fairness (16 probed) | pipelines alive at the end | CPU: ms/s per pipeline / store % |"
         echo "|---|---|---|---|---|---|---|---|---|"
         printf '%s\n' "${rows[@]}"
+        echo
+    fi
+    if [ ${#drop_rows[@]} -gt 0 ]; then
+        echo "| sink capacity drop | queue at the drop, in s of the new rate | its peak | under 0.5 s of the new rate for good after | retry acks |"
+        echo "|---|---|---|---|---|"
+        printf '%s\n' "${drop_rows[@]}"
         echo
     fi
     if [ ${#leave_rows[@]} -gt 0 ]; then

@@ -2,6 +2,7 @@
  * producers: the `producers` count md-store publishes.
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -101,15 +102,29 @@ END_TEST
  * starts its store (a full window of 8,000 with the default watermark). */
 START_TEST (full_windows_together_stay_below_the_high_watermark)
 {
-    ck_assert_int_eq (producers_credit (8000, 1), 7999);
-    ck_assert_int_eq (producers_credit (8000, 0), 7999); /* none counted yet: one */
+    ck_assert_int_eq (producers_credit (8000, 1, -1), 7999);
+    ck_assert_int_eq (producers_credit (8000, 0, -1), 7999); /* none counted yet: one */
     for (int64_t high = 1; high <= 20000; high += 997)
         for (int64_t n = 1; n <= 64; n++) {
-            int64_t c = producers_credit (high, n);
+            int64_t c = producers_credit (high, n, -1);
             ck_assert_int_ge (c, 1);
             if (high > n)
                 ck_assert_int_lt (c * n, high);
         }
+}
+END_TEST
+
+/* With a known service rate, all windows together also stay within 1 s of
+ * sink time: after a 100 x drop (20,000 -> 200 rows/s) the queue held 19 s
+ * of the new rate and took 21 s to drain (bench/controllers/fleet.sh drop). */
+START_TEST (the_credit_follows_the_service_rate)
+{
+    ck_assert_int_eq (producers_credit (8000, 4, 20000), 1999); /* the watermark binds */
+    ck_assert_int_eq (producers_credit (8000, 4, 200), 50);     /* 1 s of 200 rows/s */
+    ck_assert_int_eq (producers_credit (8000, 4, 0), 1);        /* an outage: one bar */
+    ck_assert_int_eq (producers_credit (8000, 4, -1), 1999);    /* unknown: the watermark */
+    ck_assert_int_eq (producers_credit (8000, 4, NAN), 1999);
+    ck_assert_int_eq (producers_credit (8000, 0, 1e300), 7999);
 }
 END_TEST
 
@@ -122,6 +137,7 @@ main (void)
     tcase_add_test (tc, more_ids_than_it_keeps_replace_the_oldest);
     tcase_add_test (tc, full_windows_together_stay_below_the_high_watermark);
     tcase_add_test (tc, goodbye_stops_counting_at_once_silence_within_a_second);
+    tcase_add_test (tc, the_credit_follows_the_service_rate);
     suite_add_tcase (s, tc);
     return h_run_suite (s);
 }
