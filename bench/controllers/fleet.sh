@@ -21,7 +21,13 @@
 #         throttle falls 100 x (C -> C / 100, SIGHUP); the store's queue
 #         (coordinator_queue_depth, every 50 ms) in seconds of the new sink
 #         rate: at the drop, its peak, and how long until it holds under
-#         0.5 s (issue 22: is credit sized by the watermarks enough?).
+#         0.5 s (issue 22: is credit sized by the watermarks enough?);
+#  dns    (root: a network namespace with dnsmasq as its resolver) two
+#         stores at C each on 127.0.0.2/3, one pipeline asking 20 C that
+#         finds them by [store] discover; the name answers 70 addresses, 68
+#         that nobody serves (10.77.0.x, unreachable) and the two stores last;
+#         then NXDOMAIN for 10 s (the name removed, dnsmasq answers for its
+#         domain itself); then the 70 again.  Committed / 2C in each phase.
 # Measures (bench/bench_probe on the store and on the first 16 pipelines,
 # every 100 ms): efficiency = committed / (C x window) (the pipelines offer C
 # in all: min(C, offered) = C); level changes per minute (the store's
@@ -59,6 +65,10 @@ pids=() bg=()
 cleanup () {
     for pid in "${bg[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     stop_all
+    if [ -n "${dns_ns:-}" ]; then
+        ip netns del "$dns_ns" 2>/dev/null || true
+        rm -rf "/etc/netns/$dns_ns"
+    fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -106,7 +116,7 @@ cpu_s () { # cpu_s PID...: user + system CPU seconds of the processes so far
     awk -v s="$sum" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", s / hz }'
 }
 
-rows=() leave_rows=() drop_rows=()
+rows=() leave_rows=() drop_rows=() dns_rows=()
 
 # fleet NAME N: N pipelines sharing C
 fleet () {
@@ -230,6 +240,112 @@ drop () {
     echo "fleet: drop done (peak $peak s of sink time)" >&2
 }
 
+# dns: 70 addresses with the stores last, then NXDOMAIN for 10 s
+dns_ns=""
+dns () {
+    if [ "$(id -u)" != 0 ] || ! command -v dnsmasq >/dev/null; then
+        echo "fleet: dns needs root and dnsmasq: skipped" >&2
+        return 0
+    fi
+    dns_ns="mdflow-fleet-$$"
+    ip netns add "$dns_ns"
+    ip -n "$dns_ns" link set lo up
+    mkdir -p "/etc/netns/$dns_ns"
+    printf '127.0.0.1 localhost\n' >"/etc/netns/$dns_ns/hosts"
+    printf 'nameserver 127.0.0.1\noptions edns0 attempts:1 timeout:1\n' >"/etc/netns/$dns_ns/resolv.conf"
+    local hosts="$tmp/dns.hosts" nsx=(ip netns exec "$dns_ns") k
+    dns_answer () {
+        : >"$hosts.new"
+        for ((k = 1; k <= 68; k++)); do echo "10.77.0.$k stores.fleet-bench" >>"$hosts.new"; done
+        echo "127.0.0.2 stores.fleet-bench" >>"$hosts.new"
+        echo "127.0.0.3 stores.fleet-bench" >>"$hosts.new"
+        mv "$hosts.new" "$hosts"
+    }
+    dns_answer
+    "${nsx[@]}" dnsmasq --keep-in-foreground --user=root --no-resolv --no-hosts --addn-hosts="$hosts" \
+        --local=/fleet-bench/ --listen-address=127.0.0.1 --bind-interfaces --port=53 \
+        --no-negcache --local-ttl=0 --log-facility="$out/logs/dns-dnsmasq.log" &
+    local dpid=$!
+    pids+=("$dpid")
+    local sp=() sh=() port
+    for k in 1 2; do
+        free_port port
+        sh+=("$port")
+        cat >"$tmp/dns-s$k.toml" <<EOF
+[store]
+id = "dns-s$k"
+[ingest]
+endpoint = "tcp://127.0.0.$((k + 1)):5555"
+[feedback]
+endpoint = "tcp://127.0.0.$((k + 1)):5556"
+[sink]
+type = "null"
+max_rows_per_sec = $C
+[http]
+listen = "127.0.0.1:$port"
+EOF
+        "${nsx[@]}" "$build/store/md-store" --config "$tmp/dns-s$k.toml" >"$out/logs/dns-s$k.log" 2>&1 &
+        sp+=($!)
+        pids+=($!)
+    done
+    local ph
+    free_port ph
+    cat >"$tmp/dns-p1.toml" <<EOF
+[pipeline]
+id = "dns-p1"
+[store]
+discover = "stores.fleet-bench"
+[http]
+listen = "127.0.0.1:$ph"
+[[providers]]
+name = "synthetic"
+type = "synthetic"
+refill_rate = $((20 * C))
+symbols = ["AAPL", "MSFT", "GOOG", "AMZN"]
+EOF
+    for k in 0 1; do wait_http "${sh[k]}" "${sp[k]}" "dns-s$((k + 1))" "${nsx[@]}"; done
+    "${nsx[@]}" "$build/pipeline/md-pipeline" --config "$tmp/dns-p1.toml" >"$out/logs/dns-p1.log" 2>&1 &
+    local pp=$!
+    pids+=("$pp")
+    wait_http "$ph" "$pp" dns-p1 "${nsx[@]}"
+    metric_in () { # metric_in PORT SERIES: one series' value, from inside the namespace
+        "${nsx[@]}" curl -fs "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n { print $2 + 0 }'
+    }
+    committed () {
+        echo $(($(metric_in "${sh[0]}" mds_bars_written_total) + $(metric_in "${sh[1]}" mds_bars_written_total)))
+    }
+    phase () { # phase SECONDS: committed / 2C over it
+        local a b t0 t1
+        a=$(committed) t0=$(date +%s.%N)
+        sleep "$1"
+        b=$(committed) t1=$(date +%s.%N)
+        awk -v a="$a" -v b="$b" -v t0="$t0" -v t1="$t1" -v c="$C" 'BEGIN { printf "%.3f", (b - a) / (t1 - t0) / (2 * c) }'
+    }
+    sleep "$warm"
+    local p70 pnx pback seen nx unl
+    p70=$(phase 10)
+    seen=$(metric_in "$ph" mdp_discovery_stores)
+    : >"$hosts.new"
+    mv "$hosts.new" "$hosts"
+    kill -HUP "$dpid"
+    sleep 1 # the next lookup (every 0.5 s) gets NXDOMAIN
+    pnx=$(phase 10)
+    nx=$(metric_in "$ph" 'mdp_discovery_lookups_total{result="nxdomain"}')
+    unl=$(metric_in "$ph" mdp_stores_unlisted)
+    dns_answer
+    kill -HUP "$dpid"
+    sleep 1
+    pback=$(phase 5)
+    stop "$pp"
+    stop "${sp[@]}"
+    stop "$dpid"
+    ip netns del "$dns_ns" 2>/dev/null || true
+    rm -rf "/etc/netns/$dns_ns"
+    dns_ns=""
+    dns_rows+=("| 2 stores at C, 1 pipeline asking 20 C | $p70 ($seen addresses) | $pnx (${nx:-?} NXDOMAIN answers, ${unl:-?} stores kept unlisted) | $pback |")
+    echo "fleet: dns done" >&2
+}
+
 : >"$out/raw.txt"
 load0=$(cut -d' ' -f1-3 /proc/loadavg) t_start=$(date -u +%FT%TZ) s_start=$(date +%s)
 for sc in $scenarios; do
@@ -239,6 +355,7 @@ for sc in $scenarios; do
         f[0-9]*) fleet "$sc" "${sc#f}" ;;
         leave) leave ;;
         drop) drop ;;
+        dns) dns ;;
         *) echo "fleet: unknown scenario $sc" >&2; exit 2 ;;
     esac
 done
@@ -251,6 +368,12 @@ done
         echo "| pipelines | efficiency | level changes /min | retry acks | max queue (start included) / high watermark | level changes to hard | fairness (16 probed) | pipelines alive at the end | CPU: ms/s per pipeline / store % |"
         echo "|---|---|---|---|---|---|---|---|---|"
         printf '%s\n' "${rows[@]}"
+        echo
+    fi
+    if [ ${#dns_rows[@]} -gt 0 ]; then
+        echo "| discovery | committed / 2C: 70 addresses, the stores last | NXDOMAIN for 10 s | the 70 again |"
+        echo "|---|---|---|---|"
+        printf '%s\n' "${dns_rows[@]}"
         echo
     fi
     if [ ${#drop_rows[@]} -gt 0 ]; then
