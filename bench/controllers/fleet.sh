@@ -44,7 +44,7 @@ BENCH_TAG=fleet
 . bench/lib.sh
 unset MDP_HTTP_CONTROL_TOKEN MDP_HTTP_CONTROL_TOKEN_FILE
 
-build=build secs=30 warm=10 C=20000 out=bench/controllers/out-fleet scenarios="f200 f500 leave"
+build=build secs=30 warm=10 C=20000 out=bench/controllers/out/fleet scenarios="f200 f500 leave"
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) build="$2"; shift 2 ;;
@@ -60,6 +60,7 @@ done
 HWM=8000
 ninja -C "$build" store/md-store pipeline/md-pipeline bench/bench_probe >/dev/null
 mkdir -p "$out/logs"
+out=$(cd "$out" && pwd) # absolute: dnsmasq's log path must survive its chdir
 tmp=$(mktemp -d /tmp/mdflow-fleet-XXXXXX)
 pids=() bg=()
 cleanup () {
