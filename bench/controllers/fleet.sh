@@ -77,6 +77,16 @@ trap "exit 143" TERM INT
 
 join () { local IFS=,; echo "$*"; }
 
+table () { # table HEADER ROW...: a markdown table, nothing without rows
+    [ $# -gt 1 ] || return 0
+    local head=$1
+    shift
+    echo "$head"
+    echo "$head" | sed 's/[^|]\+/---/g'
+    printf '%s\n' "$@"
+    echo
+}
+
 # pipes_up NAME N RATE: N pipelines towards the store S_INGEST/S_FB, the
 # first 16 on known HTTP ports (PPORTS), the others on any port; PPIDS.
 pipes_up () {
@@ -104,6 +114,28 @@ EOF
         "$build/pipeline/md-pipeline" --config "$tmp/$name-p$k.toml" >"$out/logs/$name-p$k.log" 2>&1 &
         PPIDS+=($!); pids+=($!)
     done
+}
+
+# poll_start FILE: every 50 ms, "wall_s committed depth service_rate credit"
+# of the store S_HTTP into FILE, in the background (poll_stop ends it).
+poll_start () {
+    (
+        while :; do
+            curl -fs "http://127.0.0.1:$S_HTTP/metrics" | awk -v t="$(date +%s.%N)" '
+                $1 == "mds_bars_written_total" { w = $2 }
+                $1 ~ /^coordinator_queue_depth($|{)/ { q = $2 }
+                $1 ~ /^mds_sink_service_rate($|{)/ { r = $2 }
+                $1 ~ /^mds_credit_bars($|{)/ { c = $2 }
+                END { print t, w + 0, q + 0, r + 0, c + 0 }'
+            sleep 0.05
+        done
+    ) >"$1" &
+    bg=($!)
+}
+poll_stop () {
+    kill -TERM "${bg[@]}" 2>/dev/null || true
+    wait "${bg[@]}" 2>/dev/null || true
+    bg=()
 }
 
 hard_lines () { grep -c 'msg="level changed" level=hard' "$1" || true; }
@@ -158,21 +190,12 @@ leave () {
     store_up "$name-s" null "$C"
     pipes_up "$name" "$n" "$C"
     for ((k = 0; k < 16; k++)); do wait_http "${PPORTS[k]}" "${PPIDS[k]}" "$name-p$((k + 1))"; done
-    # poll the committed count every 50 ms from the start on
-    (
-        while :; do
-            printf '%s %s\n' "$(date +%s.%N)" "$(scrape "$S_HTTP" mds_bars_written_total)"
-            sleep 0.05
-        done
-    ) >"$tmp/$name.poll" &
-    bg=($!)
+    poll_start "$tmp/$name.poll"
     sleep "$warm"
     t_kill=$(date +%s.%N)
     kill -TERM "${PPIDS[@]:3}"
     sleep 7
-    kill -TERM "${bg[@]}" 2>/dev/null || true
-    wait "${bg[@]}" 2>/dev/null || true
-    bg=()
+    poll_stop
     local rc_bad=0
     for pid in "${PPIDS[@]:3}"; do wait "$pid" || rc_bad=$((rc_bad + 1)); done
     # rate over a trailing 0.5 s at each sample; before: the last 2 s before the kill
@@ -203,30 +226,18 @@ drop () {
     store_up "$name-s" null "$C"
     pipes_up "$name" "$n" $((10 * C / n))
     for ((k = 0; k < n; k++)); do wait_http "${PPORTS[k]}" "${PPIDS[k]}" "$name-p$((k + 1))"; done
-    (
-        while :; do
-            curl -fs "http://127.0.0.1:$S_HTTP/metrics" | awk -v t="$(date +%s.%N)" '
-                $1 ~ /^coordinator_queue_depth($|{)/ { q = $2 }
-                $1 ~ /^mds_sink_service_rate($|{)/ { r = $2 }
-                $1 ~ /^mds_credit_bars($|{)/ { c = $2 }
-                END { print t, q + 0, r + 0, c + 0 }'
-            sleep 0.05
-        done
-    ) >"$tmp/$name.poll" &
-    bg=($!)
+    poll_start "$tmp/$name.poll"
     sleep "$warm"
     sed -i "s/^max_rows_per_sec = .*/max_rows_per_sec = $low/" "$tmp/$name-s.toml"
     t_drop=$(date +%s.%N)
     kill -HUP "$S_PID"
     sleep 40
-    kill -TERM "${bg[@]}" 2>/dev/null || true
-    wait "${bg[@]}" 2>/dev/null || true
-    bg=()
+    poll_stop
     local at peak t_peak under
     read -r at peak t_peak under < <(awk -v td="$t_drop" -v low="$low" '
-        $1 <= td { at = $2 }
-        $1 > td { if ($2 > peak) { peak = $2; tp = $1 - td }
-                  if ($2 >= 0.5 * low) last_over = $1 - td }
+        $1 <= td { at = $3 }
+        $1 > td { if ($3 > peak) { peak = $3; tp = $1 - td }
+                  if ($3 >= 0.5 * low) last_over = $1 - td }
         END { printf "%.1f %.1f %.1f %.1f\n", at / low, peak / low, tp, last_over }' "$tmp/$name.poll")
     local retries
     retries=$(curl -fs "http://127.0.0.1:$S_HTTP/metrics" | awk '$1 == "mds_batches_total{status=\"retry\"}" { print $2 }')
@@ -365,27 +376,8 @@ done
     echo "$warm s start-up, then $secs s measured; $t_start .. $(date -u +%FT%TZ) ($(( $(date +%s) - s_start )) s),"
     echo "load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end ($(nproc) cores)"
     echo
-    if [ ${#rows[@]} -gt 0 ]; then
-        echo "| pipelines | efficiency | level changes /min | retry acks | max queue (start included) / high watermark | level changes to hard | fairness (16 probed) | pipelines alive at the end | CPU: ms/s per pipeline / store % |"
-        echo "|---|---|---|---|---|---|---|---|---|"
-        printf '%s\n' "${rows[@]}"
-        echo
-    fi
-    if [ ${#dns_rows[@]} -gt 0 ]; then
-        echo "| discovery | committed / 2C: 70 addresses, the stores last | NXDOMAIN for 10 s | the 70 again |"
-        echo "|---|---|---|---|"
-        printf '%s\n' "${dns_rows[@]}"
-        echo
-    fi
-    if [ ${#drop_rows[@]} -gt 0 ]; then
-        echo "| sink capacity drop | queue at the drop, in s of the new rate | its peak | under 0.5 s of the new rate for good after | retry acks |"
-        echo "|---|---|---|---|---|"
-        printf '%s\n' "${drop_rows[@]}"
-        echo
-    fi
-    if [ ${#leave_rows[@]} -gt 0 ]; then
-        echo "| scenario | committed / C, 2 s before | 0.9 C again after the SIGTERM | committed / C, 1..6 s after | pipelines that exited non-zero |"
-        echo "|---|---|---|---|---|"
-        printf '%s\n' "${leave_rows[@]}"
-    fi
+    table "| pipelines | efficiency | level changes /min | retry acks | max queue (start included) / high watermark | level changes to hard | fairness (16 probed) | pipelines alive at the end | CPU: ms/s per pipeline / store % |" "${rows[@]}"
+    table "| discovery | committed / 2C: 70 addresses, the stores last | NXDOMAIN for 10 s | the 70 again |" "${dns_rows[@]}"
+    table "| sink capacity drop | queue at the drop, in s of the new rate | its peak | under 0.5 s of the new rate for good after | retry acks |" "${drop_rows[@]}"
+    table "| scenario | committed / C, 2 s before | 0.9 C again after the SIGTERM | committed / C, 1..6 s after | pipelines that exited non-zero |" "${leave_rows[@]}"
 } | tee "$out/results.md"

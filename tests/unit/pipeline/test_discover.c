@@ -163,16 +163,28 @@ s_found (void *arg)
     return found;
 }
 
-START_TEST (the_thread_puts_the_stores_into_the_roster)
+/* Discovery of `name` every 50 ms into a new roster (stale_after 5 s),
+ * waited for until it found tcp://127.0.0.1:6555 (*f). */
+static discover_t *
+s_discovery (const char *name, roster_t **roster, mdf_metrics_t **reg, s_find_t *f)
 {
     mdf_clock_t clk = mdf_clock_system ();
-    members_t *m = members_new (1000000000LL, 5000000000LL, MDF_LEVEL_SOFT, true, &clk);
-    roster_t *roster = roster_new (m);
-    mdf_metrics_t *reg = mdf_metrics_new ();
-    discover_t *d = discover_new ("localhost", 6555, 6556, 50, roster, reg);
+    members_t *m = members_new (5000000000LL, 10000000000LL, MDF_LEVEL_SOFT, true, &clk);
+    *roster = roster_new (m);
+    *reg = mdf_metrics_new ();
+    discover_t *d = discover_new (name, 6555, 6556, 50, *roster, *reg);
     ck_assert_ptr_nonnull (d);
-    s_find_t f = { roster, "tcp://127.0.0.1:6555" };
-    ck_assert_int_eq (h_wait_until (s_found, &f, 5000), 0);
+    *f = (s_find_t){ *roster, "tcp://127.0.0.1:6555" };
+    ck_assert_int_eq (h_wait_until (s_found, f, 5000), 0);
+    return d;
+}
+
+START_TEST (the_thread_puts_the_stores_into_the_roster)
+{
+    roster_t *roster;
+    mdf_metrics_t *reg;
+    s_find_t f;
+    discover_t *d = s_discovery ("localhost", &roster, &reg, &f);
     members_t *mm = roster_lock (roster);
     ck_assert_str_eq (members_get (mm, members_find (mm, f.ingest))->feedback,
                       "tcp://127.0.0.1:6556");
@@ -202,14 +214,10 @@ s_metric_at_least (void *arg)
 START_TEST (nxdomain_keeps_the_stores_heard)
 {
     atomic_store (&s_flaky_gone, 0);
-    mdf_clock_t clk = mdf_clock_system ();
-    members_t *m = members_new (5000000000LL, 10000000000LL, MDF_LEVEL_SOFT, true, &clk);
-    roster_t *roster = roster_new (m);
-    mdf_metrics_t *reg = mdf_metrics_new ();
-    discover_t *d = discover_new ("flaky.test", 6555, 6556, 50, roster, reg);
-    ck_assert_ptr_nonnull (d);
-    s_find_t f = { roster, "tcp://127.0.0.1:6555" };
-    ck_assert_int_eq (h_wait_until (s_found, &f, 5000), 0);
+    roster_t *roster;
+    mdf_metrics_t *reg;
+    s_find_t f;
+    discover_t *d = s_discovery ("flaky.test", &roster, &reg, &f);
     mdf_feedback_t e;
     memset (&e, 0, sizeof e);
     e.v = 1;
