@@ -27,7 +27,7 @@
 #include <czmq.h>
 #include <stddef.h>
 
-#define MDF_SOCKSET_MAX 64
+#define MDF_SOCKSET_MAX 256
 
 typedef struct _mdf_sockset_t mdf_sockset_t;
 

@@ -395,6 +395,7 @@ s_start_listener (app_t *self, char *err, size_t errlen)
     for (size_t k = 0; k < nd; k++)
         coordinator_empty (self->coord, driven[k]);
     listener_config_t fc = {
+        .producer_id = s->id,
         .curve = &s->curve,
         .roster = self->roster,
         .driven = driven,
@@ -554,6 +555,9 @@ app_stop (app_t *self)
     }
     if (self->sender)
         sender_close_input (self->sender);
+    /* goodbye: the stores give this pipeline's share to the others now, not
+     * once its last acks came */
+    listener_goodbye (self->listener);
     for (size_t i = 0; self->providers && i < self->s.nproviders; i++)
         provider_join (self->providers[i]);
     int rc = 0;

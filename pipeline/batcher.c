@@ -33,6 +33,7 @@ struct _batcher_t {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     size_t nproviders, batch_max, max_inflight;
+    size_t fill; /* an open batch is full at this many bars (<= batch_max) */
     int64_t linger_ns;
     s_open_t *open;
     batch_t *sealed_head, *sealed_tail; /* all unreleased, oldest first */
@@ -61,6 +62,7 @@ batcher_new (size_t nproviders, size_t batch_max, size_t max_inflight, int64_t l
         return NULL;
     self->nproviders = nproviders;
     self->batch_max = batch_max ? batch_max : 1;
+    self->fill = self->batch_max;
     self->max_inflight = max_inflight ? max_inflight : 1;
     self->linger_ns = linger_ns;
     self->next_seq = first_seq;
@@ -158,7 +160,7 @@ s_seal_due_locked (batcher_t *self, int64_t now, bool lingered)
             if (o->live != (pass == 0) || o->n == 0 || o->writing
                 || self->window >= s_limit_locked (self, i))
                 continue;
-            if (o->n == self->batch_max
+            if (o->n >= self->fill
                 || (lingered && (self->flush || now - o->first_ns >= self->linger_ns)))
                 s_seal_locked (self, i);
         }
@@ -209,12 +211,11 @@ s_seal_locked (batcher_t *self, size_t idx)
 static bool
 s_room_locked (batcher_t *self, s_open_t *o, size_t idx)
 {
-    while (!self->closed && o->n == self->batch_max) {
+    while (!self->closed && o->n >= self->fill) {
         /* Wait for room, unless the sender seals it (linger) meanwhile. */
-        while (self->window >= s_limit_locked (self, idx) && !self->closed
-               && o->n == self->batch_max)
+        while (self->window >= s_limit_locked (self, idx) && !self->closed && o->n >= self->fill)
             pthread_cond_wait (&self->cond, &self->lock);
-        if (!self->closed && o->n == self->batch_max)
+        if (!self->closed && o->n >= self->fill)
             s_seal_locked (self, idx);
     }
     if (self->closed)
@@ -234,7 +235,7 @@ batcher_reserve (batcher_t *self, size_t idx, size_t want, mdf_bar_t **bars)
     s_open_t *o = &self->open[idx];
     size_t room = 0;
     if (s_room_locked (self, o, idx)) {
-        room = self->batch_max - o->n < want ? self->batch_max - o->n : want;
+        room = self->fill - o->n < want ? self->fill - o->n : want;
         *bars = o->bars + o->n;
         o->writing = true;
     }
@@ -257,7 +258,7 @@ s_commit_locked (batcher_t *self, s_open_t *o, size_t idx, size_t n)
     if (n > 0 && self->ingested[idx])
         mdf_counter_add (self->ingested[idx], n);
     int64_t due = self->flush ? now : o->first_ns + self->linger_ns;
-    if (o->n == self->batch_max && self->window < s_limit_locked (self, idx))
+    if (o->n >= self->fill && self->window < s_limit_locked (self, idx))
         s_seal_locked (self, idx);
     else if (o->n > 0 && due < self->sleep_until)
         s_wake (self); /* the sender would oversleep its linger (or skipped it while written) */
@@ -289,11 +290,11 @@ batcher_try_push (batcher_t *self, size_t idx, const mdf_bar_t *bars, size_t n, 
     pthread_mutex_lock (&self->lock);
     s_open_t *o = &self->open[idx];
     while (!self->closed && *taken < n) {
-        if (o->n == self->batch_max) {
+        if (o->n >= self->fill) {
             if (self->window >= s_limit_locked (self, idx))
                 break; /* no room without waiting */
             s_seal_locked (self, idx);
-            if (o->n == self->batch_max)
+            if (o->n >= self->fill)
                 break; /* out of memory: later */
         }
         if (!o->bars)
@@ -301,7 +302,7 @@ batcher_try_push (batcher_t *self, size_t idx, const mdf_bar_t *bars, size_t n, 
                                       : malloc (self->batch_max * sizeof *o->bars);
         if (!o->bars)
             break;
-        size_t room = self->batch_max - o->n < n - *taken ? self->batch_max - o->n : n - *taken;
+        size_t room = self->fill - o->n < n - *taken ? self->fill - o->n : n - *taken;
         memcpy (o->bars + o->n, bars + *taken, room * sizeof *bars);
         s_commit_locked (self, o, idx, room);
         *taken += room;
@@ -501,6 +502,19 @@ batcher_set_window (batcher_t *self, size_t max_inflight)
     self->max_inflight = max_inflight ? max_inflight : 1;
     pthread_cond_broadcast (&self->cond); /* providers waiting for room */
     s_wake (self);                        /* lingering batches may seal now */
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+batcher_set_fill (batcher_t *self, size_t bars)
+{
+    pthread_mutex_lock (&self->lock);
+    size_t fill = bars == 0 || bars > self->batch_max ? self->batch_max : bars;
+    if (fill != self->fill) {
+        self->fill = fill;
+        pthread_cond_broadcast (&self->cond); /* a provider may write again */
+        s_wake (self);                        /* open batches may be full now */
+    }
     pthread_mutex_unlock (&self->lock);
 }
 

@@ -136,6 +136,12 @@ void batcher_set_live (batcher_t *self, size_t idx, bool live);
  * released; nothing already sealed is dropped. */
 void batcher_set_window (batcher_t *self, size_t max_inflight);
 
+/* Seal batches at `bars` (at most batch_max; 0: batch_max) from now on:
+ * the sender keeps each batch within the stores' credit, so the one batch
+ * a store always takes cannot pass its high watermark.  An open batch
+ * already larger is sealed as it is. */
+void batcher_set_fill (batcher_t *self, size_t bars);
+
 /* Sealed, unreleased batches now. */
 size_t batcher_window (batcher_t *self);
 

@@ -16,6 +16,7 @@ struct _bucket_t {
     double scale;       /* [0, 1] */
     double rate;        /* refill_rate * scale */
     double tokens;
+    double window; /* burst window, s (0: off) */
     int64_t last_ns;
     mdf_clock_t clock;
 };
@@ -54,6 +55,14 @@ bucket_empty (bucket_t *self)
     self->last_ns = mdf_clock_now (&self->clock);
 }
 
+double
+bucket_burst (const bucket_t *self)
+{
+    if (!(self->window > 0))
+        return self->capacity;
+    return fmin (self->capacity, fmax (1, self->rate * self->window));
+}
+
 /* Credit the time since last_ns at the current rate. */
 static void
 s_refill (bucket_t *self)
@@ -61,9 +70,18 @@ s_refill (bucket_t *self)
     int64_t now = mdf_clock_now (&self->clock);
     if (now > self->last_ns) {
         double add = self->rate * (double)(now - self->last_ns) / 1e9;
-        self->tokens = fmin (self->capacity, self->tokens + add);
+        self->tokens += add;
     }
+    self->tokens = fmin (bucket_burst (self), self->tokens);
     self->last_ns = now > self->last_ns ? now : self->last_ns;
+}
+
+void
+bucket_set_burst_window (bucket_t *self, double seconds)
+{
+    s_refill (self);
+    self->window = seconds > 0 && isfinite (seconds) ? seconds : 0;
+    self->tokens = fmin (bucket_burst (self), self->tokens);
 }
 
 int64_t
@@ -74,7 +92,7 @@ bucket_take (bucket_t *self, double n)
         self->tokens -= n;
         return 0;
     }
-    if (self->rate <= 0 || n > self->capacity)
+    if (self->rate <= 0 || n > bucket_burst (self))
         return INT64_MAX;
     double wait_ns = ceil ((n - self->tokens) / self->rate * 1e9);
     if (wait_ns < 1)

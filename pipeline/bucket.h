@@ -12,6 +12,13 @@
  * bucket first refills up to "now" at the old rate: a change mid-flight never
  * credits or debits the time that already passed.
  *
+ * A burst window (bucket_set_burst_window) makes the burst follow the rate:
+ * the bucket then holds at most max(1, rate * window) tokens (and never more
+ * than `capacity`), so a slow bucket reacts to a new scale as fast as a fast
+ * one instead of spending a burst of `capacity` tokens first (a provider at
+ * 100 bars/s with capacity 1,000 took 64 at a time: 0.64 s behind a 100 ms
+ * feedback loop, and 200 such pipelines swung in step).
+ *
  * Not thread-safe: the coordinator serialises access with its mutex.
  */
 #ifndef PIPELINE_BUCKET_H
@@ -53,5 +60,13 @@ double bucket_refill_rate (const bucket_t *self);
 double bucket_rate (const bucket_t *self);
 
 double bucket_capacity (const bucket_t *self);
+
+/* Burst window in seconds (0: off, the burst is `capacity`); tokens above
+ * the new burst are dropped at once. */
+void bucket_set_burst_window (bucket_t *self, double seconds);
+
+/* The most tokens the bucket holds now, and so the most one take can get:
+ * capacity, or with a burst window min(capacity, max(1, rate * window)). */
+double bucket_burst (const bucket_t *self);
 
 #endif

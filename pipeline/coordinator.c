@@ -8,6 +8,7 @@
 #include "pipeline/coordinator.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,7 @@ coordinator_add (coordinator_t *self, const coordinator_provider_t *p)
         memset (pr, 0, sizeof *pr);
         pr->bucket = bucket_new (p->capacity, p->refill_rate, &self->clock);
         if (pr->bucket) {
+            bucket_set_burst_window (pr->bucket, COORDINATOR_BURST_S);
             snprintf (pr->name, sizeof pr->name, "%s", p->name ? p->name : "");
             pr->cooldown_ns = p->cooldown_ms * 1000000;
             pr->breaker_timeout_ns = p->breaker_timeout_ms * 1000000;
@@ -115,9 +117,7 @@ coordinator_acquire (coordinator_t *self, size_t idx, double n)
     if (idx >= self->n)
         return -1;
     s_prov_t *p = &self->provs[idx];
-    if (n > bucket_capacity (p->bucket))
-        n = bucket_capacity (p->bucket);
-    if (n < 1)
+    if (!(n >= 1))
         n = 1;
     pthread_mutex_lock (&self->lock);
     int64_t got = -1;
@@ -131,9 +131,13 @@ coordinator_acquire (coordinator_t *self, size_t idx, double n)
             s_wait (self, blocked);
             continue;
         }
-        int64_t wait = bucket_take (p->bucket, n);
+        /* at most the burst now: it follows the rate, so a slow provider
+         * takes few tokens at a time and sees a new scale at once */
+        double take = floor (fmin (n, bucket_burst (p->bucket)));
+        take = take < 1 ? 1 : take;
+        int64_t wait = bucket_take (p->bucket, take);
         if (wait == 0) {
-            got = (int64_t)n;
+            got = (int64_t)take;
             self->busy++;
             break;
         }

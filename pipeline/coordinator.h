@@ -32,6 +32,13 @@ typedef struct _coordinator_t coordinator_t;
  * check says so first). */
 #define COORDINATOR_MAX_PROVIDERS 64
 
+/* A provider's burst, and so its largest acquire, is this much of its
+ * current rate (at least 1 token, at most its capacity): its reaction to a
+ * new scale does not depend on how slow it is (bucket.h).  One feedback
+ * report (100 ms): shorter bursts made smaller batches and cost 2-4 x the
+ * CPU for no better pacing (pipeline/README.md, "Token buckets"). */
+#define COORDINATOR_BURST_S 0.100
+
 typedef struct {
     const char *name;           /* copied */
     double capacity;            /* burst, >= 1 */
@@ -54,8 +61,10 @@ void coordinator_destroy (coordinator_t **self_p);
 /* Add a provider before any acquire; returns its index or -1. */
 int coordinator_add (coordinator_t *self, const coordinator_provider_t *p);
 
-/* Block until `n` tokens (clamped to the capacity) are taken for provider idx.
- * Returns the number taken (> 0), or -1 once coordinator_shutdown was called.
+/* Block until `n` tokens are taken for provider idx, n clamped to the
+ * bucket's burst (COORDINATOR_BURST_S of its current rate, at least 1, at
+ * most its capacity) when they are taken.  Returns the number taken (> 0,
+ * whole tokens), or -1 once coordinator_shutdown was called.
  * A successful acquire marks the provider busy until coordinator_done: the
  * bars it pays for are being made and handed on. */
 int64_t coordinator_acquire (coordinator_t *self, size_t idx, double n);

@@ -21,7 +21,7 @@
 #include "common/cond.h"
 #include "common/log.h"
 
-#define S_MAX MEMBERS_MAX
+#define S_MAX DISCOVER_ANSWER_MAX
 
 struct _discover_t {
     char *name;
@@ -32,9 +32,10 @@ struct _discover_t {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stop;
-    mdf_gauge_t *stores_g;
+    char (*ingest)[80], (*feedback)[80]; /* the last answer, S_MAX each */
+    mdf_gauge_t *stores_g, *left_out_g;
     mdf_counter_t *ok, *nxdomain, *error;
-    mdf_ratelimit_t rl;
+    mdf_ratelimit_t rl, rl_left;
 };
 
 static int
@@ -58,9 +59,11 @@ discover_lookup (const char *name, int ingest_port, int feedback_port, char (*in
         snprintf (err, errlen, "%s", gai_strerror (rc));
         return -1;
     }
-    char addrs[S_MAX][INET6_ADDRSTRLEN + 2];
-    int n = 0;
-    for (struct addrinfo *ai = res; ai && n < S_MAX && n < max; ai = ai->ai_next) {
+    /* every address of the answer, then sorted: the resolver's order must
+     * not decide which stores are kept (roster_offer does, past the table) */
+    size_t n = 0, cap = 0;
+    char (*addrs)[INET6_ADDRSTRLEN + 2] = NULL;
+    for (struct addrinfo *ai = res; ai && n < S_MAX; ai = ai->ai_next) {
         char text[INET6_ADDRSTRLEN];
         if (ai->ai_family == AF_INET)
             inet_ntop (AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, text, sizeof text);
@@ -69,6 +72,14 @@ discover_lookup (const char *name, int ingest_port, int feedback_port, char (*in
                        sizeof text);
         else
             continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            void *more = realloc (addrs, ncap * sizeof *addrs);
+            if (!more)
+                break;
+            addrs = more;
+            cap = ncap;
+        }
         if (ai->ai_family == AF_INET6)
             snprintf (addrs[n], sizeof addrs[n], "[%s]", text);
         else
@@ -76,24 +87,26 @@ discover_lookup (const char *name, int ingest_port, int feedback_port, char (*in
         n++;
     }
     freeaddrinfo (res);
-    qsort (addrs, (size_t)n, sizeof addrs[0], s_cmp);
+    if (n > 0)
+        qsort (addrs, n, sizeof addrs[0], s_cmp);
     int out = 0;
-    for (int i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && out < max; i++) {
         if (i > 0 && strcmp (addrs[i], addrs[i - 1]) == 0)
             continue;
         snprintf (ingest[out], 80, "tcp://%.50s:%d", addrs[i], ingest_port);
         snprintf (feedback[out], 80, "tcp://%.50s:%d", addrs[i], feedback_port);
         out++;
     }
+    free (addrs);
     return out;
 }
 
 static void
 s_once (discover_t *self)
 {
-    char ingest[S_MAX][80], feedback[S_MAX][80], err[256] = "";
-    int n = discover_lookup (self->name, self->ingest_port, self->feedback_port, ingest, feedback,
-                             S_MAX, err, sizeof err);
+    char err[256] = "";
+    int n = discover_lookup (self->name, self->ingest_port, self->feedback_port, self->ingest,
+                             self->feedback, S_MAX, err, sizeof err);
     uint64_t sup = 0;
     if (n < 0) {
         if (self->error)
@@ -108,18 +121,34 @@ s_once (discover_t *self)
         if (self->nxdomain)
             mdf_counter_inc (self->nxdomain);
         if (mdf_ratelimit_allow (&self->rl, &sup))
-            mdf_warn ("store discovery: the name does not resolve (no store ready?)",
+            mdf_warn ("store discovery: the name does not resolve; the stores still heard are kept",
                       "name=%s suppressed=%llu", self->name, (unsigned long long)sup);
     } else if (self->ok)
         mdf_counter_inc (self->ok);
-    const char *ip[S_MAX], *fp[S_MAX];
-    for (int i = 0; i < n; i++) {
-        ip[i] = ingest[i];
-        fp[i] = feedback[i];
+    const char **ip = calloc ((size_t)n + 1, sizeof *ip), **fp = calloc ((size_t)n + 1, sizeof *fp);
+    if (!ip || !fp) {
+        free (ip);
+        free (fp);
+        return; /* out of memory: keep the stores as they are */
     }
-    roster_set (self->roster, ip, fp, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        ip[i] = self->ingest[i];
+        fp[i] = self->feedback[i];
+    }
+    roster_offer_t r;
+    roster_offer (self->roster, ip, fp, (size_t)n, &r);
+    free (ip);
+    free (fp);
     if (self->stores_g)
         mdf_gauge_set (self->stores_g, n);
+    if (self->left_out_g)
+        mdf_gauge_set (self->left_out_g, (double)r.left_out);
+    if (r.left_out > 0 && mdf_ratelimit_allow (&self->rl_left, &sup))
+        mdf_warn ("store discovery: more stores than a pipeline follows; the stores known "
+                  "are kept, the others are tried in turn",
+                  "name=%s addresses=%d limit=%d left_out=%zu example=%s suppressed=%llu",
+                  self->name, n, MEMBERS_MAX, r.left_out, r.left_out_example,
+                  (unsigned long long)sup);
 }
 
 static void *
@@ -158,9 +187,22 @@ discover_new (const char *name, int ingest_port, int feedback_port, int64_t inte
     self->interval_ms = interval_ms > 0 ? interval_ms : 1000;
     self->roster = roster;
     self->rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (10000, 1);
+    self->rl_left = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (60000, 1);
+    self->ingest = calloc (S_MAX, sizeof *self->ingest);
+    self->feedback = calloc (S_MAX, sizeof *self->feedback);
+    if (!self->ingest || !self->feedback) {
+        free (self->ingest);
+        free (self->feedback);
+        free (self->name);
+        free (self);
+        return NULL;
+    }
     if (metrics) {
         self->stores_g = mdf_metrics_gauge (metrics, "mdp_discovery_stores",
                                             "Stores (addresses) in the last DNS answer", NULL);
+        self->left_out_g = mdf_metrics_gauge (
+            metrics, "mdp_discovery_left_out",
+            "Addresses of the last DNS answer not followed (more than the pipeline's 256)", NULL);
         const char *help = "Store lookups by result";
         self->ok = mdf_metrics_counter (metrics, "mdp_discovery_lookups_total", help, "result",
                                         "ok", NULL);
@@ -174,6 +216,8 @@ discover_new (const char *name, int ingest_port, int feedback_port, int64_t inte
     if (pthread_create (&self->thread, NULL, s_thread, self) != 0) {
         pthread_cond_destroy (&self->cond);
         pthread_mutex_destroy (&self->lock);
+        free (self->ingest);
+        free (self->feedback);
         free (self->name);
         free (self);
         return NULL;
@@ -196,6 +240,8 @@ discover_destroy (discover_t **self_p)
     pthread_join (self->thread, NULL);
     pthread_cond_destroy (&self->cond);
     pthread_mutex_destroy (&self->lock);
+    free (self->ingest);
+    free (self->feedback);
     free (self->name);
     free (self);
     *self_p = NULL;

@@ -27,7 +27,9 @@
 
 struct _listener_t {
     roster_t *roster;
-    mdp_curve_t curve; /* copy of cfg->curve */
+    char producer_topic[MDF_ID_MAX + 32]; /* "producer.<id>" */
+    bool gone;                            /* goodbye said: producer topics off */
+    mdp_curve_t curve;                    /* copy of cfg->curve */
     size_t *driven;
     size_t ndriven;
     coordinator_t *coord;
@@ -50,6 +52,10 @@ struct _listener_t {
     mdf_gauge_t *depth_g[MEMBERS_MAX];            /* pipeline_feedback_queue_depth, per store */
     uint32_t depth_gen[MEMBERS_MAX];
     uint64_t reverts_seen[MEMBERS_MAX]; /* member_t.reverts already logged */
+    bool unlisted_seen[MEMBERS_MAX];    /* member_t.unlisted already logged */
+    uint64_t unlisted_left_seen;        /* members_unlisted_left already counted */
+    mdf_counter_t *unlisted_kept, *unlisted_left;
+    mdf_gauge_t *unlisted_g;
     mdf_counter_t *ev_level[3], *malformed, *gaps, *restarts, *resyncs;
     mdf_counter_t *ignored[MEMBERS_UNKNOWN_SLOT + 1];
     mdf_gauge_t *stale_g, *failsafe_g, *stores_g[4];
@@ -62,6 +68,8 @@ struct _listener_t {
     int64_t live_last_ns; /* 0: not read yet */
     double live_rate;     /* bars/s, smoothed */
 };
+
+_Static_assert(MEMBERS_MAX <= MDF_SOCKSET_MAX, "a socket per store");
 
 static void
 s_add (mdf_counter_t *c, uint64_t n)
@@ -178,7 +186,10 @@ s_setup_sub (zsock_t *sock, void *arg)
     zsock_set_linger (sock, 0);
     zsock_set_ipv6 (sock, 1);
     zsock_set_subscribe (sock, MDF_FEEDBACK_TOPIC_PREFIX);
-    zsock_set_subscribe (sock, MDF_PRODUCER_TOPIC); /* counted as a producer at once */
+    if (!self->gone) { /* counted as a producer at once; by id: its goodbye is seen */
+        zsock_set_subscribe (sock, MDF_PRODUCER_TOPIC);
+        zsock_set_subscribe (sock, self->producer_topic);
+    }
     mdp_curve_apply (&self->curve, sock);
     return 0;
 }
@@ -224,6 +235,32 @@ s_log_reverts (listener_t *self, members_t *m)
     return any;
 }
 
+/* Stores gone from the DNS answer: kept while heard, leaving once silent
+ * (members_unlist, members_tick); logged and counted here, roster held. */
+static void
+s_log_unlisted (listener_t *self, members_t *m)
+{
+    for (int i = 0; i < MEMBERS_MAX; i++) {
+        const member_t *mb = members_get (m, i);
+        bool u = mb && mb->unlisted;
+        if (u && !self->unlisted_seen[i]) {
+            s_add (self->unlisted_kept, 1);
+            mdf_warn ("store gone from the DNS answer but still heard: kept until it falls "
+                      "silent or says goodbye",
+                      "coordinator=%s ingest=%s", mb->coordinator_id, mb->ingest);
+        } else if (!u && self->unlisted_seen[i] && mb && mb->retired)
+            mdf_warn ("store gone from the DNS answer is leaving (silent, or it said goodbye)",
+                      "ingest=%s", mb->ingest);
+        else if (!u && self->unlisted_seen[i] && mb && !mb->retired)
+            mdf_info ("store back in the DNS answer", "ingest=%s", mb->ingest);
+        self->unlisted_seen[i] = u;
+    }
+    uint64_t left = members_unlisted_left (m);
+    s_add (self->unlisted_left, left - self->unlisted_left_seen);
+    self->unlisted_left_seen = left;
+    s_gauge (self->unlisted_g, (double)members_unlisted (m));
+}
+
 /* A store removed or forgotten leaves no queue depth behind in /metrics. */
 static void
 s_hide_gone (listener_t *self, members_t *m)
@@ -257,6 +294,7 @@ s_tick (listener_t *self)
     size_t nremoved = members_tick (m, removed, MEMBERS_MAX);
     members_count (m, &after[1], &after[2], &after[3], &after[0]);
     bool reverted = s_log_reverts (self, m);
+    s_log_unlisted (self, m);
     s_hide_gone (self, m);
     s_view (m, &v);
     bool changed = nremoved > 0 || reverted || memcmp (before, after, sizeof before) != 0;
@@ -360,6 +398,21 @@ s_recv (listener_t *self, int slot, zsock_t *sub)
 
 /* ---- the loop ------------------------------------------------------------- */
 
+/* listener_goodbye, on the actor: the producer topics off everywhere. */
+static void
+s_goodbye (listener_t *self, mdf_sockset_t *subs, zsock_t *pipe)
+{
+    self->gone = true;
+    for (size_t i = 0; i < MDF_SOCKSET_MAX; i++) {
+        zsock_t *sock = mdf_sockset_get (subs, i);
+        if (!sock)
+            continue;
+        zsock_set_unsubscribe (sock, MDF_PRODUCER_TOPIC);
+        zsock_set_unsubscribe (sock, self->producer_topic);
+    }
+    zsock_signal (pipe, 0);
+}
+
 static void
 s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
 {
@@ -388,6 +441,8 @@ s_actor (zsock_t *pipe, mdf_actor_start_t *start, void *arg)
         if (items[0].revents & ZMQ_POLLIN) {
             char *cmd = zstr_recv (pipe);
             bool term = !cmd || streq (cmd, "$TERM");
+            if (cmd && streq (cmd, "BYE"))
+                s_goodbye (self, subs, pipe);
             zstr_free (&cmd);
             if (term)
                 break;
@@ -441,6 +496,13 @@ s_metrics (listener_t *self)
     for (int s = 0; s < 4; s++)
         self->stores_g[s] = mdf_metrics_gauge (m, "mdp_stores", "Stores known, by state", "state",
                                                member_state_name ((member_state_t)s), NULL);
+    const char *uh = "Heard stores gone from the DNS answer: kept, then left (silent or goodbye)";
+    self->unlisted_kept
+        = mdf_metrics_counter (m, "mdp_stores_unlisted_total", uh, "outcome", "kept", NULL);
+    self->unlisted_left
+        = mdf_metrics_counter (m, "mdp_stores_unlisted_total", uh, "outcome", "left", NULL);
+    self->unlisted_g = mdf_metrics_gauge (
+        m, "mdp_stores_unlisted", "Stores gone from the DNS answer, still heard and used", NULL);
     static const double bounds[]
         = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
     self->delay = mdf_metrics_histogram (m, "mdp_feedback_apply_delay_seconds",
@@ -457,6 +519,8 @@ listener_new (const listener_config_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     self->roster = cfg->roster;
+    snprintf (self->producer_topic, sizeof self->producer_topic, "%s%s", MDF_PRODUCER_TOPIC,
+              cfg->producer_id ? cfg->producer_id : "");
     if (cfg->curve)
         self->curve = *cfg->curve;
     self->driven = calloc (cfg->ndriven ? cfg->ndriven : 1, sizeof *self->driven);
@@ -486,6 +550,15 @@ listener_new (const listener_config_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     return self;
+}
+
+void
+listener_goodbye (listener_t *self)
+{
+    if (!self || !self->actor)
+        return;
+    zstr_send (self->actor, "BYE");
+    zsock_wait (self->actor);
 }
 
 int64_t

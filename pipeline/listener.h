@@ -39,8 +39,9 @@
 #include "pipeline/roster.h"
 
 typedef struct {
-    roster_t *roster;     /* borrowed: the stores */
-    const size_t *driven; /* provider indices feedback drives */
+    roster_t *roster;        /* borrowed: the stores */
+    const char *producer_id; /* [pipeline] id: subscribed as "producer.<id>" (copied) */
+    const size_t *driven;    /* provider indices feedback drives */
     size_t ndriven;
     coordinator_t *coord;     /* borrowed */
     policy_t *policy;         /* borrowed */
@@ -61,6 +62,12 @@ typedef struct _listener_t listener_t;
 /* Start the actor.  NULL with err. */
 listener_t *listener_new (const listener_config_t *cfg, char *err, size_t errlen);
 void listener_destroy (listener_t **self_p);
+
+/* Say goodbye to every store (the pipeline stops): unsubscribe from the
+ * producer topics, so the stores stop counting this pipeline at once and
+ * give its share to the others, while its last batches are still acked.
+ * Thread-safe; returns once the actor has done it. */
+void listener_goodbye (listener_t *self);
 
 /* Reload: new failsafe level and staleness; thread-safe, applied on the next tick. */
 void listener_set_failsafe (listener_t *self, mdf_level_t failsafe, int64_t stale_after_ms);

@@ -29,6 +29,7 @@ typedef struct {
 
 typedef struct {
     bool used;
+    int64_t added_ns; /* clock time of members_add */
     member_t m;
     s_incarnation_t cur, prev;
     mdf_feedback_t prev_ev; /* the last event of `prev` (ignored when it came) */
@@ -41,6 +42,7 @@ struct _members_t {
     mdf_level_t failsafe;
     bool feedback_on;
     mdf_clock_t clock;
+    uint64_t unlisted_left; /* unlisted stores that left (silent, or goodbye) */
 };
 
 members_t *
@@ -131,6 +133,7 @@ members_add (members_t *self, const char *ingest, const char *feedback, bool *ad
     if (slot >= 0) {
         s_slot_t *s = &self->slots[slot];
         s->m.retired = false;
+        s->m.unlisted = false;
         if (s->m.state == MEMBER_LEAVING && !s->cur.set)
             s->m.state = self->feedback_on ? MEMBER_CANDIDATE : MEMBER_LIVE;
         return slot;
@@ -142,6 +145,7 @@ members_add (members_t *self, const char *ingest, const char *feedback, bool *ad
         uint32_t gen = s->m.generation;
         memset (s, 0, sizeof *s);
         s->used = true;
+        s->added_ns = mdf_clock_now (&self->clock);
         snprintf (s->m.ingest, sizeof s->m.ingest, "%s", ingest);
         snprintf (s->m.feedback, sizeof s->m.feedback, "%s", feedback ? feedback : "");
         s->m.generation = gen + 1;
@@ -160,6 +164,55 @@ members_retire (members_t *self, int slot)
     member_t *m = &self->slots[slot].m;
     m->retired = true;
     m->state = MEMBER_LEAVING;
+}
+
+members_unlist_t
+members_unlist (members_t *self, int slot)
+{
+    if (slot < 0 || slot >= MEMBERS_MAX || !self->slots[slot].used)
+        return MEMBERS_UNLIST_NONE;
+    member_t *m = &self->slots[slot].m;
+    if (m->retired || m->unlisted)
+        return MEMBERS_UNLIST_NONE;
+    if (self->feedback_on && m->heard_ns != 0 && m->state == MEMBER_LIVE) {
+        m->unlisted = true; /* its heartbeats, not DNS, say when it leaves */
+        return MEMBERS_UNLIST_KEPT;
+    }
+    /* stale already, or said goodbye, or never heard */
+    if (m->inflight == 0 && self->feedback_on && m->heard_ns == 0) {
+        self->slots[slot].used = false;
+        return MEMBERS_UNLIST_DROPPED;
+    }
+    members_retire (self, slot);
+    return MEMBERS_UNLIST_RETIRED;
+}
+
+bool
+members_evict (members_t *self, int slot)
+{
+    if (slot < 0 || slot >= MEMBERS_MAX || !self->slots[slot].used)
+        return false;
+    s_slot_t *s = &self->slots[slot];
+    if (!self->feedback_on || s->m.heard_ns != 0 || s->m.inflight != 0
+        || mdf_clock_now (&self->clock) - s->added_ns < self->stale_ns)
+        return false;
+    s->used = false;
+    return true;
+}
+
+size_t
+members_unlisted (const members_t *self)
+{
+    size_t n = 0;
+    for (int i = 0; i < MEMBERS_MAX; i++)
+        n += self->slots[i].used && self->slots[i].m.unlisted;
+    return n;
+}
+
+uint64_t
+members_unlisted_left (const members_t *self)
+{
+    return self->unlisted_left;
 }
 
 const member_t *
@@ -206,11 +259,15 @@ s_apply (members_t *self, s_slot_t *s, const mdf_feedback_t *ev, int64_t now, me
     m->credit = ev->credit > 0 ? ev->credit : 0;
     m->heard_ns = now;
     out->shutdown = strcmp (ev->reason, "shutdown") == 0 || strcmp (ev->reason, "draining") == 0;
+    if (out->shutdown && m->unlisted) { /* gone from DNS and said goodbye */
+        m->unlisted = false;
+        m->retired = true;
+        self->unlisted_left++;
+    }
     if (out->shutdown)
         m->state = MEMBER_LEAVING;
     else if (!m->retired)
         m->state = MEMBER_LIVE;
-    (void)self;
 }
 
 static bool
@@ -337,6 +394,12 @@ members_tick (members_t *self, int *removed, size_t max)
         int64_t silent = heard ? now - m->heard_ns : 0;
         if (self->feedback_on && m->state == MEMBER_LIVE && heard && silent >= self->stale_ns)
             m->state = MEMBER_STALE;
+        if (m->unlisted && heard && silent >= self->stale_ns) {
+            /* gone from DNS and silent: it leaves, its batches go elsewhere */
+            m->unlisted = false;
+            m->retired = true;
+            self->unlisted_left++;
+        }
         bool forget = self->feedback_on && heard && silent >= self->forget_ns;
         if (forget)
             s_forget (s, self->feedback_on);
@@ -363,12 +426,24 @@ members_routable (const members_t *self, int slot)
     return m && !m->retired && (m->state == MEMBER_LIVE || m->state == MEMBER_STALE);
 }
 
+/* a + b for a, b >= 0 (queue_size comes off the wire: any int64), held at
+ * INT64_MAX instead of overflowing. */
+static int64_t
+s_sat_add (int64_t a, int64_t b)
+{
+    if (a < 0)
+        a = 0;
+    if (b < 0)
+        b = 0;
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 static bool
 s_has_room (const member_t *m, int64_t bars, size_t max_inflight)
 {
     if (m->inflight >= max_inflight)
         return false;
-    return m->inflight == 0 || m->credit <= 0 || m->inflight_bars + bars <= m->credit;
+    return m->inflight == 0 || m->credit <= 0 || s_sat_add (m->inflight_bars, bars) <= m->credit;
 }
 
 /* Smaller is more headroom: level (a stale store at the failsafe level, after
@@ -381,7 +456,7 @@ s_score (const members_t *self, const member_t *m)
     int stale = m->state == MEMBER_STALE;
     double rate
         = m->service_rate > 0 ? m->service_rate : (double)(m->capacity > 0 ? m->capacity : 1);
-    double delay = (double)(m->queue_size + m->inflight_bars) / rate; /* seconds */
+    double delay = (double)s_sat_add (m->queue_size, m->inflight_bars) / rate; /* seconds */
     delay = delay < 0 ? 0 : delay > 1e5 ? 1e5 : delay;
     return ((double)level * 2 + stale) * 1e12 + delay * 1e6 + (double)m->inflight;
 }
@@ -421,7 +496,7 @@ members_sent (members_t *self, int slot, int64_t bars)
     if (slot < 0 || slot >= MEMBERS_MAX || !self->slots[slot].used)
         return;
     self->slots[slot].m.inflight++;
-    self->slots[slot].m.inflight_bars += bars;
+    self->slots[slot].m.inflight_bars = s_sat_add (self->slots[slot].m.inflight_bars, bars);
 }
 
 void

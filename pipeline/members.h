@@ -11,9 +11,14 @@
  *   live       heard within stale_after: a member;
  *   stale      a member silent for stale_after: counts at the failsafe level
  *              and is routed to only after every live one;
- *   leaving    announced `shutdown`, or left the list/discovery (`retired`):
- *              no new batches, does not count in the rate; its unacked
- *              batches go elsewhere once their ack timeout passes.
+ *   leaving    announced `shutdown` (or `draining`), left the list
+ *              (`retired`), or is gone from the DNS answer and silent for
+ *              stale_after: no new batches, does not count in the rate; its
+ *              unacked batches go elsewhere once their ack timeout passes.
+ * DNS only adds stores (members_unlist): a store gone from the answer that
+ * is still heard stays what it is (`unlisted`), a full member with its
+ * batches, until it says goodbye or falls silent for stale_after; one never
+ * heard is dropped at once.
  * A store silent for forget_after is forgotten with its coordinator state:
  * back to candidate while it is still listed, removed once retired.
  * Without feedback ([feedback] enabled = false) every listed store is live.
@@ -64,7 +69,7 @@
 #include "common/clock.h"
 #include "proto/feedback.h"
 
-#define MEMBERS_MAX 64
+#define MEMBERS_MAX 256           /* stores a pipeline follows, from a list or from DNS */
 #define MEMBERS_SEQ_WINDOW 100000 /* events; a longer jump is a resync */
 #define MEMBERS_TS_SKEW_S 3600.0  /* largest plausible clock difference */
 
@@ -79,7 +84,8 @@ typedef enum {
 typedef struct {
     char ingest[256], feedback[256]; /* endpoints ("" when feedback is off) */
     member_state_t state;
-    bool retired; /* no longer listed or discovered */
+    bool retired;  /* no longer listed, or gone from DNS and silent: leaving */
+    bool unlisted; /* gone from the DNS answer, still heard: kept */
     char coordinator_id[MDF_ID_MAX + 1];
     int64_t epoch;
     uint64_t seq;
@@ -134,6 +140,28 @@ int members_add (members_t *self, const char *ingest, const char *feedback, bool
 /* The store left the list or discovery: no new batches; removed once it is
  * silent for forget_after (or at once if never heard and nothing in flight). */
 void members_retire (members_t *self, int slot);
+
+typedef enum {
+    MEMBERS_UNLIST_NONE = 0, /* no such store, or unlisted / retired already */
+    MEMBERS_UNLIST_KEPT,     /* live: kept until silent for stale_after or goodbye */
+    MEMBERS_UNLIST_DROPPED,  /* never heard and nothing in flight: removed now */
+    MEMBERS_UNLIST_RETIRED,  /* stale or leaving already, never heard with batches in
+                                flight, or no feedback: retired */
+} members_unlist_t;
+
+/* The store is gone from the discovery answer (DNS only adds stores, see
+ * above).  A slot dropped is free at once (the sockets follow the roster). */
+members_unlist_t members_unlist (members_t *self, int slot);
+
+/* Make room for another address of a DNS answer longer than the table:
+ * removes the store at `slot` if it is a candidate never heard for
+ * stale_after since it was added, with nothing in flight.  True if removed. */
+bool members_evict (members_t *self, int slot);
+
+/* Heard stores gone from the DNS answer (kept), and how many such stores so
+ * far left (silent for stale_after, or said goodbye). */
+size_t members_unlisted (const members_t *self);
+uint64_t members_unlisted_left (const members_t *self);
 
 /* Slot of the store with this ingest endpoint, or -1. */
 int members_find (const members_t *self, const char *ingest);

@@ -284,7 +284,7 @@ s_pi_scale (const policy_params_t *p, void *state, mdf_level_t level, double fil
  * counts as 0; a known mu of 0 (the sink takes nothing: an outage) makes Q* 0, so nothing more is
  * sent until it drains again. */
 
-#define S_SHARE_SLOTS 64
+#define S_SHARE_SLOTS 256 /* MEMBERS_MAX: per-store state by slot */
 
 typedef struct {
     uint32_t generation;

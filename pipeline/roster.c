@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -14,6 +15,7 @@
 struct _roster_t {
     pthread_mutex_t lock;
     members_t *members;
+    size_t turn; /* where roster_offer starts among the new addresses */
     atomic_uint_fast64_t generation;
     int fd[2];
 };
@@ -123,4 +125,65 @@ roster_set (roster_t *self, const char *const *ingest, const char *const *feedba
     roster_unlock (self, true);
     (void)changed;
     return rc;
+}
+
+/* Slots free now (after the answer's unlisting). */
+static size_t
+s_free_slots (const members_t *m)
+{
+    size_t n = 0;
+    for (int s = 0; s < MEMBERS_MAX; s++)
+        n += members_get (m, s) == NULL;
+    return n;
+}
+
+void
+roster_offer (roster_t *self, const char *const *ingest, const char *const *feedback, size_t n,
+              roster_offer_t *out)
+{
+    roster_offer_t local;
+    out = out ? out : &local;
+    memset (out, 0, sizeof *out);
+    bool *known = calloc (n ? n : 1, sizeof *known);
+    members_t *m = roster_lock (self);
+    bool listed[MEMBERS_MAX] = { false };
+    size_t nnew = 0;
+    for (size_t i = 0; i < n; i++) {
+        int slot = members_find (m, ingest[i]);
+        if (slot < 0) {
+            nnew++;
+            continue;
+        }
+        bool added = false;
+        members_add (m, ingest[i], feedback ? feedback[i] : "", &added); /* listed again */
+        listed[slot] = true;
+        if (known)
+            known[i] = true;
+    }
+    for (int s = 0; s < MEMBERS_MAX; s++)
+        if (members_get (m, s) && !listed[s])
+            members_unlist (m, s);
+    /* past the table: candidates that had their chance make room */
+    size_t room = s_free_slots (m);
+    for (int s = 0; s < MEMBERS_MAX && room < nnew; s++)
+        if (listed[s] && members_evict (m, s))
+            room++;
+    /* the new addresses in turn, from the start-th: rank (rank - start) mod nnew */
+    size_t start = nnew ? self->turn % nnew : 0, rank = 0;
+    for (size_t i = 0; i < n && nnew; i++) {
+        if (known ? known[i] : members_find (m, ingest[i]) >= 0)
+            continue;
+        size_t turn = (rank++ + nnew - start) % nnew;
+        bool added = false;
+        if (turn < room && members_add (m, ingest[i], feedback ? feedback[i] : "", &added) >= 0) {
+            out->added += added;
+            continue;
+        }
+        if (!out->left_out++)
+            snprintf (out->left_out_example, sizeof out->left_out_example, "%s", ingest[i]);
+    }
+    self->turn += out->added;
+    out->unlisted = members_unlisted (m);
+    roster_unlock (self, true);
+    free (known);
 }

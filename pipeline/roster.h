@@ -41,8 +41,26 @@ void roster_clear (roster_t *self, int reader);
 
 /* Make the listed stores those of `ingest[i]` / `feedback[i]` (n pairs;
  * feedback may be NULL when feedback is off): new ones are added, the ones
- * of `origin` no longer listed are retired.  0, or -1 when the table is full
- * (the stores that fit are added). */
+ * no longer listed are retired.  0, or -1 when the table is full (the stores
+ * that fit are added). */
 int roster_set (roster_t *self, const char *const *ingest, const char *const *feedback, size_t n);
+
+/* What a DNS answer did to the table. */
+typedef struct {
+    size_t added;    /* new candidates */
+    size_t left_out; /* addresses of the answer the table has no room for */
+    size_t unlisted; /* heard stores not in the answer, kept (members_unlist) */
+    char left_out_example[80];
+} roster_offer_t;
+
+/* A DNS answer (n pairs, any n; sorted, no duplicates): DNS only adds
+ * stores.  Stores in the answer are kept or added, stores not in it are
+ * unlisted (members_unlist: kept while heard).  Past MEMBERS_MAX, the stores
+ * the table holds come first (heard or not); a candidate never heard for
+ * stale_after gives its slot to an address not tried yet, and the new
+ * addresses are taken in turn from one answer to the next, so every address
+ * is tried.  *out (may be NULL) says what happened. */
+void roster_offer (roster_t *self, const char *const *ingest, const char *const *feedback, size_t n,
+                   roster_offer_t *out);
 
 #endif

@@ -85,6 +85,8 @@ struct _sender_t {
     mdf_ratelimit_t rl;
 };
 
+_Static_assert(MEMBERS_MAX <= MDF_SOCKSET_MAX, "a socket per store");
+
 static void
 s_add (mdf_counter_t *c, uint64_t n)
 {
@@ -179,6 +181,22 @@ s_setup_dealer (zsock_t *sock, void *arg)
     return 0;
 }
 
+/* The bars a batch may hold so that it fits any store's credit: a store
+ * always takes one batch, so with batches within the credit all its
+ * producers' windows stay below its high watermark, however many start at
+ * once.  0 when no store gives a credit (batches of batch_max).  Roster held. */
+static size_t
+s_credit_fill (members_t *m)
+{
+    int64_t fill = 0;
+    for (int i = 0; i < MEMBERS_MAX; i++) {
+        const member_t *mb = members_get (m, i);
+        if (mb && members_routable (m, i) && mb->credit > 0 && (fill == 0 || mb->credit < fill))
+            fill = mb->credit;
+    }
+    return (size_t)fill;
+}
+
 /* Follow the roster: a DEALER per store, none for a store removed; the
  * batcher's window is max_inflight per store that can take batches. */
 static void
@@ -197,7 +215,9 @@ s_follow_roster (sender_t *self, mdf_sockset_t *dealers)
         snprintf (ingest[i], sizeof ingest[i], "%s", mb ? mb->ingest : "");
         routable += members_routable (m, i);
     }
+    size_t fill = s_credit_fill (m);
     roster_unlock (self->roster, false);
+    batcher_set_fill (self->batcher, fill);
     for (int i = 0; i < MEMBERS_MAX; i++) {
         char err[300];
         if (mdf_sockset_set (dealers, (size_t)i, ingest[i], err, sizeof err) < 0)
@@ -225,7 +245,9 @@ s_tick (sender_t *self)
     members_count (m, &before[0], &before[1], &before[2], &before[3]);
     size_t n = members_tick (m, removed, MEMBERS_MAX);
     members_count (m, &after[0], &after[1], &after[2], &after[3]);
+    size_t fill = s_credit_fill (m); /* credits change with every event */
     roster_unlock (self->roster, n > 0 || memcmp (before, after, sizeof before) != 0);
+    batcher_set_fill (self->batcher, fill);
 }
 
 /* ---- sending -------------------------------------------------------------- */

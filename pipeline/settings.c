@@ -136,7 +136,7 @@ const mdf_cfg_entry_t provider_entries[] = {
     { "type", MDF_CFG_STRING, "synthetic", 0, -1, s_types, P_OFF (type), 0,
       "synthetic (random walk), csv (replay bars): paced; exec, zmq, tick_csv: live ticks" },
     { "capacity", MDF_CFG_INT, "1000", 1, 10000000, NULL, P_OFF (capacity), 0,
-      "token bucket burst, in bars" },
+      "token bucket burst at most, in bars (the burst is 0.1 s of the current rate, at least 1)" },
     { "refill_rate", MDF_CFG_DOUBLE, "1000", 0, 1e9, NULL, P_OFF (refill_rate), MDF_CFG_LIVE,
       "bars per second at scale 1.0" },
     { "symbols", MDF_CFG_STRLIST, "", 0, -1, NULL, P_OFF (symbols), 0,

@@ -18,6 +18,11 @@
  * share the store from their first batch. */
 #define MDF_PRODUCER_TOPIC "producer."
 
+/* A producer also subscribes to "producer.<producer_id>" (its batches'
+ * producer_id): the store knows who is there, and the end of that
+ * subscription (an unsubscribe, or the producer's socket closed or its
+ * connection dropped) is its goodbye: it stops counting at once. */
+
 typedef struct {
     int64_t v; /* 1 (0 encodes as 1) */
     char coordinator_id[MDF_ID_MAX + 1];

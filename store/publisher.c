@@ -19,6 +19,7 @@ struct _publisher_t {
     uint64_t seq;
     atomic_llong subscribers; /* read by the HTTP thread */
     int64_t producer_subs;    /* subscriptions to MDF_PRODUCER_TOPIC */
+    producers_t *producers;   /* borrowed: "producer.<id>" subscriptions */
     stats_t *stats;
     publisher_pacing_t pacing; /* carried by every event from now on */
 };
@@ -38,6 +39,10 @@ publisher_new (const char *endpoint, const char *coordinator_id, int64_t capacit
     }
     int on = 1;
     zmq_setsockopt (zsock_resolve (self->xpub), ZMQ_XPUB_VERBOSER, &on, sizeof on);
+    /* a peer that stops answering pings is dropped with its subscriptions */
+    int ivl = PUBLISHER_HEARTBEAT_MS, timeout = PUBLISHER_HEARTBEAT_TIMEOUT_MS;
+    zmq_setsockopt (zsock_resolve (self->xpub), ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt (zsock_resolve (self->xpub), ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
     zsock_set_sndhwm (self->xpub, sndhwm);
     zsock_set_linger (self->xpub, 1000);
     if (auth && store_auth_apply (auth, self->xpub, "feedback", err, errlen) != 0) {
@@ -109,6 +114,12 @@ publisher_publish (publisher_t *self, mdf_level_t level, int64_t queue_size, con
     return 0;
 }
 
+void
+publisher_set_producers (publisher_t *self, producers_t *producers)
+{
+    self->producers = producers;
+}
+
 int64_t
 publisher_producers (const publisher_t *self)
 {
@@ -137,6 +148,14 @@ publisher_recv (publisher_t *self)
             self->producer_subs++;
         else if (d[0] == 0 && self->producer_subs > 0)
             self->producer_subs--;
+    } else if (n > 1 + plen && n <= 1 + plen + MDF_ID_MAX && d[0] <= 1
+               && memcmp (d + 1, MDF_PRODUCER_TOPIC, plen) == 0) {
+        /* "producer.<id>": this producer is here, or its goodbye */
+        char id[MDF_ID_MAX + 1];
+        memcpy (id, d + 1 + plen, n - 1 - plen);
+        id[n - 1 - plen] = '\0';
+        if (self->producers && strlen (id) == n - 1 - plen)
+            producers_subscribed (self->producers, id, d[0] == 1);
     } else if (n >= 1) {
         byte kind = d[0];
         if (kind == 1) {

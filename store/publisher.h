@@ -11,7 +11,13 @@
  * publisher_recv: the caller answers a new subscription with an event
  * (reason "subscribe") so a late joiner learns the level at once.  The
  * subscriber gauge is subscriptions minus unsubscriptions (a SUB socket that
- * subscribes to two prefixes counts twice).  A slow subscriber loses events
+ * subscribes to two prefixes counts twice).  Subscriptions to "producer."
+ * are counted apart (publisher_producers), and those to "producer.<id>" go
+ * to the producers table (publisher_set_producers): the end of a
+ * producer's last one is its goodbye.  ZMTP heartbeats (every
+ * PUBLISHER_HEARTBEAT_MS, a peer silent for PUBLISHER_HEARTBEAT_TIMEOUT_MS
+ * is dropped, its subscriptions ended) make a producer that died without a
+ * word stop counting within about a second.  A slow subscriber loses events
  * past its send high-water mark (sndhwm); ZeroMQ does not report those drops,
  * so they are not counted.
  */
@@ -22,7 +28,11 @@
 
 #include "proto/proto.h"
 #include "store/auth.h"
+#include "store/producers.h"
 #include "store/stats.h"
+
+#define PUBLISHER_HEARTBEAT_MS 250
+#define PUBLISHER_HEARTBEAT_TIMEOUT_MS 1000
 
 typedef struct _publisher_t publisher_t;
 
@@ -34,6 +44,9 @@ publisher_t *publisher_new (const char *endpoint, const char *coordinator_id, in
                             size_t errlen);
 
 void publisher_destroy (publisher_t **self_p);
+
+/* Where subscriptions to "producer.<id>" go (borrowed; NULL: nowhere). */
+void publisher_set_producers (publisher_t *self, producers_t *producers);
 
 /* What producers need to pace themselves (proto/README.md, "Feedback
  * event"): published in every event from the next one on. */

@@ -75,12 +75,13 @@ struct _server_t {
 static void
 s_pacing (server_t *self)
 {
-    int64_t producers = (int64_t)producers_active (self->producers);
-    int64_t announced = publisher_producers (self->publisher);
+    int64_t producers = (int64_t)producers_count (self->producers);
+    int64_t announced = publisher_producers (self->publisher); /* not by id: older pipelines */
     producers = producers > announced ? producers : announced;
+    double service = sinkrate_service_rate (self->sinkrate);
     publisher_pacing_t p
-        = { sinkrate_rate (self->sinkrate), sinkrate_service_rate (self->sinkrate), producers,
-            producers_credit (self->settings->high_watermark, producers) };
+        = { sinkrate_rate (self->sinkrate), service, producers,
+            producers_credit (self->settings->high_watermark, producers, service) };
     publisher_set_pacing (self->publisher, &p);
     mdf_gauge_set (self->stats->drain_rate, p.drain_rate);
     mdf_gauge_set (self->stats->service_rate, p.service_rate);
@@ -524,6 +525,7 @@ server_new (const server_parts_t *p)
     self->producers = p->producers;
     self->workers = p->workers;
     self->publisher = p->publisher;
+    publisher_set_producers (self->publisher, self->producers);
     self->webhook = p->webhook;
     self->router = p->router;
     self->hostile_rl = (mdf_ratelimit_t)MDF_RATELIMIT_INIT (5000, 5);

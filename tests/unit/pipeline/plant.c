@@ -91,8 +91,10 @@ s_route (const plant_t *p, const s_pipe_t *pp, const s_store_t *st, size_t k, do
         if (t < p->start[i] || !pp->heard[i])
             continue;
         const policy_member_t *m = &pp->known[i];
-        double credit
-            = (p->high[i] - 1) / (m->producers >= 1 ? m->producers : 1); /* producers_credit */
+        double n = m->producers >= 1 ? m->producers : 1; /* producers_credit: */
+        double credit = (p->high[i] - 1) / n;
+        if (m->service_rate >= 0) /* ... and within 1 s of the service rate */
+            credit = fmax (1, fmin (credit, m->service_rate * 1.0 / n));
         if (st[i].mine[k] > 0 && st[i].mine[k] + fmin (pp->tokens, PLANT_BATCH) > credit)
             continue; /* the store's credit: a full window there */
         /* the delay its queue means: what it reported, plus what we sent

@@ -135,6 +135,26 @@ START_TEST (sustained_rate_matches_over_many_takes)
 }
 END_TEST
 
+START_TEST (a_burst_window_makes_the_burst_follow_the_rate)
+{
+    bucket_t *b = bucket_new (1000, 100, &clk);
+    ck_assert_double_eq (bucket_burst (b), 1000);
+    bucket_set_burst_window (b, 0.01);
+    ck_assert_double_eq_tol (bucket_burst (b), 1, 1e-9);  /* 1 token at least */
+    ck_assert_double_eq_tol (bucket_tokens (b), 1, 1e-9); /* the excess dropped */
+    ck_assert_int_eq (bucket_take (b, 2), INT64_MAX);     /* more than the burst: never */
+    bucket_set_refill_rate (b, 50000);
+    fake.now_ns += SEC;
+    ck_assert_double_eq_tol (bucket_tokens (b), 500, 1e-9);
+    bucket_set_scale (b, 0.1); /* the burst falls with the rate, at once */
+    ck_assert_double_eq_tol (bucket_tokens (b), 50, 1e-9);
+    bucket_set_burst_window (b, 0);
+    fake.now_ns += SEC;
+    ck_assert_double_eq_tol (bucket_tokens (b), 1000, 1e-9);
+    bucket_destroy (&b);
+}
+END_TEST
+
 START_TEST (rejects_bad_parameters)
 {
     ck_assert_ptr_null (bucket_new (0, 10, &clk));
@@ -158,6 +178,7 @@ main (void)
     tcase_add_test (tc, refill_rate_change_keeps_the_scale);
     tcase_add_test (tc, sustained_rate_matches_over_many_takes);
     tcase_add_test (tc, rejects_bad_parameters);
+    tcase_add_test (tc, a_burst_window_makes_the_burst_follow_the_rate);
     suite_add_tcase (s, tc);
     return h_run_suite (s);
 }

@@ -102,6 +102,35 @@ START_TEST (acquire_paces_at_the_refill_rate)
 }
 END_TEST
 
+/* The burst, and so the largest acquire, is COORDINATOR_BURST_S (0.1 s) of
+ * the current rate (at least 1, at most the capacity): a provider at 100
+ * bars/s with the default capacity of 1,000 took 64 bars at a time, 0.64 s
+ * of its rate, and reacted to a new scale that much later. */
+START_TEST (a_provider_takes_a_tenth_of_a_second_of_its_rate_at_a_time)
+{
+    mdf_fake_clock_t fake = { 1000000 * MS };
+    mdf_clock_t clk = mdf_clock_fake (&fake);
+    coordinator_t *c = s_one (&clk, 1000, 100);
+    ck_assert_int_eq (coordinator_acquire (c, 0, 64), 10); /* 0.1 s of 100/s */
+    fake.now_ns += 60000 * MS;                             /* an idle minute stores no more */
+    ck_assert_int_eq (coordinator_acquire (c, 0, 64), 10);
+    coordinator_set_refill_rate (c, 0, 5);
+    fake.now_ns += 60000 * MS;
+    ck_assert_int_eq (coordinator_acquire (c, 0, 64), 1); /* at least 1 */
+    coordinator_set_refill_rate (c, 0, 2000);
+    fake.now_ns += 1000 * MS;
+    ck_assert_int_eq (coordinator_acquire (c, 0, 500), 200); /* 0.1 s of 2,000/s */
+    coordinator_set_budget_scale (c, 0, 0.25);
+    fake.now_ns += 1000 * MS;
+    ck_assert_int_eq (coordinator_acquire (c, 0, 500), 50); /* of the scaled rate */
+    coordinator_set_budget_scale (c, 0, 1);
+    coordinator_set_refill_rate (c, 0, 1e6);
+    fake.now_ns += 1000 * MS;
+    ck_assert_int_eq (coordinator_acquire (c, 0, 5000), 1000); /* never past the capacity */
+    coordinator_destroy (&c);
+}
+END_TEST
+
 START_TEST (failures_cool_down_then_open_the_breaker)
 {
     mdf_fake_clock_t fake = { 1000 * MS };
@@ -168,6 +197,7 @@ main (void)
     tcase_add_test (tc, pause_holds_providers_until_resume);
     tcase_add_test (tc, pause_waits_for_bars_already_paid_for);
     tcase_add_test (tc, acquire_paces_at_the_refill_rate);
+    tcase_add_test (tc, a_provider_takes_a_tenth_of_a_second_of_its_rate_at_a_time);
     tcase_add_test (tc, failures_cool_down_then_open_the_breaker);
     tcase_add_test (tc, scale_and_refill_rate_are_kept_apart);
     suite_add_tcase (s, tc);

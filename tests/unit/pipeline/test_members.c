@@ -318,6 +318,105 @@ START_TEST (the_credit_bounds_bars_in_flight_but_one_batch_may_go)
 }
 END_TEST
 
+/* A store reporting a queue near INT64_MAX: its queue plus this pipeline's
+ * bars there is held at INT64_MAX (it had overflowed to a negative delay,
+ * undefined behaviour that in practice made it the store with the most
+ * headroom). */
+START_TEST (a_huge_queue_saturates_and_comes_last)
+{
+    int a = s_add ("tcp://a:5555"), b = s_add ("tcp://b:5555");
+    s_obs (a, ev ("a", EPOCH, 1, MDF_LEVEL_OK, INT64_MAX - 100));
+    s_obs (b, ev ("b", EPOCH, 1, MDF_LEVEL_OK, 1000));
+    members_sent (m, a, 500);
+    ck_assert_int_eq (members_pick (m, 500, 8), b);
+    members_sent (m, b, 500);
+    ck_assert_int_eq (members_pick (m, 500, 8), b);
+    mdf_feedback_t e = ev ("a", EPOCH, 2, MDF_LEVEL_OK, 0);
+    e.credit = INT64_MAX; /* the credit check saturates too */
+    s_obs (a, e);
+    members_sent (m, a, INT64_MAX);
+    ck_assert_int_eq (members_get (m, a)->inflight_bars, INT64_MAX);
+    ck_assert_int_eq (members_pick (m, 500, 8), b);
+}
+END_TEST
+
+/* DNS only adds stores: one gone from the answer that is still heard keeps
+ * routing and its batches; it leaves when it is also silent for
+ * stale_after, or says goodbye.  One never heard is dropped at once. */
+START_TEST (a_store_gone_from_dns_leaves_only_once_silent)
+{
+    int a = s_add ("tcp://a:5555"), b = s_add ("tcp://b:5555"), c = s_add ("tcp://c:5555");
+    s_obs (a, ev ("a", EPOCH, 1, MDF_LEVEL_OK, 0));
+    s_obs (b, ev ("b", EPOCH, 1, MDF_LEVEL_OK, 100));
+    members_sent (m, a, 500);
+    ck_assert_int_eq (members_unlist (m, a), MEMBERS_UNLIST_KEPT);
+    ck_assert_int_eq (members_unlist (m, a), MEMBERS_UNLIST_NONE); /* once */
+    ck_assert_int_eq (members_unlist (m, c), MEMBERS_UNLIST_DROPPED);
+    ck_assert_ptr_null (members_get (m, c));
+    ck_assert (members_routable (m, a));
+    ck_assert_uint_eq (members_unlisted (m), 1);
+    int removed[4];
+    for (int i = 1; i <= 5; i++) { /* heard every 500 ms for 2.5 s: still a member */
+        fake.now_ns += 500 * MS;
+        s_obs (a, ev ("a", EPOCH, 1 + (uint64_t)i, MDF_LEVEL_OK, 0));
+        s_obs (b, ev ("b", EPOCH, 1 + (uint64_t)i, MDF_LEVEL_OK, 100));
+        members_tick (m, removed, 4);
+        ck_assert_int_eq (members_get (m, a)->state, MEMBER_LIVE);
+        ck_assert (members_routable (m, a));
+    }
+    ck_assert_uint_eq (members_get (m, a)->inflight, 1); /* its batch stays there */
+    members_answered (m, a, 500);
+    ck_assert_int_eq (members_pick (m, 500, 8), a); /* and it still gets new ones */
+    fake.now_ns += 2999 * MS;                       /* a falls silent */
+    s_obs (b, ev ("b", EPOCH, 7, MDF_LEVEL_OK, 100));
+    members_tick (m, removed, 4);
+    ck_assert (members_routable (m, a));
+    ck_assert_uint_eq (members_unlisted_left (m), 0);
+    fake.now_ns += 1 * MS;
+    members_tick (m, removed, 4);
+    ck_assert_int_eq (members_get (m, a)->state, MEMBER_LEAVING);
+    ck_assert (!members_routable (m, a));
+    ck_assert_uint_eq (members_unlisted_left (m), 1);
+    ck_assert_uint_eq (members_unlisted (m), 0);
+    ck_assert_int_eq (members_pick (m, 500, 8), b);
+    /* an unlisted store that says goodbye leaves at once */
+    ck_assert_int_eq (members_unlist (m, b), MEMBERS_UNLIST_KEPT);
+    mdf_feedback_t bye = ev ("b", EPOCH, 8, MDF_LEVEL_OK, 0);
+    snprintf (bye.reason, sizeof bye.reason, "shutdown");
+    s_obs (b, bye);
+    ck_assert (!members_routable (m, b));
+    ck_assert_uint_eq (members_unlisted (m), 0);
+    ck_assert_uint_eq (members_unlisted_left (m), 2);
+    /* listed again before it fell silent: an ordinary member again */
+    int d = s_add ("tcp://d:5555");
+    s_obs (d, ev ("d", EPOCH, 1, MDF_LEVEL_OK, 0));
+    ck_assert_int_eq (members_unlist (m, d), MEMBERS_UNLIST_KEPT);
+    ck_assert_int_eq (s_add ("tcp://d:5555"), d);
+    ck_assert (!members_get (m, d)->unlisted);
+    fake.now_ns += 3000 * MS;
+    members_tick (m, removed, 4);
+    ck_assert_int_eq (members_get (m, d)->state, MEMBER_STALE); /* stale, not leaving */
+    ck_assert (members_routable (m, d));
+    /* gone from DNS while stale already: it leaves at once */
+    ck_assert_int_eq (members_unlist (m, d), MEMBERS_UNLIST_RETIRED);
+    ck_assert (!members_routable (m, d));
+}
+END_TEST
+
+/* Past the table, a candidate never heard for stale_after gives its slot to
+ * an address not tried yet; a heard store is never evicted. */
+START_TEST (only_candidates_never_heard_are_evicted)
+{
+    int a = s_add ("tcp://a:5555"), b = s_add ("tcp://b:5555");
+    s_obs (a, ev ("a", EPOCH, 1, MDF_LEVEL_OK, 0));
+    ck_assert (!members_evict (m, b)); /* not had its chance yet */
+    fake.now_ns += 3000 * MS;
+    ck_assert (!members_evict (m, a)); /* heard (now stale): kept */
+    ck_assert (members_evict (m, b));
+    ck_assert_ptr_null (members_get (m, b));
+}
+END_TEST
+
 START_TEST (without_feedback_every_listed_store_is_live)
 {
     members_t *nf = members_new (3000 * MS, 10000 * MS, MDF_LEVEL_SOFT, false, &clk);
@@ -354,6 +453,9 @@ main (void)
     tcase_add_test (tc, routing_prefers_headroom_then_fewest_in_flight);
     tcase_add_test (tc, the_credit_bounds_bars_in_flight_but_one_batch_may_go);
     tcase_add_test (tc, without_feedback_every_listed_store_is_live);
+    tcase_add_test (tc, a_huge_queue_saturates_and_comes_last);
+    tcase_add_test (tc, a_store_gone_from_dns_leaves_only_once_silent);
+    tcase_add_test (tc, only_candidates_never_heard_are_evicted);
     suite_add_tcase (s, tc);
     return h_run_suite (s);
 }

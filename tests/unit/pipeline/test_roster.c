@@ -140,6 +140,105 @@ START_TEST (a_list_longer_than_the_table_adds_what_fits)
 }
 END_TEST
 
+static void
+s_hear (members_t *m, const char *ingest, uint64_t seq)
+{
+    mdf_feedback_t e;
+    memset (&e, 0, sizeof e);
+    e.v = 1;
+    snprintf (e.coordinator_id, sizeof e.coordinator_id, "%s", ingest);
+    e.ts = 1.8e9;
+    e.epoch = 1800000000000LL - 60000;
+    e.seq = seq;
+    e.capacity = 10000;
+    snprintf (e.reason, sizeof e.reason, "report");
+    members_result_t r;
+    members_observe (m, members_find (m, ingest), &e, 1.8e9, &r);
+    ck_assert_int_eq (r.verdict, MEMBERS_APPLIED);
+}
+
+/* An answer of 300 addresses with the two stores the pipeline hears last:
+ * both stay members, the table fills, the rest is left out and counted, and
+ * candidates that stay silent give their slots to the others in turn. */
+START_TEST (an_answer_longer_than_the_table_keeps_the_stores_heard)
+{
+    roster_t *r = s_roster (true);
+    enum { N = 300 };
+    static char names[N][32];
+    const char *ingest[N];
+    for (int i = 0; i < N; i++) {
+        snprintf (names[i], sizeof names[i], "tcp://10.%d.%d.1:5555", 1 + i / 200, i % 200);
+        ingest[i] = names[i];
+    }
+    roster_offer_t o;
+    roster_offer (r, ingest + N - 2, ingest + N - 2, 2, &o);
+    ck_assert_uint_eq (o.added, 2);
+    members_t *m = roster_lock (r);
+    s_hear (m, names[N - 2], 1);
+    s_hear (m, names[N - 1], 1);
+    roster_unlock (r, false);
+    roster_offer (r, ingest, ingest, N, &o);
+    ck_assert_uint_eq (o.added, MEMBERS_MAX - 2);
+    ck_assert_uint_eq (o.left_out, N - MEMBERS_MAX);
+    ck_assert_str_ne (o.left_out_example, "");
+    m = roster_lock (r);
+    ck_assert (members_routable (m, members_find (m, names[N - 2])));
+    ck_assert (members_routable (m, members_find (m, names[N - 1])));
+    size_t candidates = 0;
+    members_count (m, NULL, NULL, NULL, &candidates);
+    ck_assert_uint_eq (candidates, MEMBERS_MAX - 2);
+    roster_unlock (r, false);
+    /* the same answer at once: nothing changes (no candidate had its chance) */
+    roster_offer (r, ingest, ingest, N, &o);
+    ck_assert_uint_eq (o.added, 0);
+    ck_assert_uint_eq (o.left_out, N - MEMBERS_MAX);
+    /* after stale_after the silent candidates make room for the others */
+    fake.now_ns += 1000000000LL;
+    m = roster_lock (r);
+    s_hear (m, names[N - 2], 2);
+    s_hear (m, names[N - 1], 2);
+    roster_unlock (r, false);
+    bool tried[N] = { false };
+    for (int round = 0; round < 4; round++) {
+        roster_offer (r, ingest, ingest, N, &o);
+        m = roster_lock (r);
+        for (int i = 0; i < N; i++)
+            tried[i] |= members_find (m, names[i]) >= 0;
+        ck_assert (members_routable (m, members_find (m, names[N - 2])));
+        ck_assert (members_routable (m, members_find (m, names[N - 1])));
+        roster_unlock (r, false);
+        fake.now_ns += 1000000000LL;
+        m = roster_lock (r);
+        s_hear (m, names[N - 2], 3 + (uint64_t)round);
+        s_hear (m, names[N - 1], 3 + (uint64_t)round);
+        roster_unlock (r, false);
+    }
+    for (int i = 0; i < N; i++)
+        ck_assert_msg (tried[i], "%s never tried", names[i]);
+    roster_destroy (&r);
+}
+END_TEST
+
+/* NXDOMAIN (an empty answer) retires nothing that is heard. */
+START_TEST (an_empty_answer_keeps_the_stores_heard)
+{
+    roster_t *r = s_roster (true);
+    const char *two[] = { "tcp://a:5555", "tcp://b:5555" };
+    roster_offer (r, two, two, 2, NULL);
+    members_t *m = roster_lock (r);
+    s_hear (m, "tcp://a:5555", 1);
+    roster_unlock (r, false);
+    roster_offer_t o;
+    roster_offer (r, NULL, NULL, 0, &o);
+    ck_assert_uint_eq (o.unlisted, 1);
+    m = roster_lock (r);
+    ck_assert (members_routable (m, members_find (m, "tcp://a:5555")));
+    ck_assert_int_lt (members_find (m, "tcp://b:5555"), 0); /* never heard: dropped */
+    roster_unlock (r, false);
+    roster_destroy (&r);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -149,6 +248,8 @@ main (void)
     tcase_add_test (tc, a_store_no_longer_listed_is_retired_and_leaves);
     tcase_add_test (tc, an_unchanged_unlock_wakes_nobody);
     tcase_add_test (tc, a_list_longer_than_the_table_adds_what_fits);
+    tcase_add_test (tc, an_answer_longer_than_the_table_keeps_the_stores_heard);
+    tcase_add_test (tc, an_empty_answer_keeps_the_stores_heard);
     suite_add_tcase (s, tc);
     return h_run_suite (s);
 }

@@ -28,7 +28,8 @@ static mdf_metrics_t *s_reg;
 static roster_t *s_roster;
 static sender_t *s_sender;
 static mdf_bar_t s_bars[10];
-static int s_run; /* endpoints differ from test to test (they may share a process) */
+static int s_run;        /* endpoints differ from test to test (they may share a process) */
+static int64_t s_credit; /* > 0: feedback on, each store heard with this credit */
 
 static void
 s_store_new (s_store_t *st, const char *name)
@@ -54,12 +55,28 @@ s_start (s_store_t *stores, size_t n, size_t max_inflight, int64_t ack_timeout_m
     s_reg = mdf_metrics_new ();
     mdf_clock_t clk = mdf_clock_system ();
     /* without feedback every listed store is a member at once */
-    members_t *m = members_new (1000000000LL, 5000000000LL, MDF_LEVEL_SOFT, false, &clk);
+    members_t *m = members_new (1000000000LL, 5000000000LL, MDF_LEVEL_SOFT, s_credit > 0, &clk);
     s_roster = roster_new (m);
     const char *ingest[4];
     for (size_t i = 0; i < n; i++)
         ingest[i] = stores[i].endpoint;
-    ck_assert_int_eq (roster_set (s_roster, ingest, NULL, n), 0);
+    ck_assert_int_eq (roster_set (s_roster, ingest, s_credit > 0 ? ingest : NULL, n), 0);
+    for (size_t i = 0; s_credit > 0 && i < n; i++) { /* heard: a member with that credit */
+        mdf_feedback_t e;
+        memset (&e, 0, sizeof e);
+        e.v = 1;
+        snprintf (e.coordinator_id, sizeof e.coordinator_id, "store-%zu", i);
+        e.ts = mdf_wall_s ();
+        e.epoch = (int64_t)(e.ts * 1000) - 60000;
+        e.seq = 1;
+        e.capacity = 10000;
+        e.credit = s_credit;
+        members_result_t r;
+        members_t *mm = roster_lock (s_roster);
+        members_observe (mm, members_find (mm, ingest[i]), &e, e.ts, &r);
+        roster_unlock (s_roster, true);
+        ck_assert_int_eq (r.verdict, MEMBERS_APPLIED);
+    }
     const char *providers[] = { "p0" };
     sender_config_t cfg = {
         .producer_id = "unit",
@@ -194,6 +211,32 @@ s_answer_released (s_store_t *st, const s_got_t *got, mdf_ack_status_t status)
 }
 
 /* ---- tests ---- */
+
+/* A store always takes one batch, whatever its credit: so batches are cut
+ * to the smallest credit, and all the windows of however many producers
+ * stay below the store's high watermark (200 pipelines of 64-bar batches
+ * passed a credit of 39 each and made the store HARD). */
+START_TEST (batches_fit_the_stores_credit)
+{
+    s_store_t st;
+    s_store_new (&st, "credit");
+    s_credit = 4;
+    s_start (&st, 1, 4, 10000, 50);
+    s_credit = 0;
+    ck_assert_int_eq (sender_push (s_sender, 0, s_bars, 10), 0);
+    size_t total = 0;
+    while (total < 10) {
+        s_got_t got;
+        ck_assert_msg (s_receive (&st, &got, 5000), "only %zu of 10 bars came", total);
+        ck_assert_uint_le (got.batch.nbars, 4);
+        total += got.batch.nbars;
+        s_answer (&st, &got, MDF_ACK_OK, got.batch.batch_seq);
+        s_got_free (&got);
+    }
+    ck_assert_int_eq (h_wait_until (s_nothing_inflight, NULL, 5000), 0);
+    s_stop (&st, 1);
+}
+END_TEST
 
 START_TEST (a_batch_goes_to_the_store_and_its_ok_releases_it)
 {
@@ -344,6 +387,7 @@ main (void)
     Suite *s = suite_create ("sender");
     TCase *tc = tcase_create ("sender");
     tcase_set_timeout (tc, 60);
+    tcase_add_test (tc, batches_fit_the_stores_credit);
     tcase_add_test (tc, a_batch_goes_to_the_store_and_its_ok_releases_it);
     tcase_add_test (tc, a_missing_ack_resends_the_same_batch_after_the_timeout);
     tcase_add_test (tc, a_retry_is_resent_after_a_backoff_that_doubles);

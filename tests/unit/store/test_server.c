@@ -278,6 +278,78 @@ START_TEST (drain_acks_what_was_queued_and_publishes_shutdown)
 }
 END_TEST
 
+/* The next event's `producers` is `want` within timeout_ms (p1 keeps sending,
+ * so the store keeps reporting). */
+static bool
+s_producers_become (zsock_t *watch, zsock_t *d1, uint64_t *seq, int64_t want, int timeout_ms,
+                    int64_t *after_ms)
+{
+    long long start = h_now_ms (), next_send = 0;
+    while (h_now_ms () - start < timeout_ms) {
+        if (h_now_ms () >= next_send) {
+            mdf_batch_t b;
+            uint64_t n = ++*seq;
+            mds_make_batch (&b, "p1", n, "prov", 1, 1700000000000000000LL + (int64_t)n);
+            ck_assert_int_eq (mds_send_batch (d1, &b), 0);
+            mdf_batch_clear (&b);
+            next_send = h_now_ms () + 50;
+        }
+        mdf_feedback_t ev;
+        if (mds_recv_event (watch, &ev, 20) == 0 && ev.producers == want) {
+            *after_ms = h_now_ms () - start;
+            return true;
+        }
+        mdf_ack_t ack;
+        while (mds_recv_ack (d1, &ack, 0) == 0)
+            ;
+    }
+    return false;
+}
+
+/* Producers subscribed by id: one that closes its feedback socket (a
+ * pipeline that stops) stops counting at once, and one that only sent
+ * batches stops 1 s after its last (both counted for 10 s before). */
+START_TEST (a_producer_that_leaves_stops_counting_at_once)
+{
+    s_start (10000, 0);
+    zsock_t *watch = zsock_new_sub (s_feedback, MDF_FEEDBACK_TOPIC_PREFIX);
+    mdf_feedback_t ev;
+    ck_assert_int_eq (mds_wait_event (watch, "subscribe", -1, &ev, 5000), 0);
+    zsock_t *sub[2];
+    for (int i = 0; i < 2; i++) {
+        sub[i] = zsock_new_sub (s_feedback, MDF_FEEDBACK_TOPIC_PREFIX);
+        zsock_set_subscribe (sub[i], MDF_PRODUCER_TOPIC);
+        zsock_set_subscribe (sub[i], i == 0 ? "producer.p1" : "producer.p2");
+    }
+    zsock_t *d1 = s_dealer (), *d2 = s_dealer (), *d3 = s_dealer ();
+    uint64_t seq = 0;
+    mdf_batch_t b;
+    mds_make_batch (&b, "p2", 1000001, "prov", 1, 1700000000000000000LL);
+    ck_assert_int_eq (mds_send_batch (d2, &b), 0);
+    mdf_batch_clear (&b);
+    mds_make_batch (&b, "p3", 2000001, "prov", 1, 1700000000000000001LL);
+    ck_assert_int_eq (mds_send_batch (d3, &b), 0);
+    mdf_batch_clear (&b);
+    int64_t after = 0;
+    ck_assert (s_producers_become (watch, d1, &seq, 3, 3000, &after));
+    zsock_destroy (&sub[1]); /* p2 leaves: its socket closes */
+    ck_assert_msg (s_producers_become (watch, d1, &seq, 2, 3000, &after),
+                   "p2 still counted 3 s after it left");
+    ck_assert_int_le (after, 500);
+    /* p3 (no subscription) sent nothing since: gone within about 1 s */
+    ck_assert_msg (s_producers_become (watch, d1, &seq, 1, 3000, &after),
+                   "p3 still counted 3 s after its last batch");
+    ck_assert_int_le (after, 1500);
+    zsock_destroy (&sub[0]);
+    zsock_destroy (&d1);
+    zsock_destroy (&d2);
+    zsock_destroy (&d3);
+    zsock_destroy (&watch);
+    s_stop_loop ();
+    s_destroy ();
+}
+END_TEST
+
 int
 main (void)
 {
@@ -289,6 +361,7 @@ main (void)
     tcase_add_test (tc, malformed_messages_get_no_answer_are_counted_and_the_loop_goes_on);
     tcase_add_test (tc, a_batch_that_does_not_fit_gets_retry_and_the_level_goes_hard);
     tcase_add_test (tc, drain_acks_what_was_queued_and_publishes_shutdown);
+    tcase_add_test (tc, a_producer_that_leaves_stops_counting_at_once);
     suite_add_tcase (s, tc);
     return h_run_suite (s);
 }
