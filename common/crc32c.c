@@ -5,7 +5,6 @@
 #include "common/crc32c.h"
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <string.h>
 
 #define S_POLY 0x82F63B78u
@@ -81,21 +80,20 @@ s_hw (uint32_t crc, const void *data, size_t n)
     return ~c32;
 }
 
-static bool s_have_hw;
-static pthread_once_t s_hw_once = PTHREAD_ONCE_INIT;
-
-static void
-s_hw_init (void)
-{
-    __builtin_cpu_init ();
-    s_have_hw = __builtin_cpu_supports ("sse4.2");
-}
+/* 0 unknown yet, 1 the instructions, 2 the table (a racy first call
+ * computes the same answer twice: harmless) */
+static _Atomic int s_impl;
 
 uint32_t
 mdf_crc32c (uint32_t crc, const void *data, size_t n)
 {
-    pthread_once (&s_hw_once, s_hw_init);
-    return s_have_hw ? s_hw (crc, data, n) : mdf_crc32c_sw (crc, data, n);
+    int impl = s_impl;
+    if (impl == 0) {
+        __builtin_cpu_init ();
+        impl = __builtin_cpu_supports ("sse4.2") ? 1 : 2;
+        s_impl = impl;
+    }
+    return impl == 1 ? s_hw (crc, data, n) : mdf_crc32c_sw (crc, data, n);
 }
 
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_CRC32)

@@ -437,7 +437,7 @@ live_tick (live_t *self, const mdf_tick_t *t, int64_t now)
     journal_t *j = self->journal;
     /* a segment is rolled between writes: its first record is the cursor
      * before this tick (a failed roll leaves the tick to the old segment) */
-    if (journal_buffered (j) == 0 && journal_roll_due (j)
+    if (self->ntq == 0 && journal_buffered (j) == 0 && journal_roll_due (j)
         && (journal_segments (j) == 0 || self->ticks_since_roll))
         (void)s_roll (self, now);
     if (s_add_tick (self, t) < 0) {
