@@ -222,7 +222,7 @@ grace_ms = 200"
         "$(calc "live %d bars/s, close -> commit p99 %s; history %d bars/s = %.2f x (C - live); retry acks %d" "$live_rate, \"$p\", $hist_rate, $hist_rate / ($C - $live_rate), $retries")"
 done
 # ---------------------------------------------------------------- 5. the journal
-rounds=$([ $quick = 1 ] && echo 1 || echo 3)
+rounds=$([ $quick = 1 ] && echo 1 || echo 5)
 off=() on100=() on0=()
 for r in $(seq 1 "$rounds"); do
     say "journal cost, round $r/$rounds: off, fsync_ms 100, fsync_ms 0 ($N ticks each)"
