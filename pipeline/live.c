@@ -390,6 +390,7 @@ s_free (live_t *self)
     free (self->jdir);
     if (self->stop_efd >= 0)
         close (self->stop_efd);
+    pthread_mutex_destroy (&self->jerror_lock);
     free (self);
 }
 
@@ -454,6 +455,7 @@ live_new (const provider_settings_t *ps, size_t idx, coordinator_t *coord, sende
     self->child.out_fd = self->child.err_fd = -1;
     self->out_id = self->err_id = self->sub_id = -1;
     self->stop_efd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init (&self->jerror_lock, NULL);
     mdf_ratelimit_t rl = MDF_RATELIMIT_INIT (1000, 5);
     self->rl_bad = self->rl_stderr = self->rl_err = rl;
     if (self->stop_efd < 0 || s_copy (self, ps) < 0 || s_journal_config (self, journal) < 0) {
@@ -518,8 +520,11 @@ live_journal_state (live_t *self, char *error, size_t errlen)
 {
     static const char *const names[] = { "off", "ok", "full", "error" };
     int st = atomic_load (&self->jstate);
-    if (error && errlen)
+    if (error && errlen) {
+        pthread_mutex_lock (&self->jerror_lock);
         snprintf (error, errlen, "%s", st == S_J_ERROR ? self->jerror : "");
+        pthread_mutex_unlock (&self->jerror_lock);
+    }
     return names[st];
 }
 

@@ -11,6 +11,7 @@
 #define PIPELINE_LIVE_INTERNAL_H
 
 #include <czmq.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -99,9 +100,10 @@ struct _live_t {
     char *jdir; /* NULL: no journal */
     journal_config_t jcfg;
     journal_t *journal;
-    atomic_int jstate;     /* S_J_*, read by other threads (/health) */
-    char jerror[256];      /* the last disk error, for /health (under jstate's ordering) */
-    bool replayed, paused; /* paused: the source is not read (full, or an error) */
+    atomic_int jstate;           /* S_J_*, read by other threads (/health) */
+    pthread_mutex_t jerror_lock; /* jerror: written by the loop, read by /health */
+    char jerror[256];            /* the last disk error */
+    bool replayed, paused;       /* paused: the source is not read (full, or an error) */
     void (*pause) (live_t *self, bool pause); /* live.c: stop or go on reading the source */
     size_t ntq;                               /* ticks in the journal's buffer, not yet written */
     bool ticks_since_roll;                    /* the newest segment holds ticks */

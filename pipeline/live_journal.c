@@ -257,7 +257,9 @@ s_disk_error (live_t *self, const char *what, int64_t now)
 {
     if (self->m_jerrors)
         mdf_counter_inc (self->m_jerrors);
+    pthread_mutex_lock (&self->jerror_lock);
     snprintf (self->jerror, sizeof self->jerror, "%s", what);
+    pthread_mutex_unlock (&self->jerror_lock);
     self->retry_at = now + S_RETRY_NS;
     uint64_t sup = 0;
     char q[300];
