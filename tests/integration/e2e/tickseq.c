@@ -16,6 +16,7 @@
  * compute the same sequence (tickseq_tick) for their reference bars.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -41,6 +42,7 @@ main (int argc, char **argv)
     long count = atol (argv[1]);
     double rate = atof (argv[2]);
     double t0 = s_now ();
+    bool first_run = false; /* the schedule starts now, at tick 0 */
     FILE *f = fopen (argv[3], "r");
     if (f) {
         if (fscanf (f, "%lf", &t0) != 1)
@@ -49,9 +51,13 @@ main (int argc, char **argv)
     } else if (!(f = fopen (argv[3], "w")) || fprintf (f, "%.6f\n", t0) < 0 || fclose (f) != 0) {
         fprintf (stderr, "tickseq: cannot write %s\n", argv[3]);
         return 2;
+    } else {
+        first_run = true;
     }
     const char *resume = getenv ("MDP_RESUME_CURSOR");
-    long first = resume && *resume ? atol (resume) + 1 : (long)((s_now () - t0) * rate);
+    long first = resume && *resume ? atol (resume) + 1
+                 : first_run       ? 0
+                                   : (long)((s_now () - t0) * rate);
     if (first < 0)
         first = 0;
     fprintf (stderr, "tickseq: from %ld to %ld at %.0f/s (%s)\n", first, count, rate,
