@@ -146,17 +146,9 @@ s_wait_db (const e2e_store_t *store, long count, int timeout_ms)
     E2E_CHECK (!diff, "the database is not the sequence's %zu bars: %s", n, diff);
 }
 
-typedef struct {
-    char config[512];
-    char log[512];
-    int http_port;
-    h_proc_t proc;
-    bool running;
-} s_pipe_t;
-
 /* DIR/pipeline.toml: the store, the journal in jdir, the tickseq provider. */
 static void
-s_pipe_init (s_pipe_t *p, const char *dir, const e2e_store_t *s, const char *jdir, long max_bytes,
+s_pipe_init (e2e_pipe_t *p, const char *dir, const e2e_store_t *s, const char *jdir, long max_bytes,
              long count)
 {
     memset (p, 0, sizeof *p);
@@ -181,7 +173,7 @@ s_pipe_init (s_pipe_t *p, const char *dir, const e2e_store_t *s, const char *jdi
 }
 
 static void
-s_pipe_start (s_pipe_t *p, const char *wrapper_jdir)
+s_pipe_start (e2e_pipe_t *p, const char *wrapper_jdir)
 {
     char *bin = h_build_path ("pipeline/md-pipeline");
     char script[2048];
@@ -202,7 +194,7 @@ s_pipe_start (s_pipe_t *p, const char *wrapper_jdir)
 }
 
 static void
-s_pipe_kill (s_pipe_t *p)
+s_pipe_kill (e2e_pipe_t *p)
 {
     h_signal (&p->proc, SIGKILL);
     h_wait (&p->proc, 5000);
@@ -210,7 +202,7 @@ s_pipe_kill (s_pipe_t *p)
 }
 
 static double
-s_metric (const s_pipe_t *p, const char *name)
+s_metric (const e2e_pipe_t *p, const char *name)
 {
     char series[160];
     snprintf (series, sizeof series, "%s{provider=\"feed\"}", name);
@@ -218,7 +210,7 @@ s_metric (const s_pipe_t *p, const char *name)
 }
 
 static void
-s_end (s_pipe_t *pipe, e2e_store_t *store, char **dir)
+s_end (e2e_pipe_t *pipe, e2e_store_t *store, char **dir)
 {
     if (pipe->running) {
         E2E_CHECK (h_stop (&pipe->proc, 20000) == 0, "pipeline did not exit 0");
@@ -245,7 +237,7 @@ s_newest_segment (const char *jdir)
 /* A store (started unless store_down) and the pipeline's config for `count`
  * ticks, its journal in DIR/journal with max_bytes. */
 static void
-s_setup (const char *dir, e2e_store_t *store, s_pipe_t *pipe, long max_bytes, long count,
+s_setup (const char *dir, e2e_store_t *store, e2e_pipe_t *pipe, long max_bytes, long count,
          bool store_down)
 {
     char *jdir = h_strf ("%s/journal", dir);
@@ -260,7 +252,7 @@ START_TEST (kill_9_at_random_moments_loses_no_bar_and_gets_none_wrong)
     char *dir = e2e_dir ();
     const long count = 12000;
     e2e_store_t store;
-    s_pipe_t pipe;
+    e2e_pipe_t pipe;
     s_setup (dir, &store, &pipe, 1073741824L, count, false);
     srand ((unsigned)s_now_ns ());
     for (int k = 0; k < 6; k++) {
@@ -281,7 +273,7 @@ START_TEST (a_torn_tail_is_reported_and_costs_nothing)
     char *dir = e2e_dir ();
     const long count = 5000;
     e2e_store_t store;
-    s_pipe_t pipe;
+    e2e_pipe_t pipe;
     s_setup (dir, &store, &pipe, 1073741824L, count, false);
     s_pipe_start (&pipe, NULL);
     E2E_CHECK (h_wait_metric_ge (pipe.http_port, "mdp_ticks_total{provider=\"feed\"}", 2000, 20000)
@@ -310,7 +302,7 @@ START_TEST (a_full_journal_stops_reading_the_source_and_loses_nothing)
     char *dir = e2e_dir ();
     const long count = 6000;
     e2e_store_t store;
-    s_pipe_t pipe;
+    e2e_pipe_t pipe;
     s_setup (dir, &store, &pipe, 65536, count, true); /* the store is not started */
     s_pipe_start (&pipe, NULL);
     double st = h_wait_metric_ge (pipe.http_port, "mdp_journal_state{provider=\"feed\"}", 1, 20000);
@@ -349,7 +341,7 @@ START_TEST (a_full_disk_makes_it_not_ready_and_loses_nothing)
     e2e_store_t store;
     E2E_CHECK (e2e_store_init (&store, dir, "jstore", 0, 200, NULL) == 0, "store init");
     E2E_CHECK (e2e_store_start (&store, NULL) == 0, "store start");
-    s_pipe_t pipe;
+    e2e_pipe_t pipe;
     s_pipe_init (&pipe, dir, &store, jdir, 1073741824L, count);
     s_pipe_start (&pipe, jdir);
     double errs = h_wait_metric_ge (pipe.http_port, "mdp_journal_errors_total{provider=\"feed\"}",
