@@ -214,6 +214,10 @@ s_parse_date_only (const char *text, int64_t *ns, char *err, size_t errlen)
         snprintf (err, errlen, "ts '%s' is not a date (YYYY-MM-DD)", text);
         return -1;
     }
+    if (secs <= -9000000000LL || secs >= 9000000000LL) { /* as RFC 3339: ns fit in 64 bits */
+        snprintf (err, errlen, "ts '%s' is out of range", text);
+        return -1;
+    }
     *ns = secs * 1000000000LL;
     return 1;
 }

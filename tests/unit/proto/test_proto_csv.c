@@ -82,6 +82,9 @@ START_TEST (ts_a_date_alone_is_midnight_utc)
     ck_assert_ptr_nonnull (strstr (s_ts_error ("2024-04-31"), "is not a date"));
     ck_assert_ptr_nonnull (strstr (s_ts_error ("2024-13-01"), "is not a date"));
     s_ts_error ("2024-1-2"); /* not the date spelling, nor RFC 3339 */
+    /* years whose ns do not fit in 64 bits (found by fuzz_tick) */
+    ck_assert_ptr_nonnull (strstr (s_ts_error ("1011-11-10"), "out of range"));
+    ck_assert_ptr_nonnull (strstr (s_ts_error ("9999-12-31"), "out of range"));
 }
 END_TEST
 
