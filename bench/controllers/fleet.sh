@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/controllers/fleet.sh: a fleet of many slow pipelines on one store,
-# and pipelines leaving (issue 22), with the shipped defaults and nothing
+# and pipelines leaving, with the shipped defaults and nothing
 # tuned: one md-store (null sink throttled to C rows/s, queue capacity
 # 10,000, high watermark 8,000) and md-pipelines (synthetic provider) on
 # loopback.
@@ -21,7 +21,7 @@
 #         throttle falls 100 x (C -> C / 100, SIGHUP); the store's queue
 #         (coordinator_queue_depth, every 50 ms) in seconds of the new sink
 #         rate: at the drop, its peak, and how long until it holds under
-#         0.5 s (issue 22: is credit sized by the watermarks enough?);
+#         0.5 s (is credit sized by the watermarks enough?);
 #  dns    (root: a network namespace with dnsmasq as its resolver) two
 #         stores at C each on 127.0.0.2/3, one pipeline asking 20 C that
 #         finds them by [store] discover; the name answers 70 addresses, 68

@@ -1,7 +1,7 @@
 /*
  * history_files: two daily price files as public data sets have them, for the
  * tests of proto/csv.c, the csv provider and the history_files integration
- * test (issue 24), and a helper writing a gzip file.
+ * test, and a helper writing a gzip file.
  *
  * s_daily has no symbol column and a date alone (2024-01-02 ...);
  * s_newest_first has its own names (Date, "Adj. Close*"), dates like

@@ -1,7 +1,7 @@
 /*
  * test_history_files: daily price files as users download them, into a real
  * md-store (SQLite), by `mdctl send` and by md-pipeline's csv provider, with
- * no script in between (issue 24).
+ * no script in between.
  *
  * The files: one with the header date,open,high,low,close,adjclose,volume
  * (no symbol column, a date alone), one gzip-compressed with
