@@ -252,8 +252,11 @@ journal_read (journal_t *self, journal_record_fn *fn, journal_enter_fn *enter, v
               size_t max, char *err, size_t errlen)
 {
     size_t done = 0;
+    s_seg_t *seg = NULL; /* the reader's, looked up once per segment (nothing rolls
+                          * or trims while this runs, so segs[] stays put) */
     for (;;) {
-        s_seg_t *seg = self->rid ? s_seg_of (self, self->rid) : NULL;
+        if (!seg || seg->id != self->rid)
+            seg = self->rid ? s_seg_of (self, self->rid) : NULL;
         if (!seg || self->roff >= seg->bytes) {
             /* the end of this segment: on to the next one, if the writer started it */
             s_seg_t *next = s_seg_after (self, self->rid);
